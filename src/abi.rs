@@ -1,0 +1,190 @@
+//! The ABI artifact: a SPIR-V module plus everything the runtime must know to launch it. This is
+//! the only type the runtime shares with the compiler.
+//!
+//! Binding model: descriptor set 0; pointer parameter `k` (k-th pointer in declaration order) is
+//! storage buffer binding `k`, a runtime array of its element type (`bool` is stored as `u32` on
+//! the device: 0 or 1; the runtime converts from and to the 1-byte host form). In safe mode one
+//! more binding, `status_binding`, holds the `STATUS_WORDS` u32 status words written by the first
+//! out-of-bounds access (see `Status`).
+//!
+//! Push constants: a fixed header (`PUSH_HEADER_BYTES`) holds the logical grid and the dispatch
+//! shape, then one field per scalar parameter at the offsets in `push_fields`.
+use crate::base::ScalarType;
+
+/// Byte offsets of the push-constant header fields (all u32).
+pub const PUSH_GRID_X: u32 = 0;
+pub const PUSH_GRID_Y: u32 = 4;
+pub const PUSH_GRID_Z: u32 = 8;
+/// Workgroups along x of the actual dispatch (the grid is linearised over the dispatch so that
+/// grids beyond `maxComputeWorkGroupCount` per dimension still run).
+pub const PUSH_DISPATCH_X: u32 = 12;
+/// Workgroups along y of the actual dispatch.
+pub const PUSH_DISPATCH_Y: u32 = 16;
+pub const PUSH_HEADER_BYTES: u32 = 32;
+
+/// Number of u32 words of the status buffer: `[flag, kind, param, index_lo, index_hi, program_lo, 0, 0]`.
+pub const STATUS_WORDS: u32 = 8;
+
+/// How a scalar parameter is stored in push constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushRepr {
+    /// bool as 0/1.
+    U32,
+    I32,
+    F32,
+    U64,
+    I64,
+    F64,
+}
+
+impl PushRepr {
+    pub fn bytes(self) -> u32 {
+        match self {
+            PushRepr::U32 | PushRepr::I32 | PushRepr::F32 => 4,
+            PushRepr::U64 | PushRepr::I64 | PushRepr::F64 => 8,
+        }
+    }
+    /// The push representation of a scalar parameter type: bool → u32, f16/bf16 → f32 (converted
+    /// in the shader), narrow ints widen to 32 bits.
+    pub fn for_scalar(ty: ScalarType) -> PushRepr {
+        use ScalarType::*;
+        match ty {
+            Bool | U8 | U16 | U32 => PushRepr::U32,
+            I8 | I16 | I32 => PushRepr::I32,
+            F16 | BF16 | F32 => PushRepr::F32,
+            U64 => PushRepr::U64,
+            I64 => PushRepr::I64,
+            F64 => PushRepr::F64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BufferBinding {
+    pub binding: u32,
+    /// The parameter's name (for error messages).
+    pub param: String,
+    /// Index of the parameter among all kernel parameters.
+    pub param_index: u32,
+    pub elem: ScalarType,
+    pub writable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushField {
+    pub param: String,
+    pub param_index: u32,
+    pub offset: u32,
+    pub ty: ScalarType,
+    pub repr: PushRepr,
+}
+
+/// Device features a module needs; the runtime refuses to launch on a device that lacks one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    pub float16: bool,
+    pub float64: bool,
+    pub int8: bool,
+    pub int16: bool,
+    pub int64: bool,
+    /// 8-bit storage buffer access.
+    pub storage8: bool,
+    /// 16-bit storage buffer access.
+    pub storage16: bool,
+    pub subgroup_arithmetic: bool,
+    pub float_atomic_add: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Abi {
+    pub kernel: String,
+    pub entry_point: String,
+    pub workgroup_size: [u32; 3],
+    pub buffers: Vec<BufferBinding>,
+    pub push_fields: Vec<PushField>,
+    /// Total push-constant bytes (header included).
+    pub push_bytes: u32,
+    /// The safe-mode status buffer's binding, absent with `--unchecked`.
+    pub status_binding: Option<u32>,
+    pub shared_bytes: u32,
+    pub features: Features,
+}
+
+/// A compiled kernel ready for the runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    pub words: Vec<u32>,
+    pub abi: Abi,
+}
+
+/// Kinds of safety violation recorded in the status buffer's `kind` word.
+pub const STATUS_LOAD_OOB: u32 = 1;
+pub const STATUS_STORE_OOB: u32 = 2;
+
+/// The decoded status buffer after a launch in safe mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub kind: u32,
+    pub param_index: u32,
+    pub index: i64,
+    pub program: u32,
+}
+
+impl Status {
+    /// Decodes the status words; `None` when no violation happened.
+    pub fn decode(words: &[u32]) -> Option<Status> {
+        if words.len() < STATUS_WORDS as usize || words[0] == 0 {
+            return None;
+        }
+        let index = (words[3] as u64 | ((words[4] as u64) << 32)) as i64;
+        Some(Status {
+            kind: words[1],
+            param_index: words[2],
+            index,
+            program: words[5],
+        })
+    }
+}
+
+/// What the compiler knows of the device it compiles for (made by the runtime from the device's
+/// properties, or `Target::portable()` when compiling without a device).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Device name for diagnostics.
+    pub name: String,
+    /// The subgroup size when known and fixed; `None` means the code must work for any size.
+    pub subgroup_size: Option<u32>,
+    pub max_threads: u32,
+    pub max_shared_bytes: u32,
+    pub max_push_bytes: u32,
+    /// `maxComputeWorkGroupCount`.
+    pub max_workgroups: [u32; 3],
+    /// Features the device offers.
+    pub features: Features,
+}
+
+impl Target {
+    /// Compiling without a device (`tkc build`): Vulkan 1.1 minimum limits, any subgroup size, and
+    /// every feature assumed (the runtime refuses a launch whose `Abi::features` the device lacks).
+    pub fn portable() -> Target {
+        Target {
+            name: "portable Vulkan 1.1".to_string(),
+            subgroup_size: None,
+            max_threads: 128,
+            max_shared_bytes: 16384,
+            max_push_bytes: 128,
+            max_workgroups: [65535, 65535, 65535],
+            features: Features {
+                float16: true,
+                float64: true,
+                int8: true,
+                int16: true,
+                int64: true,
+                storage8: true,
+                storage16: true,
+                subgroup_arithmetic: true,
+                float_atomic_add: true,
+            },
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! The block IR: one specialised kernel as typed instructions in an arena, grouped into structured
+//! regions (`If`, `For`, `While`), with mutable variables as explicit locals (naga style), so that
+//! `break`, `continue` and `return` need no block arguments.
+//!
+//! Values are scalars (uniform across the program instance) or tiles (`shape` non-empty). Elementwise
+//! instructions take operands of identical type and shape: the checker inserts `Splat` and
+//! `Broadcast` explicitly. A value is visible in the region that defines it and in regions nested in
+//! it. The IR knows nothing of the surface syntax; spans live in a side table for late errors.
+//!
+//! Stages: `Lowered` (no layouts) is what the checker produces and the interpreter runs;
+//! `Scheduled` adds a `Schedule` (threads, a layout per tile value, shared memory) made by `passes`.
+pub mod builder;
+pub mod layout;
+pub mod print;
+pub mod verify;
+
+pub use crate::base::Literal;
+use crate::base::{Arena, Id, ScalarType, Span};
+pub use layout::{Layout, Schedule};
+
+pub type InstId = Id<Inst>;
+/// A value is the result of an instruction.
+pub type ValueId = InstId;
+pub type LocalId = Id<Local>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Lowered,
+    Scheduled,
+}
+
+/// Element type of a value: a scalar type or a pointer into one pointer parameter's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Elem {
+    Scalar(ScalarType),
+    /// Every pointer value derives from exactly one pointer parameter (`param` indexes
+    /// `Kernel::params`), which keeps bounds checks and bindings static.
+    Ptr {
+        pointee: ScalarType,
+        mutable: bool,
+        param: u32,
+    },
+}
+
+/// A value's type: scalars have an empty shape; tiles have 1 to 4 power-of-two dims.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Type {
+    pub elem: Elem,
+    pub shape: Vec<u32>,
+}
+
+impl Type {
+    pub fn scalar(ty: ScalarType) -> Type {
+        Type {
+            elem: Elem::Scalar(ty),
+            shape: Vec::new(),
+        }
+    }
+    pub fn tile(ty: ScalarType, shape: Vec<u32>) -> Type {
+        Type {
+            elem: Elem::Scalar(ty),
+            shape,
+        }
+    }
+    pub fn is_scalar(&self) -> bool {
+        self.shape.is_empty()
+    }
+    pub fn num_elements(&self) -> u64 {
+        self.shape.iter().map(|&d| d as u64).product()
+    }
+    /// The scalar element type, or `None` for pointers.
+    pub fn scalar_type(&self) -> Option<ScalarType> {
+        match self.elem {
+            Elem::Scalar(t) => Some(t),
+            Elem::Ptr { .. } => None,
+        }
+    }
+    pub fn with_shape(&self, shape: Vec<u32>) -> Type {
+        Type {
+            elem: self.elem,
+            shape,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub kind: ParamKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A buffer; `pointee` is its element type.
+    Pointer { pointee: ScalarType, mutable: bool },
+    /// A runtime scalar (i32 u32 i64 u64 f32 f16 bool).
+    Scalar(ScalarType),
+}
+
+/// A mutable variable (`let mut`, loop induction variables, `if`-expression results).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Local {
+    pub name: String,
+    pub ty: Type,
+}
+
+/// A straight-line list of instructions executed in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Region {
+    pub insts: Vec<InstId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inst {
+    pub kind: InstKind,
+    /// The result type; `None` for instructions that produce no value (stores, control flow).
+    pub ty: Option<Type>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// Arithmetic negation (ints wrap).
+    Neg,
+    /// Logical not on bool.
+    Not,
+    /// Bitwise not on ints.
+    BitNot,
+    Abs,
+    Exp,
+    Exp2,
+    Log,
+    Log2,
+    Sqrt,
+    Rsqrt,
+    Sin,
+    Cos,
+    Tanh,
+    Erf,
+    Floor,
+    Ceil,
+    /// Round half to even.
+    Round,
+    Sigmoid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    /// Ints truncate toward zero (C); division by zero gives 0 in the interpreter and is
+    /// undefined on devices (documented).
+    Div,
+    /// Ints: sign follows the dividend (C). Floats: fmod.
+    Rem,
+    /// Bitwise on ints, logical on bools.
+    And,
+    Or,
+    Xor,
+    /// The count is masked by the bit width.
+    Shl,
+    /// Arithmetic for signed, logical for unsigned; the count is masked by the bit width.
+    Shr,
+    /// `minimum`/`maximum`: for floats a NaN operand yields the other operand (IEEE minNum/maxNum,
+    /// SPIR-V `NMin`/`NMax`); the reductions `max`/`min` propagate NaN instead.
+    Min,
+    Max,
+    Pow,
+    /// High half of the full product (ints).
+    MulHi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    /// Propagates NaN.
+    Max,
+    /// Propagates NaN.
+    Min,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InstKind {
+    // ---- sources -------------------------------------------------------------------------
+    /// A scalar constant of the result type.
+    Const(Literal),
+    /// The value of parameter `n`: a scalar param's value, or a pointer param's base pointer
+    /// (result type `Elem::Ptr` with empty shape).
+    Param(u32),
+    /// `program_id(axis)`, i32.
+    ProgramId(u32),
+    /// `num_programs(axis)`, i32.
+    NumPrograms(u32),
+    /// `arange(start, start + len)`: i32 tile `[len]`.
+    Arange {
+        start: i64,
+    },
+    /// A scalar broadcast to every element of the result tile.
+    Splat(ValueId),
+
+    // ---- shape ---------------------------------------------------------------------------
+    /// Numpy broadcast of a tile of the same rank whose dims are equal or 1 to the result shape.
+    Broadcast(ValueId),
+    /// Inserts a dim of size 1 at `axis` (`x[:, None]`).
+    ExpandDims {
+        value: ValueId,
+        axis: u32,
+    },
+
+    // ---- elementwise ---------------------------------------------------------------------
+    Unary {
+        op: UnaryOp,
+        value: ValueId,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: ValueId,
+        rhs: ValueId,
+    },
+    /// Result is bool of the operands' shape.
+    Compare {
+        op: CmpOp,
+        lhs: ValueId,
+        rhs: ValueId,
+    },
+    /// `where(cond, a, b)`: all three of the result's shape; `cond` bool.
+    Select {
+        cond: ValueId,
+        on_true: ValueId,
+        on_false: ValueId,
+    },
+    /// `x as T`: float→int truncates toward zero and saturates (NaN→0); int→int wraps;
+    /// float→float rounds to nearest-even; bool→number gives 0/1; number→bool is `!= 0`.
+    Cast(ValueId),
+    /// Reinterprets bits; same width.
+    Bitcast(ValueId),
+    Fma {
+        a: ValueId,
+        b: ValueId,
+        c: ValueId,
+    },
+
+    // ---- memory --------------------------------------------------------------------------
+    /// `ptr + offset`: `ptr` and `offset` have the result's shape (or both are scalars); the
+    /// offset counts elements and is any int type.
+    PtrOffset {
+        ptr: ValueId,
+        offset: ValueId,
+    },
+    /// Masked lanes give `other` (0 when absent). `mask` and `other` have `ptr`'s shape.
+    Load {
+        ptr: ValueId,
+        mask: Option<ValueId>,
+        other: Option<ValueId>,
+    },
+    /// A scalar `ptr` stores once per program; a tile stores each element once.
+    Store {
+        ptr: ValueId,
+        value: ValueId,
+        mask: Option<ValueId>,
+    },
+
+    // ---- reductions ----------------------------------------------------------------------
+    /// Reduces along `axis` (the result drops that dim), or over every element to a scalar
+    /// when `axis` is `None`.
+    Reduce {
+        op: ReduceOp,
+        value: ValueId,
+        axis: Option<u32>,
+    },
+
+    // ---- layouts (Scheduled stage only) ------------------------------------------------------
+    /// Moves a tile into the layout recorded for this instruction (through shared memory).
+    ConvertLayout(ValueId),
+
+    // ---- locals --------------------------------------------------------------------------
+    LocalGet(LocalId),
+    LocalSet {
+        local: LocalId,
+        value: ValueId,
+    },
+
+    // ---- control flow (conditions are uniform scalars) -------------------------------------
+    If {
+        cond: ValueId,
+        then_region: Region,
+        else_region: Region,
+    },
+    /// `for var in range(start, end, step)`: `var` (a local of the bounds' int type) takes
+    /// `start, start + step, …` while `var < end` (`var > end` for a negative step). `step` is
+    /// never zero (checked by the checker when constant; a zero runtime step runs no iteration).
+    For {
+        var: LocalId,
+        start: ValueId,
+        end: ValueId,
+        step: ValueId,
+        body: Region,
+    },
+    /// Evaluates `cond_region`, then leaves the loop unless `cond` (defined in `cond_region`)
+    /// is true, then runs `body`.
+    While {
+        cond_region: Region,
+        cond: ValueId,
+        body: Region,
+    },
+    /// Leaves the innermost loop.
+    Break,
+    /// Goes to the next iteration of the innermost loop.
+    Continue,
+    /// Ends the program instance.
+    Return,
+
+    // ---- debugging -----------------------------------------------------------------------
+    /// `device_assert(cond, message)`: checked by the interpreter.
+    Assert {
+        cond: ValueId,
+        message: String,
+    },
+    /// `print(label, value)`: printed by the interpreter.
+    Print {
+        label: String,
+        value: Option<ValueId>,
+    },
+}
+
+/// A grid dimension as an expression over scalar parameters and constants, evaluated at launch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GridExpr {
+    Const(i64),
+    /// The value of scalar parameter `n` (index into `Kernel::params`).
+    Param(u32),
+    Add(Box<GridExpr>, Box<GridExpr>),
+    Sub(Box<GridExpr>, Box<GridExpr>),
+    Mul(Box<GridExpr>, Box<GridExpr>),
+    Div(Box<GridExpr>, Box<GridExpr>),
+    Rem(Box<GridExpr>, Box<GridExpr>),
+    CeilDiv(Box<GridExpr>, Box<GridExpr>),
+    Min(Box<GridExpr>, Box<GridExpr>),
+    Max(Box<GridExpr>, Box<GridExpr>),
+}
+
+/// One kernel specialised for one set of const values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kernel {
+    pub name: String,
+    /// Runtime parameters in declaration order (consts are folded away).
+    pub params: Vec<Param>,
+    /// The const values this specialisation was made for, in declaration order (for printing,
+    /// cache keys and diagnostics).
+    pub consts: Vec<(String, Literal)>,
+    /// `#[grid(..)]`, if given.
+    pub grid: Option<Vec<GridExpr>>,
+    /// `#[threads(N)]`, if given.
+    pub threads: Option<u32>,
+    pub insts: Arena<Inst>,
+    /// Source span of each instruction, indexed like `insts` (a side table).
+    pub spans: Vec<Span>,
+    pub locals: Arena<Local>,
+    pub body: Region,
+    pub stage: Stage,
+    /// Present from the `Scheduled` stage on.
+    pub schedule: Option<Schedule>,
+}
+
+impl Kernel {
+    pub fn new(name: impl Into<String>) -> Kernel {
+        Kernel {
+            name: name.into(),
+            params: Vec::new(),
+            consts: Vec::new(),
+            grid: None,
+            threads: None,
+            insts: Arena::new(),
+            spans: Vec::new(),
+            locals: Arena::new(),
+            body: Region::default(),
+            stage: Stage::Lowered,
+            schedule: None,
+        }
+    }
+    pub fn inst(&self, id: InstId) -> &Inst {
+        &self.insts[id]
+    }
+    /// The type of a value (an instruction with a result).
+    pub fn ty(&self, value: ValueId) -> &Type {
+        self.insts[value].ty.as_ref().expect("value without a type")
+    }
+    pub fn span(&self, id: InstId) -> Span {
+        self.spans.get(id.index()).copied().unwrap_or_default()
+    }
+}
+
+/// A compiled unit: one kernel specialisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Module {
+    pub kernel: Kernel,
+}
