@@ -1,6 +1,6 @@
 //! Host-side buffers: the bytes of one pointer argument, as read from and written to `.npy` files,
 //! handed to the interpreter or the Vulkan runtime.
-use super::ScalarType;
+use super::{Literal, ScalarType};
 
 /// A dense little-endian array. `bool` elements take one byte (0 or 1), as in numpy.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,4 +53,12 @@ impl HostBuffer {
             .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect()
     }
+}
+
+/// One kernel argument, in the kernel's runtime-parameter order: a buffer for a pointer parameter,
+/// a value for a scalar one. Shared by the interpreter and the Vulkan runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KernelArg {
+    Buffer(HostBuffer),
+    Scalar(Literal),
 }

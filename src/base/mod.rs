@@ -6,7 +6,7 @@ pub mod source;
 pub mod types;
 
 pub use arena::{Arena, Id};
-pub use buffer::HostBuffer;
+pub use buffer::{HostBuffer, KernelArg};
 pub use diag::{Diagnostic, Diagnostics, Label, Severity};
 pub use source::{FileId, SourceFile, SourceMap, Span};
 pub use types::{Literal, ScalarType};

@@ -1,15 +1,8 @@
 //! The reference interpreter: runs Lowered IR on the CPU with the language's semantics (C integer
 //! arithmetic, masks, bounds checks). The oracle of differential tests and the fallback when no
 //! Vulkan device exists.
-use crate::base::{HostBuffer, Literal};
+use crate::base::KernelArg;
 use crate::ir;
-
-/// One kernel argument, in `Kernel::params` order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Arg {
-    Buffer(HostBuffer),
-    Scalar(Literal),
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunError {
@@ -32,7 +25,7 @@ pub enum RunError {
 }
 
 /// Runs every program instance of `grid` in order; buffers are updated in place.
-pub fn run(module: &ir::Module, args: &mut [Arg], grid: [u32; 3]) -> Result<(), RunError> {
+pub fn run(module: &ir::Module, args: &mut [KernelArg], grid: [u32; 3]) -> Result<(), RunError> {
     let _ = (module, args, grid);
     Ok(())
 }
