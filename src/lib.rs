@@ -1,8 +1,64 @@
 //! tk: a block-level kernel language compiled to SPIR-V and run on any Vulkan device.
+//!
+//! # Pipeline
+//!
+//! Data flows one way; each stage has one entry function that takes the previous stage's output.
+//!
+//! ```text
+//! &str ─syntax::parse──▶ ast::File + Diagnostics       logos tokens → lalrpop grammar/tk.lalrpop; never fails
+//!      ─sema::check────▶ Checked + Diagnostics         names, `use`s, signatures, attributes, consts
+//!      ─sema::lower────▶ ir::Module (Lowered)          body type/shape check fused with elaboration
+//!         ├─interp::run─▶ results on the CPU            the reference semantics (tests, --device interp)
+//!      ─passes::run────▶ ir::Module (Scheduled)        workgroup size, a layout per tile, conversions
+//!      ─spirv::emit────▶ abi::Artifact {words, abi}    rspirv; every module passes spirv-val
+//!      ─runtime────────▶ dispatch on a Vulkan device   ash + gpu-allocator; sees only the Artifact
+//! ```
+//!
+//! `driver` strings the stages together for `tkc`, the tests and the benches.
+//!
+//! # Code map
+//!
+//! - `base`: spans and the source map, diagnostics as data (stable codes, labels, help; rendered
+//!   by miette only at the edge), typed arenas, `ScalarType`, `Literal`, host buffers.
+//! - `syntax`: the lexer, the grammar and the AST (a plain owned tree; every expression has an
+//!   `ExprId` for side tables). Parsing recovers at statements and items so one mistake does not
+//!   hide the next.
+//! - `sema`: the checker. Because fns are generic and inlined and shapes depend on const values,
+//!   body type checking happens per specialisation, in the same walk that builds the IR
+//!   (`sema::lower`); `sema::check` elaborates every kernel at its const defaults so `tkc check`
+//!   reports body errors too. `sema::builtins` is THE table of builtins (name, docs, signature,
+//!   shape rule) for the checker, hovers and docs.
+//! - `ir`: the block IR — data, builder, text printer and verifier only. Instructions live in an
+//!   arena; control flow is structured (`If`, `For`, `While` own regions); mutable variables are
+//!   explicit locals, so `break`/`continue`/`return` need no block arguments. Spans are a side
+//!   table. `ir::layout` holds the layout model (blocked and slice layouts) and the `Schedule`.
+//! - `interp`: executes Lowered IR on the CPU with C integer semantics, masks and bounds checks.
+//! - `passes`: the scheduling pipeline, one explicit ordered list of passes, verifier after each.
+//! - `spirv`: Scheduled IR → SPIR-V 1.3 compute shader + `abi::Abi`.
+//! - `abi`: the artifact and binding model — the only type the runtime shares with the compiler.
+//! - `runtime`: Vulkan instance/device choice, buffers, pipelines, dispatch, readback, timing.
+//! - `npy`: `.npy` files to and from host buffers.
+//!
+//! # Invariants
+//!
+//! - Architecture invariant: lower layers never import higher ones; `ir` knows nothing of the
+//!   surface syntax; `runtime` knows nothing of the compiler (only `abi` and `base`).
+//! - The library never prints, never exits and never panics on user input: user mistakes are
+//!   diagnostics with codes; a broken internal invariant is an internal compiler error (`ICE`,
+//!   exit 101 in `tkc`).
+//! - Every pointer value derives statically from exactly one pointer parameter (its type records
+//!   which), so each parameter is one storage buffer and bounds checks are static in form.
+//! - Conditions of control flow are uniform scalars: every invocation of a workgroup takes the
+//!   same path, so barriers inside control flow are safe.
+//! - Side effects happen once: a replicated tile element and a scalar store are written by one
+//!   invocation only.
+//! - Every SPIR-V module passes `spirv-val --target-env vulkan1.1` (tests run it on each).
 pub mod abi;
 pub mod base;
+pub mod driver;
 pub mod interp;
 pub mod ir;
+pub mod npy;
 pub mod passes;
 pub mod runtime;
 pub mod sema;

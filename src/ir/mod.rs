@@ -406,3 +406,38 @@ impl Kernel {
 pub struct Module {
     pub kernel: Kernel,
 }
+
+impl GridExpr {
+    /// Evaluates the expression; `scalar(n)` gives the value of scalar parameter `n` as an
+    /// integer. Errors are sentences for the user (division by zero, a non-integer parameter).
+    pub fn eval(&self, scalar: &dyn Fn(u32) -> Option<i64>) -> Result<i64, String> {
+        let pair = |a: &GridExpr, b: &GridExpr| -> Result<(i64, i64), String> {
+            Ok((a.eval(scalar)?, b.eval(scalar)?))
+        };
+        let nonzero = |b: i64| if b == 0 { Err("division by zero in the grid".to_string()) } else { Ok(b) };
+        Ok(match self {
+            GridExpr::Const(v) => *v,
+            GridExpr::Param(n) => {
+                scalar(*n).ok_or_else(|| format!("parameter {n} of the grid has no integer value"))?
+            }
+            GridExpr::Add(a, b) => pair(a, b).map(|(a, b)| a.wrapping_add(b))?,
+            GridExpr::Sub(a, b) => pair(a, b).map(|(a, b)| a.wrapping_sub(b))?,
+            GridExpr::Mul(a, b) => pair(a, b).map(|(a, b)| a.wrapping_mul(b))?,
+            GridExpr::Div(a, b) => {
+                let (a, b) = pair(a, b)?;
+                a.wrapping_div(nonzero(b)?)
+            }
+            GridExpr::Rem(a, b) => {
+                let (a, b) = pair(a, b)?;
+                a.wrapping_rem(nonzero(b)?)
+            }
+            GridExpr::CeilDiv(a, b) => {
+                let (a, b) = pair(a, b)?;
+                let b = nonzero(b)?;
+                (a + b - 1).wrapping_div(b)
+            }
+            GridExpr::Min(a, b) => pair(a, b).map(|(a, b)| a.min(b))?,
+            GridExpr::Max(a, b) => pair(a, b).map(|(a, b)| a.max(b))?,
+        })
+    }
+}

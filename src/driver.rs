@@ -1,0 +1,104 @@
+//! The pipeline glue shared by `tkc`, the tests and the benches: source files in, a checked
+//! program, a Lowered module, a Scheduled module and an `Artifact` out. No printing.
+use crate::abi::{Artifact, Target};
+use crate::base::{Diagnostic, Diagnostics, Literal, SourceMap};
+use crate::ir;
+use crate::sema::{self, Checked, FileLoader};
+use crate::spirv::EmitOptions;
+use std::path::Path;
+
+/// Reads `use`d files from disk.
+pub struct DiskLoader;
+
+impl FileLoader for DiskLoader {
+    fn load(&self, path: &Path) -> Option<String> {
+        std::fs::read_to_string(path).ok()
+    }
+}
+
+/// A checked source file with everything it uses.
+pub struct Program {
+    pub sources: SourceMap,
+    pub checked: Checked,
+    pub diagnostics: Diagnostics,
+}
+
+impl Program {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.has_errors()
+    }
+}
+
+/// Checks source text; `name` is the path shown in diagnostics and the base of relative `use`s.
+pub fn check_source(name: &str, text: &str, loader: &dyn FileLoader) -> Program {
+    let mut sources = SourceMap::new();
+    let main = sources.add(name, text);
+    let (checked, diagnostics) = sema::check(&mut sources, main, loader);
+    Program { sources, checked, diagnostics }
+}
+
+/// Elaborates one kernel for the given consts and verifies the IR.
+pub fn lower(program: &Program, kernel: &str, consts: &[(String, Literal)]) -> Result<ir::Module, Diagnostics> {
+    let (module, diagnostics) = sema::lower(&program.checked, kernel, consts);
+    match module {
+        Some(module) if !diagnostics.has_errors() => {
+            ir::verify::verify(&module)
+                .map_err(|e| Diagnostics::from(Diagnostic::internal(format!("lowered IR is invalid: {e}"))))?;
+            Ok(module)
+        }
+        _ if diagnostics.has_errors() => Err(diagnostics),
+        _ => Err(Diagnostic::internal(format!("kernel `{kernel}` produced no IR and no error")).into()),
+    }
+}
+
+/// Schedules a Lowered module for `target` and emits SPIR-V.
+pub fn compile(lowered: ir::Module, target: &Target, safe: bool) -> Result<(ir::Module, Artifact), Diagnostic> {
+    let scheduled = crate::passes::run(lowered, target)?;
+    let artifact = crate::spirv::emit(&scheduled, target, &EmitOptions { safe })?;
+    Ok((scheduled, artifact))
+}
+
+/// Parses a constant value given on the command line (`-D BLOCK=256`, `--arg n=4096`) for type `ty`.
+pub fn parse_literal(text: &str, ty: crate::base::ScalarType) -> Result<Literal, String> {
+    let text = text.trim();
+    if ty.is_bool() {
+        return match text {
+            "true" | "1" => Ok(Literal::Bool(true)),
+            "false" | "0" => Ok(Literal::Bool(false)),
+            _ => Err(format!("`{text}` is not a bool (write true or false)")),
+        };
+    }
+    if ty.is_float() {
+        let value = match text {
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            "nan" => f64::NAN,
+            _ => text.replace('_', "").parse::<f64>().map_err(|_| format!("`{text}` is not a {ty} number"))?,
+        };
+        return Ok(Literal::Float(value));
+    }
+    let cleaned = text.replace('_', "");
+    let (negative, digits) = match cleaned.strip_prefix('-') {
+        Some(rest) => (true, rest.to_string()),
+        None => (false, cleaned.clone()),
+    };
+    let magnitude = if let Some(hex) = digits.strip_prefix("0x") {
+        i128::from_str_radix(hex, 16)
+    } else if let Some(bin) = digits.strip_prefix("0b") {
+        i128::from_str_radix(bin, 2)
+    } else {
+        digits.parse::<i128>()
+    }
+    .map_err(|_| format!("`{text}` is not an integer"))?;
+    let value = if negative { -magnitude } else { magnitude };
+    let bits = ty.bits();
+    let (min, max) = if ty.is_signed_int() {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    };
+    if value < min || value > max {
+        return Err(format!("{value} does not fit in {ty} ({min} to {max})"));
+    }
+    Ok(Literal::Int(value))
+}

@@ -1,0 +1,196 @@
+//! The `tkc` command line as a user meets it: real runs with .npy files on the device and the
+//! interpreter, exit codes, and diagnostics for malformed programs and command lines.
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tk::base::HostBuffer;
+
+fn tkc(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tkc"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .env("NO_COLOR", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run tkc");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tk-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[test]
+fn vector_add_with_npy_files_on_device_and_interpreter() {
+    let dir = scratch("vadd");
+    let n = 10_000;
+    let x = random_f32(n, 5);
+    let y = random_f32(n, 6);
+    tk::npy::write(&dir.join("x.npy"), &HostBuffer::from_f32(&x, vec![n])).unwrap();
+    tk::npy::write(&dir.join("y.npy"), &HostBuffer::from_f32(&y, vec![n])).unwrap();
+    let expected: Vec<f32> = x.iter().zip(&y).map(|(a, b)| a + b).collect();
+    for device in ["auto", "interp"] {
+        let out = dir.join(format!("out-{device}.npy"));
+        let (code, _, stderr) = tkc(&[
+            "run",
+            "examples/vector_add.tk",
+            "--arg",
+            &format!("x={}", s(&dir.join("x.npy"))),
+            "--arg",
+            &format!("y={}", s(&dir.join("y.npy"))),
+            "--arg",
+            &format!("out=zeros:{n}"),
+            "--arg",
+            &format!("n={n}"),
+            "--out",
+            &format!("out={}", s(&out)),
+            "--device",
+            device,
+        ]);
+        assert_eq!(code, 0, "tkc run --device {device} failed:\n{stderr}");
+        if device == "auto" {
+            assert!(!stderr.contains("interpreter"), "auto fell back to the interpreter although lavapipe is installed:\n{stderr}");
+        }
+        let result = tk::npy::read(&out).unwrap();
+        assert_eq!(result.shape, vec![n]);
+        assert_close(&result.to_f32(), &expected, 0.0).unwrap();
+    }
+}
+
+#[test]
+fn softmax_grid_expression_and_defines() {
+    let dir = scratch("softmax");
+    let (rows, cols) = (6, 300);
+    let x = random_f32(rows * cols, 8);
+    tk::npy::write(&dir.join("x.npy"), &HostBuffer::from_f32(&x, vec![rows, cols])).unwrap();
+    let out = dir.join("out.npy");
+    let (code, _, stderr) = tkc(&[
+        "run",
+        "examples/softmax.tk",
+        "-D",
+        "BLOCK=512",
+        "--grid",
+        "n_rows",
+        "--arg",
+        &format!("x={}", s(&dir.join("x.npy"))),
+        "--arg",
+        &format!("out=zeros:{rows}x{cols}"),
+        "--arg",
+        &format!("n_rows={rows}"),
+        "--arg",
+        &format!("n_cols={cols}"),
+        "--out",
+        &format!("out={}", s(&out)),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let result = tk::npy::read(&out).unwrap();
+    assert_eq!(result.shape, vec![rows, cols]);
+    for r in 0..rows {
+        let row_sum: f32 = result.to_f32()[r * cols..(r + 1) * cols].iter().sum();
+        assert!((row_sum - 1.0).abs() < 1e-5, "row {r} sums to {row_sum}");
+    }
+}
+
+#[test]
+fn check_and_build_every_example() {
+    let dir = scratch("build");
+    for example in ["vector_add", "softmax", "col_sum"] {
+        let file = format!("examples/{example}.tk");
+        let (code, _, stderr) = tkc(&["check", &file]);
+        assert_eq!(code, 0, "check {file}: {stderr}");
+        let spv = dir.join(format!("{example}.spv"));
+        let (code, _, stderr) = tkc(&["build", &file, "-o", &s(&spv)]);
+        assert_eq!(code, 0, "build {file}: {stderr}");
+        let bytes = std::fs::read(&spv).unwrap();
+        let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+        validate_spirv(&words).unwrap();
+        let (code, ir, _) = tkc(&["build", &file, "--emit", "ir"]);
+        assert_eq!(code, 0);
+        assert!(ir.contains(&format!("kernel {example}")), "IR of {example}:\n{ir}");
+        let (code, asm, _) = tkc(&["build", &file, "--emit", "spvasm"]);
+        assert_eq!(code, 0);
+        assert!(asm.contains("OpEntryPoint"), "{asm}");
+    }
+}
+
+/// Malformed programs: exit 1, `file:line:col`, a code and a help for each; never a panic.
+#[test]
+fn malformed_programs_get_diagnostics() {
+    let dir = scratch("bad");
+    let cases = [
+        ("missing_semicolon", "kernel k(x: *f32) {\n    let a = 1\n    let b = 2;\n}\n"),
+        ("unknown_name", "kernel k(x: *f32) {\n    let a = load(x + arange(0, 16));\n    let b = a + c;\n}\n"),
+        ("mixed_types", "kernel k(x: *f32, n: i32) {\n    let a = load(x + arange(0, 16));\n    let b = a + n;\n}\n"),
+        ("not_power_of_two", "kernel k(x: *f32) {\n    let a = arange(0, 100);\n}\n"),
+        ("store_to_readonly", "kernel k(x: *f32) {\n    store(x + arange(0, 16), 1.0);\n}\n"),
+        ("bad_char", "kernel k(x: *f32) {\n    let a = 1 @ 2;\n}\n"),
+        ("half_literal", "kernel k(x: *f32) {\n    let a = .5;\n}\n"),
+        ("unterminated_comment", "kernel k(x: *f32) {\n    /* never closed\n}\n"),
+        ("tile_condition", "kernel k(x: *f32) {\n    let a = load(x + arange(0, 16));\n    if a > 0.0 { return; }\n}\n"),
+        ("shape_mismatch", "kernel k(x: *f32) {\n    let a = arange(0, 16) + arange(0, 32);\n}\n"),
+        ("assign_immutable", "kernel k(x: *f32) {\n    let a = 1;\n    a = 2;\n}\n"),
+        ("empty_kernel_name", "kernel (x: *f32) {}\n"),
+        ("chained_comparison", "kernel k(n: i32) {\n    let a = 1 < n < 3;\n}\n"),
+        ("recursion", "fn f(x) { f(x) }\nkernel k(n: i32) {\n    let a = f(n);\n}\n"),
+        ("wrong_arg_count", "kernel k(x: *f32) {\n    let a = load();\n}\n"),
+    ];
+    for (name, source) in cases {
+        let path = dir.join(format!("{name}.tk"));
+        std::fs::write(&path, source).unwrap();
+        let (code, _, stderr) = tkc(&["check", &s(&path)]);
+        assert_eq!(code, 1, "{name}: expected exit 1, got {code}:\n{stderr}");
+        assert!(stderr.contains(&format!("{}:", s(&path))), "{name}: no file:line:col in\n{stderr}");
+        assert!(stderr.contains("error[E"), "{name}: no code in\n{stderr}");
+        assert!(stderr.contains("help"), "{name}: no help in\n{stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
+    }
+}
+
+#[test]
+fn bad_command_lines_exit_2_with_codes() {
+    let dir = scratch("badcli");
+    tk::npy::write(&dir.join("ints.npy"), &HostBuffer::from_i32(&[1, 2, 3], vec![3])).unwrap();
+    let ints = format!("x={}", s(&dir.join("ints.npy")));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run", "examples/vector_add.tk"], "E0909"),
+        (vec!["run", "examples/vector_add.tk", "--arg", &ints, "--arg", "y=zeros:3", "--arg", "out=zeros:3", "--arg", "n=3"], "E0912"),
+        (vec!["run", "examples/vector_add.tk", "--kernel", "nope"], "E0902"),
+        (vec!["run", "examples/vector_add.tk", "-D", "BLOK=3"], "E0906"),
+        (vec!["run", "examples/vector_add.tk", "--arg", "n=abc"], "E0907"),
+        (vec!["run", "examples/vector_add.tk", "--arg", "x=zeros:0x3"], "E0910"),
+        (vec!["run", "examples/vector_add.tk", "--arg", "x=/nonexistent.npy"], "E0911"),
+        (vec!["run", "no/such/file.tk"], "E0901"),
+        (vec!["run", "examples/vector_add.tk", "--frobnicate"], "E0900"),
+        (vec!["run", "examples/vector_add.tk", "--arg", "x=zeros:8", "--arg", "y=zeros:8", "--arg", "out=zeros:8", "--arg", "n=8", "--grid", "cdiv(n,"], "E0913"),
+    ];
+    for (args, code) in cases {
+        let (exit, _, stderr) = tkc(&args);
+        assert_eq!(exit, 2, "{args:?}: expected exit 2, got {exit}:\n{stderr}");
+        assert!(stderr.contains(&format!("[{code}]")), "{args:?}: expected {code} in\n{stderr}");
+        assert!(stderr.contains("help"), "{args:?}: no help in\n{stderr}");
+    }
+}
+
+#[test]
+fn out_of_bounds_store_stops_with_exit_3() {
+    let dir = scratch("oob");
+    let path = dir.join("oob.tk");
+    std::fs::write(&path, "#[grid(1)]\nkernel k(out: *mut f32) {\n    store(out + arange(0, 64), 1.0);\n}\n").unwrap();
+    for device in ["auto", "interp"] {
+        let (code, _, stderr) = tkc(&["run", &s(&path), "--arg", "out=zeros:10", "--device", device]);
+        assert_eq!(code, 3, "{device}: {stderr}");
+        assert!(stderr.contains("out of bounds") && stderr.contains("`out`"), "{device}: {stderr}");
+    }
+}
