@@ -34,25 +34,40 @@ pub fn check_source(name: &str, text: &str, loader: &dyn FileLoader) -> Program 
     let mut sources = SourceMap::new();
     let main = sources.add(name, text);
     let (checked, diagnostics) = sema::check(&mut sources, main, loader);
-    Program { sources, checked, diagnostics }
+    Program {
+        sources,
+        checked,
+        diagnostics,
+    }
 }
 
 /// Elaborates one kernel for the given consts and verifies the IR.
-pub fn lower(program: &Program, kernel: &str, consts: &[(String, Literal)]) -> Result<ir::Module, Diagnostics> {
+pub fn lower(
+    program: &Program,
+    kernel: &str,
+    consts: &[(String, Literal)],
+) -> Result<ir::Module, Diagnostics> {
     let (module, diagnostics) = sema::lower(&program.checked, kernel, consts);
     match module {
         Some(module) if !diagnostics.has_errors() => {
-            ir::verify::verify(&module)
-                .map_err(|e| Diagnostics::from(Diagnostic::internal(format!("lowered IR is invalid: {e}"))))?;
+            ir::verify::verify(&module).map_err(|e| {
+                Diagnostics::from(Diagnostic::internal(format!("lowered IR is invalid: {e}")))
+            })?;
             Ok(module)
         }
         _ if diagnostics.has_errors() => Err(diagnostics),
-        _ => Err(Diagnostic::internal(format!("kernel `{kernel}` produced no IR and no error")).into()),
+        _ => Err(
+            Diagnostic::internal(format!("kernel `{kernel}` produced no IR and no error")).into(),
+        ),
     }
 }
 
 /// Schedules a Lowered module for `target` and emits SPIR-V.
-pub fn compile(lowered: ir::Module, target: &Target, safe: bool) -> Result<(ir::Module, Artifact), Diagnostic> {
+pub fn compile(
+    lowered: ir::Module,
+    target: &Target,
+    safe: bool,
+) -> Result<(ir::Module, Artifact), Diagnostic> {
     let scheduled = crate::passes::run(lowered, target)?;
     let artifact = crate::spirv::emit(&scheduled, target, &EmitOptions { safe })?;
     Ok((scheduled, artifact))
@@ -73,7 +88,10 @@ pub fn parse_literal(text: &str, ty: crate::base::ScalarType) -> Result<Literal,
             "inf" => f64::INFINITY,
             "-inf" => f64::NEG_INFINITY,
             "nan" => f64::NAN,
-            _ => text.replace('_', "").parse::<f64>().map_err(|_| format!("`{text}` is not a {ty} number"))?,
+            _ => text
+                .replace('_', "")
+                .parse::<f64>()
+                .map_err(|_| format!("`{text}` is not a {ty} number"))?,
         };
         return Ok(Literal::Float(value));
     }

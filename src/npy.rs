@@ -42,24 +42,43 @@ pub fn numpy_name(ty: ScalarType) -> &'static str {
     }
 }
 
-fn bytes_of<T: npyz::Deserialize>(file: npyz::NpyFile<std::io::BufReader<std::fs::File>>, to_le: impl Fn(T) -> Vec<u8>) -> Result<Vec<u8>, String> {
-    let values = file.into_vec::<T>().map_err(|e| format!("cannot read the array data: {e}"))?;
+fn bytes_of<T: npyz::Deserialize>(
+    file: npyz::NpyFile<std::io::BufReader<std::fs::File>>,
+    to_le: impl Fn(T) -> Vec<u8>,
+) -> Result<Vec<u8>, String> {
+    let values = file
+        .into_vec::<T>()
+        .map_err(|e| format!("cannot read the array data: {e}"))?;
     Ok(values.into_iter().flat_map(to_le).collect())
 }
 
 /// Reads a C-ordered `.npy` file.
 pub fn read(path: &Path) -> Result<HostBuffer, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
         .map_err(|e| format!("{} is not a valid .npy file: {e}", path.display()))?;
     let type_str = match npy.dtype() {
         npyz::DType::Plain(type_str) => type_str.to_string(),
-        other => return Err(format!("{} holds a structured array ({}); tk reads plain numeric arrays", path.display(), other.descr())),
+        other => {
+            return Err(format!(
+                "{} holds a structured array ({}); tk reads plain numeric arrays",
+                path.display(),
+                other.descr()
+            ))
+        }
     };
-    let elem = scalar_type_of(&type_str)
-        .ok_or_else(|| format!("{} has dtype `{type_str}`, which tk does not support", path.display()))?;
+    let elem = scalar_type_of(&type_str).ok_or_else(|| {
+        format!(
+            "{} has dtype `{type_str}`, which tk does not support",
+            path.display()
+        )
+    })?;
     if npy.order() == npyz::Order::Fortran && npy.shape().len() > 1 {
-        return Err(format!("{} is Fortran-ordered; save it with np.ascontiguousarray(a)", path.display()));
+        return Err(format!(
+            "{} is Fortran-ordered; save it with np.ascontiguousarray(a)",
+            path.display()
+        ));
     }
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     use ScalarType::*;
@@ -81,10 +100,18 @@ pub fn read(path: &Path) -> Result<HostBuffer, String> {
     Ok(HostBuffer { elem, shape, data })
 }
 
-fn write_values<T: npyz::AutoSerialize>(path: &Path, shape: &[u64], values: impl Iterator<Item = T>) -> std::io::Result<()> {
+fn write_values<T: npyz::AutoSerialize>(
+    path: &Path,
+    shape: &[u64],
+    values: impl Iterator<Item = T>,
+) -> std::io::Result<()> {
     use npyz::WriterBuilder;
     let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut writer = npyz::WriteOptions::new().default_dtype().shape(shape).writer(file).begin_nd()?;
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(file)
+        .begin_nd()?;
     writer.extend(values)?;
     writer.finish()
 }
@@ -95,7 +122,13 @@ pub fn write(path: &Path, buffer: &HostBuffer) -> Result<(), String> {
     let bytes = &buffer.data;
     macro_rules! le {
         ($t:ty, $n:expr) => {
-            write_values(path, &shape, bytes.chunks_exact($n).map(|c| <$t>::from_le_bytes(c.try_into().unwrap())))
+            write_values(
+                path,
+                &shape,
+                bytes
+                    .chunks_exact($n)
+                    .map(|c| <$t>::from_le_bytes(c.try_into().unwrap())),
+            )
         };
     }
     use ScalarType::*;
@@ -113,7 +146,10 @@ pub fn write(path: &Path, buffer: &HostBuffer) -> Result<(), String> {
         F32 => le!(f32, 4),
         F64 => le!(f64, 8),
         BF16 => {
-            return Err("numpy has no bfloat16 dtype; cast the buffer to f32 in the kernel to save it".into())
+            return Err(
+                "numpy has no bfloat16 dtype; cast the buffer to f32 in the kernel to save it"
+                    .into(),
+            )
         }
     };
     result.map_err(|e| format!("cannot write {}: {e}", path.display()))

@@ -61,7 +61,10 @@ fn vector_add_with_npy_files_on_device_and_interpreter() {
         ]);
         assert_eq!(code, 0, "tkc run --device {device} failed:\n{stderr}");
         if device == "auto" {
-            assert!(!stderr.contains("interpreter"), "auto fell back to the interpreter although lavapipe is installed:\n{stderr}");
+            assert!(
+                !stderr.contains("interpreter"),
+                "auto fell back to the interpreter although lavapipe is installed:\n{stderr}"
+            );
         }
         let result = tk::npy::read(&out).unwrap();
         assert_eq!(result.shape, vec![n]);
@@ -74,7 +77,11 @@ fn softmax_grid_expression_and_defines() {
     let dir = scratch("softmax");
     let (rows, cols) = (6, 300);
     let x = random_f32(rows * cols, 8);
-    tk::npy::write(&dir.join("x.npy"), &HostBuffer::from_f32(&x, vec![rows, cols])).unwrap();
+    tk::npy::write(
+        &dir.join("x.npy"),
+        &HostBuffer::from_f32(&x, vec![rows, cols]),
+    )
+    .unwrap();
     let out = dir.join("out.npy");
     let (code, _, stderr) = tkc(&[
         "run",
@@ -114,11 +121,17 @@ fn check_and_build_every_example() {
         let (code, _, stderr) = tkc(&["build", &file, "-o", &s(&spv)]);
         assert_eq!(code, 0, "build {file}: {stderr}");
         let bytes = std::fs::read(&spv).unwrap();
-        let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+        let words: Vec<u32> = bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
         validate_spirv(&words).unwrap();
         let (code, ir, _) = tkc(&["build", &file, "--emit", "ir"]);
         assert_eq!(code, 0);
-        assert!(ir.contains(&format!("kernel {example}")), "IR of {example}:\n{ir}");
+        assert!(
+            ir.contains(&format!("kernel {example}")),
+            "IR of {example}:\n{ir}"
+        );
         let (code, asm, _) = tkc(&["build", &file, "--emit", "spvasm"]);
         assert_eq!(code, 0);
         assert!(asm.contains("OpEntryPoint"), "{asm}");
@@ -151,7 +164,10 @@ fn malformed_programs_get_diagnostics() {
         std::fs::write(&path, source).unwrap();
         let (code, _, stderr) = tkc(&["check", &s(&path)]);
         assert_eq!(code, 1, "{name}: expected exit 1, got {code}:\n{stderr}");
-        assert!(stderr.contains(&format!("{}:", s(&path))), "{name}: no file:line:col in\n{stderr}");
+        assert!(
+            stderr.contains(&format!("{}:", s(&path))),
+            "{name}: no file:line:col in\n{stderr}"
+        );
         assert!(stderr.contains("error[E"), "{name}: no code in\n{stderr}");
         assert!(stderr.contains("help"), "{name}: no help in\n{stderr}");
         assert!(!stderr.contains("panicked"), "{name}: panic\n{stderr}");
@@ -161,24 +177,84 @@ fn malformed_programs_get_diagnostics() {
 #[test]
 fn bad_command_lines_exit_2_with_codes() {
     let dir = scratch("badcli");
-    tk::npy::write(&dir.join("ints.npy"), &HostBuffer::from_i32(&[1, 2, 3], vec![3])).unwrap();
+    tk::npy::write(
+        &dir.join("ints.npy"),
+        &HostBuffer::from_i32(&[1, 2, 3], vec![3]),
+    )
+    .unwrap();
     let ints = format!("x={}", s(&dir.join("ints.npy")));
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["run", "examples/vector_add.tk"], "E0909"),
-        (vec!["run", "examples/vector_add.tk", "--arg", &ints, "--arg", "y=zeros:3", "--arg", "out=zeros:3", "--arg", "n=3"], "E0912"),
-        (vec!["run", "examples/vector_add.tk", "--kernel", "nope"], "E0902"),
-        (vec!["run", "examples/vector_add.tk", "-D", "BLOK=3"], "E0906"),
-        (vec!["run", "examples/vector_add.tk", "--arg", "n=abc"], "E0907"),
-        (vec!["run", "examples/vector_add.tk", "--arg", "x=zeros:0x3"], "E0910"),
-        (vec!["run", "examples/vector_add.tk", "--arg", "x=/nonexistent.npy"], "E0911"),
+        (
+            vec![
+                "run",
+                "examples/vector_add.tk",
+                "--arg",
+                &ints,
+                "--arg",
+                "y=zeros:3",
+                "--arg",
+                "out=zeros:3",
+                "--arg",
+                "n=3",
+            ],
+            "E0912",
+        ),
+        (
+            vec!["run", "examples/vector_add.tk", "--kernel", "nope"],
+            "E0902",
+        ),
+        (
+            vec!["run", "examples/vector_add.tk", "-D", "BLOK=3"],
+            "E0906",
+        ),
+        (
+            vec!["run", "examples/vector_add.tk", "--arg", "n=abc"],
+            "E0907",
+        ),
+        (
+            vec!["run", "examples/vector_add.tk", "--arg", "x=zeros:0x3"],
+            "E0910",
+        ),
+        (
+            vec![
+                "run",
+                "examples/vector_add.tk",
+                "--arg",
+                "x=/nonexistent.npy",
+            ],
+            "E0911",
+        ),
         (vec!["run", "no/such/file.tk"], "E0901"),
-        (vec!["run", "examples/vector_add.tk", "--frobnicate"], "E0900"),
-        (vec!["run", "examples/vector_add.tk", "--arg", "x=zeros:8", "--arg", "y=zeros:8", "--arg", "out=zeros:8", "--arg", "n=8", "--grid", "cdiv(n,"], "E0913"),
+        (
+            vec!["run", "examples/vector_add.tk", "--frobnicate"],
+            "E0900",
+        ),
+        (
+            vec![
+                "run",
+                "examples/vector_add.tk",
+                "--arg",
+                "x=zeros:8",
+                "--arg",
+                "y=zeros:8",
+                "--arg",
+                "out=zeros:8",
+                "--arg",
+                "n=8",
+                "--grid",
+                "cdiv(n,",
+            ],
+            "E0913",
+        ),
     ];
     for (args, code) in cases {
         let (exit, _, stderr) = tkc(&args);
         assert_eq!(exit, 2, "{args:?}: expected exit 2, got {exit}:\n{stderr}");
-        assert!(stderr.contains(&format!("[{code}]")), "{args:?}: expected {code} in\n{stderr}");
+        assert!(
+            stderr.contains(&format!("[{code}]")),
+            "{args:?}: expected {code} in\n{stderr}"
+        );
         assert!(stderr.contains("help"), "{args:?}: no help in\n{stderr}");
     }
 }
@@ -187,10 +263,24 @@ fn bad_command_lines_exit_2_with_codes() {
 fn out_of_bounds_store_stops_with_exit_3() {
     let dir = scratch("oob");
     let path = dir.join("oob.tk");
-    std::fs::write(&path, "#[grid(1)]\nkernel k(out: *mut f32) {\n    store(out + arange(0, 64), 1.0);\n}\n").unwrap();
+    std::fs::write(
+        &path,
+        "#[grid(1)]\nkernel k(out: *mut f32) {\n    store(out + arange(0, 64), 1.0);\n}\n",
+    )
+    .unwrap();
     for device in ["auto", "interp"] {
-        let (code, _, stderr) = tkc(&["run", &s(&path), "--arg", "out=zeros:10", "--device", device]);
+        let (code, _, stderr) = tkc(&[
+            "run",
+            &s(&path),
+            "--arg",
+            "out=zeros:10",
+            "--device",
+            device,
+        ]);
         assert_eq!(code, 3, "{device}: {stderr}");
-        assert!(stderr.contains("out of bounds") && stderr.contains("`out`"), "{device}: {stderr}");
+        assert!(
+            stderr.contains("out of bounds") && stderr.contains("`out`"),
+            "{device}: {stderr}"
+        );
     }
 }

@@ -22,8 +22,20 @@ struct Case<T> {
 
 const BLOCK: usize = 256;
 
-fn f32_case(name: &'static str, body: &'static str, reference: fn(&[f32], &[f32], usize) -> Vec<f32>) -> Case<f32> {
-    Case { name, prelude: "", body, n: 1000, out_len: 1000, grid: 1000u32.div_ceil(BLOCK as u32), reference }
+fn f32_case(
+    name: &'static str,
+    body: &'static str,
+    reference: fn(&[f32], &[f32], usize) -> Vec<f32>,
+) -> Case<f32> {
+    Case {
+        name,
+        prelude: "",
+        body,
+        n: 1000,
+        out_len: 1000,
+        grid: 1000u32.div_ceil(BLOCK as u32),
+        reference,
+    }
 }
 
 /// erf to double precision (Abramowitz–Stegun 7.1.26 is too coarse; this uses the series and
@@ -81,22 +93,47 @@ fn f32_cases() -> Vec<Case<f32>> {
         ew!("exp", "exp(x)", |a, _b| a.exp()),
         ew!("log", "log(abs(x) + 1.0)", |a, _b| (a.abs() + 1.0).ln()),
         ew!("sqrt", "sqrt(abs(x))", |a, _b| a.abs().sqrt()),
-        ew!("rsqrt", "rsqrt(abs(x) + 0.5)", |a, _b| 1.0 / (a.abs() + 0.5).sqrt()),
+        ew!("rsqrt", "rsqrt(abs(x) + 0.5)", |a, _b| 1.0
+            / (a.abs() + 0.5).sqrt()),
         ew!("sin_cos", "sin(x) * cos(y)", |a, b| a.sin() * b.cos()),
         ew!("tanh", "tanh(x * 3.0)", |a, _b| (a * 3.0).tanh()),
         ew!("erf", "erf(x * 2.0)", |a, _b| erf(a * 2.0)),
-        ew!("sigmoid", "sigmoid(x * 4.0)", |a, _b| 1.0 / (1.0 + (-(a * 4.0)).exp())),
-        ew!("floor_ceil_round", "floor(x * 3.0) + ceil(y * 3.0) + round(x * 7.0)", |a, b| (a * 3.0).floor()
-            + (b * 3.0).ceil()
-            + (a * 7.0).round_ties_even()),
-        ew!("maximum_minimum", "maximum(x, y) * 2.0 - minimum(x, y)", |a, b| a.max(b) * 2.0 - a.min(b)),
-        ew!("where", "where(x > y, x, y * 2.0)", |a, b| if a > b { a } else { b * 2.0 }),
+        ew!("sigmoid", "sigmoid(x * 4.0)", |a, _b| 1.0
+            / (1.0 + (-(a * 4.0)).exp())),
+        ew!(
+            "floor_ceil_round",
+            "floor(x * 3.0) + ceil(y * 3.0) + round(x * 7.0)",
+            |a, b| (a * 3.0).floor() + (b * 3.0).ceil() + (a * 7.0).round_ties_even()
+        ),
+        ew!(
+            "maximum_minimum",
+            "maximum(x, y) * 2.0 - minimum(x, y)",
+            |a, b| a.max(b) * 2.0 - a.min(b)
+        ),
+        ew!("where", "where(x > y, x, y * 2.0)", |a, b| if a > b {
+            a
+        } else {
+            b * 2.0
+        }),
         ew!("clamp", "clamp(x, -0.5, 0.5)", |a, _b| a.clamp(-0.5, 0.5)),
         ew!("fma", "fma(x, y, 1.0)", |a, b| a.mul_add(b, 1.0)),
         ew!("pow", "pow(abs(x), 1.5)", |a, _b| a.abs().powf(1.5)),
-        ew!("exp2_log2", "exp2(x) + log2(abs(y) + 1.0)", |a, b| a.exp2() + (b.abs() + 1.0).log2()),
-        ew!("cast_roundtrip", "((x * 100.0) as i32) as f32", |a, _b| ((a * 100.0) as i32) as f32),
-        ew!("bool_mask_ops", "where((x > 0.0) & (y < 0.0) | (x < -0.9), 1.0, 0.0)", |a, b| if (a > 0.0 && b < 0.0) || a < -0.9 { 1.0 } else { 0.0 }),
+        ew!("exp2_log2", "exp2(x) + log2(abs(y) + 1.0)", |a, b| a.exp2()
+            + (b.abs() + 1.0).log2()),
+        ew!(
+            "cast_roundtrip",
+            "((x * 100.0) as i32) as f32",
+            |a, _b| ((a * 100.0) as i32) as f32
+        ),
+        ew!(
+            "bool_mask_ops",
+            "where((x > 0.0) & (y < 0.0) | (x < -0.9), 1.0, 0.0)",
+            |a, b| if (a > 0.0 && b < 0.0) || a < -0.9 {
+                1.0
+            } else {
+                0.0
+            }
+        ),
         ew!("scalar_if", "if n > 500 { x } else { y }", |a, _b| a),
     ];
     cases.extend([
@@ -269,17 +306,41 @@ fn i32_cases() -> Vec<Case<i32>> {
         };
     }
     vec![
-        iew!("int_arith", "(x * 7 + y) - 3", |a, b| a.wrapping_mul(7).wrapping_add(b).wrapping_sub(3)),
-        iew!("int_div_rem_c_semantics", "x / where(y == 0, 1, y) + x % where(y == 0, 1, y)", |a, b| {
-            let d = if b == 0 { 1 } else { b };
-            a.wrapping_div(d) + a.wrapping_rem(d)
-        }),
-        iew!("int_shifts_mask_count", "(x << 33) + (y >> 2)", |a, b| a.wrapping_shl(1) + (b >> 2)),
-        iew!("int_bitwise", "(x & y) | (x ^ ~y)", |a, b| (a & b) | (a ^ !b)),
-        iew!("int_overflow_wraps", "x * 1000000 * 1000", |a, _b| a.wrapping_mul(1000000).wrapping_mul(1000)),
-        iew!("int_compare_cast", "(x < y) as i32 + (x == y) as i32 * 2", |a, b| (a < b) as i32 + (a == b) as i32 * 2),
-        iew!("int_min_max_abs", "maximum(x, y) - minimum(x, y) + abs(x)", |a, b| a.max(b) - a.min(b) + a.wrapping_abs()),
-        iew!("int_to_float_to_int", "((x as f32) * 0.5) as i32", |a, _b| (a as f32 * 0.5) as i32),
+        iew!("int_arith", "(x * 7 + y) - 3", |a, b| a
+            .wrapping_mul(7)
+            .wrapping_add(b)
+            .wrapping_sub(3)),
+        iew!(
+            "int_div_rem_c_semantics",
+            "x / where(y == 0, 1, y) + x % where(y == 0, 1, y)",
+            |a, b| {
+                let d = if b == 0 { 1 } else { b };
+                a.wrapping_div(d) + a.wrapping_rem(d)
+            }
+        ),
+        iew!("int_shifts_mask_count", "(x << 33) + (y >> 2)", |a, b| a
+            .wrapping_shl(1)
+            + (b >> 2)),
+        iew!("int_bitwise", "(x & y) | (x ^ ~y)", |a, b| (a & b)
+            | (a ^ !b)),
+        iew!("int_overflow_wraps", "x * 1000000 * 1000", |a, _b| a
+            .wrapping_mul(1000000)
+            .wrapping_mul(1000)),
+        iew!(
+            "int_compare_cast",
+            "(x < y) as i32 + (x == y) as i32 * 2",
+            |a, b| (a < b) as i32 + (a == b) as i32 * 2
+        ),
+        iew!(
+            "int_min_max_abs",
+            "maximum(x, y) - minimum(x, y) + abs(x)",
+            |a, b| a.max(b) - a.min(b) + a.wrapping_abs()
+        ),
+        iew!(
+            "int_to_float_to_int",
+            "((x as f32) * 0.5) as i32",
+            |a, _b| (a as f32 * 0.5) as i32
+        ),
         iew!("arange_values", "offs * 2 + x * 0", |_a, _b| 0),
     ]
 }
@@ -290,12 +351,23 @@ fn conformance_f32() {
     let mut failures = Vec::new();
     let cases = f32_cases();
     for case in &cases {
-        let source = format!("{}kernel k(x: *f32, y: *f32, out: *mut f32, n: i32) {{\n{}\n}}\n", case.prelude, case.body);
+        let source = format!(
+            "{}kernel k(x: *f32, y: *f32, out: *mut f32, n: i32) {{\n{}\n}}\n",
+            case.prelude, case.body
+        );
         let x = random_f32(case.n, 11);
         let y = random_f32(case.n, 12);
         let expected = (case.reference)(&x, &y, case.n);
-        for (label, backend) in [("interp", Backend::Interp), ("vulkan", Backend::Vulkan(&device))] {
-            let args = [f32_buffer(&x), f32_buffer(&y), zeros(ScalarType::F32, case.out_len), int(case.n as i64)];
+        for (label, backend) in [
+            ("interp", Backend::Interp),
+            ("vulkan", Backend::Vulkan(&device)),
+        ] {
+            let args = [
+                f32_buffer(&x),
+                f32_buffer(&y),
+                zeros(ScalarType::F32, case.out_len),
+                int(case.n as i64),
+            ];
             let result = run_source(&source, "k", &[], &args, [case.grid, 1, 1], &backend)
                 .and_then(|out| assert_close(&buffer(&out, 2).to_f32(), &expected, 3e-5));
             if let Err(e) = result {
@@ -303,7 +375,13 @@ fn conformance_f32() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} runs failed:\n{}", failures.len(), cases.len() * 2, failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} runs failed:\n{}",
+        failures.len(),
+        cases.len() * 2,
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -312,27 +390,48 @@ fn conformance_i32() {
     let mut failures = Vec::new();
     let cases = i32_cases();
     for case in &cases {
-        let source = format!("{}kernel k(x: *i32, y: *i32, out: *mut i32, n: i32) {{\n{}\n}}\n", case.prelude, case.body);
+        let source = format!(
+            "{}kernel k(x: *i32, y: *i32, out: *mut i32, n: i32) {{\n{}\n}}\n",
+            case.prelude, case.body
+        );
         let x = random_i32(case.n, 21, -100000, 100000);
         let y = random_i32(case.n, 22, -50, 50);
         let mut expected = (case.reference)(&x, &y, case.n);
         if case.name == "arange_values" {
             expected = (0..case.n as i32).map(|i| i * 2).collect();
         }
-        for (label, backend) in [("interp", Backend::Interp), ("vulkan", Backend::Vulkan(&device))] {
-            let args = [i32_buffer(&x), i32_buffer(&y), zeros(ScalarType::I32, case.out_len), int(case.n as i64)];
-            let result = run_source(&source, "k", &[], &args, [case.grid, 1, 1], &backend).and_then(|out| {
-                let actual = buffer(&out, 2).to_i32();
-                match actual.iter().zip(&expected).position(|(a, e)| a != e) {
-                    None if actual.len() == expected.len() => Ok(()),
-                    None => Err("length differs".into()),
-                    Some(i) => Err(format!("element {i}: got {}, expected {} (x={}, y={})", actual[i], expected[i], x[i], y[i])),
-                }
-            });
+        for (label, backend) in [
+            ("interp", Backend::Interp),
+            ("vulkan", Backend::Vulkan(&device)),
+        ] {
+            let args = [
+                i32_buffer(&x),
+                i32_buffer(&y),
+                zeros(ScalarType::I32, case.out_len),
+                int(case.n as i64),
+            ];
+            let result = run_source(&source, "k", &[], &args, [case.grid, 1, 1], &backend)
+                .and_then(|out| {
+                    let actual = buffer(&out, 2).to_i32();
+                    match actual.iter().zip(&expected).position(|(a, e)| a != e) {
+                        None if actual.len() == expected.len() => Ok(()),
+                        None => Err("length differs".into()),
+                        Some(i) => Err(format!(
+                            "element {i}: got {}, expected {} (x={}, y={})",
+                            actual[i], expected[i], x[i], y[i]
+                        )),
+                    }
+                });
             if let Err(e) = result {
                 failures.push(format!("{} on {label}: {e}", case.name));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} runs failed:\n{}", failures.len(), cases.len() * 2, failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} runs failed:\n{}",
+        failures.len(),
+        cases.len() * 2,
+        failures.join("\n")
+    );
 }

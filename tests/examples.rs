@@ -12,7 +12,10 @@ fn example(name: &str) -> String {
 fn check_both(name: &str, run: impl Fn(&Backend) -> Result<(), String>) {
     let device = device();
     let mut failures = Vec::new();
-    for (label, backend) in [("interp", Backend::Interp), ("vulkan", Backend::Vulkan(&device))] {
+    for (label, backend) in [
+        ("interp", Backend::Interp),
+        ("vulkan", Backend::Vulkan(&device)),
+    ] {
         if let Err(e) = run(&backend) {
             failures.push(format!("{name} on {label}: {e}"));
         }
@@ -31,8 +34,20 @@ fn vector_add() {
         let expected: Vec<f32> = x.iter().zip(&y).map(|(a, b)| a + b).collect();
         let grid = [n.div_ceil(block) as u32, 1, 1];
         check_both(&format!("vector_add n={n} BLOCK={block}"), |backend| {
-            let args = [f32_buffer(&x), f32_buffer(&y), zeros(ScalarType::F32, n), int(n as i64)];
-            let out = run_source(&source, "vector_add", &[("BLOCK", Literal::Int(block as i128))], &args, grid, backend)?;
+            let args = [
+                f32_buffer(&x),
+                f32_buffer(&y),
+                zeros(ScalarType::F32, n),
+                int(n as i64),
+            ];
+            let out = run_source(
+                &source,
+                "vector_add",
+                &[("BLOCK", Literal::Int(block as i128))],
+                &args,
+                grid,
+                backend,
+            )?;
             assert_close(&buffer(&out, 2).to_f32(), &expected, 0.0)
         });
     }
@@ -55,11 +70,26 @@ fn softmax_reference(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 fn softmax() {
     let source = example("softmax.tk");
     for (rows, cols, block) in [(1, 1, 16), (7, 100, 128), (33, 1000, 1024), (4, 1024, 1024)] {
-        let x: Vec<f32> = random_f32(rows * cols, 3).iter().map(|v| v * 10.0).collect();
+        let x: Vec<f32> = random_f32(rows * cols, 3)
+            .iter()
+            .map(|v| v * 10.0)
+            .collect();
         let expected = softmax_reference(&x, rows, cols);
         check_both(&format!("softmax {rows}x{cols} BLOCK={block}"), |backend| {
-            let args = [f32_buffer(&x), zeros(ScalarType::F32, rows * cols), int(rows as i64), int(cols as i64)];
-            let out = run_source(&source, "softmax", &[("BLOCK", Literal::Int(block as i128))], &args, [rows as u32, 1, 1], backend)?;
+            let args = [
+                f32_buffer(&x),
+                zeros(ScalarType::F32, rows * cols),
+                int(rows as i64),
+                int(cols as i64),
+            ];
+            let out = run_source(
+                &source,
+                "softmax",
+                &[("BLOCK", Literal::Int(block as i128))],
+                &args,
+                [rows as u32, 1, 1],
+                backend,
+            )?;
             assert_close(&buffer(&out, 1).to_f32(), &expected, 1e-5)
         });
     }
@@ -70,9 +100,16 @@ fn col_sum() {
     let source = example("col_sum.tk");
     for (rows, cols) in [(1, 1), (5, 70), (100, 130), (256, 64)] {
         let x = random_f32(rows * cols, 4);
-        let expected: Vec<f32> = (0..cols).map(|c| (0..rows).map(|r| x[r * cols + c]).sum()).collect();
+        let expected: Vec<f32> = (0..cols)
+            .map(|c| (0..rows).map(|r| x[r * cols + c]).sum())
+            .collect();
         check_both(&format!("col_sum {rows}x{cols}"), |backend| {
-            let args = [f32_buffer(&x), zeros(ScalarType::F32, cols), int(rows as i64), int(cols as i64)];
+            let args = [
+                f32_buffer(&x),
+                zeros(ScalarType::F32, cols),
+                int(rows as i64),
+                int(cols as i64),
+            ];
             let grid = [cols.div_ceil(64) as u32, 1, 1];
             let out = run_source(&source, "col_sum", &[], &args, grid, backend)?;
             assert_close(&buffer(&out, 1).to_f32(), &expected, 1e-5)

@@ -131,15 +131,20 @@ struct Report<'a> {
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
+        let kind = match self.diagnostic.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(
+            f,
+            "{kind}[{}]: {}",
+            self.diagnostic.code, self.diagnostic.message
+        )
     }
 }
 impl std::error::Error for Report<'_> {}
 
 impl miette::Diagnostic for Report<'_> {
-    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.diagnostic.code))
-    }
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.diagnostic.severity {
             Severity::Error => miette::Severity::Error,
@@ -177,9 +182,9 @@ impl miette::Diagnostic for Report<'_> {
     }
 }
 
-/// Renders diagnostics as text: a `file:line:col` header line for each (so editors and scripts can
-/// jump to it), then miette's report with the source line, labels and help. `color` selects ANSI
-/// colours (for terminals) or plain text (for files and snapshots).
+/// Renders diagnostics as text with miette: `error[CODE]: message`, then the source line under a
+/// `╭─[file:line:col]` header with the labels, then the help. `color` selects ANSI colours (for
+/// terminals) or plain text (for files and snapshots).
 pub fn render(diagnostics: &Diagnostics, sources: &SourceMap, color: bool) -> String {
     let mut out = String::new();
     for diagnostic in diagnostics.iter() {
@@ -189,28 +194,9 @@ pub fn render(diagnostics: &Diagnostics, sources: &SourceMap, color: bool) -> St
 }
 
 pub fn render_one(diagnostic: &Diagnostic, sources: &SourceMap, color: bool) -> String {
-    let kind = match diagnostic.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    let mut out = String::new();
     let primary = diagnostic
         .primary_span()
         .filter(|s| (s.file.0 as usize) < sources.files.len());
-    match primary {
-        Some(span) => {
-            let (line, col) = sources.line_col(span.file, span.start);
-            let name = &sources.file(span.file).name;
-            out.push_str(&format!(
-                "{name}:{line}:{col}: {kind}[{}]: {}\n",
-                diagnostic.code, diagnostic.message
-            ));
-        }
-        None => out.push_str(&format!(
-            "{kind}[{}]: {}\n",
-            diagnostic.code, diagnostic.message
-        )),
-    }
     let (source, labels) = match primary {
         Some(span) => {
             let file = sources.file(span.file);
@@ -254,6 +240,5 @@ pub fn render_one(diagnostic: &Diagnostic, sources: &SourceMap, color: bool) -> 
     if handler.render_report(&mut text, &report).is_err() {
         text = format!("{report}\n");
     }
-    out.push_str(&text);
-    out
+    text
 }

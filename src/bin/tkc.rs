@@ -4,7 +4,9 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tk::base::{diag, Diagnostic, Diagnostics, HostBuffer, KernelArg, Literal, ScalarType, SourceMap, Span};
+use tk::base::{
+    diag, Diagnostic, Diagnostics, HostBuffer, KernelArg, Literal, ScalarType, SourceMap, Span,
+};
 use tk::driver::{self, DiskLoader, Program};
 use tk::ir::{self, ParamKind};
 use tk::runtime::{self, Device, DeviceChoice, RuntimeError};
@@ -12,7 +14,11 @@ use tk::sema::{KernelParamKind, KernelSig};
 use tk::syntax::ast;
 
 #[derive(Parser)]
-#[command(name = "tkc", version, about = "The tk kernel compiler: check, build, run and benchmark .tk kernels")]
+#[command(
+    name = "tkc",
+    version,
+    about = "The tk kernel compiler: check, build, run and benchmark .tk kernels"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -128,9 +134,21 @@ impl CommandLine {
     }
 
     /// A bad command line or input file (exit 2).
-    fn fail(&self, code: &'static str, message: String, needle: &str, label: &str, help: String) -> Fail {
-        let diagnostic = Diagnostic::error(code, message).with_label(self.span_of(needle), label).with_help(help);
-        Fail { code: 2, text: diag::render_one(&diagnostic, &self.sources, color()) }
+    fn fail(
+        &self,
+        code: &'static str,
+        message: String,
+        needle: &str,
+        label: &str,
+        help: String,
+    ) -> Fail {
+        let diagnostic = Diagnostic::error(code, message)
+            .with_label(self.span_of(needle), label)
+            .with_help(help);
+        Fail {
+            code: 2,
+            text: diag::render_one(&diagnostic, &self.sources, color()),
+        }
     }
 }
 
@@ -141,12 +159,18 @@ fn color() -> bool {
 
 fn program_errors(diagnostics: &Diagnostics, sources: &SourceMap) -> Fail {
     let internal = diagnostics.iter().any(Diagnostic::is_internal);
-    Fail { code: if internal { 101 } else { 1 }, text: diag::render(diagnostics, sources, color()) }
+    Fail {
+        code: if internal { 101 } else { 1 },
+        text: diag::render(diagnostics, sources, color()),
+    }
 }
 
 fn device_failure(code: &'static str, message: String, help: &str) -> Fail {
     let diagnostic = Diagnostic::error(code, message).with_help(help);
-    Fail { code: 3, text: diag::render_one(&diagnostic, &SourceMap::new(), color()) }
+    Fail {
+        code: 3,
+        text: diag::render_one(&diagnostic, &SourceMap::new(), color()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -158,7 +182,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             use clap::error::ErrorKind;
-            if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = error.print();
                 return ExitCode::SUCCESS;
             }
@@ -181,9 +210,22 @@ fn dispatch(cli: Cli) -> Result<()> {
     let command_line = CommandLine::new();
     match cli.command {
         Command::Check { file, defines } => check(&command_line, &file, &defines),
-        Command::Build { file, kernel, output, emit, defines, unchecked } => {
-            build(&command_line, &file, kernel.as_deref(), output.as_deref(), emit, &defines, unchecked)
-        }
+        Command::Build {
+            file,
+            kernel,
+            output,
+            emit,
+            defines,
+            unchecked,
+        } => build(
+            &command_line,
+            &file,
+            kernel.as_deref(),
+            output.as_deref(),
+            emit,
+            &defines,
+            unchecked,
+        ),
         Command::Run(launch) => run(&command_line, &launch, None),
         Command::Bench { launch, iterations } => run(&command_line, &launch, Some(iterations)),
         Command::Devices => devices(),
@@ -193,21 +235,41 @@ fn dispatch(cli: Cli) -> Result<()> {
 fn load_program(command_line: &CommandLine, file: &Path) -> Result<Program> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         let name = file.display().to_string();
-        command_line.fail("E0901", format!("cannot read `{name}`: {e}"), &name, "this file", "check the path".into())
+        command_line.fail(
+            "E0901",
+            format!("cannot read `{name}`: {e}"),
+            &name,
+            "this file",
+            "check the path".into(),
+        )
     })?;
     let program = driver::check_source(&file.display().to_string(), &text, &DiskLoader);
     if program.has_errors() {
         return Err(program_errors(&program.diagnostics, &program.sources));
     }
     if !program.diagnostics.is_empty() {
-        eprint!("{}", diag::render(&program.diagnostics, &program.sources, color()));
+        eprint!(
+            "{}",
+            diag::render(&program.diagnostics, &program.sources, color())
+        );
     }
     Ok(program)
 }
 
-fn choose_kernel<'p>(command_line: &CommandLine, program: &'p Program, name: Option<&str>, file: &Path) -> Result<&'p KernelSig> {
+fn choose_kernel<'p>(
+    command_line: &CommandLine,
+    program: &'p Program,
+    name: Option<&str>,
+    file: &Path,
+) -> Result<&'p KernelSig> {
     let kernels = &program.checked.kernels;
-    let names = || kernels.iter().map(|k| format!("`{}`", k.name)).collect::<Vec<_>>().join(", ");
+    let names = || {
+        kernels
+            .iter()
+            .map(|k| format!("`{}`", k.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match name {
         Some(name) => kernels.iter().find(|k| k.name == name).ok_or_else(|| {
             command_line.fail(
@@ -222,36 +284,72 @@ fn choose_kernel<'p>(command_line: &CommandLine, program: &'p Program, name: Opt
             1 => Ok(&kernels[0]),
             0 => {
                 let name = file.display().to_string();
-                Err(command_line.fail("E0903", format!("{name} defines no kernel"), &name, "this file", "declare one with `kernel name(...) { ... }`".into()))
+                Err(command_line.fail(
+                    "E0903",
+                    format!("{name} defines no kernel"),
+                    &name,
+                    "this file",
+                    "declare one with `kernel name(...) { ... }`".into(),
+                ))
             }
             _ => {
                 let name = file.display().to_string();
-                Err(command_line.fail("E0904", format!("{name} defines several kernels"), &name, "which kernel?", format!("choose one with --kernel: {}", names())))
+                Err(command_line.fail(
+                    "E0904",
+                    format!("{name} defines several kernels"),
+                    &name,
+                    "which kernel?",
+                    format!("choose one with --kernel: {}", names()),
+                ))
             }
         },
     }
 }
 
-fn split_assignment<'a>(command_line: &CommandLine, text: &'a str, flag: &str) -> Result<(&'a str, &'a str)> {
-    text.split_once('=').map(|(a, b)| (a.trim(), b.trim())).ok_or_else(|| {
-        command_line.fail("E0905", format!("`{text}` is not of the form NAME=VALUE"), text, "expected NAME=VALUE", format!("write e.g. `{flag} n=4096`"))
-    })
+fn split_assignment<'a>(
+    command_line: &CommandLine,
+    text: &'a str,
+    flag: &str,
+) -> Result<(&'a str, &'a str)> {
+    text.split_once('=')
+        .map(|(a, b)| (a.trim(), b.trim()))
+        .ok_or_else(|| {
+            command_line.fail(
+                "E0905",
+                format!("`{text}` is not of the form NAME=VALUE"),
+                text,
+                "expected NAME=VALUE",
+                format!("write e.g. `{flag} n=4096`"),
+            )
+        })
 }
 
 /// Const values from `-D` for kernel `sig`.
-fn parse_defines(command_line: &CommandLine, sig: &KernelSig, defines: &[String]) -> Result<Vec<(String, Literal)>> {
+fn parse_defines(
+    command_line: &CommandLine,
+    sig: &KernelSig,
+    defines: &[String],
+) -> Result<Vec<(String, Literal)>> {
     let mut consts = Vec::new();
     for define in defines {
         let (name, value) = split_assignment(command_line, define, "-D")?;
         let Some(param) = sig.params.iter().find(|p| p.name == name) else {
-            let available: Vec<String> =
-                sig.params.iter().filter(|p| matches!(p.kind, KernelParamKind::Const { .. })).map(|p| format!("`{}`", p.name)).collect();
+            let available: Vec<String> = sig
+                .params
+                .iter()
+                .filter(|p| matches!(p.kind, KernelParamKind::Const { .. }))
+                .map(|p| format!("`{}`", p.name))
+                .collect();
             return Err(command_line.fail(
                 "E0906",
                 format!("kernel `{}` has no const `{name}`", sig.name),
                 name,
                 "unknown const",
-                if available.is_empty() { "this kernel has no consts".into() } else { format!("its consts are {}", available.join(", ")) },
+                if available.is_empty() {
+                    "this kernel has no consts".into()
+                } else {
+                    format!("its consts are {}", available.join(", "))
+                },
             ));
         };
         let KernelParamKind::Const { ty, .. } = param.kind else {
@@ -263,8 +361,15 @@ fn parse_defines(command_line: &CommandLine, sig: &KernelSig, defines: &[String]
                 format!("set it with `--arg {name}={value}`"),
             ));
         };
-        let literal = driver::parse_literal(value, ty)
-            .map_err(|e| command_line.fail("E0907", format!("bad value for const `{name}`: {e}"), value, "here", format!("`{name}` is a {ty}")))?;
+        let literal = driver::parse_literal(value, ty).map_err(|e| {
+            command_line.fail(
+                "E0907",
+                format!("bad value for const `{name}`: {e}"),
+                value,
+                "here",
+                format!("`{name}` is a {ty}"),
+            )
+        })?;
         consts.push((name.to_string(), literal));
     }
     Ok(consts)
@@ -275,18 +380,37 @@ fn check(command_line: &CommandLine, file: &Path, defines: &[String]) -> Result<
     if !defines.is_empty() {
         for sig in &program.checked.kernels {
             let consts: Vec<(String, Literal)> = parse_defines(command_line, sig, defines)?;
-            driver::lower(&program, &sig.name, &consts).map_err(|d| program_errors(&d, &program.sources))?;
+            driver::lower(&program, &sig.name, &consts)
+                .map_err(|d| program_errors(&d, &program.sources))?;
         }
     }
-    eprintln!("{}: ok ({} kernel{})", file.display(), program.checked.kernels.len(), if program.checked.kernels.len() == 1 { "" } else { "s" });
+    eprintln!(
+        "{}: ok ({} kernel{})",
+        file.display(),
+        program.checked.kernels.len(),
+        if program.checked.kernels.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
     Ok(())
 }
 
-fn build(command_line: &CommandLine, file: &Path, kernel: Option<&str>, output: Option<&Path>, emit: Emit, defines: &[String], unchecked: bool) -> Result<()> {
+fn build(
+    command_line: &CommandLine,
+    file: &Path,
+    kernel: Option<&str>,
+    output: Option<&Path>,
+    emit: Emit,
+    defines: &[String],
+    unchecked: bool,
+) -> Result<()> {
     let program = load_program(command_line, file)?;
     let sig = choose_kernel(command_line, &program, kernel, file)?;
     let consts = parse_defines(command_line, sig, defines)?;
-    let lowered = driver::lower(&program, &sig.name, &consts).map_err(|d| program_errors(&d, &program.sources))?;
+    let lowered = driver::lower(&program, &sig.name, &consts)
+        .map_err(|d| program_errors(&d, &program.sources))?;
     let text = match emit {
         Emit::Ir => Some(ir::print::print(&lowered)),
         _ => None,
@@ -295,8 +419,8 @@ fn build(command_line: &CommandLine, file: &Path, kernel: Option<&str>, output: 
         Some(text) => (None, Some(text)),
         None => {
             let target = tk::abi::Target::portable();
-            let (scheduled, artifact) =
-                driver::compile(lowered, &target, !unchecked).map_err(|d| program_errors(&d.into(), &program.sources))?;
+            let (scheduled, artifact) = driver::compile(lowered, &target, !unchecked)
+                .map_err(|d| program_errors(&d.into(), &program.sources))?;
             match emit {
                 Emit::IrScheduled => (None, Some(ir::print::print(&scheduled))),
                 Emit::Spvasm => {
@@ -307,14 +431,29 @@ fn build(command_line: &CommandLine, file: &Path, kernel: Option<&str>, output: 
                     })?;
                     (None, Some(module.disassemble()))
                 }
-                _ => (Some(artifact.words.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>()), None),
+                _ => (
+                    Some(
+                        artifact
+                            .words
+                            .iter()
+                            .flat_map(|w| w.to_le_bytes())
+                            .collect::<Vec<u8>>(),
+                    ),
+                    None,
+                ),
             }
         }
     };
     let write = |path: &Path, data: &[u8]| {
         std::fs::write(path, data).map_err(|e| {
             let name = path.display().to_string();
-            command_line.fail("E0901", format!("cannot write `{name}`: {e}"), &name, "this file", "check the directory exists and is writable".into())
+            command_line.fail(
+                "E0901",
+                format!("cannot write `{name}`: {e}"),
+                &name,
+                "this file",
+                "check the directory exists and is writable".into(),
+            )
         })
     };
     match (bytes, text, output) {
@@ -330,33 +469,72 @@ fn build(command_line: &CommandLine, file: &Path, kernel: Option<&str>, output: 
 }
 
 /// Kernel arguments from `--arg`, in the IR's parameter order.
-fn parse_args(command_line: &CommandLine, kernel: &ir::Kernel, sig: &KernelSig, specs: &[String]) -> Result<Vec<KernelArg>> {
+fn parse_args(
+    command_line: &CommandLine,
+    kernel: &ir::Kernel,
+    sig: &KernelSig,
+    specs: &[String],
+) -> Result<Vec<KernelArg>> {
     let mut args: Vec<Option<KernelArg>> = vec![None; kernel.params.len()];
     for spec in specs {
         let (name, value) = split_assignment(command_line, spec, "--arg")?;
         let Some(index) = kernel.params.iter().position(|p| p.name == name) else {
-            let is_const = sig.params.iter().any(|p| p.name == name && matches!(p.kind, KernelParamKind::Const { .. }));
+            let is_const = sig
+                .params
+                .iter()
+                .any(|p| p.name == name && matches!(p.kind, KernelParamKind::Const { .. }));
             let help = if is_const {
                 format!("`{name}` is a const: set it with `-D {name}={value}`")
             } else {
-                let names: Vec<String> = kernel.params.iter().map(|p| format!("`{}`", p.name)).collect();
+                let names: Vec<String> = kernel
+                    .params
+                    .iter()
+                    .map(|p| format!("`{}`", p.name))
+                    .collect();
                 format!("the kernel's parameters are {}", names.join(", "))
             };
-            return Err(command_line.fail("E0908", format!("kernel `{}` has no parameter `{name}`", kernel.name, ), name, "unknown parameter", help));
+            return Err(command_line.fail(
+                "E0908",
+                format!("kernel `{}` has no parameter `{name}`", kernel.name,),
+                name,
+                "unknown parameter",
+                help,
+            ));
         };
         if args[index].is_some() {
-            return Err(command_line.fail("E0908", format!("`{name}` is given twice"), spec, "second value", "give each parameter once".into()));
+            return Err(command_line.fail(
+                "E0908",
+                format!("`{name}` is given twice"),
+                spec,
+                "second value",
+                "give each parameter once".into(),
+            ));
         }
         let arg = match kernel.params[index].kind {
-            ParamKind::Scalar(ty) => KernelArg::Scalar(
-                driver::parse_literal(value, ty)
-                    .map_err(|e| command_line.fail("E0907", format!("bad value for `{name}`: {e}"), value, "here", format!("`{name}` is a {ty}")))?,
-            ),
-            ParamKind::Pointer { pointee, .. } => KernelArg::Buffer(parse_buffer(command_line, name, value, pointee)?),
+            ParamKind::Scalar(ty) => {
+                KernelArg::Scalar(driver::parse_literal(value, ty).map_err(|e| {
+                    command_line.fail(
+                        "E0907",
+                        format!("bad value for `{name}`: {e}"),
+                        value,
+                        "here",
+                        format!("`{name}` is a {ty}"),
+                    )
+                })?)
+            }
+            ParamKind::Pointer { pointee, .. } => {
+                KernelArg::Buffer(parse_buffer(command_line, name, value, pointee)?)
+            }
         };
         args[index] = Some(arg);
     }
-    let missing: Vec<&ir::Param> = kernel.params.iter().zip(&args).filter(|(_, a)| a.is_none()).map(|(p, _)| p).collect();
+    let missing: Vec<&ir::Param> = kernel
+        .params
+        .iter()
+        .zip(&args)
+        .filter(|(_, a)| a.is_none())
+        .map(|(p, _)| p)
+        .collect();
     if !missing.is_empty() {
         let examples: Vec<String> = missing
             .iter()
@@ -368,20 +546,42 @@ fn parse_args(command_line: &CommandLine, kernel: &ir::Kernel, sig: &KernelSig, 
         let names: Vec<String> = missing.iter().map(|p| format!("`{}`", p.name)).collect();
         return Err(command_line.fail(
             "E0909",
-            format!("missing argument{} {} of kernel `{}`", if missing.len() > 1 { "s" } else { "" }, names.join(", "), kernel.name),
+            format!(
+                "missing argument{} {} of kernel `{}`",
+                if missing.len() > 1 { "s" } else { "" },
+                names.join(", "),
+                kernel.name
+            ),
             "run",
             "",
             format!("add {}", examples.join(" ")),
         ));
     }
-    Ok(args.into_iter().map(|a| a.expect("checked above")).collect())
+    Ok(args
+        .into_iter()
+        .map(|a| a.expect("checked above"))
+        .collect())
 }
 
-fn parse_buffer(command_line: &CommandLine, name: &str, value: &str, pointee: ScalarType) -> Result<HostBuffer> {
+fn parse_buffer(
+    command_line: &CommandLine,
+    name: &str,
+    value: &str,
+    pointee: ScalarType,
+) -> Result<HostBuffer> {
     if let Some(dims) = value.strip_prefix("zeros:") {
-        let shape: Option<Vec<usize>> = dims.split('x').map(|d| d.trim().replace('_', "").parse::<usize>().ok()).collect();
+        let shape: Option<Vec<usize>> = dims
+            .split('x')
+            .map(|d| d.trim().replace('_', "").parse::<usize>().ok())
+            .collect();
         return match shape {
-            Some(shape) if !shape.is_empty() && shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= 1 << 31) => {
+            Some(shape)
+                if !shape.is_empty()
+                    && shape
+                        .iter()
+                        .try_fold(1usize, |a, &d| a.checked_mul(d))
+                        .is_some_and(|n| n <= 1 << 31) =>
+            {
                 Ok(HostBuffer::zeros(pointee, shape))
             }
             _ => Err(command_line.fail(
@@ -393,15 +593,29 @@ fn parse_buffer(command_line: &CommandLine, name: &str, value: &str, pointee: Sc
             )),
         };
     }
-    let buffer = tk::npy::read(Path::new(value))
-        .map_err(|e| command_line.fail("E0911", e, value, "this file", "pass a .npy file saved with numpy.save, or zeros:N".into()))?;
+    let buffer = tk::npy::read(Path::new(value)).map_err(|e| {
+        command_line.fail(
+            "E0911",
+            e,
+            value,
+            "this file",
+            "pass a .npy file saved with numpy.save, or zeros:N".into(),
+        )
+    })?;
     if buffer.elem != pointee {
         return Err(command_line.fail(
             "E0912",
-            format!("`{name}` is a *{pointee} but {value} holds {} ({})", buffer.elem, tk::npy::numpy_name(buffer.elem)),
+            format!(
+                "`{name}` is a *{pointee} but {value} holds {} ({})",
+                buffer.elem,
+                tk::npy::numpy_name(buffer.elem)
+            ),
             value,
             "wrong dtype",
-            format!("convert it with a.astype(numpy.{}) before saving", tk::npy::numpy_name(pointee)),
+            format!(
+                "convert it with a.astype(numpy.{}) before saving",
+                tk::npy::numpy_name(pointee)
+            ),
         ));
     }
     Ok(buffer)
@@ -473,7 +687,12 @@ fn eval_grid_expr(expr: &ast::Expr, env: &[(String, i64)]) -> std::result::Resul
     }
 }
 
-fn launch_grid(command_line: &CommandLine, kernel: &ir::Kernel, args: &[KernelArg], grid: Option<&str>) -> Result<[u32; 3]> {
+fn launch_grid(
+    command_line: &CommandLine,
+    kernel: &ir::Kernel,
+    args: &[KernelArg],
+    grid: Option<&str>,
+) -> Result<[u32; 3]> {
     let env = grid_env(kernel, args);
     let values: Vec<i64> = match grid {
         Some(text) => {
@@ -481,24 +700,49 @@ fn launch_grid(command_line: &CommandLine, kernel: &ir::Kernel, args: &[KernelAr
             let (file, diagnostics) = tk::syntax::parse(&wrapped, Default::default());
             let exprs: Option<Vec<ast::Expr>> = file.items.first().and_then(|item| {
                 item.attrs.first().map(|attr| {
-                    attr.args.iter().filter_map(|a| if let ast::AttrArg::Expr(e) = a { Some(e.clone()) } else { None }).collect()
+                    attr.args
+                        .iter()
+                        .filter_map(|a| {
+                            if let ast::AttrArg::Expr(e) = a {
+                                Some(e.clone())
+                            } else {
+                                None
+                            }
+                        })
+                        .collect()
                 })
             });
-            let bad = |why: String| command_line.fail("E0913", format!("bad --grid `{text}`: {why}"), text, "this grid", "write e.g. --grid 'cdiv(n, BLOCK)' or --grid 64,8".into());
+            let bad = |why: String| {
+                command_line.fail(
+                    "E0913",
+                    format!("bad --grid `{text}`: {why}"),
+                    text,
+                    "this grid",
+                    "write e.g. --grid 'cdiv(n, BLOCK)' or --grid 64,8".into(),
+                )
+            };
             let exprs = match exprs {
                 Some(exprs) if !diagnostics.has_errors() && (1..=3).contains(&exprs.len()) => exprs,
                 _ => return Err(bad("expected 1 to 3 comma-separated expressions".into())),
             };
-            exprs.iter().map(|e| eval_grid_expr(e, &env)).collect::<std::result::Result<_, _>>().map_err(bad)?
+            exprs
+                .iter()
+                .map(|e| eval_grid_expr(e, &env))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(bad)?
         }
         None => {
             let Some(grid) = &kernel.grid else {
                 return Err(command_line.fail(
                     "E0914",
-                    format!("kernel `{}` has no #[grid] and no --grid was given", kernel.name),
+                    format!(
+                        "kernel `{}` has no #[grid] and no --grid was given",
+                        kernel.name
+                    ),
                     "run",
                     "",
-                    "pass --grid (e.g. --grid 'cdiv(n, BLOCK)') or add #[grid(...)] to the kernel".into(),
+                    "pass --grid (e.g. --grid 'cdiv(n, BLOCK)') or add #[grid(...)] to the kernel"
+                        .into(),
                 ));
             };
             let scalar = |n: u32| match args.get(n as usize) {
@@ -508,13 +752,27 @@ fn launch_grid(command_line: &CommandLine, kernel: &ir::Kernel, args: &[KernelAr
             grid.iter()
                 .map(|g| g.eval(&scalar))
                 .collect::<std::result::Result<_, _>>()
-                .map_err(|e| command_line.fail("E0913", format!("cannot evaluate the kernel's #[grid]: {e}"), "run", "", "check the scalar arguments".into()))?
+                .map_err(|e| {
+                    command_line.fail(
+                        "E0913",
+                        format!("cannot evaluate the kernel's #[grid]: {e}"),
+                        "run",
+                        "",
+                        "check the scalar arguments".into(),
+                    )
+                })?
         }
     };
     let mut grid = [1u32; 3];
     for (axis, &v) in values.iter().enumerate() {
         grid[axis] = u32::try_from(v).map_err(|_| {
-            command_line.fail("E0913", format!("grid dimension {axis} is {v}, outside 0..=4294967295"), "run", "", "check the grid expression and its arguments".into())
+            command_line.fail(
+                "E0913",
+                format!("grid dimension {axis} is {v}, outside 0..=4294967295"),
+                "run",
+                "",
+                "check the grid expression and its arguments".into(),
+            )
         })?;
     }
     Ok(grid)
@@ -540,12 +798,32 @@ fn run_error_interp(error: tk::interp::RunError) -> Fail {
 
 fn runtime_failure(error: RuntimeError) -> Fail {
     let (code, exit, help) = match &error {
-        RuntimeError::OutOfBounds { .. } => ("E0951", 3, "mask the access (mask: offs < n) or pass a larger buffer; the access was dropped"),
-        RuntimeError::MissingFeature { .. } => ("E0953", 3, "run on a device with the feature, or use --device interp"),
-        RuntimeError::LimitExceeded { .. } => ("E0954", 3, "use smaller tiles or fewer threads, or a larger device"),
+        RuntimeError::OutOfBounds { .. } => (
+            "E0951",
+            3,
+            "mask the access (mask: offs < n) or pass a larger buffer; the access was dropped",
+        ),
+        RuntimeError::MissingFeature { .. } => (
+            "E0953",
+            3,
+            "run on a device with the feature, or use --device interp",
+        ),
+        RuntimeError::LimitExceeded { .. } => (
+            "E0954",
+            3,
+            "use smaller tiles or fewer threads, or a larger device",
+        ),
         RuntimeError::BadDeviceIndex { .. } => ("E0955", 2, "list the devices with `tkc devices`"),
-        RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice { .. } => ("E0956", 3, "install a Vulkan driver (e.g. mesa-vulkan-drivers) or use --device interp"),
-        RuntimeError::BadArguments { .. } => ("E0908", 2, "check the --arg values against the kernel's parameters"),
+        RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice { .. } => (
+            "E0956",
+            3,
+            "install a Vulkan driver (e.g. mesa-vulkan-drivers) or use --device interp",
+        ),
+        RuntimeError::BadArguments { .. } => (
+            "E0908",
+            2,
+            "check the --arg values against the kernel's parameters",
+        ),
         _ => ("E0950", 3, "the Vulkan driver reported a failure"),
     };
     let mut fail = device_failure(code, error.to_string(), help);
@@ -553,19 +831,37 @@ fn runtime_failure(error: RuntimeError) -> Fail {
     fail
 }
 
-fn run(command_line: &CommandLine, launch: &LaunchArgs, bench_iterations: Option<u32>) -> Result<()> {
+fn run(
+    command_line: &CommandLine,
+    launch: &LaunchArgs,
+    bench_iterations: Option<u32>,
+) -> Result<()> {
     let program = load_program(command_line, &launch.file)?;
-    let sig = choose_kernel(command_line, &program, launch.kernel.as_deref(), &launch.file)?;
+    let sig = choose_kernel(
+        command_line,
+        &program,
+        launch.kernel.as_deref(),
+        &launch.file,
+    )?;
     let consts = parse_defines(command_line, sig, &launch.defines)?;
-    let lowered = driver::lower(&program, &sig.name, &consts).map_err(|d| program_errors(&d, &program.sources))?;
+    let lowered = driver::lower(&program, &sig.name, &consts)
+        .map_err(|d| program_errors(&d, &program.sources))?;
     let mut args = parse_args(command_line, &lowered.kernel, sig, &launch.args)?;
     let mut outs: Vec<(usize, PathBuf)> = Vec::new();
     for spec in &launch.outs {
         let (name, path) = split_assignment(command_line, spec, "--out")?;
         match lowered.kernel.params.iter().position(|p| p.name == name) {
-            Some(i) if matches!(lowered.kernel.params[i].kind, ParamKind::Pointer { .. }) => outs.push((i, PathBuf::from(path))),
+            Some(i) if matches!(lowered.kernel.params[i].kind, ParamKind::Pointer { .. }) => {
+                outs.push((i, PathBuf::from(path)))
+            }
             _ => {
-                return Err(command_line.fail("E0915", format!("`{name}` is not a pointer parameter of `{}`", sig.name), name, "not a buffer", "--out takes a pointer parameter: --out out=result.npy".into()))
+                return Err(command_line.fail(
+                    "E0915",
+                    format!("`{name}` is not a pointer parameter of `{}`", sig.name),
+                    name,
+                    "not a buffer",
+                    "--out takes a pointer parameter: --out out=result.npy".into(),
+                ))
             }
         }
     }
@@ -577,7 +873,13 @@ fn run(command_line: &CommandLine, launch: &LaunchArgs, bench_iterations: Option
         index => match index.parse::<usize>() {
             Ok(i) => Some(DeviceChoice::Index(i)),
             Err(_) => {
-                return Err(command_line.fail("E0916", format!("`{index}` is not a device"), index, "expected auto, interp or an index", "list the devices with `tkc devices`".into()))
+                return Err(command_line.fail(
+                    "E0916",
+                    format!("`{index}` is not a device"),
+                    index,
+                    "expected auto, interp or an index",
+                    "list the devices with `tkc devices`".into(),
+                ))
             }
         },
     };
@@ -585,7 +887,9 @@ fn run(command_line: &CommandLine, launch: &LaunchArgs, bench_iterations: Option
         None => None,
         Some(choice) => match Device::open(choice) {
             Ok(device) => Some(device),
-            Err(RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice { .. }) if matches!(choice, DeviceChoice::Auto) && bench_iterations.is_none() => {
+            Err(RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice { .. })
+                if matches!(choice, DeviceChoice::Auto) && bench_iterations.is_none() =>
+            {
                 eprintln!("tkc: no Vulkan device found; running on the reference interpreter");
                 None
             }
@@ -595,25 +899,52 @@ fn run(command_line: &CommandLine, launch: &LaunchArgs, bench_iterations: Option
     match device {
         None => {
             if bench_iterations.is_some() {
-                return Err(command_line.fail("E0916", "`tkc bench` needs a Vulkan device".into(), "interp", "", "use --device auto or an index".into()));
+                return Err(command_line.fail(
+                    "E0916",
+                    "`tkc bench` needs a Vulkan device".into(),
+                    "interp",
+                    "",
+                    "use --device auto or an index".into(),
+                ));
             }
             tk::interp::run(&lowered, &mut args, grid).map_err(run_error_interp)?;
         }
         Some(device) => {
             let target = device.target();
-            let (_, artifact) = driver::compile(lowered, &target, !launch.unchecked).map_err(|d| program_errors(&d.into(), &program.sources))?;
+            let (_, artifact) = driver::compile(lowered, &target, !launch.unchecked)
+                .map_err(|d| program_errors(&d.into(), &program.sources))?;
             let pipeline = device.load(&artifact).map_err(runtime_failure)?;
             match bench_iterations {
                 None => {
-                    device.launch(&pipeline, &mut args, grid).map_err(runtime_failure)?;
+                    device
+                        .launch(&pipeline, &mut args, grid)
+                        .map_err(runtime_failure)?;
                 }
-                Some(iterations) => return bench(&device, &pipeline, &mut args, grid, iterations, &sig.name, launch.unchecked),
+                Some(iterations) => {
+                    return bench(
+                        &device,
+                        &pipeline,
+                        &mut args,
+                        grid,
+                        iterations,
+                        &sig.name,
+                        launch.unchecked,
+                    )
+                }
             }
         }
     }
     for (index, path) in &outs {
         if let KernelArg::Buffer(buffer) = &args[*index] {
-            tk::npy::write(path, buffer).map_err(|e| command_line.fail("E0901", e, &path.display().to_string(), "this file", "check the directory exists and is writable".into()))?;
+            tk::npy::write(path, buffer).map_err(|e| {
+                command_line.fail(
+                    "E0901",
+                    e,
+                    &path.display().to_string(),
+                    "this file",
+                    "check the directory exists and is writable".into(),
+                )
+            })?;
         }
     }
     for (i, (param, arg)) in program_params(&args, sig).enumerate() {
@@ -626,26 +957,51 @@ fn run(command_line: &CommandLine, launch: &LaunchArgs, bench_iterations: Option
 }
 
 /// Mutable pointer parameters' names paired with the arguments (others give `None`).
-fn program_params<'a>(args: &'a [KernelArg], sig: &'a KernelSig) -> impl Iterator<Item = (Option<&'a str>, &'a KernelArg)> {
+fn program_params<'a>(
+    args: &'a [KernelArg],
+    sig: &'a KernelSig,
+) -> impl Iterator<Item = (Option<&'a str>, &'a KernelArg)> {
     let mutable: Vec<&str> = sig
         .params
         .iter()
         .filter_map(|p| match p.kind {
-            KernelParamKind::Runtime(ParamKind::Pointer { mutable: true, .. }) => Some(p.name.as_str()),
+            KernelParamKind::Runtime(ParamKind::Pointer { mutable: true, .. }) => {
+                Some(p.name.as_str())
+            }
             _ => None,
         })
         .collect();
-    let runtime: Vec<&str> = sig.params.iter().filter(|p| matches!(p.kind, KernelParamKind::Runtime(_))).map(|p| p.name.as_str()).collect();
-    args.iter().enumerate().map(move |(i, arg)| (runtime.get(i).copied().filter(|n| mutable.contains(n)), arg))
+    let runtime: Vec<&str> = sig
+        .params
+        .iter()
+        .filter(|p| matches!(p.kind, KernelParamKind::Runtime(_)))
+        .map(|p| p.name.as_str())
+        .collect();
+    args.iter()
+        .enumerate()
+        .map(move |(i, arg)| (runtime.get(i).copied().filter(|n| mutable.contains(n)), arg))
 }
 
 /// A short numpy-like rendering of a buffer: `f32[4096] [0, 1, 2, …, 4095]`.
 fn preview(buffer: &HostBuffer) -> String {
     let n = buffer.len();
     let show = |i: usize| element_text(buffer, i);
-    let items: Vec<String> = if n <= 8 { (0..n).map(show).collect() } else { (0..4).map(show).chain(["…".to_string()]).chain((n - 3..n).map(show)).collect() };
+    let items: Vec<String> = if n <= 8 {
+        (0..n).map(show).collect()
+    } else {
+        (0..4)
+            .map(show)
+            .chain(["…".to_string()])
+            .chain((n - 3..n).map(show))
+            .collect()
+    };
     let shape: Vec<String> = buffer.shape.iter().map(|d| d.to_string()).collect();
-    format!("{}[{}] [{}]", buffer.elem, shape.join(", "), items.join(", "))
+    format!(
+        "{}[{}] [{}]",
+        buffer.elem,
+        shape.join(", "),
+        items.join(", ")
+    )
 }
 
 fn element_text(buffer: &HostBuffer, i: usize) -> String {
@@ -669,20 +1025,51 @@ fn element_text(buffer: &HostBuffer, i: usize) -> String {
     }
 }
 
-fn bench(device: &Device, pipeline: &runtime::Pipeline, args: &mut [KernelArg], grid: [u32; 3], iterations: u32, kernel: &str, unchecked: bool) -> Result<()> {
-    let bytes: u64 = args.iter().map(|a| if let KernelArg::Buffer(b) = a { b.data.len() as u64 } else { 0 }).sum();
-    let timing = device.bench(pipeline, args, grid, 3, iterations.max(1)).map_err(runtime_failure)?;
+fn bench(
+    device: &Device,
+    pipeline: &runtime::Pipeline,
+    args: &mut [KernelArg],
+    grid: [u32; 3],
+    iterations: u32,
+    kernel: &str,
+    unchecked: bool,
+) -> Result<()> {
+    let bytes: u64 = args
+        .iter()
+        .map(|a| {
+            if let KernelArg::Buffer(b) = a {
+                b.data.len() as u64
+            } else {
+                0
+            }
+        })
+        .sum();
+    let timing = device
+        .bench(pipeline, args, grid, 3, iterations.max(1))
+        .map_err(runtime_failure)?;
     // The copy moves `bytes / 2` one way, so it reads and writes `bytes` in all, like the kernel.
-    let copy = device.copy_bandwidth((bytes / 2).max(4), iterations.max(1)).map_err(runtime_failure)?;
+    let copy = device
+        .copy_bandwidth((bytes / 2).max(4), iterations.max(1))
+        .map_err(runtime_failure)?;
     let kernel_gbps = bytes as f64 / timing.median_ns as f64;
     let copy_gbps = bytes as f64 / copy.median_ns as f64;
     println!("device:          {}", device.info().name);
-    println!("kernel:          {kernel} ({}, grid {:?})", if unchecked { "unchecked" } else { "safe mode" }, grid);
-    println!("kernel time:     {:.3} ms (median of {iterations})", timing.median_ns as f64 / 1e6);
+    println!(
+        "kernel:          {kernel} ({}, grid {:?})",
+        if unchecked { "unchecked" } else { "safe mode" },
+        grid
+    );
+    println!(
+        "kernel time:     {:.3} ms (median of {iterations})",
+        timing.median_ns as f64 / 1e6
+    );
     println!("bytes moved:     {bytes} (every buffer once)");
     println!("kernel:          {kernel_gbps:.2} GB/s");
     println!("copy (same run): {copy_gbps:.2} GB/s (vkCmdCopyBuffer, read + write)");
-    println!("ratio:           {:.2} of copy bandwidth", kernel_gbps / copy_gbps);
+    println!(
+        "ratio:           {:.2} of copy bandwidth",
+        kernel_gbps / copy_gbps
+    );
     Ok(())
 }
 
@@ -690,7 +1077,16 @@ fn devices() -> Result<()> {
     match runtime::list_devices() {
         Ok(devices) => {
             for info in devices {
-                println!("{}: {} ({:?}, Vulkan {}.{}.{}, subgroup size {})", info.index, info.name, info.kind, info.api_version.0, info.api_version.1, info.api_version.2, info.subgroup_size);
+                println!(
+                    "{}: {} ({:?}, Vulkan {}.{}.{}, subgroup size {})",
+                    info.index,
+                    info.name,
+                    info.kind,
+                    info.api_version.0,
+                    info.api_version.1,
+                    info.api_version.2,
+                    info.subgroup_size
+                );
             }
             Ok(())
         }

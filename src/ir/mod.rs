@@ -414,12 +414,17 @@ impl GridExpr {
         let pair = |a: &GridExpr, b: &GridExpr| -> Result<(i64, i64), String> {
             Ok((a.eval(scalar)?, b.eval(scalar)?))
         };
-        let nonzero = |b: i64| if b == 0 { Err("division by zero in the grid".to_string()) } else { Ok(b) };
+        let nonzero = |b: i64| {
+            if b == 0 {
+                Err("division by zero in the grid".to_string())
+            } else {
+                Ok(b)
+            }
+        };
         Ok(match self {
             GridExpr::Const(v) => *v,
-            GridExpr::Param(n) => {
-                scalar(*n).ok_or_else(|| format!("parameter {n} of the grid has no integer value"))?
-            }
+            GridExpr::Param(n) => scalar(*n)
+                .ok_or_else(|| format!("parameter {n} of the grid has no integer value"))?,
             GridExpr::Add(a, b) => pair(a, b).map(|(a, b)| a.wrapping_add(b))?,
             GridExpr::Sub(a, b) => pair(a, b).map(|(a, b)| a.wrapping_sub(b))?,
             GridExpr::Mul(a, b) => pair(a, b).map(|(a, b)| a.wrapping_mul(b))?,

@@ -9,7 +9,10 @@ use tk::runtime::{Device, DeviceChoice};
 
 /// Opens the Vulkan device the tests run on, or fails the test with a clear message.
 pub fn device() -> Device {
-    std::env::set_var("XDG_RUNTIME_DIR", std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()));
+    std::env::set_var(
+        "XDG_RUNTIME_DIR",
+        std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()),
+    );
     match Device::open(DeviceChoice::Auto) {
         Ok(device) => device,
         Err(e) => panic!(
@@ -21,10 +24,14 @@ pub fn device() -> Device {
 
 /// Deterministic pseudo-random f32 values in [-1, 1).
 pub fn random_f32(n: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
         })
         .collect()
@@ -32,10 +39,14 @@ pub fn random_f32(n: usize, seed: u64) -> Vec<f32> {
 
 /// Deterministic pseudo-random i32 values in [lo, hi).
 pub fn random_i32(n: usize, seed: u64, lo: i32, hi: i32) -> Vec<i32> {
-    let mut state = seed.wrapping_mul(2862933555777941757).wrapping_add(3037000493);
+    let mut state = seed
+        .wrapping_mul(2862933555777941757)
+        .wrapping_add(3037000493);
     (0..n)
         .map(|_| {
-            state = state.wrapping_mul(2862933555777941757).wrapping_add(3037000493);
+            state = state
+                .wrapping_mul(2862933555777941757)
+                .wrapping_add(3037000493);
             lo + ((state >> 33) % (hi - lo) as u64) as i32
         })
         .collect()
@@ -61,16 +72,21 @@ pub fn run_source(
         return Err(diag::render(&program.diagnostics, &program.sources, false));
     }
     let consts: Vec<(String, Literal)> = consts.iter().map(|(n, v)| (n.to_string(), *v)).collect();
-    let lowered = driver::lower(&program, kernel, &consts).map_err(|d| diag::render(&d, &program.sources, false))?;
+    let lowered = driver::lower(&program, kernel, &consts)
+        .map_err(|d| diag::render(&d, &program.sources, false))?;
     let mut args = args.to_vec();
     match backend {
-        Backend::Interp => tk::interp::run(&lowered, &mut args, grid).map_err(|e| format!("interp: {e:?}"))?,
+        Backend::Interp => {
+            tk::interp::run(&lowered, &mut args, grid).map_err(|e| format!("interp: {e:?}"))?
+        }
         Backend::Vulkan(device) => {
             let (_, artifact) = driver::compile(lowered, &device.target(), true)
                 .map_err(|d| diag::render(&d.into(), &program.sources, false))?;
             validate_spirv(&artifact.words)?;
             let pipeline = device.load(&artifact).map_err(|e| format!("load: {e}"))?;
-            device.launch(&pipeline, &mut args, grid).map_err(|e| format!("launch: {e}"))?;
+            device
+                .launch(&pipeline, &mut args, grid)
+                .map_err(|e| format!("launch: {e}"))?;
         }
     }
     Ok(args)
@@ -95,7 +111,10 @@ pub fn validate_spirv(words: &[u32]) -> Result<(), String> {
             .output()
             .map_err(|e| format!("cannot run spirv-val (install spirv-tools): {e}"))?;
         if !output.status.success() {
-            result = Err(format!("spirv-val --target-env {env} failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+            result = Err(format!(
+                "spirv-val --target-env {env} failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
             break;
         }
     }
