@@ -45,7 +45,7 @@ fn erf(x: f32) -> f32 {
     let t = x.abs();
     let value = if t < 2.5 {
         // Maclaurin series.
-        let mut sum = 0.0;
+        let mut sum: f64 = 0.0;
         let mut term = t;
         let mut k = 0.0;
         while term.abs() > 1e-17 * sum.abs().max(1e-300) || k < 3.0 {

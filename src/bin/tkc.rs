@@ -1051,8 +1051,8 @@ fn bench(
     let copy = device
         .copy_bandwidth((bytes / 2).max(4), iterations.max(1))
         .map_err(runtime_failure)?;
-    let kernel_gbps = bytes as f64 / timing.median_ns as f64;
-    let copy_gbps = bytes as f64 / copy.median_ns as f64;
+    let kernel_gbps = bytes as f64 / timing.median_ns;
+    let copy_gbps = bytes as f64 / copy.median_ns;
     println!("device:          {}", device.info().name);
     println!(
         "kernel:          {kernel} ({}, grid {:?})",
@@ -1061,7 +1061,7 @@ fn bench(
     );
     println!(
         "kernel time:     {:.3} ms (median of {iterations})",
-        timing.median_ns as f64 / 1e6
+        timing.median_ns / 1e6
     );
     println!("bytes moved:     {bytes} (every buffer once)");
     println!("kernel:          {kernel_gbps:.2} GB/s");
