@@ -183,6 +183,12 @@ fn bad_command_lines_exit_2_with_codes() {
     )
     .unwrap();
     let ints = format!("x={}", s(&dir.join("ints.npy")));
+    std::fs::write(dir.join("none.tk"), "fn f(x) { x }\n").unwrap();
+    std::fs::write(dir.join("two.tk"), "kernel a(n: i32) {}\nkernel b(n: i32) {}\n").unwrap();
+    std::fs::write(dir.join("nogrid.tk"), "kernel a(n: i32) {}\n").unwrap();
+    let none = s(&dir.join("none.tk"));
+    let two = s(&dir.join("two.tk"));
+    let nogrid = s(&dir.join("nogrid.tk"));
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["run", "examples/vector_add.tk"], "E0909"),
         (
