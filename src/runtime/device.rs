@@ -341,6 +341,10 @@ fn probe(
         let timestamp_bits = families[queue_family].timestamp_valid_bits;
 
         let basic = instance.get_physical_device_properties(physical);
+        // tk's shaders are SPIR-V 1.3 at least, which a Vulkan 1.0 device cannot run.
+        if basic.api_version < vk::API_VERSION_1_1 {
+            return Ok(None);
+        }
         let core_12 = basic.api_version.min(instance_version) >= vk::API_VERSION_1_2;
         let core_13 = basic.api_version.min(instance_version) >= vk::API_VERSION_1_3;
 

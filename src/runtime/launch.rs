@@ -289,7 +289,7 @@ fn plan(
         }
     };
 
-    let mut push = vec![0u8; abi.push_bytes.max(abi::PUSH_HEADER_BYTES) as usize];
+    let mut push = vec![0u8; pipeline.push_bytes.max(abi::PUSH_HEADER_BYTES) as usize];
     let mut put = |offset: u32, bytes: &[u8]| -> Result<(), RuntimeError> {
         let start = offset as usize;
         let end = start + bytes.len();
@@ -342,7 +342,7 @@ fn plan(
         })?;
         put(field.offset, &bytes)?;
     }
-    push.truncate(abi.push_bytes as usize);
+    push.resize(pipeline.push_bytes as usize, 0);
     Ok(Plan {
         programs,
         dispatch,
