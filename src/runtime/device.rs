@@ -109,7 +109,9 @@ pub(crate) struct State {
 
 /// The shared device object; pipelines hold an `Arc` to it so it outlives them.
 pub(crate) struct Context {
-    entry: ash::Entry,
+    /// Keeps the loader library open until the instance is destroyed (fields drop after
+    /// `Drop::drop` has run).
+    _entry: ash::Entry,
     instance: ash::Instance,
     validation: Option<Validation>,
     pub(crate) device: ash::Device,
@@ -171,7 +173,6 @@ impl Drop for Context {
             }
             self.instance.destroy_instance(None);
         }
-        let _ = &self.entry;
     }
 }
 
@@ -575,7 +576,7 @@ impl Device {
         // SAFETY: the queue family and index were requested at device creation.
         let queue = unsafe { device.get_device_queue(probe.queue_family, 0) };
         let mut context = Context {
-            entry,
+            _entry: entry,
             instance,
             validation,
             device,
