@@ -17,6 +17,9 @@ pub struct DeviceOptions {
     /// Enable VK_LAYER_KHRONOS_validation; any validation error then fails the call that
     /// caused it.
     pub validation: bool,
+    /// Copy through staging buffers even where device memory is host visible, as on a
+    /// discrete GPU (so unified-memory devices such as lavapipe can test that path).
+    pub always_stage: bool,
 }
 
 impl DeviceOptions {
@@ -24,6 +27,7 @@ impl DeviceOptions {
     pub fn from_env() -> DeviceOptions {
         DeviceOptions {
             validation: std::env::var("TK_VALIDATION").is_ok_and(|v| v == "1"),
+            always_stage: false,
         }
     }
 }
@@ -48,6 +52,7 @@ struct Probe {
     info: DeviceInfo,
     physical: vk::PhysicalDevice,
     queue_family: u32,
+    timestamp_bits: u32,
     limits: vk::PhysicalDeviceLimits,
     /// Some(size) when every dispatch runs with this subgroup size.
     fixed_subgroup_size: Option<u32>,
@@ -104,7 +109,9 @@ pub(crate) struct State {
 
 /// The shared device object; pipelines hold an `Arc` to it so it outlives them.
 pub(crate) struct Context {
-    entry: ash::Entry,
+    /// Keeps the loader library open until the instance is destroyed (fields drop after
+    /// `Drop::drop` has run).
+    _entry: ash::Entry,
     instance: ash::Instance,
     validation: Option<Validation>,
     pub(crate) device: ash::Device,
@@ -113,6 +120,9 @@ pub(crate) struct Context {
     pub(crate) limits: vk::PhysicalDeviceLimits,
     pub(crate) info: DeviceInfo,
     pub(crate) target: Target,
+    pub(crate) always_stage: bool,
+    /// The bits of a timestamp that count (`timestampValidBits` of the queue family).
+    pub(crate) timestamp_mask: u64,
     pub(crate) state: Mutex<State>,
 }
 
@@ -163,7 +173,6 @@ impl Drop for Context {
             }
             self.instance.destroy_instance(None);
         }
-        let _ = &self.entry;
     }
 }
 
@@ -330,9 +339,13 @@ fn probe(
         let Some(queue_family) = queue_family else {
             return Ok(None);
         };
-        let timestamps = families[queue_family].timestamp_valid_bits > 0;
+        let timestamp_bits = families[queue_family].timestamp_valid_bits;
 
         let basic = instance.get_physical_device_properties(physical);
+        // tk's shaders are SPIR-V 1.3 at least, which a Vulkan 1.0 device cannot run.
+        if basic.api_version < vk::API_VERSION_1_1 {
+            return Ok(None);
+        }
         let core_12 = basic.api_version.min(instance_version) >= vk::API_VERSION_1_2;
         let core_13 = basic.api_version.min(instance_version) >= vk::API_VERSION_1_3;
 
@@ -451,12 +464,13 @@ fn probe(
             api_version: version_triple(basic.api_version),
             driver: driver_text,
             subgroup_size: subgroup.subgroup_size,
-            timestamps,
+            timestamps: timestamp_bits > 0,
         };
         Ok(Some(Probe {
             info,
             physical,
             queue_family: queue_family as u32,
+            timestamp_bits,
             limits: basic.limits,
             fixed_subgroup_size,
             core_12,
@@ -562,7 +576,7 @@ impl Device {
         // SAFETY: the queue family and index were requested at device creation.
         let queue = unsafe { device.get_device_queue(probe.queue_family, 0) };
         let mut context = Context {
-            entry,
+            _entry: entry,
             instance,
             validation,
             device,
@@ -571,6 +585,8 @@ impl Device {
             limits,
             info: probe.info.clone(),
             target,
+            always_stage: options.always_stage,
+            timestamp_mask: u64::MAX >> 64u32.saturating_sub(probe.timestamp_bits).min(63),
             state: Mutex::new(State {
                 allocator: None,
                 command_pool: vk::CommandPool::null(),
@@ -638,7 +654,6 @@ fn init_state(context: &mut Context, physical: vk::PhysicalDevice) -> Result<(),
 /// device offers (the artifact's needs are checked against them in `load`).
 fn create_device(instance: &ash::Instance, probe: &Probe) -> Result<ash::Device, RuntimeError> {
     let support = &probe.support;
-    let flag = |on: bool| if on { vk::TRUE } else { vk::FALSE };
     let priorities = [1.0f32];
     let queues = [vk::DeviceQueueCreateInfo::default()
         .queue_family_index(probe.queue_family)
@@ -676,8 +691,8 @@ fn create_device(instance: &ash::Instance, probe: &Probe) -> Result<ash::Device,
     let mut float16_int8 = vk::PhysicalDeviceShaderFloat16Int8Features::default()
         .shader_float16(support.float16)
         .shader_int8(support.int8);
-    let mut atomic_float = vk::PhysicalDeviceShaderAtomicFloatFeaturesEXT::default();
-    atomic_float.shader_buffer_float32_atomic_add = flag(support.float_atomic_add);
+    let mut atomic_float = vk::PhysicalDeviceShaderAtomicFloatFeaturesEXT::default()
+        .shader_buffer_float32_atomic_add(support.float_atomic_add);
     let mut features = vk::PhysicalDeviceFeatures2::default().features(basic);
     if probe.core_12 {
         features = features.push_next(&mut vulkan11).push_next(&mut vulkan12);

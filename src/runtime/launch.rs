@@ -81,6 +81,48 @@ impl LaunchBuffers {
             })
     }
 
+    /// True when the buffer's memory is mapped and host coherent (every buffer on lavapipe and
+    /// other unified-memory devices): the host then reads and writes it directly, no staging.
+    fn host_coherent(&self, index: usize) -> bool {
+        self.buffers[index]
+            .allocation
+            .as_ref()
+            .is_some_and(|allocation| {
+                allocation.mapped_ptr().is_some()
+                    && allocation
+                        .memory_properties()
+                        .contains(vk::MemoryPropertyFlags::HOST_COHERENT)
+            })
+    }
+
+    /// A device-local buffer of `size` bytes for a binding, plus a staging buffer unless the
+    /// device buffer is host coherent.
+    fn create_binding(
+        &mut self,
+        context: &Context,
+        allocator: &mut Allocator,
+        size: u64,
+    ) -> Result<(usize, Option<usize>), RuntimeError> {
+        let device = self.create(
+            context,
+            allocator,
+            size,
+            STORAGE_USAGE,
+            MemoryLocation::GpuOnly,
+        )?;
+        if !context.always_stage && self.host_coherent(device) {
+            return Ok((device, None));
+        }
+        let staging = self.create(
+            context,
+            allocator,
+            size,
+            STAGING_USAGE,
+            MemoryLocation::GpuToCpu,
+        )?;
+        Ok((device, Some(staging)))
+    }
+
     fn free(self, context: &Context, allocator: &mut Allocator) {
         for buffer in self.buffers {
             // SAFETY: the launch waited for its fence, so no work uses the buffer.
@@ -247,7 +289,7 @@ fn plan(
         }
     };
 
-    let mut push = vec![0u8; abi.push_bytes.max(abi::PUSH_HEADER_BYTES) as usize];
+    let mut push = vec![0u8; pipeline.push_bytes.max(abi::PUSH_HEADER_BYTES) as usize];
     let mut put = |offset: u32, bytes: &[u8]| -> Result<(), RuntimeError> {
         let start = offset as usize;
         let end = start + bytes.len();
@@ -300,7 +342,7 @@ fn plan(
         })?;
         put(field.offset, &bytes)?;
     }
-    push.truncate(abi.push_bytes as usize);
+    push.resize(pipeline.push_bytes as usize, 0);
     Ok(Plan {
         programs,
         dispatch,
@@ -312,7 +354,8 @@ fn plan(
 struct Bound {
     binding: u32,
     device: usize,
-    staging: usize,
+    /// `None` when the device buffer is itself host coherent.
+    staging: Option<usize>,
     /// Index into `args`, or `None` for the status buffer.
     param_index: Option<usize>,
     read_back: bool,
@@ -344,21 +387,8 @@ fn bind_arguments(
         };
         // Vulkan forbids zero-sized buffers; an empty argument still gets 4 bytes.
         let size = (host.len() as u64 * device_elem_bytes(host.elem)).max(4);
-        let device_buffer = buffers.create(
-            context,
-            allocator,
-            size,
-            STORAGE_USAGE,
-            MemoryLocation::GpuOnly,
-        )?;
-        let staging = buffers.create(
-            context,
-            allocator,
-            size,
-            STAGING_USAGE,
-            MemoryLocation::GpuToCpu,
-        )?;
-        let mapped = buffers.mapped(staging)?;
+        let (device_buffer, staging) = buffers.create_binding(context, allocator, size)?;
+        let mapped = buffers.mapped(staging.unwrap_or(device_buffer))?;
         if host.elem == ScalarType::Bool {
             for (word, &byte) in mapped.chunks_exact_mut(4).zip(&host.data) {
                 word.copy_from_slice(&((byte != 0) as u32).to_le_bytes());
@@ -376,21 +406,8 @@ fn bind_arguments(
     }
     if let Some(binding) = pipeline.abi.status_binding {
         let size = STATUS_WORDS as u64 * 4;
-        let device_buffer = buffers.create(
-            context,
-            allocator,
-            size,
-            STORAGE_USAGE,
-            MemoryLocation::GpuOnly,
-        )?;
-        let staging = buffers.create(
-            context,
-            allocator,
-            size,
-            STAGING_USAGE,
-            MemoryLocation::GpuToCpu,
-        )?;
-        buffers.mapped(staging)?.fill(0);
+        let (device_buffer, staging) = buffers.create_binding(context, allocator, size)?;
+        buffers.mapped(staging.unwrap_or(device_buffer))?.fill(0);
         bound.push(Bound {
             binding,
             device: device_buffer,
@@ -466,6 +483,14 @@ const SHADER_READ_WRITE: (vk::PipelineStageFlags, vk::AccessFlags) = (
         vk::AccessFlags::SHADER_READ.as_raw() | vk::AccessFlags::SHADER_WRITE.as_raw(),
     ),
 );
+const SHADER_OR_TRANSFER_WRITE: (vk::PipelineStageFlags, vk::AccessFlags) = (
+    vk::PipelineStageFlags::from_raw(
+        vk::PipelineStageFlags::COMPUTE_SHADER.as_raw() | vk::PipelineStageFlags::TRANSFER.as_raw(),
+    ),
+    vk::AccessFlags::from_raw(
+        vk::AccessFlags::SHADER_WRITE.as_raw() | vk::AccessFlags::TRANSFER_WRITE.as_raw(),
+    ),
+);
 const HOST_READ: (vk::PipelineStageFlags, vk::AccessFlags) =
     (vk::PipelineStageFlags::HOST, vk::AccessFlags::HOST_READ);
 
@@ -517,9 +542,10 @@ impl<'a> Queries<'a> {
         }
         .map_err(vk_error("vkGetQueryPoolResults"))?;
         let period = context.limits.timestamp_period as f64;
+        let mask = context.timestamp_mask;
         Ok(ticks
             .chunks_exact(2)
-            .map(|pair| pair[1].wrapping_sub(pair[0]) as f64 * period)
+            .map(|pair| (pair[1].wrapping_sub(pair[0]) & mask) as f64 * period)
             .collect())
     }
 }
@@ -647,10 +673,11 @@ fn run_with_buffers(
                 device.cmd_reset_query_pool(command_buffer, queries.pool, 0, queries.count);
             }
             for b in &bound {
+                let Some(staging) = b.staging else { continue };
                 let region = [vk::BufferCopy::default().size(buffers.buffers[b.device].size)];
                 device.cmd_copy_buffer(
                     command_buffer,
-                    buffers.buffers[b.staging].buffer,
+                    buffers.buffers[staging].buffer,
                     buffers.buffers[b.device].buffer,
                     &region,
                 );
@@ -694,6 +721,7 @@ fn run_with_buffers(
             }
             memory_barrier(device, command_buffer, SHADER_WRITE, TRANSFER_READ);
             for b in bound.iter().filter(|b| b.read_back) {
+                let Some(staging) = b.staging else { continue };
                 if b.param_index.is_some() && !runs.read_back {
                     continue;
                 }
@@ -701,11 +729,12 @@ fn run_with_buffers(
                 device.cmd_copy_buffer(
                     command_buffer,
                     buffers.buffers[b.device].buffer,
-                    buffers.buffers[b.staging].buffer,
+                    buffers.buffers[staging].buffer,
                     &region,
                 );
             }
-            memory_barrier(device, command_buffer, TRANSFER_WRITE, HOST_READ);
+            // Host reads see both the copies into staging and the shader's direct writes.
+            memory_barrier(device, command_buffer, SHADER_OR_TRANSFER_WRITE, HOST_READ);
         }
     })?;
     context.check_validation()?;
@@ -713,7 +742,7 @@ fn run_with_buffers(
     // The status buffer first: an out-of-bounds access makes the results meaningless.
     for b in bound.iter().filter(|b| b.param_index.is_none()) {
         let words: Vec<u32> = buffers
-            .mapped(b.staging)?
+            .mapped(b.staging.unwrap_or(b.device))?
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
@@ -724,7 +753,7 @@ fn run_with_buffers(
     if runs.read_back {
         for b in bound.iter().filter(|b| b.read_back) {
             let Some(index) = b.param_index else { continue };
-            let mapped = buffers.mapped(b.staging)?;
+            let mapped = buffers.mapped(b.staging.unwrap_or(b.device))?;
             let KernelArg::Buffer(host) = &mut args[index] else {
                 unreachable!("plan checked that buffer parameters get buffers")
             };

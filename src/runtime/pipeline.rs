@@ -15,6 +15,8 @@ pub struct Pipeline {
     pub(crate) abi: Abi,
     /// One binding per buffer plus the status buffer; sorted by binding number.
     pub(crate) bindings: Vec<u32>,
+    /// The push-constant range: `abi.push_bytes` rounded up to whole words, as Vulkan needs.
+    pub(crate) push_bytes: u32,
     module: vk::ShaderModule,
     cache: vk::PipelineCache,
     set_layout: vk::DescriptorSetLayout,
@@ -105,6 +107,7 @@ impl Device {
                 Ok(())
             }
         };
+        let push_bytes = abi.push_bytes.next_multiple_of(4);
         let [wx, wy, wz] = abi.workgroup_size;
         let [max_x, max_y, max_z] = limits.max_compute_work_group_size;
         limit("workgroup size x", wx as u64, max_x as u64)?;
@@ -123,7 +126,7 @@ impl Device {
         )?;
         limit(
             "push constant bytes",
-            abi.push_bytes as u64,
+            push_bytes as u64,
             limits.max_push_constants_size as u64,
         )?;
         if artifact.words.is_empty() {
@@ -156,6 +159,7 @@ impl Device {
             context: Arc::clone(context),
             abi: abi.clone(),
             bindings,
+            push_bytes,
             module: vk::ShaderModule::null(),
             cache: vk::PipelineCache::null(),
             set_layout: vk::DescriptorSetLayout::null(),
@@ -197,9 +201,9 @@ impl Device {
             let push_ranges = [vk::PushConstantRange::default()
                 .stage_flags(vk::ShaderStageFlags::COMPUTE)
                 .offset(0)
-                .size(abi.push_bytes)];
+                .size(push_bytes)];
             let mut layout_info = vk::PipelineLayoutCreateInfo::default().set_layouts(&set_layouts);
-            if abi.push_bytes > 0 {
+            if push_bytes > 0 {
                 layout_info = layout_info.push_constant_ranges(&push_ranges);
             }
             pipeline.layout = device

@@ -272,8 +272,11 @@ fn status_shader() -> String {
 fn assemble(name: &str, text: &str) -> Vec<u32> {
     let dir = std::env::temp_dir().join(format!("tk-runtime-tests-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let source = dir.join(format!("{name}.spvasm"));
-    let binary = dir.join(format!("{name}.spv"));
+    // Tests run in parallel and assemble the same shaders: every call gets its own files.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let source = dir.join(format!("{name}-{call}.spvasm"));
+    let binary = dir.join(format!("{name}-{call}.spv"));
     std::fs::write(&source, text).expect("write spvasm");
     let output = std::process::Command::new("spirv-as")
         .args(["--target-env", "vulkan1.1"])
@@ -288,6 +291,8 @@ fn assemble(name: &str, text: &str) -> Vec<u32> {
         String::from_utf8_lossy(&output.stderr)
     );
     let bytes = std::fs::read(&binary).expect("read spv");
+    let _ = std::fs::remove_file(&source);
+    let _ = std::fs::remove_file(&binary);
     bytes
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -363,11 +368,25 @@ fn add_artifact() -> Artifact {
 }
 
 /// Every test opens the device with validation on, so any misuse of Vulkan fails the test.
-fn open() -> Device {
-    match Device::open_with(DeviceChoice::Auto, DeviceOptions { validation: true }) {
+fn open_with(always_stage: bool) -> Device {
+    let options = DeviceOptions {
+        validation: true,
+        always_stage,
+    };
+    match Device::open_with(DeviceChoice::Auto, options) {
         Ok(device) => device,
         Err(error) => panic!("the runtime tests need a Vulkan device (lavapipe): {error}"),
     }
+}
+
+fn open() -> Device {
+    open_with(false)
+}
+
+/// The device twice: moving data directly where memory is host visible, and through staging
+/// buffers as on a discrete GPU.
+fn both_paths() -> [Device; 2] {
+    [open_with(false), open_with(true)]
 }
 
 fn add_args(x: &[f32], s: f32) -> Vec<KernelArg> {
@@ -428,20 +447,21 @@ fn bad_device_index_is_an_error() {
 
 #[test]
 fn add_scalar_to_vector() {
-    let device = open();
-    let pipeline = device.load(&add_artifact()).expect("load");
-    let x: Vec<f32> = (0..1000).map(|i| i as f32 * 0.25).collect();
-    let mut args = add_args(&x, 1.5);
-    let report = device
-        .launch(&pipeline, &mut args, [16, 1, 1])
-        .expect("launch");
-    assert_eq!(report.programs, 16);
-    assert_eq!(report.dispatch, [16, 1, 1]);
-    let out = output_f32(&args, 1);
-    let expected: Vec<f32> = x.iter().map(|v| v + 1.5).collect();
-    assert_eq!(out, expected);
-    // The read-only input is not copied back but stays as it was.
-    assert_eq!(output_f32(&args, 0), x);
+    for device in both_paths() {
+        let pipeline = device.load(&add_artifact()).expect("load");
+        let x: Vec<f32> = (0..1000).map(|i| i as f32 * 0.25).collect();
+        let mut args = add_args(&x, 1.5);
+        let report = device
+            .launch(&pipeline, &mut args, [16, 1, 1])
+            .expect("launch");
+        assert_eq!(report.programs, 16);
+        assert_eq!(report.dispatch, [16, 1, 1]);
+        let out = output_f32(&args, 1);
+        let expected: Vec<f32> = x.iter().map(|v| v + 1.5).collect();
+        assert_eq!(out, expected);
+        // The read-only input is not copied back but stays as it was.
+        assert_eq!(output_f32(&args, 0), x);
+    }
 }
 
 #[test]
@@ -485,38 +505,39 @@ fn empty_buffers_are_allowed() {
 
 #[test]
 fn bool_buffers_round_trip_as_u32_words() {
-    let device = open();
-    let buffers = vec![
-        buffer(0, "x", 0, ScalarType::Bool, false),
-        buffer(1, "out", 1, ScalarType::Bool, true),
-    ];
-    let artifact = Artifact {
-        words: assemble("not", &not_shader()),
-        abi: abi("not", 64, buffers, vec![]),
-    };
-    let pipeline = device.load(&artifact).expect("load");
-    let input: Vec<u8> = (0..100).map(|i| (i % 3 == 0) as u8).collect();
-    let mut args = vec![
-        KernelArg::Buffer(HostBuffer {
-            elem: ScalarType::Bool,
-            shape: vec![100],
-            data: input.clone(),
-        }),
-        KernelArg::Buffer(HostBuffer {
-            elem: ScalarType::Bool,
-            shape: vec![100],
-            data: vec![7; 100],
-        }),
-    ];
-    device
-        .launch(&pipeline, &mut args, [2, 1, 1])
-        .expect("launch");
-    let KernelArg::Buffer(out) = &args[1] else {
-        panic!("out is a buffer")
-    };
-    assert_eq!(out.shape, vec![100]);
-    let expected: Vec<u8> = input.iter().map(|&b| (b == 0) as u8).collect();
-    assert_eq!(out.data, expected);
+    for device in both_paths() {
+        let buffers = vec![
+            buffer(0, "x", 0, ScalarType::Bool, false),
+            buffer(1, "out", 1, ScalarType::Bool, true),
+        ];
+        let artifact = Artifact {
+            words: assemble("not", &not_shader()),
+            abi: abi("not", 64, buffers, vec![]),
+        };
+        let pipeline = device.load(&artifact).expect("load");
+        let input: Vec<u8> = (0..100).map(|i| (i % 3 == 0) as u8).collect();
+        let mut args = vec![
+            KernelArg::Buffer(HostBuffer {
+                elem: ScalarType::Bool,
+                shape: vec![100],
+                data: input.clone(),
+            }),
+            KernelArg::Buffer(HostBuffer {
+                elem: ScalarType::Bool,
+                shape: vec![100],
+                data: vec![7; 100],
+            }),
+        ];
+        device
+            .launch(&pipeline, &mut args, [2, 1, 1])
+            .expect("launch");
+        let KernelArg::Buffer(out) = &args[1] else {
+            panic!("out is a buffer")
+        };
+        assert_eq!(out.shape, vec![100]);
+        let expected: Vec<u8> = input.iter().map(|&b| (b == 0) as u8).collect();
+        assert_eq!(out.data, expected);
+    }
 }
 
 fn program_id_artifact() -> Artifact {
@@ -540,25 +561,26 @@ fn u32_values(args: &[KernelArg], index: usize) -> Vec<u32> {
 
 #[test]
 fn grid_beyond_the_dispatch_limit_is_linearised() {
-    let device = open();
-    let pipeline = device.load(&program_id_artifact()).expect("load");
-    let programs = 70_000u32;
-    let mut args = vec![KernelArg::Buffer(HostBuffer::zeros(
-        ScalarType::U32,
-        vec![programs as usize],
-    ))];
-    let report = device
-        .launch(&pipeline, &mut args, [programs, 1, 1])
-        .expect("launch");
-    let max_x = device.target().max_workgroups[0];
-    assert_eq!(report.programs, programs as u64);
-    assert_eq!(report.dispatch[0], programs.min(max_x));
-    assert!(report.dispatch.iter().map(|&d| d as u64).product::<u64>() >= programs as u64);
-    let ids = u32_values(&args, 0);
-    assert!(
-        ids.iter().enumerate().all(|(i, &id)| id == i as u32),
-        "program ids differ"
-    );
+    for device in both_paths() {
+        let pipeline = device.load(&program_id_artifact()).expect("load");
+        let programs = 70_000u32;
+        let mut args = vec![KernelArg::Buffer(HostBuffer::zeros(
+            ScalarType::U32,
+            vec![programs as usize],
+        ))];
+        let report = device
+            .launch(&pipeline, &mut args, [programs, 1, 1])
+            .expect("launch");
+        let max_x = device.target().max_workgroups[0];
+        assert_eq!(report.programs, programs as u64);
+        assert_eq!(report.dispatch[0], programs.min(max_x));
+        assert!(report.dispatch.iter().map(|&d| d as u64).product::<u64>() >= programs as u64);
+        let ids = u32_values(&args, 0);
+        assert!(
+            ids.iter().enumerate().all(|(i, &id)| id == i as u32),
+            "program ids differ"
+        );
+    }
 }
 
 #[test]
@@ -584,8 +606,7 @@ fn grid_too_large_even_after_linearisation_is_an_error() {
     ))];
     let error = device
         .launch(&pipeline, &mut args, [u32::MAX, 4, 1])
-        .err()
-        .expect("must fail");
+        .expect_err("must fail");
     assert!(
         matches!(&error, RuntimeError::LimitExceeded { what, requested, .. }
             if what == "grid programs" && *requested == u32::MAX as u64 * 4),
@@ -595,47 +616,47 @@ fn grid_too_large_even_after_linearisation_is_an_error() {
 
 #[test]
 fn status_buffer_reports_out_of_bounds() {
-    let device = open();
-    let buffers = vec![buffer(0, "data", 0, ScalarType::U32, true)];
-    let mut abi = abi("oob", 1, buffers, vec![]);
-    abi.status_binding = Some(1);
-    let artifact = Artifact {
-        words: assemble("status", &status_shader()),
-        abi,
-    };
-    let pipeline = device.load(&artifact).expect("load");
-    let mut args = vec![KernelArg::Buffer(HostBuffer::zeros(
-        ScalarType::U32,
-        vec![8],
-    ))];
-    let error = device.launch(&pipeline, &mut args, [2, 1, 1]).err();
-    assert_eq!(
-        error, None,
-        "programs 0 and 1 do not touch the status buffer"
-    );
-    let error = device
-        .launch(&pipeline, &mut args, [8, 1, 1])
-        .err()
-        .expect("must fail");
-    assert_eq!(
-        error,
-        RuntimeError::OutOfBounds {
-            kernel: "oob".into(),
-            param: "data".into(),
-            index: (1i64 << 32) + 17,
-            store: true,
-            program: 3,
-        }
-    );
-    assert_eq!(STATUS_STORE_OOB, 2);
-    assert_eq!(
-        error.to_string(),
-        "kernel `oob` stored to `data` out of bounds at index 4294967313 (program 3)"
-    );
-    // The status buffer is zeroed for every launch.
-    device
-        .launch(&pipeline, &mut args, [3, 1, 1])
-        .expect("a clean launch after a failed one");
+    for device in both_paths() {
+        let buffers = vec![buffer(0, "data", 0, ScalarType::U32, true)];
+        let mut abi = abi("oob", 1, buffers, vec![]);
+        abi.status_binding = Some(1);
+        let artifact = Artifact {
+            words: assemble("status", &status_shader()),
+            abi,
+        };
+        let pipeline = device.load(&artifact).expect("load");
+        let mut args = vec![KernelArg::Buffer(HostBuffer::zeros(
+            ScalarType::U32,
+            vec![8],
+        ))];
+        let error = device.launch(&pipeline, &mut args, [2, 1, 1]).err();
+        assert_eq!(
+            error, None,
+            "programs 0 and 1 do not touch the status buffer"
+        );
+        let error = device
+            .launch(&pipeline, &mut args, [8, 1, 1])
+            .expect_err("must fail");
+        assert_eq!(
+            error,
+            RuntimeError::OutOfBounds {
+                kernel: "oob".into(),
+                param: "data".into(),
+                index: (1i64 << 32) + 17,
+                store: true,
+                program: 3,
+            }
+        );
+        assert_eq!(STATUS_STORE_OOB, 2);
+        assert_eq!(
+            error.to_string(),
+            "kernel `oob` stored to `data` out of bounds at index 4294967313 (program 3)"
+        );
+        // The status buffer is zeroed for every launch.
+        device
+            .launch(&pipeline, &mut args, [3, 1, 1])
+            .expect("a clean launch after a failed one");
+    }
 }
 
 #[test]
@@ -743,7 +764,7 @@ fn bench_and_copy_bandwidth_time_with_timestamps() {
 #[test]
 fn thousands_of_launches_do_not_leak() {
     // Without validation: the layer's own bookkeeping is not what this test measures.
-    let device = Device::open_with(DeviceChoice::Auto, DeviceOptions { validation: false })
+    let device = Device::open_with(DeviceChoice::Auto, DeviceOptions::default())
         .expect("the runtime tests need a Vulkan device");
     let pipeline = device.load(&add_artifact()).expect("load");
     let x: Vec<f32> = (0..256).map(|i| i as f32).collect();
@@ -767,4 +788,29 @@ fn thousands_of_launches_do_not_leak() {
     }
     assert_eq!(device.tests_allocator_blocks(), blocks_before);
     assert_eq!(output_f32(&args, 1)[255], 257.0);
+}
+
+#[test]
+fn devices_and_pipelines_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Device>();
+    send_sync::<Pipeline>();
+    let device = open();
+    let pipeline = device.load(&add_artifact()).expect("load");
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (device, pipeline) = (&device, &pipeline);
+            scope.spawn(move || {
+                for _ in 0..10 {
+                    let x: Vec<f32> = (0..300).map(|i| (i * t) as f32).collect();
+                    let mut args = add_args(&x, t as f32);
+                    device
+                        .launch(pipeline, &mut args, [5, 1, 1])
+                        .expect("launch");
+                    let expected: Vec<f32> = x.iter().map(|v| v + t as f32).collect();
+                    assert_eq!(output_f32(&args, 1), expected);
+                }
+            });
+        }
+    });
 }
