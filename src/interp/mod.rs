@@ -76,19 +76,25 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// Runs every program instance of `grid` in order; buffers are updated in place.
-pub fn run(module: &ir::Module, args: &mut [KernelArg], grid: [u32; 3]) -> Result<(), RunError> {
-    let mut printed = Vec::new();
-    run_with_output(module, args, grid, &mut printed)
+/// What a run produced besides its buffers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunOutput {
+    /// The lines of `print`, in execution order: `pid (x, y, z) label: value`, tiles as nested
+    /// `[..]` lists.
+    pub printed: Vec<String>,
 }
 
-/// Like `run`, and appends the lines that `print` produced to `printed` (kept on error too).
-/// Each line reads `pid (x, y, z) label: value`, tiles as nested `[..]` lists.
+/// Runs every program instance of `grid` in order; buffers are updated in place.
+pub fn run(module: &ir::Module, args: &mut [KernelArg], grid: [u32; 3]) -> Result<(), RunError> {
+    run_with_output(module, args, grid, &mut RunOutput::default())
+}
+
+/// Like `run`, and fills `output` (which keeps what was printed before an error too).
 pub fn run_with_output(
     module: &ir::Module,
     args: &mut [KernelArg],
     grid: [u32; 3],
-    printed: &mut Vec<String>,
+    output: &mut RunOutput,
 ) -> Result<(), RunError> {
     let kernel = &module.kernel;
     check_arguments(kernel, args)?;
@@ -100,7 +106,7 @@ pub fn run_with_output(
         program: [0; 3],
         grid,
         first_out_of_bounds: None,
-        printed,
+        printed: &mut output.printed,
     };
     for z in 0..grid[2] {
         for y in 0..grid[1] {

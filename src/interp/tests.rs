@@ -771,14 +771,14 @@ fn assert_and_print() {
         None,
     );
     let module = finish(b);
-    let mut printed = Vec::new();
-    run_with_output(&module, &mut [], [2, 1, 1], &mut printed).unwrap();
+    let mut output = RunOutput::default();
+    run_with_output(&module, &mut [], [2, 1, 1], &mut output).unwrap();
     assert_eq!(
-        printed,
+        output.printed,
         vec!["pid (0, 0, 0) lanes: [0, 1]", "pid (1, 0, 0) lanes: [0, 1]"]
     );
-    printed.clear();
-    let error = run_with_output(&module, &mut [], [4, 1, 1], &mut printed).unwrap_err();
+    output.printed.clear();
+    let error = run_with_output(&module, &mut [], [4, 1, 1], &mut output).unwrap_err();
     assert_eq!(
         error,
         RunError::AssertFailed {
@@ -787,7 +787,7 @@ fn assert_and_print() {
             program: [2, 0, 0],
         }
     );
-    assert_eq!(printed.len(), 3);
+    assert_eq!(output.printed.len(), 3);
 }
 
 #[test]
@@ -810,4 +810,174 @@ fn bool_buffers_hold_one_byte_per_element() {
     ];
     run_ok(&module, &mut args, [1, 1, 1]);
     assert_eq!(buffer(&args[1]).data, vec![1, 0, 0, 1]);
+}
+
+#[test]
+fn large_tiles_run_quickly() {
+    // A [256, 256] tile (2^16 elements): load, exp, row sums broadcast back, divide, store.
+    let (rows, cols) = (256u32, 256u32);
+    let mut b = Builder::new("big");
+    let x = pointer(&mut b, "x", ScalarType::F32, false);
+    let out = pointer(&mut b, "out", ScalarType::F32, true);
+    let offsets = offsets_2d(&mut b, rows, cols);
+    let px = tile_ptr(&mut b, x, offsets);
+    let v = b.load(px, None, None);
+    let e = b.unary(UnaryOp::Exp, v);
+    let total = b.reduce(ReduceOp::Sum, e, Some(1));
+    let total = b.expand_dims(total, 1);
+    let total = b.broadcast(total, vec![rows, cols]);
+    let result = b.binary(BinaryOp::Div, e, total);
+    let po = tile_ptr(&mut b, out, offsets);
+    b.store(po, result, None);
+    let module = finish(b);
+    let n = (rows * cols) as usize;
+    let mut args = vec![f32_buffer(&vec![0.0; n]), f32_buffer(&vec![0.0; n])];
+    let started = std::time::Instant::now();
+    run_ok(&module, &mut args, [8, 1, 1]);
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(buffer(&args[1]).to_f32().iter().all(|&v| v == 1.0 / 256.0));
+    assert!(
+        elapsed < 5.0,
+        "8 programs of 2^16 elements took {elapsed} s"
+    );
+}
+
+#[test]
+fn loop_carried_tile_accumulator() {
+    // acc: f32[4] = 0; for i in range(0, n) { acc += x[i * 4 + arange(4)] } out[arange(4)] = acc
+    let mut b = Builder::new("row_sums");
+    let x = pointer(&mut b, "x", ScalarType::F32, false);
+    let out = pointer(&mut b, "out", ScalarType::F32, true);
+    let n = scalar_param(&mut b, "n", ScalarType::I32);
+    let acc = b.add_local("acc", Type::tile(ScalarType::F32, vec![4]));
+    let i = b.add_local("i", Type::scalar(ScalarType::I32));
+    let zero = b.const_f32(0.0);
+    let zeros = b.splat(zero, vec![4]);
+    b.local_set(acc, zeros);
+    let start = b.const_i32(0);
+    let step = b.const_i32(1);
+    b.begin_region();
+    let iv = b.local_get(i);
+    let four = b.const_i32(4);
+    let base = b.binary(BinaryOp::Mul, iv, four);
+    let base = b.splat(base, vec![4]);
+    let lanes = b.arange(0, 4);
+    let offsets = b.binary(BinaryOp::Add, base, lanes);
+    let px = tile_ptr(&mut b, x, offsets);
+    let v = b.load(px, None, None);
+    let a = b.local_get(acc);
+    let a = b.binary(BinaryOp::Add, a, v);
+    b.local_set(acc, a);
+    let body = b.end_region();
+    b.push(
+        InstKind::For {
+            var: i,
+            start,
+            end: n,
+            step,
+            body,
+        },
+        None,
+    );
+    let a = b.local_get(acc);
+    let lanes = b.arange(0, 4);
+    let po = tile_ptr(&mut b, out, lanes);
+    b.store(po, a, None);
+    let module = finish(b);
+    let x: Vec<f32> = (0..12).map(|v| v as f32).collect();
+    let mut args = vec![
+        f32_buffer(&x),
+        f32_buffer(&[0.0; 4]),
+        KernelArg::Scalar(Literal::Int(3)),
+    ];
+    run_ok(&module, &mut args, [1, 1, 1]);
+    assert_eq!(buffer(&args[1]).to_f32(), vec![12.0, 15.0, 18.0, 21.0]);
+}
+
+#[test]
+fn f16_buffers_round_trip_and_compute_in_f32() {
+    // out = x * 3 + 0.1 in f16, elementwise, each operation rounded to f16.
+    let mut b = Builder::new("half");
+    let x = pointer(&mut b, "x", ScalarType::F16, false);
+    let out = pointer(&mut b, "out", ScalarType::F16, true);
+    let lanes = b.arange(0, 4);
+    let px = tile_ptr(&mut b, x, lanes);
+    let v = b.load(px, None, None);
+    let three = b.constant(ScalarType::F16, Literal::Float(3.0));
+    let three = b.splat(three, vec![4]);
+    let tenth = b.constant(ScalarType::F16, Literal::Float(0.1));
+    let tenth = b.splat(tenth, vec![4]);
+    let product = b.binary(BinaryOp::Mul, v, three);
+    let result = b.binary(BinaryOp::Add, product, tenth);
+    let po = tile_ptr(&mut b, out, lanes);
+    b.store(po, result, None);
+    let module = finish(b);
+    let inputs = [1.0f32, 0.3, -7.25, 1000.0];
+    let data: Vec<u8> = inputs
+        .iter()
+        .flat_map(|&v| f16::from_f32(v).to_le_bytes())
+        .collect();
+    let mut args = vec![
+        KernelArg::Buffer(HostBuffer {
+            elem: ScalarType::F16,
+            shape: vec![4],
+            data,
+        }),
+        KernelArg::Buffer(HostBuffer::zeros(ScalarType::F16, vec![4])),
+    ];
+    run_ok(&module, &mut args, [1, 1, 1]);
+    let got: Vec<u16> = buffer(&args[1])
+        .data
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let tenth = f16::from_f32(0.1);
+    let expected: Vec<u16> = inputs
+        .iter()
+        .map(|&v| {
+            let product = f16::from_f32(f16::from_f32(v).to_f32() * 3.0);
+            f16::from_f32(product.to_f32() + tenth.to_f32()).to_bits()
+        })
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn scheduled_kernels_run_with_convert_layout_as_identity() {
+    use crate::ir::layout::{Blocked, Layout};
+    use crate::ir::{Schedule, Stage};
+    let mut b = Builder::new("scheduled");
+    let out = pointer(&mut b, "out", ScalarType::I32, true);
+    let lanes = b.arange(0, 8);
+    let moved = b.push(
+        InstKind::ConvertLayout(lanes),
+        Some(Type::tile(ScalarType::I32, vec![8])),
+    );
+    let po = tile_ptr(&mut b, out, moved);
+    b.store(po, moved, None);
+    let mut kernel = b.finish();
+    let blocked = |spt: u32| {
+        Some(Layout::Blocked(Blocked {
+            shape: vec![8],
+            size_per_thread: vec![spt],
+            threads_per_dim: vec![4],
+        }))
+    };
+    let mut layouts = vec![None; kernel.insts.len()];
+    layouts[lanes.index()] = blocked(1);
+    layouts[moved.index()] = blocked(2);
+    layouts[po.index() - 1] = blocked(2);
+    layouts[po.index()] = blocked(2);
+    kernel.stage = Stage::Scheduled;
+    kernel.schedule = Some(Schedule {
+        threads: 4,
+        layouts,
+        local_layouts: Vec::new(),
+        shared_bytes: 32,
+    });
+    let module = Module { kernel };
+    assert_eq!(ir::verify::verify(&module), Ok(()));
+    let mut args = vec![i32_buffer(&[0; 8])];
+    run_ok(&module, &mut args, [1, 1, 1]);
+    assert_eq!(buffer(&args[0]).to_i32(), (0..8).collect::<Vec<_>>());
 }

@@ -568,12 +568,9 @@ pub fn select(cond: &[bool], a: &Data, b: &Data) -> OpResult<Data> {
     if cond.len() != a.len() {
         return Err("condition and operands differ in length".into());
     }
-    let pick = |i: usize| if cond[i] { a } else { b };
     let mut out = a.clone();
-    for i in 0..cond.len() {
-        if !cond[i] {
-            out.set_from(i, pick(i), i);
-        }
+    for (i, _) in cond.iter().enumerate().filter(|(_, &c)| !c) {
+        out.set_from(i, b, i);
     }
     Ok(out)
 }

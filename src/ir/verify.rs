@@ -571,7 +571,7 @@ fn check_layout(layout: &Layout, threads: u32) -> Result<(), String> {
     if blocked.size_per_thread.len() != rank || blocked.threads_per_dim.len() != rank {
         return Err("layout vectors differ in length from its rank".into());
     }
-    if blocked.size_per_thread.iter().any(|&s| s == 0) || !is_pow2_shape(&blocked.threads_per_dim) {
+    if blocked.size_per_thread.contains(&0) || !is_pow2_shape(&blocked.threads_per_dim) {
         return Err("layout has a zero size per thread or a non-power-of-two thread count".into());
     }
     if blocked.threads() != threads {
@@ -843,6 +843,71 @@ mod tests {
         assert_eq!(
             verify(&m),
             Err("%0: layout of shape [8] does not fit i32[4]".into())
+        );
+    }
+
+    #[test]
+    fn rejects_mask_of_another_shape_and_float_offsets() {
+        let mut b = Builder::new("k");
+        let index = b.add_param(
+            "x",
+            ParamKind::Pointer {
+                pointee: ScalarType::F32,
+                mutable: false,
+            },
+        );
+        let x = b.param(index);
+        let lanes = b.arange(0, 4);
+        let ptrs = b.splat(x, vec![4]);
+        let ptrs = b.ptr_offset(ptrs, lanes);
+        let wide = b.arange(0, 8);
+        let mask = b.compare(CmpOp::Lt, wide, wide);
+        b.load(ptrs, Some(mask), None);
+        assert_eq!(
+            verify(&module(b)),
+            Err("%6: mask is bool[8], expected bool[4]".into())
+        );
+
+        let mut b = Builder::new("k");
+        let index = b.add_param(
+            "x",
+            ParamKind::Pointer {
+                pointee: ScalarType::F32,
+                mutable: false,
+            },
+        );
+        let x = b.param(index);
+        let offset = b.const_f32(1.0);
+        b.ptr_offset(x, offset);
+        assert_eq!(
+            verify(&module(b)),
+            Err("%2: offset f32 does not fit pointer *f32".into())
+        );
+    }
+
+    #[test]
+    fn rejects_bitcast_of_another_width_and_while_condition_elsewhere() {
+        let mut b = Builder::new("k");
+        let x = b.const_f32(1.0);
+        b.push(InstKind::Bitcast(x), Some(Type::scalar(ScalarType::I16)));
+        assert_eq!(
+            verify(&module(b)),
+            Err("%1: cannot bitcast f32 to i16".into())
+        );
+
+        let mut b = Builder::new("k");
+        let cond = b.constant(ScalarType::Bool, Literal::Bool(false));
+        b.push(
+            InstKind::While {
+                cond_region: Region::default(),
+                cond,
+                body: Region::default(),
+            },
+            None,
+        );
+        assert_eq!(
+            verify(&module(b)),
+            Err("%1: condition %0 is not defined in the condition region".into())
         );
     }
 }
