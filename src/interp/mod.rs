@@ -580,20 +580,17 @@ impl<'a> Machine<'a> {
             ));
         }
         let mut first_outside = None;
-        let lanes = offsets
-            .iter()
-            .enumerate()
-            .map(|(i, &offset)| {
-                if mask.is_some_and(|m| !m[i]) {
-                    Lane::Masked
-                } else if (0..len).contains(&offset) {
-                    Lane::Access(offset as usize)
-                } else {
-                    first_outside.get_or_insert(offset);
-                    Lane::Outside
-                }
-            })
-            .collect();
+        let mut lanes = Vec::with_capacity(offsets.len());
+        for (i, &offset) in offsets.iter().enumerate() {
+            lanes.push(if mask.is_some_and(|m| !m[i]) {
+                Lane::Masked
+            } else if offset >= 0 && offset < len {
+                Lane::Access(offset as usize)
+            } else {
+                first_outside.get_or_insert(offset);
+                Lane::Outside
+            });
+        }
         if let (Some(index), None) = (first_outside, &self.first_out_of_bounds) {
             self.first_out_of_bounds = Some(RunError::OutOfBounds {
                 kernel: self.kernel.name.clone(),
@@ -618,17 +615,17 @@ impl<'a> Machine<'a> {
             unreachable!("checked by lanes")
         };
         let mut data = Data::zeros(buffer.elem, lanes.len());
+        read_elements(buffer, &lanes, &mut data);
         let other = other.map(|o| &self.get(o).data);
         for (i, lane) in lanes.iter().enumerate() {
             match lane {
-                Lane::Access(index) => read_element(buffer, *index, &mut data, i),
+                Lane::Access(_) | Lane::Outside => {}
                 Lane::Masked => {
                     if let Some(other) = other {
                         let from = if other.len() == 1 { 0 } else { i };
                         data.set_from(i, other, from);
                     }
                 }
-                Lane::Outside => {}
             }
         }
         Ok(Value {
@@ -678,23 +675,39 @@ fn ty_signed(ty: ScalarType) -> ScalarType {
     }
 }
 
-fn read_element(buffer: &HostBuffer, index: usize, out: &mut Data, i: usize) {
-    let width = buffer.elem.bytes() as usize;
-    let bytes = &buffer.data[index * width..(index + 1) * width];
-    let mut raw = [0u8; 8];
-    raw[..width].copy_from_slice(bytes);
-    let bits = u64::from_le_bytes(raw);
-    match out {
-        Data::Bool(v) => v[i] = bits != 0,
-        Data::Int(v) => v[i] = value::wrap_int(buffer.elem, bits as i64),
-        Data::F32(v) => {
-            v[i] = match buffer.elem {
-                ScalarType::F16 => f16::from_bits(bits as u16).to_f32(),
-                ScalarType::BF16 => bf16::from_bits(bits as u16).to_f32(),
-                _ => f32::from_bits(bits as u32),
+/// Fills the lanes of `out` that access `buffer` from it, decoding by element type once.
+fn read_elements(buffer: &HostBuffer, lanes: &[Lane], out: &mut Data) {
+    fn fill<T>(out: &mut [T], lanes: &[Lane], decode: impl Fn(usize) -> T) {
+        for (i, lane) in lanes.iter().enumerate() {
+            if let Lane::Access(index) = lane {
+                out[i] = decode(*index);
             }
         }
-        Data::F64(v) => v[i] = f64::from_bits(bits),
+    }
+    let bytes = &buffer.data;
+    let b2 = |k: usize| [bytes[2 * k], bytes[2 * k + 1]];
+    let b4 = |k: usize| {
+        [
+            bytes[4 * k],
+            bytes[4 * k + 1],
+            bytes[4 * k + 2],
+            bytes[4 * k + 3],
+        ]
+    };
+    let b8 = |k: usize| -> [u8; 8] { bytes[8 * k..8 * k + 8].try_into().expect("8 bytes") };
+    match (out, buffer.elem) {
+        (Data::Bool(v), _) => fill(v, lanes, |k| bytes[k] != 0),
+        (Data::F32(v), ScalarType::F16) => fill(v, lanes, |k| f16::from_le_bytes(b2(k)).to_f32()),
+        (Data::F32(v), ScalarType::BF16) => fill(v, lanes, |k| bf16::from_le_bytes(b2(k)).to_f32()),
+        (Data::F32(v), _) => fill(v, lanes, |k| f32::from_le_bytes(b4(k))),
+        (Data::F64(v), _) => fill(v, lanes, |k| f64::from_le_bytes(b8(k))),
+        (Data::Int(v), ScalarType::I8) => fill(v, lanes, |k| bytes[k] as i8 as i64),
+        (Data::Int(v), ScalarType::U8) => fill(v, lanes, |k| bytes[k] as i64),
+        (Data::Int(v), ScalarType::I16) => fill(v, lanes, |k| i16::from_le_bytes(b2(k)) as i64),
+        (Data::Int(v), ScalarType::U16) => fill(v, lanes, |k| u16::from_le_bytes(b2(k)) as i64),
+        (Data::Int(v), ScalarType::I32) => fill(v, lanes, |k| i32::from_le_bytes(b4(k)) as i64),
+        (Data::Int(v), ScalarType::U32) => fill(v, lanes, |k| u32::from_le_bytes(b4(k)) as i64),
+        (Data::Int(v), _) => fill(v, lanes, |k| i64::from_le_bytes(b8(k))),
     }
 }
 

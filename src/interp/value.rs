@@ -54,10 +54,10 @@ impl Data {
     /// The elements at `indices`, in that order.
     pub fn gather(&self, indices: &[usize]) -> Data {
         match self {
-            Data::Bool(v) => Data::Bool(indices.iter().map(|&i| v[i]).collect()),
-            Data::Int(v) => Data::Int(indices.iter().map(|&i| v[i]).collect()),
-            Data::F32(v) => Data::F32(indices.iter().map(|&i| v[i]).collect()),
-            Data::F64(v) => Data::F64(indices.iter().map(|&i| v[i]).collect()),
+            Data::Bool(v) => Data::Bool(gather_from(v, indices)),
+            Data::Int(v) => Data::Int(gather_from(v, indices)),
+            Data::F32(v) => Data::F32(gather_from(v, indices)),
+            Data::F64(v) => Data::F64(gather_from(v, indices)),
         }
     }
 
@@ -304,11 +304,30 @@ pub fn bitcast(data: &Data, from: ScalarType, to: ScalarType) -> Data {
 
 // ---- elementwise arithmetic --------------------------------------------------------------------
 
+// Plain index loops: iterator adaptors are several times slower in unoptimised (debug) builds,
+// which is how tests and `tkc run --device interp` usually run.
 fn map1<T: Copy, U>(a: &[T], f: impl Fn(T) -> U) -> Vec<U> {
-    a.iter().map(|&x| f(x)).collect()
+    let mut out = Vec::with_capacity(a.len());
+    for &x in a {
+        out.push(f(x));
+    }
+    out
 }
 fn map2<T: Copy, U>(a: &[T], b: &[T], f: impl Fn(T, T) -> U) -> Vec<U> {
-    a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
+    let n = a.len().min(b.len());
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(f(a[i], b[i]));
+    }
+    out
+}
+
+fn gather_from<T: Copy>(v: &[T], indices: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(indices.len());
+    for &i in indices {
+        out.push(v[i]);
+    }
+    out
 }
 
 /// erf in f64, accurate to about 1e-15: the Maclaurin series below 3, the continued fraction of
