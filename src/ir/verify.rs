@@ -40,7 +40,7 @@ pub fn verify(module: &Module) -> Result<(), String> {
             .map_err(|m| format!("local ${}: {m}", id.index()))?;
     }
     ctx.region(&kernel.body)?;
-    check_stage(kernel)
+    check_stage(kernel, &ctx.placed)
 }
 
 struct Ctx<'a> {
@@ -583,7 +583,9 @@ fn check_layout(layout: &Layout, threads: u32) -> Result<(), String> {
     Ok(())
 }
 
-fn check_stage(kernel: &Kernel) -> Result<(), String> {
+/// Stage invariants; only instructions placed in the body count (passes may leave dead ones in
+/// the arena).
+fn check_stage(kernel: &Kernel, placed: &[bool]) -> Result<(), String> {
     match kernel.stage {
         Stage::Lowered => {
             if kernel.schedule.is_some() {
@@ -610,7 +612,9 @@ fn check_stage(kernel: &Kernel) -> Result<(), String> {
                 ));
             }
             for (id, inst) in kernel.insts.iter() {
-                let Some(ty) = &inst.ty else { continue };
+                let Some(ty) = inst.ty.as_ref().filter(|_| placed[id.index()]) else {
+                    continue;
+                };
                 let layout = &schedule.layouts[id.index()];
                 let check = match layout {
                     None if ty.is_scalar() => Ok(()),
