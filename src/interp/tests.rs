@@ -981,3 +981,145 @@ fn scheduled_kernels_run_with_convert_layout_as_identity() {
     run_ok(&module, &mut args, [1, 1, 1]);
     assert_eq!(buffer(&args[0]).to_i32(), (0..8).collect::<Vec<_>>());
 }
+
+#[test]
+fn programs_run_x_fastest_then_y_then_z() {
+    let mut b = Builder::new("order");
+    let x = b.program_id(0);
+    let y = b.program_id(1);
+    let z = b.program_id(2);
+    let ny = b.push(
+        InstKind::NumPrograms(1),
+        Some(Type::scalar(ScalarType::I32)),
+    );
+    let sum = b.binary(BinaryOp::Add, x, y);
+    let sum = b.binary(BinaryOp::Add, sum, z);
+    let sum = b.binary(BinaryOp::Add, sum, ny);
+    b.push(
+        InstKind::Print {
+            label: "s".into(),
+            value: Some(sum),
+        },
+        None,
+    );
+    let module = finish(b);
+    let mut output = RunOutput::default();
+    run_with_output(&module, &mut [], [2, 2, 2], &mut output).unwrap();
+    let programs: Vec<&str> = output
+        .printed
+        .iter()
+        .map(|line| line.split(" s:").next().unwrap())
+        .collect();
+    assert_eq!(
+        programs,
+        vec![
+            "pid (0, 0, 0)",
+            "pid (1, 0, 0)",
+            "pid (0, 1, 0)",
+            "pid (1, 1, 0)",
+            "pid (0, 0, 1)",
+            "pid (1, 0, 1)",
+            "pid (0, 1, 1)",
+            "pid (1, 1, 1)",
+        ]
+    );
+    assert_eq!(output.printed[7], "pid (1, 1, 1) s: 5");
+}
+
+#[test]
+fn unsigned_loop_counts_down_with_a_negative_step() {
+    // for i in range(5u32, 0u32, -2 as u32) { out[i] = 1 }: visits 5, 3, 1.
+    let mut b = Builder::new("countdown");
+    let out = pointer(&mut b, "out", ScalarType::U8, true);
+    let i = b.add_local("i", Type::scalar(ScalarType::U32));
+    let start = b.constant(ScalarType::U32, Literal::Int(5));
+    let end = b.constant(ScalarType::U32, Literal::Int(0));
+    let step = b.constant(ScalarType::U32, Literal::Int(0xFFFF_FFFE));
+    b.begin_region();
+    let iv = b.local_get(i);
+    let p = b.ptr_offset(out, iv);
+    let one = b.constant(ScalarType::U8, Literal::Int(1));
+    b.store(p, one, None);
+    let body = b.end_region();
+    b.push(
+        InstKind::For {
+            var: i,
+            start,
+            end,
+            step,
+            body,
+        },
+        None,
+    );
+    let module = finish(b);
+    let mut args = vec![KernelArg::Buffer(HostBuffer::zeros(
+        ScalarType::U8,
+        vec![6],
+    ))];
+    run_ok(&module, &mut args, [1, 1, 1]);
+    assert_eq!(buffer(&args[0]).data, vec![0, 1, 0, 1, 0, 1]);
+}
+
+#[test]
+fn narrow_and_wide_integer_buffers() {
+    // out_u64[k] = x_i8[k] as u64 * 3 (sign-extended then wrapped); out_i8[k] = x_i8[k] * 2.
+    let mut b = Builder::new("ints");
+    let x = pointer(&mut b, "x", ScalarType::I8, false);
+    let wide = pointer(&mut b, "wide", ScalarType::U64, true);
+    let narrow = pointer(&mut b, "narrow", ScalarType::I8, true);
+    let lanes = b.arange(0, 4);
+    let px = tile_ptr(&mut b, x, lanes);
+    let v = b.load(px, None, None);
+    let as_u64 = b.cast(v, ScalarType::U64);
+    let three = b.constant(ScalarType::U64, Literal::Int(3));
+    let three = b.splat(three, vec![4]);
+    let tripled = b.binary(BinaryOp::Mul, as_u64, three);
+    let pw = tile_ptr(&mut b, wide, lanes);
+    b.store(pw, tripled, None);
+    let two = b.constant(ScalarType::I8, Literal::Int(2));
+    let two = b.splat(two, vec![4]);
+    let doubled = b.binary(BinaryOp::Mul, v, two);
+    let pn = tile_ptr(&mut b, narrow, lanes);
+    b.store(pn, doubled, None);
+    let module = finish(b);
+    let input: [i8; 4] = [1, -1, 100, -128];
+    let mut args = vec![
+        KernelArg::Buffer(HostBuffer {
+            elem: ScalarType::I8,
+            shape: vec![4],
+            data: input.iter().map(|&v| v as u8).collect(),
+        }),
+        KernelArg::Buffer(HostBuffer::zeros(ScalarType::U64, vec![4])),
+        KernelArg::Buffer(HostBuffer::zeros(ScalarType::I8, vec![4])),
+    ];
+    run_ok(&module, &mut args, [1, 1, 1]);
+    let wide: Vec<u64> = buffer(&args[1])
+        .data
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let expected: Vec<u64> = input
+        .iter()
+        .map(|&v| (v as i64 as u64).wrapping_mul(3))
+        .collect();
+    assert_eq!(wide, expected);
+    let narrow: Vec<i8> = buffer(&args[2]).data.iter().map(|&b| b as i8).collect();
+    assert_eq!(narrow, vec![2, -2, -56, 0]);
+}
+
+#[test]
+fn bitcast_between_f16_and_i16() {
+    let bits = eval_scalar(|b| {
+        let x = b.constant(ScalarType::F16, Literal::Float(-2.0));
+        b.push(InstKind::Bitcast(x), Some(Type::scalar(ScalarType::I16)))
+    });
+    assert_eq!(
+        i16::from_le_bytes([bits.data[0], bits.data[1]]),
+        f16::from_f32(-2.0).to_bits() as i16
+    );
+    let back = eval_scalar(|b| {
+        let x = b.constant(ScalarType::U16, Literal::Int(0x3C00));
+        b.push(InstKind::Bitcast(x), Some(Type::scalar(ScalarType::F16)))
+    });
+    assert_eq!(f16_bits(&back), 0x3C00);
+}
