@@ -97,6 +97,12 @@ pub fn run_with_output(
     output: &mut RunOutput,
 ) -> Result<(), RunError> {
     let kernel = &module.kernel;
+    // Verifying first makes the lookups below infallible: a malformed module is an error, never
+    // a panic.
+    ir::verify::verify(module).map_err(|message| RunError::InvalidIr {
+        kernel: kernel.name.clone(),
+        message,
+    })?;
     check_arguments(kernel, args)?;
     let mut machine = Machine {
         kernel,

@@ -1123,3 +1123,16 @@ fn bitcast_between_f16_and_i16() {
     });
     assert_eq!(f16_bits(&back), 0x3C00);
 }
+
+#[test]
+fn malformed_ir_is_an_error_not_a_panic() {
+    let mut b = Builder::new("bad");
+    let x = b.const_f32(1.0);
+    let later = ValueId::new(5);
+    b.binary(BinaryOp::Add, x, later);
+    let module = Module { kernel: b.finish() };
+    assert!(matches!(
+        run(&module, &mut [], [1, 1, 1]),
+        Err(RunError::InvalidIr { .. })
+    ));
+}
