@@ -141,6 +141,79 @@ pub fn run_with_output(
     }
 }
 
+/// Evaluates the kernel's `#[grid(..)]` for `args` (missing dims are 1); `None` when the kernel
+/// has no grid attribute. Arithmetic is on i64; a negative or oversized dim, a division by zero or
+/// a non-integer scalar is a `BadArguments` error.
+pub fn launch_grid(kernel: &Kernel, args: &[KernelArg]) -> Option<Result<[u32; 3], RunError>> {
+    let exprs = kernel.grid.as_ref()?;
+    let mut grid = [1u32; 3];
+    for (axis, expr) in exprs.iter().enumerate().take(3) {
+        let dim = match eval_grid_expr(kernel, args, expr) {
+            Ok(dim) => dim,
+            Err(message) => return Some(Err(RunError::BadArguments(message))),
+        };
+        match u32::try_from(dim) {
+            Ok(dim) => grid[axis] = dim,
+            Err(_) => {
+                return Some(Err(RunError::BadArguments(format!(
+                    "grid dim {axis} of `{}` evaluates to {dim}",
+                    kernel.name
+                ))))
+            }
+        }
+    }
+    Some(Ok(grid))
+}
+
+fn eval_grid_expr(kernel: &Kernel, args: &[KernelArg], expr: &ir::GridExpr) -> Result<i64, String> {
+    use ir::GridExpr as G;
+    let both = |a: &G, b: &G| -> Result<(i64, i64), String> {
+        Ok((
+            eval_grid_expr(kernel, args, a)?,
+            eval_grid_expr(kernel, args, b)?,
+        ))
+    };
+    let nonzero = |b: i64| {
+        if b == 0 {
+            Err(format!("division by zero in the grid of `{}`", kernel.name))
+        } else {
+            Ok(b)
+        }
+    };
+    Ok(match expr {
+        G::Const(v) => *v,
+        G::Param(n) => match args.get(*n as usize) {
+            Some(KernelArg::Scalar(Literal::Int(v))) => *v as i64,
+            _ => {
+                let name = kernel
+                    .params
+                    .get(*n as usize)
+                    .map_or("?", |p| p.name.as_str());
+                return Err(format!("the grid needs an integer value for `{name}`"));
+            }
+        },
+        G::Add(a, b) => both(a, b).map(|(a, b)| a.wrapping_add(b))?,
+        G::Sub(a, b) => both(a, b).map(|(a, b)| a.wrapping_sub(b))?,
+        G::Mul(a, b) => both(a, b).map(|(a, b)| a.wrapping_mul(b))?,
+        G::Div(a, b) => {
+            let (a, b) = both(a, b)?;
+            a.wrapping_div(nonzero(b)?)
+        }
+        G::Rem(a, b) => {
+            let (a, b) = both(a, b)?;
+            a.wrapping_rem(nonzero(b)?)
+        }
+        G::CeilDiv(a, b) => {
+            let (a, b) = both(a, b)?;
+            let b = nonzero(b)?;
+            // Floor of (a + b - 1) / b for positive b, as Triton's cdiv.
+            a.wrapping_add(b - b.signum()).wrapping_div(b)
+        }
+        G::Min(a, b) => both(a, b).map(|(a, b)| a.min(b))?,
+        G::Max(a, b) => both(a, b).map(|(a, b)| a.max(b))?,
+    })
+}
+
 fn check_arguments(kernel: &Kernel, args: &[KernelArg]) -> Result<(), RunError> {
     if args.len() != kernel.params.len() {
         return Err(RunError::BadArguments(format!(

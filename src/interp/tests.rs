@@ -1136,3 +1136,43 @@ fn malformed_ir_is_an_error_not_a_panic() {
         Err(RunError::InvalidIr { .. })
     ));
 }
+
+#[test]
+fn launch_grid_evaluates_the_grid_attribute() {
+    use crate::ir::GridExpr as G;
+    let mut module = vector_add(256);
+    assert_eq!(launch_grid(&module.kernel, &[]), None);
+    module.kernel.grid = Some(vec![
+        G::CeilDiv(Box::new(G::Param(3)), Box::new(G::Const(256))),
+        G::Max(
+            Box::new(G::Const(2)),
+            Box::new(G::Rem(Box::new(G::Param(3)), Box::new(G::Const(7)))),
+        ),
+    ]);
+    let args = |n: i128| {
+        vec![
+            f32_buffer(&[0.0]),
+            f32_buffer(&[0.0]),
+            f32_buffer(&[0.0]),
+            KernelArg::Scalar(Literal::Int(n)),
+        ]
+    };
+    assert_eq!(
+        launch_grid(&module.kernel, &args(1000)),
+        Some(Ok([4, 6, 1]))
+    );
+    assert_eq!(
+        launch_grid(&module.kernel, &args(1024)),
+        Some(Ok([4, 2, 1]))
+    );
+    assert_eq!(launch_grid(&module.kernel, &args(0)), Some(Ok([0, 2, 1])));
+    assert!(matches!(
+        launch_grid(&module.kernel, &args(-1000)),
+        Some(Err(RunError::BadArguments(_)))
+    ));
+    module.kernel.grid = Some(vec![G::Div(Box::new(G::Const(1)), Box::new(G::Const(0)))]);
+    assert!(matches!(
+        launch_grid(&module.kernel, &args(1)),
+        Some(Err(RunError::BadArguments(_)))
+    ));
+}
