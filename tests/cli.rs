@@ -184,7 +184,11 @@ fn bad_command_lines_exit_2_with_codes() {
     .unwrap();
     let ints = format!("x={}", s(&dir.join("ints.npy")));
     std::fs::write(dir.join("none.tk"), "fn f(x) { x }\n").unwrap();
-    std::fs::write(dir.join("two.tk"), "kernel a(n: i32) {}\nkernel b(n: i32) {}\n").unwrap();
+    std::fs::write(
+        dir.join("two.tk"),
+        "kernel a(n: i32) {}\nkernel b(n: i32) {}\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("nogrid.tk"), "kernel a(n: i32) {}\n").unwrap();
     let none = s(&dir.join("none.tk"));
     let two = s(&dir.join("two.tk"));

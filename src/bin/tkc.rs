@@ -732,7 +732,7 @@ fn launch_grid(
                 .map_err(bad)?
         }
         None => {
-            let Some(grid) = &kernel.grid else {
+            let Some(result) = tk::interp::launch_grid(kernel, args) else {
                 return Err(command_line.fail(
                     "E0914",
                     format!(
@@ -745,22 +745,15 @@ fn launch_grid(
                         .into(),
                 ));
             };
-            let scalar = |n: u32| match args.get(n as usize) {
-                Some(KernelArg::Scalar(Literal::Int(v))) => Some(*v as i64),
-                _ => None,
-            };
-            grid.iter()
-                .map(|g| g.eval(&scalar))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| {
-                    command_line.fail(
-                        "E0913",
-                        format!("cannot evaluate the kernel's #[grid]: {e}"),
-                        "run",
-                        "",
-                        "check the scalar arguments".into(),
-                    )
-                })?
+            return result.map_err(|e| {
+                command_line.fail(
+                    "E0913",
+                    format!("cannot evaluate the kernel's #[grid]: {e}"),
+                    "run",
+                    "",
+                    "check the scalar arguments".into(),
+                )
+            });
         }
     };
     let mut grid = [1u32; 3];
@@ -793,6 +786,9 @@ fn run_error_interp(error: tk::interp::RunError) -> Fail {
             device_failure("E0952", format!("device_assert failed in kernel `{kernel}` (program {program:?}): {message}"), "the assertion's condition was false")
         }
         RunError::BadArguments(message) => Fail { code: 2, text: format!("error[E0908]: {message}\n") },
+        RunError::InvalidIr { kernel, message } => {
+            Fail { code: 101, text: format!("error[ICE]: internal compiler error: invalid IR for kernel `{kernel}`: {message}\n") }
+        }
     }
 }
 

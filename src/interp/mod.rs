@@ -148,7 +148,11 @@ pub fn launch_grid(kernel: &Kernel, args: &[KernelArg]) -> Option<Result<[u32; 3
     let exprs = kernel.grid.as_ref()?;
     let mut grid = [1u32; 3];
     for (axis, expr) in exprs.iter().enumerate().take(3) {
-        let dim = match eval_grid_expr(kernel, args, expr) {
+        let scalar = |n: u32| match args.get(n as usize) {
+            Some(KernelArg::Scalar(Literal::Int(v))) => i64::try_from(*v).ok(),
+            _ => None,
+        };
+        let dim = match expr.eval(&scalar) {
             Ok(dim) => dim,
             Err(message) => return Some(Err(RunError::BadArguments(message))),
         };
@@ -163,55 +167,6 @@ pub fn launch_grid(kernel: &Kernel, args: &[KernelArg]) -> Option<Result<[u32; 3
         }
     }
     Some(Ok(grid))
-}
-
-fn eval_grid_expr(kernel: &Kernel, args: &[KernelArg], expr: &ir::GridExpr) -> Result<i64, String> {
-    use ir::GridExpr as G;
-    let both = |a: &G, b: &G| -> Result<(i64, i64), String> {
-        Ok((
-            eval_grid_expr(kernel, args, a)?,
-            eval_grid_expr(kernel, args, b)?,
-        ))
-    };
-    let nonzero = |b: i64| {
-        if b == 0 {
-            Err(format!("division by zero in the grid of `{}`", kernel.name))
-        } else {
-            Ok(b)
-        }
-    };
-    Ok(match expr {
-        G::Const(v) => *v,
-        G::Param(n) => match args.get(*n as usize) {
-            Some(KernelArg::Scalar(Literal::Int(v))) => *v as i64,
-            _ => {
-                let name = kernel
-                    .params
-                    .get(*n as usize)
-                    .map_or("?", |p| p.name.as_str());
-                return Err(format!("the grid needs an integer value for `{name}`"));
-            }
-        },
-        G::Add(a, b) => both(a, b).map(|(a, b)| a.wrapping_add(b))?,
-        G::Sub(a, b) => both(a, b).map(|(a, b)| a.wrapping_sub(b))?,
-        G::Mul(a, b) => both(a, b).map(|(a, b)| a.wrapping_mul(b))?,
-        G::Div(a, b) => {
-            let (a, b) = both(a, b)?;
-            a.wrapping_div(nonzero(b)?)
-        }
-        G::Rem(a, b) => {
-            let (a, b) = both(a, b)?;
-            a.wrapping_rem(nonzero(b)?)
-        }
-        G::CeilDiv(a, b) => {
-            let (a, b) = both(a, b)?;
-            let b = nonzero(b)?;
-            // Floor of (a + b - 1) / b for positive b, as Triton's cdiv.
-            a.wrapping_add(b - b.signum()).wrapping_div(b)
-        }
-        G::Min(a, b) => both(a, b).map(|(a, b)| a.min(b))?,
-        G::Max(a, b) => both(a, b).map(|(a, b)| a.max(b))?,
-    })
 }
 
 fn check_arguments(kernel: &Kernel, args: &[KernelArg]) -> Result<(), RunError> {
