@@ -36,7 +36,7 @@ pub fn lex_problem(span: Span, problem: LexProblem) -> Diagnostic {
     match problem {
         LexProblem::UnterminatedString => Diagnostic::error("E0102", "unterminated string")
             .with_label(span, "this string is never closed")
-            .with_help("add a closing `\"`"),
+            .with_help("add a closing `\"`; a string ends on the line it starts (write a line break as `\\n`)"),
         LexProblem::UnterminatedComment => {
             Diagnostic::error("E0102", "unterminated block comment")
                 .with_label(span, "this comment is never closed")
@@ -70,11 +70,14 @@ pub fn humanise_expected(expected: &[String]) -> Vec<String> {
         "+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "&&", "||", "==", "!=", "<", "<=", ">",
         ">=", "as", "[", "(", "::",
     ];
-    const EXPR_STARTS: [&str; 13] = [
-        "Ident", "Int", "Float", "Str", "true", "false", "None", "(", "[", "-", "!", "~", "if",
+    const EXPR_STARTS: [&str; 14] = [
+        "Ident", "Int", "Float", "Str", "true", "false", "None", "(", "[", "-", "!", "~", "if", "{",
     ];
     let expects_expr = has("Int");
-    let expects_operator = has("*") && has("+");
+    // Any binary operator means the expression so far could continue.
+    let expects_operator = names
+        .iter()
+        .any(|n| *n != "-" && *n != "[" && *n != "(" && OPERATORS.contains(n));
     let mut out = Vec::new();
     let push = |s: String, out: &mut Vec<String>| {
         if !out.contains(&s) {
@@ -121,6 +124,7 @@ fn expected_list(names: &[String]) -> String {
     let mut text = match shown.len() {
         0 => String::new(),
         1 => shown[0].to_string(),
+        2 => format!("{} or {}", shown[0], shown[1]),
         _ => format!(
             "one of {} or {}",
             shown[..shown.len() - 1].join(", "),
@@ -137,6 +141,10 @@ fn unexpected_help(expected: &[String], found: Option<&Tok>) -> String {
     let wants = |s: &str| expected.iter().any(|e| e == s);
     match found {
         Some(Tok::Else) => "`else` must follow the `}` of an `if` block directly".to_string(),
+        Some(_) if wants("`kernel`") => {
+            "a file holds items: `use`, `const`, `fn` and `kernel`; statements go inside a body"
+                .to_string()
+        }
         Some(Tok::Fn | Tok::Kernel | Tok::Use) if wants("`}`") => {
             "a `}` is missing before this item".to_string()
         }

@@ -274,7 +274,8 @@ fn leading_dot_float(lex: &mut Lexer) -> f64 {
     value
 }
 
-/// Reads a string literal after its opening quote. Only `\"`, `\\` and `\n` are escapes.
+/// Reads a string literal after its opening quote. Only `\"`, `\\` and `\n` are escapes; a
+/// string ends on its line.
 fn string_literal(lex: &mut Lexer) -> String {
     let start = lex.span().start;
     let rest = lex.remainder();
@@ -288,6 +289,8 @@ fn string_literal(lex: &mut Lexer) -> String {
                 end = Some(i + 1);
                 break;
             }
+            // Strings hold one line; ending an unclosed one here keeps the next lines intact.
+            '\n' => break,
             '\\' => match chars.next() {
                 Some((_, '"')) => value.push('"'),
                 Some((_, '\\')) => value.push('\\'),
@@ -308,7 +311,7 @@ fn string_literal(lex: &mut Lexer) -> String {
     match end {
         Some(consumed) => lex.bump(consumed),
         None => {
-            let len = rest.len();
+            let len = rest.find('\n').unwrap_or(rest.len());
             lex.bump(len);
             let range = start..start + 1;
             problem(lex, range, LexProblem::UnterminatedString);

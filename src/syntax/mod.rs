@@ -42,7 +42,18 @@ pub use parser::{MAX_BRACKET_DEPTH, MAX_EXPR_DEPTH};
 pub fn parse(text: &str, file: FileId) -> (ast::File, Diagnostics) {
     let lexed = lexer::lex(text, file);
     let mut diagnostics = lexed.diagnostics;
-    let mut tree = parser::run(lexed.tokens, text.len(), file, &mut diagnostics);
+    let lex_errors: Vec<usize> = diagnostics
+        .iter()
+        .filter_map(|d| d.primary_span())
+        .map(|s| s.start as usize)
+        .collect();
+    let mut tree = parser::run(
+        lexed.tokens,
+        text.len(),
+        &lex_errors,
+        file,
+        &mut diagnostics,
+    );
     attach_docs(&mut tree, lexed.docs);
     // Lexing and parsing report separately; present them in source order.
     diagnostics

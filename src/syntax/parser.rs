@@ -14,6 +14,48 @@ lalrpop_util::lalrpop_mod!(
     "/tk.rs"
 );
 
+/// FNV-1a, the same hash `build.rs` computes over the grammar it generated the parser from.
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+const fn parse_decimal(text: &str) -> u64 {
+    let bytes = text.as_bytes();
+    let mut value: u64 = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        value = value
+            .wrapping_mul(10)
+            .wrapping_add((bytes[i] - b'0') as u64);
+        i += 1;
+    }
+    value
+}
+
+const fn parser_is_current() -> bool {
+    let grammar = fnv1a(include_bytes!("../../grammar/tk.lalrpop"));
+    match option_env!("TK_GRAMMAR_HASH") {
+        Some(hash) => parse_decimal(hash) == grammar,
+        None => false,
+    }
+}
+
+// Several checkouts may share one target directory and hence one build-script output, and cargo
+// decides by file times whether to rerun `build.rs`; refuse to compile another checkout's parser.
+const _: () = assert!(
+    parser_is_current(),
+    "the generated parser does not match grammar/tk.lalrpop (another checkout sharing this \
+     target directory ran its build script last): run `touch build.rs grammar/tk.lalrpop`, \
+     or build with a separate CARGO_TARGET_DIR"
+);
+
 /// Expressions (and the blocks inside them) may nest this deep; deeper trees are replaced by
 /// `ExprKind::Error` so that no later recursive pass can overflow its stack.
 pub const MAX_EXPR_DEPTH: usize = 128;
@@ -288,20 +330,8 @@ impl Ctx {
         }
     }
 
-    /// Remembers a recovered syntax error; the span covers what recovery skipped.
-    pub fn recover(&mut self, recovery: Recovery) -> Span {
-        let (start, mut end) = match &recovery.error {
-            ParseError::UnrecognizedToken {
-                token: (l, _, r), ..
-            }
-            | ParseError::ExtraToken { token: (l, _, r) } => (*l, *r),
-            ParseError::UnrecognizedEof { location, .. }
-            | ParseError::InvalidToken { location } => (*location, *location),
-            ParseError::User { .. } => (0, 0),
-        };
-        if let Some((_, _, r)) = recovery.dropped_tokens.last() {
-            end = end.max(*r);
-        }
+    /// Remembers a recovered syntax error; it is reported after parsing (see `run`).
+    pub fn recover(&mut self, recovery: Recovery, start: usize, end: usize) -> Span {
         self.recoveries.push(recovery);
         self.span(start, end)
     }
@@ -546,54 +576,59 @@ fn eof_diagnostic(
     errors::unexpected_eof(Span::new(file, text_len, text_len), expected, unclosed)
 }
 
-/// Parses a token stream into a file. Recovered errors become diagnostics; an unrecoverable error
-/// (an unexpected end of file) is reported, and the parse is retried with the open brackets
-/// closed, then with the unfinished last item cut off, so the rest of the file is still seen.
+/// Takes the recovered "unexpected end of file" error out of an attempt, if there is one.
+fn take_eof_error(attempt: &mut Attempt) -> Option<ParseError<usize, Tok, ()>> {
+    if let Err(error) = &attempt.result {
+        return Some(error.clone());
+    }
+    let index = attempt
+        .ctx
+        .recoveries
+        .iter()
+        .position(|r| matches!(r.error, ParseError::UnrecognizedEof { .. }))?;
+    Some(attempt.ctx.recoveries.remove(index).error)
+}
+
+/// Parses a token stream into a file. Recovered errors become diagnostics. An unexpected end of
+/// file is reported once, and the parse is retried with the open brackets closed (so an unclosed
+/// kernel keeps its statements), then with the unfinished last item cut off.
+///
+/// `lex_errors` are the offsets of lexical errors: a syntax error with no `;` or `}` between it
+/// and an earlier error is a consequence of that error and is not reported.
 pub fn run(
     mut tokens: Vec<Spanned>,
     text_len: usize,
+    lex_errors: &[usize],
     file: FileId,
     diags: &mut Diagnostics,
 ) -> File {
     let truncated = limit_nesting(&mut tokens, file, diags);
-    let first = attempt(&tokens, file);
-    let eof_reported = first.result.is_err();
-    let (result, ctx) = match first.result {
-        Ok(_) => (first.result, first.ctx),
-        Err(error) => {
-            if !truncated {
-                let diagnostic = match &error {
-                    ParseError::UnrecognizedEof { expected, .. } => {
-                        eof_diagnostic(text_len, &tokens, file, expected)
-                    }
-                    ParseError::UnrecognizedToken {
-                        token: (l, tok, r),
-                        expected,
-                    } => errors::unexpected_token(Span::new(file, *l, *r), tok, expected),
-                    ParseError::ExtraToken { token: (l, tok, r) } => {
-                        errors::extra_token(Span::new(file, *l, *r), tok)
-                    }
-                    _ => Diagnostic::internal("the parser stopped without a syntax error"),
-                };
-                diags.push(diagnostic);
-            }
-            // Retry 1: close every open bracket at the end of the file.
+    let mut earlier_errors: Vec<usize> = lex_errors.to_vec();
+    if truncated {
+        earlier_errors.push(tokens.last().map_or(0, |t| t.2));
+    }
+    let mut first = attempt(&tokens, file);
+    let mut found_eof = None;
+    let chosen = match take_eof_error(&mut first) {
+        None => first,
+        Some(error) => {
+            found_eof = Some(error);
             let mut closed = tokens.clone();
             for (_, _, closer) in unclosed_brackets(&tokens).into_iter().rev() {
                 closed.push((text_len, closer, text_len));
             }
-            let second = attempt(&closed, file);
-            if second.result.is_ok() {
-                (second.result, second.ctx)
+            let mut second = attempt(&closed, file);
+            if take_eof_error(&mut second).is_none() {
+                second
             } else {
-                // Retry 2: drop the last top-level item, which is the unfinished one.
                 let cut = last_item_start(&tokens);
-                let third = attempt(&tokens[..cut], file);
-                (third.result, third.ctx)
+                let mut third = attempt(&tokens[..cut], file);
+                take_eof_error(&mut third);
+                third
             }
         }
     };
-    let mut ctx = ctx;
+    let Attempt { result, mut ctx } = chosen;
     let file_ast = result.unwrap_or(File { items: Vec::new() });
     // `None`s never claimed by an index.
     if !ctx.pending_none.is_empty() {
@@ -601,36 +636,52 @@ pub fn run(
         collect_spans(&file_ast, &ctx.pending_none, &mut spans);
         ctx.finish(&spans);
     }
-    // Recovered errors, first of each cluster only; errors on synthetic tokens are not reported.
-    let mut last: Option<usize> = None;
+    let mut found: Vec<(usize, Diagnostic)> = Vec::new();
     for recovery in std::mem::take(&mut ctx.recoveries) {
-        let (position, diagnostic) = match recovery.error {
+        match recovery.error {
             ParseError::UnrecognizedToken {
                 token: (l, tok, r),
                 expected,
-            } => (
-                l,
-                errors::unexpected_token(Span::new(file, l, r), &tok, &expected),
-            ),
-            ParseError::UnrecognizedEof { location, expected } => {
-                (location, eof_diagnostic(text_len, &tokens, file, &expected))
+            } => {
+                // Tokens at the end of the text are the closers added for a retry.
+                if l < text_len || found_eof.is_none() {
+                    let span = Span::new(file, l, r);
+                    found.push((l, errors::unexpected_token(span, &tok, &expected)));
+                }
             }
             ParseError::ExtraToken { token: (l, tok, r) } => {
-                (l, errors::extra_token(Span::new(file, l, r), &tok))
+                found.push((l, errors::extra_token(Span::new(file, l, r), &tok)))
             }
-            _ => continue,
-        };
-        // Errors at the end of the file were already reported by the failed first attempt.
-        let at_end_reported = position >= text_len && (eof_reported || truncated);
-        let repeated = last.is_some_and(|prev| !boundary_between(&tokens, prev, position));
-        if !at_end_reported && !repeated {
+            _ => {}
+        }
+    }
+    match found_eof {
+        Some(ParseError::UnrecognizedEof { expected, .. }) => {
+            found.push((text_len, eof_diagnostic(text_len, &tokens, file, &expected)))
+        }
+        Some(ParseError::UnrecognizedToken {
+            token: (l, tok, r),
+            expected,
+        }) => found.push((
+            l,
+            errors::unexpected_token(Span::new(file, l, r), &tok, &expected),
+        )),
+        _ => {}
+    }
+    found.sort_by_key(|(position, _)| *position);
+    // Report the first error of each cluster only.
+    earlier_errors.sort_unstable();
+    let mut last_parse_error: Option<usize> = None;
+    for (position, diagnostic) in found {
+        let before = earlier_errors.partition_point(|&e| e <= position);
+        let last_lex_error = before.checked_sub(1).map(|i| earlier_errors[i]);
+        let previous = last_parse_error.max(last_lex_error);
+        if !previous.is_some_and(|prev| !boundary_between(&tokens, prev, position)) {
             diags.push(diagnostic);
         }
-        last = Some(position);
+        last_parse_error = Some(position);
     }
-    for diagnostic in ctx.diagnostics {
-        diags.push(diagnostic);
-    }
+    diags.items.extend(ctx.diagnostics);
     file_ast
 }
 

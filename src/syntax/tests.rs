@@ -580,3 +580,290 @@ fn spans_carry_the_file_id() {
     assert_eq!(c.value.span.file, FileId(3));
     assert_eq!((c.value.span.start, c.value.span.end), (15, 16));
 }
+
+/// Every `tests/ui/E01*.tk` produces the diagnostic its name starts with. (The full ui harness
+/// runs through `sema::check`; this checks the syntax stage alone.)
+#[test]
+fn ui_inputs_produce_their_codes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("E01") && name.ends_with(".tk")
+        })
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 15, "found only {} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let text = std::fs::read_to_string(case).unwrap();
+        let stem = case.file_stem().unwrap().to_string_lossy().to_string();
+        let code = stem.split('_').next().unwrap();
+        let (_, diags) = parse(&text, FileId(0));
+        let rendered = render(&text, &diags);
+        if std::env::var_os("TK_SHOW").is_some() {
+            println!("===== {stem}\n{rendered}");
+        }
+        if !diags.iter().any(|d| d.code == code) {
+            failures.push(format!("{stem}: expected {code}, got:\n{rendered}"));
+        }
+        // Each demonstrates one mistake: exactly one diagnostic.
+        if diags.items.len() != 1 {
+            failures.push(format!("{stem}: expected one diagnostic, got:\n{rendered}"));
+        }
+        for d in diags.iter() {
+            if d.help.is_none() || d.labels.is_empty() {
+                failures.push(format!("{stem}: {} lacks a label or help", d.code));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn kernel_names(file: &File) -> Vec<String> {
+    file.items
+        .iter()
+        .filter_map(|i| match &i.kind {
+            ItemKind::Kernel(k) => Some(k.name.name.clone()),
+            ItemKind::Fn(f) => Some(f.name.name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn two_broken_statements_give_two_diagnostics() {
+    let text = "kernel first(x: *f32) {
+    let a = 1 +;
+    let ok = 2;
+    let b = (3 * ;
+    store(x, a);
+}
+
+kernel second(x: *mut f32) {
+    store(x, 1.0);
+}
+";
+    let (file, diags) = parse(text, FileId(0));
+    let found: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    assert_eq!(found, ["E0110", "E0110"], "{}", render(text, &diags));
+    assert_eq!(kernel_names(&file), ["first", "second"]);
+    let ItemKind::Kernel(first) = &file.items[0].kind else {
+        panic!()
+    };
+    let kinds: Vec<bool> = first
+        .body
+        .stmts
+        .iter()
+        .map(|s| s.kind == StmtKind::Error)
+        .collect();
+    assert_eq!(kinds, [true, false, true, false]);
+    // The error statement covers the broken statement.
+    let span = first.body.stmts[0].span;
+    assert_eq!(
+        &text[span.start as usize..span.end as usize],
+        "let a = 1 +;"
+    );
+    let ItemKind::Kernel(second) = &file.items[1].kind else {
+        panic!()
+    };
+    assert_eq!(second.body.stmts.len(), 1);
+}
+
+#[test]
+fn broken_item_is_skipped_and_the_next_item_parses() {
+    let text = "kernel bad(x: *f32 { let a = 1; }\nfn good(x) { x }\nkernel k(x: *f32) {}\n";
+    let (file, diags) = parse(text, FileId(0));
+    assert_eq!(codes(text), ["E0110"], "{}", render(text, &diags));
+    assert_eq!(file.items[0].kind, ItemKind::Error);
+    assert_eq!(kernel_names(&file), ["good", "k"]);
+}
+
+#[test]
+fn missing_semicolon_is_one_error() {
+    let text = "fn f() {\n    let a = 1\n    let b = 2;\n    b\n}\n";
+    let (file, diags) = parse(text, FileId(0));
+    assert_eq!(codes(text), ["E0110"]);
+    let d = &diags.items[0];
+    assert_eq!(d.message, "expected `;` or operator, found `let`");
+    assert_eq!(
+        d.primary_span().unwrap().start as usize,
+        text.find("let b").unwrap()
+    );
+    let ItemKind::Fn(f) = &file.items[0].kind else {
+        panic!()
+    };
+    // `let b = 2;` survives the recovery.
+    assert!(f
+        .body
+        .stmts
+        .iter()
+        .any(|s| matches!(&s.kind, StmtKind::Let { name, .. } if name.name == "b")));
+}
+
+#[test]
+fn unclosed_kernel_keeps_its_statements() {
+    let text = "fn g() {}\nkernel k(x: *f32) {\n    let a = 1;\n    store(x, a);\n";
+    let (file, diags) = parse(text, FileId(0));
+    assert_eq!(codes(text), ["E0111"], "{}", render(text, &diags));
+    assert_eq!(kernel_names(&file), ["g", "k"]);
+    let ItemKind::Kernel(k) = &file.items[1].kind else {
+        panic!()
+    };
+    assert_eq!(k.body.stmts.len(), 2);
+    // A file cut in the middle of an item keeps the items before it.
+    let text = "fn g() {}\nkernel k(x: *f32";
+    let (file, _) = parse(text, FileId(0));
+    assert_eq!(codes(text), ["E0111"]);
+    assert_eq!(kernel_names(&file)[0], "g");
+}
+
+#[test]
+fn syntax_errors_have_readable_messages() {
+    let message = |text: &str| {
+        let (_, diags) = parse(text, FileId(0));
+        diags.items[0].message.clone()
+    };
+    assert_eq!(
+        message("fn f() { let = 1; }"),
+        "expected identifier or `mut`, found `=`"
+    );
+    assert_eq!(
+        message("fn f() { x[1:2]; }"),
+        "expected one of `]`, `,` or operator, found `:`"
+    );
+    assert_eq!(message("kernel k(x) {}"), "expected `:`, found `)`");
+    assert_eq!(
+        message("fn f() { let a = 1 }"),
+        "expected `;` or operator, found `}`"
+    );
+    assert_eq!(
+        message("fn f() { a = ; }"),
+        "expected expression, found `;`"
+    );
+    assert_eq!(
+        message("let a = 1;"),
+        "expected one of `kernel`, `fn`, `const`, `use` or `#[`, found `let`"
+    );
+}
+
+#[test]
+fn syntax_diagnostic_codes() {
+    assert_eq!(codes("fn f() { a < b < c }"), ["E0112"]);
+    assert_eq!(codes("fn f() { a == b != c }"), ["E0112"]);
+    assert_eq!(codes("fn f() { (a < b) == c }"), Vec::<&str>::new());
+    assert_eq!(codes("fn f() { f(a: 1, 2) }"), ["E0113"]);
+    assert_eq!(codes("fn f() { f(1, a: 2, b: 3) }"), Vec::<&str>::new());
+    assert_eq!(codes("fn f() { f(None) }"), ["E0114"]);
+    assert_eq!(codes("fn f() { x[None, :] }"), Vec::<&str>::new());
+    assert_eq!(codes("fn f() { .5 }"), ["E0115"]);
+    assert_eq!(codes("fn f() { 1. }"), ["E0103"]);
+    assert_eq!(codes("fn f() { 0b102 }"), ["E0103"]);
+    assert_eq!(codes("fn f() { 0x }"), ["E0103"]);
+    assert_eq!(codes("fn f() { \"a\\q\" }"), ["E0104"]);
+    assert_eq!(codes("fn f() { for i in range(0) {} }"), ["E0117"]);
+    assert_eq!(codes("fn f() { for i in range(0, 1, 2, 3) {} }"), ["E0117"]);
+    assert_eq!(codes("fn f() { for i in iter(0, 1) {} }"), ["E0116"]);
+    assert_eq!(codes("fn f() { x[i] }"), ["E0119"]);
+    assert_eq!(codes("fn f() { a @ b; }"), ["E0101"]);
+    assert_eq!(codes("fn f() { a; } @@@ fn g() {}"), ["E0101"]);
+    // Two independent lexical mistakes are two diagnostics.
+    assert_eq!(
+        codes("fn f() { let a = .5; let b = 0x; }"),
+        ["E0115", "E0103"]
+    );
+}
+
+#[test]
+fn deep_nesting_is_cut_off_with_a_diagnostic() {
+    let deep_parens = format!("fn f() {{ {}1{} }}", "(".repeat(5000), ")".repeat(5000));
+    assert_eq!(codes(&deep_parens), ["E0118"]);
+    let long_sum = format!("fn f() {{ {}1 }}", "a + ".repeat(5000));
+    assert_eq!(codes(&long_sum), ["E0118"]);
+    let negations = format!("fn f() {{ {}x }}", "-".repeat(50_000));
+    assert_eq!(codes(&negations), ["E0118"]);
+    let else_ifs = format!("fn f() {{ if a {{}} {} }}", "else if a {} ".repeat(2000));
+    assert_eq!(codes(&else_ifs), ["E0118"]);
+    let shallow = format!("fn f() {{ {}1 }}", "a + ".repeat(100));
+    assert_eq!(codes(&shallow), Vec::<&str>::new());
+}
+
+#[test]
+fn no_panic_on_hostile_inputs() {
+    let mut inputs: Vec<String> = vec![
+        String::new(),
+        " \n\t ".into(),
+        "\"".into(),
+        "/*".into(),
+        "/* /* */".into(),
+        "///".into(),
+        "/// doc at the end".into(),
+        "#[".into(),
+        "#[grid(".into(),
+        "#[a(k = [[[[{x = }]]]])] kernel".into(),
+        "kernel".into(),
+        "kernel k(".into(),
+        "fn f() { let".into(),
+        "fn f() { if }".into(),
+        "fn f() { else {} }".into(),
+        "}}}}))))]]]]".into(),
+        "fn f() { x[ }".into(),
+        "fn f() { x as }".into(),
+        "use \"unterminated".into(),
+        "\u{0}\u{1}\u{7f}\u{feff}é漢字🦀".into(),
+        "0x".into(),
+        "99999999999999999999999999999999999999999999999999999999".into(),
+        "1e999999".into(),
+        ".".into(),
+        "..5".into(),
+        "fn f() { a < b < c < d < e }".into(),
+        "fn f() { None[None] }".into(),
+        "fn f() { f(a: None, None) }".into(),
+        "{".repeat(100_000),
+        "#[a(k = ".to_string() + &"[".repeat(100_000),
+        format!("fn f() {{ {} }}", "x[:]".repeat(20_000)),
+        format!("fn f() {{ x{} }}", " as f32".repeat(20_000)),
+        format!("fn f() {{ {} }}", "{ ".repeat(300) + &"} ".repeat(300)),
+        format!("fn f() {{ {}1 }}", "-(".repeat(3000)),
+    ];
+    // Every prefix and every one-token deletion of a real kernel.
+    for end in 0..=VECTOR_ADD.len() {
+        if VECTOR_ADD.is_char_boundary(end) {
+            inputs.push(VECTOR_ADD[..end].to_string());
+        }
+    }
+    let lexed = super::lexer::lex(VECTOR_ADD, FileId(0));
+    for (l, _, r) in &lexed.tokens {
+        inputs.push(format!("{}{}", &VECTOR_ADD[..*l], &VECTOR_ADD[*r..]));
+    }
+    // Pseudo-random token soup.
+    let pieces = [
+        "kernel", "fn", "(", ")", "{", "}", "[", "]", "x", ":", "*f32", ",", ";", "let", "=", "if",
+        "else", "1", "+", "<", "None", "#[", "for", "in", "range", "\"s\"", "/*", "*/", "as",
+    ];
+    let mut state: u64 = 0x9E3779B97F4A7C15;
+    for _ in 0..300 {
+        let mut text = String::new();
+        for _ in 0..40 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            text.push(' ');
+        }
+        inputs.push(text);
+    }
+    for input in &inputs {
+        let (_, diags) = parse(input, FileId(0));
+        for d in diags.iter() {
+            assert!(d.code.starts_with("E01"), "{input:?}: {d:?}");
+            assert!(!d.labels.is_empty() && d.help.is_some(), "{input:?}: {d:?}");
+            let span = d.primary_span().unwrap();
+            assert!(span.start <= span.end && span.end as usize <= input.len());
+        }
+        // Rendering must not panic either.
+        let _ = render(input, &diags);
+    }
+}
