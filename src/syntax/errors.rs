@@ -158,9 +158,13 @@ fn unexpected_help(expected: &[String], found: Option<&Tok>) -> String {
     }
 }
 
-pub fn unexpected_token(span: Span, found: &Tok, expected: &[String]) -> Diagnostic {
+/// `source` is the token's text, shown for literals (`found number `2``).
+pub fn unexpected_token(span: Span, found: &Tok, source: &str, expected: &[String]) -> Diagnostic {
     let names = humanise_expected(expected);
-    let found_text = found.describe();
+    let found_text = match found {
+        Tok::Int(_) | Tok::Float(_) if source.len() <= 24 => format!("number `{source}`"),
+        _ => found.describe(),
+    };
     let message = if names.is_empty() {
         format!("unexpected {found_text}")
     } else {
@@ -177,10 +181,10 @@ pub fn unexpected_eof(
     unclosed: Option<(Span, &str)>,
 ) -> Diagnostic {
     let names = humanise_expected(expected);
-    let message = if names.is_empty() {
-        "unexpected end of file".to_string()
-    } else {
-        format!("unexpected end of file, expected {}", expected_list(&names))
+    let message = match (&unclosed, names.is_empty()) {
+        (Some((_, symbol)), _) => format!("unexpected end of file: a `{symbol}` is not closed"),
+        (None, true) => "unexpected end of file".to_string(),
+        (None, false) => format!("unexpected end of file, expected {}", expected_list(&names)),
     };
     let mut diagnostic = Diagnostic::error("E0111", message).with_label(span, "the file ends here");
     match unclosed {

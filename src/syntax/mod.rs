@@ -47,13 +47,7 @@ pub fn parse(text: &str, file: FileId) -> (ast::File, Diagnostics) {
         .filter_map(|d| d.primary_span())
         .map(|s| s.start as usize)
         .collect();
-    let mut tree = parser::run(
-        lexed.tokens,
-        text.len(),
-        &lex_errors,
-        file,
-        &mut diagnostics,
-    );
+    let mut tree = parser::run(lexed.tokens, text, &lex_errors, file, &mut diagnostics);
     attach_docs(&mut tree, lexed.docs);
     // Lexing and parsing report separately; present them in source order.
     diagnostics

@@ -559,12 +559,7 @@ fn boundary_between(tokens: &[Spanned], from: usize, to: usize) -> bool {
         .any(|(_, tok, _)| matches!(tok, Tok::Semi | Tok::RBrace))
 }
 
-fn eof_diagnostic(
-    text_len: usize,
-    tokens: &[Spanned],
-    file: FileId,
-    expected: &[String],
-) -> Diagnostic {
+fn eof_diagnostic(tokens: &[Spanned], file: FileId, expected: &[String]) -> Diagnostic {
     let unclosed = unclosed_brackets(tokens).pop().map(|(l, r, _)| l..r);
     let unclosed = unclosed.map(|range| {
         let symbol = match &tokens.iter().find(|(l, _, _)| *l == range.start) {
@@ -573,7 +568,32 @@ fn eof_diagnostic(
         };
         (Span::new(file, range.start, range.end), symbol)
     });
-    errors::unexpected_eof(Span::new(file, text_len, text_len), expected, unclosed)
+    // Point just after the last token: the end of the text may be blank lines or comments.
+    let end = tokens.last().map_or(0, |(_, _, r)| *r);
+    errors::unexpected_eof(Span::new(file, end, end), expected, unclosed)
+}
+
+/// An unexpected token; when a `;` would have been accepted and the token starts a new line,
+/// the end of the previous token is labelled too, since that is where the `;` is missing.
+fn unexpected_token_diagnostic(
+    text: &str,
+    tokens: &[Spanned],
+    file: FileId,
+    (l, tok, r): (usize, &Tok, usize),
+    expected: &[String],
+) -> Diagnostic {
+    let source = text.get(l..r).unwrap_or("");
+    let mut diagnostic = errors::unexpected_token(Span::new(file, l, r), tok, source, expected);
+    let wants_semicolon = expected.iter().any(|e| e == "\";\"");
+    let previous = tokens[..tokens.partition_point(|t| t.0 < l)].last();
+    if let Some((_, _, prev_end)) = previous {
+        let between = text.get(*prev_end..l).unwrap_or("");
+        if wants_semicolon && between.contains('\n') {
+            diagnostic =
+                diagnostic.with_label(Span::new(file, *prev_end, *prev_end), "`;` missing here?");
+        }
+    }
+    diagnostic
 }
 
 /// Takes the recovered "unexpected end of file" error out of an attempt, if there is one.
@@ -597,7 +617,7 @@ fn take_eof_error(attempt: &mut Attempt) -> Option<ParseError<usize, Tok, ()>> {
 /// and an earlier error is a consequence of that error and is not reported.
 pub fn run(
     mut tokens: Vec<Spanned>,
-    text_len: usize,
+    text: &str,
     lex_errors: &[usize],
     file: FileId,
     diags: &mut Diagnostics,
@@ -615,7 +635,7 @@ pub fn run(
             found_eof = Some(error);
             let mut closed = tokens.clone();
             for (_, _, closer) in unclosed_brackets(&tokens).into_iter().rev() {
-                closed.push((text_len, closer, text_len));
+                closed.push((text.len(), closer, text.len()));
             }
             let mut second = attempt(&closed, file);
             if take_eof_error(&mut second).is_none() {
@@ -639,15 +659,14 @@ pub fn run(
     let mut found: Vec<(usize, Diagnostic)> = Vec::new();
     for recovery in std::mem::take(&mut ctx.recoveries) {
         match recovery.error {
+            // Tokens at the end of the text are the closers added for a retry.
             ParseError::UnrecognizedToken {
                 token: (l, tok, r),
                 expected,
-            } => {
-                // Tokens at the end of the text are the closers added for a retry.
-                if l < text_len || found_eof.is_none() {
-                    let span = Span::new(file, l, r);
-                    found.push((l, errors::unexpected_token(span, &tok, &expected)));
-                }
+            } if l < text.len() || found_eof.is_none() => {
+                let token = (l, &tok, r);
+                let d = unexpected_token_diagnostic(text, &tokens, file, token, &expected);
+                found.push((l, d));
             }
             ParseError::ExtraToken { token: (l, tok, r) } => {
                 found.push((l, errors::extra_token(Span::new(file, l, r), &tok)))
@@ -657,15 +676,16 @@ pub fn run(
     }
     match found_eof {
         Some(ParseError::UnrecognizedEof { expected, .. }) => {
-            found.push((text_len, eof_diagnostic(text_len, &tokens, file, &expected)))
+            found.push((text.len(), eof_diagnostic(&tokens, file, &expected)))
         }
         Some(ParseError::UnrecognizedToken {
             token: (l, tok, r),
             expected,
-        }) => found.push((
-            l,
-            errors::unexpected_token(Span::new(file, l, r), &tok, &expected),
-        )),
+        }) => {
+            let token = (l, &tok, r);
+            let d = unexpected_token_diagnostic(text, &tokens, file, token, &expected);
+            found.push((l, d))
+        }
         _ => {}
     }
     found.sort_by_key(|(position, _)| *position);
@@ -676,7 +696,7 @@ pub fn run(
         let before = earlier_errors.partition_point(|&e| e <= position);
         let last_lex_error = before.checked_sub(1).map(|i| earlier_errors[i]);
         let previous = last_parse_error.max(last_lex_error);
-        if !previous.is_some_and(|prev| !boundary_between(&tokens, prev, position)) {
+        if previous.is_none_or(|prev| boundary_between(&tokens, prev, position)) {
             diags.push(diagnostic);
         }
         last_parse_error = Some(position);
