@@ -867,3 +867,60 @@ fn no_panic_on_hostile_inputs() {
         let _ = render(input, &diags);
     }
 }
+
+#[test]
+fn realistic_kernels_parse() {
+    let text = r#"
+use math;
+/// Softmax over rows.
+#[grid(n_rows)]
+#[threads(128)]
+kernel softmax(x: *f32, out: *mut f32, n_rows: i32, n_cols: i32, stride: i32, const BLOCK: i32 = 1024,) {
+    let row = program_id(0);
+    let cols = arange(0, BLOCK);
+    let mask = cols < n_cols;
+    let v = load(x + row * stride + cols, mask: mask, other: -inf);
+    let m = max(v, axis: 0);
+    let e = exp(v - m);
+    let s = sum(e, axis: 0, keep_dims: false);
+    store(out + row * stride + cols, e / s, mask: mask);
+}
+
+#[grid(cdiv(M, BM), cdiv(N, BN))]
+#[autotune(key = [M, N, K], configs = [{BM = 64, BN = 64, threads = 128}])]
+kernel matmul(a: *f16, b: *f16, c: *mut f32, M: i32, N: i32, K: i32,
+              const BM: i32 = 64, const BN: i32 = 64, const BK: i32 = 32) {
+    let pid_m = program_id(0);
+    let pid_n = program_id(1);
+    let rm = pid_m * BM + arange(0, BM);
+    let rn = pid_n * BN + arange(0, BN);
+    let rk = arange(0, BK);
+    let mut acc: f32[BM, BN] = zeros([BM, BN], f32);
+    for k in range(0, K, BK) {
+        let a_tile = load(a + rm[:, None] * K + (k + rk)[None, :],
+                          mask: (rm[:, None] < M) & ((k + rk)[None, :] < K), other: 0.0);
+        let b_tile = load(b + (k + rk)[:, None] * N + rn[None, :]);
+        acc = dot(a_tile, b_tile, acc: acc);
+    }
+    if pid_m == 0 && pid_n == 0 {
+        print("acc", acc);
+        device_assert(K > 0, "K must be positive");
+    } else if K % 2 != 0 {
+        static_assert(BK % 2 == 0, "even");
+    }
+    let x = if K > 0 { 1 } else { 2 } as f32;
+    let i = 0;
+    while i < 10 { if i == 5 { break; } continue; }
+    store(c + rm[:, None] * N + rn[None, :], acc, mask: (rm[:, None] < M) & (rn[None, :] < N));
+    return;
+}
+fn relu(x) { where(x > 0.0, x, 0.0) }
+fn f(const N: i32, x: f32[4]) -> f32[4] { return x * N as f32; }
+fn g(x) { let y = x; y }
+fn h(p: *f32) { atomic_add(p, 1.0, mask: true); ~1 + !true as i32 }
+const ONE: i32 = 0x1 << 0b1;
+"#;
+    let file = parse_ok(text);
+    assert_eq!(file.items.len(), 8);
+    assert_eq!(file.items[1].docs, ["Softmax over rows."]);
+}
