@@ -1,13 +1,66 @@
 //! Syntax: the logos lexer, the lalrpop grammar (`grammar/tk.lalrpop`) and the AST.
 //! `parse` never fails: it returns a tree (with `Error` nodes where recovery happened) and
 //! diagnostics.
+//!
+//! Diagnostic codes of this stage (constructors in `errors.rs`):
+//!
+//! | code  | meaning |
+//! |-------|---------|
+//! | E0101 | unexpected character(s) |
+//! | E0102 | unterminated string or block comment |
+//! | E0103 | malformed number: no digits (`0x`), bad digit (`0b12`), `1.`, or too large for 128 bits |
+//! | E0104 | unknown escape in a string (only `\"`, `\\`, `\n` exist) |
+//! | E0110 | unexpected token ("expected one of `;`, `}`, found `let`") |
+//! | E0111 | unexpected end of file |
+//! | E0112 | chained comparison (`a < b < c`) |
+//! | E0113 | positional argument after a named one |
+//! | E0114 | `None` outside an index |
+//! | E0115 | float literal without a leading digit (`.5`) |
+//! | E0116 | `for` over something other than `range` / `static_range` |
+//! | E0117 | `range(...)` with other than 2 or 3 arguments |
+//! | E0118 | nesting too deep |
+//! | E0119 | indexing with a value (`x[i]`); only `:` and `None` index |
+//!
+//! Recovery: a statement that fails to parse becomes `StmtKind::Error` and parsing resumes at the
+//! next statement; an item that fails becomes `ItemKind::Error` and parsing resumes at the next
+//! item. Errors with no `;` or `}` between them are one mistake, so only the first is reported.
+//! Expressions with a syntax diagnostic (chained comparisons, misplaced `None`, misordered
+//! arguments) become `ExprKind::Error`, so later stages add nothing about them.
 pub mod ast;
+mod errors;
+mod lexer;
+mod parser;
+#[cfg(test)]
+mod tests;
 
 use crate::base::{Diagnostics, FileId};
+
+pub use parser::{MAX_BRACKET_DEPTH, MAX_EXPR_DEPTH};
 
 /// Parses one source file. Never fails and never panics: syntax errors become diagnostics
 /// (codes E01xx) and `Error` nodes, and parsing resumes at the next statement or item.
 pub fn parse(text: &str, file: FileId) -> (ast::File, Diagnostics) {
-    let _ = (text, file);
-    (ast::File { items: Vec::new() }, Diagnostics::new())
+    let lexed = lexer::lex(text, file);
+    let mut diagnostics = lexed.diagnostics;
+    let mut tree = parser::run(lexed.tokens, text.len(), file, &mut diagnostics);
+    attach_docs(&mut tree, lexed.docs);
+    // Lexing and parsing report separately; present them in source order.
+    diagnostics
+        .items
+        .sort_by_key(|d| d.primary_span().map_or(u32::MAX, |s| s.start));
+    (tree, diagnostics)
+}
+
+/// Gives each item the `///` lines that directly precede its first token (an attribute or its
+/// keyword). Doc comments anywhere else are ordinary comments.
+fn attach_docs(file: &mut ast::File, docs: Vec<(usize, Vec<String>)>) {
+    if docs.is_empty() {
+        return;
+    }
+    let docs: std::collections::HashMap<usize, Vec<String>> = docs.into_iter().collect();
+    for item in &mut file.items {
+        if let Some(lines) = docs.get(&(item.span.start as usize)) {
+            item.docs = lines.clone();
+        }
+    }
 }
