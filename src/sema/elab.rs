@@ -438,13 +438,13 @@ impl<'a> Elab<'a> {
     /// A short description of a value's type for messages.
     fn describe(&self, v: &Val) -> String {
         match v {
-            Val::Known { ty: Some(t), .. } => t.name().to_string(),
+            Val::Known { ty: Some(t), .. } => format!("`{t}`"),
             Val::Known {
                 ty: None,
                 lit: Literal::Float(_),
             } => "a float literal".into(),
             Val::Known { ty: None, .. } => "an integer literal".into(),
-            Val::Rt(id) => type_text(self.b.ty(*id)),
+            Val::Rt(id) => format!("`{}`", type_text(self.b.ty(*id))),
             Val::Unit => "no value".into(),
             Val::Error => "{error}".into(),
         }
@@ -580,9 +580,9 @@ impl<'a> Elab<'a> {
             _ => lt.clone(),
         };
         self.error(
-            err("E0301", format!("mismatched types: `{lt}` {op} `{rt}`"))
-                .with_label(rs, format!("this is `{rt}`"))
-                .with_label(ls, format!("this is `{lt}`"))
+            err("E0301", format!("mismatched types: {lt} {op} {rt}"))
+                .with_label(rs, format!("this is {rt}"))
+                .with_label(ls, format!("this is {lt}"))
                 .with_help(format!(
                     "tk has no implicit conversions; convert one operand with `as`, e.g. `(…) as {target}`"
                 )),
@@ -604,7 +604,7 @@ impl<'a> Elab<'a> {
                 } else if self.is_pointer(v) {
                     self.diags.push(
                         err("E0315", format!("`{op}` cannot take a pointer operand"))
-                            .with_label(*span, format!("this is `{}`", self.describe(v)))
+                            .with_label(*span, format!("this is {}", self.describe(v)))
                             .with_help("pointers support only `+`/`-` with integer offsets, `load` and `store`"),
                     );
                 }
@@ -652,10 +652,9 @@ impl<'a> Elab<'a> {
                             };
                             let _ = i;
                             self.diags.push(
-                                err(code, format!("a {} literal cannot be used with a `{t}` operand",
-                                    if matches!(lit, Literal::Float(_)) { "float" } else { "non-float" }))
+                                err(code, format!("{} cannot be used with an operand of type `{t}`", self.describe(v)))
                                     .with_label(*span, format!("this literal cannot be `{t}`"))
-                                    .with_label(other_span, format!("this is `{}`", self.describe(other)))
+                                    .with_label(other_span, format!("this is {}", self.describe(other)))
                                     .with_help(format!(
                                         "use a literal of type `{t}`, or convert the other operand with `as`, e.g. `(…) as f32`"
                                     )),
@@ -805,6 +804,13 @@ impl<'a> Elab<'a> {
 
     fn unknown_module(&mut self, ident: &ast::Ident) -> Val {
         let file = self.file();
+        if self.checked.scopes[file as usize]
+            .failed_modules
+            .contains(&ident.name)
+        {
+            // Its `use` already failed with a diagnostic.
+            return Val::Error;
+        }
         let names: Vec<String> = self.checked.scopes[file as usize]
             .modules
             .keys()
@@ -954,7 +960,7 @@ impl<'a> Elab<'a> {
             _ => {
                 self.diags.push(
                     err("E0306", format!("{what} must be an integer"))
-                        .with_label(span, format!("this is `{}`", self.describe(v)))
+                        .with_label(span, format!("this is {}", self.describe(v)))
                         .with_help("use an integer constant"),
                 );
                 None
@@ -970,9 +976,9 @@ impl<'a> Elab<'a> {
             return self.error(
                 err(
                     "E0304",
-                    format!("this unary operator cannot take `{}`", self.describe(&v)),
+                    format!("this unary operator cannot take {}", self.describe(&v)),
                 )
-                .with_label(vspan, format!("this is `{}`", self.describe(&v)))
+                .with_label(vspan, format!("this is {}", self.describe(&v)))
                 .with_help("unary `-` takes numbers, `!` bools or ints, `~` ints"),
             );
         };
@@ -994,9 +1000,9 @@ impl<'a> Elab<'a> {
                 return self.error(
                     err(
                         "E0304",
-                        format!("`{sym}` cannot be applied to `{}`", self.describe(&v)),
+                        format!("`{sym}` cannot be applied to {}", self.describe(&v)),
                     )
-                    .with_label(vspan, format!("this is `{}`", self.describe(&v)))
+                    .with_label(vspan, format!("this is {}", self.describe(&v)))
                     .with_help(help),
                 );
             }
@@ -1167,7 +1173,7 @@ impl<'a> Elab<'a> {
             _ => {
                 return self.error(
                     err("E0315", format!("`{}` cannot be applied to these pointer operands", op.symbol()))
-                        .with_label(span, format!("`{}` {} `{}`", self.describe(&l), op.symbol(), self.describe(&r)))
+                        .with_label(span, format!("{} {} {}", self.describe(&l), op.symbol(), self.describe(&r)))
                         .with_help("pointers support `ptr + offsets`, `offsets + ptr` and `ptr - offsets` with integer offsets"),
                 )
             }
@@ -1183,11 +1189,11 @@ impl<'a> Elab<'a> {
                     err(
                         "E0315",
                         format!(
-                            "pointer offsets must be integers, found `{}`",
+                            "pointer offsets must be integers, found {}",
                             self.describe(&off)
                         ),
                     )
-                    .with_label(os, format!("this is `{}`", self.describe(&off)))
+                    .with_label(os, format!("this is {}", self.describe(&off)))
                     .with_label(ps, "pointer")
                     .with_help("offsets count elements; convert with `as i32`"),
                 )
@@ -1216,10 +1222,7 @@ impl<'a> Elab<'a> {
                     self.diags.push(
                         err(
                             "E0405",
-                            format!(
-                                "{what} must be a scalar `bool`, found `{}`",
-                                self.describe(v)
-                            ),
+                            format!("{what} must be a scalar `bool`, found {}", self.describe(v)),
                         )
                         .with_label(
                             span,
@@ -1238,9 +1241,9 @@ impl<'a> Elab<'a> {
                 self.diags.push(
                     err(
                         "E0305",
-                        format!("{what} must be `bool`, found `{}`", self.describe(v)),
+                        format!("{what} must be `bool`, found {}", self.describe(v)),
                     )
-                    .with_label(span, format!("this is `{}`", self.describe(v)))
+                    .with_label(span, format!("this is {}", self.describe(v)))
                     .with_help("compare to get a bool, e.g. `x != 0`"),
                 );
                 None
@@ -1324,7 +1327,7 @@ impl<'a> Elab<'a> {
                 err(
                     "E0319",
                     format!(
-                        "`{}` takes scalar bools, found `{}`",
+                        "`{}` takes scalar bools, found {}",
                         op.symbol(),
                         self.describe(v)
                     ),
@@ -1354,9 +1357,9 @@ impl<'a> Elab<'a> {
             _ => self.error(
                 err(
                     "E0304",
-                    format!("cannot cast `{}` to `{to}`", self.describe(&v)),
+                    format!("cannot cast {} to `{to}`", self.describe(&v)),
                 )
-                .with_label(vspan, format!("this is `{}`", self.describe(&v)))
+                .with_label(vspan, format!("this is {}", self.describe(&v)))
                 .with_help("`as` converts numbers and bools; pointers cannot be cast"),
             ),
         }
@@ -1561,8 +1564,8 @@ impl<'a> Elab<'a> {
         let mismatch = |this: &mut Self, v: &Val| {
             let found = this.describe(v);
             this.error(
-                err(code, format!("{what}: expected `{ty_text}`, found `{found}`"))
-                    .with_label(vspan, format!("this is `{found}`"))
+                err(code, format!("{what}: expected `{ty_text}`, found {found}"))
+                    .with_label(vspan, format!("this is {found}"))
                     .with_label(ty.span, "expected because of this type")
                     .with_help("element types and shapes must match exactly; convert with `as` or reshape the value"),
             )
@@ -1743,8 +1746,8 @@ impl<'a> Elab<'a> {
             let found = self.describe(&v);
             let code = if ok_elem { "E0402" } else { "E0311" };
             self.diags.push(
-                err(code, format!("`{name}` is `{}` but the assigned value is `{found}`", type_text(&lty)))
-                    .with_label(value.span, format!("this is `{found}`"))
+                err(code, format!("`{name}` is `{}` but the assigned value is {found}", type_text(&lty)))
+                    .with_label(value.span, format!("this is {found}"))
                     .with_help("a `let mut` variable keeps its type and shape; convert with `as` or broadcast the value"),
             );
             return;
@@ -1804,11 +1807,11 @@ impl<'a> Elab<'a> {
                     err(
                         "E0306",
                         format!(
-                            "`{word}` bounds must be integers, found `{}`",
+                            "`{word}` bounds must be integers, found {}",
                             self.describe(v)
                         ),
                     )
-                    .with_label(a.span, format!("this is `{}`", self.describe(v)))
+                    .with_label(a.span, format!("this is {}", self.describe(v)))
                     .with_help("convert with `as i32`"),
                 );
                 return None;
@@ -1820,7 +1823,7 @@ impl<'a> Elab<'a> {
                     err(
                         "E0306",
                         format!(
-                            "`{word}` bounds must be scalars, found `{}`",
+                            "`{word}` bounds must be scalars, found {}",
                             self.describe(v)
                         ),
                     )
@@ -1912,7 +1915,10 @@ impl<'a> Elab<'a> {
                     "E0603",
                     format!("`static_range` would unroll {count} iterations"),
                 )
-                .with_label(span, format!("more than {MAX_UNROLL} iterations"))
+                .with_label(
+                    args[0].span.to(args[args.len() - 1].span),
+                    format!("more than {MAX_UNROLL} iterations"),
+                )
                 .with_help("use `range` for a runtime loop"),
             );
             return;
@@ -2005,13 +2011,13 @@ impl<'a> Elab<'a> {
                         err(
                             "E0313",
                             format!(
-                                "`if` branches have different types: `{}` and `{}`",
+                                "`if` branches have different types: {} and {}",
                                 self.describe(&then_val),
                                 self.describe(&else_val)
                             ),
                         )
-                        .with_label(espan, format!("this is `{}`", self.describe(&else_val)))
-                        .with_label(tspan, format!("this is `{}`", self.describe(&then_val)))
+                        .with_label(espan, format!("this is {}", self.describe(&else_val)))
+                        .with_label(tspan, format!("this is {}", self.describe(&then_val)))
                         .with_help(
                             "both branches of an `if` expression must have the same type and shape",
                         ),
@@ -2419,12 +2425,9 @@ impl<'a> Elab<'a> {
                             self.error(
                                 err(
                                     "E0318",
-                                    format!(
-                                        "const argument: expected `{}`, found `{found}`",
-                                        ty.ty
-                                    ),
+                                    format!("const argument: expected `{}`, found {found}", ty.ty),
                                 )
-                                .with_label(vspan, format!("this is `{found}`"))
+                                .with_label(vspan, format!("this is {found}"))
                                 .with_label(ty.span, "expected because of this type")
                                 .with_help(format!("convert with `as {}`", ty.ty)),
                             )
@@ -2659,11 +2662,11 @@ impl<'a> Elab<'a> {
                         err(
                             "E0305",
                             format!(
-                                "the condition of `where` must be `bool`, found `{}`",
+                                "the condition of `where` must be `bool`, found {}",
                                 self.describe(&c)
                             ),
                         )
-                        .with_label(cs, format!("this is `{}`", self.describe(&c)))
+                        .with_label(cs, format!("this is {}", self.describe(&c)))
                         .with_help("compare to get a mask, e.g. `x > 0`"),
                     );
                 }
@@ -2799,7 +2802,7 @@ impl<'a> Elab<'a> {
                     ),
                     Some(_) => self.error(
                         err("E0305", "a `static_assert` condition must be `bool`")
-                            .with_label(cs, format!("this is `{}`", self.describe(&c)))
+                            .with_label(cs, format!("this is {}", self.describe(&c)))
                             .with_help("compare to get a bool, e.g. `BLOCK % 16 == 0`"),
                     ),
                     None => Val::Error,
@@ -2814,7 +2817,7 @@ impl<'a> Elab<'a> {
                 if self.op_ty(&c) != Some(OpTy::Typed(ScalarType::Bool)) {
                     return self.error(
                         err("E0305", "a `device_assert` condition must be `bool`")
-                            .with_label(cs, format!("this is `{}`", self.describe(&c)))
+                            .with_label(cs, format!("this is {}", self.describe(&c)))
                             .with_help("compare to get a bool"),
                     );
                 }
@@ -2889,9 +2892,9 @@ impl<'a> Elab<'a> {
         self.error(
             err(
                 "E0304",
-                format!("`{name}` cannot take `{}`", self.describe(v)),
+                format!("`{name}` cannot take {}", self.describe(v)),
             )
-            .with_label(span, format!("this is `{}`", self.describe(v)))
+            .with_label(span, format!("this is {}", self.describe(v)))
             .with_help("pass a number or a block of numbers"),
         )
     }
@@ -2926,7 +2929,7 @@ impl<'a> Elab<'a> {
         if !self.shape_of(&v).is_empty() {
             return self.error(
                 err("E0403", "the fill value must be a scalar")
-                    .with_label(vspan, format!("this is `{}`", self.describe(&v)))
+                    .with_label(vspan, format!("this is {}", self.describe(&v)))
                     .with_help("use `broadcast_to` for blocks"),
             );
         }
@@ -3008,7 +3011,7 @@ impl<'a> Elab<'a> {
             };
             return self.error(
                 err("E0317", format!("`{name}` takes {want}, found `{elem}`"))
-                    .with_label(as_, format!("this is `{}`", self.describe(&a)))
+                    .with_label(as_, format!("this is {}", self.describe(&a)))
                     .with_help("convert the operands with `as`"),
             );
         }
@@ -3125,7 +3128,7 @@ impl<'a> Elab<'a> {
                     Some(_) => {
                         return self.error(
                             err("E0305", "`keep_dims` must be `bool`")
-                                .with_label(ks, format!("this is `{}`", self.describe(&k)))
+                                .with_label(ks, format!("this is {}", self.describe(&k)))
                                 .with_help("write `keep_dims: true` or `keep_dims: false`"),
                         )
                     }
@@ -3175,9 +3178,9 @@ impl<'a> Elab<'a> {
             self.diags.push(
                 err(
                     "E0308",
-                    format!("`{name}` needs a pointer, found `{}`", self.describe(&p)),
+                    format!("`{name}` needs a pointer, found {}", self.describe(&p)),
                 )
-                .with_label(ps, format!("this is `{}`", self.describe(&p)))
+                .with_label(ps, format!("this is {}", self.describe(&p)))
                 .with_help("pass a pointer parameter plus offsets, e.g. `x + offs`"),
             );
         }
@@ -3202,9 +3205,9 @@ impl<'a> Elab<'a> {
             self.diags.push(
                 err(
                     "E0305",
-                    format!("`mask` must be `bool`, found `{}`", self.describe(&m)),
+                    format!("`mask` must be `bool`, found {}", self.describe(&m)),
                 )
-                .with_label(ms, format!("this is `{}`", self.describe(&m)))
+                .with_label(ms, format!("this is {}", self.describe(&m)))
                 .with_help("build a mask with a comparison, e.g. `offs < n`"),
             );
             return Err(());
@@ -3325,7 +3328,7 @@ impl<'a> Elab<'a> {
                         "E0309",
                         format!("cannot store `{t}` values through a `{pointee}` pointer"),
                     )
-                    .with_label(vs, format!("this is `{}`", self.describe(&v)))
+                    .with_label(vs, format!("this is {}", self.describe(&v)))
                     .with_label(ps, format!("this points to `{pointee}`"))
                     .with_help(format!("convert the value with `as {pointee}`")),
                 )

@@ -103,6 +103,8 @@ pub struct FileScope {
     pub items: HashMap<String, ItemRef>,
     /// Module name → file index.
     pub modules: HashMap<String, u32>,
+    /// Modules whose `use` failed (already reported), so their uses stay silent.
+    pub failed_modules: Vec<String>,
 }
 
 /// An item of a file, by its index in `ast::File::items`.
@@ -148,23 +150,30 @@ pub fn suggest<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Opt
         .map(|(_, c)| c.to_string())
 }
 
+/// Edit distance counting a swap of two neighbours as one edit (optimal string alignment), so
+/// `laod` is one edit from `load`.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
-            prev = cur;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 fn err(code: &'static str, message: impl Into<String>) -> Diagnostic {
@@ -296,6 +305,9 @@ fn load_files(
                         if let Some(s) = suggest(&ident.name, names) {
                             help = format!("did you mean `{s}`?");
                         }
+                        checked.scopes[file as usize]
+                            .failed_modules
+                            .push(ident.name.clone());
                         diags.push(
                             err("E0208", format!("unknown standard module `{}`", ident.name))
                                 .with_label(ident.span, "no such module")
@@ -342,6 +354,7 @@ fn load_files(
                 None => match loader.load(std::path::Path::new(&key)) {
                     Some(t) => t,
                     None => {
+                        checked.scopes[file as usize].failed_modules.push(module);
                         diags.push(
                             err("E0208", format!("cannot read `{key}`"))
                                 .with_label(span, "used here")
@@ -470,7 +483,10 @@ fn kernel_signature(
                         ir::ParamKind::Scalar(ScalarType::I32)
                     }
                 };
-                elab.bind_value(&name.name, Val::Error);
+                // Bound as a runtime value so a const default that uses it is reported.
+                let index = elab.b.add_param(name.name.clone(), kind);
+                let value = elab.b.param(index);
+                elab.bind_value(&name.name, Val::Rt(value));
                 (name, KernelParamKind::Runtime(kind))
             }
             ast::KernelParam::Const { name, ty, default } => {
