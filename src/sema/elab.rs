@@ -1904,10 +1904,11 @@ impl<'a> Elab<'a> {
             }
         }
         let (start, end, step) = (ints[0], ints[1], ints.get(2).copied().unwrap_or(1));
+        // Saturating: folded untyped ints may be huge, and a huge count is reported below.
         let count = if step > 0 {
-            (end - start + step - 1).max(0) / step
+            end.saturating_sub(start).saturating_add(step - 1).max(0) / step
         } else {
-            (start - end - step - 1).max(0) / -step
+            start.saturating_sub(end).saturating_sub(step + 1).max(0) / step.saturating_neg()
         };
         if count > MAX_UNROLL {
             self.diags.push(
@@ -2089,7 +2090,7 @@ impl<'a> Elab<'a> {
                     .with_help(format!(
                         "use a power of two such as {}, and mask off the extra lanes",
                         if n > 0 {
-                            (n as u64).next_power_of_two().min(MAX_ELEMENTS)
+                            (n.min(MAX_ELEMENTS as i128) as u64).next_power_of_two()
                         } else {
                             1
                         }
@@ -2534,7 +2535,7 @@ impl<'a> Elab<'a> {
                 let Some((end, es)) = self.const_axis(slots[1], "`arange` end") else {
                     return Val::Error;
                 };
-                let len = end - start;
+                let len = end.saturating_sub(start);
                 if len <= 0 || (len & (len - 1)) != 0 || len > MAX_ELEMENTS as i128 {
                     return self.error(
                         err("E0407", format!("`arange({start}, {end})` has length {len}, not a power of two"))

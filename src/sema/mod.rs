@@ -878,6 +878,16 @@ pub fn lower(
     if failed {
         return (None, diags);
     }
-    let kernel = elab.b.finish();
-    (Some(ir::Module { kernel }), diags)
+    let module = ir::Module {
+        kernel: elab.b.finish(),
+    };
+    // The checker promises verified IR; anything else is a bug in tk, not in the kernel.
+    if let Err(message) = ir::verify::verify(&module) {
+        diags.push(
+            Diagnostic::internal(format!("lowered IR of `{name}` does not verify: {message}"))
+                .with_label(k.name.span, "while lowering this kernel"),
+        );
+        return (None, diags);
+    }
+    (Some(module), diags)
 }

@@ -659,3 +659,238 @@ fn never_panics_on_broken_input() {
         }
     }
 }
+
+/// Runs a one-program kernel `k(x: *f32, out: *mut f32)` over 8 inputs and returns `out`.
+fn run_elementwise(body: &str, x: &[f32]) -> Vec<f32> {
+    let src = format!(
+        "use math;\nkernel k(x: *f32, out: *mut f32, n: i32) {{\n    let offs = arange(0, 8);\n    let v = load(x + offs);\n{body}\n}}\n"
+    );
+    let module = lower_src(&src, "k", &[]);
+    let mut args = vec![f32_arg(x), f32_arg(&[0.0; 8]), int(8)];
+    crate::interp::run(&module, &mut args, [1, 1, 1]).expect("runs");
+    out_f32(&args[1])
+}
+
+#[test]
+fn builtins_compute_the_documented_values() {
+    let x = [-2.5f32, -1.0, -0.25, 0.0, 0.5, 1.0, 3.0, 7.5];
+    type Expect = Box<dyn Fn(usize, f32) -> f32>;
+    let cases: Vec<(&str, Expect)> = vec![
+        ("store(out + offs, abs(v));", Box::new(|_, v| v.abs())),
+        (
+            "store(out + offs, clamp(v, -1.0, 1.0));",
+            Box::new(|_, v| v.clamp(-1.0, 1.0)),
+        ),
+        (
+            "store(out + offs, fma(v, v, 1.0));",
+            Box::new(|_, v| v.mul_add(v, 1.0)),
+        ),
+        (
+            "store(out + offs, where(v > 0.0, v, 0.0 - v));",
+            Box::new(|_, v| v.abs()),
+        ),
+        (
+            "store(out + offs, maximum(v, 0.0) + minimum(v, 0.0));",
+            Box::new(|_, v| v),
+        ),
+        (
+            "store(out + offs, floor(v) + ceil(v));",
+            Box::new(|_, v| v.floor() + v.ceil()),
+        ),
+        (
+            "store(out + offs, (v as i32) as f32);",
+            Box::new(|_, v| v.trunc()),
+        ),
+        (
+            "store(out + offs, math::relu(v));",
+            Box::new(|_, v| v.max(0.0)),
+        ),
+        (
+            "store(out + offs, math::leaky_relu(v, 0.5));",
+            Box::new(|_, v| if v > 0.0 { v } else { 0.5 * v }),
+        ),
+        (
+            "store(out + offs, math::silu(v));",
+            Box::new(|_, v| v / (1.0 + (-v).exp())),
+        ),
+        (
+            "store(out + offs, math::softplus(v));",
+            Box::new(|_, v| (1.0 + v.exp()).ln()),
+        ),
+        (
+            "store(out + offs, -v * 2 + 1);",
+            Box::new(|_, v| -v * 2.0 + 1.0),
+        ),
+        (
+            "let mut a = v; a *= 3.0; a -= 1; store(out + offs, a);",
+            Box::new(|_, v| v * 3.0 - 1.0),
+        ),
+        (
+            "store(out + offs, zeros_like(v) + full_like(v, 2.0) + full([8], 1.0, f32));",
+            Box::new(|_, _| 3.0),
+        ),
+        (
+            "store(out + offs, broadcast_to(sum(v, axis: 0, keep_dims: true), [8]));",
+            Box::new(|_, _| 8.25),
+        ),
+        (
+            "store(out + offs, expand_dims(v, 0)[:, :, None][0 - 0 == 0]);",
+            Box::new(|_, v| v),
+        ),
+        (
+            "store(out + offs, (cdiv(offs, 3) + umulhi(offs, offs << 28)) as f32);",
+            Box::new(|i, _| {
+                let o = i as i64;
+                ((o + 2) / 3 + ((o * (o << 28)) >> 32)) as f32
+            }),
+        ),
+        (
+            "store(out + offs, bitcast(bitcast(v, i32), f32));",
+            Box::new(|_, v| v),
+        ),
+        (
+            "store(out + offs, multiple_of(v, 4) + max_contiguous(v, 8));",
+            Box::new(|_, v| 2.0 * v),
+        ),
+        (
+            "store(out + offs, max(v) + min(v) + prod(v[None, :], axis: -1));",
+            Box::new(|_, _| 5.0),
+        ),
+        (
+            "store(out + 7 - offs, v);",
+            Box::new(|i, _| [7.5f32, 3.0, 1.0, 0.5, 0.0, -0.25, -1.0, -2.5][i]),
+        ),
+    ];
+    for (body, expect) in cases {
+        if body.contains("0 - 0 == 0") {
+            // Only `:` and `None` index; anything else is a parse or check error, never a panic.
+            let src = format!("kernel k(x: *mut f32) {{ let v = load(x + arange(0, 8)); {body} }}");
+            let (_, diags, _) = check_src(&src.replace("out", "x"));
+            assert!(diags.has_errors(), "{body}");
+            continue;
+        }
+        let out = run_elementwise(body, &x);
+        for i in 0..8 {
+            let want = expect(i, x[i]);
+            assert!(
+                (out[i] - want).abs() < 1e-5,
+                "{body}: lane {i}: {} vs {want}",
+                out[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn scalar_loads_stores_and_runtime_logic() {
+    let src = r#"
+kernel k(x: *f32, out: *mut f32, n: i32, flag: bool) {
+    let first = load(x);
+    let last = load(x + n - 1);
+    if flag && first < last || n == 0 {
+        store(out, last - first);
+    } else {
+        store(out, 0.0 - 1.0);
+    }
+    print("first", first);
+    device_assert(first <= last, "sorted");
+}
+"#;
+    let module = lower_src(src, "k", &[]);
+    let run = |flag: bool| {
+        let mut args = vec![
+            f32_arg(&[1.0, 2.0, 5.0]),
+            f32_arg(&[0.0]),
+            int(3),
+            KernelArg::Scalar(Literal::Bool(flag)),
+        ];
+        let mut output = crate::interp::RunOutput::default();
+        crate::interp::run_with_output(&module, &mut args, [1, 1, 1], &mut output).expect("runs");
+        assert_eq!(output.printed.len(), 1);
+        out_f32(&args[1])[0]
+    };
+    assert_eq!(run(true), 4.0);
+    assert_eq!(run(false), -1.0);
+}
+
+#[test]
+fn grid_threads_and_autotune_attributes() {
+    let src = r#"
+#[grid(cdiv(n, BLOCK * 2), maximum(m, 1) + 1, 4 / 2)]
+#[threads(64)]
+#[autotune(key = [n], configs = [{BLOCK = 64, threads = 32}, {BLOCK = 128, threads = 64}])]
+kernel k(out: *mut f32, n: i32, m: i32, const BLOCK: i32 = 64) {
+    store(out, 1.0);
+}
+"#;
+    let module = lower_src(src, "k", &[]);
+    let k = &module.kernel;
+    use GridExpr as G;
+    assert_eq!(
+        k.grid,
+        Some(vec![
+            G::CeilDiv(Box::new(G::Param(1)), Box::new(G::Const(128))),
+            G::Add(
+                Box::new(G::Max(Box::new(G::Param(2)), Box::new(G::Const(1)))),
+                Box::new(G::Const(1))
+            ),
+            G::Const(2),
+        ])
+    );
+    assert_eq!(k.threads, Some(64));
+    let bad = src
+        .replace("key = [n]", "key = [q]")
+        .replace("BLOCK = 128", "BLOK = 128");
+    let (_, diags, _) = check_src(&bad);
+    let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec!["E0508", "E0508"]);
+}
+
+#[test]
+fn use_errors_and_cycles() {
+    let (_, diags, _) = check_src("use \"missing.tk\";\nkernel k() { let v = missing::f(1); }");
+    let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec!["E0208"], "a failed use is reported once");
+    let (_, diags, _) = check_files(
+        "use \"a.tk\";\nkernel k(out: *mut i32) { store(out, a::f(1)); }",
+        &[
+            ("dir/a.tk", "use \"b.tk\";\nfn f(x) { b::g(x) }"),
+            ("dir/b.tk", "use \"a.tk\";\nfn g(x) { x }"),
+        ],
+    );
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.code == "E0208" && d.message.contains("cycle")),
+        "{:?}",
+        diags
+    );
+}
+
+#[test]
+fn const_default_using_a_runtime_param_is_reported() {
+    let (_, diags, _) = check_src("kernel k(n: i32, const B: i32 = n) { }");
+    assert_eq!(diags.items[0].code, "E0504");
+}
+
+#[test]
+fn spans_point_at_the_source() {
+    let (checked, _, sources) = check_src(VECTOR_ADD);
+    let (module, _) = lower(&checked, "vector_add", &[]);
+    let k = module.unwrap().kernel;
+    let (store, _) = k
+        .insts
+        .iter()
+        .find(|(_, i)| matches!(i.kind, InstKind::Store { .. }))
+        .unwrap();
+    assert_eq!(
+        sources.snippet(k.span(store)),
+        "store(out + offs, a + b, mask: mask)"
+    );
+    let (arange, _) = k
+        .insts
+        .iter()
+        .find(|(_, i)| matches!(i.kind, InstKind::Arange { .. }))
+        .unwrap();
+    assert_eq!(sources.snippet(k.span(arange)), "arange(0, BLOCK)");
+}
