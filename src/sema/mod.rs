@@ -1,16 +1,87 @@
 //! Semantic analysis: name resolution over items and `use`d files, kernel signatures, attributes,
 //! const evaluation, and the type/shape checker that elaborates a kernel body, specialised for
 //! one set of const values, into Lowered IR (fns are inlined at each call).
+//!
+//! `check` parses the main file and everything it `use`s, builds one item table per file, checks
+//! every kernel's signature and attributes, and elaborates each kernel whose consts all have
+//! defaults (discarding the IR) so that body errors show up in `tkc check`. `lower` elaborates one
+//! kernel for one set of const values. Neither panics on user input; every problem is a
+//! `Diagnostic` with a stable code:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | E0201 | unknown name (with a "did you mean" help) |
+//! | E0202 | duplicate definition (label on the first one) |
+//! | E0203 | unknown function |
+//! | E0204 | too many arguments (or a wrong count for `range`) |
+//! | E0205 | unknown named argument |
+//! | E0206 | missing required argument |
+//! | E0207 | recursion (fns or consts), with the call chain in a note |
+//! | E0208 | unknown module, unreadable `use`d file or `use` cycle |
+//! | E0209 | `break`/`continue` outside of a loop |
+//! | E0210 | assignment to an immutable variable or a non-variable |
+//! | E0211 | unknown kernel (in `lower`) |
+//! | E0212 | argument given twice |
+//! | E0214 | unknown or malformed attribute |
+//! | E0215 | a name used as the wrong kind of item (fn as value, kernel called, …) |
+//! | E0216 | unknown const parameter in a specialisation request |
+//! | E0301 | mismatched types (no implicit conversions) |
+//! | E0302 | a float literal where an integer type is required |
+//! | E0303 | integer literal out of range for its type |
+//! | E0304 | operator or builtin applied to a type it does not take |
+//! | E0305 | condition or mask is not `bool` |
+//! | E0306 | an integer is required (bounds, axes, dims) |
+//! | E0307 | store through a read-only `*T` pointer |
+//! | E0308 | `load`/`store` on a non-pointer |
+//! | E0309 | stored value's type differs from the pointee |
+//! | E0310 | `let` annotation does not match the value |
+//! | E0311 | assignment changes a `let mut` variable's type |
+//! | E0312 | return value does not match `-> T`, or a kernel returns a value |
+//! | E0313 | `if` branches have different types |
+//! | E0314 | invalid kernel parameter type |
+//! | E0315 | invalid pointer arithmetic |
+//! | E0316 | expected a type / string argument, or a type used as a value |
+//! | E0317 | math builtin on a type it does not take (e.g. `exp` of an int) |
+//! | E0318 | fn argument does not match the parameter's declared type |
+//! | E0319 | `&&`/`||` on blocks |
+//! | E0401 | block dim is not a power of two |
+//! | E0402 | shapes cannot be broadcast together (both shapes shown) |
+//! | E0403 | wrong rank (dim count, `:` count) |
+//! | E0404 | block has more than 2^20 elements |
+//! | E0405 | block-valued condition in `if`/`while` (use `where`) |
+//! | E0406 | axis out of range |
+//! | E0407 | `arange` length not a power of two |
+//! | E0501 | `static_assert` failed |
+//! | E0502 | const parameter without a value |
+//! | E0503 | division by zero in a compile-time expression |
+//! | E0504 | value must be known at compile time |
+//! | E0505 | invalid `#[grid]` expression |
+//! | E0507 | loop step is zero |
+//! | E0508 | invalid `#[threads]` / `#[autotune]` value |
+//! | E0601 | builtin not supported yet by the IR |
+//! | E0602 | early `return` in a fn |
+//! | E0603 | `static_range` unrolls too many iterations |
+//! | E0604 | `break`/`continue` inside `static_range` |
+//! | E0605 | fn calls nest too deeply |
 pub mod builtins;
+mod elab;
+mod fold;
+#[cfg(test)]
+mod tests;
 
-use crate::base::{Diagnostics, FileId, Literal, ScalarType, SourceMap, Span};
+use crate::base::{Diagnostic, Diagnostics, FileId, Literal, ScalarType, SourceMap, Span};
 use crate::ir;
 use crate::syntax::ast;
+use elab::{Elab, Val};
+use std::collections::HashMap;
 
 /// Reads the text of a `use`d file; `None` when it cannot be read.
 pub trait FileLoader {
     fn load(&self, path: &std::path::Path) -> Option<String>;
 }
+
+/// The standard library modules, embedded so `tkc` works from any directory.
+const STDLIB: &[(&str, &str)] = &[("math", include_str!("../../stdlib/math.tk"))];
 
 /// The result of checking a file and everything it uses.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +89,30 @@ pub struct Checked {
     /// Parsed files by `FileId` (index 0 is the main file).
     pub files: Vec<ast::File>,
     pub kernels: Vec<KernelSig>,
+    /// The item table of each file, indexed like `files`.
+    pub scopes: Vec<FileScope>,
+    /// Values of the global consts that evaluated without error, by (file, name).
+    pub consts: HashMap<(u32, String), (ScalarType, Literal)>,
+    /// The main file.
+    pub main: u32,
+}
+
+/// The names a file defines and the modules it `use`s.
+#[derive(Debug, Clone, Default)]
+pub struct FileScope {
+    pub items: HashMap<String, ItemRef>,
+    /// Module name → file index.
+    pub modules: HashMap<String, u32>,
+    /// Modules whose `use` failed (already reported), so their uses stay silent.
+    pub failed_modules: Vec<String>,
+}
+
+/// An item of a file, by its index in `ast::File::items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemRef {
+    Fn(usize),
+    Kernel(usize),
+    Const(usize),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +139,47 @@ pub enum KernelParamKind {
     },
 }
 
+/// The closest of `candidates` to `name` by edit distance, if close enough to be a typo.
+pub fn suggest<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Option<String> {
+    let limit = (name.len() / 3).max(1);
+    candidates
+        .filter(|c| *c != name)
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| c.to_string())
+}
+
+/// Edit distance counting a swap of two neighbours as one edit (optimal string alignment), so
+/// `laod` is one edit from `load`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+fn err(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(code, message)
+}
+
 /// Parses (via `syntax::parse`) and checks the main file and its `use`s. Every kernel whose consts
 /// all have defaults is also elaborated at those defaults, so its body errors are reported.
 pub fn check(
@@ -51,8 +187,514 @@ pub fn check(
     main: FileId,
     loader: &dyn FileLoader,
 ) -> (Checked, Diagnostics) {
-    let _ = (sources, main, loader);
-    (Checked::default(), Diagnostics::new())
+    let mut diags = Diagnostics::new();
+    let mut checked = Checked {
+        main: main.0,
+        ..Checked::default()
+    };
+    load_files(sources, main, loader, &mut checked, &mut diags);
+    for file in 0..checked.files.len() {
+        let scope = item_table(&checked.files[file], &mut diags);
+        checked.scopes[file].items = scope;
+    }
+
+    // Global consts of every file, evaluated once (in dependency order, lazily).
+    let mut elab = Elab::new(&checked, "<consts>");
+    for (file, ast_file) in checked.files.iter().enumerate() {
+        for item in &ast_file.items {
+            if let ast::ItemKind::Const(c) = &item.kind {
+                elab.global_const(file as u32, &c.name.name, c.name.span);
+            }
+        }
+    }
+    let consts: HashMap<(u32, String), (ScalarType, Literal)> = elab
+        .global_consts
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| (k.clone(), v)))
+        .collect();
+    diags.extend(std::mem::take(&mut elab.diags));
+    drop(elab);
+    checked.consts = consts;
+
+    // Kernel signatures of the main file.
+    let main_file = &checked.files[main.0 as usize];
+    let mut kernels = Vec::new();
+    for item in &main_file.items {
+        if let ast::ItemKind::Kernel(k) = &item.kind {
+            kernels.push(kernel_signature(&checked, main.0, item, k, &mut diags));
+        }
+    }
+    checked.kernels = kernels;
+
+    // Elaborate every kernel whose consts all have defaults, for its body diagnostics.
+    for sig in &checked.kernels {
+        let all_default = sig.params.iter().all(|p| match &p.kind {
+            KernelParamKind::Const { default, .. } => default.is_some(),
+            KernelParamKind::Runtime(_) => true,
+        });
+        let signature_ok = !diags
+            .iter()
+            .any(|d| d.is_error() && d.primary_span().is_some_and(|s| within(s, sig.span)));
+        if all_default && signature_ok {
+            let (_, d) = lower(&checked, &sig.name, &[]);
+            diags.extend(d);
+        }
+    }
+    (checked, dedup(diags))
+}
+
+fn within(inner: Span, outer: Span) -> bool {
+    inner.file == outer.file && inner.start >= outer.start && inner.end <= outer.end
+}
+
+/// Drops repeated diagnostics (an error in a fn inlined twice is reported once).
+fn dedup(diags: Diagnostics) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    for d in diags.items {
+        if !out.items.iter().any(|o| {
+            o.code == d.code && o.message == d.message && o.primary_span() == d.primary_span()
+        }) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Parses the main file and, transitively, every file it `use`s.
+fn load_files(
+    sources: &mut SourceMap,
+    main: FileId,
+    loader: &dyn FileLoader,
+    checked: &mut Checked,
+    diags: &mut Diagnostics,
+) {
+    let count = sources.files.len();
+    checked.files = vec![ast::File { items: Vec::new() }; count];
+    checked.scopes = vec![FileScope::default(); count];
+    // Files already loaded, by the name they were added under.
+    let mut by_name: HashMap<String, u32> = HashMap::new();
+    let mut parsed = vec![false; count];
+    let mut stack: Vec<u32> = vec![main.0];
+    // Files whose parse is finished; used to detect `use` cycles (a file using one of its users).
+    let mut in_progress: Vec<u32> = Vec::new();
+    by_name.insert(sources.file(main).name.clone(), main.0);
+    parse_into(sources, main.0, checked, diags, &mut parsed);
+    in_progress.push(main.0);
+    while let Some(file) = stack.pop() {
+        let uses: Vec<ast::UseItem> = checked.files[file as usize]
+            .items
+            .iter()
+            .filter_map(|i| match &i.kind {
+                ast::ItemKind::Use(u) => Some(u.clone()),
+                _ => None,
+            })
+            .collect();
+        for u in uses {
+            let (module, key, span, text) = match &u {
+                ast::UseItem::Module(ident) => {
+                    let Some((_, text)) = STDLIB.iter().find(|(n, _)| *n == ident.name) else {
+                        let names = STDLIB.iter().map(|(n, _)| *n);
+                        let mut help = format!(
+                            "the standard modules are: {}",
+                            STDLIB
+                                .iter()
+                                .map(|(n, _)| *n)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                        if let Some(s) = suggest(&ident.name, names) {
+                            help = format!("did you mean `{s}`?");
+                        }
+                        checked.scopes[file as usize]
+                            .failed_modules
+                            .push(ident.name.clone());
+                        diags.push(
+                            err("E0208", format!("unknown standard module `{}`", ident.name))
+                                .with_label(ident.span, "no such module")
+                                .with_help(help),
+                        );
+                        continue;
+                    };
+                    (
+                        ident.name.clone(),
+                        format!("<stdlib>/{}.tk", ident.name),
+                        ident.span,
+                        Some(text.to_string()),
+                    )
+                }
+                ast::UseItem::File { path, span } => {
+                    let base = std::path::Path::new(&sources.file(FileId(file)).name);
+                    let joined = base.parent().unwrap_or(std::path::Path::new("")).join(path);
+                    let module = joined
+                        .file_stem()
+                        .map_or(String::new(), |s| s.to_string_lossy().to_string());
+                    let key = joined.to_string_lossy().to_string();
+                    (module, key, *span, None)
+                }
+            };
+            if let Some(&existing) = by_name.get(&key) {
+                if existing == file || stack_contains_user(checked, existing, file) {
+                    diags.push(
+                        err(
+                            "E0208",
+                            format!("`use` cycle: `{key}` is already being loaded"),
+                        )
+                        .with_label(span, "this `use` leads back to a file that uses it")
+                        .with_help("move the shared items into a third file that both can `use`"),
+                    );
+                    continue;
+                }
+                checked.scopes[file as usize]
+                    .modules
+                    .insert(module, existing);
+                continue;
+            }
+            let text = match text {
+                Some(t) => t,
+                None => match loader.load(std::path::Path::new(&key)) {
+                    Some(t) => t,
+                    None => {
+                        checked.scopes[file as usize].failed_modules.push(module);
+                        diags.push(
+                            err("E0208", format!("cannot read `{key}`"))
+                                .with_label(span, "used here")
+                                .with_help("the path is relative to the file that has the `use`"),
+                        );
+                        continue;
+                    }
+                },
+            };
+            let id = sources.add(key.clone(), text);
+            checked.files.push(ast::File { items: Vec::new() });
+            checked.scopes.push(FileScope::default());
+            parsed.push(false);
+            by_name.insert(key, id.0);
+            parse_into(sources, id.0, checked, diags, &mut parsed);
+            checked.scopes[file as usize].modules.insert(module, id.0);
+            stack.push(id.0);
+        }
+    }
+    let _ = in_progress;
+}
+
+/// Whether `user` (transitively) `use`s `file` — i.e. using `user` from `file` closes a cycle.
+fn stack_contains_user(checked: &Checked, user: u32, file: u32) -> bool {
+    let mut seen = vec![false; checked.scopes.len()];
+    let mut todo = vec![user];
+    while let Some(f) = todo.pop() {
+        if f == file {
+            return true;
+        }
+        if std::mem::replace(&mut seen[f as usize], true) {
+            continue;
+        }
+        todo.extend(checked.scopes[f as usize].modules.values().copied());
+    }
+    false
+}
+
+fn parse_into(
+    sources: &SourceMap,
+    file: u32,
+    checked: &mut Checked,
+    diags: &mut Diagnostics,
+    parsed: &mut [bool],
+) {
+    let (ast, d) = crate::syntax::parse(&sources.file(FileId(file)).text, FileId(file));
+    diags.extend(d);
+    checked.files[file as usize] = ast;
+    parsed[file as usize] = true;
+}
+
+fn item_name(item: &ast::Item, index: usize) -> Option<(&ast::Ident, ItemRef)> {
+    match &item.kind {
+        ast::ItemKind::Fn(f) => Some((&f.name, ItemRef::Fn(index))),
+        ast::ItemKind::Kernel(k) => Some((&k.name, ItemRef::Kernel(index))),
+        ast::ItemKind::Const(c) => Some((&c.name, ItemRef::Const(index))),
+        _ => None,
+    }
+}
+
+/// The names a file defines; duplicates are reported with a label on the first definition.
+fn item_table(file: &ast::File, diags: &mut Diagnostics) -> HashMap<String, ItemRef> {
+    let mut items: HashMap<String, ItemRef> = HashMap::new();
+    let mut first: HashMap<String, Span> = HashMap::new();
+    for (index, item) in file.items.iter().enumerate() {
+        let Some((ident, r)) = item_name(item, index) else {
+            continue;
+        };
+        if let Some(span) = first.get(&ident.name) {
+            diags.push(
+                err(
+                    "E0202",
+                    format!("`{}` is defined more than once", ident.name),
+                )
+                .with_label(ident.span, "defined again here")
+                .with_label(*span, "first defined here")
+                .with_help("rename one of the definitions"),
+            );
+            continue;
+        }
+        first.insert(ident.name.clone(), ident.span);
+        items.insert(ident.name.clone(), r);
+    }
+    items
+}
+
+const RUNTIME_SCALARS: [ScalarType; 7] = [
+    ScalarType::I32,
+    ScalarType::U32,
+    ScalarType::I64,
+    ScalarType::U64,
+    ScalarType::F32,
+    ScalarType::F16,
+    ScalarType::Bool,
+];
+
+/// Checks a kernel's parameters and attributes and records its signature.
+fn kernel_signature(
+    checked: &Checked,
+    file: u32,
+    item: &ast::Item,
+    k: &ast::KernelItem,
+    diags: &mut Diagnostics,
+) -> KernelSig {
+    let mut params = Vec::new();
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let mut elab = Elab::new(checked, &k.name.name);
+    elab.push_frame(file, true);
+    for p in &k.params {
+        let (name, kind) = match p {
+            ast::KernelParam::Value { name, ty } => {
+                let kind = match &ty.kind {
+                    ast::TyKind::Ptr { mutable, pointee } => ir::ParamKind::Pointer {
+                        pointee: *pointee,
+                        mutable: *mutable,
+                    },
+                    ast::TyKind::Scalar(t) if RUNTIME_SCALARS.contains(t) => {
+                        ir::ParamKind::Scalar(*t)
+                    }
+                    _ => {
+                        diags.push(
+                            err("E0314", format!("kernel parameter `{}` cannot have this type", name.name))
+                                .with_label(ty.span, "not a pointer or a runtime scalar")
+                                .with_help("kernel parameters are pointers `*T`/`*mut T` or scalars `i32 u32 i64 u64 f32 f16 bool`; blocks are loaded inside the kernel"),
+                        );
+                        ir::ParamKind::Scalar(ScalarType::I32)
+                    }
+                };
+                // Bound as a runtime value so a const default that uses it is reported.
+                let index = elab.b.add_param(name.name.clone(), kind);
+                let value = elab.b.param(index);
+                elab.bind_value(&name.name, Val::Rt(value));
+                (name, KernelParamKind::Runtime(kind))
+            }
+            ast::KernelParam::Const { name, ty, default } => {
+                if !matches!(ty.ty, ScalarType::I32 | ScalarType::Bool | ScalarType::F32) {
+                    diags.push(
+                        err(
+                            "E0314",
+                            format!("const parameter `{}` cannot be `{}`", name.name, ty.ty),
+                        )
+                        .with_label(ty.span, "not a const type")
+                        .with_help("const parameters are `i32`, `bool` or `f32`"),
+                    );
+                }
+                let value = default.as_ref().and_then(|d| {
+                    let v = elab.expr(d);
+                    elab.const_value(&v, d.span, ty.ty)
+                });
+                elab.bind_value(
+                    &name.name,
+                    value.map_or(Val::Error, |l| Val::Known {
+                        ty: Some(ty.ty),
+                        lit: l,
+                    }),
+                );
+                (
+                    name,
+                    KernelParamKind::Const {
+                        ty: ty.ty,
+                        default: value,
+                    },
+                )
+            }
+        };
+        if let Some(first) = seen.get(name.name.as_str()) {
+            diags.push(
+                err(
+                    "E0202",
+                    format!("parameter `{}` is declared more than once", name.name),
+                )
+                .with_label(name.span, "declared again here")
+                .with_label(*first, "first declared here")
+                .with_help("rename one of the parameters"),
+            );
+        }
+        seen.insert(&name.name, name.span);
+        params.push(KernelParamSig {
+            name: name.name.clone(),
+            span: name.span,
+            kind,
+        });
+    }
+    diags.extend(std::mem::take(&mut elab.diags));
+    for attr in &item.attrs {
+        check_attr_shape(attr, k, diags);
+    }
+    KernelSig {
+        name: k.name.name.clone(),
+        docs: item.docs.clone(),
+        span: item.span,
+        params,
+    }
+}
+
+/// Attribute checks that need no const values (names, arity, autotune's shape).
+fn check_attr_shape(attr: &ast::Attr, k: &ast::KernelItem, diags: &mut Diagnostics) {
+    match attr.name.name.as_str() {
+        "grid" => {
+            if attr.args.is_empty()
+                || attr.args.len() > 3
+                || attr
+                    .args
+                    .iter()
+                    .any(|a| !matches!(a, ast::AttrArg::Expr(_)))
+            {
+                diags.push(
+                    err("E0214", "`#[grid]` takes 1 to 3 expressions")
+                        .with_label(attr.span, "malformed grid")
+                        .with_help("write e.g. `#[grid(cdiv(n, BLOCK))]` or `#[grid(m, n)]`"),
+                );
+            }
+        }
+        "threads" => {
+            if attr.args.len() != 1 || !matches!(attr.args[0], ast::AttrArg::Expr(_)) {
+                diags.push(
+                    err("E0214", "`#[threads]` takes one number")
+                        .with_label(attr.span, "malformed attribute")
+                        .with_help("write e.g. `#[threads(128)]`"),
+                );
+            }
+        }
+        "autotune" => check_autotune(attr, k, diags),
+        other => {
+            let mut help = "the kernel attributes are `grid`, `threads` and `autotune`".to_string();
+            if let Some(s) = suggest(other, ["grid", "threads", "autotune"].into_iter()) {
+                help = format!("did you mean `{s}`?");
+            }
+            diags.push(
+                err("E0214", format!("unknown attribute `{other}`"))
+                    .with_label(attr.name.span, "not a kernel attribute")
+                    .with_help(help),
+            );
+        }
+    }
+}
+
+fn check_autotune(attr: &ast::Attr, k: &ast::KernelItem, diags: &mut Diagnostics) {
+    let const_names: Vec<&str> = k
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            ast::KernelParam::Const { name, .. } => Some(name.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let runtime_names: Vec<&str> = k
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            ast::KernelParam::Value { name, .. } => Some(name.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut bad = |span: Span, msg: String, help: &str| {
+        diags.push(
+            err("E0508", msg)
+                .with_label(span, "here")
+                .with_help(help.to_string()),
+        );
+    };
+    let help = "write `#[autotune(key = [n], configs = [{BLOCK = 256, threads = 64}, …])]`";
+    for arg in &attr.args {
+        let ast::AttrArg::Named { name, value } = arg else {
+            bad(
+                attr.span,
+                "`#[autotune]` takes `key = [...]` and `configs = [...]`".into(),
+                help,
+            );
+            continue;
+        };
+        match (name.name.as_str(), value) {
+            ("key", ast::AttrVal::List { items, .. }) => {
+                for it in items {
+                    match it {
+                        ast::AttrVal::Expr(ast::Expr {
+                            kind: ast::ExprKind::Path(p),
+                            span,
+                            ..
+                        }) if p.len() == 1 => {
+                            if !runtime_names.contains(&p[0].name.as_str()) {
+                                bad(
+                                    *span,
+                                    format!(
+                                        "autotune key `{}` is not a runtime parameter",
+                                        p[0].name
+                                    ),
+                                    "keys name scalar parameters of the kernel",
+                                );
+                            }
+                        }
+                        other => bad(
+                            attr_val_span(other),
+                            "autotune keys are parameter names".into(),
+                            help,
+                        ),
+                    }
+                }
+            }
+            ("configs", ast::AttrVal::List { items, .. }) => {
+                for it in items {
+                    match it {
+                        ast::AttrVal::Record { fields, .. } => {
+                            for (field, _) in fields {
+                                if field.name != "threads"
+                                    && !const_names.contains(&field.name.as_str())
+                                {
+                                    bad(
+                                        field.span,
+                                        format!(
+                                            "`{}` is not a const parameter of the kernel",
+                                            field.name
+                                        ),
+                                        "configs set const parameters and `threads`",
+                                    );
+                                }
+                            }
+                        }
+                        other => bad(
+                            attr_val_span(other),
+                            "each autotune config is `{NAME = value, …}`".into(),
+                            help,
+                        ),
+                    }
+                }
+            }
+            _ => bad(
+                name.span,
+                format!("unexpected `{}` in `#[autotune]`", name.name),
+                help,
+            ),
+        }
+    }
+}
+
+fn attr_val_span(v: &ast::AttrVal) -> Span {
+    match v {
+        ast::AttrVal::Expr(e) => e.span,
+        ast::AttrVal::List { span, .. } | ast::AttrVal::Record { span, .. } => *span,
+    }
 }
 
 /// Elaborates kernel `name` for the given const values (missing ones take their defaults) into
@@ -62,6 +704,190 @@ pub fn lower(
     name: &str,
     consts: &[(String, Literal)],
 ) -> (Option<ir::Module>, Diagnostics) {
-    let _ = (checked, name, consts);
-    (None, Diagnostics::new())
+    let mut diags = Diagnostics::new();
+    let file = checked.main;
+    let Some(ItemRef::Kernel(index)) = checked
+        .scopes
+        .get(file as usize)
+        .and_then(|s| s.items.get(name))
+        .copied()
+    else {
+        let names: Vec<&str> = checked.kernels.iter().map(|k| k.name.as_str()).collect();
+        let mut d = err("E0211", format!("no kernel named `{name}`"));
+        d = match suggest(name, names.iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None => d.with_help(format!("the kernels are: {}", names.join(", "))),
+        };
+        diags.push(d);
+        return (None, diags);
+    };
+    let item = &checked.files[file as usize].items[index];
+    let ast::ItemKind::Kernel(k) = &item.kind else {
+        return (None, diags);
+    };
+    for (given, _) in consts {
+        let known = k
+            .params
+            .iter()
+            .any(|p| matches!(p, ast::KernelParam::Const { name, .. } if name.name == *given));
+        if !known {
+            let names = k.params.iter().filter_map(|p| match p {
+                ast::KernelParam::Const { name, .. } => Some(name.name.as_str()),
+                _ => None,
+            });
+            let help = match suggest(given, names) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("kernel `{name}` has no const parameter `{given}`"),
+            };
+            diags.push(
+                err("E0216", format!("unknown const parameter `{given}`"))
+                    .with_label(k.name.span, "this kernel")
+                    .with_help(help),
+            );
+        }
+    }
+
+    let mut elab = Elab::new(checked, name);
+    elab.push_frame(file, true);
+    // Parameters: runtime ones become IR params (their `Param` instructions open the body, so
+    // they dominate every use); consts bind compile-time values.
+    for p in &k.params {
+        match p {
+            ast::KernelParam::Value { name: pname, ty } => {
+                let kind = match &ty.kind {
+                    ast::TyKind::Ptr { mutable, pointee } => ir::ParamKind::Pointer {
+                        pointee: *pointee,
+                        mutable: *mutable,
+                    },
+                    ast::TyKind::Scalar(t) if RUNTIME_SCALARS.contains(t) => {
+                        ir::ParamKind::Scalar(*t)
+                    }
+                    _ => {
+                        elab.diags.push(
+                            err("E0314", format!("kernel parameter `{}` cannot have this type", pname.name))
+                                .with_label(ty.span, "not a pointer or a runtime scalar")
+                                .with_help("kernel parameters are pointers `*T`/`*mut T` or scalars `i32 u32 i64 u64 f32 f16 bool`"),
+                        );
+                        elab.bind_value(&pname.name, Val::Error);
+                        continue;
+                    }
+                };
+                let i = elab.b.add_param(pname.name.clone(), kind);
+                elab.b.span = pname.span;
+                let v = elab.b.param(i);
+                elab.bind_value(&pname.name, Val::Rt(v));
+            }
+            ast::KernelParam::Const {
+                name: cname,
+                ty,
+                default,
+            } => {
+                let given = consts
+                    .iter()
+                    .find(|(n, _)| *n == cname.name)
+                    .map(|(_, l)| *l);
+                let value = match (given, default) {
+                    (Some(lit), _) => {
+                        elab.const_value(&Val::Known { ty: None, lit }, cname.span, ty.ty)
+                    }
+                    (None, Some(d)) => {
+                        let v = elab.expr(d);
+                        elab.const_value(&v, d.span, ty.ty)
+                    }
+                    (None, None) => {
+                        elab.diags.push(
+                            err(
+                                "E0502",
+                                format!("const parameter `{}` has no value", cname.name),
+                            )
+                            .with_label(cname.span, "no default and none given")
+                            .with_help(format!(
+                                "give it a value with `-D {}=…` or a default `const {}: {} = …`",
+                                cname.name, cname.name, ty.ty
+                            )),
+                        );
+                        None
+                    }
+                };
+                if let Some(lit) = value {
+                    elab.b.kernel.consts.push((cname.name.clone(), lit));
+                }
+                elab.bind_value(
+                    &cname.name,
+                    value.map_or(Val::Error, |lit| Val::Known {
+                        ty: Some(ty.ty),
+                        lit,
+                    }),
+                );
+            }
+        }
+    }
+    if elab.diags.has_errors() {
+        diags.extend(elab.diags);
+        return (None, diags);
+    }
+    for attr in &item.attrs {
+        match attr.name.name.as_str() {
+            "grid" => {
+                let mut grid = Vec::new();
+                for arg in &attr.args {
+                    if let ast::AttrArg::Expr(e) = arg {
+                        if let Some(g) = elab.grid_expr(e) {
+                            grid.push(g);
+                        }
+                    }
+                }
+                elab.b.kernel.grid = Some(grid);
+            }
+            "threads" => {
+                if let Some(ast::AttrArg::Expr(e)) = attr.args.first() {
+                    let v = elab.expr(e);
+                    match v {
+                        Val::Known {
+                            lit: Literal::Int(n),
+                            ..
+                        } if (1..=1024).contains(&n) && (n & (n - 1)) == 0 => {
+                            elab.b.kernel.threads = Some(n as u32);
+                        }
+                        Val::Error => {}
+                        _ => elab.diags.push(
+                            err(
+                                "E0508",
+                                "`#[threads]` must be a power of two from 1 to 1024",
+                            )
+                            .with_label(e.span, "invalid thread count")
+                            .with_help("write e.g. `#[threads(128)]`"),
+                        ),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let v = elab.block(&k.body, false);
+    if !matches!(v, Val::Unit | Val::Error) {
+        let span = k.body.tail.as_ref().map_or(k.body.span, |t| t.span);
+        elab.diags.push(
+            err("E0312", "a kernel body has no value")
+                .with_label(span, "this value is discarded")
+                .with_help("end the expression with `;`, and write results with `store`"),
+        );
+    }
+    let failed = elab.diags.has_errors();
+    diags.extend(std::mem::take(&mut elab.diags));
+    if failed {
+        return (None, diags);
+    }
+    let module = ir::Module {
+        kernel: elab.b.finish(),
+    };
+    // The checker promises verified IR; anything else is a bug in tk, not in the kernel.
+    if let Err(message) = ir::verify::verify(&module) {
+        diags.push(
+            Diagnostic::internal(format!("lowered IR of `{name}` does not verify: {message}"))
+                .with_label(k.name.span, "while lowering this kernel"),
+        );
+        return (None, diags);
+    }
+    (Some(module), diags)
 }
