@@ -1,2 +1,241 @@
 //! The Vulkan runtime (ash + gpu-allocator): device choice, buffers, pipelines, dispatch, readback
 //! and timing. It knows nothing of the compiler: it sees only `abi::Artifact`.
+//!
+//! Layout of the module: `device.rs` opens the instance and device and reads their limits and
+//! features; `pipeline.rs` turns an artifact into a compute pipeline; `launch.rs` moves arguments
+//! to and from the device, dispatches, and times. Every Vulkan failure becomes a
+//! `RuntimeError` value; nothing here panics on user input.
+use std::fmt;
+
+mod device;
+mod launch;
+mod pipeline;
+#[cfg(test)]
+mod tests;
+
+pub use device::{list_devices, Device, DeviceOptions};
+pub use pipeline::Pipeline;
+
+/// Which physical device to open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// The best device by kind (discrete > integrated > virtual > cpu); the `TK_DEVICE`
+    /// environment variable (a device index) overrides it.
+    Auto,
+    /// The device at this index of `list_devices()`.
+    Index(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Discrete,
+    Integrated,
+    Virtual,
+    Cpu,
+    Other,
+}
+
+impl fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeviceKind::Discrete => "discrete GPU",
+            DeviceKind::Integrated => "integrated GPU",
+            DeviceKind::Virtual => "virtual GPU",
+            DeviceKind::Cpu => "CPU",
+            DeviceKind::Other => "other",
+        })
+    }
+}
+
+/// What `list_devices` reports of one physical device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceInfo {
+    pub index: usize,
+    pub name: String,
+    pub kind: DeviceKind,
+    /// The device's Vulkan version (major, minor, patch).
+    pub api_version: (u32, u32, u32),
+    /// Driver name and version text (from VkPhysicalDeviceDriverProperties when available).
+    pub driver: String,
+    pub subgroup_size: u32,
+    /// Whether the queue family used for compute can write timestamps (`bench` needs them).
+    pub timestamps: bool,
+}
+
+/// What one launch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaunchReport {
+    /// The logical grid's program count (gx * gy * gz).
+    pub programs: u64,
+    /// The workgroup counts actually dispatched (the grid linearised over x, y, z).
+    pub dispatch: [u32; 3],
+    /// GPU time of the dispatch alone, from timestamps, when the device has them.
+    pub gpu_ns: Option<u64>,
+}
+
+/// GPU-timestamp timing over several iterations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub median_ns: f64,
+    pub min_ns: f64,
+    pub iterations: u32,
+    /// Bytes moved per iteration, when known (`copy_bandwidth` sets it).
+    pub bytes: Option<u64>,
+}
+
+impl Timing {
+    /// Bytes per nanosecond = GB/s (decimal), for the median iteration.
+    pub fn gb_per_s(&self) -> Option<f64> {
+        let bytes = self.bytes? as f64;
+        if self.median_ns > 0.0 {
+            Some(bytes / self.median_ns)
+        } else {
+            None
+        }
+    }
+}
+
+/// Everything that can go wrong in the runtime, as data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuntimeError {
+    /// The Vulkan loader (libvulkan.so.1 or the platform's equivalent) could not be loaded.
+    NoVulkan {
+        reason: String,
+    },
+    /// Vulkan is present but offers no physical device with a compute queue.
+    NoDevice,
+    BadDeviceIndex {
+        index: usize,
+        count: usize,
+    },
+    /// `TK_VALIDATION=1` (or `DeviceOptions::validation`) asked for the validation layer, which
+    /// is not installed.
+    ValidationLayerMissing,
+    /// The device lacks a feature the kernel needs.
+    MissingFeature {
+        feature: String,
+        device: String,
+    },
+    /// A launch or pipeline exceeds one of the device's limits.
+    LimitExceeded {
+        what: String,
+        requested: u64,
+        limit: u64,
+        device: String,
+    },
+    /// The arguments do not match the kernel's parameters.
+    BadArguments {
+        kernel: String,
+        message: String,
+    },
+    /// The safe-mode status buffer recorded an out-of-bounds access.
+    OutOfBounds {
+        kernel: String,
+        param: String,
+        index: i64,
+        store: bool,
+        program: u32,
+    },
+    /// The validation layer reported errors during the call.
+    Validation {
+        messages: Vec<String>,
+    },
+    /// A Vulkan (or memory allocator) call failed.
+    Vulkan {
+        call: String,
+        result: String,
+    },
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuntimeError::NoVulkan { reason } => {
+                write!(f, "the Vulkan loader could not be loaded ({reason})")
+            }
+            RuntimeError::NoDevice => {
+                write!(f, "Vulkan found no physical device with a compute queue")
+            }
+            RuntimeError::BadDeviceIndex { index, count } => write!(
+                f,
+                "device index {index} does not exist: there are {count} Vulkan device(s), \
+                 numbered from 0"
+            ),
+            RuntimeError::ValidationLayerMissing => write!(
+                f,
+                "validation was requested but the layer VK_LAYER_KHRONOS_validation is not \
+                 installed"
+            ),
+            RuntimeError::MissingFeature { feature, device } => {
+                write!(
+                    f,
+                    "the kernel needs {feature}, which the device `{device}` does not offer"
+                )
+            }
+            RuntimeError::LimitExceeded {
+                what,
+                requested,
+                limit,
+                device,
+            } => write!(
+                f,
+                "{what} of {requested} exceeds the limit of {limit} on the device `{device}`"
+            ),
+            RuntimeError::BadArguments { kernel, message } => {
+                write!(f, "bad arguments for kernel `{kernel}`: {message}")
+            }
+            RuntimeError::OutOfBounds {
+                kernel,
+                param,
+                index,
+                store,
+                program,
+            } => write!(
+                f,
+                "kernel `{kernel}` {} `{param}` out of bounds at index {index} (program {program})",
+                if *store { "stored to" } else { "loaded from" }
+            ),
+            RuntimeError::Validation { messages } => {
+                write!(
+                    f,
+                    "the Vulkan validation layer reported {} error(s)",
+                    messages.len()
+                )?;
+                for message in messages {
+                    write!(f, "\n  {message}")?;
+                }
+                Ok(())
+            }
+            RuntimeError::Vulkan { call, result } => {
+                write!(f, "Vulkan call {call} failed: {result}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+impl RuntimeError {
+    /// True for the two errors on which a caller should fall back to running without a device.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice)
+    }
+}
+
+/// Turns a Vulkan result into a `RuntimeError::Vulkan` naming the call.
+pub(crate) fn vk_error(call: &str) -> impl Fn(ash::vk::Result) -> RuntimeError + '_ {
+    move |result| RuntimeError::Vulkan {
+        call: call.to_string(),
+        result: format!("{result:?}"),
+    }
+}
+
+/// Turns a gpu-allocator failure into a `RuntimeError::Vulkan`.
+pub(crate) fn alloc_error(
+    call: &str,
+) -> impl Fn(gpu_allocator::AllocationError) -> RuntimeError + '_ {
+    move |error| RuntimeError::Vulkan {
+        call: call.to_string(),
+        result: error.to_string(),
+    }
+}

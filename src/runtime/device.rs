@@ -1,0 +1,719 @@
+//! Opening Vulkan: the instance (with optional validation), physical-device probing (kind,
+//! limits, features, subgroup size), the logical device with its compute queue, and teardown.
+use std::ffi::{c_void, CStr};
+use std::sync::{Arc, Mutex};
+
+use ash::vk;
+use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
+
+use super::{alloc_error, vk_error, DeviceChoice, DeviceInfo, DeviceKind, RuntimeError};
+use crate::abi::{Features, Target};
+
+const VALIDATION_LAYER: &CStr = c"VK_LAYER_KHRONOS_validation";
+
+/// How to open a device beyond which one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceOptions {
+    /// Enable VK_LAYER_KHRONOS_validation; any validation error then fails the call that
+    /// caused it.
+    pub validation: bool,
+    /// Copy through staging buffers even where device memory is host visible, as on a
+    /// discrete GPU (so unified-memory devices such as lavapipe can test that path).
+    pub always_stage: bool,
+}
+
+impl DeviceOptions {
+    /// Options from the environment: `TK_VALIDATION=1` turns validation on.
+    pub fn from_env() -> DeviceOptions {
+        DeviceOptions {
+            validation: std::env::var("TK_VALIDATION").is_ok_and(|v| v == "1"),
+            always_stage: false,
+        }
+    }
+}
+
+/// An open Vulkan device ready to load and launch kernels.
+pub struct Device {
+    pub(crate) context: Arc<Context>,
+}
+
+/// The messages the validation layer sent to our callback; boxed so its address is stable.
+type MessageLog = Mutex<Vec<String>>;
+
+struct Validation {
+    loader: ash::ext::debug_utils::Instance,
+    messenger: vk::DebugUtilsMessengerEXT,
+    messages: Box<MessageLog>,
+}
+
+/// Everything a physical device offers that the runtime cares about.
+#[derive(Clone)]
+struct Probe {
+    info: DeviceInfo,
+    physical: vk::PhysicalDevice,
+    queue_family: u32,
+    timestamp_bits: u32,
+    limits: vk::PhysicalDeviceLimits,
+    /// Some(size) when every dispatch runs with this subgroup size.
+    fixed_subgroup_size: Option<u32>,
+    /// min(instance version, device version) >= 1.2: the Vulkan11/12 feature structs apply.
+    core_12: bool,
+    support: Support,
+}
+
+/// Device features in plain bools, as queried; the same struct says what to enable.
+#[derive(Clone, Copy, Default)]
+struct Support {
+    float16: bool,
+    int8: bool,
+    int16: bool,
+    int64: bool,
+    float64: bool,
+    storage8: bool,
+    uniform_storage8: bool,
+    storage16: bool,
+    uniform_storage16: bool,
+    vulkan_memory_model: bool,
+    vulkan_memory_model_device_scope: bool,
+    subgroup_arithmetic: bool,
+    float_atomic_add: bool,
+    ext_8bit_storage: bool,
+    ext_float16_int8: bool,
+    ext_atomic_float: bool,
+}
+
+impl Support {
+    fn features(&self) -> Features {
+        Features {
+            float16: self.float16,
+            float64: self.float64,
+            int8: self.int8,
+            int16: self.int16,
+            int64: self.int64,
+            storage8: self.storage8,
+            storage16: self.storage16,
+            subgroup_arithmetic: self.subgroup_arithmetic,
+            float_atomic_add: self.float_atomic_add,
+        }
+    }
+}
+
+/// Per-device mutable state: one launch at a time records into the single command buffer.
+pub(crate) struct State {
+    /// `None` only during teardown (the allocator must be dropped before the device).
+    pub(crate) allocator: Option<Allocator>,
+    pub(crate) command_pool: vk::CommandPool,
+    pub(crate) command_buffer: vk::CommandBuffer,
+    pub(crate) fence: vk::Fence,
+}
+
+/// The shared device object; pipelines hold an `Arc` to it so it outlives them.
+pub(crate) struct Context {
+    /// Keeps the loader library open until the instance is destroyed (fields drop after
+    /// `Drop::drop` has run).
+    _entry: ash::Entry,
+    instance: ash::Instance,
+    validation: Option<Validation>,
+    pub(crate) device: ash::Device,
+    pub(crate) queue: vk::Queue,
+    pub(crate) queue_family: u32,
+    pub(crate) limits: vk::PhysicalDeviceLimits,
+    pub(crate) info: DeviceInfo,
+    pub(crate) target: Target,
+    pub(crate) always_stage: bool,
+    /// The bits of a timestamp that count (`timestampValidBits` of the queue family).
+    pub(crate) timestamp_mask: u64,
+    pub(crate) state: Mutex<State>,
+}
+
+impl Context {
+    /// Takes the validation errors collected since the last call; an error if there were any.
+    pub(crate) fn check_validation(&self) -> Result<(), RuntimeError> {
+        let Some(validation) = &self.validation else {
+            return Ok(());
+        };
+        let messages = match validation.messages.lock() {
+            Ok(mut log) => std::mem::take(&mut *log),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        if messages.is_empty() {
+            Ok(())
+        } else {
+            Err(RuntimeError::Validation { messages })
+        }
+    }
+
+    pub(crate) fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave Vulkan objects half made: every call that
+        // records waits on the fence before returning, so a poisoned lock is still usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: every object was created from this device/instance, and nothing else can use
+        // them: the last Arc is being dropped, so no pipeline or launch is alive.
+        unsafe {
+            let _ = self.device.device_wait_idle();
+            let state = self
+                .state
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            self.device.destroy_fence(state.fence, None);
+            self.device.destroy_command_pool(state.command_pool, None);
+            drop(state.allocator.take());
+            self.device.destroy_device(None);
+            if let Some(validation) = &self.validation {
+                validation
+                    .loader
+                    .destroy_debug_utils_messenger(validation.messenger, None);
+            }
+            self.instance.destroy_instance(None);
+        }
+    }
+}
+
+/// Loads the Vulkan loader library.
+fn load_entry() -> Result<ash::Entry, RuntimeError> {
+    // SAFETY: loading the system Vulkan loader runs its initialisers, which is the documented
+    // way to use it.
+    unsafe { ash::Entry::load() }.map_err(|error| RuntimeError::NoVulkan {
+        reason: error.to_string(),
+    })
+}
+
+unsafe extern "system" fn debug_callback(
+    severity: vk::DebugUtilsMessageSeverityFlagsEXT,
+    _types: vk::DebugUtilsMessageTypeFlagsEXT,
+    data: *const vk::DebugUtilsMessengerCallbackDataEXT<'_>,
+    user_data: *mut c_void,
+) -> vk::Bool32 {
+    if severity.contains(vk::DebugUtilsMessageSeverityFlagsEXT::ERROR)
+        && !data.is_null()
+        && !user_data.is_null()
+    {
+        // SAFETY: user_data is the Box<MessageLog> address we registered; it lives as long as
+        // the messenger. `data` is valid for the duration of the callback.
+        let log = &*(user_data as *const MessageLog);
+        let message = (*data)
+            .message_as_c_str()
+            .map(|text| text.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "(no message)".to_string());
+        if let Ok(mut log) = log.lock() {
+            log.push(message);
+        }
+    }
+    vk::FALSE
+}
+
+/// Creates the instance (Vulkan 1.2 when the loader has it, else 1.1), with validation when
+/// asked. Returns the instance version in use.
+fn create_instance(
+    entry: &ash::Entry,
+    validate: bool,
+) -> Result<(ash::Instance, Option<Validation>, u32), RuntimeError> {
+    // SAFETY: plain queries and object creation through a loaded entry, with valid structs.
+    unsafe {
+        let loader_version = entry
+            .try_enumerate_instance_version()
+            .map_err(vk_error("vkEnumerateInstanceVersion"))?
+            .unwrap_or(vk::API_VERSION_1_0);
+        if loader_version < vk::API_VERSION_1_1 {
+            return Err(RuntimeError::NoVulkan {
+                reason: "the Vulkan loader only offers Vulkan 1.0; tk needs 1.1".to_string(),
+            });
+        }
+        let api_version = loader_version.min(vk::API_VERSION_1_2);
+        let app = vk::ApplicationInfo::default()
+            .application_name(c"tk")
+            .engine_name(c"tk")
+            .api_version(api_version);
+        let mut layers = Vec::new();
+        let mut extensions = Vec::new();
+        if validate {
+            let available = entry
+                .enumerate_instance_layer_properties()
+                .map_err(vk_error("vkEnumerateInstanceLayerProperties"))?;
+            if !available
+                .iter()
+                .any(|layer| layer.layer_name_as_c_str() == Ok(VALIDATION_LAYER))
+            {
+                return Err(RuntimeError::ValidationLayerMissing);
+            }
+            layers.push(VALIDATION_LAYER.as_ptr());
+            extensions.push(ash::ext::debug_utils::NAME.as_ptr());
+        }
+        let create_info = vk::InstanceCreateInfo::default()
+            .application_info(&app)
+            .enabled_layer_names(&layers)
+            .enabled_extension_names(&extensions);
+        let instance = entry
+            .create_instance(&create_info, None)
+            .map_err(|result| {
+                if result == vk::Result::ERROR_INCOMPATIBLE_DRIVER {
+                    RuntimeError::NoDevice
+                } else {
+                    vk_error("vkCreateInstance")(result)
+                }
+            })?;
+        let validation = if validate {
+            let loader = ash::ext::debug_utils::Instance::new(entry, &instance);
+            let messages: Box<MessageLog> = Box::new(Mutex::new(Vec::new()));
+            let messenger_info = vk::DebugUtilsMessengerCreateInfoEXT::default()
+                .message_severity(
+                    vk::DebugUtilsMessageSeverityFlagsEXT::ERROR
+                        | vk::DebugUtilsMessageSeverityFlagsEXT::WARNING,
+                )
+                .message_type(
+                    vk::DebugUtilsMessageTypeFlagsEXT::GENERAL
+                        | vk::DebugUtilsMessageTypeFlagsEXT::VALIDATION
+                        | vk::DebugUtilsMessageTypeFlagsEXT::PERFORMANCE,
+                )
+                .pfn_user_callback(Some(debug_callback))
+                .user_data(&*messages as *const MessageLog as *mut c_void);
+            match loader.create_debug_utils_messenger(&messenger_info, None) {
+                Ok(messenger) => Some(Validation {
+                    loader,
+                    messenger,
+                    messages,
+                }),
+                Err(result) => {
+                    instance.destroy_instance(None);
+                    return Err(vk_error("vkCreateDebugUtilsMessengerEXT")(result));
+                }
+            }
+        } else {
+            None
+        };
+        Ok((instance, validation, api_version))
+    }
+}
+
+fn c_text(text: Result<&CStr, std::ffi::FromBytesUntilNulError>) -> String {
+    text.map(|t| t.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn version_triple(version: u32) -> (u32, u32, u32) {
+    (
+        vk::api_version_major(version),
+        vk::api_version_minor(version),
+        vk::api_version_patch(version),
+    )
+}
+
+/// Probes every physical device with a compute queue, numbered in enumeration order.
+fn probe_all(instance: &ash::Instance, instance_version: u32) -> Result<Vec<Probe>, RuntimeError> {
+    // SAFETY: queries on handles enumerated from this live instance.
+    let physicals = unsafe { instance.enumerate_physical_devices() }
+        .map_err(vk_error("vkEnumeratePhysicalDevices"))?;
+    let mut probes = Vec::new();
+    for physical in physicals {
+        if let Some(probe) = probe(instance, instance_version, physical, probes.len())? {
+            probes.push(probe);
+        }
+    }
+    Ok(probes)
+}
+
+fn probe(
+    instance: &ash::Instance,
+    instance_version: u32,
+    physical: vk::PhysicalDevice,
+    index: usize,
+) -> Result<Option<Probe>, RuntimeError> {
+    // SAFETY: queries on a physical device of this live instance, with well-formed chains.
+    unsafe {
+        let families = instance.get_physical_device_queue_family_properties(physical);
+        // Prefer a compute-only family (an async compute queue), else any with compute.
+        let compute = |family: &vk::QueueFamilyProperties| {
+            family.queue_flags.contains(vk::QueueFlags::COMPUTE) && family.queue_count > 0
+        };
+        let queue_family = families
+            .iter()
+            .position(|f| compute(f) && !f.queue_flags.contains(vk::QueueFlags::GRAPHICS))
+            .or_else(|| families.iter().position(compute));
+        let Some(queue_family) = queue_family else {
+            return Ok(None);
+        };
+        let timestamp_bits = families[queue_family].timestamp_valid_bits;
+
+        let basic = instance.get_physical_device_properties(physical);
+        // tk's shaders are SPIR-V 1.3 at least, which a Vulkan 1.0 device cannot run.
+        if basic.api_version < vk::API_VERSION_1_1 {
+            return Ok(None);
+        }
+        let core_12 = basic.api_version.min(instance_version) >= vk::API_VERSION_1_2;
+        let core_13 = basic.api_version.min(instance_version) >= vk::API_VERSION_1_3;
+
+        let mut subgroup = vk::PhysicalDeviceSubgroupProperties::default();
+        let mut driver = vk::PhysicalDeviceDriverProperties::default();
+        let mut vulkan13 = vk::PhysicalDeviceVulkan13Properties::default();
+        {
+            let mut properties = vk::PhysicalDeviceProperties2::default().push_next(&mut subgroup);
+            if core_12 {
+                properties = properties.push_next(&mut driver);
+            }
+            if core_13 {
+                properties = properties.push_next(&mut vulkan13);
+            }
+            instance.get_physical_device_properties2(physical, &mut properties);
+        }
+        let driver_text = if core_12 {
+            format!(
+                "{} ({})",
+                c_text(driver.driver_name_as_c_str()),
+                c_text(driver.driver_info_as_c_str())
+            )
+        } else {
+            format!("driver version {:#x}", basic.driver_version)
+        };
+        let fixed_subgroup_size = if core_13
+            && vulkan13.min_subgroup_size != 0
+            && vulkan13.min_subgroup_size != vulkan13.max_subgroup_size
+        {
+            None
+        } else {
+            Some(subgroup.subgroup_size)
+        };
+
+        let extensions = instance
+            .enumerate_device_extension_properties(physical)
+            .map_err(vk_error("vkEnumerateDeviceExtensionProperties"))?;
+        let has = |name: &CStr| {
+            extensions
+                .iter()
+                .any(|e| e.extension_name_as_c_str() == Ok(name))
+        };
+        let mut support = Support {
+            ext_8bit_storage: !core_12 && has(ash::khr::_8bit_storage::NAME),
+            ext_float16_int8: !core_12 && has(ash::khr::shader_float16_int8::NAME),
+            ext_atomic_float: has(ash::ext::shader_atomic_float::NAME),
+            subgroup_arithmetic: subgroup
+                .supported_operations
+                .contains(vk::SubgroupFeatureFlags::ARITHMETIC)
+                && subgroup
+                    .supported_stages
+                    .contains(vk::ShaderStageFlags::COMPUTE),
+            ..Support::default()
+        };
+
+        let mut vulkan11 = vk::PhysicalDeviceVulkan11Features::default();
+        let mut vulkan12 = vk::PhysicalDeviceVulkan12Features::default();
+        let mut storage16 = vk::PhysicalDevice16BitStorageFeatures::default();
+        let mut storage8 = vk::PhysicalDevice8BitStorageFeatures::default();
+        let mut float16_int8 = vk::PhysicalDeviceShaderFloat16Int8Features::default();
+        let mut atomic_float = vk::PhysicalDeviceShaderAtomicFloatFeaturesEXT::default();
+        let basic_features;
+        {
+            let mut features = vk::PhysicalDeviceFeatures2::default();
+            if core_12 {
+                features = features.push_next(&mut vulkan11).push_next(&mut vulkan12);
+            } else {
+                features = features.push_next(&mut storage16);
+                if support.ext_8bit_storage {
+                    features = features.push_next(&mut storage8);
+                }
+                if support.ext_float16_int8 {
+                    features = features.push_next(&mut float16_int8);
+                }
+            }
+            if support.ext_atomic_float {
+                features = features.push_next(&mut atomic_float);
+            }
+            instance.get_physical_device_features2(physical, &mut features);
+            basic_features = features.features;
+        }
+        support.int16 = basic_features.shader_int16 != 0;
+        support.int64 = basic_features.shader_int64 != 0;
+        support.float64 = basic_features.shader_float64 != 0;
+        support.float_atomic_add = atomic_float.shader_buffer_float32_atomic_add != 0;
+        if core_12 {
+            support.float16 = vulkan12.shader_float16 != 0;
+            support.int8 = vulkan12.shader_int8 != 0;
+            support.storage8 = vulkan12.storage_buffer8_bit_access != 0;
+            support.uniform_storage8 = vulkan12.uniform_and_storage_buffer8_bit_access != 0;
+            support.storage16 = vulkan11.storage_buffer16_bit_access != 0;
+            support.uniform_storage16 = vulkan11.uniform_and_storage_buffer16_bit_access != 0;
+            support.vulkan_memory_model = vulkan12.vulkan_memory_model != 0;
+            support.vulkan_memory_model_device_scope =
+                vulkan12.vulkan_memory_model_device_scope != 0;
+        } else {
+            support.float16 = float16_int8.shader_float16 != 0;
+            support.int8 = float16_int8.shader_int8 != 0;
+            support.storage8 = storage8.storage_buffer8_bit_access != 0;
+            support.uniform_storage8 = storage8.uniform_and_storage_buffer8_bit_access != 0;
+            support.storage16 = storage16.storage_buffer16_bit_access != 0;
+            support.uniform_storage16 = storage16.uniform_and_storage_buffer16_bit_access != 0;
+        }
+
+        let kind = match basic.device_type {
+            vk::PhysicalDeviceType::DISCRETE_GPU => DeviceKind::Discrete,
+            vk::PhysicalDeviceType::INTEGRATED_GPU => DeviceKind::Integrated,
+            vk::PhysicalDeviceType::VIRTUAL_GPU => DeviceKind::Virtual,
+            vk::PhysicalDeviceType::CPU => DeviceKind::Cpu,
+            _ => DeviceKind::Other,
+        };
+        let info = DeviceInfo {
+            index,
+            name: c_text(basic.device_name_as_c_str()),
+            kind,
+            api_version: version_triple(basic.api_version),
+            driver: driver_text,
+            subgroup_size: subgroup.subgroup_size,
+            timestamps: timestamp_bits > 0,
+        };
+        Ok(Some(Probe {
+            info,
+            physical,
+            queue_family: queue_family as u32,
+            timestamp_bits,
+            limits: basic.limits,
+            fixed_subgroup_size,
+            core_12,
+            support,
+        }))
+    }
+}
+
+/// Every Vulkan device with a compute queue, in the order `DeviceChoice::Index` uses.
+pub fn list_devices() -> Result<Vec<DeviceInfo>, RuntimeError> {
+    let entry = load_entry()?;
+    let (instance, _, version) = create_instance(&entry, false)?;
+    let probes = probe_all(&instance, version);
+    // SAFETY: the instance has no children left.
+    unsafe { instance.destroy_instance(None) };
+    Ok(probes?.into_iter().map(|probe| probe.info).collect())
+}
+
+fn kind_rank(kind: DeviceKind) -> u32 {
+    match kind {
+        DeviceKind::Discrete => 0,
+        DeviceKind::Integrated => 1,
+        DeviceKind::Virtual => 2,
+        DeviceKind::Cpu => 3,
+        DeviceKind::Other => 4,
+    }
+}
+
+fn choose(probes: &[Probe], choice: DeviceChoice) -> Result<usize, RuntimeError> {
+    if probes.is_empty() {
+        return Err(RuntimeError::NoDevice);
+    }
+    let index = match choice {
+        DeviceChoice::Index(index) => index,
+        DeviceChoice::Auto => match std::env::var("TK_DEVICE").ok().map(|v| v.trim().parse()) {
+            Some(Ok(index)) => index,
+            // An unreadable TK_DEVICE is treated like an index that does not exist.
+            Some(Err(_)) => usize::MAX,
+            None => {
+                let best = probes.iter().min_by_key(|probe| kind_rank(probe.info.kind));
+                return Ok(best.map(|probe| probe.info.index).unwrap_or(0));
+            }
+        },
+    };
+    if index >= probes.len() {
+        return Err(RuntimeError::BadDeviceIndex {
+            index,
+            count: probes.len(),
+        });
+    }
+    Ok(index)
+}
+
+impl Device {
+    /// Opens a device; validation follows `TK_VALIDATION=1`.
+    pub fn open(choice: DeviceChoice) -> Result<Device, RuntimeError> {
+        Device::open_with(choice, DeviceOptions::from_env())
+    }
+
+    pub fn open_with(choice: DeviceChoice, options: DeviceOptions) -> Result<Device, RuntimeError> {
+        let entry = load_entry()?;
+        let (instance, validation, version) = create_instance(&entry, options.validation)?;
+        let destroy_instance = |validation: Option<Validation>| {
+            // SAFETY: called only on failure paths, when no device was made from the instance.
+            unsafe {
+                if let Some(validation) = validation {
+                    validation
+                        .loader
+                        .destroy_debug_utils_messenger(validation.messenger, None);
+                }
+                instance.destroy_instance(None);
+            }
+        };
+        let probe = match probe_all(&instance, version)
+            .and_then(|probes| choose(&probes, choice).map(|index| probes[index].clone()))
+        {
+            Ok(probe) => probe,
+            Err(error) => {
+                destroy_instance(validation);
+                return Err(error);
+            }
+        };
+        let device = match create_device(&instance, &probe) {
+            Ok(device) => device,
+            Err(error) => {
+                destroy_instance(validation);
+                return Err(error);
+            }
+        };
+        let features = probe.support.features();
+        let limits = probe.limits;
+        let target = Target {
+            name: probe.info.name.clone(),
+            subgroup_size: probe.fixed_subgroup_size,
+            max_threads: limits.max_compute_work_group_invocations,
+            max_shared_bytes: limits.max_compute_shared_memory_size,
+            max_push_bytes: limits.max_push_constants_size,
+            max_workgroups: limits.max_compute_work_group_count,
+            features,
+        };
+        // From here on the Context owns everything and its Drop tears down what exists; the
+        // command objects start null (destroying a null handle is a no-op).
+        // SAFETY: the queue family and index were requested at device creation.
+        let queue = unsafe { device.get_device_queue(probe.queue_family, 0) };
+        let mut context = Context {
+            _entry: entry,
+            instance,
+            validation,
+            device,
+            queue,
+            queue_family: probe.queue_family,
+            limits,
+            info: probe.info.clone(),
+            target,
+            always_stage: options.always_stage,
+            timestamp_mask: u64::MAX >> 64u32.saturating_sub(probe.timestamp_bits).min(63),
+            state: Mutex::new(State {
+                allocator: None,
+                command_pool: vk::CommandPool::null(),
+                command_buffer: vk::CommandBuffer::null(),
+                fence: vk::Fence::null(),
+            }),
+        };
+        init_state(&mut context, probe.physical)?;
+        context.check_validation()?;
+        Ok(Device {
+            context: Arc::new(context),
+        })
+    }
+
+    pub fn info(&self) -> &DeviceInfo {
+        &self.context.info
+    }
+
+    /// The limits and features the compiler should target on this device.
+    pub fn target(&self) -> Target {
+        self.context.target.clone()
+    }
+}
+
+fn init_state(context: &mut Context, physical: vk::PhysicalDevice) -> Result<(), RuntimeError> {
+    let device = context.device.clone();
+    let allocator = Allocator::new(&AllocatorCreateDesc {
+        instance: context.instance.clone(),
+        device: device.clone(),
+        physical_device: physical,
+        debug_settings: Default::default(),
+        buffer_device_address: false,
+        allocation_sizes: Default::default(),
+    })
+    .map_err(alloc_error("gpu_allocator::Allocator::new"))?;
+    let queue_family = context.queue_family;
+    let state = context
+        .state
+        .get_mut()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    state.allocator = Some(allocator);
+    // SAFETY: object creation on a live device; each handle is stored at once so Drop frees it.
+    unsafe {
+        let pool_info = vk::CommandPoolCreateInfo::default()
+            .queue_family_index(queue_family)
+            .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER);
+        state.command_pool = device
+            .create_command_pool(&pool_info, None)
+            .map_err(vk_error("vkCreateCommandPool"))?;
+        let buffer_info = vk::CommandBufferAllocateInfo::default()
+            .command_pool(state.command_pool)
+            .level(vk::CommandBufferLevel::PRIMARY)
+            .command_buffer_count(1);
+        state.command_buffer = device
+            .allocate_command_buffers(&buffer_info)
+            .map_err(vk_error("vkAllocateCommandBuffers"))?[0];
+        state.fence = device
+            .create_fence(&vk::FenceCreateInfo::default(), None)
+            .map_err(vk_error("vkCreateFence"))?;
+    }
+    Ok(())
+}
+
+/// Creates the logical device with one compute queue and every feature tk may use that the
+/// device offers (the artifact's needs are checked against them in `load`).
+fn create_device(instance: &ash::Instance, probe: &Probe) -> Result<ash::Device, RuntimeError> {
+    let support = &probe.support;
+    let priorities = [1.0f32];
+    let queues = [vk::DeviceQueueCreateInfo::default()
+        .queue_family_index(probe.queue_family)
+        .queue_priorities(&priorities)];
+    let mut extensions = Vec::new();
+    if support.ext_8bit_storage {
+        extensions.push(ash::khr::_8bit_storage::NAME.as_ptr());
+    }
+    if support.ext_float16_int8 {
+        extensions.push(ash::khr::shader_float16_int8::NAME.as_ptr());
+    }
+    if support.ext_atomic_float && support.float_atomic_add {
+        extensions.push(ash::ext::shader_atomic_float::NAME.as_ptr());
+    }
+    let basic = vk::PhysicalDeviceFeatures::default()
+        .shader_int16(support.int16)
+        .shader_int64(support.int64)
+        .shader_float64(support.float64);
+    let mut vulkan11 = vk::PhysicalDeviceVulkan11Features::default()
+        .storage_buffer16_bit_access(support.storage16)
+        .uniform_and_storage_buffer16_bit_access(support.uniform_storage16);
+    let mut vulkan12 = vk::PhysicalDeviceVulkan12Features::default()
+        .shader_float16(support.float16)
+        .shader_int8(support.int8)
+        .storage_buffer8_bit_access(support.storage8)
+        .uniform_and_storage_buffer8_bit_access(support.uniform_storage8)
+        .vulkan_memory_model(support.vulkan_memory_model)
+        .vulkan_memory_model_device_scope(support.vulkan_memory_model_device_scope);
+    let mut storage16 = vk::PhysicalDevice16BitStorageFeatures::default()
+        .storage_buffer16_bit_access(support.storage16)
+        .uniform_and_storage_buffer16_bit_access(support.uniform_storage16);
+    let mut storage8 = vk::PhysicalDevice8BitStorageFeatures::default()
+        .storage_buffer8_bit_access(support.storage8)
+        .uniform_and_storage_buffer8_bit_access(support.uniform_storage8);
+    let mut float16_int8 = vk::PhysicalDeviceShaderFloat16Int8Features::default()
+        .shader_float16(support.float16)
+        .shader_int8(support.int8);
+    let mut atomic_float = vk::PhysicalDeviceShaderAtomicFloatFeaturesEXT::default()
+        .shader_buffer_float32_atomic_add(support.float_atomic_add);
+    let mut features = vk::PhysicalDeviceFeatures2::default().features(basic);
+    if probe.core_12 {
+        features = features.push_next(&mut vulkan11).push_next(&mut vulkan12);
+    } else {
+        features = features.push_next(&mut storage16);
+        if support.ext_8bit_storage {
+            features = features.push_next(&mut storage8);
+        }
+        if support.ext_float16_int8 {
+            features = features.push_next(&mut float16_int8);
+        }
+    }
+    if support.ext_atomic_float && support.float_atomic_add {
+        features = features.push_next(&mut atomic_float);
+    }
+    let create_info = vk::DeviceCreateInfo::default()
+        .queue_create_infos(&queues)
+        .enabled_extension_names(&extensions)
+        .push_next(&mut features);
+    // SAFETY: the physical device belongs to this instance; the chain holds only features the
+    // device reported.
+    unsafe { instance.create_device(probe.physical, &create_info, None) }
+        .map_err(vk_error("vkCreateDevice"))
+}

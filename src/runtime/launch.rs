@@ -1,0 +1,980 @@
+//! Launching: argument checks against the ABI, push-constant encoding, grid linearisation,
+//! per-launch buffers (device-local plus host-visible staging), dispatch, readback, the safe-mode
+//! status buffer, and GPU-timestamp timing.
+use ash::vk;
+use gpu_allocator::vulkan::{Allocation, AllocationCreateDesc, AllocationScheme, Allocator};
+use gpu_allocator::MemoryLocation;
+
+use super::device::{Context, Device, State};
+use super::pipeline::Pipeline;
+use super::{alloc_error, vk_error, LaunchReport, RuntimeError, Timing};
+use crate::abi::{self, PushRepr, Status, STATUS_STORE_OOB, STATUS_WORDS};
+use crate::base::{KernelArg, Literal, ScalarType};
+
+/// One buffer made for a launch; freed when the launch ends.
+struct DeviceBuffer {
+    buffer: vk::Buffer,
+    allocation: Option<Allocation>,
+    size: u64,
+}
+
+/// The buffers of one launch, freed together on every path out of it.
+struct LaunchBuffers {
+    buffers: Vec<DeviceBuffer>,
+}
+
+impl LaunchBuffers {
+    fn create(
+        &mut self,
+        context: &Context,
+        allocator: &mut Allocator,
+        size: u64,
+        usage: vk::BufferUsageFlags,
+        location: MemoryLocation,
+    ) -> Result<usize, RuntimeError> {
+        let device = &context.device;
+        let info = vk::BufferCreateInfo::default()
+            .size(size)
+            .usage(usage)
+            .sharing_mode(vk::SharingMode::EXCLUSIVE);
+        // SAFETY: buffer creation and binding on a live device; the buffer is recorded at once
+        // so it is freed on every path.
+        unsafe {
+            let buffer = device
+                .create_buffer(&info, None)
+                .map_err(vk_error("vkCreateBuffer"))?;
+            self.buffers.push(DeviceBuffer {
+                buffer,
+                allocation: None,
+                size,
+            });
+            let requirements = device.get_buffer_memory_requirements(buffer);
+            let allocation = allocator
+                .allocate(&AllocationCreateDesc {
+                    name: "tk launch buffer",
+                    requirements,
+                    location,
+                    linear: true,
+                    allocation_scheme: AllocationScheme::GpuAllocatorManaged,
+                })
+                .map_err(alloc_error("gpu_allocator::Allocator::allocate"))?;
+            let (memory, offset) = (allocation.memory(), allocation.offset());
+            let index = self.buffers.len() - 1;
+            self.buffers[index].allocation = Some(allocation);
+            device
+                .bind_buffer_memory(buffer, memory, offset)
+                .map_err(vk_error("vkBindBufferMemory"))?;
+            Ok(index)
+        }
+    }
+
+    fn mapped(&mut self, index: usize) -> Result<&mut [u8], RuntimeError> {
+        let size = self.buffers[index].size as usize;
+        self.buffers[index]
+            .allocation
+            .as_mut()
+            .and_then(|allocation| allocation.mapped_slice_mut())
+            .map(|slice| &mut slice[..size])
+            .ok_or_else(|| RuntimeError::Vulkan {
+                call: "vkMapMemory".to_string(),
+                result: "staging memory is not host visible".to_string(),
+            })
+    }
+
+    /// True when the buffer's memory is mapped and host coherent (every buffer on lavapipe and
+    /// other unified-memory devices): the host then reads and writes it directly, no staging.
+    fn host_coherent(&self, index: usize) -> bool {
+        self.buffers[index]
+            .allocation
+            .as_ref()
+            .is_some_and(|allocation| {
+                allocation.mapped_ptr().is_some()
+                    && allocation
+                        .memory_properties()
+                        .contains(vk::MemoryPropertyFlags::HOST_COHERENT)
+            })
+    }
+
+    /// A device-local buffer of `size` bytes for a binding, plus a staging buffer unless the
+    /// device buffer is host coherent.
+    fn create_binding(
+        &mut self,
+        context: &Context,
+        allocator: &mut Allocator,
+        size: u64,
+    ) -> Result<(usize, Option<usize>), RuntimeError> {
+        let device = self.create(
+            context,
+            allocator,
+            size,
+            STORAGE_USAGE,
+            MemoryLocation::GpuOnly,
+        )?;
+        if !context.always_stage && self.host_coherent(device) {
+            return Ok((device, None));
+        }
+        let staging = self.create(
+            context,
+            allocator,
+            size,
+            STAGING_USAGE,
+            MemoryLocation::GpuToCpu,
+        )?;
+        Ok((device, Some(staging)))
+    }
+
+    fn free(self, context: &Context, allocator: &mut Allocator) {
+        for buffer in self.buffers {
+            // SAFETY: the launch waited for its fence, so no work uses the buffer.
+            unsafe { context.device.destroy_buffer(buffer.buffer, None) };
+            if let Some(allocation) = buffer.allocation {
+                // Freeing can only fail on a double free, which the ownership here rules out.
+                let _ = allocator.free(allocation);
+            }
+        }
+    }
+}
+
+/// The checked, encoded form of one launch's arguments.
+struct Plan {
+    programs: u64,
+    dispatch: [u32; 3],
+    push: Vec<u8>,
+}
+
+fn bad_arguments(abi: &abi::Abi, message: String) -> RuntimeError {
+    RuntimeError::BadArguments {
+        kernel: abi.kernel.clone(),
+        message,
+    }
+}
+
+/// Bytes one element takes on the device (bool is a u32 there).
+fn device_elem_bytes(elem: ScalarType) -> u64 {
+    if elem == ScalarType::Bool {
+        4
+    } else {
+        elem.bytes() as u64
+    }
+}
+
+/// Encodes a scalar argument by its push representation, little endian.
+fn encode_scalar(repr: PushRepr, value: Literal) -> Option<Vec<u8>> {
+    let bytes = match (repr, value) {
+        (PushRepr::U32, Literal::Bool(b)) => (b as u32).to_le_bytes().to_vec(),
+        (PushRepr::U32, Literal::Int(i)) => (i as u32).to_le_bytes().to_vec(),
+        (PushRepr::I32, Literal::Int(i)) => (i as i32).to_le_bytes().to_vec(),
+        (PushRepr::F32, Literal::Float(f)) => (f as f32).to_le_bytes().to_vec(),
+        (PushRepr::F32, Literal::Int(i)) => (i as f32).to_le_bytes().to_vec(),
+        (PushRepr::U64, Literal::Int(i)) => (i as u64).to_le_bytes().to_vec(),
+        (PushRepr::I64, Literal::Int(i)) => (i as i64).to_le_bytes().to_vec(),
+        (PushRepr::F64, Literal::Float(f)) => f.to_le_bytes().to_vec(),
+        (PushRepr::F64, Literal::Int(i)) => (i as f64).to_le_bytes().to_vec(),
+        _ => return None,
+    };
+    Some(bytes)
+}
+
+fn literal_kind(value: &Literal) -> &'static str {
+    match value {
+        Literal::Bool(_) => "a bool",
+        Literal::Int(_) => "an integer",
+        Literal::Float(_) => "a float",
+    }
+}
+
+fn div_ceil(a: u64, b: u64) -> u64 {
+    a.div_ceil(b.max(1))
+}
+
+/// Spreads `programs` workgroups over x, then y, then z within the per-dimension limits.
+/// The shader recomputes the program id from its workgroup id and skips the padding.
+pub(super) fn linearise(programs: u64, max: [u32; 3]) -> Option<[u32; 3]> {
+    let dx = programs.min(max[0] as u64).max(1);
+    let dy = div_ceil(programs, dx).min(max[1] as u64).max(1);
+    let dz = div_ceil(programs, dx * dy).max(1);
+    if dz > max[2] as u64 {
+        return None;
+    }
+    Some([dx as u32, dy as u32, dz as u32])
+}
+
+/// Checks the arguments against the ABI and encodes the push constants.
+fn plan(
+    context: &Context,
+    pipeline: &Pipeline,
+    args: &[KernelArg],
+    grid: [u32; 3],
+) -> Result<Plan, RuntimeError> {
+    let abi = &pipeline.abi;
+    let expected = abi.buffers.len() + abi.push_fields.len();
+    if args.len() != expected {
+        return Err(bad_arguments(
+            abi,
+            format!("expected {expected} argument(s), got {}", args.len()),
+        ));
+    }
+    let max_range = context.limits.max_storage_buffer_range as u64;
+    for binding in &abi.buffers {
+        match args.get(binding.param_index as usize) {
+            Some(KernelArg::Buffer(buffer)) => {
+                if buffer.elem != binding.elem {
+                    return Err(bad_arguments(
+                        abi,
+                        format!(
+                            "`{}` expects a buffer of {}, got a buffer of {}",
+                            binding.param, binding.elem, buffer.elem
+                        ),
+                    ));
+                }
+                if buffer.data.len() % buffer.elem.bytes() as usize != 0 {
+                    return Err(bad_arguments(
+                        abi,
+                        format!(
+                            "`{}` holds {} bytes, not a whole number of {} elements",
+                            binding.param,
+                            buffer.data.len(),
+                            buffer.elem
+                        ),
+                    ));
+                }
+                let bytes = buffer.len() as u64 * device_elem_bytes(buffer.elem);
+                if bytes > max_range {
+                    return Err(RuntimeError::LimitExceeded {
+                        what: format!("buffer `{}` bytes", binding.param),
+                        requested: bytes,
+                        limit: max_range,
+                        device: context.info.name.clone(),
+                    });
+                }
+            }
+            Some(KernelArg::Scalar(_)) => {
+                return Err(bad_arguments(
+                    abi,
+                    format!("`{}` expects a buffer, got a scalar", binding.param),
+                ))
+            }
+            None => {
+                return Err(bad_arguments(
+                    abi,
+                    format!(
+                        "`{}` has parameter index {} beyond the arguments",
+                        binding.param, binding.param_index
+                    ),
+                ))
+            }
+        }
+    }
+
+    let programs = grid.iter().map(|&g| g as u64).product::<u64>();
+    let max = context.limits.max_compute_work_group_count;
+    let dispatch = if programs == 0 {
+        [0, 0, 0]
+    } else {
+        let capacity = max
+            .iter()
+            .map(|&m| m as u64)
+            .product::<u64>()
+            .min(u32::MAX as u64);
+        match linearise(programs, max) {
+            Some(dispatch) if programs <= u32::MAX as u64 => dispatch,
+            _ => {
+                return Err(RuntimeError::LimitExceeded {
+                    what: "grid programs".to_string(),
+                    requested: programs,
+                    limit: capacity,
+                    device: context.info.name.clone(),
+                })
+            }
+        }
+    };
+
+    let mut push = vec![0u8; pipeline.push_bytes.max(abi::PUSH_HEADER_BYTES) as usize];
+    let mut put = |offset: u32, bytes: &[u8]| -> Result<(), RuntimeError> {
+        let start = offset as usize;
+        let end = start + bytes.len();
+        let target = push.get_mut(start..end).ok_or_else(|| {
+            bad_arguments(
+                abi,
+                format!("push field at byte {offset} lies beyond the push block"),
+            )
+        })?;
+        target.copy_from_slice(bytes);
+        Ok(())
+    };
+    put(abi::PUSH_GRID_X, &grid[0].to_le_bytes())?;
+    put(abi::PUSH_GRID_Y, &grid[1].to_le_bytes())?;
+    put(abi::PUSH_GRID_Z, &grid[2].to_le_bytes())?;
+    put(abi::PUSH_DISPATCH_X, &dispatch[0].to_le_bytes())?;
+    put(abi::PUSH_DISPATCH_Y, &dispatch[1].to_le_bytes())?;
+    for field in &abi.push_fields {
+        let value = match args.get(field.param_index as usize) {
+            Some(KernelArg::Scalar(value)) => *value,
+            Some(KernelArg::Buffer(_)) => {
+                return Err(bad_arguments(
+                    abi,
+                    format!(
+                        "`{}` expects a {} scalar, got a buffer",
+                        field.param, field.ty
+                    ),
+                ))
+            }
+            None => {
+                return Err(bad_arguments(
+                    abi,
+                    format!(
+                        "`{}` has parameter index {} beyond the arguments",
+                        field.param, field.param_index
+                    ),
+                ))
+            }
+        };
+        let bytes = encode_scalar(field.repr, value).ok_or_else(|| {
+            bad_arguments(
+                abi,
+                format!(
+                    "`{}` expects a {} scalar, got {}",
+                    field.param,
+                    field.ty,
+                    literal_kind(&value)
+                ),
+            )
+        })?;
+        put(field.offset, &bytes)?;
+    }
+    push.resize(pipeline.push_bytes as usize, 0);
+    Ok(Plan {
+        programs,
+        dispatch,
+        push,
+    })
+}
+
+/// Device-local buffer and staging buffer indices of one binding.
+struct Bound {
+    binding: u32,
+    device: usize,
+    /// `None` when the device buffer is itself host coherent.
+    staging: Option<usize>,
+    /// Index into `args`, or `None` for the status buffer.
+    param_index: Option<usize>,
+    read_back: bool,
+}
+
+const STORAGE_USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from_raw(
+    vk::BufferUsageFlags::STORAGE_BUFFER.as_raw()
+        | vk::BufferUsageFlags::TRANSFER_SRC.as_raw()
+        | vk::BufferUsageFlags::TRANSFER_DST.as_raw(),
+);
+const STAGING_USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from_raw(
+    vk::BufferUsageFlags::TRANSFER_SRC.as_raw() | vk::BufferUsageFlags::TRANSFER_DST.as_raw(),
+);
+
+/// Makes the buffers of a launch, fills the staging buffers from the arguments and points the
+/// pipeline's descriptor set at the device buffers.
+fn bind_arguments(
+    context: &Context,
+    allocator: &mut Allocator,
+    buffers: &mut LaunchBuffers,
+    pipeline: &Pipeline,
+    args: &[KernelArg],
+) -> Result<Vec<Bound>, RuntimeError> {
+    let mut bound = Vec::new();
+    for binding in &pipeline.abi.buffers {
+        let index = binding.param_index as usize;
+        let KernelArg::Buffer(host) = &args[index] else {
+            unreachable!("plan checked that buffer parameters get buffers")
+        };
+        // Vulkan forbids zero-sized buffers; an empty argument still gets 4 bytes.
+        let size = (host.len() as u64 * device_elem_bytes(host.elem)).max(4);
+        let (device_buffer, staging) = buffers.create_binding(context, allocator, size)?;
+        let mapped = buffers.mapped(staging.unwrap_or(device_buffer))?;
+        if host.elem == ScalarType::Bool {
+            for (word, &byte) in mapped.chunks_exact_mut(4).zip(&host.data) {
+                word.copy_from_slice(&((byte != 0) as u32).to_le_bytes());
+            }
+        } else {
+            mapped[..host.data.len()].copy_from_slice(&host.data);
+        }
+        bound.push(Bound {
+            binding: binding.binding,
+            device: device_buffer,
+            staging,
+            param_index: Some(index),
+            read_back: binding.writable,
+        });
+    }
+    if let Some(binding) = pipeline.abi.status_binding {
+        let size = STATUS_WORDS as u64 * 4;
+        let (device_buffer, staging) = buffers.create_binding(context, allocator, size)?;
+        buffers.mapped(staging.unwrap_or(device_buffer))?.fill(0);
+        bound.push(Bound {
+            binding,
+            device: device_buffer,
+            staging,
+            param_index: None,
+            read_back: true,
+        });
+    }
+    let infos: Vec<[vk::DescriptorBufferInfo; 1]> = bound
+        .iter()
+        .map(|b| {
+            [vk::DescriptorBufferInfo::default()
+                .buffer(buffers.buffers[b.device].buffer)
+                .offset(0)
+                .range(vk::WHOLE_SIZE)]
+        })
+        .collect();
+    let writes: Vec<vk::WriteDescriptorSet> = bound
+        .iter()
+        .zip(&infos)
+        .map(|(b, info)| {
+            vk::WriteDescriptorSet::default()
+                .dst_set(pipeline.descriptor_set)
+                .dst_binding(b.binding)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .buffer_info(info)
+        })
+        .collect();
+    // SAFETY: the set is not in use: launches are serialised by the state lock and each waits
+    // for its fence.
+    unsafe { context.device.update_descriptor_sets(&writes, &[]) };
+    Ok(bound)
+}
+
+fn memory_barrier(
+    device: &ash::Device,
+    command_buffer: vk::CommandBuffer,
+    (src_stage, src_access): (vk::PipelineStageFlags, vk::AccessFlags),
+    (dst_stage, dst_access): (vk::PipelineStageFlags, vk::AccessFlags),
+) {
+    let barrier = [vk::MemoryBarrier::default()
+        .src_access_mask(src_access)
+        .dst_access_mask(dst_access)];
+    // SAFETY: recording into a command buffer in the recording state.
+    unsafe {
+        device.cmd_pipeline_barrier(
+            command_buffer,
+            src_stage,
+            dst_stage,
+            vk::DependencyFlags::empty(),
+            &barrier,
+            &[],
+            &[],
+        )
+    };
+}
+
+const TRANSFER_WRITE: (vk::PipelineStageFlags, vk::AccessFlags) = (
+    vk::PipelineStageFlags::TRANSFER,
+    vk::AccessFlags::TRANSFER_WRITE,
+);
+const TRANSFER_READ: (vk::PipelineStageFlags, vk::AccessFlags) = (
+    vk::PipelineStageFlags::TRANSFER,
+    vk::AccessFlags::TRANSFER_READ,
+);
+const SHADER_WRITE: (vk::PipelineStageFlags, vk::AccessFlags) = (
+    vk::PipelineStageFlags::COMPUTE_SHADER,
+    vk::AccessFlags::SHADER_WRITE,
+);
+const SHADER_READ_WRITE: (vk::PipelineStageFlags, vk::AccessFlags) = (
+    vk::PipelineStageFlags::COMPUTE_SHADER,
+    vk::AccessFlags::from_raw(
+        vk::AccessFlags::SHADER_READ.as_raw() | vk::AccessFlags::SHADER_WRITE.as_raw(),
+    ),
+);
+const SHADER_OR_TRANSFER_WRITE: (vk::PipelineStageFlags, vk::AccessFlags) = (
+    vk::PipelineStageFlags::from_raw(
+        vk::PipelineStageFlags::COMPUTE_SHADER.as_raw() | vk::PipelineStageFlags::TRANSFER.as_raw(),
+    ),
+    vk::AccessFlags::from_raw(
+        vk::AccessFlags::SHADER_WRITE.as_raw() | vk::AccessFlags::TRANSFER_WRITE.as_raw(),
+    ),
+);
+const HOST_READ: (vk::PipelineStageFlags, vk::AccessFlags) =
+    (vk::PipelineStageFlags::HOST, vk::AccessFlags::HOST_READ);
+
+/// A timestamp query pool, destroyed on drop.
+struct Queries<'a> {
+    device: &'a ash::Device,
+    pool: vk::QueryPool,
+    count: u32,
+}
+
+impl<'a> Queries<'a> {
+    fn new(context: &'a Context, count: u32) -> Result<Queries<'a>, RuntimeError> {
+        let info = vk::QueryPoolCreateInfo::default()
+            .query_type(vk::QueryType::TIMESTAMP)
+            .query_count(count);
+        // SAFETY: object creation on a live device.
+        let pool = unsafe { context.device.create_query_pool(&info, None) }
+            .map_err(vk_error("vkCreateQueryPool"))?;
+        Ok(Queries {
+            device: &context.device,
+            pool,
+            count,
+        })
+    }
+
+    fn write(&self, command_buffer: vk::CommandBuffer, query: u32) {
+        // SAFETY: recording into a command buffer in the recording state; query < count.
+        unsafe {
+            self.device.cmd_write_timestamp(
+                command_buffer,
+                vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                self.pool,
+                query,
+            )
+        };
+    }
+
+    /// Durations in ns of the query pairs (2i, 2i+1).
+    fn durations(&self, context: &Context) -> Result<Vec<f64>, RuntimeError> {
+        let mut ticks = vec![0u64; self.count as usize];
+        // SAFETY: the submission that wrote the queries has completed.
+        unsafe {
+            self.device.get_query_pool_results(
+                self.pool,
+                0,
+                &mut ticks,
+                vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
+            )
+        }
+        .map_err(vk_error("vkGetQueryPoolResults"))?;
+        let period = context.limits.timestamp_period as f64;
+        let mask = context.timestamp_mask;
+        Ok(ticks
+            .chunks_exact(2)
+            .map(|pair| (pair[1].wrapping_sub(pair[0]) & mask) as f64 * period)
+            .collect())
+    }
+}
+
+impl Drop for Queries<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the pool's submission has completed (every path waits for the fence).
+        unsafe { self.device.destroy_query_pool(self.pool, None) };
+    }
+}
+
+/// Records commands into the device's one command buffer, submits them and waits.
+fn submit(
+    context: &Context,
+    state: &State,
+    record: impl FnOnce(&ash::Device, vk::CommandBuffer),
+) -> Result<(), RuntimeError> {
+    let device = &context.device;
+    let command_buffer = state.command_buffer;
+    // SAFETY: the command buffer is idle (the previous submission was waited for) and owned by
+    // the state lock the caller holds.
+    unsafe {
+        device
+            .reset_command_buffer(command_buffer, vk::CommandBufferResetFlags::empty())
+            .map_err(vk_error("vkResetCommandBuffer"))?;
+        device
+            .begin_command_buffer(
+                command_buffer,
+                &vk::CommandBufferBeginInfo::default()
+                    .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
+            )
+            .map_err(vk_error("vkBeginCommandBuffer"))?;
+        record(device, command_buffer);
+        device
+            .end_command_buffer(command_buffer)
+            .map_err(vk_error("vkEndCommandBuffer"))?;
+        let command_buffers = [command_buffer];
+        let submits = [vk::SubmitInfo::default().command_buffers(&command_buffers)];
+        device
+            .queue_submit(context.queue, &submits, state.fence)
+            .map_err(vk_error("vkQueueSubmit"))?;
+        let waited = device.wait_for_fences(&[state.fence], true, u64::MAX);
+        device
+            .reset_fences(&[state.fence])
+            .map_err(vk_error("vkResetFences"))?;
+        waited.map_err(vk_error("vkWaitForFences"))?;
+    }
+    Ok(())
+}
+
+/// How many timed dispatches to record, and whether to read results back.
+struct Runs {
+    warmup: u32,
+    timed: u32,
+    read_back: bool,
+}
+
+fn median_and_min(mut durations: Vec<f64>) -> (f64, f64) {
+    durations.sort_by(|a, b| a.total_cmp(b));
+    let n = durations.len();
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let median = if n % 2 == 1 {
+        durations[n / 2]
+    } else {
+        (durations[n / 2 - 1] + durations[n / 2]) / 2.0
+    };
+    (median, durations[0])
+}
+
+/// Uploads, dispatches `runs.warmup + runs.timed` times, reads back, checks the status buffer.
+/// Returns the timed dispatches' durations (empty without timestamps).
+fn run(
+    context: &Context,
+    state: &mut State,
+    pipeline: &Pipeline,
+    args: &mut [KernelArg],
+    plan: &Plan,
+    runs: Runs,
+) -> Result<Vec<f64>, RuntimeError> {
+    let mut allocator = state
+        .allocator
+        .take()
+        .expect("the allocator lives until teardown");
+    let mut buffers = LaunchBuffers {
+        buffers: Vec::new(),
+    };
+    let result = run_with_buffers(
+        context,
+        state,
+        &mut allocator,
+        &mut buffers,
+        pipeline,
+        args,
+        plan,
+        runs,
+    );
+    buffers.free(context, &mut allocator);
+    state.allocator = Some(allocator);
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_with_buffers(
+    context: &Context,
+    state: &State,
+    allocator: &mut Allocator,
+    buffers: &mut LaunchBuffers,
+    pipeline: &Pipeline,
+    args: &mut [KernelArg],
+    plan: &Plan,
+    runs: Runs,
+) -> Result<Vec<f64>, RuntimeError> {
+    let bound = bind_arguments(context, allocator, buffers, pipeline, args)?;
+    let queries = if context.info.timestamps && runs.timed > 0 {
+        Some(Queries::new(context, 2 * runs.timed)?)
+    } else {
+        None
+    };
+    submit(context, state, |device, command_buffer| {
+        // SAFETY: recording valid commands on handles that outlive the submission.
+        unsafe {
+            if let Some(queries) = &queries {
+                device.cmd_reset_query_pool(command_buffer, queries.pool, 0, queries.count);
+            }
+            for b in &bound {
+                let Some(staging) = b.staging else { continue };
+                let region = [vk::BufferCopy::default().size(buffers.buffers[b.device].size)];
+                device.cmd_copy_buffer(
+                    command_buffer,
+                    buffers.buffers[staging].buffer,
+                    buffers.buffers[b.device].buffer,
+                    &region,
+                );
+            }
+            memory_barrier(device, command_buffer, TRANSFER_WRITE, SHADER_READ_WRITE);
+            device.cmd_bind_pipeline(
+                command_buffer,
+                vk::PipelineBindPoint::COMPUTE,
+                pipeline.pipeline,
+            );
+            device.cmd_bind_descriptor_sets(
+                command_buffer,
+                vk::PipelineBindPoint::COMPUTE,
+                pipeline.layout,
+                0,
+                &[pipeline.descriptor_set],
+                &[],
+            );
+            if !plan.push.is_empty() {
+                device.cmd_push_constants(
+                    command_buffer,
+                    pipeline.layout,
+                    vk::ShaderStageFlags::COMPUTE,
+                    0,
+                    &plan.push,
+                );
+            }
+            let [dx, dy, dz] = plan.dispatch;
+            for iteration in 0..runs.warmup + runs.timed {
+                let timed = iteration.checked_sub(runs.warmup);
+                if iteration > 0 {
+                    memory_barrier(device, command_buffer, SHADER_WRITE, SHADER_READ_WRITE);
+                }
+                if let (Some(queries), Some(t)) = (&queries, timed) {
+                    queries.write(command_buffer, 2 * t);
+                }
+                device.cmd_dispatch(command_buffer, dx, dy, dz);
+                if let (Some(queries), Some(t)) = (&queries, timed) {
+                    queries.write(command_buffer, 2 * t + 1);
+                }
+            }
+            memory_barrier(device, command_buffer, SHADER_WRITE, TRANSFER_READ);
+            for b in bound.iter().filter(|b| b.read_back) {
+                let Some(staging) = b.staging else { continue };
+                if b.param_index.is_some() && !runs.read_back {
+                    continue;
+                }
+                let region = [vk::BufferCopy::default().size(buffers.buffers[b.device].size)];
+                device.cmd_copy_buffer(
+                    command_buffer,
+                    buffers.buffers[b.device].buffer,
+                    buffers.buffers[staging].buffer,
+                    &region,
+                );
+            }
+            // Host reads see both the copies into staging and the shader's direct writes.
+            memory_barrier(device, command_buffer, SHADER_OR_TRANSFER_WRITE, HOST_READ);
+        }
+    })?;
+    context.check_validation()?;
+
+    // The status buffer first: an out-of-bounds access makes the results meaningless.
+    for b in bound.iter().filter(|b| b.param_index.is_none()) {
+        let words: Vec<u32> = buffers
+            .mapped(b.staging.unwrap_or(b.device))?
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if let Some(status) = Status::decode(&words) {
+            return Err(out_of_bounds(pipeline, status));
+        }
+    }
+    if runs.read_back {
+        for b in bound.iter().filter(|b| b.read_back) {
+            let Some(index) = b.param_index else { continue };
+            let mapped = buffers.mapped(b.staging.unwrap_or(b.device))?;
+            let KernelArg::Buffer(host) = &mut args[index] else {
+                unreachable!("plan checked that buffer parameters get buffers")
+            };
+            if host.elem == ScalarType::Bool {
+                for (byte, word) in host.data.iter_mut().zip(mapped.chunks_exact(4)) {
+                    *byte = (word != [0, 0, 0, 0]) as u8;
+                }
+            } else {
+                let len = host.data.len();
+                host.data.copy_from_slice(&mapped[..len]);
+            }
+        }
+    }
+    match &queries {
+        Some(queries) => queries.durations(context),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn out_of_bounds(pipeline: &Pipeline, status: Status) -> RuntimeError {
+    let abi = &pipeline.abi;
+    let param = abi
+        .buffers
+        .iter()
+        .find(|b| b.param_index == status.param_index)
+        .map(|b| b.param.clone())
+        .unwrap_or_else(|| format!("parameter #{}", status.param_index));
+    RuntimeError::OutOfBounds {
+        kernel: abi.kernel.clone(),
+        param,
+        index: status.index,
+        store: status.kind == STATUS_STORE_OOB,
+        program: status.program,
+    }
+}
+
+impl Device {
+    fn check_same_device(&self, pipeline: &Pipeline) -> Result<(), RuntimeError> {
+        if std::sync::Arc::ptr_eq(&self.context, &pipeline.context) {
+            Ok(())
+        } else {
+            Err(bad_arguments(
+                &pipeline.abi,
+                "the pipeline was loaded on another device".to_string(),
+            ))
+        }
+    }
+
+    /// Runs the kernel once over `grid` programs: uploads every buffer argument, dispatches,
+    /// and copies every writable buffer back into `args`.
+    pub fn launch(
+        &self,
+        pipeline: &Pipeline,
+        args: &mut [KernelArg],
+        grid: [u32; 3],
+    ) -> Result<LaunchReport, RuntimeError> {
+        self.check_same_device(pipeline)?;
+        let context = &*self.context;
+        let plan = plan(context, pipeline, args, grid)?;
+        let mut report = LaunchReport {
+            programs: plan.programs,
+            dispatch: plan.dispatch,
+            gpu_ns: None,
+        };
+        if plan.programs == 0 {
+            return Ok(report);
+        }
+        let mut state = context.lock_state();
+        let durations = run(
+            context,
+            &mut state,
+            pipeline,
+            args,
+            &plan,
+            Runs {
+                warmup: 0,
+                timed: 1,
+                read_back: true,
+            },
+        )?;
+        report.gpu_ns = durations.first().map(|&ns| ns.round() as u64);
+        Ok(report)
+    }
+
+    /// Times the kernel with GPU timestamps: `warmup` untimed dispatches, then `iterations`
+    /// timed ones, all in one submission on the same arguments. `args` are left unchanged;
+    /// the status buffer is still checked.
+    pub fn bench(
+        &self,
+        pipeline: &Pipeline,
+        args: &mut [KernelArg],
+        grid: [u32; 3],
+        warmup: u32,
+        iterations: u32,
+    ) -> Result<Timing, RuntimeError> {
+        self.check_same_device(pipeline)?;
+        let context = &*self.context;
+        self.require_timestamps()?;
+        let plan = plan(context, pipeline, args, grid)?;
+        let iterations = iterations.max(1);
+        if plan.programs == 0 {
+            return Ok(Timing {
+                median_ns: 0.0,
+                min_ns: 0.0,
+                iterations,
+                bytes: None,
+            });
+        }
+        let mut state = context.lock_state();
+        let runs = Runs {
+            warmup,
+            timed: iterations,
+            read_back: false,
+        };
+        let durations = run(context, &mut state, pipeline, args, &plan, runs)?;
+        let (median_ns, min_ns) = median_and_min(durations);
+        Ok(Timing {
+            median_ns,
+            min_ns,
+            iterations,
+            bytes: None,
+        })
+    }
+
+    fn require_timestamps(&self) -> Result<(), RuntimeError> {
+        if self.context.info.timestamps {
+            Ok(())
+        } else {
+            Err(RuntimeError::MissingFeature {
+                feature: "timestamp queries on the compute queue".to_string(),
+                device: self.context.info.name.clone(),
+            })
+        }
+    }
+
+    /// Times `vkCmdCopyBuffer` between two device-local buffers of `bytes` bytes. The returned
+    /// `Timing::bytes` counts both the read and the write (2 × `bytes`).
+    pub fn copy_bandwidth(&self, bytes: u64, iterations: u32) -> Result<Timing, RuntimeError> {
+        self.require_timestamps()?;
+        let context = &*self.context;
+        let bytes = bytes.max(4);
+        let iterations = iterations.max(1);
+        let mut state = context.lock_state();
+        let mut allocator = state
+            .allocator
+            .take()
+            .expect("the allocator lives until teardown");
+        let mut buffers = LaunchBuffers {
+            buffers: Vec::new(),
+        };
+        let result = (|| {
+            let source = buffers.create(
+                context,
+                &mut allocator,
+                bytes,
+                STORAGE_USAGE,
+                MemoryLocation::GpuOnly,
+            )?;
+            let target = buffers.create(
+                context,
+                &mut allocator,
+                bytes,
+                STORAGE_USAGE,
+                MemoryLocation::GpuOnly,
+            )?;
+            let queries = Queries::new(context, 2 * iterations)?;
+            let (source, target) = (
+                buffers.buffers[source].buffer,
+                buffers.buffers[target].buffer,
+            );
+            submit(context, &state, |device, command_buffer| {
+                let region = [vk::BufferCopy::default().size(bytes)];
+                // SAFETY: recording valid commands on handles that outlive the submission.
+                unsafe {
+                    device.cmd_reset_query_pool(command_buffer, queries.pool, 0, queries.count);
+                    device.cmd_fill_buffer(command_buffer, source, 0, vk::WHOLE_SIZE, 0);
+                    // One untimed copy first touches the destination's pages.
+                    for iteration in 0..=iterations {
+                        memory_barrier(device, command_buffer, TRANSFER_WRITE, TRANSFER_WRITE);
+                        if iteration > 0 {
+                            queries.write(command_buffer, 2 * (iteration - 1));
+                        }
+                        device.cmd_copy_buffer(command_buffer, source, target, &region);
+                        if iteration > 0 {
+                            queries.write(command_buffer, 2 * (iteration - 1) + 1);
+                        }
+                    }
+                }
+            })?;
+            context.check_validation()?;
+            queries.durations(context)
+        })();
+        buffers.free(context, &mut allocator);
+        state.allocator = Some(allocator);
+        let (median_ns, min_ns) = median_and_min(result?);
+        Ok(Timing {
+            median_ns,
+            min_ns,
+            iterations,
+            bytes: Some(2 * bytes),
+        })
+    }
+}
+
+#[cfg(test)]
+impl Device {
+    /// Bytes the allocator holds for live allocations (0 between launches).
+    pub(super) fn tests_allocated_bytes(&self) -> u64 {
+        let state = self.context.lock_state();
+        state
+            .allocator
+            .as_ref()
+            .map_or(0, |a| a.generate_report().total_allocated_bytes)
+    }
+
+    /// Device memory blocks the allocator keeps.
+    pub(super) fn tests_allocator_blocks(&self) -> usize {
+        let state = self.context.lock_state();
+        state
+            .allocator
+            .as_ref()
+            .map_or(0, |a| a.generate_report().blocks.len())
+    }
+}
