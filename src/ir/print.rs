@@ -1,6 +1,474 @@
 //! The stable text form of the IR (`tkc build --emit ir`), used by snapshot tests.
-use super::Module;
+//!
+//! One line per instruction, `%N = op operands : type` (values are named by their arena index,
+//! locals `$N`), nested regions indented by two spaces. In the Scheduled stage each value's layout
+//! follows its type (`: f32[1024] #blocked<spt=[4], tpd=[128]>`). The output depends only on the
+//! module, so it can be compared as text.
+use super::layout::{Blocked, Layout};
+use super::*;
+use std::fmt::{self, Write};
 
 pub fn print(module: &Module) -> String {
-    format!("{:#?}", module.kernel)
+    let kernel = &module.kernel;
+    let mut out = String::new();
+    header(kernel, &mut out);
+    out.push_str(" {\n");
+    for (id, local) in kernel.locals.iter() {
+        let _ = write!(out, "  local ${} {}: {}", id.index(), local.name, local.ty);
+        if let Some(layout) = kernel
+            .schedule
+            .as_ref()
+            .and_then(|s| s.local_layouts.get(id.index()))
+        {
+            let _ = write!(out, " {layout}");
+        }
+        out.push('\n');
+    }
+    region(kernel, &kernel.body, 1, &mut out);
+    out.push_str("}\n");
+    out
+}
+
+/// A type as the printer and the verifier's messages show it: `f32`, `i32[4, 8]`, `*mut f16[64]`.
+pub fn type_text(ty: &Type) -> String {
+    ty.to_string()
+}
+
+fn header(kernel: &Kernel, out: &mut String) {
+    let params: Vec<String> = kernel
+        .params
+        .iter()
+        .map(|p| match p.kind {
+            ParamKind::Pointer { pointee, mutable } => {
+                format!(
+                    "{}: *{}{pointee}",
+                    p.name,
+                    if mutable { "mut " } else { "" }
+                )
+            }
+            ParamKind::Scalar(ty) => format!("{}: {ty}", p.name),
+        })
+        .collect();
+    let _ = write!(out, "kernel {}({})", kernel.name, params.join(", "));
+    if !kernel.consts.is_empty() {
+        let consts: Vec<String> = kernel
+            .consts
+            .iter()
+            .map(|(name, value)| format!("{name} = {}", literal_text(*value)))
+            .collect();
+        let _ = write!(out, " consts({})", consts.join(", "));
+    }
+    if let Some(grid) = &kernel.grid {
+        let dims: Vec<String> = grid.iter().map(|g| grid_text(kernel, g)).collect();
+        let _ = write!(out, " grid({})", dims.join(", "));
+    }
+    if let Some(threads) = kernel.threads {
+        let _ = write!(out, " threads({threads})");
+    }
+    if let Some(schedule) = &kernel.schedule {
+        let _ = write!(
+            out,
+            " schedule(threads = {}, shared_bytes = {})",
+            schedule.threads, schedule.shared_bytes
+        );
+    }
+}
+
+fn literal_text(lit: Literal) -> String {
+    match lit {
+        Literal::Bool(b) => b.to_string(),
+        Literal::Int(i) => i.to_string(),
+        // `{:?}` keeps a `.0` on whole numbers and spells inf and NaN.
+        Literal::Float(f) => format!("{f:?}"),
+    }
+}
+
+fn grid_text(kernel: &Kernel, expr: &GridExpr) -> String {
+    let nested = |e: &GridExpr| match e {
+        GridExpr::Add(..)
+        | GridExpr::Sub(..)
+        | GridExpr::Mul(..)
+        | GridExpr::Div(..)
+        | GridExpr::Rem(..) => format!("({})", grid_text(kernel, e)),
+        _ => grid_text(kernel, e),
+    };
+    let infix = |a: &GridExpr, op: &str, b: &GridExpr| format!("{} {op} {}", nested(a), nested(b));
+    let call = |name: &str, a: &GridExpr, b: &GridExpr| {
+        format!("{name}({}, {})", grid_text(kernel, a), grid_text(kernel, b))
+    };
+    match expr {
+        GridExpr::Const(v) => v.to_string(),
+        GridExpr::Param(n) => match kernel.params.get(*n as usize) {
+            Some(p) => p.name.clone(),
+            None => format!("param{n}"),
+        },
+        GridExpr::Add(a, b) => infix(a, "+", b),
+        GridExpr::Sub(a, b) => infix(a, "-", b),
+        GridExpr::Mul(a, b) => infix(a, "*", b),
+        GridExpr::Div(a, b) => infix(a, "/", b),
+        GridExpr::Rem(a, b) => infix(a, "%", b),
+        GridExpr::CeilDiv(a, b) => call("cdiv", a, b),
+        GridExpr::Min(a, b) => call("minimum", a, b),
+        GridExpr::Max(a, b) => call("maximum", a, b),
+    }
+}
+
+fn indent(depth: usize, out: &mut String) {
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+fn region(kernel: &Kernel, region: &Region, depth: usize, out: &mut String) {
+    for &id in &region.insts {
+        inst(kernel, id, depth, out);
+    }
+}
+
+fn v(id: ValueId) -> String {
+    format!("%{}", id.index())
+}
+
+fn inst(kernel: &Kernel, id: InstId, depth: usize, out: &mut String) {
+    let inst = &kernel.insts[id];
+    indent(depth, out);
+    if inst.ty.is_some() {
+        let _ = write!(out, "%{} = ", id.index());
+    }
+    let body = match &inst.kind {
+        InstKind::Const(lit) => format!("const {}", literal_text(*lit)),
+        InstKind::Param(n) => format!("param {n}"),
+        InstKind::ProgramId(axis) => format!("program_id {axis}"),
+        InstKind::NumPrograms(axis) => format!("num_programs {axis}"),
+        InstKind::Arange { start } => format!("arange {start}"),
+        InstKind::Splat(x) => format!("splat {}", v(*x)),
+        InstKind::Broadcast(x) => format!("broadcast {}", v(*x)),
+        InstKind::ExpandDims { value, axis } => format!("expand_dims {}, axis {axis}", v(*value)),
+        InstKind::Unary { op, value } => format!("{op} {}", v(*value)),
+        InstKind::Binary { op, lhs, rhs } => format!("{op} {}, {}", v(*lhs), v(*rhs)),
+        InstKind::Compare { op, lhs, rhs } => format!("cmp {op} {}, {}", v(*lhs), v(*rhs)),
+        InstKind::Select {
+            cond,
+            on_true,
+            on_false,
+        } => format!("select {}, {}, {}", v(*cond), v(*on_true), v(*on_false)),
+        InstKind::Cast(x) => format!("cast {}", v(*x)),
+        InstKind::Bitcast(x) => format!("bitcast {}", v(*x)),
+        InstKind::Fma { a, b, c } => format!("fma {}, {}, {}", v(*a), v(*b), v(*c)),
+        InstKind::PtrOffset { ptr, offset } => format!("ptr_offset {}, {}", v(*ptr), v(*offset)),
+        InstKind::Load { ptr, mask, other } => {
+            let mut text = format!("load {}", v(*ptr));
+            if let Some(m) = mask {
+                let _ = write!(text, ", mask {}", v(*m));
+            }
+            if let Some(o) = other {
+                let _ = write!(text, ", other {}", v(*o));
+            }
+            text
+        }
+        InstKind::Store { ptr, value, mask } => {
+            let mut text = format!("store {}, {}", v(*ptr), v(*value));
+            if let Some(m) = mask {
+                let _ = write!(text, ", mask {}", v(*m));
+            }
+            text
+        }
+        InstKind::Reduce { op, value, axis } => match axis {
+            Some(a) => format!("reduce {op} {}, axis {a}", v(*value)),
+            None => format!("reduce {op} {}", v(*value)),
+        },
+        InstKind::ConvertLayout(x) => format!("convert_layout {}", v(*x)),
+        InstKind::LocalGet(local) => format!("local_get ${}", local.index()),
+        InstKind::LocalSet { local, value } => {
+            format!("local_set ${}, {}", local.index(), v(*value))
+        }
+        InstKind::If {
+            cond,
+            then_region,
+            else_region,
+        } => {
+            let _ = writeln!(out, "if {} {{", v(*cond));
+            region(kernel, then_region, depth + 1, out);
+            if !else_region.insts.is_empty() {
+                indent(depth, out);
+                out.push_str("} else {\n");
+                region(kernel, else_region, depth + 1, out);
+            }
+            indent(depth, out);
+            out.push_str("}\n");
+            return;
+        }
+        InstKind::For {
+            var,
+            start,
+            end,
+            step,
+            body,
+        } => {
+            let _ = writeln!(
+                out,
+                "for ${} in {}..{} step {} {{",
+                var.index(),
+                v(*start),
+                v(*end),
+                v(*step)
+            );
+            region(kernel, body, depth + 1, out);
+            indent(depth, out);
+            out.push_str("}\n");
+            return;
+        }
+        InstKind::While {
+            cond_region,
+            cond,
+            body,
+        } => {
+            out.push_str("while {\n");
+            region(kernel, cond_region, depth + 1, out);
+            indent(depth, out);
+            let _ = writeln!(out, "}} test {} {{", v(*cond));
+            region(kernel, body, depth + 1, out);
+            indent(depth, out);
+            out.push_str("}\n");
+            return;
+        }
+        InstKind::Break => "break".to_string(),
+        InstKind::Continue => "continue".to_string(),
+        InstKind::Return => "return".to_string(),
+        InstKind::Assert { cond, message } => format!("assert {}, {message:?}", v(*cond)),
+        InstKind::Print { label, value } => match value {
+            Some(x) => format!("print {label:?}, {}", v(*x)),
+            None => format!("print {label:?}"),
+        },
+    };
+    out.push_str(&body);
+    if let Some(ty) = &inst.ty {
+        let _ = write!(out, " : {ty}");
+        let layout = kernel
+            .schedule
+            .as_ref()
+            .and_then(|s| s.layouts.get(id.index()))
+            .and_then(|l| l.as_ref());
+        if let Some(layout) = layout {
+            let _ = write!(out, " {layout}");
+        }
+    }
+    out.push('\n');
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.elem {
+            Elem::Scalar(t) => write!(f, "{t}")?,
+            Elem::Ptr {
+                pointee, mutable, ..
+            } => write!(f, "*{}{pointee}", if mutable { "mut " } else { "" })?,
+        }
+        if !self.shape.is_empty() {
+            write!(f, "{:?}", self.shape)?;
+        }
+        Ok(())
+    }
+}
+
+fn blocked_fields(b: &Blocked) -> String {
+    format!("spt={:?}, tpd={:?}", b.size_per_thread, b.threads_per_dim)
+}
+
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Layout::Uniform => write!(f, "#uniform"),
+            Layout::Blocked(b) => write!(f, "#blocked<{}>", blocked_fields(b)),
+            Layout::Slice { parent, dim } => write!(
+                f,
+                "#slice<dim={dim}, parent={:?}, {}>",
+                parent.shape,
+                blocked_fields(parent)
+            ),
+        }
+    }
+}
+
+impl fmt::Display for UnaryOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UnaryOp::Neg => "neg",
+            UnaryOp::Not => "not",
+            UnaryOp::BitNot => "bitnot",
+            UnaryOp::Abs => "abs",
+            UnaryOp::Exp => "exp",
+            UnaryOp::Exp2 => "exp2",
+            UnaryOp::Log => "log",
+            UnaryOp::Log2 => "log2",
+            UnaryOp::Sqrt => "sqrt",
+            UnaryOp::Rsqrt => "rsqrt",
+            UnaryOp::Sin => "sin",
+            UnaryOp::Cos => "cos",
+            UnaryOp::Tanh => "tanh",
+            UnaryOp::Erf => "erf",
+            UnaryOp::Floor => "floor",
+            UnaryOp::Ceil => "ceil",
+            UnaryOp::Round => "round",
+            UnaryOp::Sigmoid => "sigmoid",
+        })
+    }
+}
+
+impl fmt::Display for BinaryOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "div",
+            BinaryOp::Rem => "rem",
+            BinaryOp::And => "and",
+            BinaryOp::Or => "or",
+            BinaryOp::Xor => "xor",
+            BinaryOp::Shl => "shl",
+            BinaryOp::Shr => "shr",
+            BinaryOp::Min => "min",
+            BinaryOp::Max => "max",
+            BinaryOp::Pow => "pow",
+            BinaryOp::MulHi => "mulhi",
+        })
+    }
+}
+
+impl fmt::Display for CmpOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CmpOp::Eq => "eq",
+            CmpOp::Ne => "ne",
+            CmpOp::Lt => "lt",
+            CmpOp::Le => "le",
+            CmpOp::Gt => "gt",
+            CmpOp::Ge => "ge",
+        })
+    }
+}
+
+impl fmt::Display for ReduceOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Max => "max",
+            ReduceOp::Min => "min",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::builder::Builder;
+
+    #[test]
+    fn prints_a_small_kernel() {
+        let mut b = Builder::new("scale");
+        let x = b.add_param(
+            "x",
+            ParamKind::Pointer {
+                pointee: ScalarType::F32,
+                mutable: true,
+            },
+        );
+        let n = b.add_param("n", ParamKind::Scalar(ScalarType::I32));
+        let acc = b.add_local("i", Type::scalar(ScalarType::I32));
+        let x = b.param(x);
+        let n = b.param(n);
+        let zero = b.const_i32(0);
+        let one = b.const_i32(1);
+        b.begin_region();
+        let i = b.local_get(acc);
+        let p = b.ptr_offset(x, i);
+        let lanes = b.arange(0, 4);
+        let lanes = b.cast(lanes, ScalarType::F32);
+        let total = b.reduce(ReduceOp::Sum, lanes, None);
+        let half = b.const_f32(0.5);
+        let scaled = b.binary(BinaryOp::Mul, total, half);
+        let positive = b.compare(CmpOp::Gt, scaled, half);
+        b.begin_region();
+        b.store(p, scaled, None);
+        b.push(InstKind::Break, None);
+        let then_region = b.end_region();
+        b.push(
+            InstKind::If {
+                cond: positive,
+                then_region,
+                else_region: Region::default(),
+            },
+            None,
+        );
+        let body = b.end_region();
+        b.push(
+            InstKind::For {
+                var: acc,
+                start: zero,
+                end: n,
+                step: one,
+                body,
+            },
+            None,
+        );
+        let mut kernel = b.finish();
+        kernel.consts = vec![("BLOCK".into(), Literal::Int(4))];
+        kernel.grid = Some(vec![GridExpr::CeilDiv(
+            Box::new(GridExpr::Param(1)),
+            Box::new(GridExpr::Const(4)),
+        )]);
+        let module = Module { kernel };
+        assert_eq!(crate::ir::verify::verify(&module), Ok(()));
+        let expected = "\
+kernel scale(x: *mut f32, n: i32) consts(BLOCK = 4) grid(cdiv(n, 4)) {
+  local $0 i: i32
+  %0 = param 0 : *mut f32
+  %1 = param 1 : i32
+  %2 = const 0 : i32
+  %3 = const 1 : i32
+  for $0 in %2..%1 step %3 {
+    %4 = local_get $0 : i32
+    %5 = ptr_offset %0, %4 : *mut f32
+    %6 = arange 0 : i32[4]
+    %7 = cast %6 : f32[4]
+    %8 = reduce sum %7 : f32
+    %9 = const 0.5 : f32
+    %10 = mul %8, %9 : f32
+    %11 = cmp gt %10, %9 : bool
+    if %11 {
+      store %5, %10
+      break
+    }
+  }
+}
+";
+        assert_eq!(print(&module), expected);
+    }
+
+    #[test]
+    fn prints_layouts_when_scheduled() {
+        let mut b = Builder::new("k");
+        b.arange(0, 512);
+        let mut kernel = b.finish();
+        kernel.stage = Stage::Scheduled;
+        kernel.schedule = Some(Schedule {
+            threads: 128,
+            layouts: vec![Some(Layout::Blocked(Blocked {
+                shape: vec![512],
+                size_per_thread: vec![4],
+                threads_per_dim: vec![128],
+            }))],
+            local_layouts: Vec::new(),
+            shared_bytes: 0,
+        });
+        let module = Module { kernel };
+        assert_eq!(crate::ir::verify::verify(&module), Ok(()));
+        assert_eq!(
+            print(&module),
+            "kernel k() schedule(threads = 128, shared_bytes = 0) {\n  \
+             %0 = arange 0 : i32[512] #blocked<spt=[4], tpd=[128]>\n}\n"
+        );
+    }
 }
