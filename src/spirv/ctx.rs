@@ -234,6 +234,18 @@ impl Ctx {
             .map_err(ice)?;
         Ok(id)
     }
+    /// Zero-extends or truncates an int to `bits` wide, giving type `ty` (UConvert needs an
+    /// unsigned result type, so signed targets get a bitcast).
+    pub fn uconvert(&mut self, bits: u32, signed: bool, x: Word) -> R<Word> {
+        let u = self.int(bits, false);
+        let y = self.op(Op::UConvert, u, &[x])?;
+        if signed {
+            let t = self.int(bits, true);
+            self.op(Op::Bitcast, t, &[y])
+        } else {
+            Ok(y)
+        }
+    }
     /// A GLSL.std.450 extended instruction.
     pub fn glsl(&mut self, inst: u32, ty: Word, operands: &[Word]) -> R<Word> {
         let set = self.glsl;

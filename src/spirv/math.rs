@@ -350,7 +350,7 @@ impl Emitter<'_> {
                 } else if from.is_signed_int() {
                     self.cx.op(Op::SConvert, t, &[x])
                 } else {
-                    self.cx.op(Op::UConvert, t, &[x])
+                    self.cx.uconvert(to.bits(), to.is_signed_int(), x)
                 }
             }
         }
@@ -446,7 +446,8 @@ impl Emitter<'_> {
             let bits = self.cx.op(Op::Bitcast, u, &[x])?;
             let sixteen = self.cx.const_u32(16);
             let hi = self.cx.op(Op::ShiftRightLogical, u, &[bits, sixteen])?;
-            return self.cx.op(Op::UConvert, t, &[hi]);
+            let _ = t;
+            return self.cx.uconvert(to.bits(), to.is_signed_int(), hi);
         }
         if to == ScalarType::BF16 {
             let u = self.cx.u32();

@@ -29,7 +29,7 @@ impl Emitter<'_> {
             } else if off_ty.is_signed_int() {
                 self.cx.op(Op::SConvert, idx_ty, &[o])?
             } else {
-                self.cx.op(Op::UConvert, idx_ty, &[o])?
+                self.cx.uconvert(width, true, o)?
             };
             out.push(self.cx.op(Op::IAdd, idx_ty, &[*i, o])?);
         }
