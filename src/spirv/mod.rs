@@ -11,6 +11,8 @@ mod memory;
 mod shared;
 
 #[cfg(test)]
+mod device_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 use crate::abi::{self, Abi, Artifact, BufferBinding, PushField, PushRepr, Target};
