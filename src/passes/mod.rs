@@ -42,4 +42,4 @@ fn check(module: &ir::Module, after: &str) -> Result<(), Diagnostic> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -230,3 +230,186 @@ fn out_of_bounds_store_is_reported() {
         "{err:?}"
     );
 }
+
+#[test]
+fn layout_conversion_through_shared_memory_runs() {
+    let n = 64usize;
+    let x: Vec<f32> = (0..n).map(|i| i as f32 * 0.001).collect();
+    let out = launch(
+        crate::passes::tests::conflict_kernel(),
+        vec![f32s(x.clone())],
+        [1, 1, 1],
+    );
+    let want: Vec<f32> = x.iter().map(|v| (v + 64.0 * v).exp()).collect();
+    close(&buf(&out[0]).to_f32(), &want, 1e-5);
+}
+
+/// Encodes numbers as a buffer of `ty` (ints wrap, floats round).
+fn typed(ty: ScalarType, values: &[f64]) -> KernelArg {
+    use ScalarType::*;
+    let mut data = Vec::new();
+    for &v in values {
+        match ty {
+            Bool => data.push((v != 0.0) as u8),
+            I8 | U8 => data.push(v as i64 as u8),
+            I16 | U16 => data.extend((v as i64 as u16).to_le_bytes()),
+            I32 | U32 => data.extend((v as i64 as u32).to_le_bytes()),
+            I64 | U64 => data.extend((v as i128 as u64).to_le_bytes()),
+            F16 => data.extend(half::f16::from_f64(v).to_bits().to_le_bytes()),
+            BF16 => data.extend(half::bf16::from_f64(v).to_bits().to_le_bytes()),
+            F32 => data.extend((v as f32).to_le_bytes()),
+            F64 => data.extend(v.to_le_bytes()),
+        }
+    }
+    KernelArg::Buffer(HostBuffer {
+        elem: ty,
+        shape: vec![values.len()],
+        data,
+    })
+}
+
+/// Decodes a buffer to f64 (ints exactly up to 2^53; 64-bit ints as their i128 bits via f64).
+fn decode(buffer: &HostBuffer) -> Vec<f64> {
+    use ScalarType::*;
+    let n = buffer.elem.bytes() as usize;
+    buffer
+        .data
+        .chunks_exact(n)
+        .map(|c| match buffer.elem {
+            Bool => c[0] as f64,
+            I8 => c[0] as i8 as f64,
+            U8 => c[0] as f64,
+            I16 => i16::from_le_bytes([c[0], c[1]]) as f64,
+            U16 => u16::from_le_bytes([c[0], c[1]]) as f64,
+            I32 => i32::from_le_bytes(c.try_into().unwrap()) as f64,
+            U32 => u32::from_le_bytes(c.try_into().unwrap()) as f64,
+            I64 => i64::from_le_bytes(c.try_into().unwrap()) as f64,
+            U64 => u64::from_le_bytes(c.try_into().unwrap()) as f64,
+            F16 => half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f64(),
+            BF16 => half::bf16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f64(),
+            F32 => f32::from_le_bytes(c.try_into().unwrap()) as f64,
+            F64 => f64::from_le_bytes(c.try_into().unwrap()),
+        })
+        .collect()
+}
+
+/// Rust's `as` for a float into `to`, which has the language's cast semantics (saturating,
+/// NaN → 0), as f64.
+fn float_to_int_reference(v: f64, to: ScalarType) -> f64 {
+    use ScalarType::*;
+    match to {
+        I8 => v as i8 as f64,
+        I16 => v as i16 as f64,
+        I32 => v as i32 as f64,
+        I64 => v as i64 as f64,
+        U8 => v as u8 as f64,
+        U16 => v as u16 as f64,
+        U32 => v as u32 as f64,
+        U64 => v as u64 as f64,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn float_to_int_casts_saturate() {
+    use ScalarType::*;
+    let values = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e10,
+        -1e10,
+        3.7,
+        -3.7,
+        255.5,
+        256.0,
+        -0.5,
+        127.9,
+        -128.9,
+        65535.9,
+        2147483520.0,
+        -2147483648.0,
+        0.0,
+    ];
+    for from in [F32, F64, F16] {
+        for to in [I8, I16, I32, I64, U8, U16, U32, U64] {
+            let block = 16u32;
+            let input = typed(from, &values);
+            // What the device sees after rounding to `from`.
+            let seen = decode(buf(&input));
+            let args = vec![input, zeros(to, block as usize)];
+            let out = launch(cast_kernel(from, to, block), args, [1, 1, 1]);
+            let got = decode(buf(&out[1]));
+            let want: Vec<f64> = seen
+                .iter()
+                .map(|&v| float_to_int_reference(v, to))
+                .collect();
+            assert_eq!(got, want, "{from} -> {to}");
+        }
+    }
+}
+
+#[test]
+fn int_and_float_casts_run() {
+    use ScalarType::*;
+    let values = [0.0, 1.0, -1.0, 127.0, -128.0, 300.0, -300.0, 70000.0];
+    let cases = [
+        (I32, I8),
+        (I32, U8),
+        (I32, I64),
+        (I8, I32),
+        (U8, I32),
+        (I32, U32),
+        (I64, I32),
+        (I32, F32),
+        (I32, F16),
+        (F32, F16),
+        (F32, BF16),
+        (F32, F64),
+        (F32, Bool),
+        (Bool, F32),
+        (I32, Bool),
+        (U16, I64),
+    ];
+    for (from, to) in cases {
+        let input = typed(from, &values);
+        let seen = decode(buf(&input));
+        let args = vec![input.clone(), zeros(to, 8)];
+        let out = launch(cast_kernel(from, to, 8), args.clone(), [1, 1, 1]);
+        let got = decode(buf(&out[1]));
+        // Reference: the interpreter on the same kernel.
+        let reference = interpret(cast_kernel(from, to, 8), args, [1, 1, 1]);
+        assert_eq!(
+            got,
+            decode(buf(&reference[1])),
+            "{from} -> {to} of {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn typed_buffers_run() {
+    use ScalarType::*;
+    for ty in [F16, BF16, F64, I64, U8, I8, I16, U16, U64, Bool] {
+        // Unsigned buffers hold small non-negative values (wrapping is tested with u8).
+        let shift = if matches!(ty, U16 | U64) { 0.0 } else { 20.0 };
+        let values: Vec<f64> = (0..64).map(|i| (i as f64) - shift).collect();
+        let input = typed(ty, &values);
+        let seen = decode(buf(&input));
+        let args = vec![input, zeros(ty, 64)];
+        let out = launch(typed_kernel(ty, 64), args, [1, 1, 1]);
+        let got = decode(buf(&out[1]));
+        let want: Vec<f64> = seen
+            .iter()
+            .map(|&v| match ty {
+                Bool => (v == 0.0) as u8 as f64,
+                U8 => ((v as i64 * 2 + 1) as u8) as f64,
+                U16 => ((v as i64 * 2 + 1) as u16) as f64,
+                I8 => ((v as i64 * 2 + 1) as i8) as f64,
+                U64 => ((v as i128 as u64).wrapping_mul(2).wrapping_add(1)) as f64,
+                _ => v * 2.0 + 1.0,
+            })
+            .collect();
+        assert_eq!(got, want, "{ty}");
+    }
+}
