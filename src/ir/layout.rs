@@ -92,3 +92,114 @@ pub struct Schedule {
     /// Bytes of workgroup shared memory the kernel needs (reductions, layout conversions).
     pub shared_bytes: u32,
 }
+
+// ---- helpers used by the passes and the SPIR-V emitter (compile-time evaluation of the formulas) --
+
+impl Blocked {
+    /// Index of invocation `t` along dim `d` (row-major over `threads_per_dim`, last dim fastest).
+    pub fn thread_index(&self, d: usize, t: u32) -> u32 {
+        let stride: u32 = self.threads_per_dim[d + 1..].iter().product();
+        (t / stride) % self.threads_per_dim[d]
+    }
+    /// The offset of register `r_d` along `d` before adding the thread's part:
+    /// `coord = (register_base + t_d * spt) % S`.
+    pub fn register_base(&self, d: usize, r_d: u32) -> u32 {
+        let spt = self.size_per_thread[d];
+        (r_d / spt) * spt * self.threads_per_dim[d] + r_d % spt
+    }
+    /// True when register `r_d` along `d` is the first register of the invocation holding its
+    /// coordinate (registers repeat coordinates when `size_per_thread[d] > shape[d]`).
+    pub fn is_primary_register(&self, d: usize, r_d: u32) -> bool {
+        let s = self.shape[d];
+        let base = self.register_base(d, r_d) % s;
+        (0..r_d).all(|earlier| self.register_base(d, earlier) % s != base)
+    }
+}
+
+impl Layout {
+    /// The tile shape this layout describes (empty for `Uniform`).
+    pub fn shape(&self) -> Vec<u32> {
+        match self {
+            Layout::Uniform => Vec::new(),
+            Layout::Blocked(b) => b.shape.clone(),
+            Layout::Slice { parent, dim } => {
+                let mut s = parent.shape.clone();
+                s.remove(*dim as usize);
+                s
+            }
+        }
+    }
+    /// The blocked layout whose thread decomposition this layout uses.
+    pub fn base(&self) -> Option<&Blocked> {
+        match self {
+            Layout::Uniform => None,
+            Layout::Blocked(b) => Some(b),
+            Layout::Slice { parent, .. } => Some(parent),
+        }
+    }
+    /// The parent dims that this layout's dims correspond to, in order.
+    pub fn parent_dims(&self) -> Vec<usize> {
+        match self {
+            Layout::Uniform => Vec::new(),
+            Layout::Blocked(b) => (0..b.rank()).collect(),
+            Layout::Slice { parent, dim } => {
+                (0..parent.rank()).filter(|&d| d != *dim as usize).collect()
+            }
+        }
+    }
+    /// Per-dim register counts (row-major register numbering over these).
+    pub fn regs_per_dim(&self) -> Vec<u32> {
+        match self.base() {
+            None => Vec::new(),
+            Some(b) => self
+                .parent_dims()
+                .iter()
+                .map(|&d| b.regs_per_dim(d))
+                .collect(),
+        }
+    }
+    /// Per-dim register indices of register `r`.
+    pub fn register_indices(&self, r: u32) -> Vec<u32> {
+        let counts = self.regs_per_dim();
+        let mut out = vec![0; counts.len()];
+        let mut rest = r;
+        for i in (0..counts.len()).rev() {
+            out[i] = rest % counts[i];
+            rest /= counts[i];
+        }
+        out
+    }
+    /// The coordinates of register `r` of invocation `t`.
+    pub fn coords(&self, t: u32, r: u32) -> Vec<u32> {
+        let Some(b) = self.base() else {
+            return Vec::new();
+        };
+        let idx = self.register_indices(r);
+        self.parent_dims()
+            .iter()
+            .zip(idx)
+            .map(|(&d, r_d)| b.coord(d, b.thread_index(d, t), r_d))
+            .collect()
+    }
+    /// True when register `r` of invocation `t` is the one copy of its element that performs
+    /// side effects.
+    pub fn is_primary_copy(&self, t: u32, r: u32) -> bool {
+        let Some(b) = self.base() else {
+            return t == 0;
+        };
+        if let Layout::Slice { dim, .. } = self {
+            if b.thread_index(*dim as usize, t) != 0 {
+                return false;
+            }
+        }
+        let idx = self.register_indices(r);
+        self.parent_dims()
+            .iter()
+            .zip(idx)
+            .all(|(&d, r_d)| b.is_primary(d, b.thread_index(d, t)) && b.is_primary_register(d, r_d))
+    }
+    /// Invocations the layout spreads over (1 for `Uniform`).
+    pub fn threads(&self) -> u32 {
+        self.base().map_or(1, |b| b.threads())
+    }
+}

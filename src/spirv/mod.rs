@@ -1,7 +1,26 @@
 //! SPIR-V emission with rspirv: Scheduled IR to a compute shader plus its ABI.
-use crate::abi::{Artifact, Target};
-use crate::base::Diagnostic;
-use crate::ir;
+//!
+//! One program instance is one workgroup; every invocation holds `layout.regs()` SPIR-V values per
+//! tile (fully unrolled registers) whose coordinates are functions of `LocalInvocationIndex` (see
+//! `ir::layout`). Scalars are computed redundantly by every invocation and control flow is
+//! uniform, so `if`/loops become structured selections and loops over Function variables.
+mod body;
+mod ctx;
+mod math;
+mod memory;
+mod shared;
+
+#[cfg(test)]
+mod device_tests;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use crate::abi::{self, Abi, Artifact, BufferBinding, PushField, PushRepr, Target};
+use crate::base::{Diagnostic, ScalarType};
+use crate::ir::{self, Elem, Kernel, Layout, ParamKind, ValueId};
+use ctx::{ice, Ctx, R};
+use spirv::{BuiltIn, Decoration, Op, StorageClass, Word};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone)]
 pub struct EmitOptions {
@@ -14,6 +33,489 @@ pub fn emit(
     target: &Target,
     options: &EmitOptions,
 ) -> Result<Artifact, Diagnostic> {
-    let _ = (module, target, options);
-    Err(Diagnostic::internal("spirv::emit is not written yet"))
+    let kernel = &module.kernel;
+    if kernel.stage != ir::Stage::Scheduled {
+        return Err(Diagnostic::internal("spirv::emit needs a scheduled kernel"));
+    }
+    let schedule = kernel
+        .schedule
+        .as_ref()
+        .ok_or_else(|| Diagnostic::internal("scheduled kernel without a schedule"))?;
+    let _ = target;
+    let mut e = Emitter::new(kernel, schedule, options);
+    e.declare_interface()?;
+    e.begin_main()?;
+    e.prelude()?;
+    let body = kernel.body.clone();
+    e.region(&body)?;
+    if e.cx.block_open() {
+        e.cx.b.ret().map_err(ice)?;
+    }
+    e.finish()
+}
+
+/// A value while emitting: registers of scalars/tiles, or a pointer as per-register element
+/// indices into one parameter's buffer.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Regs(Vec<Word>),
+    Ptr { param: u32, idx: Vec<Word> },
+}
+
+impl Val {
+    fn regs(&self) -> &[Word] {
+        match self {
+            Val::Regs(r) => r,
+            Val::Ptr { idx, .. } => idx,
+        }
+    }
+}
+
+/// A storage buffer as declared: its variable, element type and pointer type of one element.
+#[derive(Debug, Clone)]
+pub(crate) struct Buffer {
+    var: Word,
+    elem: ScalarType,
+    elem_ptr: Word,
+    storage_ty: Word,
+}
+
+pub(crate) struct LoopLabels {
+    merge: Word,
+    cont: Word,
+}
+
+pub(crate) struct Emitter<'a> {
+    kernel: &'a Kernel,
+    schedule: &'a ir::Schedule,
+    options: &'a EmitOptions,
+    cx: Ctx,
+    /// Per kernel parameter: its buffer (pointer params).
+    buffers: HashMap<u32, Buffer>,
+    status: Option<Buffer>,
+    push_var: Word,
+    /// Per scalar parameter: (member index, push repr).
+    push_members: HashMap<u32, (u32, PushRepr)>,
+    push_fields: Vec<PushField>,
+    push_bytes: u32,
+    abi_buffers: Vec<BufferBinding>,
+    builtin_wg: Word,
+    builtin_lii: Word,
+    shared_var: Option<Word>,
+    main: Word,
+    /// Pointer indices are i64 when some offset is 64-bit.
+    idx64: bool,
+    vals: Vec<Option<Val>>,
+    local_vars: Vec<Vec<Word>>,
+    loops: Vec<LoopLabels>,
+    // Prelude values.
+    thread: Word,
+    linear: Word,
+    pids: [Word; 3],
+    grid: [Word; 3],
+    /// `t_d * size_per_thread[d]` (i32) per (blocked layout, dim).
+    thread_offsets: HashMap<(ir::layout::Blocked, usize), Word>,
+    /// `t_d` (u32) per (blocked layout, dim).
+    thread_indices: HashMap<(ir::layout::Blocked, usize), Word>,
+}
+
+impl<'a> Emitter<'a> {
+    fn new(kernel: &'a Kernel, schedule: &'a ir::Schedule, options: &'a EmitOptions) -> Self {
+        let idx64 = kernel.insts.iter().any(|(_, inst)| match &inst.kind {
+            ir::InstKind::PtrOffset { offset, .. } => kernel
+                .ty(*offset)
+                .scalar_type()
+                .is_some_and(|t| t.bits() == 64),
+            _ => false,
+        });
+        Emitter {
+            kernel,
+            schedule,
+            options,
+            cx: Ctx::new(),
+            buffers: HashMap::new(),
+            status: None,
+            push_var: 0,
+            push_members: HashMap::new(),
+            push_fields: Vec::new(),
+            push_bytes: abi::PUSH_HEADER_BYTES,
+            abi_buffers: Vec::new(),
+            builtin_wg: 0,
+            builtin_lii: 0,
+            shared_var: None,
+            main: 0,
+            idx64,
+            vals: vec![None; kernel.insts.len()],
+            local_vars: Vec::new(),
+            loops: Vec::new(),
+            thread: 0,
+            linear: 0,
+            pids: [0; 3],
+            grid: [0; 3],
+            thread_offsets: HashMap::new(),
+            thread_indices: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn layout(&self, v: ValueId) -> Layout {
+        self.schedule
+            .layouts
+            .get(v.index())
+            .cloned()
+            .flatten()
+            .unwrap_or(Layout::Uniform)
+    }
+
+    /// The index type of pointer values.
+    pub(crate) fn idx_ty(&mut self) -> Word {
+        self.cx.int(if self.idx64 { 64 } else { 32 }, true)
+    }
+
+    /// Storage buffers, the status buffer, push constants, builtins and shared memory.
+    fn declare_interface(&mut self) -> R<()> {
+        let kernel = self.kernel;
+        let mut decorated: HashSet<Word> = HashSet::new();
+        let mut binding = 0;
+        for (index, param) in kernel.params.iter().enumerate() {
+            if let ParamKind::Pointer { pointee, mutable } = param.kind {
+                let buffer = self.declare_buffer(pointee, binding, !mutable, &mut decorated);
+                self.cx.b.name(buffer.var, param.name.clone());
+                self.buffers.insert(index as u32, buffer);
+                self.abi_buffers.push(BufferBinding {
+                    binding,
+                    param: param.name.clone(),
+                    param_index: index as u32,
+                    elem: pointee,
+                    writable: mutable,
+                });
+                binding += 1;
+            }
+        }
+        if self.options.safe {
+            let buffer = self.declare_buffer(ScalarType::U32, binding, false, &mut decorated);
+            self.cx.b.name(buffer.var, "tk_status");
+            self.status = Some(buffer);
+        }
+
+        // Push constants: the header, then scalar parameters at aligned offsets.
+        let u32_ty = self.cx.u32();
+        let mut members = vec![u32_ty; 5];
+        let mut offsets = vec![
+            abi::PUSH_GRID_X,
+            abi::PUSH_GRID_Y,
+            abi::PUSH_GRID_Z,
+            abi::PUSH_DISPATCH_X,
+            abi::PUSH_DISPATCH_Y,
+        ];
+        let mut offset = abi::PUSH_HEADER_BYTES;
+        for (index, param) in kernel.params.iter().enumerate() {
+            if let ParamKind::Scalar(ty) = param.kind {
+                let repr = PushRepr::for_scalar(ty);
+                offset = offset.div_ceil(repr.bytes()) * repr.bytes();
+                let member_ty = match repr {
+                    PushRepr::U32 => self.cx.u32(),
+                    PushRepr::I32 => self.cx.i32(),
+                    PushRepr::F32 => self.cx.f32(),
+                    PushRepr::U64 => self.cx.int(64, false),
+                    PushRepr::I64 => self.cx.int(64, true),
+                    PushRepr::F64 => self.cx.float(64),
+                };
+                self.push_members
+                    .insert(index as u32, (members.len() as u32, repr));
+                members.push(member_ty);
+                offsets.push(offset);
+                self.push_fields.push(PushField {
+                    param: param.name.clone(),
+                    param_index: index as u32,
+                    offset,
+                    ty,
+                    repr,
+                });
+                offset += repr.bytes();
+            }
+        }
+        self.push_bytes = offset;
+        let push_struct = self.cx.b.type_struct(members);
+        self.cx.b.decorate(push_struct, Decoration::Block, []);
+        for (i, off) in offsets.iter().enumerate() {
+            self.cx.b.member_decorate(
+                push_struct,
+                i as u32,
+                Decoration::Offset,
+                [rspirv::dr::Operand::LiteralBit32(*off)],
+            );
+        }
+        let push_ptr = self.cx.pointer(StorageClass::PushConstant, push_struct);
+        self.push_var = self
+            .cx
+            .b
+            .variable(push_ptr, None, StorageClass::PushConstant, None);
+        self.cx.b.name(self.push_var, "tk_push");
+
+        // Builtins.
+        let uvec3 = self.cx.b.type_vector(u32_ty, 3);
+        let uvec3_ptr = self.cx.pointer(StorageClass::Input, uvec3);
+        self.builtin_wg = self
+            .cx
+            .b
+            .variable(uvec3_ptr, None, StorageClass::Input, None);
+        self.cx.b.decorate(
+            self.builtin_wg,
+            Decoration::BuiltIn,
+            [rspirv::dr::Operand::BuiltIn(BuiltIn::WorkgroupId)],
+        );
+        let u32_ptr = self.cx.pointer(StorageClass::Input, u32_ty);
+        self.builtin_lii = self.cx.b.variable(u32_ptr, None, StorageClass::Input, None);
+        self.cx.b.decorate(
+            self.builtin_lii,
+            Decoration::BuiltIn,
+            [rspirv::dr::Operand::BuiltIn(BuiltIn::LocalInvocationIndex)],
+        );
+
+        // Shared scratch (u32 words), sized by the schedule.
+        if self.schedule.shared_bytes > 0 {
+            let words = self.schedule.shared_bytes.div_ceil(4);
+            let len = self.cx.const_u32(words);
+            let arr = self.cx.b.type_array(u32_ty, len);
+            let ptr = self.cx.pointer(StorageClass::Workgroup, arr);
+            let var = self.cx.b.variable(ptr, None, StorageClass::Workgroup, None);
+            self.cx.b.name(var, "tk_scratch");
+            self.shared_var = Some(var);
+        }
+        Ok(())
+    }
+
+    fn declare_buffer(
+        &mut self,
+        elem: ScalarType,
+        binding: u32,
+        readonly: bool,
+        decorated: &mut HashSet<Word>,
+    ) -> Buffer {
+        let storage_ty = self.cx.storage_ty(elem);
+        let arr = self.cx.b.type_runtime_array(storage_ty);
+        let st = self.cx.b.type_struct([arr]);
+        if decorated.insert(arr) {
+            let stride = if elem == ScalarType::Bool {
+                4
+            } else {
+                elem.bytes()
+            };
+            self.cx.b.decorate(
+                arr,
+                Decoration::ArrayStride,
+                [rspirv::dr::Operand::LiteralBit32(stride)],
+            );
+        }
+        if decorated.insert(st) {
+            self.cx.b.decorate(st, Decoration::Block, []);
+            self.cx.b.member_decorate(
+                st,
+                0,
+                Decoration::Offset,
+                [rspirv::dr::Operand::LiteralBit32(0)],
+            );
+        }
+        let ptr = self.cx.pointer(StorageClass::StorageBuffer, st);
+        let var = self
+            .cx
+            .b
+            .variable(ptr, None, StorageClass::StorageBuffer, None);
+        self.cx.b.decorate(
+            var,
+            Decoration::DescriptorSet,
+            [rspirv::dr::Operand::LiteralBit32(0)],
+        );
+        self.cx.b.decorate(
+            var,
+            Decoration::Binding,
+            [rspirv::dr::Operand::LiteralBit32(binding)],
+        );
+        if readonly {
+            self.cx.b.decorate(var, Decoration::NonWritable, []);
+        }
+        let elem_ptr = self.cx.pointer(StorageClass::StorageBuffer, storage_ty);
+        Buffer {
+            var,
+            elem,
+            elem_ptr,
+            storage_ty,
+        }
+    }
+
+    fn begin_main(&mut self) -> R<()> {
+        let void = self.cx.void();
+        let fn_ty = self.cx.b.type_function(void, vec![]);
+        self.main = self
+            .cx
+            .b
+            .begin_function(void, None, spirv::FunctionControl::NONE, fn_ty)
+            .map_err(ice)?;
+        self.cx.b.begin_block(None).map_err(ice)?;
+        Ok(())
+    }
+
+    /// Loads a u32 member of the push-constant block.
+    fn push_member(&mut self, member: u32, ty: Word) -> R<Word> {
+        let ptr_ty = self.cx.pointer(StorageClass::PushConstant, ty);
+        let index = self.cx.const_u32(member);
+        let ptr = self
+            .cx
+            .b
+            .access_chain(ptr_ty, None, self.push_var, [index])
+            .map_err(ice)?;
+        self.cx.load(ty, ptr)
+    }
+
+    /// Program ids from the linearised dispatch; surplus workgroups return at once.
+    fn prelude(&mut self) -> R<()> {
+        let u32_ty = self.cx.u32();
+        let bool_ty = self.cx.bool_ty();
+        let i32_ty = self.cx.i32();
+        let uvec3 = self.cx.b.type_vector(u32_ty, 3);
+        let wg = self.cx.load(uvec3, self.builtin_wg)?;
+        let mut w = [0; 3];
+        for (i, slot) in w.iter_mut().enumerate() {
+            *slot = self
+                .cx
+                .b
+                .composite_extract(u32_ty, None, wg, [i as u32])
+                .map_err(ice)?;
+        }
+        self.thread = self.cx.load(u32_ty, self.builtin_lii)?;
+        let gx = self.push_member(0, u32_ty)?;
+        let gy = self.push_member(1, u32_ty)?;
+        let gz = self.push_member(2, u32_ty)?;
+        let dx = self.push_member(3, u32_ty)?;
+        let dy = self.push_member(4, u32_ty)?;
+        let dxy = self.cx.op(Op::IMul, u32_ty, &[dx, dy])?;
+        let y = self.cx.op(Op::IMul, u32_ty, &[w[1], dx])?;
+        let z = self.cx.op(Op::IMul, u32_ty, &[w[2], dxy])?;
+        let xy = self.cx.op(Op::IAdd, u32_ty, &[w[0], y])?;
+        self.linear = self.cx.op(Op::IAdd, u32_ty, &[xy, z])?;
+        let gxy = self.cx.op(Op::IMul, u32_ty, &[gx, gy])?;
+        let total = self.cx.op(Op::IMul, u32_ty, &[gxy, gz])?;
+        let surplus = self
+            .cx
+            .op(Op::UGreaterThanEqual, bool_ty, &[self.linear, total])?;
+        let ret = self.cx.id();
+        let go = self.cx.id();
+        self.cx
+            .b
+            .selection_merge(go, spirv::SelectionControl::NONE)
+            .map_err(ice)?;
+        self.cx
+            .b
+            .branch_conditional(surplus, ret, go, [])
+            .map_err(ice)?;
+        self.cx.begin_block(ret)?;
+        self.cx.b.ret().map_err(ice)?;
+        self.cx.begin_block(go)?;
+        let p0 = self.cx.op(Op::UMod, u32_ty, &[self.linear, gx])?;
+        let q = self.cx.op(Op::UDiv, u32_ty, &[self.linear, gx])?;
+        let p1 = self.cx.op(Op::UMod, u32_ty, &[q, gy])?;
+        let p2 = self.cx.op(Op::UDiv, u32_ty, &[self.linear, gxy])?;
+        for (i, p) in [p0, p1, p2].into_iter().enumerate() {
+            self.pids[i] = self.cx.op(Op::Bitcast, i32_ty, &[p])?;
+        }
+        for (i, g) in [gx, gy, gz].into_iter().enumerate() {
+            self.grid[i] = self.cx.op(Op::Bitcast, i32_ty, &[g])?;
+        }
+
+        // Per-layout thread indices, computed once here so that they dominate every use.
+        let mut bases: Vec<ir::layout::Blocked> = Vec::new();
+        for layout in self
+            .schedule
+            .layouts
+            .iter()
+            .flatten()
+            .chain(self.schedule.local_layouts.iter())
+        {
+            if let Some(b) = layout.base() {
+                if !bases.contains(b) {
+                    bases.push(b.clone());
+                }
+            }
+        }
+        for b in bases {
+            for d in 0..b.rank() {
+                let tpd = b.threads_per_dim[d];
+                let t_d = if tpd == 1 {
+                    self.cx.const_u32(0)
+                } else {
+                    let stride: u32 = b.threads_per_dim[d + 1..].iter().product();
+                    let s = self.cx.const_u32(stride);
+                    let q = self.cx.op(Op::UDiv, u32_ty, &[self.thread, s])?;
+                    let m = self.cx.const_u32(tpd);
+                    self.cx.op(Op::UMod, u32_ty, &[q, m])?
+                };
+                let spt = self.cx.const_u32(b.size_per_thread[d]);
+                let off = self.cx.op(Op::IMul, u32_ty, &[t_d, spt])?;
+                let off = self.cx.op(Op::Bitcast, i32_ty, &[off])?;
+                self.thread_indices.insert((b.clone(), d), t_d);
+                self.thread_offsets.insert((b.clone(), d), off);
+            }
+        }
+
+        // Local variables: one Function variable per register.
+        for (id, local) in self.kernel.locals.iter() {
+            let layout = self
+                .schedule
+                .local_layouts
+                .get(id.index())
+                .cloned()
+                .unwrap_or(Layout::Uniform);
+            let ty = match local.ty.elem {
+                Elem::Scalar(s) => self.cx.compute_ty(s),
+                Elem::Ptr { .. } => self.idx_ty(),
+            };
+            let vars = (0..layout.regs())
+                .map(|_| self.cx.function_var(ty))
+                .collect();
+            self.local_vars.push(vars);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> R<Artifact> {
+        self.cx.b.end_function().map_err(ice)?;
+        let mut interface = vec![self.builtin_wg, self.builtin_lii];
+        interface.sort();
+        let threads = self.schedule.threads;
+        self.cx.b.entry_point(
+            spirv::ExecutionModel::GLCompute,
+            self.main,
+            "main",
+            interface,
+        );
+        self.cx
+            .b
+            .execution_mode(self.main, spirv::ExecutionMode::LocalSize, [threads, 1, 1]);
+        let vars = std::mem::take(&mut self.cx.function_vars);
+        let mut module = std::mem::replace(&mut self.cx.b, rspirv::dr::Builder::new()).module();
+        let entry = &mut module.functions[0].blocks[0].instructions;
+        for (i, v) in vars.into_iter().enumerate() {
+            entry.insert(i, v);
+        }
+        use rspirv::binary::Assemble;
+        let words = module.assemble();
+        let abi = Abi {
+            kernel: self.kernel.name.clone(),
+            entry_point: "main".to_string(),
+            workgroup_size: [threads, 1, 1],
+            buffers: self.abi_buffers,
+            push_fields: self.push_fields,
+            push_bytes: self.push_bytes,
+            status_binding: self.status.as_ref().map(|_| {
+                self.kernel
+                    .params
+                    .iter()
+                    .filter(|p| matches!(p.kind, ParamKind::Pointer { .. }))
+                    .count() as u32
+            }),
+            shared_bytes: self.schedule.shared_bytes,
+            features: self.cx.features,
+        };
+        Ok(Artifact { words, abi })
+    }
 }

@@ -1,0 +1,626 @@
+//! Pass 2: a layout for every value and local, with `ConvertLayout` where an operand's layout is
+//! not what its user needs.
+//!
+//! Two walks. The backward walk (users before producers) records the layout each value's users
+//! want: elementwise operands want the result's layout, a broadcast operand wants the result's
+//! layout collapsed along the broadcast dims, an `ExpandDims` operand wants the slice of the
+//! result's layout, a reduction operand wants the slice's parent. The forward walk then fixes each
+//! value's layout: producers free to choose (arange, splat, loads, elementwise) take the wanted
+//! layout unless their operands' layouts are cheaper; reductions give `Slice`, `ExpandDims` of a
+//! slice gives the parent with a size-1 dim, and a broadcast from that is local. Where an operand's
+//! layout still differs, a `ConvertLayout` is inserted before the user.
+use crate::ir::layout::Blocked;
+use crate::ir::{Inst, InstId, InstKind, Kernel, Layout, LocalId, Region, Type, ValueId};
+use std::collections::HashMap;
+
+/// Calls `f` on every instruction of `region` and its nested regions, in program order.
+pub fn for_each_inst(region: &Region, kernel: &Kernel, f: &mut dyn FnMut(InstId)) {
+    for &id in &region.insts {
+        f(id);
+        match &kernel.insts[id].kind {
+            InstKind::If {
+                then_region,
+                else_region,
+                ..
+            } => {
+                for_each_inst(then_region, kernel, f);
+                for_each_inst(else_region, kernel, f);
+            }
+            InstKind::For { body, .. } => for_each_inst(body, kernel, f),
+            InstKind::While {
+                cond_region, body, ..
+            } => {
+                for_each_inst(cond_region, kernel, f);
+                for_each_inst(body, kernel, f);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The default layout of a shape over `threads` invocations: up to 4 contiguous elements along the
+/// last dim (the vector width), invocations spread from the last dim outward, and leftover
+/// invocations along dim 0, where they hold replicas.
+pub fn default_layout(shape: &[u32], threads: u32) -> Blocked {
+    let rank = shape.len();
+    let mut size_per_thread = vec![1; rank];
+    size_per_thread[rank - 1] = shape[rank - 1].clamp(1, 4);
+    let mut threads_per_dim = vec![1; rank];
+    let mut left = threads;
+    for d in (0..rank).rev() {
+        let room = (shape[d] / size_per_thread[d]).max(1);
+        let take = room.min(left);
+        threads_per_dim[d] = take;
+        left /= take;
+    }
+    threads_per_dim[0] *= left;
+    Blocked {
+        shape: shape.to_vec(),
+        size_per_thread,
+        threads_per_dim,
+    }
+}
+
+/// The layout of a value after broadcasting dims away: size 1 and one element per invocation along
+/// `dims` (invocations along them then hold replicas).
+pub fn collapse(layout: &Layout, dims: &[usize]) -> Layout {
+    let fix = |b: &Blocked, parent_dims: &[usize]| {
+        let mut b = b.clone();
+        for &d in dims {
+            let pd = parent_dims[d];
+            b.shape[pd] = 1;
+            b.size_per_thread[pd] = 1;
+        }
+        b
+    };
+    match layout {
+        Layout::Uniform => Layout::Uniform,
+        Layout::Blocked(b) => Layout::Blocked(fix(b, &layout.parent_dims())),
+        Layout::Slice { parent, dim } => Layout::Slice {
+            parent: fix(parent, &layout.parent_dims()),
+            dim: *dim,
+        },
+    }
+}
+
+/// How a user reads an operand's coordinates from its own: identity, dropping an inserted dim
+/// (`ExpandDims`) or zeroing broadcast dims.
+#[derive(Debug, Clone)]
+pub enum Projection {
+    Identity,
+    RemoveDim(usize),
+    ZeroDims(Vec<usize>),
+}
+
+impl Projection {
+    pub fn apply(&self, coords: &[u32]) -> Vec<u32> {
+        match self {
+            Projection::Identity => coords.to_vec(),
+            Projection::RemoveDim(d) => {
+                let mut c = coords.to_vec();
+                c.remove(*d);
+                c
+            }
+            Projection::ZeroDims(dims) => {
+                let mut c = coords.to_vec();
+                for &d in dims {
+                    c[d] = 0;
+                }
+                c
+            }
+        }
+    }
+}
+
+/// When every invocation holds, for each register of `dst`, the operand element it needs in a
+/// register of `src` whose number is the same for every invocation, returns those register
+/// numbers (indexed by `dst` register): the operation needs no data movement.
+pub fn local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Option<Vec<u32>> {
+    if src.threads() != dst.threads()
+        && !matches!(src, Layout::Uniform)
+        && !matches!(dst, Layout::Uniform)
+    {
+        return None;
+    }
+    if matches!(src, Layout::Uniform) {
+        return Some(vec![0; dst.regs() as usize]);
+    }
+    let threads = src.threads().max(dst.threads());
+    let mut map: Vec<Option<u32>> = vec![None; dst.regs() as usize];
+    for t in 0..threads {
+        let mut held: HashMap<Vec<u32>, u32> = HashMap::new();
+        for s in (0..src.regs()).rev() {
+            held.insert(src.coords(t, s), s);
+        }
+        for (r, slot) in map.iter_mut().enumerate() {
+            let want = projection.apply(&dst.coords(t, r as u32));
+            let Some(&s) = held.get(&want) else {
+                return None;
+            };
+            match slot {
+                None => *slot = Some(s),
+                Some(prev) => {
+                    // Another register of the same invocation may hold the same element.
+                    if *prev != s && src.coords(t, *prev) != want {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    Some(map.into_iter().map(|s| s.unwrap_or(0)).collect())
+}
+
+/// The tile operands of an instruction that must share its (elementwise) layout.
+fn elementwise_operands(kind: &InstKind) -> Option<Vec<ValueId>> {
+    Some(match kind {
+        InstKind::Unary { value, .. } | InstKind::Cast(value) | InstKind::Bitcast(value) => {
+            vec![*value]
+        }
+        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
+            vec![*lhs, *rhs]
+        }
+        InstKind::Select {
+            cond,
+            on_true,
+            on_false,
+        } => vec![*cond, *on_true, *on_false],
+        InstKind::Fma { a, b, c } => vec![*a, *b, *c],
+        InstKind::PtrOffset { ptr, offset } => vec![*ptr, *offset],
+        InstKind::Load { ptr, mask, other } => {
+            let mut v = vec![*ptr];
+            v.extend(mask.iter().copied());
+            v.extend(other.iter().copied());
+            v
+        }
+        InstKind::Store { ptr, value, mask } => {
+            let mut v = vec![*ptr, *value];
+            v.extend(mask.iter().copied());
+            v
+        }
+        _ => return None,
+    })
+}
+
+fn is_tile(kernel: &Kernel, v: ValueId) -> bool {
+    kernel.insts[v].ty.as_ref().is_some_and(|t| !t.is_scalar())
+}
+
+struct State {
+    threads: u32,
+    want: Vec<Option<Layout>>,
+    local_want: Vec<Option<Layout>>,
+    local_layouts: Vec<Layout>,
+    layouts: Vec<Option<Layout>>,
+}
+
+impl State {
+    fn default_for(&self, ty: &Type) -> Layout {
+        if ty.is_scalar() {
+            Layout::Uniform
+        } else {
+            Layout::Blocked(default_layout(&ty.shape, self.threads))
+        }
+    }
+    fn target(&self, kernel: &Kernel, v: ValueId) -> Layout {
+        match &kernel.insts[v].ty {
+            Some(ty) if !ty.is_scalar() => self.want[v.index()]
+                .clone()
+                .unwrap_or_else(|| self.default_for(ty)),
+            _ => Layout::Uniform,
+        }
+    }
+    fn suggest(&mut self, kernel: &Kernel, v: ValueId, layout: Layout) {
+        if is_tile(kernel, v) && self.want[v.index()].is_none() {
+            self.want[v.index()] = Some(layout);
+        }
+    }
+    fn layout(&self, v: ValueId) -> Layout {
+        self.layouts[v.index()]
+            .clone()
+            .expect("operand layout assigned before its use")
+    }
+}
+
+/// Assigns layouts and inserts conversions; fills `schedule.layouts` and `local_layouts`.
+pub fn assign_layouts(kernel: &mut Kernel, threads: u32) {
+    let n = kernel.insts.len();
+    let mut state = State {
+        threads,
+        want: vec![None; n],
+        local_want: vec![None; kernel.locals.len()],
+        local_layouts: Vec::new(),
+        layouts: vec![None; n],
+    };
+    let mut order = Vec::new();
+    for_each_inst(&kernel.body, kernel, &mut |id| order.push(id));
+
+    // Backward walk, twice: the first round learns what the readers of each local want.
+    for round in 0..2 {
+        state.want = vec![None; n];
+        state.local_layouts = kernel
+            .locals
+            .iter()
+            .map(|(id, local)| {
+                state.local_want[id.index()]
+                    .clone()
+                    .unwrap_or_else(|| state.default_for(&local.ty))
+            })
+            .collect();
+        for &id in order.iter().rev() {
+            backward(kernel, &mut state, id, round == 0);
+        }
+    }
+
+    // Forward walk with conversions.
+    let mut body = std::mem::take(&mut kernel.body);
+    forward_region(kernel, &mut state, &mut body);
+    kernel.body = body;
+
+    let schedule = kernel.schedule.get_or_insert_with(|| crate::ir::Schedule {
+        threads,
+        layouts: Vec::new(),
+        local_layouts: Vec::new(),
+        shared_bytes: 0,
+    });
+    let mut layouts = state.layouts;
+    layouts.resize(kernel.insts.len(), None);
+    schedule.layouts = layouts;
+    schedule.local_layouts = state.local_layouts;
+}
+
+fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) {
+    let inst = &kernel.insts[id];
+    let result = state.target(kernel, id);
+    match &inst.kind {
+        InstKind::Store { ptr, value, mask } => {
+            let chosen = [*ptr, *value]
+                .iter()
+                .find_map(|v| state.want[v.index()].clone())
+                .unwrap_or_else(|| state.default_for(kernel.ty(*ptr)));
+            if is_tile(kernel, *ptr) {
+                for v in [Some(*ptr), Some(*value), *mask].into_iter().flatten() {
+                    state.suggest(kernel, v, chosen.clone());
+                }
+            }
+        }
+        kind if elementwise_operands(kind).is_some() => {
+            if is_tile(kernel, id) {
+                for v in elementwise_operands(kind).unwrap() {
+                    state.suggest(kernel, v, result.clone());
+                }
+            }
+        }
+        InstKind::Broadcast(x) => {
+            let from = &kernel.ty(*x).shape;
+            let to = &kernel.ty(id).shape;
+            let dims: Vec<usize> = (0..to.len()).filter(|&d| from[d] != to[d]).collect();
+            state.suggest(kernel, *x, collapse(&result, &dims));
+        }
+        InstKind::ExpandDims { value, axis } => {
+            if let Layout::Blocked(b) = &result {
+                state.suggest(
+                    kernel,
+                    *value,
+                    Layout::Slice {
+                        parent: b.clone(),
+                        dim: *axis,
+                    },
+                );
+            }
+        }
+        InstKind::Reduce {
+            value,
+            axis: Some(axis),
+            ..
+        } => {
+            let a = *axis as usize;
+            let full = kernel.ty(*value).shape[a];
+            let wanted = match &result {
+                Layout::Slice { parent, dim } if *dim as usize == a => {
+                    let mut p = parent.clone();
+                    p.shape[a] = full;
+                    p.size_per_thread[a] = p.size_per_thread[a].min(full);
+                    Some(p)
+                }
+                Layout::Blocked(b) => {
+                    let mut p = b.clone();
+                    p.shape.insert(a, full);
+                    p.size_per_thread.insert(a, 1);
+                    p.threads_per_dim.insert(a, 1);
+                    Some(p)
+                }
+                _ => None,
+            };
+            if let Some(p) = wanted {
+                state.suggest(kernel, *value, Layout::Blocked(p));
+            }
+        }
+        InstKind::LocalSet { local, value } => {
+            let l = state.local_layouts[local.index()].clone();
+            state.suggest(kernel, *value, l);
+        }
+        InstKind::LocalGet(local) => {
+            if learn_locals && is_tile(kernel, id) && state.local_want[local.index()].is_none() {
+                state.local_want[local.index()] = Some(result);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The cost of reading `from` as `to`: free when equal or a register renaming, dear otherwise.
+fn conversion_cost(from: &Layout, to: &Layout) -> u32 {
+    if from == to {
+        0
+    } else if local_map(from, to, &Projection::Identity).is_some() {
+        1
+    } else {
+        100
+    }
+}
+
+/// Inserts `ConvertLayout(value)` to `layout` into `out` and returns the new value.
+fn convert(
+    kernel: &mut Kernel,
+    state: &mut State,
+    out: &mut Vec<InstId>,
+    span_of: InstId,
+    value: ValueId,
+    layout: Layout,
+) -> ValueId {
+    let ty = kernel.ty(value).clone();
+    let id = kernel.insts.alloc(Inst {
+        kind: InstKind::ConvertLayout(value),
+        ty: Some(ty),
+    });
+    let span = kernel.span(span_of);
+    kernel.spans.resize(id.index(), Default::default());
+    kernel.spans.push(span);
+    state.layouts.resize(id.index() + 1, None);
+    state.layouts[id.index()] = Some(layout);
+    out.push(id);
+    id
+}
+
+fn forward_region(kernel: &mut Kernel, state: &mut State, region: &mut Region) {
+    let mut out = Vec::with_capacity(region.insts.len());
+    for &id in &region.insts.clone() {
+        forward(kernel, state, id, &mut out);
+        out.push(id);
+    }
+    region.insts = out;
+}
+
+fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<InstId>) {
+    let target = state.target(kernel, id);
+    let mut kind = kernel.insts[id].kind.clone();
+    let scalar_store = matches!(&kind, InstKind::Store { ptr, .. } if !is_tile(kernel, *ptr));
+    let layout: Option<Layout> = match &mut kind {
+        InstKind::If {
+            then_region,
+            else_region,
+            ..
+        } => {
+            forward_region(kernel, state, then_region);
+            forward_region(kernel, state, else_region);
+            None
+        }
+        InstKind::For { body, .. } => {
+            forward_region(kernel, state, body);
+            None
+        }
+        InstKind::While {
+            cond_region, body, ..
+        } => {
+            forward_region(kernel, state, cond_region);
+            forward_region(kernel, state, body);
+            None
+        }
+        InstKind::Store { .. } if scalar_store => None,
+        InstKind::Store { ptr, value, mask } => {
+            let mut ops = vec![ptr, value];
+            if let Some(m) = mask {
+                ops.push(m);
+            }
+            choose_elementwise(kernel, state, id, out, ops, None);
+            None
+        }
+        _ if !is_tile(kernel, id) => kernel.insts[id].ty.as_ref().map(|_| Layout::Uniform),
+        InstKind::Arange { .. } | InstKind::Splat(_) => Some(target),
+        InstKind::Unary { value, .. } | InstKind::Cast(value) | InstKind::Bitcast(value) => Some(
+            choose_elementwise(kernel, state, id, out, vec![value], Some(target)),
+        ),
+        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => Some(
+            choose_elementwise(kernel, state, id, out, vec![lhs, rhs], Some(target)),
+        ),
+        InstKind::Select {
+            cond,
+            on_true,
+            on_false,
+        } => Some(choose_elementwise(
+            kernel,
+            state,
+            id,
+            out,
+            vec![cond, on_true, on_false],
+            Some(target),
+        )),
+        InstKind::Fma { a, b, c } => Some(choose_elementwise(
+            kernel,
+            state,
+            id,
+            out,
+            vec![a, b, c],
+            Some(target),
+        )),
+        InstKind::PtrOffset { ptr, offset } => Some(choose_elementwise(
+            kernel,
+            state,
+            id,
+            out,
+            vec![ptr, offset],
+            Some(target),
+        )),
+        InstKind::Load { ptr, mask, other } => {
+            let mut ops = vec![ptr];
+            if let Some(m) = mask {
+                ops.push(m);
+            }
+            if let Some(o) = other {
+                ops.push(o);
+            }
+            Some(choose_elementwise(
+                kernel,
+                state,
+                id,
+                out,
+                ops,
+                Some(target),
+            ))
+        }
+        InstKind::Broadcast(x) => {
+            let from = kernel.ty(*x).shape.clone();
+            let to = kernel.ty(id).shape.clone();
+            let dims: Vec<usize> = (0..to.len()).filter(|&d| from[d] != to[d]).collect();
+            let projection = Projection::ZeroDims(dims.clone());
+            let src = state.layout(*x);
+            let mut candidates = vec![target.clone()];
+            if let Layout::Blocked(b) = &src {
+                let mut e = b.clone();
+                e.shape = to.clone();
+                candidates.push(Layout::Blocked(e));
+            }
+            match candidates
+                .into_iter()
+                .find(|c| local_map(&src, c, &projection).is_some())
+            {
+                Some(c) => Some(c),
+                None => {
+                    *x = convert(kernel, state, out, id, *x, collapse(&target, &dims));
+                    Some(target)
+                }
+            }
+        }
+        InstKind::ExpandDims { value, axis } => {
+            let a = *axis as usize;
+            let projection = Projection::RemoveDim(a);
+            let src = state.layout(*value);
+            let mut candidates = vec![target.clone()];
+            match &src {
+                Layout::Slice { parent, dim } if *dim as usize == a => {
+                    let mut p = parent.clone();
+                    p.shape[a] = 1;
+                    p.size_per_thread[a] = 1;
+                    candidates.push(Layout::Blocked(p));
+                }
+                Layout::Blocked(b) => {
+                    let mut p = b.clone();
+                    p.shape.insert(a, 1);
+                    p.size_per_thread.insert(a, 1);
+                    p.threads_per_dim.insert(a, 1);
+                    candidates.push(Layout::Blocked(p));
+                }
+                _ => {}
+            }
+            match candidates
+                .into_iter()
+                .find(|c| local_map(&src, c, &projection).is_some())
+            {
+                Some(c) => Some(c),
+                None => {
+                    let Layout::Blocked(b) = &target else {
+                        unreachable!("a tile with a dim inserted has a blocked target")
+                    };
+                    let wanted = Layout::Slice {
+                        parent: b.clone(),
+                        dim: *axis,
+                    };
+                    *value = convert(kernel, state, out, id, *value, wanted);
+                    Some(target)
+                }
+            }
+        }
+        InstKind::Reduce { value, axis, .. } => {
+            let src = state.layout(*value);
+            match axis {
+                None => Some(Layout::Uniform),
+                Some(a) => {
+                    let parent = match src {
+                        Layout::Blocked(b) => b,
+                        _ => {
+                            let shape = kernel.ty(*value).shape.clone();
+                            let b = default_layout(&shape, state.threads);
+                            *value =
+                                convert(kernel, state, out, id, *value, Layout::Blocked(b.clone()));
+                            b
+                        }
+                    };
+                    Some(Layout::Slice { parent, dim: *a })
+                }
+            }
+        }
+        InstKind::LocalGet(local) => Some(state.local_layouts[local.index()].clone()),
+        InstKind::LocalSet { local, value } => {
+            let wanted = state.local_layouts[local.index()].clone();
+            if is_tile(kernel, *value) && state.layout(*value) != wanted {
+                *value = convert(kernel, state, out, id, *value, wanted);
+            }
+            None
+        }
+        InstKind::ConvertLayout(_) => state.layouts[id.index()].clone(),
+        _ => Some(target),
+    };
+    kernel.insts[id].kind = kind;
+    if state.layouts.len() <= id.index() {
+        state.layouts.resize(id.index() + 1, None);
+    }
+    state.layouts[id.index()] = layout;
+}
+
+/// Picks the layout for an elementwise instruction among the wanted one and its operands' layouts
+/// (fewest conversions), then converts the operands that differ.
+fn choose_elementwise(
+    kernel: &mut Kernel,
+    state: &mut State,
+    id: InstId,
+    out: &mut Vec<InstId>,
+    mut operands: Vec<&mut ValueId>,
+    target: Option<Layout>,
+) -> Layout {
+    let tiles: Vec<usize> = (0..operands.len())
+        .filter(|&i| is_tile(kernel, *operands[i]))
+        .collect();
+    let mut candidates: Vec<Layout> = target.into_iter().collect();
+    for &i in &tiles {
+        candidates.push(state.layout(*operands[i]));
+    }
+    let mut best: Option<(u32, Layout)> = None;
+    for c in candidates {
+        let cost: u32 = tiles
+            .iter()
+            .map(|&i| conversion_cost(&state.layout(*operands[i]), &c))
+            .sum();
+        if best.as_ref().is_none_or(|(b, _)| cost < *b) {
+            best = Some((cost, c));
+        }
+    }
+    let chosen = best
+        .expect("an elementwise instruction has a tile operand")
+        .1;
+    for i in tiles {
+        let v = *operands[i];
+        if state.layout(v) != chosen {
+            *operands[i] = convert(kernel, state, out, id, v, chosen.clone());
+        }
+    }
+    chosen
+}
+
+/// Layout of a local (for the emitter and tests).
+pub fn local_layout(kernel: &Kernel, local: LocalId) -> Option<&Layout> {
+    kernel
+        .schedule
+        .as_ref()
+        .and_then(|s| s.local_layouts.get(local.index()))
+}

@@ -1,0 +1,81 @@
+//! Pass 3: workgroup shared memory. Reductions across invocations and layout conversions that
+//! move data each use one scratch array (reused, so the kernel needs the largest of them); over
+//! the device limit is a diagnostic at the instruction that needs the most.
+use super::layouts::{for_each_inst, local_map, Projection};
+use crate::abi::Target;
+use crate::base::Diagnostic;
+use crate::ir::{Elem, InstKind, Kernel, Layout, Type};
+
+/// 32-bit words one element occupies in the scratch array.
+pub fn scratch_words(ty: &Type) -> u32 {
+    match ty.elem {
+        Elem::Scalar(s) if s.bytes() == 8 => 2,
+        Elem::Ptr { .. } => 2,
+        Elem::Scalar(_) => 1,
+    }
+}
+
+/// Bytes of scratch memory an instruction needs (0 when it needs none).
+pub fn scratch_bytes(kernel: &Kernel, layouts: &[Option<Layout>], id: crate::ir::InstId) -> u32 {
+    let layout_of = |v: crate::ir::ValueId| layouts[v.index()].clone().unwrap_or(Layout::Uniform);
+    match &kernel.insts[id].kind {
+        InstKind::Reduce { value, axis, .. } => {
+            let src = layout_of(*value);
+            let words = scratch_words(kernel.ty(*value));
+            let threads = src.threads();
+            match (axis, &src) {
+                (None, _) if threads > 1 => threads * words * 4,
+                (Some(a), Layout::Blocked(b)) if b.threads_per_dim[*a as usize] > 1 => {
+                    threads * layout_of(id).regs() * words * 4
+                }
+                _ => 0,
+            }
+        }
+        InstKind::ConvertLayout(value) => {
+            let src = layout_of(*value);
+            let dst = layout_of(id);
+            if local_map(&src, &dst, &Projection::Identity).is_some() {
+                0
+            } else {
+                let ty = kernel.ty(id);
+                ty.num_elements() as u32 * scratch_words(ty) * 4
+            }
+        }
+        _ => 0,
+    }
+}
+
+pub fn size_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Diagnostic> {
+    let layouts = kernel
+        .schedule
+        .as_ref()
+        .map(|s| s.layouts.clone())
+        .unwrap_or_default();
+    let mut largest = (0u32, None);
+    for_each_inst(&kernel.body, kernel, &mut |id| {
+        let bytes = scratch_bytes(kernel, &layouts, id);
+        if bytes > largest.0 {
+            largest = (bytes, Some(id));
+        }
+    });
+    if largest.0 > target.max_shared_bytes {
+        let id = largest.1.expect("an instruction needs the shared memory");
+        let what = match kernel.insts[id].kind {
+            InstKind::Reduce { .. } => "this reduction",
+            _ => "this layout conversion",
+        };
+        return Err(Diagnostic::error(
+            "E0602",
+            format!(
+                "{what} needs {} bytes of workgroup shared memory, more than the {} bytes of `{}`",
+                largest.0, target.max_shared_bytes, target.name
+            ),
+        )
+        .with_label(kernel.span(id), "needs too much shared memory")
+        .with_help("use smaller tiles or fewer threads"));
+    }
+    if let Some(s) = kernel.schedule.as_mut() {
+        s.shared_bytes = largest.0;
+    }
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! Pass tests: workgroup size, default layouts, backward propagation (no shared-memory
+//! conversions in softmax-like kernels), conversions where needed, and the E06xx limits.
+use super::layouts::{default_layout, local_map, Projection};
+use super::*;
+use crate::base::ScalarType::*;
+use crate::ir::builder::Builder;
+use crate::ir::layout::Blocked;
+use crate::ir::{BinaryOp, InstKind, Layout, ParamKind, ReduceOp, UnaryOp};
+use crate::spirv::tests::{column_sums, reduce_1d, softmax, vector_add};
+
+fn schedule(kernel: ir::Kernel) -> ir::Module {
+    run(ir::Module { kernel }, &Target::portable()).expect("schedule")
+}
+
+/// Shared-memory conversions (not register renamings) in a scheduled kernel.
+fn moving_conversions(module: &ir::Module) -> usize {
+    let k = &module.kernel;
+    let s = k.schedule.as_ref().unwrap();
+    k.insts
+        .iter()
+        .filter(|(id, inst)| match inst.kind {
+            InstKind::ConvertLayout(v) => {
+                let src = s.layouts[v.index()].clone().unwrap();
+                let dst = s.layouts[id.index()].clone().unwrap();
+                local_map(&src, &dst, &Projection::Identity).is_none()
+            }
+            _ => false,
+        })
+        .count()
+}
+
+#[test]
+fn default_layout_spreads_from_the_last_dim() {
+    let b = default_layout(&[1024], 128);
+    assert_eq!(b.size_per_thread, vec![4]);
+    assert_eq!(b.threads_per_dim, vec![128]);
+    assert_eq!(b.regs(), 8);
+    // Smaller than the workgroup: leftover invocations replicate.
+    let b = default_layout(&[16], 128);
+    assert_eq!(
+        (b.size_per_thread[0], b.threads_per_dim[0], b.regs()),
+        (4, 128, 4)
+    );
+    let b = default_layout(&[4, 64], 128);
+    assert_eq!(b.size_per_thread, vec![1, 4]);
+    assert_eq!(b.threads_per_dim, vec![8, 16]);
+    assert_eq!(b.threads(), 128);
+}
+
+#[test]
+fn threads_heuristic_and_attribute() {
+    let m = schedule(vector_add(1024));
+    assert_eq!(m.kernel.schedule.as_ref().unwrap().threads, 128);
+    let m = schedule(vector_add(64));
+    assert_eq!(m.kernel.schedule.as_ref().unwrap().threads, 32);
+    let mut k = vector_add(1024);
+    k.threads = Some(64);
+    assert_eq!(schedule(k).kernel.schedule.unwrap().threads, 64);
+    for bad in [48, 256] {
+        let mut k = vector_add(1024);
+        k.threads = Some(bad);
+        let err = run(ir::Module { kernel: k }, &Target::portable()).unwrap_err();
+        assert_eq!(err.code, "E0601");
+    }
+}
+
+#[test]
+fn every_value_has_a_layout() {
+    let m = schedule(softmax(4, 64));
+    let k = &m.kernel;
+    let s = k.schedule.as_ref().unwrap();
+    assert_eq!(k.stage, ir::Stage::Scheduled);
+    for (id, inst) in k.insts.iter() {
+        let layout = &s.layouts[id.index()];
+        match &inst.ty {
+            None => assert!(layout.is_none()),
+            Some(ty) if ty.is_scalar() => assert_eq!(layout, &Some(Layout::Uniform)),
+            Some(ty) => {
+                let l = layout.as_ref().expect("tile layout");
+                assert_eq!(l.shape(), ty.shape, "{:?}", inst.kind);
+                assert_eq!(l.threads(), s.threads);
+            }
+        }
+    }
+}
+
+#[test]
+fn softmax_needs_no_shared_memory_conversion() {
+    let m = schedule(softmax(4, 64));
+    assert_eq!(moving_conversions(&m), 0);
+    let k = &m.kernel;
+    let s = k.schedule.as_ref().unwrap();
+    // offs_m (the arange feeding `[:, None]`) got the slice layout of the 2-D tile.
+    let arange_m = k
+        .insts
+        .iter()
+        .find(|(_, i)| {
+            matches!(i.kind, InstKind::Arange { .. }) && i.ty.as_ref().unwrap().shape == vec![4]
+        })
+        .unwrap()
+        .0;
+    assert!(matches!(
+        s.layouts[arange_m.index()],
+        Some(Layout::Slice { dim: 1, .. })
+    ));
+    // The reductions produce slices of the loaded tile's layout.
+    for (id, inst) in k.insts.iter() {
+        if let InstKind::Reduce { value, .. } = inst.kind {
+            match (&s.layouts[id.index()], &s.layouts[value.index()]) {
+                (Some(Layout::Slice { parent, dim: 1 }), Some(Layout::Blocked(src))) => {
+                    assert_eq!(parent, src)
+                }
+                other => panic!("unexpected reduction layouts {other:?}"),
+            }
+        }
+    }
+    assert!(s.shared_bytes > 0);
+}
+
+#[test]
+fn column_sums_store_through_the_slice_layout() {
+    let m = schedule(column_sums(32, 16));
+    assert_eq!(moving_conversions(&m), 0);
+}
+
+/// `p[i] = exp(x[i] + sum_j x[i])`: the reduction's slice layout meets the load's layout.
+pub(crate) fn conflict_kernel() -> ir::Kernel {
+    let mut b = Builder::new("conflict");
+    let p = b.add_param(
+        "p",
+        ParamKind::Pointer {
+            pointee: F32,
+            mutable: true,
+        },
+    );
+    let a = b.arange(0, 64);
+    let base = b.param(p);
+    let bp = b.splat(base, vec![64]);
+    let ptrs = b.ptr_offset(bp, a);
+    let x = b.load(ptrs, None, None);
+    // A transposed use: [64] as columns of a [64, 64] tile, reduced over rows → Slice(dim 0).
+    let e = b.expand_dims(x, 1);
+    let bc = b.broadcast(e, vec![64, 64]);
+    let r = b.reduce(ReduceOp::Sum, bc, Some(1));
+    let s = b.binary(BinaryOp::Add, x, r);
+    let q = b.unary(UnaryOp::Exp, s);
+    b.store(ptrs, q, None);
+    b.finish()
+}
+
+#[test]
+fn conflicting_layouts_still_compile() {
+    let m = schedule(conflict_kernel());
+    let s = m.kernel.schedule.as_ref().unwrap();
+    // Every elementwise instruction reads operands of its own layout (or renamings).
+    for (id, inst) in m.kernel.insts.iter() {
+        if let InstKind::Binary { lhs, rhs, .. } = inst.kind {
+            let l = s.layouts[id.index()].clone().unwrap();
+            assert_eq!(s.layouts[lhs.index()].as_ref(), Some(&l));
+            assert_eq!(s.layouts[rhs.index()].as_ref(), Some(&l));
+        }
+    }
+    crate::spirv::tests::compile(conflict_kernel(), true);
+}
+
+#[test]
+fn shared_memory_limit_is_a_diagnostic() {
+    let mut target = Target::portable();
+    target.max_shared_bytes = 64;
+    let err = run(
+        ir::Module {
+            kernel: reduce_1d(ReduceOp::Sum, 1024, 0.0, None),
+        },
+        &target,
+    )
+    .unwrap_err();
+    assert_eq!(err.code, "E0602");
+    assert!(!err.labels.is_empty());
+}
+
+#[test]
+fn local_map_of_collapsed_broadcast_is_local() {
+    let parent = Blocked {
+        shape: vec![4, 64],
+        size_per_thread: vec![1, 4],
+        threads_per_dim: vec![8, 16],
+    };
+    let mut collapsed = parent.clone();
+    collapsed.shape[1] = 1;
+    collapsed.size_per_thread[1] = 1;
+    let map = local_map(
+        &Layout::Blocked(collapsed),
+        &Layout::Blocked(parent.clone()),
+        &Projection::ZeroDims(vec![1]),
+    );
+    assert_eq!(map, Some(vec![0; 4]));
+    // A slice re-expanded is the same registers.
+    let slice = Layout::Slice {
+        parent: parent.clone(),
+        dim: 1,
+    };
+    let mut expanded = parent;
+    expanded.shape[1] = 1;
+    expanded.size_per_thread[1] = 1;
+    assert!(local_map(
+        &slice,
+        &Layout::Blocked(expanded),
+        &Projection::RemoveDim(1)
+    )
+    .is_some());
+}

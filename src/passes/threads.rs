@@ -1,0 +1,53 @@
+//! Pass 1: the workgroup size (invocations per program instance).
+//!
+//! `#[threads(N)]` wins when it is a power of two within the device limit. Otherwise the heuristic
+//! gives every invocation about four elements of the largest tile: `elements / 4`, rounded to a
+//! power of two and clamped to `[32, min(256, max_threads)]` (32 keeps small kernels cheap on every
+//! subgroup size; 256 bounds register pressure on lavapipe and GPUs alike). A kernel without tiles
+//! gets the lower bound.
+use super::layouts::for_each_inst;
+use crate::abi::Target;
+use crate::base::Diagnostic;
+use crate::ir::{InstKind, Kernel};
+
+pub fn choose_threads(kernel: &Kernel, target: &Target) -> Result<u32, Diagnostic> {
+    let max = target.max_threads.max(1);
+    if let Some(n) = kernel.threads {
+        if n == 0 || !n.is_power_of_two() || n > max {
+            let mut diag = Diagnostic::error(
+                "E0601",
+                format!("`#[threads({n})]` is not a power of two between 1 and {max}"),
+            )
+            .with_help(format!(
+                "the device `{}` allows at most {max} invocations per workgroup",
+                target.name
+            ));
+            // The attribute has no instruction of its own: point at the first instruction.
+            if let Some(&first) = kernel.body.insts.first() {
+                diag = diag.with_label(kernel.span(first), "in this kernel");
+            }
+            return Err(diag);
+        }
+        return Ok(n);
+    }
+    let mut largest = 0u64;
+    for_each_inst(&kernel.body, kernel, &mut |id| {
+        if let Some(ty) = &kernel.insts[id].ty {
+            if !matches!(kernel.insts[id].kind, InstKind::Param(_)) {
+                largest = largest.max(ty.num_elements());
+            }
+        }
+    });
+    let upper = 256.min(prev_power_of_two(max)).max(1);
+    let lower = 32.min(upper);
+    let wanted = (largest / 4).max(1).next_power_of_two().min(1 << 20) as u32;
+    Ok(wanted.clamp(lower, upper))
+}
+
+fn prev_power_of_two(n: u32) -> u32 {
+    if n == 0 {
+        0
+    } else {
+        1 << (31 - n.leading_zeros())
+    }
+}

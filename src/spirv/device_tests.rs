@@ -1,0 +1,415 @@
+//! Device tests: the kernels of `tests` compiled for the Vulkan device (lavapipe here) with the
+//! validation layer on, launched, and compared with plain Rust references and the interpreter.
+//! They fail, not skip, when no device is found.
+use super::tests::*;
+use super::*;
+use crate::base::{HostBuffer, KernelArg, Literal, ScalarType};
+use crate::ir::ReduceOp;
+use crate::runtime::{Device, DeviceChoice, DeviceOptions};
+use std::sync::OnceLock;
+
+fn device() -> &'static Device {
+    static DEVICE: OnceLock<Device> = OnceLock::new();
+    DEVICE.get_or_init(|| {
+        let options = DeviceOptions {
+            validation: true,
+            ..DeviceOptions::from_env()
+        };
+        Device::open_with(DeviceChoice::Auto, options)
+            .expect("a Vulkan device (lavapipe) is required for these tests")
+    })
+}
+
+/// Schedules for the device, emits (safe mode unless told), launches; returns the arguments
+/// after the launch.
+fn launch_with(
+    kernel: crate::ir::Kernel,
+    mut args: Vec<KernelArg>,
+    grid: [u32; 3],
+    safe: bool,
+) -> Result<Vec<KernelArg>, crate::runtime::RuntimeError> {
+    let dev = device();
+    let target = dev.target();
+    let module = crate::passes::run(ir::Module { kernel }, &target).expect("schedule");
+    let art = emit(&module, &target, &EmitOptions { safe }).expect("emit");
+    validate(&art.words, &module.kernel.name);
+    let pipeline = dev.load(&art).expect("load");
+    dev.launch(&pipeline, &mut args, grid)?;
+    Ok(args)
+}
+
+fn launch(kernel: crate::ir::Kernel, args: Vec<KernelArg>, grid: [u32; 3]) -> Vec<KernelArg> {
+    launch_with(kernel, args, grid, true).expect("launch")
+}
+
+/// Runs the interpreter on the same (lowered) kernel.
+fn interpret(
+    kernel: crate::ir::Kernel,
+    mut args: Vec<KernelArg>,
+    grid: [u32; 3],
+) -> Vec<KernelArg> {
+    crate::interp::run(&ir::Module { kernel }, &mut args, grid).expect("interpreter");
+    args
+}
+
+fn buf(arg: &KernelArg) -> &HostBuffer {
+    match arg {
+        KernelArg::Buffer(b) => b,
+        KernelArg::Scalar(_) => panic!("not a buffer"),
+    }
+}
+
+fn f32s(values: impl IntoIterator<Item = f32>) -> KernelArg {
+    let v: Vec<f32> = values.into_iter().collect();
+    let n = v.len();
+    KernelArg::Buffer(HostBuffer::from_f32(&v, vec![n]))
+}
+
+fn zeros(ty: ScalarType, n: usize) -> KernelArg {
+    KernelArg::Buffer(HostBuffer::zeros(ty, vec![n]))
+}
+
+fn int(v: i64) -> KernelArg {
+    KernelArg::Scalar(Literal::Int(v as i128))
+}
+
+fn close(a: &[f32], b: &[f32], tol: f32) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let ok = (x - y).abs() <= tol * (1.0 + y.abs()) || (x.is_nan() && y.is_nan());
+        assert!(ok, "element {i}: got {x}, want {y}");
+    }
+}
+
+#[test]
+fn vector_add_runs() {
+    let n = 1000usize;
+    let x: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
+    let y: Vec<f32> = (0..n).map(|i| 1000.0 - i as f32).collect();
+    // The output is one element longer: the masked tail must stay untouched.
+    let args = vec![
+        f32s(x.clone()),
+        f32s(y.clone()),
+        f32s(vec![-1.0; n + 24]),
+        int(n as i64),
+    ];
+    let out = launch(vector_add(256), args.clone(), [4, 1, 1]);
+    let got = buf(&out[2]).to_f32();
+    let mut want: Vec<f32> = x.iter().zip(&y).map(|(a, b)| a + b).collect();
+    want.extend(vec![-1.0; 24]);
+    assert_eq!(got, want);
+    let reference = interpret(vector_add(256), args, [4, 1, 1]);
+    assert_eq!(buf(&reference[2]).to_f32(), got);
+}
+
+#[test]
+fn reductions_run() {
+    let n = 1000usize;
+    let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 - 50.0).collect();
+    for (op, other) in [
+        (ReduceOp::Sum, 0.0),
+        (ReduceOp::Max, f32::NEG_INFINITY),
+        (ReduceOp::Min, f32::INFINITY),
+    ] {
+        // Tiles larger than the workgroup (1024 over at most 256), equal, and smaller (16:
+        // replicated, so replicas must not be counted twice).
+        for (block, threads) in [(1024u32, None), (128, Some(128)), (16, Some(64))] {
+            let programs = n.div_ceil(block as usize);
+            let args = vec![
+                f32s(x.clone()),
+                zeros(ScalarType::F32, programs),
+                int(n as i64),
+            ];
+            let out = launch(
+                reduce_1d(op, block, other, threads),
+                args,
+                [programs as u32, 1, 1],
+            );
+            let got = buf(&out[1]).to_f32();
+            let want: Vec<f32> = x
+                .chunks(block as usize)
+                .map(|c| match op {
+                    ReduceOp::Sum => c.iter().sum(),
+                    ReduceOp::Max => c.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+                    _ => c.iter().copied().fold(f32::INFINITY, f32::min),
+                })
+                .collect();
+            assert_eq!(got, want, "{op:?} block {block}");
+        }
+    }
+}
+
+#[test]
+fn max_propagates_nan() {
+    let mut x = vec![1.0f32; 64];
+    x[17] = f32::NAN;
+    let args = vec![f32s(x), zeros(ScalarType::F32, 1), int(64)];
+    let out = launch(reduce_1d(ReduceOp::Max, 64, 0.0, None), args, [1, 1, 1]);
+    assert!(buf(&out[1]).to_f32()[0].is_nan());
+}
+
+#[test]
+fn softmax_runs() {
+    let (rows, c, bm) = (16usize, 64usize, 4u32);
+    let x: Vec<f32> = (0..rows * c)
+        .map(|i| ((i * 13) % 29) as f32 * 0.25)
+        .collect();
+    let args = vec![f32s(x.clone()), zeros(ScalarType::F32, rows * c)];
+    let out = launch(softmax(bm, c as u32), args, [rows as u32 / bm, 1, 1]);
+    let got = buf(&out[1]).to_f32();
+    let mut want = Vec::new();
+    for row in x.chunks(c) {
+        let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let e: Vec<f32> = row.iter().map(|v| (v - m).exp()).collect();
+        let s: f32 = e.iter().sum();
+        want.extend(e.iter().map(|v| v / s));
+    }
+    close(&got, &want, 1e-5);
+}
+
+#[test]
+fn column_sums_run() {
+    for (r, c) in [(32usize, 16usize), (8, 256)] {
+        let x: Vec<f32> = (0..r * c)
+            .map(|i| (i % 7) as f32 + (i / c) as f32)
+            .collect();
+        let args = vec![f32s(x.clone()), zeros(ScalarType::F32, c)];
+        let out = launch(column_sums(r as u32, c as u32), args, [1, 1, 1]);
+        let want: Vec<f32> = (0..c).map(|j| (0..r).map(|i| x[i * c + j]).sum()).collect();
+        assert_eq!(buf(&out[1]).to_f32(), want, "{r}x{c}");
+    }
+}
+
+#[test]
+fn loop_with_tile_local_runs() {
+    let (block, k) = (256usize, 5usize);
+    let x: Vec<f32> = (0..block * k).map(|i| i as f32).collect();
+    let args = vec![
+        f32s(x.clone()),
+        zeros(ScalarType::F32, block),
+        int(k as i64),
+    ];
+    let out = launch(loop_sum(block as u32), args, [1, 1, 1]);
+    let want: Vec<f32> = (0..block)
+        .map(|i| (0..k).map(|j| x[j * block + i]).sum())
+        .collect();
+    assert_eq!(buf(&out[1]).to_f32(), want);
+}
+
+#[test]
+fn control_flow_runs() {
+    let programs = 3usize;
+    let args = vec![KernelArg::Buffer(HostBuffer::from_i32(
+        &vec![-1; programs * 4],
+        vec![programs * 4],
+    ))];
+    let out = launch(control_flow(), args.clone(), [programs as u32, 1, 1]);
+    let got = buf(&out[0]).to_i32();
+    let mut want = Vec::new();
+    for pid in 0..programs {
+        want.extend([2 + 4 + 6 + 8 + 10, 6, if pid % 2 == 0 { 100 } else { 200 }]);
+        want.push(if pid % 2 == 0 { 7 } else { -1 });
+    }
+    assert_eq!(got, want);
+    let reference = interpret(control_flow(), args, [programs as u32, 1, 1]);
+    assert_eq!(buf(&reference[0]).to_i32(), got);
+}
+
+#[test]
+fn out_of_bounds_store_is_reported() {
+    // n larger than the buffers: the safe-mode checks must catch the store (and loads).
+    let args = vec![
+        f32s(vec![1.0; 100]),
+        f32s(vec![2.0; 100]),
+        f32s(vec![0.0; 100]),
+        int(200),
+    ];
+    let err = launch_with(vector_add(256), args, [1, 1, 1], true).unwrap_err();
+    assert!(
+        matches!(err, crate::runtime::RuntimeError::OutOfBounds { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn layout_conversion_through_shared_memory_runs() {
+    let n = 64usize;
+    let x: Vec<f32> = (0..n).map(|i| i as f32 * 0.001).collect();
+    let out = launch(
+        crate::passes::tests::conflict_kernel(),
+        vec![f32s(x.clone())],
+        [1, 1, 1],
+    );
+    let want: Vec<f32> = x.iter().map(|v| (v + 64.0 * v).exp()).collect();
+    close(&buf(&out[0]).to_f32(), &want, 1e-5);
+}
+
+/// Encodes numbers as a buffer of `ty` (ints wrap, floats round).
+fn typed(ty: ScalarType, values: &[f64]) -> KernelArg {
+    use ScalarType::*;
+    let mut data = Vec::new();
+    for &v in values {
+        match ty {
+            Bool => data.push((v != 0.0) as u8),
+            I8 | U8 => data.push(v as i64 as u8),
+            I16 | U16 => data.extend((v as i64 as u16).to_le_bytes()),
+            I32 | U32 => data.extend((v as i64 as u32).to_le_bytes()),
+            I64 | U64 => data.extend((v as i128 as u64).to_le_bytes()),
+            F16 => data.extend(half::f16::from_f64(v).to_bits().to_le_bytes()),
+            BF16 => data.extend(half::bf16::from_f64(v).to_bits().to_le_bytes()),
+            F32 => data.extend((v as f32).to_le_bytes()),
+            F64 => data.extend(v.to_le_bytes()),
+        }
+    }
+    KernelArg::Buffer(HostBuffer {
+        elem: ty,
+        shape: vec![values.len()],
+        data,
+    })
+}
+
+/// Decodes a buffer to f64 (ints exactly up to 2^53; 64-bit ints as their i128 bits via f64).
+fn decode(buffer: &HostBuffer) -> Vec<f64> {
+    use ScalarType::*;
+    let n = buffer.elem.bytes() as usize;
+    buffer
+        .data
+        .chunks_exact(n)
+        .map(|c| match buffer.elem {
+            Bool => c[0] as f64,
+            I8 => c[0] as i8 as f64,
+            U8 => c[0] as f64,
+            I16 => i16::from_le_bytes([c[0], c[1]]) as f64,
+            U16 => u16::from_le_bytes([c[0], c[1]]) as f64,
+            I32 => i32::from_le_bytes(c.try_into().unwrap()) as f64,
+            U32 => u32::from_le_bytes(c.try_into().unwrap()) as f64,
+            I64 => i64::from_le_bytes(c.try_into().unwrap()) as f64,
+            U64 => u64::from_le_bytes(c.try_into().unwrap()) as f64,
+            F16 => half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f64(),
+            BF16 => half::bf16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f64(),
+            F32 => f32::from_le_bytes(c.try_into().unwrap()) as f64,
+            F64 => f64::from_le_bytes(c.try_into().unwrap()),
+        })
+        .collect()
+}
+
+/// Rust's `as` for a float into `to`, which has the language's cast semantics (saturating,
+/// NaN → 0), as f64.
+fn float_to_int_reference(v: f64, to: ScalarType) -> f64 {
+    use ScalarType::*;
+    match to {
+        I8 => v as i8 as f64,
+        I16 => v as i16 as f64,
+        I32 => v as i32 as f64,
+        I64 => v as i64 as f64,
+        U8 => v as u8 as f64,
+        U16 => v as u16 as f64,
+        U32 => v as u32 as f64,
+        U64 => v as u64 as f64,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn float_to_int_casts_saturate() {
+    use ScalarType::*;
+    let values = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e10,
+        -1e10,
+        3.7,
+        -3.7,
+        255.5,
+        256.0,
+        -0.5,
+        127.9,
+        -128.9,
+        65535.9,
+        2147483520.0,
+        -2147483648.0,
+        0.0,
+    ];
+    for from in [F32, F64, F16] {
+        for to in [I8, I16, I32, I64, U8, U16, U32, U64] {
+            let block = 16u32;
+            let input = typed(from, &values);
+            // What the device sees after rounding to `from`.
+            let seen = decode(buf(&input));
+            let args = vec![input, zeros(to, block as usize)];
+            let out = launch(cast_kernel(from, to, block), args, [1, 1, 1]);
+            let got = decode(buf(&out[1]));
+            let want: Vec<f64> = seen
+                .iter()
+                .map(|&v| float_to_int_reference(v, to))
+                .collect();
+            assert_eq!(got, want, "{from} -> {to}");
+        }
+    }
+}
+
+#[test]
+fn int_and_float_casts_run() {
+    use ScalarType::*;
+    let values = [0.0, 1.0, -1.0, 127.0, -128.0, 300.0, -300.0, 70000.0];
+    let cases = [
+        (I32, I8),
+        (I32, U8),
+        (I32, I64),
+        (I8, I32),
+        (U8, I32),
+        (I32, U32),
+        (I64, I32),
+        (I32, F32),
+        (I32, F16),
+        (F32, F16),
+        (F32, BF16),
+        (F32, F64),
+        (F32, Bool),
+        (Bool, F32),
+        (I32, Bool),
+        (U16, I64),
+    ];
+    for (from, to) in cases {
+        let input = typed(from, &values);
+        let seen = decode(buf(&input));
+        let args = vec![input.clone(), zeros(to, 8)];
+        let out = launch(cast_kernel(from, to, 8), args.clone(), [1, 1, 1]);
+        let got = decode(buf(&out[1]));
+        // Reference: the interpreter on the same kernel.
+        let reference = interpret(cast_kernel(from, to, 8), args, [1, 1, 1]);
+        assert_eq!(
+            got,
+            decode(buf(&reference[1])),
+            "{from} -> {to} of {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn typed_buffers_run() {
+    use ScalarType::*;
+    for ty in [F16, BF16, F64, I64, U8, I8, I16, U16, U64, Bool] {
+        // Unsigned buffers hold small non-negative values (wrapping is tested with u8).
+        let shift = if matches!(ty, U16 | U64) { 0.0 } else { 20.0 };
+        let values: Vec<f64> = (0..64).map(|i| (i as f64) - shift).collect();
+        let input = typed(ty, &values);
+        let seen = decode(buf(&input));
+        let args = vec![input, zeros(ty, 64)];
+        let out = launch(typed_kernel(ty, 64), args, [1, 1, 1]);
+        let got = decode(buf(&out[1]));
+        let want: Vec<f64> = seen
+            .iter()
+            .map(|&v| match ty {
+                Bool => (v == 0.0) as u8 as f64,
+                U8 => ((v as i64 * 2 + 1) as u8) as f64,
+                U16 => ((v as i64 * 2 + 1) as u16) as f64,
+                I8 => ((v as i64 * 2 + 1) as i8) as f64,
+                U64 => ((v as i128 as u64).wrapping_mul(2).wrapping_add(1)) as f64,
+                _ => v * 2.0 + 1.0,
+            })
+            .collect();
+        assert_eq!(got, want, "{ty}");
+    }
+}

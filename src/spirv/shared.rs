@@ -1,0 +1,369 @@
+//! Work across invocations through the workgroup scratch array (u32 words): reductions (first in
+//! registers, then one partial per invocation combined in a fixed order, so every invocation of a
+//! reduction group gets the same bits) and layout conversions (write row-major, barrier, read).
+//! No subgroup size is assumed anywhere. Each use ends with a barrier so the next may reuse the
+//! scratch.
+use super::ctx::{ice, R};
+use super::{Emitter, Val};
+use crate::base::{Diagnostic, ScalarType};
+use crate::ir::{Elem, Layout, ReduceOp, ValueId};
+use spirv::{Op, StorageClass, Word};
+
+impl Emitter<'_> {
+    pub(crate) fn barrier(&mut self) -> R<()> {
+        let wg = self.cx.const_u32(spirv::Scope::Workgroup as u32);
+        let sem = self.cx.const_u32(
+            (spirv::MemorySemantics::ACQUIRE_RELEASE | spirv::MemorySemantics::WORKGROUP_MEMORY)
+                .bits(),
+        );
+        self.cx.b.control_barrier(wg, wg, sem).map_err(ice)
+    }
+
+    fn scratch_ptr(&mut self, word_index: Word) -> R<Word> {
+        let var = self
+            .shared_var
+            .ok_or_else(|| Diagnostic::internal("shared memory used but not sized"))?;
+        let u = self.cx.u32();
+        let ptr_ty = self.cx.pointer(StorageClass::Workgroup, u);
+        self.cx
+            .b
+            .access_chain(ptr_ty, None, var, [word_index])
+            .map_err(ice)
+    }
+
+    /// The 32-bit words of a register of element type `ty` (`None`: a pointer index).
+    fn to_words(&mut self, ty: Option<ScalarType>, x: Word) -> R<Vec<Word>> {
+        let u = self.cx.u32();
+        use ScalarType::*;
+        let ty = match ty {
+            Some(t) => t,
+            None if self.idx64 => I64,
+            None => I32,
+        };
+        Ok(match ty {
+            Bool => {
+                let one = self.cx.const_u32(1);
+                let zero = self.cx.const_u32(0);
+                vec![self.cx.op(Op::Select, u, &[x, one, zero])?]
+            }
+            I8 | I16 => {
+                let i = self.cx.i32();
+                let w = self.cx.op(Op::SConvert, i, &[x])?;
+                vec![self.cx.op(Op::Bitcast, u, &[w])?]
+            }
+            U8 | U16 => vec![self.cx.op(Op::UConvert, u, &[x])?],
+            F16 => {
+                let f = self.cx.f32();
+                let w = self.cx.op(Op::FConvert, f, &[x])?;
+                vec![self.cx.op(Op::Bitcast, u, &[w])?]
+            }
+            I32 | F32 | BF16 => vec![self.cx.op(Op::Bitcast, u, &[x])?],
+            U32 => vec![x],
+            I64 | U64 | F64 => {
+                let v2 = self.cx.b.type_vector(u, 2);
+                let pair = self.cx.op(Op::Bitcast, v2, &[x])?;
+                let mut out = Vec::new();
+                for k in 0..2 {
+                    out.push(
+                        self.cx
+                            .b
+                            .composite_extract(u, None, pair, [k])
+                            .map_err(ice)?,
+                    );
+                }
+                out
+            }
+        })
+    }
+
+    fn from_words(&mut self, ty: Option<ScalarType>, words: &[Word]) -> R<Word> {
+        use ScalarType::*;
+        let ty = match ty {
+            Some(t) => t,
+            None if self.idx64 => I64,
+            None => I32,
+        };
+        let t = self.cx.compute_ty(ty);
+        let w = words[0];
+        Ok(match ty {
+            Bool => {
+                let bool_ty = self.cx.bool_ty();
+                let zero = self.cx.const_u32(0);
+                self.cx.op(Op::INotEqual, bool_ty, &[w, zero])?
+            }
+            I8 | I16 => {
+                let i = self.cx.i32();
+                let s = self.cx.op(Op::Bitcast, i, &[w])?;
+                self.cx.op(Op::SConvert, t, &[s])?
+            }
+            U8 | U16 => self.cx.op(Op::UConvert, t, &[w])?,
+            F16 => {
+                let f = self.cx.f32();
+                let s = self.cx.op(Op::Bitcast, f, &[w])?;
+                self.cx.op(Op::FConvert, t, &[s])?
+            }
+            I32 | F32 | BF16 => self.cx.op(Op::Bitcast, t, &[w])?,
+            U32 => w,
+            I64 | U64 | F64 => {
+                let u = self.cx.u32();
+                let v2 = self.cx.b.type_vector(u, 2);
+                let pair = self
+                    .cx
+                    .b
+                    .composite_construct(v2, None, [words[0], words[1]])
+                    .map_err(ice)?;
+                self.cx.op(Op::Bitcast, t, &[pair])?
+            }
+        })
+    }
+
+    fn words_of(&self, ty: Option<ScalarType>) -> u32 {
+        match ty {
+            Some(t) if t.bytes() == 8 => 2,
+            Some(_) => 1,
+            None if self.idx64 => 2,
+            None => 1,
+        }
+    }
+
+    /// Writes `words` at word `base` (a u32 value) onward.
+    fn write_scratch(&mut self, base: Word, words: &[Word]) -> R<()> {
+        let u = self.cx.u32();
+        for (k, &w) in words.iter().enumerate() {
+            let at = if k == 0 {
+                base
+            } else {
+                let kc = self.cx.const_u32(k as u32);
+                self.cx.op(Op::IAdd, u, &[base, kc])?
+            };
+            let p = self.scratch_ptr(at)?;
+            self.cx.store(p, w)?;
+        }
+        Ok(())
+    }
+
+    fn read_scratch(&mut self, base: Word, count: u32) -> R<Vec<Word>> {
+        let u = self.cx.u32();
+        let mut out = Vec::new();
+        for k in 0..count {
+            let at = if k == 0 {
+                base
+            } else {
+                let kc = self.cx.const_u32(k);
+                self.cx.op(Op::IAdd, u, &[base, kc])?
+            };
+            let p = self.scratch_ptr(at)?;
+            out.push(self.cx.load(u, p)?);
+        }
+        Ok(out)
+    }
+
+    /// Row-major element index (u32) of coordinates in `shape`.
+    fn linear_index(&mut self, coords: &[Word], shape: &[u32]) -> R<Word> {
+        let i = self.cx.i32();
+        let u = self.cx.u32();
+        let mut acc = self.cx.const_i32(0);
+        for (d, &c) in coords.iter().enumerate() {
+            let stride: u32 = shape[d + 1..].iter().product();
+            let s = self.cx.const_i32(stride as i32);
+            let m = self.cx.op(Op::IMul, i, &[c, s])?;
+            acc = self.cx.op(Op::IAdd, i, &[acc, m])?;
+        }
+        self.cx.op(Op::Bitcast, u, &[acc])
+    }
+
+    /// Moves `value` into `dst` through shared memory.
+    pub(crate) fn convert_through_shared(&mut self, value: ValueId, dst: &Layout) -> R<Val> {
+        let src = self.layout(value);
+        let val = self.val(value)?;
+        let ty = self.kernel.ty(value).clone();
+        let sty = ty.scalar_type();
+        let nwords = self.words_of(sty);
+        let u = self.cx.u32();
+        let primary = self.thread_primary(&src)?;
+        let regs = val.regs().to_vec();
+        self.barrier()?;
+        for (r, &x) in regs.iter().enumerate() {
+            let coords = self.coords(&src, r as u32)?;
+            let idx = self.linear_index(&coords, &ty.shape)?;
+            let wc = self.cx.const_u32(nwords);
+            let base = self.cx.op(Op::IMul, u, &[idx, wc])?;
+            let words = self.to_words(sty, x)?;
+            match primary {
+                None => self.write_scratch(base, &words)?,
+                Some(p) => self.guarded(p, &mut |e| e.write_scratch(base, &words))?,
+            }
+        }
+        self.barrier()?;
+        let mut out = Vec::new();
+        for r in 0..dst.regs() {
+            let coords = self.coords(dst, r)?;
+            let idx = self.linear_index(&coords, &ty.shape)?;
+            let wc = self.cx.const_u32(nwords);
+            let base = self.cx.op(Op::IMul, u, &[idx, wc])?;
+            let words = self.read_scratch(base, nwords)?;
+            out.push(self.from_words(sty, &words)?);
+        }
+        self.barrier()?;
+        Ok(match val {
+            Val::Ptr { param, .. } => Val::Ptr { param, idx: out },
+            Val::Regs(_) => Val::Regs(out),
+        })
+    }
+
+    pub(crate) fn reduce(
+        &mut self,
+        op: ReduceOp,
+        value: ValueId,
+        axis: Option<u32>,
+        dst: &Layout,
+    ) -> R<Val> {
+        let src = self.layout(value);
+        let ty = match self.kernel.ty(value).elem {
+            Elem::Scalar(s) => s,
+            Elem::Ptr { .. } => return Err(Diagnostic::internal("reduction of pointers")),
+        };
+        let regs = self.regs(value)?;
+        let base = src
+            .base()
+            .cloned()
+            .ok_or_else(|| Diagnostic::internal("reduction of a scalar"))?;
+        let u = self.cx.u32();
+        let identity = self.reduce_identity(op, ty);
+
+        // Which source dims are reduced (parent dim numbering).
+        let src_dims = src.parent_dims();
+        let reduced: Vec<usize> = match axis {
+            Some(a) => vec![src_dims[a as usize]],
+            None => src_dims.clone(),
+        };
+
+        // 1. In registers: only registers holding the first copy along the reduced dims count.
+        let nres = dst.regs() as usize;
+        let mut partial: Vec<Option<Word>> = vec![None; nres];
+        for (r, &x) in regs.iter().enumerate() {
+            let idx = src.register_indices(r as u32);
+            let mut keep = true;
+            let mut res_index = 0u32;
+            for (k, (&d, &r_d)) in src_dims.iter().zip(&idx).enumerate() {
+                if reduced.contains(&d) {
+                    keep &= base.is_primary_register(d, r_d);
+                } else {
+                    let _ = k;
+                    res_index = res_index * base.regs_per_dim(d) + r_d;
+                }
+            }
+            if !keep {
+                continue;
+            }
+            let slot = &mut partial[res_index as usize];
+            *slot = Some(match *slot {
+                None => x,
+                Some(acc) => self.reduce_combine(op, ty, acc, x)?,
+            });
+        }
+        // Invocations holding replicas along a reduced dim contribute the identity.
+        let mut conds = Vec::new();
+        let bool_ty = self.cx.bool_ty();
+        for &d in &reduced {
+            if base.size_per_thread[d] * base.threads_per_dim[d] > base.shape[d] {
+                let off = self.thread_offsets[&(base.clone(), d)];
+                let s = self.cx.const_i32(base.shape[d] as i32);
+                conds.push(self.cx.op(Op::SLessThan, bool_ty, &[off, s])?);
+            }
+        }
+        if let Layout::Slice { dim, .. } = &src {
+            let d = *dim as usize;
+            if axis.is_none() && base.threads_per_dim[d] > 1 {
+                let t_d = self.thread_indices[&(base.clone(), d)];
+                let zero = self.cx.const_u32(0);
+                conds.push(self.cx.op(Op::IEqual, bool_ty, &[t_d, zero])?);
+            }
+        }
+        let thread_primary = self.all(&conds)?;
+        let reg_ty = self.cx.compute_ty(ty);
+        let mut partial: Vec<Word> = partial.into_iter().map(|p| p.unwrap_or(identity)).collect();
+        if let Some(c) = thread_primary {
+            for p in partial.iter_mut() {
+                *p = self.cx.op(Op::Select, reg_ty, &[c, *p, identity])?;
+            }
+        }
+
+        // 2. Across invocations: the invocations that differ only along the reduced dims.
+        let mut group_dims: Vec<usize> = reduced
+            .iter()
+            .copied()
+            .filter(|&d| base.threads_per_dim[d] > 1)
+            .collect();
+        if axis.is_none() {
+            if let Layout::Slice { dim, .. } = &src {
+                if base.threads_per_dim[*dim as usize] > 1 {
+                    group_dims.push(*dim as usize);
+                }
+            }
+        }
+        if group_dims.is_empty() {
+            return Ok(Val::Regs(partial));
+        }
+        let nwords = self.words_of(Some(ty));
+        let slot_words = nres as u32 * nwords;
+        // This invocation's slot, and the invocation index with the group dims zeroed.
+        let wc = self.cx.const_u32(slot_words);
+        let mine = self.cx.op(Op::IMul, u, &[self.thread, wc])?;
+        let mut group_base = self.thread;
+        for &d in &group_dims {
+            let stride: u32 = base.threads_per_dim[d + 1..].iter().product();
+            let t_d = self.thread_indices[&(base.clone(), d)];
+            let s = self.cx.const_u32(stride);
+            let part = self.cx.op(Op::IMul, u, &[t_d, s])?;
+            group_base = self.cx.op(Op::ISub, u, &[group_base, part])?;
+        }
+        self.barrier()?;
+        for (r, &p) in partial.iter().enumerate() {
+            let off = self.cx.const_u32(r as u32 * nwords);
+            let at = self.cx.op(Op::IAdd, u, &[mine, off])?;
+            let words = self.to_words(Some(ty), p)?;
+            self.write_scratch(at, &words)?;
+        }
+        self.barrier()?;
+        // Every member of the group combines the partials in the same order.
+        let members = enumerate_group(&base, &group_dims);
+        let mut out = Vec::new();
+        for r in 0..nres {
+            let mut acc: Option<Word> = None;
+            for &m in &members {
+                let mc = self.cx.const_u32(m);
+                let t = self.cx.op(Op::IAdd, u, &[group_base, mc])?;
+                let start = self.cx.op(Op::IMul, u, &[t, wc])?;
+                let off = self.cx.const_u32(r as u32 * nwords);
+                let at = self.cx.op(Op::IAdd, u, &[start, off])?;
+                let words = self.read_scratch(at, nwords)?;
+                let v = self.from_words(Some(ty), &words)?;
+                acc = Some(match acc {
+                    None => v,
+                    Some(a) => self.reduce_combine(op, ty, a, v)?,
+                });
+            }
+            out.push(acc.unwrap_or(identity));
+        }
+        self.barrier()?;
+        Ok(Val::Regs(out))
+    }
+}
+
+/// Offsets (in invocation index) of the members of a reduction group spanning `dims`.
+fn enumerate_group(base: &crate::ir::layout::Blocked, dims: &[usize]) -> Vec<u32> {
+    let mut offsets = vec![0u32];
+    for &d in dims {
+        let stride: u32 = base.threads_per_dim[d + 1..].iter().product();
+        let mut next = Vec::new();
+        for &o in &offsets {
+            for k in 0..base.threads_per_dim[d] {
+                next.push(o + k * stride);
+            }
+        }
+        offsets = next;
+    }
+    offsets.sort();
+    offsets
+}
