@@ -223,7 +223,7 @@ fn bad_command_lines_exit_2_with_codes() {
             "E0907",
         ),
         (
-            vec!["run", "examples/vector_add.tk", "--arg", "x=zeros:0x3"],
+            vec!["run", "examples/vector_add.tk", "--arg", "x=zeros:4xq"],
             "E0910",
         ),
         (

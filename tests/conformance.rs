@@ -188,7 +188,7 @@ fn f32_cases() -> Vec<Case<f32>> {
             body: "let rows = program_id(0) * 16 + arange(0, 16);\nlet cols = arange(0, 16);\nlet p = rows[:, None] * 16 + cols[None, :];\nstore(out + p, load(x + p) + load(y + cols)[None, :]);",
             n: 1024,
             out_len: 1024,
-            grid: 64,
+            grid: 4,
             reference: |x, y, _| x.iter().enumerate().map(|(i, v)| v + y[i % 16]).collect(),
         },
         Case {
