@@ -8,8 +8,13 @@ use std::process::Command;
 use tk::base::HostBuffer;
 
 fn tkc(args: &[&str]) -> (i32, String, String) {
+    tkc_with_env(args, &[])
+}
+
+fn tkc_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_tkc"))
         .args(args)
+        .envs(env.iter().copied())
         .env("XDG_RUNTIME_DIR", "/tmp")
         .env("NO_COLOR", "1")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -293,4 +298,108 @@ fn out_of_bounds_store_stops_with_exit_3() {
             "{device}: {stderr}"
         );
     }
+}
+
+/// With no Vulkan driver at all, `--device auto` runs the interpreter and says so on stderr.
+#[test]
+fn no_vulkan_device_falls_back_to_the_interpreter() {
+    let no_driver = [
+        ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
+        ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+    ];
+    let (code, stdout, stderr) = tkc_with_env(
+        &[
+            "run",
+            "examples/vector_add.tk",
+            "--arg",
+            "x=examples/data/x.npy",
+            "--arg",
+            "y=examples/data/y.npy",
+            "--arg",
+            "out=zeros:4096",
+            "--arg",
+            "n=4096",
+        ],
+        &no_driver,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("running on the reference interpreter"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("out: f32[4096] [0, 3, 6, 9, …, 12279, 12282, 12285]"),
+        "{stdout}"
+    );
+    // An explicit device index is not silently replaced.
+    let (code, _, stderr) = tkc_with_env(
+        &[
+            "run",
+            "examples/vector_add.tk",
+            "--device",
+            "0",
+            "--arg",
+            "x=zeros:4",
+            "--arg",
+            "y=zeros:4",
+            "--arg",
+            "out=zeros:4",
+            "--arg",
+            "n=4",
+        ],
+        &no_driver,
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("[E0956]"), "{stderr}");
+}
+
+/// Grids beyond 65,535 programs per dimension run (the runtime linearises them).
+#[test]
+fn grid_beyond_the_dispatch_limit() {
+    let dir = scratch("biggrid");
+    let n = 100_000;
+    let out = dir.join("out.npy");
+    let (code, _, stderr) = tkc(&[
+        "run",
+        "examples/vector_add.tk",
+        "-D",
+        "BLOCK=1",
+        "--arg",
+        &format!("x=zeros:{n}"),
+        "--arg",
+        &format!("y=zeros:{n}"),
+        "--arg",
+        &format!("out=zeros:{n}"),
+        "--arg",
+        &format!("n={n}"),
+        "--out",
+        &format!("out={}", s(&out)),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // x + y of zeros is zero everywhere; the kernel with BLOCK=1 needs 100,000 programs.
+    let result = tk::npy::read(&out).unwrap();
+    assert!(result.to_f32().iter().all(|&v| v == 0.0));
+    let path = dir.join("iota.tk");
+    std::fs::write(&path, "#[grid(n)]\nkernel iota(out: *mut i32, n: i32) {\n    store(out + program_id(0), program_id(0));\n}\n").unwrap();
+    let (code, _, stderr) = tkc(&[
+        "run",
+        &s(&path),
+        "--arg",
+        &format!("out=zeros:{n}"),
+        "--arg",
+        &format!("n={n}"),
+        "--out",
+        &format!("out={}", s(&out)),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let result = tk::npy::read(&out).unwrap();
+    assert_eq!(result.elem, tk::base::ScalarType::I32);
+    assert!(
+        result
+            .to_i32()
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == i as i32),
+        "program ids of a 100,000-program grid"
+    );
 }
