@@ -6,7 +6,7 @@ use crate::syntax::ast::*;
 use crate::syntax::errors;
 use crate::syntax::lexer::{Spanned, Tok};
 use lalrpop_util::{ErrorRecovery, ParseError};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 lalrpop_util::lalrpop_mod!(
     #[allow(clippy::all, unused_parens, dead_code)]
@@ -74,8 +74,8 @@ pub struct Ctx {
     depths: Vec<u16>,
     /// Nesting depth of each block, keyed by the offset of its `{`.
     block_depths: HashMap<u32, u16>,
-    /// `None` expressions not (yet) claimed by an index; reported at the end.
-    pending_none: HashSet<u32>,
+    /// `None` expressions not (yet) claimed by an index, by id; reported at the end.
+    pending_none: HashMap<u32, Span>,
     depth_reported: bool,
     pub recoveries: Vec<Recovery>,
     pub diagnostics: Vec<Diagnostic>,
@@ -88,7 +88,7 @@ impl Ctx {
             next_expr: 0,
             depths: Vec::new(),
             block_depths: HashMap::new(),
-            pending_none: HashSet::new(),
+            pending_none: HashMap::new(),
             depth_reported: false,
             recoveries: Vec::new(),
             diagnostics: Vec::new(),
@@ -201,7 +201,7 @@ impl Ctx {
     /// `None` as a value: valid only as an index slice, which claims it.
     pub fn none_expr(&mut self, start: usize, end: usize) -> Expr {
         let expr = self.error_expr(start, end);
-        self.pending_none.insert(expr.id.0);
+        self.pending_none.insert(expr.id.0, expr.span);
         expr
     }
 
@@ -211,7 +211,7 @@ impl Ctx {
         for item in items {
             match item {
                 IndexItem::Full(span) => slices.push(Slice::Full(span)),
-                IndexItem::Expr(e) if self.pending_none.remove(&e.id.0) => {
+                IndexItem::Expr(e) if self.pending_none.remove(&e.id.0).is_some() => {
                     slices.push(Slice::NewAxis(e.span))
                 }
                 IndexItem::Expr(e) => {
@@ -338,14 +338,12 @@ impl Ctx {
         self.span(start, end)
     }
 
-    /// `None`s that never became an index slice.
-    fn finish(&mut self, spans: &HashMap<u32, Span>) {
-        let mut ids: Vec<u32> = self.pending_none.drain().collect();
-        ids.sort_unstable();
-        for id in ids {
-            if let Some(span) = spans.get(&id) {
-                self.diagnostics.push(errors::none_outside_index(*span));
-            }
+    /// Reports the `None`s that never became an index slice.
+    fn report_stray_nones(&mut self) {
+        let mut stray: Vec<Span> = self.pending_none.drain().map(|(_, span)| span).collect();
+        stray.sort_by_key(|span| span.start);
+        for span in stray {
+            self.diagnostics.push(errors::none_outside_index(span));
         }
     }
 }
@@ -354,138 +352,6 @@ impl Ctx {
 pub enum IndexItem {
     Full(Span),
     Expr(Expr),
-}
-
-/// Collects the spans of the given expression ids (for `None`s reported after parsing).
-fn collect_spans(file: &File, wanted: &HashSet<u32>, out: &mut HashMap<u32, Span>) {
-    // An explicit stack keeps this walk free of recursion.
-    enum Node<'a> {
-        Expr(&'a Expr),
-        Block(&'a Block),
-        Ty(&'a Ty),
-    }
-    let mut stack: Vec<Node> = Vec::new();
-    for item in &file.items {
-        for attr in &item.attrs {
-            for arg in &attr.args {
-                let mut values: Vec<&AttrVal> = Vec::new();
-                match arg {
-                    AttrArg::Expr(e) => stack.push(Node::Expr(e)),
-                    AttrArg::Named { value, .. } => values.push(value),
-                }
-                while let Some(value) = values.pop() {
-                    match value {
-                        AttrVal::Expr(e) => stack.push(Node::Expr(e)),
-                        AttrVal::List { items, .. } => values.extend(items),
-                        AttrVal::Record { fields, .. } => {
-                            stack.extend(fields.iter().map(|(_, e)| Node::Expr(e)))
-                        }
-                    }
-                }
-            }
-        }
-        match &item.kind {
-            ItemKind::Const(c) => stack.push(Node::Expr(&c.value)),
-            ItemKind::Fn(f) => {
-                for p in &f.params {
-                    if let FnParam::Value { ty: Some(ty), .. } = p {
-                        stack.push(Node::Ty(ty));
-                    }
-                }
-                if let Some(ty) = &f.ret {
-                    stack.push(Node::Ty(ty));
-                }
-                stack.push(Node::Block(&f.body));
-            }
-            ItemKind::Kernel(k) => {
-                for p in &k.params {
-                    match p {
-                        KernelParam::Value { ty, .. } => stack.push(Node::Ty(ty)),
-                        KernelParam::Const {
-                            default: Some(e), ..
-                        } => stack.push(Node::Expr(e)),
-                        _ => {}
-                    }
-                }
-                stack.push(Node::Block(&k.body));
-            }
-            _ => {}
-        }
-    }
-    while let Some(node) = stack.pop() {
-        match node {
-            Node::Ty(ty) => {
-                if let TyKind::Block { dims, .. } = &ty.kind {
-                    stack.extend(dims.iter().map(Node::Expr));
-                }
-            }
-            Node::Block(block) => {
-                for stmt in &block.stmts {
-                    match &stmt.kind {
-                        StmtKind::Let { ty, value, .. } => {
-                            stack.push(Node::Expr(value));
-                            if let Some(ty) = ty {
-                                stack.push(Node::Ty(ty));
-                            }
-                        }
-                        StmtKind::Assign { place, value, .. } => {
-                            stack.push(Node::Expr(place));
-                            stack.push(Node::Expr(value));
-                        }
-                        StmtKind::For { args, body, .. } => {
-                            stack.extend(args.iter().map(Node::Expr));
-                            stack.push(Node::Block(body));
-                        }
-                        StmtKind::While { cond, body } => {
-                            stack.push(Node::Expr(cond));
-                            stack.push(Node::Block(body));
-                        }
-                        StmtKind::Return(Some(e)) | StmtKind::Expr(e) => stack.push(Node::Expr(e)),
-                        _ => {}
-                    }
-                }
-                if let Some(tail) = &block.tail {
-                    stack.push(Node::Expr(tail));
-                }
-            }
-            Node::Expr(expr) => {
-                if wanted.contains(&expr.id.0) {
-                    out.insert(expr.id.0, expr.span);
-                }
-                match &expr.kind {
-                    ExprKind::Unary { operand, .. } => stack.push(Node::Expr(operand)),
-                    ExprKind::Binary { lhs, rhs, .. } => {
-                        stack.push(Node::Expr(lhs));
-                        stack.push(Node::Expr(rhs));
-                    }
-                    ExprKind::Call { args, .. } => {
-                        for arg in args {
-                            match &arg.value {
-                                ArgValue::Expr(e) => stack.push(Node::Expr(e)),
-                                ArgValue::Type(t) => stack.push(Node::Ty(t)),
-                            }
-                        }
-                    }
-                    ExprKind::Index { base, .. } => stack.push(Node::Expr(base)),
-                    ExprKind::Cast { value, .. } => stack.push(Node::Expr(value)),
-                    ExprKind::List(items) => stack.extend(items.iter().map(Node::Expr)),
-                    ExprKind::Block(block) => stack.push(Node::Block(block)),
-                    ExprKind::If {
-                        cond,
-                        then_block,
-                        else_branch,
-                    } => {
-                        stack.push(Node::Expr(cond));
-                        stack.push(Node::Block(then_block));
-                        if let Some(e) = else_branch {
-                            stack.push(Node::Expr(e));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
 }
 
 /// The outcome of one parser run over a token stream.
@@ -501,6 +367,7 @@ fn attempt(tokens: &[Spanned], file: FileId) -> Attempt {
     Attempt { result, ctx }
 }
 
+/// The closing token of an opening bracket.
 fn is_opener(tok: &Tok) -> Option<Tok> {
     match tok {
         Tok::LParen => Some(Tok::RParen),
@@ -514,15 +381,18 @@ fn is_closer(tok: &Tok) -> bool {
     matches!(tok, Tok::RParen | Tok::RBracket | Tok::RBrace)
 }
 
-/// The brackets still open at the end of `tokens`, innermost last: (open span, closer).
+/// The brackets still open at the end of `tokens`, innermost last, as (start, end, opener).
 fn unclosed_brackets(tokens: &[Spanned]) -> Vec<(usize, usize, Tok)> {
     let mut stack: Vec<(usize, usize, Tok)> = Vec::new();
     for (l, tok, r) in tokens {
-        if let Some(closer) = is_opener(tok) {
-            stack.push((*l, *r, closer));
+        if is_opener(tok).is_some() {
+            stack.push((*l, *r, tok.clone()));
         } else if is_closer(tok) {
             // Pop to the matching opener if there is one; a stray closer changes nothing.
-            if let Some(pos) = stack.iter().rposition(|(_, _, c)| c == tok) {
+            if let Some(pos) = stack
+                .iter()
+                .rposition(|(_, _, opener)| is_opener(opener).as_ref() == Some(tok))
+            {
                 stack.truncate(pos);
             }
         }
@@ -562,14 +432,9 @@ fn boundary_between(tokens: &[Spanned], from: usize, to: usize) -> bool {
 }
 
 fn eof_diagnostic(tokens: &[Spanned], file: FileId, expected: &[String]) -> Diagnostic {
-    let unclosed = unclosed_brackets(tokens).pop().map(|(l, r, _)| l..r);
-    let unclosed = unclosed.map(|range| {
-        let symbol = match &tokens.iter().find(|(l, _, _)| *l == range.start) {
-            Some((_, tok, _)) => tok.symbol().unwrap_or("{"),
-            None => "{",
-        };
-        (Span::new(file, range.start, range.end), symbol)
-    });
+    let unclosed = unclosed_brackets(tokens)
+        .pop()
+        .map(|(l, r, opener)| (Span::new(file, l, r), opener.symbol().unwrap_or("{")));
     // Point just after the last token: the end of the text may be blank lines or comments.
     let end = tokens.last().map_or(0, |(_, _, r)| *r);
     errors::unexpected_eof(Span::new(file, end, end), expected, unclosed)
@@ -636,8 +501,10 @@ pub fn run(
         Some(error) => {
             found_eof = Some(error);
             let mut closed = tokens.clone();
-            for (_, _, closer) in unclosed_brackets(&tokens).into_iter().rev() {
-                closed.push((text.len(), closer, text.len()));
+            for (_, _, opener) in unclosed_brackets(&tokens).into_iter().rev() {
+                if let Some(closer) = is_opener(&opener) {
+                    closed.push((text.len(), closer, text.len()));
+                }
             }
             let mut second = attempt(&closed, file);
             if take_eof_error(&mut second).is_none() {
@@ -652,12 +519,7 @@ pub fn run(
     };
     let Attempt { result, mut ctx } = chosen;
     let file_ast = result.unwrap_or(File { items: Vec::new() });
-    // `None`s never claimed by an index.
-    if !ctx.pending_none.is_empty() {
-        let mut spans = HashMap::new();
-        collect_spans(&file_ast, &ctx.pending_none, &mut spans);
-        ctx.finish(&spans);
-    }
+    ctx.report_stray_nones();
     let mut found: Vec<(usize, Diagnostic)> = Vec::new();
     for recovery in std::mem::take(&mut ctx.recoveries) {
         match recovery.error {
