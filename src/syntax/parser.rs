@@ -147,11 +147,7 @@ impl Ctx {
         };
         let mut depth = children + 1;
         let kind = if depth as usize > MAX_EXPR_DEPTH {
-            if !self.depth_reported {
-                self.depth_reported = true;
-                self.diagnostics
-                    .push(errors::nesting_too_deep(span, MAX_EXPR_DEPTH));
-            }
+            self.report_too_deep(span);
             depth = 1;
             ExprKind::Error
         } else {
@@ -161,6 +157,15 @@ impl Ctx {
         self.next_expr += 1;
         self.depths.push(depth);
         Expr { id, kind, span }
+    }
+
+    /// Nesting over the limit is reported once per file; the tree is cut off where it happens.
+    fn report_too_deep(&mut self, span: Span) {
+        if !self.depth_reported {
+            self.depth_reported = true;
+            self.diagnostics
+                .push(errors::nesting_too_deep(span, MAX_EXPR_DEPTH));
+        }
     }
 
     pub fn error_expr(&mut self, start: usize, end: usize) -> Expr {
@@ -293,6 +298,16 @@ impl Ctx {
             depth = depth.max(d);
         }
         let span = self.span(start, end);
+        if depth as usize >= MAX_EXPR_DEPTH {
+            // Blocks nest through statements (`for`, `while`) without any expression between.
+            self.report_too_deep(span);
+            depth = 0;
+            stmts = vec![Stmt {
+                kind: StmtKind::Error,
+                span,
+            }];
+            tail = None;
+        }
         self.block_depths.insert(span.start, depth + 1);
         Block {
             stmts,

@@ -572,6 +572,19 @@ fn comments_and_docs() {
 }
 
 #[test]
+fn byte_order_mark_is_skipped() {
+    let text = "\u{feff}const A: i32 = 1;";
+    let file = parse_ok(text);
+    let ItemKind::Const(c) = &file.items[0].kind else {
+        panic!()
+    };
+    assert_eq!(
+        &text[c.name.span.start as usize..c.name.span.end as usize],
+        "A"
+    );
+}
+
+#[test]
 fn spans_carry_the_file_id() {
     let (file, _) = parse("const A: i32 = 1;", FileId(3));
     let ItemKind::Const(c) = &file.items[0].kind else {
@@ -786,6 +799,11 @@ fn deep_nesting_is_cut_off_with_a_diagnostic() {
     assert_eq!(codes(&negations), ["E0118"]);
     let else_ifs = format!("fn f() {{ if a {{}} {} }}", "else if a {} ".repeat(2000));
     assert_eq!(codes(&else_ifs), ["E0118"]);
+    let loops = format!(
+        "fn f() {{ {} }}",
+        "while a { ".repeat(200) + &"} ".repeat(200)
+    );
+    assert_eq!(codes(&loops), ["E0118"]);
     let shallow = format!("fn f() {{ {}1 }}", "a + ".repeat(100));
     assert_eq!(codes(&shallow), Vec::<&str>::new());
 }
