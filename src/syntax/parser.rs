@@ -77,13 +77,33 @@ pub struct Ctx {
     /// `None` expressions not (yet) claimed by an index, by id; reported at the end.
     pending_none: HashMap<u32, Span>,
     depth_reported: bool,
+    /// `let [mut] name` at each offset where a `let` starts, so that a broken `let` statement
+    /// still declares its name (sparing the checker errors about every later use).
+    let_heads: HashMap<usize, (bool, Ident)>,
     pub recoveries: Vec<Recovery>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Ctx {
-    pub fn new(file: FileId) -> Ctx {
+    pub fn new(file: FileId, tokens: &[Spanned]) -> Ctx {
+        let mut let_heads = HashMap::new();
+        for window in tokens.windows(3) {
+            let (mutable, name) = match window {
+                [(_, Tok::Let, _), (_, Tok::Mut, _), (l, Tok::Ident(name), r)] => {
+                    (true, (name, *l, *r))
+                }
+                [(_, Tok::Let, _), (l, Tok::Ident(name), r), _] => (false, (name, *l, *r)),
+                _ => continue,
+            };
+            let (name, l, r) = name;
+            let ident = Ident {
+                name: name.clone(),
+                span: Span::new(file, l, r),
+            };
+            let_heads.insert(window[0].0, (mutable, ident));
+        }
         Ctx {
+            let_heads,
             file,
             next_expr: 0,
             depths: Vec::new(),
@@ -353,6 +373,22 @@ impl Ctx {
         self.span(start, end)
     }
 
+    /// A statement that failed to parse. A broken `let x = …;` still declares `x`, with an
+    /// `Error` value, so that later uses of `x` are not reported as unknown names.
+    pub fn recover_stmt(&mut self, recovery: Recovery, start: usize, end: usize) -> Stmt {
+        let span = self.recover(recovery, start, end);
+        let kind = match self.let_heads.get(&start).cloned() {
+            Some((mutable, name)) => StmtKind::Let {
+                mutable,
+                value: self.error_expr(name.span.end as usize, end.max(name.span.end as usize)),
+                name,
+                ty: None,
+            },
+            None => StmtKind::Error,
+        };
+        Stmt { kind, span }
+    }
+
     /// Reports the `None`s that never became an index slice.
     fn report_stray_nones(&mut self) {
         let mut stray: Vec<Span> = self.pending_none.drain().map(|(_, span)| span).collect();
@@ -376,7 +412,7 @@ struct Attempt {
 }
 
 fn attempt(tokens: &[Spanned], file: FileId) -> Attempt {
-    let mut ctx = Ctx::new(file);
+    let mut ctx = Ctx::new(file, tokens);
     let stream = tokens.iter().cloned().map(Ok::<Spanned, ()>);
     let result = grammar::FileParser::new().parse(&mut ctx, stream);
     Attempt { result, ctx }

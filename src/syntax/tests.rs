@@ -666,13 +666,27 @@ kernel second(x: *mut f32) {
     let ItemKind::Kernel(first) = &file.items[0].kind else {
         panic!()
     };
-    let kinds: Vec<bool> = first
+    // Broken `let`s still declare their names, with error values.
+    let lets: Vec<Option<(String, bool)>> = first
         .body
         .stmts
         .iter()
-        .map(|s| s.kind == StmtKind::Error)
+        .map(|s| match &s.kind {
+            StmtKind::Let { name, value, .. } => {
+                Some((name.name.clone(), value.kind == ExprKind::Error))
+            }
+            _ => None,
+        })
         .collect();
-    assert_eq!(kinds, [true, false, true, false]);
+    assert_eq!(
+        lets,
+        [
+            Some(("a".to_string(), true)),
+            Some(("ok".to_string(), false)),
+            Some(("b".to_string(), true)),
+            None
+        ]
+    );
     // The error statement covers the broken statement.
     let span = first.body.stmts[0].span;
     assert_eq!(
@@ -708,7 +722,8 @@ fn missing_semicolon_is_one_error() {
     let ItemKind::Fn(f) = &file.items[0].kind else {
         panic!()
     };
-    // `let b = 2;` survives the recovery.
+    // The broken `let a` still declares `a`; `let b = 2;` survives the recovery.
+    assert!(matches!(&f.body.stmts[0].kind, StmtKind::Let { name, .. } if name.name == "a"));
     assert!(f
         .body
         .stmts
