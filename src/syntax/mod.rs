@@ -56,16 +56,25 @@ pub fn parse(text: &str, file: FileId) -> (ast::File, Diagnostics) {
     (tree, diagnostics)
 }
 
-/// Gives each item the `///` lines that directly precede its first token (an attribute or its
-/// keyword). Doc comments anywhere else are ordinary comments.
+/// Gives each item the `///` lines in its header: before its attributes, between them, or just
+/// before its keyword. Doc comments anywhere else are ordinary comments.
 fn attach_docs(file: &mut ast::File, docs: Vec<(usize, Vec<String>)>) {
-    if docs.is_empty() {
-        return;
-    }
-    let docs: std::collections::HashMap<usize, Vec<String>> = docs.into_iter().collect();
+    // `docs` is in source order, keyed by the offset of the token after each group.
+    let mut groups = docs.into_iter().peekable();
     for item in &mut file.items {
-        if let Some(lines) = docs.get(&(item.span.start as usize)) {
-            item.docs = lines.clone();
+        let start = item.span.start as usize;
+        let header_end = match &item.kind {
+            ast::ItemKind::Use(ast::UseItem::Module(name)) => name.span.start,
+            ast::ItemKind::Use(ast::UseItem::File { span, .. }) => span.start,
+            ast::ItemKind::Const(c) => c.name.span.start,
+            ast::ItemKind::Fn(f) => f.name.span.start,
+            ast::ItemKind::Kernel(k) => k.name.span.start,
+            ast::ItemKind::Error => item.span.start,
+        } as usize;
+        while let Some((offset, lines)) = groups.next_if(|(offset, _)| *offset <= header_end) {
+            if offset >= start {
+                item.docs.extend(lines);
+            }
         }
     }
 }

@@ -564,11 +564,15 @@ fn block_like_statements_end_without_semicolon() {
 #[test]
 fn comments_and_docs() {
     let file = parse_ok(
-        "/* a /* nested */ comment */\n//// not a doc\n/// first\n///second\n// plain\nfn f() {}\n/// lost inside\nfn g() { /// inner\n }",
+        "/* a /* nested */ comment */\n//// not a doc\n/// first\n///second\n// plain\nfn f() {}\n/// for g\nfn g() { /// inside a body: a plain comment\n }",
     );
     assert_eq!(file.items[0].docs, ["first", "second"]);
-    assert!(file.items[1].docs.is_empty() || file.items[1].docs == ["lost inside"]);
-    assert_eq!(file.items[1].docs, ["lost inside"]);
+    assert_eq!(file.items[1].docs, ["for g"]);
+    // Docs between attributes belong to the item too.
+    let file =
+        parse_ok("/// one\n#[grid(1)]\n/// two\nkernel k() {}\n/// three\nconst A: i32 = 1;");
+    assert_eq!(file.items[0].docs, ["one", "two"]);
+    assert_eq!(file.items[1].docs, ["three"]);
 }
 
 #[test]
