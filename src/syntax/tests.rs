@@ -544,6 +544,39 @@ fn statements() {
 }
 
 #[test]
+fn final_jump_needs_no_semicolon() {
+    let file = parse_ok("fn f(x) { while x { if x { break } continue } return x }");
+    let ItemKind::Fn(f) = &file.items[0].kind else {
+        panic!()
+    };
+    assert!(f.body.tail.is_none());
+    match &f.body.stmts[..] {
+        [Stmt {
+            kind: StmtKind::While { body, .. },
+            ..
+        }, Stmt {
+            kind: StmtKind::Return(Some(x)),
+            span,
+        }] => {
+            assert_eq!(show(x), "x");
+            assert_eq!(span.len(), "return x".len());
+            assert_eq!(body.stmts.len(), 2);
+            assert_eq!(body.stmts[1].kind, StmtKind::Continue);
+            match &body.stmts[0].kind {
+                StmtKind::Expr(Expr {
+                    kind: ExprKind::If { then_block, .. },
+                    ..
+                }) => assert_eq!(then_block.stmts[0].kind, StmtKind::Break),
+                other => panic!("{other:?}"),
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    // Elsewhere the `;` is required.
+    assert_eq!(codes("fn f() { break continue; }"), ["E0110"]);
+}
+
+#[test]
 fn block_like_statements_end_without_semicolon() {
     // `if … {}` followed by `-x` is two statements (Rust's rule), not a subtraction.
     let file = parse_ok("fn f() { if c { a(); } -x }");
@@ -767,10 +800,7 @@ fn syntax_errors_have_readable_messages() {
         "expected one of `]`, `,` or operator, found `:`"
     );
     assert_eq!(message("kernel k(x) {}"), "expected `:`, found `)`");
-    assert_eq!(
-        message("fn f() { let a = 1 }"),
-        "expected `;` or operator, found `}`"
-    );
+    assert_eq!(message("fn f() { let a = 1 }"), "expected `;`, found `}`");
     assert_eq!(
         message("fn f() { a = ; }"),
         "expected expression, found `;`"
