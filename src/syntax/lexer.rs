@@ -484,6 +484,10 @@ pub struct Lexed {
 /// literals are reported and kept with a best-effort value.
 pub fn lex(text: &str, file: FileId) -> Lexed {
     let mut lexer = Tok::lexer(text);
+    // A byte order mark, as some editors write, is not part of the program.
+    if text.starts_with('\u{feff}') {
+        lexer.bump('\u{feff}'.len_utf8());
+    }
     let mut out = Lexed::default();
     let mut pending_docs: Vec<String> = Vec::new();
     // Consecutive invalid characters form one diagnostic.

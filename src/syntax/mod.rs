@@ -18,14 +18,20 @@
 //! | E0115 | float literal without a leading digit (`.5`) |
 //! | E0116 | `for` over something other than `range` / `static_range` |
 //! | E0117 | `range(...)` with other than 2 or 3 arguments |
-//! | E0118 | nesting too deep |
+//! | E0118 | nesting too deep (expressions and blocks: `MAX_EXPR_DEPTH`; brackets: `MAX_BRACKET_DEPTH`) |
 //! | E0119 | indexing with a value (`x[i]`); only `:` and `None` index |
 //!
-//! Recovery: a statement that fails to parse becomes `StmtKind::Error` and parsing resumes at the
+//! Recovery: a statement that fails to parse becomes `StmtKind::Error` (a broken `let x = …;`
+//! becomes a `Let` of `x` with an `Error` value, so `x` stays declared) and parsing resumes at the
 //! next statement; an item that fails becomes `ItemKind::Error` and parsing resumes at the next
-//! item. Errors with no `;` or `}` between them are one mistake, so only the first is reported.
-//! Expressions with a syntax diagnostic (chained comparisons, misplaced `None`, misordered
-//! arguments) become `ExprKind::Error`, so later stages add nothing about them.
+//! item. At an unexpected end of file the open brackets are closed and the parse retried, so an
+//! unclosed kernel keeps its body. Errors with no `;` or `}` between them (or between them and a
+//! lexical error) are one mistake, so only the first is reported. Expressions with a syntax
+//! diagnostic (chained comparisons, misplaced `None`, misordered arguments, indexing by value,
+//! too deep) become `ExprKind::Error`, so later stages add nothing about them.
+//!
+//! Doc comments (`///`) attach to the item whose header they are in; anywhere else they are
+//! ordinary comments.
 pub mod ast;
 mod errors;
 mod lexer;
@@ -56,16 +62,25 @@ pub fn parse(text: &str, file: FileId) -> (ast::File, Diagnostics) {
     (tree, diagnostics)
 }
 
-/// Gives each item the `///` lines that directly precede its first token (an attribute or its
-/// keyword). Doc comments anywhere else are ordinary comments.
+/// Gives each item the `///` lines in its header: before its attributes, between them, or just
+/// before its keyword. Doc comments anywhere else are ordinary comments.
 fn attach_docs(file: &mut ast::File, docs: Vec<(usize, Vec<String>)>) {
-    if docs.is_empty() {
-        return;
-    }
-    let docs: std::collections::HashMap<usize, Vec<String>> = docs.into_iter().collect();
+    // `docs` is in source order, keyed by the offset of the token after each group.
+    let mut groups = docs.into_iter().peekable();
     for item in &mut file.items {
-        if let Some(lines) = docs.get(&(item.span.start as usize)) {
-            item.docs = lines.clone();
+        let start = item.span.start as usize;
+        let header_end = match &item.kind {
+            ast::ItemKind::Use(ast::UseItem::Module(name)) => name.span.start,
+            ast::ItemKind::Use(ast::UseItem::File { span, .. }) => span.start,
+            ast::ItemKind::Const(c) => c.name.span.start,
+            ast::ItemKind::Fn(f) => f.name.span.start,
+            ast::ItemKind::Kernel(k) => k.name.span.start,
+            ast::ItemKind::Error => item.span.start,
+        } as usize;
+        while let Some((offset, lines)) = groups.next_if(|(offset, _)| *offset <= header_end) {
+            if offset >= start {
+                item.docs.extend(lines);
+            }
         }
     }
 }

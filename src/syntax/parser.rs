@@ -6,7 +6,7 @@ use crate::syntax::ast::*;
 use crate::syntax::errors;
 use crate::syntax::lexer::{Spanned, Tok};
 use lalrpop_util::{ErrorRecovery, ParseError};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 lalrpop_util::lalrpop_mod!(
     #[allow(clippy::all, unused_parens, dead_code)]
@@ -74,21 +74,41 @@ pub struct Ctx {
     depths: Vec<u16>,
     /// Nesting depth of each block, keyed by the offset of its `{`.
     block_depths: HashMap<u32, u16>,
-    /// `None` expressions not (yet) claimed by an index; reported at the end.
-    pending_none: HashSet<u32>,
+    /// `None` expressions not (yet) claimed by an index, by id; reported at the end.
+    pending_none: HashMap<u32, Span>,
     depth_reported: bool,
+    /// `let [mut] name` at each offset where a `let` starts, so that a broken `let` statement
+    /// still declares its name (sparing the checker errors about every later use).
+    let_heads: HashMap<usize, (bool, Ident)>,
     pub recoveries: Vec<Recovery>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Ctx {
-    pub fn new(file: FileId) -> Ctx {
+    pub fn new(file: FileId, tokens: &[Spanned]) -> Ctx {
+        let mut let_heads = HashMap::new();
+        for window in tokens.windows(3) {
+            let (mutable, name) = match window {
+                [(_, Tok::Let, _), (_, Tok::Mut, _), (l, Tok::Ident(name), r)] => {
+                    (true, (name, *l, *r))
+                }
+                [(_, Tok::Let, _), (l, Tok::Ident(name), r), _] => (false, (name, *l, *r)),
+                _ => continue,
+            };
+            let (name, l, r) = name;
+            let ident = Ident {
+                name: name.clone(),
+                span: Span::new(file, l, r),
+            };
+            let_heads.insert(window[0].0, (mutable, ident));
+        }
         Ctx {
+            let_heads,
             file,
             next_expr: 0,
             depths: Vec::new(),
             block_depths: HashMap::new(),
-            pending_none: HashSet::new(),
+            pending_none: HashMap::new(),
             depth_reported: false,
             recoveries: Vec::new(),
             diagnostics: Vec::new(),
@@ -147,11 +167,7 @@ impl Ctx {
         };
         let mut depth = children + 1;
         let kind = if depth as usize > MAX_EXPR_DEPTH {
-            if !self.depth_reported {
-                self.depth_reported = true;
-                self.diagnostics
-                    .push(errors::nesting_too_deep(span, MAX_EXPR_DEPTH));
-            }
+            self.report_too_deep(span);
             depth = 1;
             ExprKind::Error
         } else {
@@ -161,6 +177,15 @@ impl Ctx {
         self.next_expr += 1;
         self.depths.push(depth);
         Expr { id, kind, span }
+    }
+
+    /// Nesting over the limit is reported once per file; the tree is cut off where it happens.
+    fn report_too_deep(&mut self, span: Span) {
+        if !self.depth_reported {
+            self.depth_reported = true;
+            self.diagnostics
+                .push(errors::nesting_too_deep(span, MAX_EXPR_DEPTH));
+        }
     }
 
     pub fn error_expr(&mut self, start: usize, end: usize) -> Expr {
@@ -201,7 +226,7 @@ impl Ctx {
     /// `None` as a value: valid only as an index slice, which claims it.
     pub fn none_expr(&mut self, start: usize, end: usize) -> Expr {
         let expr = self.error_expr(start, end);
-        self.pending_none.insert(expr.id.0);
+        self.pending_none.insert(expr.id.0, expr.span);
         expr
     }
 
@@ -211,7 +236,7 @@ impl Ctx {
         for item in items {
             match item {
                 IndexItem::Full(span) => slices.push(Slice::Full(span)),
-                IndexItem::Expr(e) if self.pending_none.remove(&e.id.0) => {
+                IndexItem::Expr(e) if self.pending_none.remove(&e.id.0).is_some() => {
                     slices.push(Slice::NewAxis(e.span))
                 }
                 IndexItem::Expr(e) => {
@@ -293,6 +318,16 @@ impl Ctx {
             depth = depth.max(d);
         }
         let span = self.span(start, end);
+        if depth as usize >= MAX_EXPR_DEPTH {
+            // Blocks nest through statements (`for`, `while`) without any expression between.
+            self.report_too_deep(span);
+            depth = 0;
+            stmts = vec![Stmt {
+                kind: StmtKind::Error,
+                span,
+            }];
+            tail = None;
+        }
         self.block_depths.insert(span.start, depth + 1);
         Block {
             stmts,
@@ -338,14 +373,28 @@ impl Ctx {
         self.span(start, end)
     }
 
-    /// `None`s that never became an index slice.
-    fn finish(&mut self, spans: &HashMap<u32, Span>) {
-        let mut ids: Vec<u32> = self.pending_none.drain().collect();
-        ids.sort_unstable();
-        for id in ids {
-            if let Some(span) = spans.get(&id) {
-                self.diagnostics.push(errors::none_outside_index(*span));
-            }
+    /// A statement that failed to parse. A broken `let x = …;` still declares `x`, with an
+    /// `Error` value, so that later uses of `x` are not reported as unknown names.
+    pub fn recover_stmt(&mut self, recovery: Recovery, start: usize, end: usize) -> Stmt {
+        let span = self.recover(recovery, start, end);
+        let kind = match self.let_heads.get(&start).cloned() {
+            Some((mutable, name)) => StmtKind::Let {
+                mutable,
+                value: self.error_expr(name.span.end as usize, end.max(name.span.end as usize)),
+                name,
+                ty: None,
+            },
+            None => StmtKind::Error,
+        };
+        Stmt { kind, span }
+    }
+
+    /// Reports the `None`s that never became an index slice.
+    fn report_stray_nones(&mut self) {
+        let mut stray: Vec<Span> = self.pending_none.drain().map(|(_, span)| span).collect();
+        stray.sort_by_key(|span| span.start);
+        for span in stray {
+            self.diagnostics.push(errors::none_outside_index(span));
         }
     }
 }
@@ -356,138 +405,6 @@ pub enum IndexItem {
     Expr(Expr),
 }
 
-/// Collects the spans of the given expression ids (for `None`s reported after parsing).
-fn collect_spans(file: &File, wanted: &HashSet<u32>, out: &mut HashMap<u32, Span>) {
-    // An explicit stack keeps this walk free of recursion.
-    enum Node<'a> {
-        Expr(&'a Expr),
-        Block(&'a Block),
-        Ty(&'a Ty),
-    }
-    let mut stack: Vec<Node> = Vec::new();
-    for item in &file.items {
-        for attr in &item.attrs {
-            for arg in &attr.args {
-                let mut values: Vec<&AttrVal> = Vec::new();
-                match arg {
-                    AttrArg::Expr(e) => stack.push(Node::Expr(e)),
-                    AttrArg::Named { value, .. } => values.push(value),
-                }
-                while let Some(value) = values.pop() {
-                    match value {
-                        AttrVal::Expr(e) => stack.push(Node::Expr(e)),
-                        AttrVal::List { items, .. } => values.extend(items),
-                        AttrVal::Record { fields, .. } => {
-                            stack.extend(fields.iter().map(|(_, e)| Node::Expr(e)))
-                        }
-                    }
-                }
-            }
-        }
-        match &item.kind {
-            ItemKind::Const(c) => stack.push(Node::Expr(&c.value)),
-            ItemKind::Fn(f) => {
-                for p in &f.params {
-                    if let FnParam::Value { ty: Some(ty), .. } = p {
-                        stack.push(Node::Ty(ty));
-                    }
-                }
-                if let Some(ty) = &f.ret {
-                    stack.push(Node::Ty(ty));
-                }
-                stack.push(Node::Block(&f.body));
-            }
-            ItemKind::Kernel(k) => {
-                for p in &k.params {
-                    match p {
-                        KernelParam::Value { ty, .. } => stack.push(Node::Ty(ty)),
-                        KernelParam::Const {
-                            default: Some(e), ..
-                        } => stack.push(Node::Expr(e)),
-                        _ => {}
-                    }
-                }
-                stack.push(Node::Block(&k.body));
-            }
-            _ => {}
-        }
-    }
-    while let Some(node) = stack.pop() {
-        match node {
-            Node::Ty(ty) => {
-                if let TyKind::Block { dims, .. } = &ty.kind {
-                    stack.extend(dims.iter().map(Node::Expr));
-                }
-            }
-            Node::Block(block) => {
-                for stmt in &block.stmts {
-                    match &stmt.kind {
-                        StmtKind::Let { ty, value, .. } => {
-                            stack.push(Node::Expr(value));
-                            if let Some(ty) = ty {
-                                stack.push(Node::Ty(ty));
-                            }
-                        }
-                        StmtKind::Assign { place, value, .. } => {
-                            stack.push(Node::Expr(place));
-                            stack.push(Node::Expr(value));
-                        }
-                        StmtKind::For { args, body, .. } => {
-                            stack.extend(args.iter().map(Node::Expr));
-                            stack.push(Node::Block(body));
-                        }
-                        StmtKind::While { cond, body } => {
-                            stack.push(Node::Expr(cond));
-                            stack.push(Node::Block(body));
-                        }
-                        StmtKind::Return(Some(e)) | StmtKind::Expr(e) => stack.push(Node::Expr(e)),
-                        _ => {}
-                    }
-                }
-                if let Some(tail) = &block.tail {
-                    stack.push(Node::Expr(tail));
-                }
-            }
-            Node::Expr(expr) => {
-                if wanted.contains(&expr.id.0) {
-                    out.insert(expr.id.0, expr.span);
-                }
-                match &expr.kind {
-                    ExprKind::Unary { operand, .. } => stack.push(Node::Expr(operand)),
-                    ExprKind::Binary { lhs, rhs, .. } => {
-                        stack.push(Node::Expr(lhs));
-                        stack.push(Node::Expr(rhs));
-                    }
-                    ExprKind::Call { args, .. } => {
-                        for arg in args {
-                            match &arg.value {
-                                ArgValue::Expr(e) => stack.push(Node::Expr(e)),
-                                ArgValue::Type(t) => stack.push(Node::Ty(t)),
-                            }
-                        }
-                    }
-                    ExprKind::Index { base, .. } => stack.push(Node::Expr(base)),
-                    ExprKind::Cast { value, .. } => stack.push(Node::Expr(value)),
-                    ExprKind::List(items) => stack.extend(items.iter().map(Node::Expr)),
-                    ExprKind::Block(block) => stack.push(Node::Block(block)),
-                    ExprKind::If {
-                        cond,
-                        then_block,
-                        else_branch,
-                    } => {
-                        stack.push(Node::Expr(cond));
-                        stack.push(Node::Block(then_block));
-                        if let Some(e) = else_branch {
-                            stack.push(Node::Expr(e));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-}
-
 /// The outcome of one parser run over a token stream.
 struct Attempt {
     result: Result<File, ParseError<usize, Tok, ()>>,
@@ -495,12 +412,13 @@ struct Attempt {
 }
 
 fn attempt(tokens: &[Spanned], file: FileId) -> Attempt {
-    let mut ctx = Ctx::new(file);
+    let mut ctx = Ctx::new(file, tokens);
     let stream = tokens.iter().cloned().map(Ok::<Spanned, ()>);
     let result = grammar::FileParser::new().parse(&mut ctx, stream);
     Attempt { result, ctx }
 }
 
+/// The closing token of an opening bracket.
 fn is_opener(tok: &Tok) -> Option<Tok> {
     match tok {
         Tok::LParen => Some(Tok::RParen),
@@ -514,15 +432,18 @@ fn is_closer(tok: &Tok) -> bool {
     matches!(tok, Tok::RParen | Tok::RBracket | Tok::RBrace)
 }
 
-/// The brackets still open at the end of `tokens`, innermost last: (open span, closer).
+/// The brackets still open at the end of `tokens`, innermost last, as (start, end, opener).
 fn unclosed_brackets(tokens: &[Spanned]) -> Vec<(usize, usize, Tok)> {
     let mut stack: Vec<(usize, usize, Tok)> = Vec::new();
     for (l, tok, r) in tokens {
-        if let Some(closer) = is_opener(tok) {
-            stack.push((*l, *r, closer));
+        if is_opener(tok).is_some() {
+            stack.push((*l, *r, tok.clone()));
         } else if is_closer(tok) {
             // Pop to the matching opener if there is one; a stray closer changes nothing.
-            if let Some(pos) = stack.iter().rposition(|(_, _, c)| c == tok) {
+            if let Some(pos) = stack
+                .iter()
+                .rposition(|(_, _, opener)| is_opener(opener).as_ref() == Some(tok))
+            {
                 stack.truncate(pos);
             }
         }
@@ -562,14 +483,9 @@ fn boundary_between(tokens: &[Spanned], from: usize, to: usize) -> bool {
 }
 
 fn eof_diagnostic(tokens: &[Spanned], file: FileId, expected: &[String]) -> Diagnostic {
-    let unclosed = unclosed_brackets(tokens).pop().map(|(l, r, _)| l..r);
-    let unclosed = unclosed.map(|range| {
-        let symbol = match &tokens.iter().find(|(l, _, _)| *l == range.start) {
-            Some((_, tok, _)) => tok.symbol().unwrap_or("{"),
-            None => "{",
-        };
-        (Span::new(file, range.start, range.end), symbol)
-    });
+    let unclosed = unclosed_brackets(tokens)
+        .pop()
+        .map(|(l, r, opener)| (Span::new(file, l, r), opener.symbol().unwrap_or("{")));
     // Point just after the last token: the end of the text may be blank lines or comments.
     let end = tokens.last().map_or(0, |(_, _, r)| *r);
     errors::unexpected_eof(Span::new(file, end, end), expected, unclosed)
@@ -636,8 +552,10 @@ pub fn run(
         Some(error) => {
             found_eof = Some(error);
             let mut closed = tokens.clone();
-            for (_, _, closer) in unclosed_brackets(&tokens).into_iter().rev() {
-                closed.push((text.len(), closer, text.len()));
+            for (_, _, opener) in unclosed_brackets(&tokens).into_iter().rev() {
+                if let Some(closer) = is_opener(&opener) {
+                    closed.push((text.len(), closer, text.len()));
+                }
             }
             let mut second = attempt(&closed, file);
             if take_eof_error(&mut second).is_none() {
@@ -652,12 +570,7 @@ pub fn run(
     };
     let Attempt { result, mut ctx } = chosen;
     let file_ast = result.unwrap_or(File { items: Vec::new() });
-    // `None`s never claimed by an index.
-    if !ctx.pending_none.is_empty() {
-        let mut spans = HashMap::new();
-        collect_spans(&file_ast, &ctx.pending_none, &mut spans);
-        ctx.finish(&spans);
-    }
+    ctx.report_stray_nones();
     let mut found: Vec<(usize, Diagnostic)> = Vec::new();
     for recovery in std::mem::take(&mut ctx.recoveries) {
         match recovery.error {

@@ -544,6 +544,39 @@ fn statements() {
 }
 
 #[test]
+fn final_jump_needs_no_semicolon() {
+    let file = parse_ok("fn f(x) { while x { if x { break } continue } return x }");
+    let ItemKind::Fn(f) = &file.items[0].kind else {
+        panic!()
+    };
+    assert!(f.body.tail.is_none());
+    match &f.body.stmts[..] {
+        [Stmt {
+            kind: StmtKind::While { body, .. },
+            ..
+        }, Stmt {
+            kind: StmtKind::Return(Some(x)),
+            span,
+        }] => {
+            assert_eq!(show(x), "x");
+            assert_eq!(span.len(), "return x".len());
+            assert_eq!(body.stmts.len(), 2);
+            assert_eq!(body.stmts[1].kind, StmtKind::Continue);
+            match &body.stmts[0].kind {
+                StmtKind::Expr(Expr {
+                    kind: ExprKind::If { then_block, .. },
+                    ..
+                }) => assert_eq!(then_block.stmts[0].kind, StmtKind::Break),
+                other => panic!("{other:?}"),
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+    // Elsewhere the `;` is required.
+    assert_eq!(codes("fn f() { break continue; }"), ["E0110"]);
+}
+
+#[test]
 fn block_like_statements_end_without_semicolon() {
     // `if … {}` followed by `-x` is two statements (Rust's rule), not a subtraction.
     let file = parse_ok("fn f() { if c { a(); } -x }");
@@ -564,11 +597,28 @@ fn block_like_statements_end_without_semicolon() {
 #[test]
 fn comments_and_docs() {
     let file = parse_ok(
-        "/* a /* nested */ comment */\n//// not a doc\n/// first\n///second\n// plain\nfn f() {}\n/// lost inside\nfn g() { /// inner\n }",
+        "/* a /* nested */ comment */\n//// not a doc\n/// first\n///second\n// plain\nfn f() {}\n/// for g\nfn g() { /// inside a body: a plain comment\n }",
     );
     assert_eq!(file.items[0].docs, ["first", "second"]);
-    assert!(file.items[1].docs.is_empty() || file.items[1].docs == ["lost inside"]);
-    assert_eq!(file.items[1].docs, ["lost inside"]);
+    assert_eq!(file.items[1].docs, ["for g"]);
+    // Docs between attributes belong to the item too.
+    let file =
+        parse_ok("/// one\n#[grid(1)]\n/// two\nkernel k() {}\n/// three\nconst A: i32 = 1;");
+    assert_eq!(file.items[0].docs, ["one", "two"]);
+    assert_eq!(file.items[1].docs, ["three"]);
+}
+
+#[test]
+fn byte_order_mark_is_skipped() {
+    let text = "\u{feff}const A: i32 = 1;";
+    let file = parse_ok(text);
+    let ItemKind::Const(c) = &file.items[0].kind else {
+        panic!()
+    };
+    assert_eq!(
+        &text[c.name.span.start as usize..c.name.span.end as usize],
+        "A"
+    );
 }
 
 #[test]
@@ -653,13 +703,27 @@ kernel second(x: *mut f32) {
     let ItemKind::Kernel(first) = &file.items[0].kind else {
         panic!()
     };
-    let kinds: Vec<bool> = first
+    // Broken `let`s still declare their names, with error values.
+    let lets: Vec<Option<(String, bool)>> = first
         .body
         .stmts
         .iter()
-        .map(|s| s.kind == StmtKind::Error)
+        .map(|s| match &s.kind {
+            StmtKind::Let { name, value, .. } => {
+                Some((name.name.clone(), value.kind == ExprKind::Error))
+            }
+            _ => None,
+        })
         .collect();
-    assert_eq!(kinds, [true, false, true, false]);
+    assert_eq!(
+        lets,
+        [
+            Some(("a".to_string(), true)),
+            Some(("ok".to_string(), false)),
+            Some(("b".to_string(), true)),
+            None
+        ]
+    );
     // The error statement covers the broken statement.
     let span = first.body.stmts[0].span;
     assert_eq!(
@@ -695,7 +759,8 @@ fn missing_semicolon_is_one_error() {
     let ItemKind::Fn(f) = &file.items[0].kind else {
         panic!()
     };
-    // `let b = 2;` survives the recovery.
+    // The broken `let a` still declares `a`; `let b = 2;` survives the recovery.
+    assert!(matches!(&f.body.stmts[0].kind, StmtKind::Let { name, .. } if name.name == "a"));
     assert!(f
         .body
         .stmts
@@ -735,10 +800,7 @@ fn syntax_errors_have_readable_messages() {
         "expected one of `]`, `,` or operator, found `:`"
     );
     assert_eq!(message("kernel k(x) {}"), "expected `:`, found `)`");
-    assert_eq!(
-        message("fn f() { let a = 1 }"),
-        "expected `;` or operator, found `}`"
-    );
+    assert_eq!(message("fn f() { let a = 1 }"), "expected `;`, found `}`");
     assert_eq!(
         message("fn f() { a = ; }"),
         "expected expression, found `;`"
@@ -786,6 +848,11 @@ fn deep_nesting_is_cut_off_with_a_diagnostic() {
     assert_eq!(codes(&negations), ["E0118"]);
     let else_ifs = format!("fn f() {{ if a {{}} {} }}", "else if a {} ".repeat(2000));
     assert_eq!(codes(&else_ifs), ["E0118"]);
+    let loops = format!(
+        "fn f() {{ {} }}",
+        "while a { ".repeat(200) + &"} ".repeat(200)
+    );
+    assert_eq!(codes(&loops), ["E0118"]);
     let shallow = format!("fn f() {{ {}1 }}", "a + ".repeat(100));
     assert_eq!(codes(&shallow), Vec::<&str>::new());
 }
