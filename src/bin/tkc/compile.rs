@@ -1,0 +1,239 @@
+//! `tkc check` and `tkc build`, and the steps every command shares: load, choose a kernel, consts.
+#![allow(unused_imports)]
+use super::*;
+
+pub(crate) fn load_program(command_line: &CommandLine, file: &Path) -> Result<Program> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        let name = file.display().to_string();
+        command_line.fail(
+            "E0901",
+            format!("cannot read `{name}`: {e}"),
+            &name,
+            "this file",
+            "check the path".into(),
+        )
+    })?;
+    let program = driver::check_source(&file.display().to_string(), &text, &DiskLoader);
+    if program.has_errors() {
+        return Err(program_errors(&program.diagnostics, &program.sources));
+    }
+    if !program.diagnostics.is_empty() {
+        eprint!(
+            "{}",
+            diag::render(&program.diagnostics, &program.sources, color())
+        );
+    }
+    Ok(program)
+}
+
+pub(crate) fn choose_kernel<'p>(
+    command_line: &CommandLine,
+    program: &'p Program,
+    name: Option<&str>,
+    file: &Path,
+) -> Result<&'p KernelSig> {
+    let kernels = &program.checked.kernels;
+    let names = || {
+        kernels
+            .iter()
+            .map(|k| format!("`{}`", k.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        Some(name) => kernels.iter().find(|k| k.name == name).ok_or_else(|| {
+            command_line.fail(
+                "E0902",
+                format!("no kernel named `{name}` in {}", file.display()),
+                name,
+                "unknown kernel",
+                format!("the file defines: {}", names()),
+            )
+        }),
+        None => match kernels.len() {
+            1 => Ok(&kernels[0]),
+            0 => {
+                let name = file.display().to_string();
+                Err(command_line.fail(
+                    "E0903",
+                    format!("{name} defines no kernel"),
+                    &name,
+                    "this file",
+                    "declare one with `kernel name(...) { ... }`".into(),
+                ))
+            }
+            _ => {
+                let name = file.display().to_string();
+                Err(command_line.fail(
+                    "E0904",
+                    format!("{name} defines several kernels"),
+                    &name,
+                    "which kernel?",
+                    format!("choose one with --kernel: {}", names()),
+                ))
+            }
+        },
+    }
+}
+
+pub(crate) fn split_assignment<'a>(
+    command_line: &CommandLine,
+    text: &'a str,
+    flag: &str,
+) -> Result<(&'a str, &'a str)> {
+    text.split_once('=')
+        .map(|(a, b)| (a.trim(), b.trim()))
+        .ok_or_else(|| {
+            command_line.fail(
+                "E0905",
+                format!("`{text}` is not of the form NAME=VALUE"),
+                text,
+                "expected NAME=VALUE",
+                format!("write e.g. `{flag} n=4096`"),
+            )
+        })
+}
+
+/// Const values from `-D` for kernel `sig`.
+pub(crate) fn parse_defines(
+    command_line: &CommandLine,
+    sig: &KernelSig,
+    defines: &[String],
+) -> Result<Vec<(String, Literal)>> {
+    let mut consts = Vec::new();
+    for define in defines {
+        let (name, value) = split_assignment(command_line, define, "-D")?;
+        let Some(param) = sig.params.iter().find(|p| p.name == name) else {
+            let available: Vec<String> = sig
+                .params
+                .iter()
+                .filter(|p| matches!(p.kind, KernelParamKind::Const { .. }))
+                .map(|p| format!("`{}`", p.name))
+                .collect();
+            return Err(command_line.fail(
+                "E0906",
+                format!("kernel `{}` has no const `{name}`", sig.name),
+                name,
+                "unknown const",
+                if available.is_empty() {
+                    "this kernel has no consts".into()
+                } else {
+                    format!("its consts are {}", available.join(", "))
+                },
+            ));
+        };
+        let KernelParamKind::Const { ty, .. } = param.kind else {
+            return Err(command_line.fail(
+                "E0906",
+                format!("`{name}` is a runtime parameter, not a const"),
+                name,
+                "not a const",
+                format!("set it with `--arg {name}={value}`"),
+            ));
+        };
+        let literal = driver::parse_literal(value, ty).map_err(|e| {
+            command_line.fail(
+                "E0907",
+                format!("bad value for const `{name}`: {e}"),
+                value,
+                "here",
+                format!("`{name}` is a {ty}"),
+            )
+        })?;
+        consts.push((name.to_string(), literal));
+    }
+    Ok(consts)
+}
+
+pub(crate) fn check(command_line: &CommandLine, file: &Path, defines: &[String]) -> Result<()> {
+    let program = load_program(command_line, file)?;
+    if !defines.is_empty() {
+        for sig in &program.checked.kernels {
+            let consts: Vec<(String, Literal)> = parse_defines(command_line, sig, defines)?;
+            driver::lower(&program, &sig.name, &consts)
+                .map_err(|d| program_errors(&d, &program.sources))?;
+        }
+    }
+    eprintln!(
+        "{}: ok ({} kernel{})",
+        file.display(),
+        program.checked.kernels.len(),
+        if program.checked.kernels.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    Ok(())
+}
+
+pub(crate) fn build(
+    command_line: &CommandLine,
+    file: &Path,
+    kernel: Option<&str>,
+    output: Option<&Path>,
+    emit: Emit,
+    defines: &[String],
+    unchecked: bool,
+) -> Result<()> {
+    let program = load_program(command_line, file)?;
+    let sig = choose_kernel(command_line, &program, kernel, file)?;
+    let consts = parse_defines(command_line, sig, defines)?;
+    let lowered = driver::lower(&program, &sig.name, &consts)
+        .map_err(|d| program_errors(&d, &program.sources))?;
+    let text = match emit {
+        Emit::Ir => Some(ir::print::print(&lowered)),
+        _ => None,
+    };
+    let (bytes, text) = match text {
+        Some(text) => (None, Some(text)),
+        None => {
+            let target = tk::abi::Target::portable();
+            let (scheduled, artifact) = driver::compile(lowered, &target, !unchecked)
+                .map_err(|d| program_errors(&d.into(), &program.sources))?;
+            match emit {
+                Emit::IrScheduled => (None, Some(ir::print::print(&scheduled))),
+                Emit::Spvasm => {
+                    use rspirv::binary::Disassemble;
+                    let module = rspirv::dr::load_words(&artifact.words).map_err(|e| Fail {
+                        code: 101,
+                        text: format!("error[ICE]: internal compiler error: emitted SPIR-V does not load: {e}\n"),
+                    })?;
+                    (None, Some(module.disassemble()))
+                }
+                _ => (
+                    Some(
+                        artifact
+                            .words
+                            .iter()
+                            .flat_map(|w| w.to_le_bytes())
+                            .collect::<Vec<u8>>(),
+                    ),
+                    None,
+                ),
+            }
+        }
+    };
+    let write = |path: &Path, data: &[u8]| {
+        std::fs::write(path, data).map_err(|e| {
+            let name = path.display().to_string();
+            command_line.fail(
+                "E0901",
+                format!("cannot write `{name}`: {e}"),
+                &name,
+                "this file",
+                "check the directory exists and is writable".into(),
+            )
+        })
+    };
+    match (bytes, text, output) {
+        (Some(bytes), _, Some(path)) => write(path, &bytes),
+        (Some(bytes), _, None) => write(Path::new(&format!("{}.spv", sig.name)), &bytes),
+        (None, Some(text), Some(path)) => write(path, text.as_bytes()),
+        (None, Some(text), None) => {
+            print!("{text}");
+            Ok(())
+        }
+        (None, None, _) => Ok(()),
+    }
+}

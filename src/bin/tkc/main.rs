@@ -1,0 +1,167 @@
+//! `tkc`: the command line over the tk library — check, build, run and bench kernels.
+//! Exit codes (LANGUAGE.md §10): 0 success; 1 the program has errors; 2 bad command line or input
+//! files; 3 the device failed or a safety check stopped the kernel; 101 internal compiler error.
+mod bench;
+mod compile;
+mod devices;
+mod report;
+mod run;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tk::base::{
+    diag, Diagnostic, Diagnostics, HostBuffer, KernelArg, Literal, ScalarType, SourceMap, Span,
+};
+use tk::driver::{self, DiskLoader, Program};
+use tk::ir::{self, ParamKind};
+use tk::runtime::{self, Device, DeviceChoice, RuntimeError};
+use tk::sema::{KernelParamKind, KernelSig};
+use tk::syntax::ast;
+
+use bench::*;
+use compile::*;
+use devices::*;
+use report::*;
+use run::*;
+
+#[derive(Parser)]
+#[command(
+    name = "tkc",
+    version,
+    about = "The tk kernel compiler: check, build, run and benchmark .tk kernels"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Type-check a file (every kernel at its const defaults, overridable with -D).
+    Check {
+        file: PathBuf,
+        /// Set a const: `-D BLOCK=256`.
+        #[arg(short = 'D', value_name = "CONST=VALUE")]
+        defines: Vec<String>,
+    },
+    /// Compile one kernel to SPIR-V (or print its IR / SPIR-V assembly).
+    Build {
+        file: PathBuf,
+        #[arg(long)]
+        kernel: Option<String>,
+        /// Output file (default: stdout for text forms, KERNEL.spv for binary SPIR-V).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Emit::Spirv)]
+        emit: Emit,
+        #[arg(short = 'D', value_name = "CONST=VALUE")]
+        defines: Vec<String>,
+        /// Leave out the bounds checks of safe mode.
+        #[arg(long)]
+        unchecked: bool,
+    },
+    /// Run a kernel on a Vulkan device or the reference interpreter.
+    Run(LaunchArgs),
+    /// Time a kernel on a Vulkan device against the device's own copy bandwidth.
+    Bench {
+        #[command(flatten)]
+        launch: LaunchArgs,
+        #[arg(long, default_value_t = 20)]
+        iterations: u32,
+    },
+    /// List the Vulkan devices.
+    Devices,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Emit {
+    Spirv,
+    Spvasm,
+    Ir,
+    /// The IR after scheduling (layouts).
+    IrScheduled,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct LaunchArgs {
+    pub(crate) file: PathBuf,
+    #[arg(long)]
+    pub(crate) kernel: Option<String>,
+    /// The launch grid, e.g. `--grid 'cdiv(n, BLOCK)'` or `--grid 64,8`.
+    #[arg(long)]
+    pub(crate) grid: Option<String>,
+    #[arg(short = 'D', value_name = "CONST=VALUE")]
+    pub(crate) defines: Vec<String>,
+    /// `--arg x=data.npy`, `--arg out=zeros:4096`, `--arg out=zeros:64x64`, `--arg n=4096`.
+    #[arg(long = "arg", value_name = "PARAM=VALUE")]
+    pub(crate) args: Vec<String>,
+    /// Write a pointer's buffer after the run: `--out out=result.npy`.
+    #[arg(long = "out", value_name = "PARAM=PATH")]
+    pub(crate) outs: Vec<String>,
+    /// `auto` (default), `interp`, or a device index from `tkc devices`.
+    #[arg(long, default_value = "auto")]
+    pub(crate) device: String,
+    /// Leave out the bounds checks of safe mode.
+    #[arg(long)]
+    pub(crate) unchecked: bool,
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error[ICE]: internal compiler error: {info}");
+        eprintln!("  help: this is a bug in tk; please report it with the command and kernel that triggered it");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = error.print();
+                return ExitCode::SUCCESS;
+            }
+            eprint!("error[E0900]: {}", error.render());
+            eprintln!("  help: run `tkc --help` or `tkc <command> --help` for the usage");
+            return ExitCode::from(2);
+        }
+    };
+    match std::panic::catch_unwind(|| dispatch(cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(fail)) => {
+            eprint!("{}", fail.text);
+            ExitCode::from(fail.code)
+        }
+        Err(_) => ExitCode::from(101),
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    let command_line = CommandLine::new();
+    match cli.command {
+        Command::Check { file, defines } => check(&command_line, &file, &defines),
+        Command::Build {
+            file,
+            kernel,
+            output,
+            emit,
+            defines,
+            unchecked,
+        } => build(
+            &command_line,
+            &file,
+            kernel.as_deref(),
+            output.as_deref(),
+            emit,
+            &defines,
+            unchecked,
+        ),
+        Command::Run(launch) => run(&command_line, &launch, None),
+        Command::Bench { launch, iterations } => run(&command_line, &launch, Some(iterations)),
+        Command::Devices => devices(),
+    }
+}

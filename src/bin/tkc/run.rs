@@ -1,0 +1,503 @@
+//! `tkc run`: arguments from the command line, the launch grid, the device or interpreter, outputs.
+#![allow(unused_imports)]
+use super::*;
+
+/// Kernel arguments from `--arg`, in the IR's parameter order.
+pub(crate) fn parse_args(
+    command_line: &CommandLine,
+    kernel: &ir::Kernel,
+    sig: &KernelSig,
+    specs: &[String],
+) -> Result<Vec<KernelArg>> {
+    let mut args: Vec<Option<KernelArg>> = vec![None; kernel.params.len()];
+    for spec in specs {
+        let (name, value) = split_assignment(command_line, spec, "--arg")?;
+        let Some(index) = kernel.params.iter().position(|p| p.name == name) else {
+            let is_const = sig
+                .params
+                .iter()
+                .any(|p| p.name == name && matches!(p.kind, KernelParamKind::Const { .. }));
+            let help = if is_const {
+                format!("`{name}` is a const: set it with `-D {name}={value}`")
+            } else {
+                let names: Vec<String> = kernel
+                    .params
+                    .iter()
+                    .map(|p| format!("`{}`", p.name))
+                    .collect();
+                format!("the kernel's parameters are {}", names.join(", "))
+            };
+            return Err(command_line.fail(
+                "E0908",
+                format!("kernel `{}` has no parameter `{name}`", kernel.name,),
+                name,
+                "unknown parameter",
+                help,
+            ));
+        };
+        if args[index].is_some() {
+            return Err(command_line.fail(
+                "E0908",
+                format!("`{name}` is given twice"),
+                spec,
+                "second value",
+                "give each parameter once".into(),
+            ));
+        }
+        let arg = match kernel.params[index].kind {
+            ParamKind::Scalar(ty) => {
+                KernelArg::Scalar(driver::parse_literal(value, ty).map_err(|e| {
+                    command_line.fail(
+                        "E0907",
+                        format!("bad value for `{name}`: {e}"),
+                        value,
+                        "here",
+                        format!("`{name}` is a {ty}"),
+                    )
+                })?)
+            }
+            ParamKind::Pointer { pointee, .. } => {
+                KernelArg::Buffer(parse_buffer(command_line, name, value, pointee)?)
+            }
+        };
+        args[index] = Some(arg);
+    }
+    let missing: Vec<&ir::Param> = kernel
+        .params
+        .iter()
+        .zip(&args)
+        .filter(|(_, a)| a.is_none())
+        .map(|(p, _)| p)
+        .collect();
+    if !missing.is_empty() {
+        let examples: Vec<String> = missing
+            .iter()
+            .map(|p| match p.kind {
+                ParamKind::Scalar(_) => format!("--arg {}=4096", p.name),
+                ParamKind::Pointer { .. } => format!("--arg {}=data.npy (or zeros:4096)", p.name),
+            })
+            .collect();
+        let names: Vec<String> = missing.iter().map(|p| format!("`{}`", p.name)).collect();
+        return Err(command_line.fail(
+            "E0909",
+            format!(
+                "missing argument{} {} of kernel `{}`",
+                if missing.len() > 1 { "s" } else { "" },
+                names.join(", "),
+                kernel.name
+            ),
+            "run",
+            "",
+            format!("add {}", examples.join(" ")),
+        ));
+    }
+    Ok(args
+        .into_iter()
+        .map(|a| a.expect("checked above"))
+        .collect())
+}
+
+pub(crate) fn parse_buffer(
+    command_line: &CommandLine,
+    name: &str,
+    value: &str,
+    pointee: ScalarType,
+) -> Result<HostBuffer> {
+    if let Some(dims) = value.strip_prefix("zeros:") {
+        let shape: Option<Vec<usize>> = dims
+            .split('x')
+            .map(|d| d.trim().replace('_', "").parse::<usize>().ok())
+            .collect();
+        return match shape {
+            Some(shape)
+                if !shape.is_empty()
+                    && shape
+                        .iter()
+                        .try_fold(1usize, |a, &d| a.checked_mul(d))
+                        .is_some_and(|n| n <= 1 << 31) =>
+            {
+                Ok(HostBuffer::zeros(pointee, shape))
+            }
+            _ => Err(command_line.fail(
+                "E0910",
+                format!("`{dims}` is not a buffer shape"),
+                dims,
+                "expected a shape such as 4096 or 64x64",
+                "write `zeros:N` or `zeros:RxC` (at most 2^31 elements)".into(),
+            )),
+        };
+    }
+    let buffer = tk::npy::read(Path::new(value)).map_err(|e| {
+        command_line.fail(
+            "E0911",
+            e,
+            value,
+            "this file",
+            "pass a .npy file saved with numpy.save, or zeros:N".into(),
+        )
+    })?;
+    if buffer.elem != pointee {
+        return Err(command_line.fail(
+            "E0912",
+            format!(
+                "`{name}` is a *{pointee} but {value} holds {} ({})",
+                buffer.elem,
+                tk::npy::numpy_name(buffer.elem)
+            ),
+            value,
+            "wrong dtype",
+            format!(
+                "convert it with a.astype(numpy.{}) before saving",
+                tk::npy::numpy_name(pointee)
+            ),
+        ));
+    }
+    Ok(buffer)
+}
+
+/// Integer values of consts and scalar arguments, by name, for grid expressions.
+pub(crate) fn grid_env(kernel: &ir::Kernel, args: &[KernelArg]) -> Vec<(String, i64)> {
+    let mut env: Vec<(String, i64)> = kernel
+        .consts
+        .iter()
+        .filter_map(|(name, value)| match value {
+            Literal::Int(v) => Some((name.clone(), *v as i64)),
+            _ => None,
+        })
+        .collect();
+    for (param, arg) in kernel.params.iter().zip(args) {
+        if let KernelArg::Scalar(Literal::Int(v)) = arg {
+            env.push((param.name.clone(), *v as i64));
+        }
+    }
+    env
+}
+
+/// Evaluates a `--grid` expression (parsed with the language's own grammar).
+pub(crate) fn eval_grid_expr(
+    expr: &ast::Expr,
+    env: &[(String, i64)],
+) -> std::result::Result<i64, String> {
+    use ast::{BinaryOp, ExprKind};
+    match &expr.kind {
+        ExprKind::Int(v) => i64::try_from(*v).map_err(|_| format!("{v} is too large")),
+        ExprKind::Path(path) if path.len() == 1 => {
+            let name = &path[0].name;
+            env.iter().find(|(n, _)| n == name).map(|(_, v)| *v).ok_or_else(|| {
+                let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
+                format!("`{name}` is not an integer parameter or const (known: {})", names.join(", "))
+            })
+        }
+        ExprKind::Unary { op: ast::UnaryOp::Neg, operand } => Ok(-eval_grid_expr(operand, env)?),
+        ExprKind::Binary { op, lhs, rhs } => {
+            let (a, b) = (eval_grid_expr(lhs, env)?, eval_grid_expr(rhs, env)?);
+            let nonzero = || if b == 0 { Err("division by zero".to_string()) } else { Ok(b) };
+            match op {
+                BinaryOp::Add => Ok(a.wrapping_add(b)),
+                BinaryOp::Sub => Ok(a.wrapping_sub(b)),
+                BinaryOp::Mul => Ok(a.wrapping_mul(b)),
+                BinaryOp::Div => Ok(a / nonzero()?),
+                BinaryOp::Rem => Ok(a % nonzero()?),
+                _ => Err(format!("`{}` is not allowed in a grid (use + - * / % cdiv minimum maximum)", op.symbol())),
+            }
+        }
+        ExprKind::Call { callee, args } if callee.len() == 1 && args.len() == 2 => {
+            let values: std::result::Result<Vec<i64>, String> = args
+                .iter()
+                .map(|a| match &a.value {
+                    ast::ArgValue::Expr(e) if a.name.is_none() => eval_grid_expr(e, env),
+                    _ => Err("grid functions take two positional arguments".to_string()),
+                })
+                .collect();
+            let values = values?;
+            let (a, b) = (values[0], values[1]);
+            match callee[0].name.as_str() {
+                "cdiv" if b == 0 => Err("division by zero".into()),
+                "cdiv" => Ok((a + b - 1) / b),
+                "minimum" => Ok(a.min(b)),
+                "maximum" => Ok(a.max(b)),
+                other => Err(format!("`{other}` is not allowed in a grid (use cdiv, minimum, maximum)")),
+            }
+        }
+        ExprKind::Error => Err("the expression does not parse".into()),
+        _ => Err("only integers, parameters, consts, + - * / %, cdiv, minimum and maximum are allowed in a grid".into()),
+    }
+}
+
+pub(crate) fn launch_grid(
+    command_line: &CommandLine,
+    kernel: &ir::Kernel,
+    args: &[KernelArg],
+    grid: Option<&str>,
+) -> Result<[u32; 3]> {
+    let env = grid_env(kernel, args);
+    let values: Vec<i64> = match grid {
+        Some(text) => {
+            let wrapped = format!("#[grid({text})] kernel grid() {{}}");
+            let (file, diagnostics) = tk::syntax::parse(&wrapped, Default::default());
+            let exprs: Option<Vec<ast::Expr>> = file.items.first().and_then(|item| {
+                item.attrs.first().map(|attr| {
+                    attr.args
+                        .iter()
+                        .filter_map(|a| {
+                            if let ast::AttrArg::Expr(e) = a {
+                                Some(e.clone())
+                            } else {
+                                None
+                            }
+                        })
+                        .collect()
+                })
+            });
+            let bad = |why: String| {
+                command_line.fail(
+                    "E0913",
+                    format!("bad --grid `{text}`: {why}"),
+                    text,
+                    "this grid",
+                    "write e.g. --grid 'cdiv(n, BLOCK)' or --grid 64,8".into(),
+                )
+            };
+            let exprs = match exprs {
+                Some(exprs) if !diagnostics.has_errors() && (1..=3).contains(&exprs.len()) => exprs,
+                _ => return Err(bad("expected 1 to 3 comma-separated expressions".into())),
+            };
+            exprs
+                .iter()
+                .map(|e| eval_grid_expr(e, &env))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(bad)?
+        }
+        None => {
+            let Some(result) = tk::interp::launch_grid(kernel, args) else {
+                return Err(command_line.fail(
+                    "E0914",
+                    format!(
+                        "kernel `{}` has no #[grid] and no --grid was given",
+                        kernel.name
+                    ),
+                    "run",
+                    "",
+                    "pass --grid (e.g. --grid 'cdiv(n, BLOCK)') or add #[grid(...)] to the kernel"
+                        .into(),
+                ));
+            };
+            return result.map_err(|e| {
+                command_line.fail(
+                    "E0913",
+                    format!("cannot evaluate the kernel's #[grid]: {e}"),
+                    "run",
+                    "",
+                    "check the scalar arguments".into(),
+                )
+            });
+        }
+    };
+    let mut grid = [1u32; 3];
+    for (axis, &v) in values.iter().enumerate() {
+        grid[axis] = u32::try_from(v).map_err(|_| {
+            command_line.fail(
+                "E0913",
+                format!("grid dimension {axis} is {v}, outside 0..=4294967295"),
+                "run",
+                "",
+                "check the grid expression and its arguments".into(),
+            )
+        })?;
+    }
+    Ok(grid)
+}
+
+pub(crate) fn run(
+    command_line: &CommandLine,
+    launch: &LaunchArgs,
+    bench_iterations: Option<u32>,
+) -> Result<()> {
+    let program = load_program(command_line, &launch.file)?;
+    let sig = choose_kernel(
+        command_line,
+        &program,
+        launch.kernel.as_deref(),
+        &launch.file,
+    )?;
+    let consts = parse_defines(command_line, sig, &launch.defines)?;
+    let lowered = driver::lower(&program, &sig.name, &consts)
+        .map_err(|d| program_errors(&d, &program.sources))?;
+    let mut args = parse_args(command_line, &lowered.kernel, sig, &launch.args)?;
+    let mut outs: Vec<(usize, PathBuf)> = Vec::new();
+    for spec in &launch.outs {
+        let (name, path) = split_assignment(command_line, spec, "--out")?;
+        match lowered.kernel.params.iter().position(|p| p.name == name) {
+            Some(i) if matches!(lowered.kernel.params[i].kind, ParamKind::Pointer { .. }) => {
+                outs.push((i, PathBuf::from(path)))
+            }
+            _ => {
+                return Err(command_line.fail(
+                    "E0915",
+                    format!("`{name}` is not a pointer parameter of `{}`", sig.name),
+                    name,
+                    "not a buffer",
+                    "--out takes a pointer parameter: --out out=result.npy".into(),
+                ))
+            }
+        }
+    }
+    let grid = launch_grid(command_line, &lowered.kernel, &args, launch.grid.as_deref())?;
+
+    let choice = match launch.device.as_str() {
+        "interp" => None,
+        "auto" => Some(DeviceChoice::Auto),
+        index => match index.parse::<usize>() {
+            Ok(i) => Some(DeviceChoice::Index(i)),
+            Err(_) => {
+                return Err(command_line.fail(
+                    "E0916",
+                    format!("`{index}` is not a device"),
+                    index,
+                    "expected auto, interp or an index",
+                    "list the devices with `tkc devices`".into(),
+                ))
+            }
+        },
+    };
+    let device = match choice {
+        None => None,
+        Some(choice) => match Device::open(choice) {
+            Ok(device) => Some(device),
+            Err(RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice { .. })
+                if matches!(choice, DeviceChoice::Auto) && bench_iterations.is_none() =>
+            {
+                eprintln!("tkc: no Vulkan device found; running on the reference interpreter");
+                None
+            }
+            Err(error) => return Err(runtime_failure(error)),
+        },
+    };
+    match device {
+        None => {
+            if bench_iterations.is_some() {
+                return Err(command_line.fail(
+                    "E0916",
+                    "`tkc bench` needs a Vulkan device".into(),
+                    "interp",
+                    "",
+                    "use --device auto or an index".into(),
+                ));
+            }
+            tk::interp::run(&lowered, &mut args, grid).map_err(run_error_interp)?;
+        }
+        Some(device) => {
+            let target = device.target();
+            let (_, artifact) = driver::compile(lowered, &target, !launch.unchecked)
+                .map_err(|d| program_errors(&d.into(), &program.sources))?;
+            let pipeline = device.load(&artifact).map_err(runtime_failure)?;
+            match bench_iterations {
+                None => {
+                    device
+                        .launch(&pipeline, &mut args, grid)
+                        .map_err(runtime_failure)?;
+                }
+                Some(iterations) => {
+                    return bench(
+                        &device,
+                        &pipeline,
+                        &mut args,
+                        grid,
+                        iterations,
+                        &sig.name,
+                        launch.unchecked,
+                    )
+                }
+            }
+        }
+    }
+    for (index, path) in &outs {
+        if let KernelArg::Buffer(buffer) = &args[*index] {
+            tk::npy::write(path, buffer).map_err(|e| {
+                command_line.fail(
+                    "E0901",
+                    e,
+                    &path.display().to_string(),
+                    "this file",
+                    "check the directory exists and is writable".into(),
+                )
+            })?;
+        }
+    }
+    for (i, (param, arg)) in program_params(&args, sig).enumerate() {
+        let saved = outs.iter().any(|(index, _)| *index == i);
+        if let (false, Some(name), KernelArg::Buffer(buffer)) = (saved, param, arg) {
+            println!("{name}: {}", preview(buffer));
+        }
+    }
+    Ok(())
+}
+
+/// Mutable pointer parameters' names paired with the arguments (others give `None`).
+pub(crate) fn program_params<'a>(
+    args: &'a [KernelArg],
+    sig: &'a KernelSig,
+) -> impl Iterator<Item = (Option<&'a str>, &'a KernelArg)> {
+    let mutable: Vec<&str> = sig
+        .params
+        .iter()
+        .filter_map(|p| match p.kind {
+            KernelParamKind::Runtime(ParamKind::Pointer { mutable: true, .. }) => {
+                Some(p.name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let runtime: Vec<&str> = sig
+        .params
+        .iter()
+        .filter(|p| matches!(p.kind, KernelParamKind::Runtime(_)))
+        .map(|p| p.name.as_str())
+        .collect();
+    args.iter()
+        .enumerate()
+        .map(move |(i, arg)| (runtime.get(i).copied().filter(|n| mutable.contains(n)), arg))
+}
+
+/// A short numpy-like rendering of a buffer: `f32[4096] [0, 1, 2, …, 4095]`.
+pub(crate) fn preview(buffer: &HostBuffer) -> String {
+    let n = buffer.len();
+    let show = |i: usize| element_text(buffer, i);
+    let items: Vec<String> = if n <= 8 {
+        (0..n).map(show).collect()
+    } else {
+        (0..4)
+            .map(show)
+            .chain(["…".to_string()])
+            .chain((n - 3..n).map(show))
+            .collect()
+    };
+    let shape: Vec<String> = buffer.shape.iter().map(|d| d.to_string()).collect();
+    format!(
+        "{}[{}] [{}]",
+        buffer.elem,
+        shape.join(", "),
+        items.join(", ")
+    )
+}
+
+pub(crate) fn element_text(buffer: &HostBuffer, i: usize) -> String {
+    let size = buffer.elem.bytes() as usize;
+    let b = &buffer.data[i * size..(i + 1) * size];
+    use ScalarType::*;
+    match buffer.elem {
+        Bool => (b[0] != 0).to_string(),
+        I8 => (b[0] as i8).to_string(),
+        U8 => b[0].to_string(),
+        I16 => i16::from_le_bytes([b[0], b[1]]).to_string(),
+        U16 => u16::from_le_bytes([b[0], b[1]]).to_string(),
+        F16 => half::f16::from_le_bytes([b[0], b[1]]).to_string(),
+        BF16 => half::bf16::from_le_bytes([b[0], b[1]]).to_string(),
+        I32 => i32::from_le_bytes(b.try_into().unwrap()).to_string(),
+        U32 => u32::from_le_bytes(b.try_into().unwrap()).to_string(),
+        F32 => f32::from_le_bytes(b.try_into().unwrap()).to_string(),
+        I64 => i64::from_le_bytes(b.try_into().unwrap()).to_string(),
+        U64 => u64::from_le_bytes(b.try_into().unwrap()).to_string(),
+        F64 => f64::from_le_bytes(b.try_into().unwrap()).to_string(),
+    }
+}
