@@ -1,7 +1,7 @@
 //! The elaborator: type- and shape-checks expressions and statements of one kernel specialisation
 //! and emits Lowered IR through `ir::builder::Builder`, inlining fns and unrolling `static_range`.
-//! Compile-time values (consts, literals, `static_range` variables) stay `Val::Known` and are folded
-//! until they meet a runtime value, where they become `Const` instructions.
+//! Compile-time values (consts, literals, `static_range` variables) stay `Val::Known` and are
+//! folded until they meet a runtime value, where they become `Const` instructions.
 use super::builtins::{self, Builtin};
 use super::fold::{self, FoldError, FoldOp};
 use super::{suggest, Checked, ItemRef};
@@ -302,7 +302,10 @@ impl<'a> Elab<'a> {
             this.diags.push(
                 err("E0505", format!("invalid `#[grid]` expression: {what}"))
                     .with_label(span, what.to_string())
-                    .with_help("grid entries use integer scalar params, consts, literals, `+ - * / %`, `cdiv`, `minimum` and `maximum`"),
+                    .with_help(
+                        "grid entries use integer scalar params, consts, literals, `+ - * \
+                        / %`, `cdiv`, `minimum` and `maximum`",
+                    ),
             );
             None
         };
@@ -482,9 +485,9 @@ impl<'a> Elab<'a> {
                         format!("a float literal cannot have integer type `{to}`"),
                     )
                     .with_label(span, format!("expected `{to}` here"))
-                    .with_help(format!(
-                        "write an integer literal, or convert the other operand with `as f32`"
-                    )),
+                    .with_help(
+                        "write an integer literal, or convert the other operand with `as f32`",
+                    ),
                 );
                 None
             }
@@ -562,7 +565,7 @@ impl<'a> Elab<'a> {
     }
 
     /// The value as a runtime instruction of its own (defaulted) type.
-    fn to_rt(&mut self, v: &Val, span: Span) -> Option<ValueId> {
+    fn runtime_value(&mut self, v: &Val, span: Span) -> Option<ValueId> {
         match v {
             Val::Rt(id) => Some(*id),
             Val::Known { .. } => {
@@ -584,7 +587,8 @@ impl<'a> Elab<'a> {
                 .with_label(rs, format!("this is {rt}"))
                 .with_label(ls, format!("this is {lt}"))
                 .with_help(format!(
-                    "tk has no implicit conversions; convert one operand with `as`, e.g. `(…) as {target}`"
+                    "tk has no implicit conversions; convert one operand with `as`, e.g. `(…) as \
+                        {target}`"
                 )),
         )
     }
@@ -605,7 +609,10 @@ impl<'a> Elab<'a> {
                     self.diags.push(
                         err("E0315", format!("`{op}` cannot take a pointer operand"))
                             .with_label(*span, format!("this is {}", self.describe(v)))
-                            .with_help("pointers support only `+`/`-` with integer offsets, `load` and `store`"),
+                            .with_help(
+                                "pointers support only `+`/`-` with integer offsets, \
+                                `load` and `store`",
+                            ),
                     );
                 }
                 return None;
@@ -624,7 +631,7 @@ impl<'a> Elab<'a> {
         }
         match typed {
             Some((t, i0)) => {
-                for (i, (v, span)) in vals.iter().enumerate() {
+                for (v, span) in vals.iter() {
                     if let Val::Known { ty: None, lit } = v {
                         let ok = match lit {
                             Literal::Int(x) => {
@@ -650,14 +657,25 @@ impl<'a> Elab<'a> {
                             } else {
                                 "E0301"
                             };
-                            let _ = i;
+                            let message = format!(
+                                "{} cannot be used with an operand of type `{t}`",
+                                self.describe(v)
+                            );
+                            let help = if code == "E0302" {
+                                "write an integer literal, or convert the other operand with `as \
+                                    f32`"
+                                    .to_string()
+                            } else {
+                                format!("write a value of type `{t}`")
+                            };
                             self.diags.push(
-                                err(code, format!("{} cannot be used with an operand of type `{t}`", self.describe(v)))
+                                err(code, message)
                                     .with_label(*span, format!("this literal cannot be `{t}`"))
-                                    .with_label(other_span, format!("this is {}", self.describe(other)))
-                                    .with_help(format!(
-                                        "use a literal of type `{t}`, or convert the other operand with `as`, e.g. `(…) as f32`"
-                                    )),
+                                    .with_label(
+                                        other_span,
+                                        format!("this is {}", self.describe(other)),
+                                    )
+                                    .with_help(help),
                             );
                             return None;
                         }
@@ -705,7 +723,8 @@ impl<'a> Elab<'a> {
                         d = d.with_label(f, format!("this has shape {}", shape_text(&shape)));
                     }
                     self.diags.push(d.with_help(
-                        "dims must be equal or 1 (numpy broadcasting); insert dims with `x[:, None]` or `x[None, :]`",
+                        "dims must be equal or 1 (numpy broadcasting); insert dims with `x[:, \
+                            None]` or `x[None, :]`",
                     ));
                     return None;
                 }
@@ -727,7 +746,10 @@ impl<'a> Elab<'a> {
     fn expr_inner(&mut self, e: &ast::Expr) -> Val {
         match &e.kind {
             ast::ExprKind::Int(v) => match i128::try_from(*v) {
-                Ok(v) if v <= u64::MAX as i128 => Val::Known { ty: None, lit: Literal::Int(v) },
+                Ok(v) if v <= u64::MAX as i128 => Val::Known {
+                    ty: None,
+                    lit: Literal::Int(v),
+                },
                 _ => self.error(
                     err("E0303", "integer literal is too large")
                         .with_label(e.span, "does not fit in 64 bits")
@@ -742,7 +764,10 @@ impl<'a> Elab<'a> {
             ast::ExprKind::Str(_) => self.error(
                 err("E0304", "a string is not a value")
                     .with_label(e.span, "string used as a value")
-                    .with_help("strings appear only in `static_assert`, `device_assert`, `print` and `use`"),
+                    .with_help(
+                        "strings appear only in `static_assert`, `device_assert`, `print` \
+                        and `use`",
+                    ),
             ),
             ast::ExprKind::Path(path) => self.path(path, e.span),
             ast::ExprKind::Unary { op, operand } => {
@@ -1023,7 +1048,7 @@ impl<'a> Elab<'a> {
                 return Val::Known { ty, lit };
             }
         }
-        let Some(id) = self.to_rt(&v, vspan) else {
+        let Some(id) = self.runtime_value(&v, vspan) else {
             return Val::Error;
         };
         self.b.span = span;
@@ -1168,13 +1193,34 @@ impl<'a> Elab<'a> {
         span: Span,
     ) -> Val {
         let (ptr, ps, off, os) = match op {
-            ast::BinaryOp::Add | ast::BinaryOp::Sub if self.is_pointer(&l) && !self.is_pointer(&r) => (l, ls, r, rs),
+            ast::BinaryOp::Add | ast::BinaryOp::Sub
+                if self.is_pointer(&l) && !self.is_pointer(&r) =>
+            {
+                (l, ls, r, rs)
+            }
             ast::BinaryOp::Add if self.is_pointer(&r) && !self.is_pointer(&l) => (r, rs, l, ls),
             _ => {
                 return self.error(
-                    err("E0315", format!("`{}` cannot be applied to these pointer operands", op.symbol()))
-                        .with_label(span, format!("{} {} {}", self.describe(&l), op.symbol(), self.describe(&r)))
-                        .with_help("pointers support `ptr + offsets`, `offsets + ptr` and `ptr - offsets` with integer offsets"),
+                    err(
+                        "E0315",
+                        format!(
+                            "`{}` cannot be applied to these pointer operands",
+                            op.symbol()
+                        ),
+                    )
+                    .with_label(
+                        span,
+                        format!(
+                            "{} {} {}",
+                            self.describe(&l),
+                            op.symbol(),
+                            self.describe(&r)
+                        ),
+                    )
+                    .with_help(
+                        "pointers support `ptr + offsets`, `offsets + ptr` and `ptr - \
+                            offsets` with integer offsets",
+                    ),
                 )
             }
         };
@@ -1369,7 +1415,7 @@ impl<'a> Elab<'a> {
         if matches!(v, Val::Error) {
             return Val::Error;
         }
-        let Some(id) = self.to_rt(&v, vspan) else {
+        let Some(id) = self.runtime_value(&v, vspan) else {
             return self.error(
                 err("E0304", "this expression has no value")
                     .with_label(vspan, "indexed here")
@@ -1469,14 +1515,20 @@ impl<'a> Elab<'a> {
                         self.diags.push(
                             err("E0312", "a kernel returns no value")
                                 .with_label(e.span, "this value cannot be returned")
-                                .with_help("write results with `store`, and end the program with `return;`"),
+                                .with_help(
+                                    "write results with `store`, and end the program with \
+                                    `return;`",
+                                ),
                         );
                     }
                     (false, _) => {
                         self.diags.push(
                             err("E0602", "an early `return` in a fn is not supported yet")
                                 .with_label(stmt.span, "not the last statement of the fn")
-                                .with_help("compute the value with `if`/`where` and return it as the fn's last expression"),
+                                .with_help(
+                                    "compute the value with `if`/`where` and return it as \
+                                    the fn's last expression",
+                                ),
                         );
                     }
                 }
@@ -1567,7 +1619,10 @@ impl<'a> Elab<'a> {
                 err(code, format!("{what}: expected `{ty_text}`, found {found}"))
                     .with_label(vspan, format!("this is {found}"))
                     .with_label(ty.span, "expected because of this type")
-                    .with_help("element types and shapes must match exactly; convert with `as` or reshape the value"),
+                    .with_help(
+                        "element types and shapes must match exactly; convert with `as` or \
+                        reshape the value",
+                    ),
             )
         };
         match (elem, &v) {
@@ -1733,12 +1788,10 @@ impl<'a> Elab<'a> {
             (Elem::Scalar(t), Some(OpTy::Typed(u))) => t == u,
             (Elem::Scalar(t), Some(OpTy::UntypedInt)) => !t.is_bool(),
             (Elem::Scalar(t), Some(OpTy::UntypedFloat)) => t.is_float(),
-            (Elem::Ptr { pointee, param, .. }, None) => match &v {
-                Val::Rt(id) => {
-                    matches!(self.b.ty(*id).elem, Elem::Ptr { pointee: p, param: q, .. } if p == pointee && q == param)
-                }
-                _ => false,
-            },
+            // A pointer variable keeps pointing into the same parameter.
+            (Elem::Ptr { .. }, None) => {
+                matches!(&v, Val::Rt(id) if self.b.ty(*id).elem == lty.elem)
+            }
             _ => false,
         };
         let vshape = self.shape_of(&v);
@@ -1746,9 +1799,18 @@ impl<'a> Elab<'a> {
             let found = self.describe(&v);
             let code = if ok_elem { "E0402" } else { "E0311" };
             self.diags.push(
-                err(code, format!("`{name}` is `{}` but the assigned value is {found}", type_text(&lty)))
-                    .with_label(value.span, format!("this is {found}"))
-                    .with_help("a `let mut` variable keeps its type and shape; convert with `as` or broadcast the value"),
+                err(
+                    code,
+                    format!(
+                        "`{name}` is `{}` but the assigned value is {found}",
+                        type_text(&lty)
+                    ),
+                )
+                .with_label(value.span, format!("this is {found}"))
+                .with_help(
+                    "a `let mut` variable keeps its type and shape; convert with `as` \
+                        or broadcast the value",
+                ),
             );
             return;
         }
@@ -1975,7 +2037,7 @@ impl<'a> Elab<'a> {
             lit: Literal::Bool(taken),
         } = c
         {
-            // A compile-time condition picks its branch during elaboration (like Triton's constexpr).
+            // A compile-time condition picks its branch during elaboration (Triton's constexpr if).
             return if taken {
                 self.block(then_block, false)
             } else {
@@ -2061,7 +2123,7 @@ impl<'a> Elab<'a> {
         }
     }
 
-    // ---- shapes and type arguments ---------------------------------------------------------------
+    // ---- shapes and type arguments ----------------------------------------------------------
 
     /// Evaluates a list of dims (each a compile-time power of two).
     fn shape_dims(&mut self, dims: &[ast::Expr], span: Span) -> Option<Vec<u32>> {
@@ -2188,7 +2250,7 @@ impl<'a> Elab<'a> {
         }
     }
 
-    // ---- calls -----------------------------------------------------------------------------------
+    // ---- calls --------------------------------------------------------------------------------
 
     /// Matches positional and named arguments to parameters.
     fn bind_args<'e>(
@@ -2488,7 +2550,8 @@ impl<'a> Elab<'a> {
                 err("E0601", format!("`{}` is not supported yet", builtin.name))
                     .with_label(span, "cannot be compiled yet")
                     .with_help(format!(
-                        "`{}` is part of the language but the IR cannot express it yet; write it with loads, stores and elementwise operations for now",
+                        "`{}` is part of the language but the IR cannot express it yet; write it \
+                            with loads, stores and elementwise operations for now",
                         builtin.signature
                     )),
             );
@@ -2538,10 +2601,19 @@ impl<'a> Elab<'a> {
                 let len = end.saturating_sub(start);
                 if len <= 0 || (len & (len - 1)) != 0 || len > MAX_ELEMENTS as i128 {
                     return self.error(
-                        err("E0407", format!("`arange({start}, {end})` has length {len}, not a power of two"))
-                            .with_label(span, format!("length {len}"))
-                            .with_label(es, "end")
-                            .with_help("`end - start` must be a power of two (at most 2^20); mask off extra lanes with a comparison"),
+                        err(
+                            "E0407",
+                            format!(
+                                "`arange({start}, {end})` has length {len}, not a \
+                            power of two"
+                            ),
+                        )
+                        .with_label(span, format!("length {len}"))
+                        .with_label(es, "end")
+                        .with_help(
+                            "`end - start` must be a power of two (at most 2^20); mask \
+                                off extra lanes with a comparison",
+                        ),
                     );
                 }
                 self.b.span = span;
@@ -2579,7 +2651,7 @@ impl<'a> Elab<'a> {
                     (
                         Val::Known {
                             ty: None,
-                            lit: Literal::Int(if ty.is_bool() { 0 } else { 0 }),
+                            lit: Literal::Int(0),
                         },
                         span,
                     )
@@ -2758,7 +2830,7 @@ impl<'a> Elab<'a> {
                 let Some((axis, s)) = self.const_axis(slots[1], "the axis") else {
                     return Val::Error;
                 };
-                let Some(id) = self.to_rt(&x, xs) else {
+                let Some(id) = self.runtime_value(&x, xs) else {
                     return Val::Error;
                 };
                 let rank = self.b.ty(id).shape.len() as i128;
@@ -2843,7 +2915,7 @@ impl<'a> Elab<'a> {
                 let value = match slots[1] {
                     Some(_) => {
                         let (v, vs) = self.arg_val(slots[1]);
-                        match self.to_rt(&v, vs) {
+                        match self.runtime_value(&v, vs) {
                             Some(id) => Some(id),
                             None => return Val::Error,
                         }
@@ -3088,7 +3160,7 @@ impl<'a> Elab<'a> {
             Some(Elem::Scalar(t)) if !t.is_bool() => t,
             _ => return self.not_a_number(&x, xs, name),
         };
-        let Some(id) = self.to_rt(&x, xs) else {
+        let Some(id) = self.runtime_value(&x, xs) else {
             return Val::Error;
         };
         let shape = self.b.ty(id).shape.clone();
@@ -3147,7 +3219,6 @@ impl<'a> Elab<'a> {
             "max" => ir::ReduceOp::Max,
             _ => ir::ReduceOp::Min,
         };
-        let _ = elem;
         self.b.span = span;
         let r = self.b.reduce(op, id, axis);
         if !keep_dims {

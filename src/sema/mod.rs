@@ -159,8 +159,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -273,13 +273,9 @@ fn load_files(
     checked.scopes = vec![FileScope::default(); count];
     // Files already loaded, by the name they were added under.
     let mut by_name: HashMap<String, u32> = HashMap::new();
-    let mut parsed = vec![false; count];
     let mut stack: Vec<u32> = vec![main.0];
-    // Files whose parse is finished; used to detect `use` cycles (a file using one of its users).
-    let mut in_progress: Vec<u32> = Vec::new();
     by_name.insert(sources.file(main).name.clone(), main.0);
-    parse_into(sources, main.0, checked, diags, &mut parsed);
-    in_progress.push(main.0);
+    parse_into(sources, main.0, checked, diags);
     while let Some(file) = stack.pop() {
         let uses: Vec<ast::UseItem> = checked.files[file as usize]
             .items
@@ -333,7 +329,7 @@ fn load_files(
                 }
             };
             if let Some(&existing) = by_name.get(&key) {
-                if existing == file || stack_contains_user(checked, existing, file) {
+                if existing == file || uses_transitively(checked, existing, file) {
                     diags.push(
                         err(
                             "E0208",
@@ -367,18 +363,16 @@ fn load_files(
             let id = sources.add(key.clone(), text);
             checked.files.push(ast::File { items: Vec::new() });
             checked.scopes.push(FileScope::default());
-            parsed.push(false);
             by_name.insert(key, id.0);
-            parse_into(sources, id.0, checked, diags, &mut parsed);
+            parse_into(sources, id.0, checked, diags);
             checked.scopes[file as usize].modules.insert(module, id.0);
             stack.push(id.0);
         }
     }
-    let _ = in_progress;
 }
 
-/// Whether `user` (transitively) `use`s `file` — i.e. using `user` from `file` closes a cycle.
-fn stack_contains_user(checked: &Checked, user: u32, file: u32) -> bool {
+/// Whether `user` `use`s `file`, directly or not: then `file` using `user` closes a cycle.
+fn uses_transitively(checked: &Checked, user: u32, file: u32) -> bool {
     let mut seen = vec![false; checked.scopes.len()];
     let mut todo = vec![user];
     while let Some(f) = todo.pop() {
@@ -393,17 +387,10 @@ fn stack_contains_user(checked: &Checked, user: u32, file: u32) -> bool {
     false
 }
 
-fn parse_into(
-    sources: &SourceMap,
-    file: u32,
-    checked: &mut Checked,
-    diags: &mut Diagnostics,
-    parsed: &mut [bool],
-) {
+fn parse_into(sources: &SourceMap, file: u32, checked: &mut Checked, diags: &mut Diagnostics) {
     let (ast, d) = crate::syntax::parse(&sources.file(FileId(file)).text, FileId(file));
     diags.extend(d);
     checked.files[file as usize] = ast;
-    parsed[file as usize] = true;
 }
 
 fn item_name(item: &ast::Item, index: usize) -> Option<(&ast::Ident, ItemRef)> {
@@ -476,9 +463,16 @@ fn kernel_signature(
                     }
                     _ => {
                         diags.push(
-                            err("E0314", format!("kernel parameter `{}` cannot have this type", name.name))
-                                .with_label(ty.span, "not a pointer or a runtime scalar")
-                                .with_help("kernel parameters are pointers `*T`/`*mut T` or scalars `i32 u32 i64 u64 f32 f16 bool`; blocks are loaded inside the kernel"),
+                            err(
+                                "E0314",
+                                format!("kernel parameter `{}` cannot have this type", name.name),
+                            )
+                            .with_label(ty.span, "not a pointer or a runtime scalar")
+                            .with_help(
+                                "kernel parameters are pointers `*T`/`*mut T` or \
+                                    scalars `i32 u32 i64 u64 f32 f16 bool`; blocks are loaded \
+                                    inside the kernel",
+                            ),
                         );
                         ir::ParamKind::Scalar(ScalarType::I32)
                     }
@@ -764,9 +758,15 @@ pub fn lower(
                     }
                     _ => {
                         elab.diags.push(
-                            err("E0314", format!("kernel parameter `{}` cannot have this type", pname.name))
-                                .with_label(ty.span, "not a pointer or a runtime scalar")
-                                .with_help("kernel parameters are pointers `*T`/`*mut T` or scalars `i32 u32 i64 u64 f32 f16 bool`"),
+                            err(
+                                "E0314",
+                                format!("kernel parameter `{}` cannot have this type", pname.name),
+                            )
+                            .with_label(ty.span, "not a pointer or a runtime scalar")
+                            .with_help(
+                                "kernel parameters are pointers `*T`/`*mut T` or \
+                                    scalars `i32 u32 i64 u64 f32 f16 bool`",
+                            ),
                         );
                         elab.bind_value(&pname.name, Val::Error);
                         continue;
