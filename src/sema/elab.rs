@@ -3156,10 +3156,9 @@ impl<'a> Elab<'a> {
         if matches!(x, Val::Error) {
             return Val::Error;
         }
-        let elem = match self.val_elem(&x) {
-            Some(Elem::Scalar(t)) if !t.is_bool() => t,
-            _ => return self.not_a_number(&x, xs, name),
-        };
+        if !matches!(self.val_elem(&x), Some(Elem::Scalar(t)) if !t.is_bool()) {
+            return self.not_a_number(&x, xs, name);
+        }
         let Some(id) = self.runtime_value(&x, xs) else {
             return Val::Error;
         };
