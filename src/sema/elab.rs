@@ -2545,6 +2545,12 @@ impl<'a> Elab<'a> {
         let Some(slots) = self.bind_args(&params, args, builtin.signature, span) else {
             return Val::Error;
         };
+        if builtin.name.starts_with("atomic_") {
+            // A read-only pointer is the user's error whether or not atomics lower yet.
+            if let Some((_, pointee, false, param, ps)) = self.pointer_arg(slots[0], builtin.name) {
+                return self.read_only_store(param, pointee, ps);
+            }
+        }
         if !builtin.lowered {
             return self.error(
                 err("E0601", format!("`{}` is not supported yet", builtin.name))
@@ -3323,6 +3329,23 @@ impl<'a> Elab<'a> {
         self.materialize(v, elem, shape, vs)
     }
 
+    fn read_only_store(&mut self, param: u32, pointee: ScalarType, ptr_span: Span) -> Val {
+        let params = &self.b.kernel.params;
+        let name = params
+            .get(param as usize)
+            .map_or("?".to_string(), |p| p.name.clone());
+        self.error(
+            err(
+                "E0307",
+                format!("cannot write through `{name}`: it is a read-only pointer `*{pointee}`"),
+            )
+            .with_label(ptr_span, format!("points into `{name}`"))
+            .with_help(format!(
+                "declare it `*mut {pointee}` in the kernel's parameters"
+            )),
+        )
+    }
+
     fn load(&mut self, slots: &Slots<'_>, span: Span) -> Val {
         let Some((ptr, pointee, _, _, ps)) = self.pointer_arg(slots[0], "load") else {
             return Val::Error;
@@ -3368,24 +3391,7 @@ impl<'a> Elab<'a> {
             return Val::Error;
         };
         if !mutable {
-            let pname = self
-                .b
-                .kernel
-                .params
-                .get(param as usize)
-                .map_or("?".to_string(), |p| p.name.clone());
-            return self.error(
-                err(
-                    "E0307",
-                    format!(
-                        "cannot store through `{pname}`: it is a read-only pointer `*{pointee}`"
-                    ),
-                )
-                .with_label(ps, format!("points into `{pname}`"))
-                .with_help(format!(
-                    "declare it `*mut {pointee}` in the kernel's parameters"
-                )),
-            );
+            return self.read_only_store(param, pointee, ps);
         }
         let shape = self.b.ty(ptr).shape.clone();
         let (v, vs) = self.arg_val(slots[1]);

@@ -410,6 +410,9 @@ fn item_table(file: &ast::File, diags: &mut Diagnostics) -> HashMap<String, Item
         let Some((ident, r)) = item_name(item, index) else {
             continue;
         };
+        if let ast::ItemKind::Fn(f) = &item.kind {
+            duplicate_fn_params(f, diags);
+        }
         if let Some(span) = first.get(&ident.name) {
             diags.push(
                 err(
@@ -426,6 +429,25 @@ fn item_table(file: &ast::File, diags: &mut Diagnostics) -> HashMap<String, Item
         items.insert(ident.name.clone(), r);
     }
     items
+}
+
+fn duplicate_fn_params(f: &ast::FnItem, diags: &mut Diagnostics) {
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for p in &f.params {
+        let (ast::FnParam::Value { name, .. } | ast::FnParam::Const { name, .. }) = p;
+        if let Some(first) = seen.get(name.name.as_str()) {
+            diags.push(
+                err(
+                    "E0202",
+                    format!("parameter `{}` is declared more than once", name.name),
+                )
+                .with_label(name.span, "declared again here")
+                .with_label(*first, "first declared here")
+                .with_help("rename one of the parameters"),
+            );
+        }
+        seen.insert(&name.name, name.span);
+    }
 }
 
 const RUNTIME_SCALARS: [ScalarType; 7] = [

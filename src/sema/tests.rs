@@ -378,7 +378,7 @@ kernel k(x: *f32, out: *mut f32) {
 "#;
     let module = lower_src(src, "k", &[]);
     let x: Vec<f32> = (0..16).map(|i| i as f32 * 0.5 - 4.0).collect();
-    let mut args = vec![f32_arg(&x), f32_arg(&vec![0.0; 16])];
+    let mut args = vec![f32_arg(&x), f32_arg(&[0.0; 16])];
     crate::interp::run(&module, &mut args, [1, 1, 1]).expect("runs");
     let out = out_f32(&args[1]);
     // Row r of the softmax part: softmax(t[r, :]) + logsumexp(t[:, c]) — check row 0, col 0.
@@ -546,6 +546,9 @@ const ERROR_CASES: &[(&str, &str)] = &[
     ("fn f(a) { f(a) } kernel k() { let v = f(1); }", "E0207"),
     ("kernel k() { let v = math::gelu(1.0); }", "E0208"),
     ("kernel k(x: *f32) { let v = dot(x, x); }", "E0601"),
+    ("kernel k(x: *f32) { let v = atomic_add(x, 1.0); }", "E0307"),
+    ("kernel k(x: *mut f32) { let v = atomic_add(x, 1.0); }", "E0601"),
+    ("fn f(a, a) { a } kernel k() { let v = f(1, 2); }", "E0202"),
     ("kernel k() { print(\"v\", zeros([3], f32)); }", "E0401"),
 ];
 
