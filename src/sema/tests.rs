@@ -897,3 +897,33 @@ fn spans_point_at_the_source() {
         .unwrap();
     assert_eq!(sources.snippet(k.span(arange)), "arange(0, BLOCK)");
 }
+
+#[test]
+fn never_panics_on_prefixes_and_deletions_of_the_examples() {
+    for src in [VECTOR_ADD, SOFTMAX, COLUMN_SUM] {
+        let boundaries: Vec<usize> = (0..src.len())
+            .filter(|&i| src.is_char_boundary(i))
+            .collect();
+        // Every prefix, and the source with one character deleted.
+        let prefixes = boundaries.iter().map(|&end| src[..end].to_string());
+        let deletions = boundaries
+            .windows(2)
+            .map(|w| format!("{}{}", &src[..w[0]], &src[w[1]..]));
+        for (end, text) in prefixes.chain(deletions).enumerate() {
+            let (checked, diags, _) = check_src(&text);
+            assert!(
+                diags.iter().all(|d| !d.is_internal()),
+                "prefix {end}: {:?}",
+                diags
+            );
+            for sig in &checked.kernels {
+                let (_, diags) = lower(&checked, &sig.name, &[]);
+                assert!(
+                    diags.iter().all(|d| !d.is_internal()),
+                    "prefix {end}: {:?}",
+                    diags
+                );
+            }
+        }
+    }
+}
