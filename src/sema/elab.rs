@@ -4,7 +4,7 @@
 //! folded until they meet a runtime value, where they become `Const` instructions.
 use super::builtins::{self, Builtin};
 use super::fold::{self, FoldError, FoldOp};
-use super::{suggest, Checked, ItemRef};
+use super::{diags, suggest, Checked, ItemRef};
 use crate::base::{Diagnostic, Diagnostics, Literal, ScalarType, Span};
 use crate::ir::builder::Builder;
 use crate::ir::{self, Elem, InstKind, LocalId, Type, ValueId};
@@ -385,11 +385,7 @@ impl<'a> Elab<'a> {
             ) {
                 Ok(Literal::Int(v)) => Some(G::Const(v as i64)),
                 _ => {
-                    self.diags.push(
-                        err("E0503", "division by zero in a `#[grid]` expression")
-                            .with_label(rspan, "this is zero")
-                            .with_help("make the divisor non-zero"),
-                    );
+                    self.diags.push(diags::division_by_zero(rspan));
                     None
                 }
             };
@@ -600,11 +596,7 @@ impl<'a> Elab<'a> {
         for (i, (v, span)) in vals.iter().enumerate() {
             let Some(t) = self.op_ty(v) else {
                 if matches!(v, Val::Unit) {
-                    self.diags.push(
-                        err("E0304", "this expression has no value")
-                            .with_label(*span, "used as an operand here")
-                            .with_help("only expressions with a value can be operands"),
-                    );
+                    self.diags.push(diags::no_value(*span, "an operand"));
                 } else if self.is_pointer(v) {
                     self.diags.push(
                         err("E0315", format!("`{op}` cannot take a pointer operand"))
@@ -969,11 +961,7 @@ impl<'a> Elab<'a> {
             Val::Known { ty, lit } => Some((*ty, *lit)),
             Val::Error => None,
             _ => {
-                self.diags.push(
-                    err("E0504", format!("{what} must be known at compile time"))
-                        .with_label(span, "this depends on runtime values")
-                        .with_help("use literals, `const` parameters and global `const`s here"),
-                );
+                self.diags.push(diags::not_compile_time(what, span));
                 None
             }
         }
@@ -1151,11 +1139,7 @@ impl<'a> Elab<'a> {
                         return Val::Known { ty, lit };
                     }
                     Err(FoldError::DivisionByZero) => {
-                        return self.error(
-                            err("E0503", "division by zero in a compile-time expression")
-                                .with_label(rs, "this is zero")
-                                .with_help("make the divisor non-zero"),
-                        )
+                        return self.error(diags::division_by_zero(rs))
                     }
                     Err(FoldError::NotFoldable) => {}
                 }
@@ -1416,11 +1400,7 @@ impl<'a> Elab<'a> {
             return Val::Error;
         }
         let Some(id) = self.runtime_value(&v, vspan) else {
-            return self.error(
-                err("E0304", "this expression has no value")
-                    .with_label(vspan, "indexed here")
-                    .with_help("only blocks can be indexed with `[:, None]`"),
-            );
+            return self.error(diags::no_value(vspan, "an indexed value"));
         };
         let rank = self.b.ty(id).shape.len();
         let full = slices
@@ -1691,14 +1671,10 @@ impl<'a> Elab<'a> {
     ) {
         let mut v = self.expr(value);
         if matches!(v, Val::Unit) {
-            self.diags.push(
-                err(
-                    "E0304",
-                    format!("`{}` is bound to an expression with no value", name.name),
-                )
-                .with_label(value.span, "this has no value")
-                .with_help("only expressions with a value can be bound with `let`"),
-            );
+            self.diags.push(diags::no_value(
+                value.span,
+                &format!("the value of `{}`", name.name),
+            ));
             v = Val::Error;
         }
         if let Some(ty) = ty {
@@ -3116,11 +3092,7 @@ impl<'a> Elab<'a> {
                 match fold::fold_binary(fop, ty, x, y) {
                     Ok(lit) => return Val::Known { ty, lit },
                     Err(FoldError::DivisionByZero) => {
-                        return self.error(
-                            err("E0503", "division by zero in a compile-time expression")
-                                .with_label(bs, "this is zero")
-                                .with_help("make the divisor non-zero"),
-                        )
+                        return self.error(diags::division_by_zero(bs))
                     }
                     Err(FoldError::NotFoldable) => {}
                 }

@@ -64,6 +64,7 @@
 //! | E0604 | `break`/`continue` inside `static_range` |
 //! | E0605 | fn calls nest too deeply |
 pub mod builtins;
+mod diags;
 mod elab;
 mod fold;
 #[cfg(test)]
@@ -414,15 +415,11 @@ fn item_table(file: &ast::File, diags: &mut Diagnostics) -> HashMap<String, Item
             duplicate_fn_params(f, diags);
         }
         if let Some(span) = first.get(&ident.name) {
-            diags.push(
-                err(
-                    "E0202",
-                    format!("`{}` is defined more than once", ident.name),
-                )
-                .with_label(ident.span, "defined again here")
-                .with_label(*span, "first defined here")
-                .with_help("rename one of the definitions"),
-            );
+            diags.push(diags::duplicate(
+                &format!("`{}` is defined", ident.name),
+                ident.span,
+                *span,
+            ));
             continue;
         }
         first.insert(ident.name.clone(), ident.span);
@@ -436,15 +433,11 @@ fn duplicate_fn_params(f: &ast::FnItem, diags: &mut Diagnostics) {
     for p in &f.params {
         let (ast::FnParam::Value { name, .. } | ast::FnParam::Const { name, .. }) = p;
         if let Some(first) = seen.get(name.name.as_str()) {
-            diags.push(
-                err(
-                    "E0202",
-                    format!("parameter `{}` is declared more than once", name.name),
-                )
-                .with_label(name.span, "declared again here")
-                .with_label(*first, "first declared here")
-                .with_help("rename one of the parameters"),
-            );
+            diags.push(diags::duplicate(
+                &format!("parameter `{}` is declared", name.name),
+                name.span,
+                *first,
+            ));
         }
         seen.insert(&name.name, name.span);
     }
@@ -459,6 +452,18 @@ const RUNTIME_SCALARS: [ScalarType; 7] = [
     ScalarType::F16,
     ScalarType::Bool,
 ];
+
+/// The IR kind of a runtime kernel parameter; `None` for types a kernel cannot take.
+fn runtime_param_kind(ty: &ast::Ty) -> Option<ir::ParamKind> {
+    match &ty.kind {
+        ast::TyKind::Ptr { mutable, pointee } => Some(ir::ParamKind::Pointer {
+            pointee: *pointee,
+            mutable: *mutable,
+        }),
+        ast::TyKind::Scalar(t) if RUNTIME_SCALARS.contains(t) => Some(ir::ParamKind::Scalar(*t)),
+        _ => None,
+    }
+}
 
 /// Checks a kernel's parameters and attributes and records its signature.
 fn kernel_signature(
@@ -475,30 +480,10 @@ fn kernel_signature(
     for p in &k.params {
         let (name, kind) = match p {
             ast::KernelParam::Value { name, ty } => {
-                let kind = match &ty.kind {
-                    ast::TyKind::Ptr { mutable, pointee } => ir::ParamKind::Pointer {
-                        pointee: *pointee,
-                        mutable: *mutable,
-                    },
-                    ast::TyKind::Scalar(t) if RUNTIME_SCALARS.contains(t) => {
-                        ir::ParamKind::Scalar(*t)
-                    }
-                    _ => {
-                        diags.push(
-                            err(
-                                "E0314",
-                                format!("kernel parameter `{}` cannot have this type", name.name),
-                            )
-                            .with_label(ty.span, "not a pointer or a runtime scalar")
-                            .with_help(
-                                "kernel parameters are pointers `*T`/`*mut T` or \
-                                    scalars `i32 u32 i64 u64 f32 f16 bool`; blocks are loaded \
-                                    inside the kernel",
-                            ),
-                        );
-                        ir::ParamKind::Scalar(ScalarType::I32)
-                    }
-                };
+                let kind = runtime_param_kind(ty).unwrap_or_else(|| {
+                    diags.push(diags::bad_kernel_param(&name.name, ty.span));
+                    ir::ParamKind::Scalar(ScalarType::I32)
+                });
                 // Bound as a runtime value so a const default that uses it is reported.
                 let index = elab.b.add_param(name.name.clone(), kind);
                 let value = elab.b.param(index);
@@ -537,15 +522,11 @@ fn kernel_signature(
             }
         };
         if let Some(first) = seen.get(name.name.as_str()) {
-            diags.push(
-                err(
-                    "E0202",
-                    format!("parameter `{}` is declared more than once", name.name),
-                )
-                .with_label(name.span, "declared again here")
-                .with_label(*first, "first declared here")
-                .with_help("rename one of the parameters"),
-            );
+            diags.push(diags::duplicate(
+                &format!("parameter `{}` is declared", name.name),
+                name.span,
+                *first,
+            ));
         }
         seen.insert(&name.name, name.span);
         params.push(KernelParamSig {
@@ -770,29 +751,11 @@ pub fn lower(
     for p in &k.params {
         match p {
             ast::KernelParam::Value { name: pname, ty } => {
-                let kind = match &ty.kind {
-                    ast::TyKind::Ptr { mutable, pointee } => ir::ParamKind::Pointer {
-                        pointee: *pointee,
-                        mutable: *mutable,
-                    },
-                    ast::TyKind::Scalar(t) if RUNTIME_SCALARS.contains(t) => {
-                        ir::ParamKind::Scalar(*t)
-                    }
-                    _ => {
-                        elab.diags.push(
-                            err(
-                                "E0314",
-                                format!("kernel parameter `{}` cannot have this type", pname.name),
-                            )
-                            .with_label(ty.span, "not a pointer or a runtime scalar")
-                            .with_help(
-                                "kernel parameters are pointers `*T`/`*mut T` or \
-                                    scalars `i32 u32 i64 u64 f32 f16 bool`",
-                            ),
-                        );
-                        elab.bind_value(&pname.name, Val::Error);
-                        continue;
-                    }
+                let Some(kind) = runtime_param_kind(ty) else {
+                    elab.diags
+                        .push(diags::bad_kernel_param(&pname.name, ty.span));
+                    elab.bind_value(&pname.name, Val::Error);
+                    continue;
                 };
                 let i = elab.b.add_param(pname.name.clone(), kind);
                 elab.b.span = pname.span;
