@@ -927,3 +927,43 @@ fn never_panics_on_prefixes_and_deletions_of_the_examples() {
         }
     }
 }
+
+#[test]
+fn loops_over_wide_ints_nested_and_2d_grids() {
+    let src = r#"
+kernel k(out: *mut i32, n: i64) {
+    let x = program_id(0);
+    let y = program_id(1);
+    let mut total = 0;
+    for i in range(0, n) {
+        for j in range(i, 0, -1) {
+            total += 1;
+        }
+    }
+    let mut k = 0;
+    while k < 100 && total > 0 {
+        k += 7;
+    }
+    store(out + y * num_programs(0) + x, total * 1000 + k + x * 10 + y);
+}
+"#;
+    let module = lower_src(src, "k", &[]);
+    let k = &module.kernel;
+    let for_vars: Vec<ScalarType> = k
+        .insts
+        .iter()
+        .filter_map(|(_, i)| match i.kind {
+            InstKind::For { var, .. } => k.locals[var].ty.scalar_type(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(for_vars, vec![ScalarType::I64, ScalarType::I64], "bounds' int type");
+    let mut args = vec![KernelArg::Buffer(HostBuffer::from_i32(&[0; 6], vec![6])), int(4)];
+    crate::interp::run(&module, &mut args, [3, 2, 1]).expect("runs");
+    // total = 0 + 1 + 2 + 3 = 6; k = 105.
+    let want: Vec<i32> = (0..2).flat_map(|y| (0..3).map(move |x| 6105 + x * 10 + y)).collect();
+    match &args[0] {
+        KernelArg::Buffer(b) => assert_eq!(b.to_i32(), want),
+        _ => unreachable!(),
+    }
+}
