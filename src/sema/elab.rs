@@ -1,10 +1,10 @@
 //! The elaborator: type- and shape-checks expressions and statements of one kernel specialisation
 //! and emits Lowered IR through `ir::builder::Builder`, inlining fns and unrolling `static_range`.
-//! Compile-time values (consts, literals, `static_range` variables) stay `Val::Known` and are folded
-//! until they meet a runtime value, where they become `Const` instructions.
+//! Compile-time values (consts, literals, `static_range` variables) stay `Val::Known` and are
+//! folded until they meet a runtime value, where they become `Const` instructions.
 use super::builtins::{self, Builtin};
 use super::fold::{self, FoldError, FoldOp};
-use super::{suggest, Checked, ItemRef};
+use super::{diags, suggest, Checked, ItemRef};
 use crate::base::{Diagnostic, Diagnostics, Literal, ScalarType, Span};
 use crate::ir::builder::Builder;
 use crate::ir::{self, Elem, InstKind, LocalId, Type, ValueId};
@@ -302,7 +302,10 @@ impl<'a> Elab<'a> {
             this.diags.push(
                 err("E0505", format!("invalid `#[grid]` expression: {what}"))
                     .with_label(span, what.to_string())
-                    .with_help("grid entries use integer scalar params, consts, literals, `+ - * / %`, `cdiv`, `minimum` and `maximum`"),
+                    .with_help(
+                        "grid entries use integer scalar params, consts, literals, `+ - * \
+                        / %`, `cdiv`, `minimum` and `maximum`",
+                    ),
             );
             None
         };
@@ -382,11 +385,7 @@ impl<'a> Elab<'a> {
             ) {
                 Ok(Literal::Int(v)) => Some(G::Const(v as i64)),
                 _ => {
-                    self.diags.push(
-                        err("E0503", "division by zero in a `#[grid]` expression")
-                            .with_label(rspan, "this is zero")
-                            .with_help("make the divisor non-zero"),
-                    );
+                    self.diags.push(diags::division_by_zero(rspan));
                     None
                 }
             };
@@ -482,9 +481,9 @@ impl<'a> Elab<'a> {
                         format!("a float literal cannot have integer type `{to}`"),
                     )
                     .with_label(span, format!("expected `{to}` here"))
-                    .with_help(format!(
-                        "write an integer literal, or convert the other operand with `as f32`"
-                    )),
+                    .with_help(
+                        "write an integer literal, or convert the other operand with `as f32`",
+                    ),
                 );
                 None
             }
@@ -562,7 +561,7 @@ impl<'a> Elab<'a> {
     }
 
     /// The value as a runtime instruction of its own (defaulted) type.
-    fn to_rt(&mut self, v: &Val, span: Span) -> Option<ValueId> {
+    fn runtime_value(&mut self, v: &Val, span: Span) -> Option<ValueId> {
         match v {
             Val::Rt(id) => Some(*id),
             Val::Known { .. } => {
@@ -584,7 +583,8 @@ impl<'a> Elab<'a> {
                 .with_label(rs, format!("this is {rt}"))
                 .with_label(ls, format!("this is {lt}"))
                 .with_help(format!(
-                    "tk has no implicit conversions; convert one operand with `as`, e.g. `(…) as {target}`"
+                    "tk has no implicit conversions; convert one operand with `as`, e.g. `(…) as \
+                        {target}`"
                 )),
         )
     }
@@ -596,16 +596,15 @@ impl<'a> Elab<'a> {
         for (i, (v, span)) in vals.iter().enumerate() {
             let Some(t) = self.op_ty(v) else {
                 if matches!(v, Val::Unit) {
-                    self.diags.push(
-                        err("E0304", "this expression has no value")
-                            .with_label(*span, "used as an operand here")
-                            .with_help("only expressions with a value can be operands"),
-                    );
+                    self.diags.push(diags::no_value(*span, "an operand"));
                 } else if self.is_pointer(v) {
                     self.diags.push(
                         err("E0315", format!("`{op}` cannot take a pointer operand"))
                             .with_label(*span, format!("this is {}", self.describe(v)))
-                            .with_help("pointers support only `+`/`-` with integer offsets, `load` and `store`"),
+                            .with_help(
+                                "pointers support only `+`/`-` with integer offsets, \
+                                `load` and `store`",
+                            ),
                     );
                 }
                 return None;
@@ -624,7 +623,7 @@ impl<'a> Elab<'a> {
         }
         match typed {
             Some((t, i0)) => {
-                for (i, (v, span)) in vals.iter().enumerate() {
+                for (v, span) in vals.iter() {
                     if let Val::Known { ty: None, lit } = v {
                         let ok = match lit {
                             Literal::Int(x) => {
@@ -650,14 +649,25 @@ impl<'a> Elab<'a> {
                             } else {
                                 "E0301"
                             };
-                            let _ = i;
+                            let message = format!(
+                                "{} cannot be used with an operand of type `{t}`",
+                                self.describe(v)
+                            );
+                            let help = if code == "E0302" {
+                                "write an integer literal, or convert the other operand with `as \
+                                    f32`"
+                                    .to_string()
+                            } else {
+                                format!("write a value of type `{t}`")
+                            };
                             self.diags.push(
-                                err(code, format!("{} cannot be used with an operand of type `{t}`", self.describe(v)))
+                                err(code, message)
                                     .with_label(*span, format!("this literal cannot be `{t}`"))
-                                    .with_label(other_span, format!("this is {}", self.describe(other)))
-                                    .with_help(format!(
-                                        "use a literal of type `{t}`, or convert the other operand with `as`, e.g. `(…) as f32`"
-                                    )),
+                                    .with_label(
+                                        other_span,
+                                        format!("this is {}", self.describe(other)),
+                                    )
+                                    .with_help(help),
                             );
                             return None;
                         }
@@ -705,7 +715,8 @@ impl<'a> Elab<'a> {
                         d = d.with_label(f, format!("this has shape {}", shape_text(&shape)));
                     }
                     self.diags.push(d.with_help(
-                        "dims must be equal or 1 (numpy broadcasting); insert dims with `x[:, None]` or `x[None, :]`",
+                        "dims must be equal or 1 (numpy broadcasting); insert dims with `x[:, \
+                            None]` or `x[None, :]`",
                     ));
                     return None;
                 }
@@ -727,7 +738,10 @@ impl<'a> Elab<'a> {
     fn expr_inner(&mut self, e: &ast::Expr) -> Val {
         match &e.kind {
             ast::ExprKind::Int(v) => match i128::try_from(*v) {
-                Ok(v) if v <= u64::MAX as i128 => Val::Known { ty: None, lit: Literal::Int(v) },
+                Ok(v) if v <= u64::MAX as i128 => Val::Known {
+                    ty: None,
+                    lit: Literal::Int(v),
+                },
                 _ => self.error(
                     err("E0303", "integer literal is too large")
                         .with_label(e.span, "does not fit in 64 bits")
@@ -742,7 +756,10 @@ impl<'a> Elab<'a> {
             ast::ExprKind::Str(_) => self.error(
                 err("E0304", "a string is not a value")
                     .with_label(e.span, "string used as a value")
-                    .with_help("strings appear only in `static_assert`, `device_assert`, `print` and `use`"),
+                    .with_help(
+                        "strings appear only in `static_assert`, `device_assert`, `print` \
+                        and `use`",
+                    ),
             ),
             ast::ExprKind::Path(path) => self.path(path, e.span),
             ast::ExprKind::Unary { op, operand } => {
@@ -944,11 +961,7 @@ impl<'a> Elab<'a> {
             Val::Known { ty, lit } => Some((*ty, *lit)),
             Val::Error => None,
             _ => {
-                self.diags.push(
-                    err("E0504", format!("{what} must be known at compile time"))
-                        .with_label(span, "this depends on runtime values")
-                        .with_help("use literals, `const` parameters and global `const`s here"),
-                );
+                self.diags.push(diags::not_compile_time(what, span));
                 None
             }
         }
@@ -1023,7 +1036,7 @@ impl<'a> Elab<'a> {
                 return Val::Known { ty, lit };
             }
         }
-        let Some(id) = self.to_rt(&v, vspan) else {
+        let Some(id) = self.runtime_value(&v, vspan) else {
             return Val::Error;
         };
         self.b.span = span;
@@ -1126,11 +1139,7 @@ impl<'a> Elab<'a> {
                         return Val::Known { ty, lit };
                     }
                     Err(FoldError::DivisionByZero) => {
-                        return self.error(
-                            err("E0503", "division by zero in a compile-time expression")
-                                .with_label(rs, "this is zero")
-                                .with_help("make the divisor non-zero"),
-                        )
+                        return self.error(diags::division_by_zero(rs))
                     }
                     Err(FoldError::NotFoldable) => {}
                 }
@@ -1168,13 +1177,34 @@ impl<'a> Elab<'a> {
         span: Span,
     ) -> Val {
         let (ptr, ps, off, os) = match op {
-            ast::BinaryOp::Add | ast::BinaryOp::Sub if self.is_pointer(&l) && !self.is_pointer(&r) => (l, ls, r, rs),
+            ast::BinaryOp::Add | ast::BinaryOp::Sub
+                if self.is_pointer(&l) && !self.is_pointer(&r) =>
+            {
+                (l, ls, r, rs)
+            }
             ast::BinaryOp::Add if self.is_pointer(&r) && !self.is_pointer(&l) => (r, rs, l, ls),
             _ => {
                 return self.error(
-                    err("E0315", format!("`{}` cannot be applied to these pointer operands", op.symbol()))
-                        .with_label(span, format!("{} {} {}", self.describe(&l), op.symbol(), self.describe(&r)))
-                        .with_help("pointers support `ptr + offsets`, `offsets + ptr` and `ptr - offsets` with integer offsets"),
+                    err(
+                        "E0315",
+                        format!(
+                            "`{}` cannot be applied to these pointer operands",
+                            op.symbol()
+                        ),
+                    )
+                    .with_label(
+                        span,
+                        format!(
+                            "{} {} {}",
+                            self.describe(&l),
+                            op.symbol(),
+                            self.describe(&r)
+                        ),
+                    )
+                    .with_help(
+                        "pointers support `ptr + offsets`, `offsets + ptr` and `ptr - \
+                            offsets` with integer offsets",
+                    ),
                 )
             }
         };
@@ -1369,12 +1399,8 @@ impl<'a> Elab<'a> {
         if matches!(v, Val::Error) {
             return Val::Error;
         }
-        let Some(id) = self.to_rt(&v, vspan) else {
-            return self.error(
-                err("E0304", "this expression has no value")
-                    .with_label(vspan, "indexed here")
-                    .with_help("only blocks can be indexed with `[:, None]`"),
-            );
+        let Some(id) = self.runtime_value(&v, vspan) else {
+            return self.error(diags::no_value(vspan, "an indexed value"));
         };
         let rank = self.b.ty(id).shape.len();
         let full = slices
@@ -1469,14 +1495,20 @@ impl<'a> Elab<'a> {
                         self.diags.push(
                             err("E0312", "a kernel returns no value")
                                 .with_label(e.span, "this value cannot be returned")
-                                .with_help("write results with `store`, and end the program with `return;`"),
+                                .with_help(
+                                    "write results with `store`, and end the program with \
+                                    `return;`",
+                                ),
                         );
                     }
                     (false, _) => {
                         self.diags.push(
                             err("E0602", "an early `return` in a fn is not supported yet")
                                 .with_label(stmt.span, "not the last statement of the fn")
-                                .with_help("compute the value with `if`/`where` and return it as the fn's last expression"),
+                                .with_help(
+                                    "compute the value with `if`/`where` and return it as \
+                                    the fn's last expression",
+                                ),
                         );
                     }
                 }
@@ -1567,7 +1599,10 @@ impl<'a> Elab<'a> {
                 err(code, format!("{what}: expected `{ty_text}`, found {found}"))
                     .with_label(vspan, format!("this is {found}"))
                     .with_label(ty.span, "expected because of this type")
-                    .with_help("element types and shapes must match exactly; convert with `as` or reshape the value"),
+                    .with_help(
+                        "element types and shapes must match exactly; convert with `as` or \
+                        reshape the value",
+                    ),
             )
         };
         match (elem, &v) {
@@ -1636,14 +1671,10 @@ impl<'a> Elab<'a> {
     ) {
         let mut v = self.expr(value);
         if matches!(v, Val::Unit) {
-            self.diags.push(
-                err(
-                    "E0304",
-                    format!("`{}` is bound to an expression with no value", name.name),
-                )
-                .with_label(value.span, "this has no value")
-                .with_help("only expressions with a value can be bound with `let`"),
-            );
+            self.diags.push(diags::no_value(
+                value.span,
+                &format!("the value of `{}`", name.name),
+            ));
             v = Val::Error;
         }
         if let Some(ty) = ty {
@@ -1733,12 +1764,10 @@ impl<'a> Elab<'a> {
             (Elem::Scalar(t), Some(OpTy::Typed(u))) => t == u,
             (Elem::Scalar(t), Some(OpTy::UntypedInt)) => !t.is_bool(),
             (Elem::Scalar(t), Some(OpTy::UntypedFloat)) => t.is_float(),
-            (Elem::Ptr { pointee, param, .. }, None) => match &v {
-                Val::Rt(id) => {
-                    matches!(self.b.ty(*id).elem, Elem::Ptr { pointee: p, param: q, .. } if p == pointee && q == param)
-                }
-                _ => false,
-            },
+            // A pointer variable keeps pointing into the same parameter.
+            (Elem::Ptr { .. }, None) => {
+                matches!(&v, Val::Rt(id) if self.b.ty(*id).elem == lty.elem)
+            }
             _ => false,
         };
         let vshape = self.shape_of(&v);
@@ -1746,9 +1775,18 @@ impl<'a> Elab<'a> {
             let found = self.describe(&v);
             let code = if ok_elem { "E0402" } else { "E0311" };
             self.diags.push(
-                err(code, format!("`{name}` is `{}` but the assigned value is {found}", type_text(&lty)))
-                    .with_label(value.span, format!("this is {found}"))
-                    .with_help("a `let mut` variable keeps its type and shape; convert with `as` or broadcast the value"),
+                err(
+                    code,
+                    format!(
+                        "`{name}` is `{}` but the assigned value is {found}",
+                        type_text(&lty)
+                    ),
+                )
+                .with_label(value.span, format!("this is {found}"))
+                .with_help(
+                    "a `let mut` variable keeps its type and shape; convert with `as` \
+                        or broadcast the value",
+                ),
             );
             return;
         }
@@ -1975,7 +2013,7 @@ impl<'a> Elab<'a> {
             lit: Literal::Bool(taken),
         } = c
         {
-            // A compile-time condition picks its branch during elaboration (like Triton's constexpr).
+            // A compile-time condition picks its branch during elaboration (Triton's constexpr if).
             return if taken {
                 self.block(then_block, false)
             } else {
@@ -2061,7 +2099,7 @@ impl<'a> Elab<'a> {
         }
     }
 
-    // ---- shapes and type arguments ---------------------------------------------------------------
+    // ---- shapes and type arguments ----------------------------------------------------------
 
     /// Evaluates a list of dims (each a compile-time power of two).
     fn shape_dims(&mut self, dims: &[ast::Expr], span: Span) -> Option<Vec<u32>> {
@@ -2188,7 +2226,7 @@ impl<'a> Elab<'a> {
         }
     }
 
-    // ---- calls -----------------------------------------------------------------------------------
+    // ---- calls --------------------------------------------------------------------------------
 
     /// Matches positional and named arguments to parameters.
     fn bind_args<'e>(
@@ -2483,12 +2521,19 @@ impl<'a> Elab<'a> {
         let Some(slots) = self.bind_args(&params, args, builtin.signature, span) else {
             return Val::Error;
         };
+        if builtin.name.starts_with("atomic_") {
+            // A read-only pointer is the user's error whether or not atomics lower yet.
+            if let Some((_, pointee, false, param, ps)) = self.pointer_arg(slots[0], builtin.name) {
+                return self.read_only_store(param, pointee, ps);
+            }
+        }
         if !builtin.lowered {
             return self.error(
                 err("E0601", format!("`{}` is not supported yet", builtin.name))
                     .with_label(span, "cannot be compiled yet")
                     .with_help(format!(
-                        "`{}` is part of the language but the IR cannot express it yet; write it with loads, stores and elementwise operations for now",
+                        "`{}` is part of the language but the IR cannot express it yet; write it \
+                            with loads, stores and elementwise operations for now",
                         builtin.signature
                     )),
             );
@@ -2538,10 +2583,19 @@ impl<'a> Elab<'a> {
                 let len = end.saturating_sub(start);
                 if len <= 0 || (len & (len - 1)) != 0 || len > MAX_ELEMENTS as i128 {
                     return self.error(
-                        err("E0407", format!("`arange({start}, {end})` has length {len}, not a power of two"))
-                            .with_label(span, format!("length {len}"))
-                            .with_label(es, "end")
-                            .with_help("`end - start` must be a power of two (at most 2^20); mask off extra lanes with a comparison"),
+                        err(
+                            "E0407",
+                            format!(
+                                "`arange({start}, {end})` has length {len}, not a \
+                            power of two"
+                            ),
+                        )
+                        .with_label(span, format!("length {len}"))
+                        .with_label(es, "end")
+                        .with_help(
+                            "`end - start` must be a power of two (at most 2^20); mask \
+                                off extra lanes with a comparison",
+                        ),
                     );
                 }
                 self.b.span = span;
@@ -2579,7 +2633,7 @@ impl<'a> Elab<'a> {
                     (
                         Val::Known {
                             ty: None,
-                            lit: Literal::Int(if ty.is_bool() { 0 } else { 0 }),
+                            lit: Literal::Int(0),
                         },
                         span,
                     )
@@ -2758,7 +2812,7 @@ impl<'a> Elab<'a> {
                 let Some((axis, s)) = self.const_axis(slots[1], "the axis") else {
                     return Val::Error;
                 };
-                let Some(id) = self.to_rt(&x, xs) else {
+                let Some(id) = self.runtime_value(&x, xs) else {
                     return Val::Error;
                 };
                 let rank = self.b.ty(id).shape.len() as i128;
@@ -2843,7 +2897,7 @@ impl<'a> Elab<'a> {
                 let value = match slots[1] {
                     Some(_) => {
                         let (v, vs) = self.arg_val(slots[1]);
-                        match self.to_rt(&v, vs) {
+                        match self.runtime_value(&v, vs) {
                             Some(id) => Some(id),
                             None => return Val::Error,
                         }
@@ -3038,11 +3092,7 @@ impl<'a> Elab<'a> {
                 match fold::fold_binary(fop, ty, x, y) {
                     Ok(lit) => return Val::Known { ty, lit },
                     Err(FoldError::DivisionByZero) => {
-                        return self.error(
-                            err("E0503", "division by zero in a compile-time expression")
-                                .with_label(bs, "this is zero")
-                                .with_help("make the divisor non-zero"),
-                        )
+                        return self.error(diags::division_by_zero(bs))
                     }
                     Err(FoldError::NotFoldable) => {}
                 }
@@ -3084,11 +3134,10 @@ impl<'a> Elab<'a> {
         if matches!(x, Val::Error) {
             return Val::Error;
         }
-        let elem = match self.val_elem(&x) {
-            Some(Elem::Scalar(t)) if !t.is_bool() => t,
-            _ => return self.not_a_number(&x, xs, name),
-        };
-        let Some(id) = self.to_rt(&x, xs) else {
+        if !matches!(self.val_elem(&x), Some(Elem::Scalar(t)) if !t.is_bool()) {
+            return self.not_a_number(&x, xs, name);
+        }
+        let Some(id) = self.runtime_value(&x, xs) else {
             return Val::Error;
         };
         let shape = self.b.ty(id).shape.clone();
@@ -3147,7 +3196,6 @@ impl<'a> Elab<'a> {
             "max" => ir::ReduceOp::Max,
             _ => ir::ReduceOp::Min,
         };
-        let _ = elem;
         self.b.span = span;
         let r = self.b.reduce(op, id, axis);
         if !keep_dims {
@@ -3253,6 +3301,23 @@ impl<'a> Elab<'a> {
         self.materialize(v, elem, shape, vs)
     }
 
+    fn read_only_store(&mut self, param: u32, pointee: ScalarType, ptr_span: Span) -> Val {
+        let params = &self.b.kernel.params;
+        let name = params
+            .get(param as usize)
+            .map_or("?".to_string(), |p| p.name.clone());
+        self.error(
+            err(
+                "E0307",
+                format!("cannot write through `{name}`: it is a read-only pointer `*{pointee}`"),
+            )
+            .with_label(ptr_span, format!("points into `{name}`"))
+            .with_help(format!(
+                "declare it `*mut {pointee}` in the kernel's parameters"
+            )),
+        )
+    }
+
     fn load(&mut self, slots: &Slots<'_>, span: Span) -> Val {
         let Some((ptr, pointee, _, _, ps)) = self.pointer_arg(slots[0], "load") else {
             return Val::Error;
@@ -3298,24 +3363,7 @@ impl<'a> Elab<'a> {
             return Val::Error;
         };
         if !mutable {
-            let pname = self
-                .b
-                .kernel
-                .params
-                .get(param as usize)
-                .map_or("?".to_string(), |p| p.name.clone());
-            return self.error(
-                err(
-                    "E0307",
-                    format!(
-                        "cannot store through `{pname}`: it is a read-only pointer `*{pointee}`"
-                    ),
-                )
-                .with_label(ps, format!("points into `{pname}`"))
-                .with_help(format!(
-                    "declare it `*mut {pointee}` in the kernel's parameters"
-                )),
-            );
+            return self.read_only_store(param, pointee, ps);
         }
         let shape = self.b.ty(ptr).shape.clone();
         let (v, vs) = self.arg_val(slots[1]);

@@ -64,6 +64,7 @@
 //! | E0604 | `break`/`continue` inside `static_range` |
 //! | E0605 | fn calls nest too deeply |
 pub mod builtins;
+mod diags;
 mod elab;
 mod fold;
 #[cfg(test)]
@@ -159,8 +160,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -273,13 +274,9 @@ fn load_files(
     checked.scopes = vec![FileScope::default(); count];
     // Files already loaded, by the name they were added under.
     let mut by_name: HashMap<String, u32> = HashMap::new();
-    let mut parsed = vec![false; count];
     let mut stack: Vec<u32> = vec![main.0];
-    // Files whose parse is finished; used to detect `use` cycles (a file using one of its users).
-    let mut in_progress: Vec<u32> = Vec::new();
     by_name.insert(sources.file(main).name.clone(), main.0);
-    parse_into(sources, main.0, checked, diags, &mut parsed);
-    in_progress.push(main.0);
+    parse_into(sources, main.0, checked, diags);
     while let Some(file) = stack.pop() {
         let uses: Vec<ast::UseItem> = checked.files[file as usize]
             .items
@@ -333,7 +330,7 @@ fn load_files(
                 }
             };
             if let Some(&existing) = by_name.get(&key) {
-                if existing == file || stack_contains_user(checked, existing, file) {
+                if existing == file || uses_transitively(checked, existing, file) {
                     diags.push(
                         err(
                             "E0208",
@@ -367,18 +364,16 @@ fn load_files(
             let id = sources.add(key.clone(), text);
             checked.files.push(ast::File { items: Vec::new() });
             checked.scopes.push(FileScope::default());
-            parsed.push(false);
             by_name.insert(key, id.0);
-            parse_into(sources, id.0, checked, diags, &mut parsed);
+            parse_into(sources, id.0, checked, diags);
             checked.scopes[file as usize].modules.insert(module, id.0);
             stack.push(id.0);
         }
     }
-    let _ = in_progress;
 }
 
-/// Whether `user` (transitively) `use`s `file` — i.e. using `user` from `file` closes a cycle.
-fn stack_contains_user(checked: &Checked, user: u32, file: u32) -> bool {
+/// Whether `user` `use`s `file`, directly or not: then `file` using `user` closes a cycle.
+fn uses_transitively(checked: &Checked, user: u32, file: u32) -> bool {
     let mut seen = vec![false; checked.scopes.len()];
     let mut todo = vec![user];
     while let Some(f) = todo.pop() {
@@ -393,17 +388,10 @@ fn stack_contains_user(checked: &Checked, user: u32, file: u32) -> bool {
     false
 }
 
-fn parse_into(
-    sources: &SourceMap,
-    file: u32,
-    checked: &mut Checked,
-    diags: &mut Diagnostics,
-    parsed: &mut [bool],
-) {
+fn parse_into(sources: &SourceMap, file: u32, checked: &mut Checked, diags: &mut Diagnostics) {
     let (ast, d) = crate::syntax::parse(&sources.file(FileId(file)).text, FileId(file));
     diags.extend(d);
     checked.files[file as usize] = ast;
-    parsed[file as usize] = true;
 }
 
 fn item_name(item: &ast::Item, index: usize) -> Option<(&ast::Ident, ItemRef)> {
@@ -423,22 +411,36 @@ fn item_table(file: &ast::File, diags: &mut Diagnostics) -> HashMap<String, Item
         let Some((ident, r)) = item_name(item, index) else {
             continue;
         };
+        if let ast::ItemKind::Fn(f) = &item.kind {
+            duplicate_fn_params(f, diags);
+        }
         if let Some(span) = first.get(&ident.name) {
-            diags.push(
-                err(
-                    "E0202",
-                    format!("`{}` is defined more than once", ident.name),
-                )
-                .with_label(ident.span, "defined again here")
-                .with_label(*span, "first defined here")
-                .with_help("rename one of the definitions"),
-            );
+            diags.push(diags::duplicate(
+                &format!("`{}` is defined", ident.name),
+                ident.span,
+                *span,
+            ));
             continue;
         }
         first.insert(ident.name.clone(), ident.span);
         items.insert(ident.name.clone(), r);
     }
     items
+}
+
+fn duplicate_fn_params(f: &ast::FnItem, diags: &mut Diagnostics) {
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for p in &f.params {
+        let (ast::FnParam::Value { name, .. } | ast::FnParam::Const { name, .. }) = p;
+        if let Some(first) = seen.get(name.name.as_str()) {
+            diags.push(diags::duplicate(
+                &format!("parameter `{}` is declared", name.name),
+                name.span,
+                *first,
+            ));
+        }
+        seen.insert(&name.name, name.span);
+    }
 }
 
 const RUNTIME_SCALARS: [ScalarType; 7] = [
@@ -450,6 +452,18 @@ const RUNTIME_SCALARS: [ScalarType; 7] = [
     ScalarType::F16,
     ScalarType::Bool,
 ];
+
+/// The IR kind of a runtime kernel parameter; `None` for types a kernel cannot take.
+fn runtime_param_kind(ty: &ast::Ty) -> Option<ir::ParamKind> {
+    match &ty.kind {
+        ast::TyKind::Ptr { mutable, pointee } => Some(ir::ParamKind::Pointer {
+            pointee: *pointee,
+            mutable: *mutable,
+        }),
+        ast::TyKind::Scalar(t) if RUNTIME_SCALARS.contains(t) => Some(ir::ParamKind::Scalar(*t)),
+        _ => None,
+    }
+}
 
 /// Checks a kernel's parameters and attributes and records its signature.
 fn kernel_signature(
@@ -466,23 +480,10 @@ fn kernel_signature(
     for p in &k.params {
         let (name, kind) = match p {
             ast::KernelParam::Value { name, ty } => {
-                let kind = match &ty.kind {
-                    ast::TyKind::Ptr { mutable, pointee } => ir::ParamKind::Pointer {
-                        pointee: *pointee,
-                        mutable: *mutable,
-                    },
-                    ast::TyKind::Scalar(t) if RUNTIME_SCALARS.contains(t) => {
-                        ir::ParamKind::Scalar(*t)
-                    }
-                    _ => {
-                        diags.push(
-                            err("E0314", format!("kernel parameter `{}` cannot have this type", name.name))
-                                .with_label(ty.span, "not a pointer or a runtime scalar")
-                                .with_help("kernel parameters are pointers `*T`/`*mut T` or scalars `i32 u32 i64 u64 f32 f16 bool`; blocks are loaded inside the kernel"),
-                        );
-                        ir::ParamKind::Scalar(ScalarType::I32)
-                    }
-                };
+                let kind = runtime_param_kind(ty).unwrap_or_else(|| {
+                    diags.push(diags::bad_kernel_param(&name.name, ty.span));
+                    ir::ParamKind::Scalar(ScalarType::I32)
+                });
                 // Bound as a runtime value so a const default that uses it is reported.
                 let index = elab.b.add_param(name.name.clone(), kind);
                 let value = elab.b.param(index);
@@ -521,15 +522,11 @@ fn kernel_signature(
             }
         };
         if let Some(first) = seen.get(name.name.as_str()) {
-            diags.push(
-                err(
-                    "E0202",
-                    format!("parameter `{}` is declared more than once", name.name),
-                )
-                .with_label(name.span, "declared again here")
-                .with_label(*first, "first declared here")
-                .with_help("rename one of the parameters"),
-            );
+            diags.push(diags::duplicate(
+                &format!("parameter `{}` is declared", name.name),
+                name.span,
+                *first,
+            ));
         }
         seen.insert(&name.name, name.span);
         params.push(KernelParamSig {
@@ -754,23 +751,11 @@ pub fn lower(
     for p in &k.params {
         match p {
             ast::KernelParam::Value { name: pname, ty } => {
-                let kind = match &ty.kind {
-                    ast::TyKind::Ptr { mutable, pointee } => ir::ParamKind::Pointer {
-                        pointee: *pointee,
-                        mutable: *mutable,
-                    },
-                    ast::TyKind::Scalar(t) if RUNTIME_SCALARS.contains(t) => {
-                        ir::ParamKind::Scalar(*t)
-                    }
-                    _ => {
-                        elab.diags.push(
-                            err("E0314", format!("kernel parameter `{}` cannot have this type", pname.name))
-                                .with_label(ty.span, "not a pointer or a runtime scalar")
-                                .with_help("kernel parameters are pointers `*T`/`*mut T` or scalars `i32 u32 i64 u64 f32 f16 bool`"),
-                        );
-                        elab.bind_value(&pname.name, Val::Error);
-                        continue;
-                    }
+                let Some(kind) = runtime_param_kind(ty) else {
+                    elab.diags
+                        .push(diags::bad_kernel_param(&pname.name, ty.span));
+                    elab.bind_value(&pname.name, Val::Error);
+                    continue;
                 };
                 let i = elab.b.add_param(pname.name.clone(), kind);
                 elab.b.span = pname.span;

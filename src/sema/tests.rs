@@ -378,7 +378,7 @@ kernel k(x: *f32, out: *mut f32) {
 "#;
     let module = lower_src(src, "k", &[]);
     let x: Vec<f32> = (0..16).map(|i| i as f32 * 0.5 - 4.0).collect();
-    let mut args = vec![f32_arg(&x), f32_arg(&vec![0.0; 16])];
+    let mut args = vec![f32_arg(&x), f32_arg(&[0.0; 16])];
     crate::interp::run(&module, &mut args, [1, 1, 1]).expect("runs");
     let out = out_f32(&args[1]);
     // Row r of the softmax part: softmax(t[r, :]) + logsumexp(t[:, c]) — check row 0, col 0.
@@ -546,6 +546,9 @@ const ERROR_CASES: &[(&str, &str)] = &[
     ("fn f(a) { f(a) } kernel k() { let v = f(1); }", "E0207"),
     ("kernel k() { let v = math::gelu(1.0); }", "E0208"),
     ("kernel k(x: *f32) { let v = dot(x, x); }", "E0601"),
+    ("kernel k(x: *f32) { let v = atomic_add(x, 1.0); }", "E0307"),
+    ("kernel k(x: *mut f32) { let v = atomic_add(x, 1.0); }", "E0601"),
+    ("fn f(a, a) { a } kernel k() { let v = f(1, 2); }", "E0202"),
     ("kernel k() { print(\"v\", zeros([3], f32)); }", "E0401"),
 ];
 
@@ -893,4 +896,74 @@ fn spans_point_at_the_source() {
         .find(|(_, i)| matches!(i.kind, InstKind::Arange { .. }))
         .unwrap();
     assert_eq!(sources.snippet(k.span(arange)), "arange(0, BLOCK)");
+}
+
+#[test]
+fn never_panics_on_prefixes_and_deletions_of_the_examples() {
+    for src in [VECTOR_ADD, SOFTMAX, COLUMN_SUM] {
+        let boundaries: Vec<usize> = (0..src.len())
+            .filter(|&i| src.is_char_boundary(i))
+            .collect();
+        // Every prefix, and the source with one character deleted.
+        let prefixes = boundaries.iter().map(|&end| src[..end].to_string());
+        let deletions = boundaries
+            .windows(2)
+            .map(|w| format!("{}{}", &src[..w[0]], &src[w[1]..]));
+        for (end, text) in prefixes.chain(deletions).enumerate() {
+            let (checked, diags, _) = check_src(&text);
+            assert!(
+                diags.iter().all(|d| !d.is_internal()),
+                "prefix {end}: {:?}",
+                diags
+            );
+            for sig in &checked.kernels {
+                let (_, diags) = lower(&checked, &sig.name, &[]);
+                assert!(
+                    diags.iter().all(|d| !d.is_internal()),
+                    "prefix {end}: {:?}",
+                    diags
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn loops_over_wide_ints_nested_and_2d_grids() {
+    let src = r#"
+kernel k(out: *mut i32, n: i64) {
+    let x = program_id(0);
+    let y = program_id(1);
+    let mut total = 0;
+    for i in range(0, n) {
+        for j in range(i, 0, -1) {
+            total += 1;
+        }
+    }
+    let mut k = 0;
+    while k < 100 && total > 0 {
+        k += 7;
+    }
+    store(out + y * num_programs(0) + x, total * 1000 + k + x * 10 + y);
+}
+"#;
+    let module = lower_src(src, "k", &[]);
+    let k = &module.kernel;
+    let for_vars: Vec<ScalarType> = k
+        .insts
+        .iter()
+        .filter_map(|(_, i)| match i.kind {
+            InstKind::For { var, .. } => k.locals[var].ty.scalar_type(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(for_vars, vec![ScalarType::I64, ScalarType::I64], "bounds' int type");
+    let mut args = vec![KernelArg::Buffer(HostBuffer::from_i32(&[0; 6], vec![6])), int(4)];
+    crate::interp::run(&module, &mut args, [3, 2, 1]).expect("runs");
+    // total = 0 + 1 + 2 + 3 = 6; k = 105.
+    let want: Vec<i32> = (0..2).flat_map(|y| (0..3).map(move |x| 6105 + x * 10 + y)).collect();
+    match &args[0] {
+        KernelArg::Buffer(b) => assert_eq!(b.to_i32(), want),
+        _ => unreachable!(),
+    }
 }
