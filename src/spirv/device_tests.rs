@@ -573,3 +573,33 @@ fn unchecked_mode_runs_without_status() {
     let want: Vec<f32> = x.iter().map(|v| v * 2.0).collect();
     assert_eq!(buf(&out[2]).to_f32(), want);
 }
+
+#[test]
+fn running_max_over_column_blocks_runs() {
+    let (bm, bn, blocks) = (8usize, 64usize, 3usize);
+    let width = bn * blocks;
+    let x: Vec<f32> = (0..bm * width)
+        .map(|i| ((i * 7919) % 1013) as f32)
+        .collect();
+    let args = vec![
+        f32s(x.clone()),
+        zeros(ScalarType::F32, bm),
+        int(blocks as i64),
+    ];
+    let out = launch(
+        crate::passes::tests::running_max_kernel(bm as u32, bn as u32),
+        args.clone(),
+        [1, 1, 1],
+    );
+    let want: Vec<f32> = x
+        .chunks(width)
+        .map(|row| row.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+        .collect();
+    assert_eq!(buf(&out[1]).to_f32(), want);
+    let reference = interpret(
+        crate::passes::tests::running_max_kernel(bm as u32, bn as u32),
+        args,
+        [1, 1, 1],
+    );
+    assert_eq!(buf(&reference[1]).to_f32(), want);
+}
