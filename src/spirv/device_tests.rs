@@ -603,3 +603,24 @@ fn running_max_over_column_blocks_runs() {
     );
     assert_eq!(buf(&reference[1]).to_f32(), want);
 }
+
+#[test]
+fn wide_offsets_and_tile_control_flow_run() {
+    let n = 512usize;
+    let x: Vec<f32> = (0..n).map(|i| i as f32 + 1.0).collect();
+    for (reps, flip) in [(0, false), (3, true)] {
+        let args = vec![
+            f32s(x.clone()),
+            zeros(ScalarType::F32, n),
+            int(reps),
+            KernelArg::Scalar(Literal::Bool(flip)),
+        ];
+        let out = launch(wide_offsets_kernel(256), args, [2, 1, 1]);
+        let sign = if flip { -1.0 } else { 1.0 };
+        let want: Vec<f32> = x
+            .iter()
+            .map(|v| sign * (v + x[0]) * 2f32.powi(reps as i32))
+            .collect();
+        assert_eq!(buf(&out[1]).to_f32(), want, "reps {reps} flip {flip}");
+    }
+}

@@ -588,3 +588,89 @@ fn unary_and_binary_ops_validate() {
         compile(scalar_params_kernel(ty, 64), true);
     }
 }
+
+/// `z[i] = x[i] + x[0]` with i64 offsets; tiles of 256 go through a tile `if`/`while` that
+/// doubles the sum `reps` times (a runtime count) and negates it when `flip` is set.
+pub fn wide_offsets_kernel(block: u32) -> crate::ir::Kernel {
+    let mut b = Builder::new("wide_offsets");
+    let x = ptr(&mut b, "x", F32, false);
+    let z = ptr(&mut b, "z", F32, true);
+    let reps = b.add_param("reps", ParamKind::Scalar(I32));
+    let flip = b.add_param("flip", ParamKind::Scalar(Bool));
+    let acc = b.add_local("acc", Type::tile(F32, vec![block]));
+    let count = b.add_local("count", Type::scalar(I32));
+    let offs = block_offsets(&mut b, block);
+    let offs64 = b.cast(offs, I64);
+    let p = ptrs(&mut b, x, offs64);
+    let v = b.load(p, None, None);
+    // A scalar load through a scalar pointer.
+    let x0 = b.param(x);
+    let first = b.load(x0, None, None);
+    let fs = b.splat(first, vec![block]);
+    let s = b.binary(BinaryOp::Add, v, fs);
+    b.local_set(acc, s);
+    let c0 = b.const_i32(0);
+    b.local_set(count, c0);
+    b.begin_region();
+    let c = b.local_get(count);
+    let r = b.param(reps);
+    let cond = b.compare(CmpOp::Lt, c, r);
+    let cond_region = b.end_region();
+    b.begin_region();
+    let a = b.local_get(acc);
+    let d = b.binary(BinaryOp::Add, a, a);
+    b.local_set(acc, d);
+    let c = b.local_get(count);
+    let one = b.const_i32(1);
+    let n = b.binary(BinaryOp::Add, c, one);
+    b.local_set(count, n);
+    let body = b.end_region();
+    b.push(
+        InstKind::While {
+            cond_region,
+            cond,
+            body,
+        },
+        None,
+    );
+    let f = b.param(flip);
+    b.begin_region();
+    let a = b.local_get(acc);
+    let na = b.unary(UnaryOp::Neg, a);
+    b.local_set(acc, na);
+    let then_region = b.end_region();
+    b.push(
+        InstKind::If {
+            cond: f,
+            then_region,
+            else_region: Region::default(),
+        },
+        None,
+    );
+    let a = b.local_get(acc);
+    let q = ptrs(&mut b, z, offs64);
+    b.store(q, a, None);
+    b.finish()
+}
+
+#[test]
+fn wide_offsets_and_tile_control_flow_validate() {
+    let art = compile(wide_offsets_kernel(256), true);
+    assert!(art.abi.features.int64);
+}
+
+#[test]
+fn missing_device_feature_is_a_diagnostic() {
+    let module = crate::passes::run(
+        ir::Module {
+            kernel: typed_kernel(F64, 64),
+        },
+        &Target::portable(),
+    )
+    .unwrap();
+    let mut target = Target::portable();
+    target.features.float64 = false;
+    let err = emit(&module, &target, &EmitOptions { safe: true }).unwrap_err();
+    assert_eq!(err.code, "E0603");
+    assert!(err.message.contains("64-bit floats"));
+}
