@@ -134,9 +134,7 @@ pub fn local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Option<
         }
         for (r, slot) in map.iter_mut().enumerate() {
             let want = projection.apply(&dst.coords(t, r as u32));
-            let Some(&s) = held.get(&want) else {
-                return None;
-            };
+            let &s = held.get(&want)?;
             match slot {
                 None => *slot = Some(s),
                 Some(prev) => {
