@@ -134,9 +134,7 @@ pub fn local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Option<
         }
         for (r, slot) in map.iter_mut().enumerate() {
             let want = projection.apply(&dst.coords(t, r as u32));
-            let Some(&s) = held.get(&want) else {
-                return None;
-            };
+            let &s = held.get(&want)?;
             match slot {
                 None => *slot = Some(s),
                 Some(prev) => {
@@ -192,6 +190,10 @@ struct State {
     local_want: Vec<Option<Layout>>,
     local_layouts: Vec<Layout>,
     layouts: Vec<Option<Layout>>,
+    /// Values that may take any layout at no cost (arange, splat, elementwise math on them).
+    free: Vec<bool>,
+    /// Per local: the layout of the last anchored value stored into it, before conversion.
+    last_set: Vec<Option<Layout>>,
 }
 
 impl State {
@@ -203,6 +205,11 @@ impl State {
         }
     }
     fn target(&self, kernel: &Kernel, v: ValueId) -> Layout {
+        if let InstKind::LocalGet(local) = kernel.insts[v].kind {
+            if let Some(l) = self.local_layouts.get(local.index()) {
+                return l.clone();
+            }
+        }
         match &kernel.insts[v].ty {
             Some(ty) if !ty.is_scalar() => self.want[v.index()]
                 .clone()
@@ -222,22 +229,71 @@ impl State {
     }
 }
 
+/// What a first solve learned: the layout of every anchored value and of each local.
+struct Seeds {
+    want: Vec<Option<Layout>>,
+    local_want: Vec<Option<Layout>>,
+}
+
 /// Assigns layouts and inserts conversions; fills `schedule.layouts` and `local_layouts`.
+///
+/// Solved twice. The first solve (on a copy) places the anchored values: loads, reductions and
+/// what derives from them. The second starts from those layouts, gives each local the layout of
+/// the last value stored into it (the loop-carried update), and lets the free producers (arange,
+/// splat and elementwise math on them) take what their users want.
 pub fn assign_layouts(kernel: &mut Kernel, threads: u32) {
+    let n = kernel.insts.len();
+    let mut trial = kernel.clone();
+    let first = solve(
+        &mut trial,
+        threads,
+        Seeds {
+            want: vec![None; n],
+            local_want: vec![None; kernel.locals.len()],
+        },
+    );
+    let mut seeds = Seeds {
+        want: vec![None; n],
+        local_want: first.last_set.clone(),
+    };
+    for (i, inst) in kernel.insts.iter() {
+        let i = i.index();
+        // A local's readers take the local's (new) layout.
+        if !first.free[i] && !matches!(inst.kind, InstKind::LocalGet(_)) {
+            seeds.want[i] = first.layouts[i].clone();
+        }
+    }
+    let state = solve(kernel, threads, seeds);
+
+    let schedule = kernel.schedule.get_or_insert_with(|| crate::ir::Schedule {
+        threads,
+        layouts: Vec::new(),
+        local_layouts: Vec::new(),
+        shared_bytes: 0,
+    });
+    let mut layouts = state.layouts;
+    layouts.resize(kernel.insts.len(), None);
+    schedule.layouts = layouts;
+    schedule.local_layouts = state.local_layouts;
+}
+
+fn solve(kernel: &mut Kernel, threads: u32, seeds: Seeds) -> State {
     let n = kernel.insts.len();
     let mut state = State {
         threads,
         want: vec![None; n],
-        local_want: vec![None; kernel.locals.len()],
+        local_want: seeds.local_want,
         local_layouts: Vec::new(),
         layouts: vec![None; n],
+        free: vec![false; n],
+        last_set: vec![None; kernel.locals.len()],
     };
     let mut order = Vec::new();
     for_each_inst(&kernel.body, kernel, &mut |id| order.push(id));
 
     // Backward walk, twice: the first round learns what the readers of each local want.
     for round in 0..2 {
-        state.want = vec![None; n];
+        state.want = seeds.want.clone();
         state.local_layouts = kernel
             .locals
             .iter()
@@ -256,17 +312,7 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32) {
     let mut body = std::mem::take(&mut kernel.body);
     forward_region(kernel, &mut state, &mut body);
     kernel.body = body;
-
-    let schedule = kernel.schedule.get_or_insert_with(|| crate::ir::Schedule {
-        threads,
-        layouts: Vec::new(),
-        local_layouts: Vec::new(),
-        shared_bytes: 0,
-    });
-    let mut layouts = state.layouts;
-    layouts.resize(kernel.insts.len(), None);
-    schedule.layouts = layouts;
-    schedule.local_layouts = state.local_layouts;
+    state
 }
 
 fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) {
@@ -274,9 +320,11 @@ fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) 
     let result = state.target(kernel, id);
     match &inst.kind {
         InstKind::Store { ptr, value, mask } => {
+            let local_value = matches!(kernel.insts[*value].kind, InstKind::LocalGet(_));
             let chosen = [*ptr, *value]
                 .iter()
                 .find_map(|v| state.want[v.index()].clone())
+                .or_else(|| local_value.then(|| state.target(kernel, *value)))
                 .unwrap_or_else(|| state.default_for(kernel.ty(*ptr)));
             if is_tile(kernel, *ptr) {
                 for v in [Some(*ptr), Some(*value), *mask].into_iter().flatten() {
@@ -323,13 +371,8 @@ fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) 
                     p.size_per_thread[a] = p.size_per_thread[a].min(full);
                     Some(p)
                 }
-                Layout::Blocked(b) => {
-                    let mut p = b.clone();
-                    p.shape.insert(a, full);
-                    p.size_per_thread.insert(a, 1);
-                    p.threads_per_dim.insert(a, 1);
-                    Some(p)
-                }
+                // A blocked result would make the operand hold whole rows per invocation:
+                // let the operand keep its own layout and convert the result instead.
                 _ => None,
             };
             if let Some(p) = wanted {
@@ -379,6 +422,7 @@ fn convert(
     kernel.spans.push(span);
     state.layouts.resize(id.index() + 1, None);
     state.layouts[id.index()] = Some(layout);
+    state.free.resize(id.index() + 1, false);
     out.push(id);
     id
 }
@@ -424,6 +468,16 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
                 ops.push(m);
             }
             choose_elementwise(kernel, state, id, out, ops, None);
+            None
+        }
+        InstKind::LocalSet { local, value } => {
+            let wanted = state.local_layouts[local.index()].clone();
+            if is_tile(kernel, *value) && !state.free[value.index()] {
+                state.last_set[local.index()] = Some(state.layout(*value));
+            }
+            if is_tile(kernel, *value) && state.layout(*value) != wanted {
+                *value = convert(kernel, state, out, id, *value, wanted);
+            }
             None
         }
         _ if !is_tile(kernel, id) => kernel.insts[id].ty.as_ref().map(|_| Layout::Uniform),
@@ -561,21 +615,43 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
             }
         }
         InstKind::LocalGet(local) => Some(state.local_layouts[local.index()].clone()),
-        InstKind::LocalSet { local, value } => {
-            let wanted = state.local_layouts[local.index()].clone();
-            if is_tile(kernel, *value) && state.layout(*value) != wanted {
-                *value = convert(kernel, state, out, id, *value, wanted);
-            }
-            None
-        }
         InstKind::ConvertLayout(_) => state.layouts[id.index()].clone(),
         _ => Some(target),
+    };
+    let free = match &kind {
+        InstKind::Arange { .. } | InstKind::Splat(_) => true,
+        InstKind::Broadcast(_)
+        | InstKind::ExpandDims { .. }
+        | InstKind::Unary { .. }
+        | InstKind::Binary { .. }
+        | InstKind::Compare { .. }
+        | InstKind::Select { .. }
+        | InstKind::Cast(_)
+        | InstKind::Bitcast(_)
+        | InstKind::Fma { .. }
+        | InstKind::PtrOffset { .. } => tile_operands(&kind)
+            .iter()
+            .filter(|v| is_tile(kernel, **v))
+            .all(|v| state.free.get(v.index()).copied().unwrap_or(false)),
+        _ => false,
     };
     kernel.insts[id].kind = kind;
     if state.layouts.len() <= id.index() {
         state.layouts.resize(id.index() + 1, None);
     }
+    if state.free.len() <= id.index() {
+        state.free.resize(id.index() + 1, false);
+    }
     state.layouts[id.index()] = layout;
+    state.free[id.index()] = free;
+}
+
+/// The value operands of a shape or elementwise instruction.
+fn tile_operands(kind: &InstKind) -> Vec<ValueId> {
+    match kind {
+        InstKind::Broadcast(v) | InstKind::ExpandDims { value: v, .. } => vec![*v],
+        other => elementwise_operands(other).unwrap_or_default(),
+    }
 }
 
 /// Picks the layout for an elementwise instruction among the wanted one and its operands' layouts
@@ -591,7 +667,18 @@ fn choose_elementwise(
     let tiles: Vec<usize> = (0..operands.len())
         .filter(|&i| is_tile(kernel, *operands[i]))
         .collect();
-    let mut candidates: Vec<Layout> = target.into_iter().collect();
+    // Ties go to the layouts of anchored operands, then to the wanted layout.
+    let mut candidates: Vec<Layout> = Vec::new();
+    for &i in &tiles {
+        let v = *operands[i];
+        // Readers of locals follow too: the local takes what is stored into it next round.
+        let soft = state.free.get(v.index()).copied().unwrap_or(false)
+            || matches!(kernel.insts[v].kind, InstKind::LocalGet(_));
+        if !soft {
+            candidates.push(state.layout(*operands[i]));
+        }
+    }
+    candidates.extend(target);
     for &i in &tiles {
         candidates.push(state.layout(*operands[i]));
     }

@@ -209,3 +209,142 @@ fn local_map_of_collapsed_broadcast_is_local() {
     )
     .is_some());
 }
+
+/// Running row max over column blocks: `m = maximum(m, max(x_k, 1))` in a loop, then stored
+/// through `arange` pointers.
+pub(crate) fn running_max_kernel(bm: u32, bn: u32) -> ir::Kernel {
+    use crate::ir::{CmpOp, Type};
+    let _ = CmpOp::Lt;
+    let mut b = Builder::new("running_max");
+    let x = b.add_param(
+        "x",
+        ParamKind::Pointer {
+            pointee: F32,
+            mutable: false,
+        },
+    );
+    let out = b.add_param(
+        "out",
+        ParamKind::Pointer {
+            pointee: F32,
+            mutable: true,
+        },
+    );
+    let blocks = b.add_param("blocks", ParamKind::Scalar(I32));
+    let m = b.add_local("m", Type::tile(F32, vec![bm]));
+    let k = b.add_local("k", Type::scalar(I32));
+    let ninf = b.const_f32(f32::NEG_INFINITY);
+    let init = b.splat(ninf, vec![bm]);
+    b.local_set(m, init);
+    let start = b.const_i32(0);
+    let end = b.param(blocks);
+    let step = b.const_i32(1);
+    b.begin_region();
+    // offs = rows[:, None] * (blocks * bn) + (k * bn + cols)[None, :]
+    let rows = b.arange(0, bm);
+    let rows = b.expand_dims(rows, 1);
+    let e = b.param(blocks);
+    let bnc = b.const_i32(bn as i32);
+    let width = b.binary(BinaryOp::Mul, e, bnc);
+    let ws = b.splat(width, vec![bm, 1]);
+    let rows = b.binary(BinaryOp::Mul, rows, ws);
+    let rows = b.broadcast(rows, vec![bm, bn]);
+    let kv = b.local_get(k);
+    let col0 = b.binary(BinaryOp::Mul, kv, bnc);
+    let c0s = b.splat(col0, vec![bn]);
+    let cols = b.arange(0, bn);
+    let cols = b.binary(BinaryOp::Add, c0s, cols);
+    let cols = b.expand_dims(cols, 0);
+    let cols = b.broadcast(cols, vec![bm, bn]);
+    let offs = b.binary(BinaryOp::Add, rows, cols);
+    let base = b.param(x);
+    let bp = b.splat(base, vec![bm, bn]);
+    let p = b.ptr_offset(bp, offs);
+    let v = b.load(p, None, None);
+    let r = b.reduce(ReduceOp::Max, v, Some(1));
+    let mv = b.local_get(m);
+    let nm = b.binary(BinaryOp::Max, mv, r);
+    b.local_set(m, nm);
+    let body = b.end_region();
+    b.push(
+        InstKind::For {
+            var: k,
+            start,
+            end,
+            step,
+            body,
+        },
+        None,
+    );
+    let mv = b.local_get(m);
+    let rows = b.arange(0, bm);
+    let ob = b.param(out);
+    let os = b.splat(ob, vec![bm]);
+    let op = b.ptr_offset(os, rows);
+    b.store(op, mv, None);
+    b.finish()
+}
+
+#[test]
+fn loop_carried_reduction_keeps_the_slice_layout() {
+    let m = schedule(running_max_kernel(8, 64));
+    assert_eq!(moving_conversions(&m), 0);
+    let s = m.kernel.schedule.as_ref().unwrap();
+    assert!(matches!(s.local_layouts[0], Layout::Slice { dim: 1, .. }));
+    crate::spirv::tests::compile(running_max_kernel(8, 64), true);
+}
+
+#[test]
+fn reduced_rows_store_through_arange_without_conversion() {
+    // sum(x, 1) stored through arange(BM) pointers: the pointers take the slice layout.
+    let mut b = Builder::new("row_sums");
+    let x = b.add_param(
+        "x",
+        ParamKind::Pointer {
+            pointee: F32,
+            mutable: false,
+        },
+    );
+    let out = b.add_param(
+        "out",
+        ParamKind::Pointer {
+            pointee: F32,
+            mutable: true,
+        },
+    );
+    let rows = b.arange(0, 16);
+    let r2 = b.expand_dims(rows, 1);
+    let c = b.const_i32(32);
+    let cs = b.splat(c, vec![16, 1]);
+    let r2 = b.binary(BinaryOp::Mul, r2, cs);
+    let r2 = b.broadcast(r2, vec![16, 32]);
+    let cols = b.arange(0, 32);
+    let c2 = b.expand_dims(cols, 0);
+    let c2 = b.broadcast(c2, vec![16, 32]);
+    let offs = b.binary(BinaryOp::Add, r2, c2);
+    let base = b.param(x);
+    let bp = b.splat(base, vec![16, 32]);
+    let p = b.ptr_offset(bp, offs);
+    let v = b.load(p, None, None);
+    let s = b.reduce(ReduceOp::Sum, v, Some(1));
+    let rows = b.arange(0, 16);
+    let ob = b.param(out);
+    let os = b.splat(ob, vec![16]);
+    let op = b.ptr_offset(os, rows);
+    b.store(op, s, None);
+    let m = schedule(b.finish());
+    assert_eq!(moving_conversions(&m), 0);
+    // The load keeps the default (coalesced) layout.
+    let k = &m.kernel;
+    let sch = k.schedule.as_ref().unwrap();
+    let load = k
+        .insts
+        .iter()
+        .find(|(_, i)| matches!(i.kind, InstKind::Load { .. }))
+        .unwrap()
+        .0;
+    assert_eq!(
+        sch.layouts[load.index()],
+        Some(Layout::Blocked(default_layout(&[16, 32], sch.threads)))
+    );
+}

@@ -264,11 +264,9 @@ impl Emitter<'_> {
                     Elem::Ptr { .. } => self.idx_ty(),
                 };
                 let mut regs = Vec::new();
-                for i in 0..c.len() {
-                    regs.push(
-                        self.cx
-                            .op(Op::Select, ty, &[c[i], a.regs()[i], b.regs()[i]])?,
-                    );
+                for (i, &ci) in c.iter().enumerate() {
+                    let (x, y) = (a.regs()[i], b.regs()[i]);
+                    regs.push(self.cx.op(Op::Select, ty, &[ci, x, y])?);
                 }
                 self.set(id, Self::with_regs(&a, regs));
             }

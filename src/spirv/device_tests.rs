@@ -413,3 +413,214 @@ fn typed_buffers_run() {
         assert_eq!(got, want, "{ty}");
     }
 }
+
+/// erf in f64: the Taylor series below 3 (no cancellation there), the asymptotic series of
+/// erfc beyond (erfc(3) is 2e-5, so its few terms are far below f32 precision).
+fn erf_reference(x: f64) -> f64 {
+    if x.abs() >= 3.0 {
+        let a = x.abs();
+        let t = 1.0 / (2.0 * a * a);
+        let series = 1.0 - t + 3.0 * t * t - 15.0 * t * t * t;
+        let erfc = (-a * a).exp() / (a * std::f64::consts::PI.sqrt()) * series;
+        return x.signum() * (1.0 - erfc);
+    }
+    let mut term = x;
+    let mut sum = x;
+    for n in 1..200 {
+        term *= -x * x / n as f64;
+        sum += term / (2 * n + 1) as f64;
+    }
+    sum * 2.0 / std::f64::consts::PI.sqrt()
+}
+
+#[test]
+fn float_math_runs() {
+    use crate::ir::UnaryOp::*;
+    let n = 64usize;
+    let x: Vec<f32> = (0..n).map(|i| (i as f32 - 32.0) * 0.37).collect();
+    let pos: Vec<f32> = (0..n).map(|i| 0.01 + i as f32 * 0.7).collect();
+    type Case = (crate::ir::UnaryOp, fn(f64) -> f64, bool, f32);
+    let cases: [Case; 15] = [
+        (Neg, |v| -v, false, 0.0),
+        (Abs, f64::abs, false, 0.0),
+        (Exp, f64::exp, false, 1e-6),
+        (Exp2, f64::exp2, false, 1e-6),
+        (Log, f64::ln, true, 1e-6),
+        (Log2, f64::log2, true, 1e-6),
+        (Sqrt, f64::sqrt, true, 1e-6),
+        (Rsqrt, |v| 1.0 / v.sqrt(), true, 1e-5),
+        (Sin, f64::sin, false, 1e-5),
+        (Cos, f64::cos, false, 1e-5),
+        (Tanh, f64::tanh, false, 1e-6),
+        (Erf, erf_reference, false, 1e-6),
+        (Floor, f64::floor, false, 0.0),
+        (Round, |v| v.round_ties_even(), false, 0.0),
+        (Sigmoid, |v| 1.0 / (1.0 + (-v).exp()), false, 1e-6),
+    ];
+    for (op, reference, positive, tol) in cases {
+        let input = if positive { &pos } else { &x };
+        let args = vec![f32s(input.clone()), zeros(ScalarType::F32, n)];
+        let out = launch(unary_kernel(op, ScalarType::F32, n as u32), args, [1, 1, 1]);
+        let want: Vec<f32> = input.iter().map(|&v| reference(v as f64) as f32).collect();
+        close(&buf(&out[1]).to_f32(), &want, tol.max(1e-7));
+    }
+    // Large inputs: tanh and sigmoid saturate without NaN.
+    let big = vec![100.0f32, -100.0, 1e30, -1e30];
+    let args = vec![f32s(big.clone()), zeros(ScalarType::F32, 4)];
+    let out = launch(unary_kernel(Tanh, ScalarType::F32, 4), args, [1, 1, 1]);
+    assert_eq!(buf(&out[1]).to_f32(), vec![1.0, -1.0, 1.0, -1.0]);
+    let args = vec![f32s(big), zeros(ScalarType::F32, 4)];
+    let out = launch(unary_kernel(Sigmoid, ScalarType::F32, 4), args, [1, 1, 1]);
+    assert_eq!(buf(&out[1]).to_f32(), vec![1.0, 0.0, 1.0, 0.0]);
+}
+
+#[test]
+fn int_ops_run() {
+    use crate::ir::BinaryOp::*;
+    let a: Vec<i32> = (0..64).map(|i| (i * 7919 % 2001) - 1000).collect();
+    let b: Vec<i32> = (0..64)
+        .map(|i| if i % 5 == 0 { -(i + 3) } else { i % 37 + 1 })
+        .collect();
+    type Case = (crate::ir::BinaryOp, fn(i32, i32) -> i32);
+    let cases: [Case; 11] = [
+        (Add, i32::wrapping_add),
+        (Sub, i32::wrapping_sub),
+        (Mul, i32::wrapping_mul),
+        (Div, |x, y| x / y),
+        (Rem, |x, y| x % y),
+        (And, |x, y| x & y),
+        (Xor, |x, y| x ^ y),
+        (Shl, |x, y| x.wrapping_shl(y as u32)),
+        (Shr, |x, y| x.wrapping_shr(y as u32)),
+        (Max, std::cmp::max),
+        (MulHi, |x, y| ((x as i64 * y as i64) >> 32) as i32),
+    ];
+    for (op, reference) in cases {
+        let args = vec![
+            KernelArg::Buffer(HostBuffer::from_i32(&a, vec![64])),
+            KernelArg::Buffer(HostBuffer::from_i32(&b, vec![64])),
+            zeros(ScalarType::I32, 64),
+        ];
+        let out = launch(binary_kernel(op, ScalarType::I32, 64), args, [1, 1, 1]);
+        let want: Vec<i32> = a.iter().zip(&b).map(|(&x, &y)| reference(x, y)).collect();
+        assert_eq!(buf(&out[2]).to_i32(), want, "{op:?}");
+    }
+}
+
+#[test]
+fn scalar_params_run() {
+    use ScalarType::*;
+    let values: Vec<f64> = (0..64).map(|i| i as f64).collect();
+    for ty in [F32, F16, I32, I64, U32, U64] {
+        for flag in [false, true] {
+            let input = typed(ty, &values);
+            let (s, t) = if ty.is_float() {
+                (
+                    KernelArg::Scalar(Literal::Float(1.5)),
+                    KernelArg::Scalar(Literal::Float(0.25)),
+                )
+            } else {
+                (int(3), int(5))
+            };
+            let args = vec![
+                input,
+                zeros(ty, 64),
+                s,
+                KernelArg::Scalar(Literal::Bool(flag)),
+                t,
+            ];
+            let out = launch(scalar_params_kernel(ty, 64), args.clone(), [1, 1, 1]);
+            let reference = interpret(scalar_params_kernel(ty, 64), args, [1, 1, 1]);
+            assert_eq!(
+                decode(buf(&out[1])),
+                decode(buf(&reference[1])),
+                "{ty} flag {flag}"
+            );
+        }
+    }
+}
+
+#[test]
+fn grids_beyond_the_dispatch_limit_run() {
+    // 70 000 programs of 32 elements: more than 65 535 workgroups along x.
+    let block = 32usize;
+    let programs = 70_000usize;
+    let n = block * programs;
+    let x: Vec<f32> = (0..n).map(|i| (i % 1000) as f32).collect();
+    let y = vec![1.0f32; n];
+    let args = vec![
+        f32s(x.clone()),
+        f32s(y),
+        zeros(ScalarType::F32, n),
+        int(n as i64),
+    ];
+    let out = launch(vector_add(block as u32), args, [programs as u32, 1, 1]);
+    let got = buf(&out[2]).to_f32();
+    assert!(got.iter().zip(&x).all(|(g, v)| *g == v + 1.0));
+}
+
+#[test]
+fn unchecked_mode_runs_without_status() {
+    let n = 300usize;
+    let x: Vec<f32> = (0..n).map(|i| i as f32).collect();
+    let args = vec![
+        f32s(x.clone()),
+        f32s(x.clone()),
+        zeros(ScalarType::F32, n),
+        int(n as i64),
+    ];
+    let out = launch_with(vector_add(128), args, [3, 1, 1], false).expect("launch");
+    let want: Vec<f32> = x.iter().map(|v| v * 2.0).collect();
+    assert_eq!(buf(&out[2]).to_f32(), want);
+}
+
+#[test]
+fn running_max_over_column_blocks_runs() {
+    let (bm, bn, blocks) = (8usize, 64usize, 3usize);
+    let width = bn * blocks;
+    let x: Vec<f32> = (0..bm * width)
+        .map(|i| ((i * 7919) % 1013) as f32)
+        .collect();
+    let args = vec![
+        f32s(x.clone()),
+        zeros(ScalarType::F32, bm),
+        int(blocks as i64),
+    ];
+    let out = launch(
+        crate::passes::tests::running_max_kernel(bm as u32, bn as u32),
+        args.clone(),
+        [1, 1, 1],
+    );
+    let want: Vec<f32> = x
+        .chunks(width)
+        .map(|row| row.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+        .collect();
+    assert_eq!(buf(&out[1]).to_f32(), want);
+    let reference = interpret(
+        crate::passes::tests::running_max_kernel(bm as u32, bn as u32),
+        args,
+        [1, 1, 1],
+    );
+    assert_eq!(buf(&reference[1]).to_f32(), want);
+}
+
+#[test]
+fn wide_offsets_and_tile_control_flow_run() {
+    let n = 512usize;
+    let x: Vec<f32> = (0..n).map(|i| i as f32 + 1.0).collect();
+    for (reps, flip) in [(0, false), (3, true)] {
+        let args = vec![
+            f32s(x.clone()),
+            zeros(ScalarType::F32, n),
+            int(reps),
+            KernelArg::Scalar(Literal::Bool(flip)),
+        ];
+        let out = launch(wide_offsets_kernel(256), args, [2, 1, 1]);
+        let sign = if flip { -1.0 } else { 1.0 };
+        let want: Vec<f32> = x
+            .iter()
+            .map(|v| sign * (v + x[0]) * 2f32.powi(reps as i32))
+            .collect();
+        assert_eq!(buf(&out[1]).to_f32(), want, "reps {reps} flip {flip}");
+    }
+}

@@ -136,17 +136,17 @@ impl Emitter<'_> {
         let pa = self.cx.op(Op::FMul, f, &[p, a])?;
         let den = self.cx.op(Op::FAdd, f, &[one, pa])?;
         let t = self.cx.op(Op::FDiv, f, &[one, den])?;
-        let coeffs = [
-            1.061_405_429f32,
+        let coeffs: [f64; 5] = [
+            1.061_405_429,
             -1.453_152_027,
             1.421_413_741,
             -0.284_496_736,
             0.254_829_592,
         ];
-        let mut poly = self.cx.const_f32(coeffs[0]);
+        let mut poly = self.cx.const_f32(coeffs[0] as f32);
         for &c in &coeffs[1..] {
             let m = self.cx.op(Op::FMul, f, &[poly, t])?;
-            let c = self.cx.const_f32(c);
+            let c = self.cx.const_f32(c as f32);
             poly = self.cx.op(Op::FAdd, f, &[m, c])?;
         }
         poly = self.cx.op(Op::FMul, f, &[poly, t])?;
@@ -452,13 +452,9 @@ impl Emitter<'_> {
         if to == ScalarType::BF16 {
             let u = self.cx.u32();
             let f = self.cx.f32();
-            let wide = if from.is_signed_int() {
-                let i16t = self.cx.int(16, false);
-                let b = self.cx.op(Op::Bitcast, i16t, &[x])?;
-                self.cx.op(Op::UConvert, u, &[b])?
-            } else if from == ScalarType::F16 {
-                let i16t = self.cx.int(16, false);
-                let b = self.cx.op(Op::Bitcast, i16t, &[x])?;
+            let wide = if from.is_signed_int() || from == ScalarType::F16 {
+                let u16t = self.cx.int(16, false);
+                let b = self.cx.op(Op::Bitcast, u16t, &[x])?;
                 self.cx.op(Op::UConvert, u, &[b])?
             } else {
                 self.cx.op(Op::UConvert, u, &[x])?

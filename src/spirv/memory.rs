@@ -6,8 +6,8 @@ use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::abi;
 use crate::base::{Diagnostic, ScalarType};
-use crate::ir::{Elem, InstId, ValueId};
-use spirv::{Op, StorageClass, Word};
+use crate::ir::{InstId, ValueId};
+use spirv::{Op, Word};
 
 impl Emitter<'_> {
     pub(crate) fn ptr_offset(&mut self, ptr: ValueId, offset: ValueId) -> R<Val> {
@@ -37,8 +37,7 @@ impl Emitter<'_> {
     }
 
     /// `index < OpArrayLength` (unsigned, so negative indices fail too).
-    fn in_bounds(&mut self, var: Word, len: Word, idx: Word) -> R<Word> {
-        let _ = var;
+    fn in_bounds(&mut self, len: Word, idx: Word) -> R<Word> {
         let bool_ty = self.cx.bool_ty();
         if self.idx64 {
             let u64t = self.cx.int(64, false);
@@ -167,7 +166,7 @@ impl Emitter<'_> {
         for (r, &i) in idx.iter().enumerate() {
             let m = masks.as_ref().map(|m| m[r]);
             let inb = match len {
-                Some(l) => Some(self.in_bounds(buffer.var, l, i)?),
+                Some(l) => Some(self.in_bounds(l, i)?),
                 None => None,
             };
             if let Some(inb) = inb {
@@ -207,11 +206,6 @@ impl Emitter<'_> {
             out.push(v);
         }
         self.record_violation(&violations, abi::STATUS_LOAD_OOB, param)?;
-        let _ = Elem::Ptr {
-            pointee: elem,
-            mutable: false,
-            param,
-        };
         Ok(Val::Regs(out))
     }
 
@@ -247,7 +241,7 @@ impl Emitter<'_> {
             let m = masks.as_ref().map(|m| m[r]);
             let wanted = self.all(&m.into_iter().chain(primary).collect::<Vec<_>>())?;
             let inb = match len {
-                Some(l) => Some(self.in_bounds(buffer.var, l, i)?),
+                Some(l) => Some(self.in_bounds(l, i)?),
                 None => None,
             };
             if let Some(inb) = inb {
@@ -348,7 +342,6 @@ impl Emitter<'_> {
                 Ok(())
             })
         })?;
-        let _ = StorageClass::StorageBuffer;
         Ok(())
     }
 }

@@ -41,7 +41,6 @@ pub fn emit(
         .schedule
         .as_ref()
         .ok_or_else(|| Diagnostic::internal("scheduled kernel without a schedule"))?;
-    let _ = target;
     let mut e = Emitter::new(kernel, schedule, options);
     e.declare_interface()?;
     e.begin_main()?;
@@ -51,7 +50,52 @@ pub fn emit(
     if e.cx.block_open() {
         e.cx.b.ret().map_err(ice)?;
     }
-    e.finish()
+    let artifact = e.finish()?;
+    check_features(&artifact.abi.features, target)?;
+    Ok(artifact)
+}
+
+/// Refuses a kernel that needs a device feature the target lacks.
+fn check_features(needed: &abi::Features, target: &Target) -> Result<(), Diagnostic> {
+    let have = &target.features;
+    let pairs = [
+        (
+            needed.float16,
+            have.float16,
+            "16-bit floats (shaderFloat16)",
+        ),
+        (
+            needed.float64,
+            have.float64,
+            "64-bit floats (shaderFloat64)",
+        ),
+        (needed.int8, have.int8, "8-bit integers (shaderInt8)"),
+        (needed.int16, have.int16, "16-bit integers (shaderInt16)"),
+        (needed.int64, have.int64, "64-bit integers (shaderInt64)"),
+        (
+            needed.storage8,
+            have.storage8,
+            "8-bit storage buffer access",
+        ),
+        (
+            needed.storage16,
+            have.storage16,
+            "16-bit storage buffer access",
+        ),
+    ];
+    for (need, has, what) in pairs {
+        if need && !has {
+            return Err(Diagnostic::error(
+                "E0603",
+                format!(
+                    "this kernel needs {what}, which `{}` does not offer",
+                    target.name
+                ),
+            )
+            .with_help("use element types the device supports (for example f32 and i32)"));
+        }
+    }
+    Ok(())
 }
 
 /// A value while emitting: registers of scalars/tiles, or a pointer as per-register element

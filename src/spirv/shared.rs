@@ -32,7 +32,7 @@ impl Emitter<'_> {
     }
 
     /// The 32-bit words of a register of element type `ty` (`None`: a pointer index).
-    fn to_words(&mut self, ty: Option<ScalarType>, x: Word) -> R<Vec<Word>> {
+    fn register_words(&mut self, ty: Option<ScalarType>, x: Word) -> R<Vec<Word>> {
         let u = self.cx.u32();
         use ScalarType::*;
         let ty = match ty {
@@ -76,7 +76,7 @@ impl Emitter<'_> {
         })
     }
 
-    fn from_words(&mut self, ty: Option<ScalarType>, words: &[Word]) -> R<Word> {
+    fn words_register(&mut self, ty: Option<ScalarType>, words: &[Word]) -> R<Word> {
         use ScalarType::*;
         let ty = match ty {
             Some(t) => t,
@@ -188,7 +188,7 @@ impl Emitter<'_> {
             let idx = self.linear_index(&coords, &ty.shape)?;
             let wc = self.cx.const_u32(nwords);
             let base = self.cx.op(Op::IMul, u, &[idx, wc])?;
-            let words = self.to_words(sty, x)?;
+            let words = self.register_words(sty, x)?;
             match primary {
                 None => self.write_scratch(base, &words)?,
                 Some(p) => self.guarded(p, &mut |e| e.write_scratch(base, &words))?,
@@ -202,7 +202,7 @@ impl Emitter<'_> {
             let wc = self.cx.const_u32(nwords);
             let base = self.cx.op(Op::IMul, u, &[idx, wc])?;
             let words = self.read_scratch(base, nwords)?;
-            out.push(self.from_words(sty, &words)?);
+            out.push(self.words_register(sty, &words)?);
         }
         self.barrier()?;
         Ok(match val {
@@ -245,11 +245,10 @@ impl Emitter<'_> {
             let idx = src.register_indices(r as u32);
             let mut keep = true;
             let mut res_index = 0u32;
-            for (k, (&d, &r_d)) in src_dims.iter().zip(&idx).enumerate() {
+            for (&d, &r_d) in src_dims.iter().zip(&idx) {
                 if reduced.contains(&d) {
                     keep &= base.is_primary_register(d, r_d);
                 } else {
-                    let _ = k;
                     res_index = res_index * base.regs_per_dim(d) + r_d;
                 }
             }
@@ -322,7 +321,7 @@ impl Emitter<'_> {
         for (r, &p) in partial.iter().enumerate() {
             let off = self.cx.const_u32(r as u32 * nwords);
             let at = self.cx.op(Op::IAdd, u, &[mine, off])?;
-            let words = self.to_words(Some(ty), p)?;
+            let words = self.register_words(Some(ty), p)?;
             self.write_scratch(at, &words)?;
         }
         self.barrier()?;
@@ -338,7 +337,7 @@ impl Emitter<'_> {
                 let off = self.cx.const_u32(r as u32 * nwords);
                 let at = self.cx.op(Op::IAdd, u, &[start, off])?;
                 let words = self.read_scratch(at, nwords)?;
-                let v = self.from_words(Some(ty), &words)?;
+                let v = self.words_register(Some(ty), &words)?;
                 acc = Some(match acc {
                     None => v,
                     Some(a) => self.reduce_combine(op, ty, a, v)?,

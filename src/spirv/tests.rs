@@ -479,3 +479,198 @@ fn typed_buffers_validate_with_features() {
     compile(typed_kernel(BF16, 64), true);
     compile(typed_kernel(F64, 64), true);
 }
+
+/// `out[i] = op(x[i])` over one block of `ty`.
+pub fn unary_kernel(op: UnaryOp, ty: ScalarType, block: u32) -> crate::ir::Kernel {
+    let mut b = Builder::new(format!("unary_{op:?}_{ty}").to_lowercase());
+    let x = ptr(&mut b, "x", ty, false);
+    let out = ptr(&mut b, "out", ty, true);
+    let offs = block_offsets(&mut b, block);
+    let p = ptrs(&mut b, x, offs);
+    let v = b.load(p, None, None);
+    let r = b.unary(op, v);
+    let q = ptrs(&mut b, out, offs);
+    b.store(q, r, None);
+    b.finish()
+}
+
+/// `out[i] = op(x[i], y[i])` over one block of `ty`.
+pub fn binary_kernel(op: BinaryOp, ty: ScalarType, block: u32) -> crate::ir::Kernel {
+    let mut b = Builder::new(format!("binary_{op:?}_{ty}").to_lowercase());
+    let x = ptr(&mut b, "x", ty, false);
+    let y = ptr(&mut b, "y", ty, false);
+    let out = ptr(&mut b, "out", ty, true);
+    let offs = block_offsets(&mut b, block);
+    let p = ptrs(&mut b, x, offs);
+    let a = b.load(p, None, None);
+    let p = ptrs(&mut b, y, offs);
+    let c = b.load(p, None, None);
+    let r = b.binary(op, a, c);
+    let q = ptrs(&mut b, out, offs);
+    b.store(q, r, None);
+    b.finish()
+}
+
+/// `out[i] = x[i] * s + t` with scalar parameters `s`, `t` of `ty` and a bool flag that negates.
+pub fn scalar_params_kernel(ty: ScalarType, block: u32) -> crate::ir::Kernel {
+    let mut b = Builder::new(format!("params_{ty}"));
+    let x = ptr(&mut b, "x", ty, false);
+    let out = ptr(&mut b, "out", ty, true);
+    let s = b.add_param("s", ParamKind::Scalar(ty));
+    let flag = b.add_param("flag", ParamKind::Scalar(Bool));
+    let t = b.add_param("t", ParamKind::Scalar(ty));
+    let offs = block_offsets(&mut b, block);
+    let p = ptrs(&mut b, x, offs);
+    let v = b.load(p, None, None);
+    let sv = b.param(s);
+    let ss = b.splat(sv, vec![block]);
+    let tv = b.param(t);
+    let ts = b.splat(tv, vec![block]);
+    let m = b.binary(BinaryOp::Mul, v, ss);
+    let r = b.binary(BinaryOp::Add, m, ts);
+    let fv = b.param(flag);
+    let fs = b.splat(fv, vec![block]);
+    let zero = b.constant(ty, Literal::Int(0));
+    let zs = b.splat(zero, vec![block]);
+    let neg = b.binary(BinaryOp::Sub, zs, r);
+    let sel = b.select(fs, neg, r);
+    let q = ptrs(&mut b, out, offs);
+    b.store(q, sel, None);
+    b.finish()
+}
+
+#[test]
+fn unary_and_binary_ops_validate() {
+    use UnaryOp::*;
+    for ty in [F32, F16, F64, BF16] {
+        for op in [
+            Neg, Abs, Exp, Exp2, Log, Log2, Sqrt, Rsqrt, Sin, Cos, Tanh, Erf, Floor, Ceil, Round,
+            Sigmoid,
+        ] {
+            compile(unary_kernel(op, ty, 64), false);
+        }
+        for op in [
+            BinaryOp::Add,
+            BinaryOp::Sub,
+            BinaryOp::Mul,
+            BinaryOp::Div,
+            BinaryOp::Rem,
+            BinaryOp::Min,
+            BinaryOp::Max,
+            BinaryOp::Pow,
+        ] {
+            compile(binary_kernel(op, ty, 64), false);
+        }
+    }
+    for ty in [I8, I16, I32, I64, U8, U16, U32, U64] {
+        for op in [Neg, Abs, BitNot] {
+            compile(unary_kernel(op, ty, 64), false);
+        }
+        for op in [
+            BinaryOp::Add,
+            BinaryOp::Sub,
+            BinaryOp::Mul,
+            BinaryOp::Div,
+            BinaryOp::Rem,
+            BinaryOp::And,
+            BinaryOp::Or,
+            BinaryOp::Xor,
+            BinaryOp::Shl,
+            BinaryOp::Shr,
+            BinaryOp::Min,
+            BinaryOp::Max,
+            BinaryOp::MulHi,
+        ] {
+            compile(binary_kernel(op, ty, 64), false);
+        }
+    }
+    for ty in [F32, F16, I32, I64, U32, U64] {
+        compile(scalar_params_kernel(ty, 64), true);
+    }
+}
+
+/// `z[i] = x[i] + x[0]` with i64 offsets; tiles of 256 go through a tile `if`/`while` that
+/// doubles the sum `reps` times (a runtime count) and negates it when `flip` is set.
+pub fn wide_offsets_kernel(block: u32) -> crate::ir::Kernel {
+    let mut b = Builder::new("wide_offsets");
+    let x = ptr(&mut b, "x", F32, false);
+    let z = ptr(&mut b, "z", F32, true);
+    let reps = b.add_param("reps", ParamKind::Scalar(I32));
+    let flip = b.add_param("flip", ParamKind::Scalar(Bool));
+    let acc = b.add_local("acc", Type::tile(F32, vec![block]));
+    let count = b.add_local("count", Type::scalar(I32));
+    let offs = block_offsets(&mut b, block);
+    let offs64 = b.cast(offs, I64);
+    let p = ptrs(&mut b, x, offs64);
+    let v = b.load(p, None, None);
+    // A scalar load through a scalar pointer.
+    let x0 = b.param(x);
+    let first = b.load(x0, None, None);
+    let fs = b.splat(first, vec![block]);
+    let s = b.binary(BinaryOp::Add, v, fs);
+    b.local_set(acc, s);
+    let c0 = b.const_i32(0);
+    b.local_set(count, c0);
+    b.begin_region();
+    let c = b.local_get(count);
+    let r = b.param(reps);
+    let cond = b.compare(CmpOp::Lt, c, r);
+    let cond_region = b.end_region();
+    b.begin_region();
+    let a = b.local_get(acc);
+    let d = b.binary(BinaryOp::Add, a, a);
+    b.local_set(acc, d);
+    let c = b.local_get(count);
+    let one = b.const_i32(1);
+    let n = b.binary(BinaryOp::Add, c, one);
+    b.local_set(count, n);
+    let body = b.end_region();
+    b.push(
+        InstKind::While {
+            cond_region,
+            cond,
+            body,
+        },
+        None,
+    );
+    let f = b.param(flip);
+    b.begin_region();
+    let a = b.local_get(acc);
+    let na = b.unary(UnaryOp::Neg, a);
+    b.local_set(acc, na);
+    let then_region = b.end_region();
+    b.push(
+        InstKind::If {
+            cond: f,
+            then_region,
+            else_region: Region::default(),
+        },
+        None,
+    );
+    let a = b.local_get(acc);
+    let q = ptrs(&mut b, z, offs64);
+    b.store(q, a, None);
+    b.finish()
+}
+
+#[test]
+fn wide_offsets_and_tile_control_flow_validate() {
+    let art = compile(wide_offsets_kernel(256), true);
+    assert!(art.abi.features.int64);
+}
+
+#[test]
+fn missing_device_feature_is_a_diagnostic() {
+    let module = crate::passes::run(
+        ir::Module {
+            kernel: typed_kernel(F64, 64),
+        },
+        &Target::portable(),
+    )
+    .unwrap();
+    let mut target = Target::portable();
+    target.features.float64 = false;
+    let err = emit(&module, &target, &EmitOptions { safe: true }).unwrap_err();
+    assert_eq!(err.code, "E0603");
+    assert!(err.message.contains("64-bit floats"));
+}
