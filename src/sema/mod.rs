@@ -6,7 +6,33 @@
 //! every kernel's signature and attributes, and elaborates each kernel whose consts all have
 //! defaults (discarding the IR) so that body errors show up in `tkc check`. `lower` elaborates one
 //! kernel for one set of const values. Neither panics on user input; every problem is a
-//! `Diagnostic` with a stable code:
+//! `Diagnostic` with a stable code (table below).
+//!
+//! Decisions where LANGUAGE.md leaves room (the checker's contract with users):
+//! - Compile-time values (literals, consts, `static_range` variables, and anything computed
+//!   only from them, including fn results) are folded during elaboration; they become IR
+//!   `Const`s only where they meet runtime values. Shapes, axes, `arange` bounds and
+//!   `static_assert` need such values (E0504 otherwise).
+//! - An `if` whose condition is a compile-time bool elaborates only the taken branch (like
+//!   Triton's constexpr `if`), so the other branch may be ill-typed for this specialisation.
+//! - Untyped literals: `int op int` stays an untyped int, anything with a float literal is an
+//!   untyped float; with a typed operand the literal takes its type (an int literal may become a
+//!   float, a float literal may not become an int: E0302). Alone they default to `i32`/`f32`.
+//!   Range is checked when the type is fixed (E0303).
+//! - Pointers: offsets may be any int type; `ptr - offs` negates the offsets. A `let mut`
+//!   pointer keeps pointing into the same parameter.
+//! - fns are generic templates: an fn is checked at each call with the argument types, and one
+//!   that is never called is not checked. A typed parameter `x: f32` fixes the element type and
+//!   allows any shape; `-> T` likewise. The last expression, or a final `return e;`, is the value;
+//!   an earlier `return` is E0602.
+//! - `break`/`continue` inside `static_range` (unrolled) are E0604; loops do not cross fn
+//!   boundaries. `static_range` unrolls at most `elab::MAX_UNROLL` iterations (E0603).
+//! - Reductions of a scalar return it unchanged; `keep_dims` re-inserts the reduced dim as 1.
+//! - `#[threads(N)]` must be a power of two in 1..=1024. `#[grid]` expressions fold consts and
+//!   name runtime int scalar params (`GridExpr::Param`).
+//! - The lowered IR is run through `ir::verify`; a failure is reported as an internal compiler
+//!   error, never returned.
+//!
 //!
 //! | code | meaning |
 //! |---|---|
