@@ -985,3 +985,26 @@ kernel k(out: *mut i32, n: i64) {
         _ => unreachable!(),
     }
 }
+
+#[test]
+fn deep_fn_nesting_is_a_diagnostic() {
+    let mut src = String::from("fn g0(x) { x }\n");
+    for i in 1..80 {
+        src.push_str(&format!("fn g{i}(x) {{ g{}(x) + 1 }}\n", i - 1));
+    }
+    src.push_str("kernel k(out: *mut i32) { store(out, g79(0)); }\n");
+    let (_, diags, _s) = check_src(&src);
+    assert_eq!(
+        diags.items.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec!["E0605"],
+        "{}",
+        diag::render(&diags, &_s, false)
+    );
+    // Shallower nesting folds to a compile-time value.
+    let module = lower_src(&src.replace("g79(0)", "g40(0)"), "k", &[]);
+    assert!(module
+        .kernel
+        .insts
+        .iter()
+        .any(|(_, i)| i.kind == InstKind::Const(Literal::Int(40))));
+}
