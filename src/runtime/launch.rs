@@ -389,6 +389,11 @@ fn bind_arguments(
         let size = (host.len() as u64 * device_elem_bytes(host.elem)).max(4);
         let (device_buffer, staging) = buffers.create_binding(context, allocator, size)?;
         let mapped = buffers.mapped(staging.unwrap_or(device_buffer))?;
+        // The 4 bytes behind an empty argument read as 0, like any out-of-bounds load. (Safe mode
+        // cannot see that index 0 is outside: OpArrayLength counts the padding.)
+        if host.data.is_empty() {
+            mapped.fill(0);
+        }
         if host.elem == ScalarType::Bool {
             for (word, &byte) in mapped.chunks_exact_mut(4).zip(&host.data) {
                 word.copy_from_slice(&((byte != 0) as u32).to_le_bytes());
