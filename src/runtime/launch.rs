@@ -744,7 +744,10 @@ fn run_with_buffers(
     })?;
     context.check_validation()?;
 
-    // The status buffer first: an out-of-bounds access makes the results meaningless.
+    // The status buffer: the first out-of-bounds access is the launch's error. The buffers are
+    // still read back, as the interpreter leaves them, so a caller can see that the dropped
+    // stores touched nothing.
+    let mut violation = None;
     for b in bound.iter().filter(|b| b.param_index.is_none()) {
         let words: Vec<u32> = buffers
             .mapped(b.staging.unwrap_or(b.device))?
@@ -752,7 +755,7 @@ fn run_with_buffers(
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         if let Some(status) = Status::decode(&words) {
-            return Err(out_of_bounds(pipeline, status));
+            violation = Some(out_of_bounds(pipeline, status));
         }
     }
     if runs.read_back {
@@ -771,6 +774,9 @@ fn run_with_buffers(
                 host.data.copy_from_slice(&mapped[..len]);
             }
         }
+    }
+    if let Some(violation) = violation {
+        return Err(violation);
     }
     match &queries {
         Some(queries) => queries.durations(context),

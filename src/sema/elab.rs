@@ -17,7 +17,7 @@ pub const MAX_UNROLL: i128 = 4096;
 const MAX_INLINE_DEPTH: usize = 64;
 /// Unrolled `static_range` iterations plus inlined fn calls per kernel: nested unrolls and fns
 /// that call others twice grow exponentially, so the total is bounded (E0606).
-const MAX_EXPANSION: u64 = 1 << 18;
+const MAX_EXPANSION: u64 = 1 << 16;
 /// Most elements of one block.
 pub const MAX_ELEMENTS: u64 = 1 << 20;
 
