@@ -37,13 +37,14 @@ pub struct Device {
     pub(crate) context: Arc<Context>,
 }
 
-/// The messages the validation layer sent to our callback; boxed so its address is stable.
+/// The messages the validation layer sent to our callback; in an `Arc` so its address is stable
+/// and `Device::close` can read what arrives during teardown.
 type MessageLog = Mutex<Vec<String>>;
 
 struct Validation {
     loader: ash::ext::debug_utils::Instance,
     messenger: vk::DebugUtilsMessengerEXT,
-    messages: Box<MessageLog>,
+    messages: Arc<MessageLog>,
 }
 
 /// Everything a physical device offers that the runtime cares about.
@@ -195,8 +196,8 @@ unsafe extern "system" fn debug_callback(
         && !data.is_null()
         && !user_data.is_null()
     {
-        // SAFETY: user_data is the Box<MessageLog> address we registered; it lives as long as
-        // the messenger. `data` is valid for the duration of the callback.
+        // SAFETY: user_data is the Arc<MessageLog> address we registered; the Arc lives at least
+        // as long as the messenger. `data` is valid for the duration of the callback.
         let log = &*(user_data as *const MessageLog);
         let message = (*data)
             .message_as_c_str()
@@ -261,7 +262,7 @@ fn create_instance(
             })?;
         let validation = if validate {
             let loader = ash::ext::debug_utils::Instance::new(entry, &instance);
-            let messages: Box<MessageLog> = Box::new(Mutex::new(Vec::new()));
+            let messages: Arc<MessageLog> = Arc::new(Mutex::new(Vec::new()));
             let messenger_info = vk::DebugUtilsMessengerCreateInfoEXT::default()
                 .message_severity(
                     vk::DebugUtilsMessageSeverityFlagsEXT::ERROR
@@ -273,7 +274,7 @@ fn create_instance(
                         | vk::DebugUtilsMessageTypeFlagsEXT::PERFORMANCE,
                 )
                 .pfn_user_callback(Some(debug_callback))
-                .user_data(&*messages as *const MessageLog as *mut c_void);
+                .user_data(Arc::as_ptr(&messages) as *mut c_void);
             match loader.create_debug_utils_messenger(&messenger_info, None) {
                 Ok(messenger) => Some(Validation {
                     loader,
@@ -603,6 +604,28 @@ impl Device {
 
     pub fn info(&self) -> &DeviceInfo {
         &self.context.info
+    }
+
+    /// Tears the device down now and reports what the validation layer said while it did (with
+    /// validation on, objects left alive show up here as errors). Pipelines still alive keep
+    /// the device open; that is a `BadArguments` error and nothing is torn down.
+    pub fn close(self) -> Result<(), RuntimeError> {
+        let context = Arc::try_unwrap(self.context).map_err(|_| RuntimeError::BadArguments {
+            kernel: String::new(),
+            message: "the device cannot close while pipelines made on it are alive".into(),
+        })?;
+        context.check_validation()?;
+        let log = context.validation.as_ref().map(|v| v.messages.clone());
+        drop(context);
+        let messages = match log {
+            Some(log) => std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner())),
+            None => Vec::new(),
+        };
+        if messages.is_empty() {
+            Ok(())
+        } else {
+            Err(RuntimeError::Validation { messages })
+        }
     }
 
     /// The limits and features the compiler should target on this device.

@@ -95,6 +95,7 @@ pub(crate) fn run_error_interp(error: tk::interp::RunError) -> Fail {
             device_failure("E0952", format!("device_assert failed in kernel `{kernel}` (program {program:?}): {message}"), "the assertion's condition was false")
         }
         RunError::BadArguments(message) => Fail { code: 2, text: format!("error[E0908]: {message}\n") },
+        RunError::BudgetExceeded { .. } => Fail { code: 3, text: format!("error[E0950]: {error}\n") },
         RunError::InvalidIr { kernel, message } => {
             Fail { code: 101, text: format!("error[ICE]: internal compiler error: invalid IR for kernel `{kernel}`: {message}\n") }
         }

@@ -188,16 +188,21 @@ pub(crate) fn eval_grid_expr(
                 format!("`{name}` is not an integer parameter or const (known: {})", names.join(", "))
             })
         }
-        ExprKind::Unary { op: ast::UnaryOp::Neg, operand } => Ok(-eval_grid_expr(operand, env)?),
+        ExprKind::Unary { op: ast::UnaryOp::Neg, operand } => eval_grid_expr(operand, env)?
+            .checked_neg()
+            .ok_or_else(|| "the value overflows 64 bits".to_string()),
         ExprKind::Binary { op, lhs, rhs } => {
             let (a, b) = (eval_grid_expr(lhs, env)?, eval_grid_expr(rhs, env)?);
-            let nonzero = || if b == 0 { Err("division by zero".to_string()) } else { Ok(b) };
+            let overflow = || format!("`{a} {} {b}` overflows 64 bits", op.symbol());
+            if matches!(op, BinaryOp::Div | BinaryOp::Rem) && b == 0 {
+                return Err(format!("division by zero (`{a} {} 0`)", op.symbol()));
+            }
             match op {
-                BinaryOp::Add => Ok(a.wrapping_add(b)),
-                BinaryOp::Sub => Ok(a.wrapping_sub(b)),
-                BinaryOp::Mul => Ok(a.wrapping_mul(b)),
-                BinaryOp::Div => Ok(a / nonzero()?),
-                BinaryOp::Rem => Ok(a % nonzero()?),
+                BinaryOp::Add => a.checked_add(b).ok_or_else(overflow),
+                BinaryOp::Sub => a.checked_sub(b).ok_or_else(overflow),
+                BinaryOp::Mul => a.checked_mul(b).ok_or_else(overflow),
+                BinaryOp::Div => a.checked_div(b).ok_or_else(overflow),
+                BinaryOp::Rem => a.checked_rem(b).ok_or_else(overflow),
                 _ => Err(format!("`{}` is not allowed in a grid (use + - * / % cdiv minimum maximum)", op.symbol())),
             }
         }
@@ -212,8 +217,11 @@ pub(crate) fn eval_grid_expr(
             let values = values?;
             let (a, b) = (values[0], values[1]);
             match callee[0].name.as_str() {
-                "cdiv" if b == 0 => Err("division by zero".into()),
-                "cdiv" => Ok((a + b - 1) / b),
+                "cdiv" if b == 0 => Err(format!("division by zero (`cdiv({a}, 0)`)")),
+                "cdiv" => (a as i128 + b as i128 - 1)
+                    .checked_div(b as i128)
+                    .and_then(|q| i64::try_from(q).ok())
+                    .ok_or_else(|| format!("`cdiv({a}, {b})` overflows 64 bits")),
                 "minimum" => Ok(a.min(b)),
                 "maximum" => Ok(a.max(b)),
                 other => Err(format!("`{other}` is not allowed in a grid (use cdiv, minimum, maximum)")),
