@@ -54,7 +54,9 @@
 //!   invocation only.
 //! - Every SPIR-V module passes `spirv-val --target-env vulkan1.1` (tests run it on each).
 pub mod abi;
+pub mod api;
 pub mod base;
+pub mod cache;
 pub mod driver;
 pub mod interp;
 pub mod ir;
