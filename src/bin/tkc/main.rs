@@ -105,6 +105,9 @@ pub(crate) struct LaunchArgs {
     /// Leave out the bounds checks of safe mode.
     #[arg(long)]
     pub(crate) unchecked: bool,
+    /// Compile afresh and tune afresh: bypass the kernel, pipeline and autotuning caches.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 }
 
 fn main() -> ExitCode {
