@@ -66,3 +66,4 @@ pub mod runtime;
 pub mod sema;
 pub mod spirv;
 pub mod syntax;
+pub mod tune;

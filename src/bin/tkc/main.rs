@@ -6,6 +6,7 @@ mod compile;
 mod devices;
 mod report;
 mod run;
+mod tune;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use compile::*;
 use devices::*;
 use report::*;
 use run::*;
+use tune::*;
 
 #[derive(Parser)]
 #[command(
@@ -68,6 +70,13 @@ pub(crate) enum Command {
         #[command(flatten)]
         launch: LaunchArgs,
         #[arg(long, default_value_t = 20)]
+        iterations: u32,
+    },
+    /// Benchmark every `#[autotune]` config of a kernel now, save the fastest, print the table.
+    Tune {
+        #[command(flatten)]
+        launch: LaunchArgs,
+        #[arg(long, default_value_t = 10)]
         iterations: u32,
     },
     /// List the Vulkan devices.
@@ -165,6 +174,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         ),
         Command::Run(launch) => run(&command_line, &launch, None),
         Command::Bench { launch, iterations } => run(&command_line, &launch, Some(iterations)),
+        Command::Tune { launch, iterations } => tune_command(&command_line, &launch, iterations),
         Command::Devices => devices(),
     }
 }

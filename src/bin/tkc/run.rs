@@ -387,6 +387,19 @@ pub(crate) fn run(
             tk::interp::run(&lowered, &mut args, grid).map_err(run_error_interp)?;
         }
         Some(device) => {
+            let (lowered, grid) = match autotuned(
+                command_line,
+                &device,
+                &program,
+                sig,
+                &consts,
+                &lowered,
+                &args,
+                launch,
+            )? {
+                Some(tuned) => tuned,
+                None => (lowered, grid),
+            };
             let (artifact, _) = cached_compile(&device, &program, lowered, launch)?;
             let pipeline = device.load(&artifact).map_err(runtime_failure)?;
             if !launch.no_cache {
