@@ -58,6 +58,7 @@ pub mod api;
 pub mod base;
 pub mod cache;
 pub mod driver;
+pub mod export;
 pub mod interp;
 pub mod ir;
 pub mod npy;

@@ -90,6 +90,12 @@ pub(crate) enum Emit {
     Ir,
     /// The IR after scheduling (layouts).
     IrScheduled,
+    /// WebGPU shading language, translated from the SPIR-V by naga.
+    Wgsl,
+    /// Metal shading language, translated by naga.
+    Msl,
+    /// HLSL (shader model 6.0), translated by naga.
+    Hlsl,
 }
 
 #[derive(clap::Args)]
