@@ -60,6 +60,8 @@ struct Probe {
     /// min(instance version, device version) >= 1.2: the Vulkan11/12 feature structs apply.
     core_12: bool,
     support: Support,
+    /// What a pipeline cache's header must match (`pipeline_cache.rs`).
+    cache_identity: super::pipeline_cache::CacheIdentity,
 }
 
 /// Device features in plain bools, as queried; the same struct says what to enable.
@@ -125,6 +127,10 @@ pub(crate) struct Context {
     /// The bits of a timestamp that count (`timestampValidBits` of the queue family).
     pub(crate) timestamp_mask: u64,
     pub(crate) state: Mutex<State>,
+    /// The device-wide VkPipelineCache every pipeline is created through (persisted by
+    /// `pipeline_cache.rs`).
+    pub(crate) pipeline_cache: vk::PipelineCache,
+    pub(crate) cache_identity: super::pipeline_cache::CacheIdentity,
 }
 
 impl Context {
@@ -164,6 +170,8 @@ impl Drop for Context {
                 .get_mut()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             self.device.destroy_fence(state.fence, None);
+            self.device
+                .destroy_pipeline_cache(self.pipeline_cache, None);
             self.device.destroy_command_pool(state.command_pool, None);
             drop(state.allocator.take());
             self.device.destroy_device(None);
@@ -476,6 +484,11 @@ fn probe(
             fixed_subgroup_size,
             core_12,
             support,
+            cache_identity: super::pipeline_cache::CacheIdentity {
+                vendor_id: basic.vendor_id,
+                device_id: basic.device_id,
+                uuid: basic.pipeline_cache_uuid,
+            },
         }))
     }
 }
@@ -594,8 +607,17 @@ impl Device {
                 command_buffer: vk::CommandBuffer::null(),
                 fence: vk::Fence::null(),
             }),
+            pipeline_cache: vk::PipelineCache::null(),
+            cache_identity: probe.cache_identity,
         };
         init_state(&mut context, probe.physical)?;
+        // SAFETY: object creation on a live device; stored at once so Drop frees it.
+        context.pipeline_cache = unsafe {
+            context
+                .device
+                .create_pipeline_cache(&vk::PipelineCacheCreateInfo::default(), None)
+        }
+        .map_err(vk_error("vkCreatePipelineCache"))?;
         context.check_validation()?;
         Ok(Device {
             context: Arc::new(context),

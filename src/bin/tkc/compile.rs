@@ -214,6 +214,20 @@ pub(crate) fn build(
                 .map_err(|d| program_errors(&d.into(), &program.sources))?;
             match emit {
                 Emit::IrScheduled => (None, Some(ir::print::print(&scheduled))),
+                Emit::Wgsl | Emit::Msl | Emit::Hlsl => {
+                    let language = match emit {
+                        Emit::Wgsl => tk::export::Language::Wgsl,
+                        Emit::Msl => tk::export::Language::Msl,
+                        _ => tk::export::Language::Hlsl,
+                    };
+                    // naga may panic (it is guarded); keep the ICE hook quiet meanwhile.
+                    let hook = std::panic::take_hook();
+                    std::panic::set_hook(Box::new(|_| {}));
+                    let text = tk::export::export(&artifact, language);
+                    std::panic::set_hook(hook);
+                    let text = text.map_err(|d| program_errors(&d.into(), &program.sources))?;
+                    (None, Some(text))
+                }
                 Emit::Spvasm => {
                     use rspirv::binary::Disassemble;
                     let module = rspirv::dr::load_words(&artifact.words).map_err(|e| Fail {

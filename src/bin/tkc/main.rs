@@ -6,6 +6,7 @@ mod compile;
 mod devices;
 mod report;
 mod run;
+mod tune;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use compile::*;
 use devices::*;
 use report::*;
 use run::*;
+use tune::*;
 
 #[derive(Parser)]
 #[command(
@@ -70,6 +72,13 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 20)]
         iterations: u32,
     },
+    /// Benchmark every `#[autotune]` config of a kernel now, save the fastest, print the table.
+    Tune {
+        #[command(flatten)]
+        launch: LaunchArgs,
+        #[arg(long, default_value_t = 10)]
+        iterations: u32,
+    },
     /// List the Vulkan devices.
     Devices,
 }
@@ -81,6 +90,12 @@ pub(crate) enum Emit {
     Ir,
     /// The IR after scheduling (layouts).
     IrScheduled,
+    /// WebGPU shading language, translated from the SPIR-V by naga.
+    Wgsl,
+    /// Metal shading language, translated by naga.
+    Msl,
+    /// HLSL (shader model 6.0), translated by naga.
+    Hlsl,
 }
 
 #[derive(clap::Args)]
@@ -105,6 +120,9 @@ pub(crate) struct LaunchArgs {
     /// Leave out the bounds checks of safe mode.
     #[arg(long)]
     pub(crate) unchecked: bool,
+    /// Compile afresh and tune afresh: bypass the kernel, pipeline and autotuning caches.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 }
 
 fn main() -> ExitCode {
@@ -162,6 +180,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         ),
         Command::Run(launch) => run(&command_line, &launch, None),
         Command::Bench { launch, iterations } => run(&command_line, &launch, Some(iterations)),
+        Command::Tune { launch, iterations } => tune_command(&command_line, &launch, iterations),
         Command::Devices => devices(),
     }
 }

@@ -395,10 +395,25 @@ pub(crate) fn run(
             tk::interp::run(&lowered, &mut args, grid).map_err(run_error_interp)?;
         }
         Some(device) => {
-            let target = device.target();
-            let (_, artifact) = driver::compile(lowered, &target, !launch.unchecked)
-                .map_err(|d| program_errors(&d.into(), &program.sources))?;
+            let (lowered, grid) = match autotuned(
+                command_line,
+                &device,
+                &program,
+                sig,
+                &consts,
+                &lowered,
+                &args,
+                launch,
+            )? {
+                Some(tuned) => tuned,
+                None => (lowered, grid),
+            };
+            let (artifact, _) = cached_compile(&device, &program, lowered, launch)?;
             let pipeline = device.load(&artifact).map_err(runtime_failure)?;
+            if !launch.no_cache {
+                // A pipeline cache that cannot be saved only costs the next run some time.
+                let _ = tk::cache::save_pipeline_cache(&device);
+            }
             match bench_iterations {
                 None => {
                     device
@@ -508,4 +523,38 @@ pub(crate) fn element_text(buffer: &HostBuffer, i: usize) -> String {
         U64 => u64::from_le_bytes(b.try_into().unwrap()).to_string(),
         F64 => f64::from_le_bytes(b.try_into().unwrap()).to_string(),
     }
+}
+
+/// Compiles through the on-disk kernel cache (unless `--no-cache`) and keeps the device's
+/// pipeline cache across runs. `TK_LOG=cache` reports hits and misses on stderr.
+pub(crate) fn cached_compile(
+    device: &Device,
+    program: &Program,
+    lowered: ir::Module,
+    launch: &LaunchArgs,
+) -> Result<(tk::abi::Artifact, tk::cache::CacheOutcome)> {
+    let cache = if launch.no_cache {
+        None
+    } else {
+        tk::cache::load_pipeline_cache(device);
+        tk::cache::KernelCache::default_location()
+    };
+    let (artifact, outcome) = tk::cache::compile(
+        &program.sources,
+        lowered,
+        &device.target(),
+        &device.info().driver,
+        !launch.unchecked,
+        cache.as_ref(),
+    )
+    .map_err(|d| program_errors(&d.into(), &program.sources))?;
+    if std::env::var("TK_LOG").is_ok_and(|v| v.split(',').any(|part| part == "cache")) {
+        let what = match outcome {
+            tk::cache::CacheOutcome::Hit => "cache hit",
+            tk::cache::CacheOutcome::Miss => "cache miss (compiled and stored)",
+            tk::cache::CacheOutcome::Bypassed => "cache bypassed",
+        };
+        eprintln!("tkc: {what}: kernel `{}`", artifact.abi.kernel);
+    }
+    Ok((artifact, outcome))
 }
