@@ -58,6 +58,7 @@ pub mod base;
 pub mod driver;
 pub mod interp;
 pub mod ir;
+pub mod lsp;
 pub mod npy;
 pub mod passes;
 pub mod runtime;

@@ -4,6 +4,8 @@
 mod bench;
 mod compile;
 mod devices;
+mod fmt;
+mod lsp;
 mod report;
 mod run;
 
@@ -22,6 +24,8 @@ use tk::syntax::ast;
 use bench::*;
 use compile::*;
 use devices::*;
+use fmt::*;
+use lsp::*;
 use report::*;
 use run::*;
 
@@ -72,6 +76,16 @@ pub(crate) enum Command {
     },
     /// List the Vulkan devices.
     Devices,
+    /// Format .tk files in place (one canonical layout; comments are kept).
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; list the files that would change and exit with 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -163,5 +177,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(launch) => run(&command_line, &launch, None),
         Command::Bench { launch, iterations } => run(&command_line, &launch, Some(iterations)),
         Command::Devices => devices(),
+        Command::Fmt { files, check } => fmt(&files, check),
+        Command::Lsp => lsp(),
     }
 }
