@@ -101,7 +101,7 @@ impl Analysis {
     /// Markdown for the thing under `offset`: a type, a builtin's docs, an item's signature and
     /// docs.
     pub fn hover(&self, offset: u32) -> Option<(Span, String)> {
-        if let Some((span, target)) = self.index.target_at(offset) {
+        if let Some((span, target)) = self.index.target_at(offset, false) {
             return self.describe(target).map(|text| (span, text));
         }
         // Any other expression: its type, from the kernel lowered at its const defaults.
@@ -254,7 +254,7 @@ impl Analysis {
 
     /// Where the thing under `offset` is defined: a file of the compilation and a span in it.
     pub fn definition(&self, offset: u32) -> Option<(FileId, Span)> {
-        let (_, target) = self.index.target_at(offset)?;
+        let (_, target) = self.index.target_at(offset, true)?;
         match target {
             Target::Local(id) => Some((FileId(0), self.index.locals[id].span)),
             Target::Item { file, index } => {

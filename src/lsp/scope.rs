@@ -66,8 +66,19 @@ pub struct Index {
 
 impl Index {
     /// The reference or definition under byte `offset`.
-    pub fn target_at(&self, offset: u32) -> Option<(Span, Target)> {
-        let inside = |s: Span| s.start <= offset && offset <= s.end;
+    /// `after_name` also accepts a cursor right after a name (`offs|`, where a text cursor
+    /// stands after typing), when it is not on another name; a mouse hover is always on a
+    /// character, so hovers pass `false`.
+    pub fn target_at(&self, offset: u32, after_name: bool) -> Option<(Span, Target)> {
+        self.target_where(|s| s.start <= offset && offset < s.end)
+            .or_else(|| {
+                after_name
+                    .then(|| self.target_where(|s| s.start <= offset && offset <= s.end))
+                    .flatten()
+            })
+    }
+
+    fn target_where(&self, inside: impl Fn(Span) -> bool) -> Option<(Span, Target)> {
         if let Some(r) = self.references.iter().find(|r| inside(r.span)) {
             return Some((r.span, r.target));
         }
