@@ -28,7 +28,7 @@ pub(crate) fn fmt(files: &[PathBuf], check: bool) -> Result<()> {
             Err(FormatError::Syntax(diagnostics)) => {
                 let mut sources = SourceMap::new();
                 sources.add(name.clone(), text);
-                failures.push_str(&diag::render(&diagnostics, &sources, color()));
+                failures.push_str(&render(&diagnostics, &sources));
             }
             Err(FormatError::Internal(message)) => {
                 failures.push_str(&format!(
