@@ -61,6 +61,7 @@ pub mod driver;
 pub mod export;
 pub mod interp;
 pub mod ir;
+pub mod lsp;
 pub mod npy;
 pub mod passes;
 pub mod runtime;

@@ -39,10 +39,7 @@ pub(crate) fn load_program(command_line: &CommandLine, file: &Path) -> Result<Pr
         return Err(program_errors(&program.diagnostics, &program.sources));
     }
     if !program.diagnostics.is_empty() {
-        eprint!(
-            "{}",
-            diag::render(&program.diagnostics, &program.sources, color())
-        );
+        eprint!("{}", render(&program.diagnostics, &program.sources));
     }
     Ok(program)
 }

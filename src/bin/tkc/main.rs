@@ -4,6 +4,9 @@
 mod bench;
 mod compile;
 mod devices;
+mod explain;
+mod fmt;
+mod lsp;
 mod report;
 mod run;
 mod tune;
@@ -23,6 +26,9 @@ use tk::syntax::ast;
 use bench::*;
 use compile::*;
 use devices::*;
+use explain::*;
+use fmt::*;
+use lsp::*;
 use report::*;
 use run::*;
 use tune::*;
@@ -31,11 +37,29 @@ use tune::*;
 #[command(
     name = "tkc",
     version,
-    about = "The tk kernel compiler: check, build, run and benchmark .tk kernels"
+    about = "The tk kernel compiler: check, build, run and benchmark .tk kernels",
+    after_help = "Examples:
+  tkc check examples/vector_add.tk
+  tkc run examples/vector_add.tk --arg x=examples/data/x.npy --arg y=examples/data/y.npy \\
+      --arg out=zeros:4096 --arg n=4096 --out out=out.npy
+  tkc build examples/softmax.tk --emit ir -D BLOCK=256
+  tkc fmt --check examples/*.tk
+  tkc explain E0301
+  tkc check k.tk --error-format json
+
+Exit codes: 0 success, 1 the program has errors, 2 bad command line or input files,
+3 the device failed or a safety check stopped the kernel, 101 internal compiler error."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// How to write diagnostics: `human` (source snippets), `short` (one line each) or `json`
+    /// (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Human)]
+    pub(crate) error_format: ErrorFormat,
+    /// Colour the output: `auto` (a terminal without NO_COLOR), `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
 }
 
 #[derive(Subcommand)]
@@ -81,6 +105,20 @@ pub(crate) enum Command {
     },
     /// List the Vulkan devices.
     Devices,
+    /// Format .tk files in place (one canonical layout; comments are kept).
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; list the files that would change and exit with 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
+    /// Explain a diagnostic code with a wrong and a fixed example (no code: list them all).
+    Explain { code: Option<String> },
+    /// Print a shell completion script: `tkc completions bash > /etc/bash_completion.d/tkc`.
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -159,6 +197,7 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> Result<()> {
+    set_output(cli.error_format, cli.color);
     let command_line = CommandLine::new();
     match cli.command {
         Command::Check { file, defines } => check(&command_line, &file, &defines),
@@ -182,5 +221,13 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench { launch, iterations } => run(&command_line, &launch, Some(iterations)),
         Command::Tune { launch, iterations } => tune_command(&command_line, &launch, iterations),
         Command::Devices => devices(),
+        Command::Fmt { files, check } => fmt(&files, check),
+        Command::Lsp => lsp(),
+        Command::Explain { code } => explain(code.as_deref()),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "tkc", &mut std::io::stdout());
+            Ok(())
+        }
     }
 }
