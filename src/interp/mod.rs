@@ -10,6 +10,7 @@
 //! sums and products reduce sequentially in index order (f16/bf16 accumulate in f32 and round
 //! once); an out-of-bounds load gives 0 and an out-of-bounds store is dropped, the run goes on, and
 //! the first such access is reported at the end; a failed `device_assert` stops the run at once.
+mod atomics;
 mod value;
 
 #[cfg(test)]
@@ -486,6 +487,13 @@ impl<'a> Machine<'a> {
                 }
             }
             InstKind::Load { ptr, mask, other } => self.load(id, *ptr, *mask, *other)?,
+            InstKind::Atomic {
+                op,
+                ptr,
+                value,
+                cmp,
+                mask,
+            } => self.atomic(id, *op, *ptr, *value, *cmp, *mask)?,
             InstKind::Store { ptr, value, mask } => {
                 self.store(id, *ptr, *value, *mask)?;
                 return Ok(Flow::Next);

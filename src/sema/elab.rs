@@ -11,6 +11,8 @@ use crate::ir::{self, Elem, InstKind, LocalId, Type, ValueId};
 use crate::syntax::ast;
 use std::collections::HashMap;
 
+mod atomics;
+
 /// Most unrolled iterations of one `static_range` loop.
 pub const MAX_UNROLL: i128 = 4096;
 /// Most nested fn calls being inlined at once (recursion is caught before this).
@@ -2708,6 +2710,7 @@ impl<'a> Elab<'a> {
             }
             "load" => self.load(slots, span),
             "store" => self.store(slots, span),
+            _ if name.starts_with("atomic_") => self.atomic(name, slots, span),
             "abs" | "exp" | "exp2" | "log" | "log2" | "sqrt" | "rsqrt" | "sin" | "cos" | "tanh"
             | "erf" | "floor" | "ceil" | "round" | "sigmoid" => {
                 let (x, xs) = self.arg_val(slots[0]);
