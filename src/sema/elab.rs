@@ -11,6 +11,8 @@ use crate::ir::{self, Elem, InstKind, LocalId, Type, ValueId};
 use crate::syntax::ast;
 use std::collections::HashMap;
 
+mod linalg;
+
 /// Most unrolled iterations of one `static_range` loop.
 pub const MAX_UNROLL: i128 = 4096;
 /// Most nested fn calls being inlined at once (recursion is caught before this).
@@ -2778,6 +2780,10 @@ impl<'a> Elab<'a> {
                 )
             }
             "sum" | "prod" | "max" | "min" => self.reduce(name, slots, span),
+            "dot" => self.dot(slots, span),
+            "reshape" | "ravel" | "trans" | "permute" | "join" => {
+                self.shape_builtin(name, slots, span)
+            }
             "broadcast_to" => {
                 let (x, xs) = self.arg_val(slots[0]);
                 let shape_expr = slots[1].and_then(|a| self.arg_expr(a));

@@ -6,6 +6,7 @@
 //! uniform, so `if`/loops become structured selections and loops over Function variables.
 mod body;
 mod ctx;
+mod linalg;
 mod math;
 mod memory;
 mod shared;

@@ -19,7 +19,7 @@ impl Emitter<'_> {
         self.cx.b.control_barrier(wg, wg, sem).map_err(ice)
     }
 
-    fn scratch_ptr(&mut self, word_index: Word) -> R<Word> {
+    pub(crate) fn scratch_ptr(&mut self, word_index: Word) -> R<Word> {
         let var = self
             .shared_var
             .ok_or_else(|| Diagnostic::internal("shared memory used but not sized"))?;
@@ -32,7 +32,7 @@ impl Emitter<'_> {
     }
 
     /// The 32-bit words of a register of element type `ty` (`None`: a pointer index).
-    fn register_words(&mut self, ty: Option<ScalarType>, x: Word) -> R<Vec<Word>> {
+    pub(crate) fn register_words(&mut self, ty: Option<ScalarType>, x: Word) -> R<Vec<Word>> {
         let u = self.cx.u32();
         use ScalarType::*;
         let ty = match ty {
@@ -76,7 +76,7 @@ impl Emitter<'_> {
         })
     }
 
-    fn words_register(&mut self, ty: Option<ScalarType>, words: &[Word]) -> R<Word> {
+    pub(crate) fn words_register(&mut self, ty: Option<ScalarType>, words: &[Word]) -> R<Word> {
         use ScalarType::*;
         let ty = match ty {
             Some(t) => t,
@@ -117,7 +117,7 @@ impl Emitter<'_> {
         })
     }
 
-    fn words_of(&self, ty: Option<ScalarType>) -> u32 {
+    pub(crate) fn words_of(&self, ty: Option<ScalarType>) -> u32 {
         match ty {
             Some(t) if t.bytes() == 8 => 2,
             Some(_) => 1,
@@ -127,7 +127,7 @@ impl Emitter<'_> {
     }
 
     /// Writes `words` at word `base` (a u32 value) onward.
-    fn write_scratch(&mut self, base: Word, words: &[Word]) -> R<()> {
+    pub(crate) fn write_scratch(&mut self, base: Word, words: &[Word]) -> R<()> {
         let u = self.cx.u32();
         for (k, &w) in words.iter().enumerate() {
             let at = if k == 0 {
@@ -142,7 +142,7 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn read_scratch(&mut self, base: Word, count: u32) -> R<Vec<Word>> {
+    pub(crate) fn read_scratch(&mut self, base: Word, count: u32) -> R<Vec<Word>> {
         let u = self.cx.u32();
         let mut out = Vec::new();
         for k in 0..count {
@@ -159,7 +159,7 @@ impl Emitter<'_> {
     }
 
     /// Row-major element index (u32) of coordinates in `shape`.
-    fn linear_index(&mut self, coords: &[Word], shape: &[u32]) -> R<Word> {
+    pub(crate) fn linear_index(&mut self, coords: &[Word], shape: &[u32]) -> R<Word> {
         let i = self.cx.i32();
         let u = self.cx.u32();
         let mut acc = self.cx.const_i32(0);
