@@ -24,7 +24,7 @@ impl Elab<'_> {
                 self.diags.push(
                     err(
                         "E0403",
-                        format!("`{name}` takes {r}-D blocks, this has {have} dims"),
+                        format!("`{name}` takes {r}-D blocks, not rank {have}"),
                     )
                     .with_label(vs, format!("this is {}", self.describe(v)))
                     .with_help(format!(
