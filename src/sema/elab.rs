@@ -1319,9 +1319,14 @@ impl<'a> Elab<'a> {
             return Val::Error;
         };
         self.b.span = span;
-        let local = self
-            .b
-            .add_local(op.symbol(), Type::scalar(ScalarType::Bool));
+        let local = self.b.add_local(
+            if op == ast::BinaryOp::And {
+                "and"
+            } else {
+                "or"
+            },
+            Type::scalar(ScalarType::Bool),
+        );
         self.b.local_set(local, a);
         self.b.begin_region();
         let r = self.expr(rhs);
@@ -2069,7 +2074,7 @@ impl<'a> Elab<'a> {
                         Err(OpTy::UntypedFloat) => ScalarType::F32,
                         Err(_) => ScalarType::I32,
                     };
-                    let local = self.b.add_local("if", Type::tile(elem, ts.clone()));
+                    let local = self.b.add_local("if_value", Type::tile(elem, ts.clone()));
                     for (val, region, vspan) in [
                         (&then_val, &mut then_region, tspan),
                         (&else_val, &mut else_region, espan),

@@ -305,7 +305,15 @@ impl Emitter<'_> {
             return Ok(Val::Regs(partial));
         }
         let nwords = self.words_of(Some(ty));
-        let slot_words = nres as u32 * nwords;
+        // Result registers go through the scratch in chunks that fit the shared memory the
+        // schedule sized (see `passes::shared::reduce_chunk`).
+        let chunk = crate::passes::shared::reduce_chunk(
+            nres as u32,
+            base.threads(),
+            nwords,
+            self.schedule.shared_bytes,
+        ) as usize;
+        let slot_words = chunk as u32 * nwords;
         // This invocation's slot, and the invocation index with the group dims zeroed.
         let wc = self.cx.const_u32(slot_words);
         let mine = self.cx.op(Op::IMul, u, &[self.thread, wc])?;
@@ -317,33 +325,36 @@ impl Emitter<'_> {
             let part = self.cx.op(Op::IMul, u, &[t_d, s])?;
             group_base = self.cx.op(Op::ISub, u, &[group_base, part])?;
         }
-        self.barrier()?;
-        for (r, &p) in partial.iter().enumerate() {
-            let off = self.cx.const_u32(r as u32 * nwords);
-            let at = self.cx.op(Op::IAdd, u, &[mine, off])?;
-            let words = self.register_words(Some(ty), p)?;
-            self.write_scratch(at, &words)?;
-        }
-        self.barrier()?;
-        // Every member of the group combines the partials in the same order.
         let members = enumerate_group(&base, &group_dims);
         let mut out = Vec::new();
-        for r in 0..nres {
-            let mut acc: Option<Word> = None;
-            for &m in &members {
-                let mc = self.cx.const_u32(m);
-                let t = self.cx.op(Op::IAdd, u, &[group_base, mc])?;
-                let start = self.cx.op(Op::IMul, u, &[t, wc])?;
-                let off = self.cx.const_u32(r as u32 * nwords);
-                let at = self.cx.op(Op::IAdd, u, &[start, off])?;
-                let words = self.read_scratch(at, nwords)?;
-                let v = self.words_register(Some(ty), &words)?;
-                acc = Some(match acc {
-                    None => v,
-                    Some(a) => self.reduce_combine(op, ty, a, v)?,
-                });
+        for first in (0..nres).step_by(chunk) {
+            let last = (first + chunk).min(nres);
+            self.barrier()?;
+            for (j, &p) in partial[first..last].iter().enumerate() {
+                let off = self.cx.const_u32(j as u32 * nwords);
+                let at = self.cx.op(Op::IAdd, u, &[mine, off])?;
+                let words = self.register_words(Some(ty), p)?;
+                self.write_scratch(at, &words)?;
             }
-            out.push(acc.unwrap_or(identity));
+            self.barrier()?;
+            // Every member of the group combines the partials in the same order.
+            for j in 0..last - first {
+                let mut acc: Option<Word> = None;
+                for &m in &members {
+                    let mc = self.cx.const_u32(m);
+                    let t = self.cx.op(Op::IAdd, u, &[group_base, mc])?;
+                    let start = self.cx.op(Op::IMul, u, &[t, wc])?;
+                    let off = self.cx.const_u32(j as u32 * nwords);
+                    let at = self.cx.op(Op::IAdd, u, &[start, off])?;
+                    let words = self.read_scratch(at, nwords)?;
+                    let v = self.words_register(Some(ty), &words)?;
+                    acc = Some(match acc {
+                        None => v,
+                        Some(a) => self.reduce_combine(op, ty, a, v)?,
+                    });
+                }
+                out.push(acc.unwrap_or(identity));
+            }
         }
         self.barrier()?;
         Ok(Val::Regs(out))
