@@ -11,6 +11,7 @@
 //! once); an out-of-bounds load gives 0 and an out-of-bounds store is dropped, the run goes on, and
 //! the first such access is reported at the end; a failed `device_assert` stops the run at once.
 mod atomics;
+mod linalg;
 mod value;
 
 #[cfg(test)]
@@ -402,6 +403,14 @@ impl<'a> Machine<'a> {
                 shape: result_shape(),
             },
             InstKind::ConvertLayout(source) => self.get(*source).clone(),
+            InstKind::Reshape(source) => Value {
+                data: self.get(*source).data.clone(),
+                shape: result_shape(),
+            },
+            InstKind::Permute { value, perm } => linalg::permute(self.get(*value), perm),
+            InstKind::Dot { a, b, acc } => {
+                linalg::dot(self.get(*a), self.get(*b), self.get(*acc)).map_err(invalid)?
+            }
             InstKind::Unary { op, value } => {
                 let ty = self.elem_type(*value);
                 let operand = self.get(*value);

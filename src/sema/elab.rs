@@ -12,6 +12,7 @@ use crate::syntax::ast;
 use std::collections::HashMap;
 
 mod atomics;
+mod linalg;
 
 /// Most unrolled iterations of one `static_range` loop.
 pub const MAX_UNROLL: i128 = 4096;
@@ -2836,6 +2837,10 @@ impl<'a> Elab<'a> {
                 )
             }
             "sum" | "prod" | "max" | "min" => self.reduce(name, slots, span),
+            "dot" => self.dot(slots, span),
+            "reshape" | "ravel" | "trans" | "permute" | "join" => {
+                self.shape_builtin(name, slots, span)
+            }
             "broadcast_to" => {
                 let (x, xs) = self.arg_val(slots[0]);
                 let shape_expr = slots[1].and_then(|a| self.arg_expr(a));

@@ -7,6 +7,7 @@
 mod atomics;
 mod body;
 mod ctx;
+mod linalg;
 mod math;
 mod memory;
 mod shared;
