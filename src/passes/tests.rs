@@ -348,3 +348,26 @@ fn reduced_rows_store_through_arange_without_conversion() {
         Some(Layout::Blocked(default_layout(&[16, 32], sch.threads)))
     );
 }
+
+#[test]
+fn cpu_targets_get_one_subgroup_per_workgroup() {
+    let mut target = Target::portable();
+    target.processor = crate::abi::Processor::Cpu;
+    target.subgroup_size = Some(8);
+    let m = run(
+        ir::Module {
+            kernel: vector_add(1024),
+        },
+        &target,
+    )
+    .expect("schedule");
+    assert_eq!(m.kernel.schedule.as_ref().unwrap().threads, 8);
+    let m = run(
+        ir::Module {
+            kernel: vector_add(16),
+        },
+        &target,
+    )
+    .expect("schedule");
+    assert_eq!(m.kernel.schedule.as_ref().unwrap().threads, 4);
+}

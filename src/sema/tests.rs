@@ -957,11 +957,20 @@ kernel k(out: *mut i32, n: i64) {
             _ => None,
         })
         .collect();
-    assert_eq!(for_vars, vec![ScalarType::I64, ScalarType::I64], "bounds' int type");
-    let mut args = vec![KernelArg::Buffer(HostBuffer::from_i32(&[0; 6], vec![6])), int(4)];
+    assert_eq!(
+        for_vars,
+        vec![ScalarType::I64, ScalarType::I64],
+        "bounds' int type"
+    );
+    let mut args = vec![
+        KernelArg::Buffer(HostBuffer::from_i32(&[0; 6], vec![6])),
+        int(4),
+    ];
     crate::interp::run(&module, &mut args, [3, 2, 1]).expect("runs");
     // total = 0 + 1 + 2 + 3 = 6; k = 105.
-    let want: Vec<i32> = (0..2).flat_map(|y| (0..3).map(move |x| 6105 + x * 10 + y)).collect();
+    let want: Vec<i32> = (0..2)
+        .flat_map(|y| (0..3).map(move |x| 6105 + x * 10 + y))
+        .collect();
     match &args[0] {
         KernelArg::Buffer(b) => assert_eq!(b.to_i32(), want),
         _ => unreachable!(),
