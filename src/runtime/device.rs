@@ -584,6 +584,11 @@ impl Device {
             max_push_bytes: limits.max_push_constants_size,
             max_workgroups: limits.max_compute_work_group_count,
             features,
+            processor: match probe.info.kind {
+                DeviceKind::Cpu => crate::abi::Processor::Cpu,
+                DeviceKind::Discrete | DeviceKind::Integrated => crate::abi::Processor::Gpu,
+                DeviceKind::Virtual | DeviceKind::Other => crate::abi::Processor::Unknown,
+            },
         };
         // From here on the Context owns everything and its Drop tears down what exists; the
         // command objects start null (destroying a null handle is a no-op).
