@@ -57,7 +57,10 @@ fn emitted_codes() -> BTreeSet<String> {
         }
     }
     let mut codes = BTreeSet::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut codes);
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut codes,
+    );
     codes
 }
 
@@ -67,7 +70,10 @@ fn every_emitted_code_is_explained() {
     let codes = emitted_codes();
     assert!(codes.len() > 80, "only {} codes found", codes.len());
     let missing: Vec<&String> = codes.difference(&explained).collect();
-    assert!(missing.is_empty(), "codes without an explanation: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "codes without an explanation: {missing:?}"
+    );
 }
 
 /// Program codes whose wrong example is a command line: they come from specialising a kernel
@@ -83,7 +89,11 @@ fn wrong_examples_produce_their_code_and_fixed_ones_check_cleanly() {
         let (wrong_lang, wrong) = example(&entry.body, "Wrong:");
         let (fixed_lang, fixed) = example(&entry.body, "Fixed:");
         if !program_code || NOT_FROM_CHECK.contains(&entry.code.as_str()) {
-            assert_ne!(wrong_lang, "tk", "{}: a tk example would be checked", entry.code);
+            assert_ne!(
+                wrong_lang, "tk",
+                "{}: a tk example would be checked",
+                entry.code
+            );
             continue;
         }
         assert_eq!(wrong_lang, "tk", "{}", entry.code);
@@ -95,9 +105,11 @@ fn wrong_examples_produce_their_code_and_fixed_ones_check_cleanly() {
         }
         let program = check_source("fixed.tk", &fixed, &DiskLoader);
         if program.has_errors() {
-            let messages: Vec<String> =
-                program.diagnostics.iter().map(|d| d.to_string()).collect();
-            failures.push(format!("{}: the fixed example gives {messages:?}", entry.code));
+            let messages: Vec<String> = program.diagnostics.iter().map(|d| d.to_string()).collect();
+            failures.push(format!(
+                "{}: the fixed example gives {messages:?}",
+                entry.code
+            ));
         }
         checked += 1;
     }
@@ -156,7 +168,10 @@ fn json_and_short_diagnostics() {
 fn color_flag_and_no_color() {
     let file = "tests/ui/E0301_mixed_types.tk";
     let (_, _, always) = tkc(&["check", file, "--color", "always"]);
-    assert!(always.contains('\u{1b}'), "no ANSI escapes with --color always");
+    assert!(
+        always.contains('\u{1b}'),
+        "no ANSI escapes with --color always"
+    );
     let (_, _, never) = tkc(&["check", file, "--color", "never"]);
     assert!(!never.contains('\u{1b}'));
     assert!(never.contains("error[E0301]"));
@@ -175,7 +190,10 @@ fn completions_and_help() {
     for shell in ["bash", "zsh", "fish"] {
         let (code, stdout, _) = tkc(&["completions", shell]);
         assert_eq!(code, Some(0), "{shell}");
-        assert!(stdout.contains("explain") && stdout.contains("fmt"), "{shell}");
+        assert!(
+            stdout.contains("explain") && stdout.contains("fmt"),
+            "{shell}"
+        );
     }
     let (code, stdout, _) = tkc(&["--help"]);
     assert_eq!(code, Some(0));

@@ -260,9 +260,14 @@ fn vscode_extension_is_complete() {
     let config_path = language["configuration"].as_str().unwrap();
     let config: Value = serde_json::from_str(&read(config_path)).unwrap();
     assert_eq!(config["comments"]["lineComment"], "//");
-    let grammar_path = manifest["contributes"]["grammars"][0]["path"].as_str().unwrap();
+    let grammar_path = manifest["contributes"]["grammars"][0]["path"]
+        .as_str()
+        .unwrap();
     assert_eq!(grammar_path, "./syntaxes/tk.tmLanguage.json");
     let client = read(manifest["main"].as_str().unwrap());
-    assert!(client.contains("\"lsp\""), "the client must start `tkc lsp`");
+    assert!(
+        client.contains("\"lsp\""),
+        "the client must start `tkc lsp`"
+    );
     assert!(read("tests/vector_add.tk").starts_with("// SYNTAX TEST \"source.tk\""));
 }
