@@ -226,3 +226,48 @@ fn a_client_session() {
     let status = client.child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// The VS Code extension: its JSON files parse, the grammar names every keyword, type and
+/// builtin of the language, and the manifest points at the grammar, the configuration and the
+/// client. (The grammar's scope assertions in `editors/vscode/tests/` run with
+/// `npm run test-grammar`, which needs npm.)
+#[test]
+fn vscode_extension_is_complete() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("editors/vscode");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let grammar: Value = serde_json::from_str(&read("syntaxes/tk.tmLanguage.json")).unwrap();
+    assert_eq!(grammar["scopeName"], "source.tk");
+    let rules = grammar["repository"].to_string();
+    let words = tk::lsp::analysis::KEYWORDS
+        .iter()
+        .chain(tk::lsp::analysis::SCALAR_TYPES)
+        .copied()
+        .chain(["None", "inf", "nan", "range", "static_range"])
+        .chain(tk::sema::builtins::BUILTINS.iter().map(|b| b.name));
+    for word in words {
+        let alternative = |sep: &str| {
+            rules.contains(&format!("({word}{sep}"))
+                || rules.contains(&format!("|{word}|"))
+                || rules.contains(&format!("|{word})"))
+                || rules.contains(&format!("\\\\b{word}\\\\b"))
+        };
+        assert!(alternative("|"), "the grammar does not know `{word}`");
+    }
+    let manifest: Value = serde_json::from_str(&read("package.json")).unwrap();
+    let language = &manifest["contributes"]["languages"][0];
+    assert_eq!(language["id"], "tk");
+    assert_eq!(language["extensions"], json!([".tk"]));
+    let config_path = language["configuration"].as_str().unwrap();
+    let config: Value = serde_json::from_str(&read(config_path)).unwrap();
+    assert_eq!(config["comments"]["lineComment"], "//");
+    let grammar_path = manifest["contributes"]["grammars"][0]["path"]
+        .as_str()
+        .unwrap();
+    assert_eq!(grammar_path, "./syntaxes/tk.tmLanguage.json");
+    let client = read(manifest["main"].as_str().unwrap());
+    assert!(
+        client.contains("\"lsp\""),
+        "the client must start `tkc lsp`"
+    );
+    assert!(read("tests/vector_add.tk").starts_with("// SYNTAX TEST \"source.tk\""));
+}

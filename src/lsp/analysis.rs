@@ -496,8 +496,9 @@ impl Analysis {
     }
 }
 
-/// The instruction whose span passes `pick` and is smallest; among equal spans the last made,
-/// which is the operation itself rather than the broadcasts of its operands.
+/// The instruction whose span passes `pick` and is smallest; among equal spans the first made,
+/// which is the expression's own value: broadcasts and conversions that a consumer applies to
+/// it come later and carry the same span.
 fn best_inst(k: &ir::Kernel, pick: impl Fn(Span) -> bool) -> Option<ir::InstId> {
     k.insts
         .iter()
@@ -505,7 +506,7 @@ fn best_inst(k: &ir::Kernel, pick: impl Fn(Span) -> bool) -> Option<ir::InstId> 
             let span = k.span(*id);
             inst.ty.is_some() && span.file == FileId(0) && !span.is_empty() && pick(span)
         })
-        .min_by_key(|(id, _)| (k.span(*id).len(), std::cmp::Reverse(id.index())))
+        .min_by_key(|(id, _)| (k.span(*id).len(), id.index()))
         .map(|(id, _)| id)
 }
 

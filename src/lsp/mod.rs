@@ -9,6 +9,8 @@
 pub mod analysis;
 pub mod line_index;
 pub mod scope;
+#[cfg(test)]
+mod tests;
 
 use crate::base::FileId;
 use crate::driver::DiskLoader;
