@@ -497,6 +497,10 @@ pub struct LaunchInfo {
     pub wall_time: Duration,
 }
 
+/// The kernel arguments in parameter order, for each parameter the index of its value in
+/// `Launch::args`, and the grid.
+type Planned = (Vec<KernelArg>, Vec<usize>, [u32; 3]);
+
 /// A launch being put together: `kernel.launch(&ctx).arg("x", &x).grid([4, 1, 1]).run()`.
 pub struct Launch<'a> {
     kernel: &'a Kernel,
@@ -557,7 +561,7 @@ impl<'a> Launch<'a> {
 
     /// Checks the arguments against the parameters and orders them; returns the kernel
     /// arguments and, per parameter, the index into `self.args` of its value.
-    fn plan(&self) -> Result<(Vec<KernelArg>, Vec<usize>, [u32; 3]), Error> {
+    fn plan(&self) -> Result<Planned, Error> {
         let params = self.kernel.params();
         let mut order: Vec<Option<usize>> = vec![None; params.len()];
         for (i, (name, value)) in self.args.iter().enumerate() {

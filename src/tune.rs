@@ -277,6 +277,11 @@ pub struct TuneOptions<'a> {
     pub cache: Option<&'a KernelCache>,
 }
 
+/// Gives the launch grid of a lowered config for the arguments.
+pub type GridFor<'a> = dyn Fn(&ir::Kernel, &[KernelArg]) -> Result<[u32; 3], String> + 'a;
+/// Hears of each config as its benchmark finishes: index, config, median ns or why it failed.
+pub type OnConfig<'a> = dyn FnMut(usize, &Config, &Result<f64, String>) + 'a;
+
 /// Benchmarks every config of `autotune` for kernel `kernel` on `device` with `args` and picks
 /// the fastest. `grid_for` gives the launch grid of a lowered config (consts change it);
 /// `on_config` hears about each config as it finishes. Fails only when no config runs.
@@ -288,9 +293,9 @@ pub fn tune(
     base: &[(String, Literal)],
     autotune: &Autotune,
     args: &[KernelArg],
-    grid_for: &dyn Fn(&ir::Kernel, &[KernelArg]) -> Result<[u32; 3], String>,
+    grid_for: &GridFor<'_>,
     options: &TuneOptions,
-    on_config: &mut dyn FnMut(usize, &Config, &Result<f64, String>),
+    on_config: &mut OnConfig<'_>,
 ) -> Result<Tuned, String> {
     let target = device.target();
     let driver_text = &device.info().driver;

@@ -84,6 +84,7 @@ fn tune_now(
     Ok(tuned)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn record_path(
     device: &Device,
     program: &Program,
