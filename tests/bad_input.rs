@@ -372,7 +372,12 @@ fn missing_unknown_and_malformed_arguments() {
     }
     // A const that makes the program invalid is a program error (exit 1), not an input error.
     let args = with(&[&full[..], &["--arg", "n=8", "-D", "BLOCK=3"]].concat());
-    expect(&strs(&args), 1, "E0401", &["powers of two"]);
+    expect(
+        &strs(&args),
+        1,
+        "E0407",
+        &["`arange(0, 3)` has length 3, not a power of two"],
+    );
 }
 
 #[test]
@@ -605,7 +610,7 @@ fn unreadable_sources() {
         .map(|i| char::from_u32(0x20 + (i.wrapping_mul(2654435761) >> 7) % 0x2000).unwrap_or('?'))
         .collect();
     let noise = source(&dir, "noise.tk", text.as_bytes());
-    expect(&["check", &noise], 1, "E01", &[]);
+    expect(&["check", &noise], 1, "E0101", &["unexpected characters"]);
     let nul = source(&dir, "nul.tk", b"kernel k() {\0}\n");
     expect(&["check", &nul], 1, "E0101", &[]);
 

@@ -2,7 +2,7 @@
 //! `fuzz/artifacts/*`) with ordinary `cargo test`: each file parses and checks without a panic or
 //! internal error; every kernel that checks lowers, compiles to SPIR-V that passes `spirv-val`
 //! (safe and unchecked), and runs on the interpreter under a work budget. The generated kernels
-//! (`fuzz/corpus/generated-tk`, rendered by `fuzz/src/bin/dump-generated.rs`) also run on the
+//! (`fuzz/corpus/generated-tk`, rendered by the `generated` target with `TK_FUZZ_DUMP_DIR`) also run on the
 //! device under the validation layer and must match the interpreter exactly.
 mod common;
 
@@ -117,6 +117,7 @@ fn fuzz_corpus_and_crash_reproducers_replay_cleanly() {
         "corpus/check",
         "corpus/compile",
         "corpus/interp",
+        "corpus/generated-tk",
         "artifacts",
     ] {
         files.extend(files_under(dir));
