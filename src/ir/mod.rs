@@ -233,6 +233,25 @@ pub enum InstKind {
         axis: u32,
     },
 
+    /// The same elements (row-major order) in the result's shape (`reshape`, `ravel`).
+    Reshape(ValueId),
+    /// Result dim `i` is operand dim `perm[i]` (`permute`, `trans`).
+    Permute {
+        value: ValueId,
+        perm: Vec<u32>,
+    },
+
+    // ---- linear algebra --------------------------------------------------------------------
+    /// `dot(a, b, acc: acc)`: `a` f32 `[M, K]`, `b` f32 `[K, N]`, `acc` and the result f32
+    /// `[M, N]`; each element is `acc[m, n]` updated by `fma(a[m, k], b[k, n], ·)` for k = 0, 1,
+    /// … in order (the checker converts f16/bf16 inputs to f32, exactly, and supplies zeros
+    /// when `acc` is absent).
+    Dot {
+        a: ValueId,
+        b: ValueId,
+        acc: ValueId,
+    },
+
     // ---- elementwise ---------------------------------------------------------------------
     Unary {
         op: UnaryOp,

@@ -155,6 +155,9 @@ fn inst(kernel: &Kernel, id: InstId, depth: usize, out: &mut String) {
         InstKind::Cast(x) => format!("cast {}", v(*x)),
         InstKind::Bitcast(x) => format!("bitcast {}", v(*x)),
         InstKind::Fma { a, b, c } => format!("fma {}, {}, {}", v(*a), v(*b), v(*c)),
+        InstKind::Reshape(x) => format!("reshape {}", v(*x)),
+        InstKind::Permute { value, perm } => format!("permute {}, {perm:?}", v(*value)),
+        InstKind::Dot { a, b, acc } => format!("dot {}, {}, acc {}", v(*a), v(*b), v(*acc)),
         InstKind::PtrOffset { ptr, offset } => format!("ptr_offset {}, {}", v(*ptr), v(*offset)),
         InstKind::Load { ptr, mask, other } => {
             let mut text = format!("load {}", v(*ptr));

@@ -359,6 +359,55 @@ impl<'a> Ctx<'a> {
                     );
                 }
             }
+            InstKind::Reshape(value) => {
+                let operand = self.operand(id, *value)?;
+                if operand.elem != ty().elem || operand.num_elements() != ty().num_elements() {
+                    return fail(
+                        id,
+                        format!("cannot reshape {} to {}", show(operand), show(ty())),
+                    );
+                }
+            }
+            InstKind::Permute { value, perm } => {
+                let operand = self.operand(id, *value)?;
+                let mut seen = perm.clone();
+                seen.sort();
+                let is_perm = seen.iter().enumerate().all(|(i, &p)| p as usize == i)
+                    && perm.len() == operand.shape.len();
+                if !is_perm {
+                    return fail(
+                        id,
+                        format!("{perm:?} is not a permutation of {}", show(operand)),
+                    );
+                }
+                let shape = perm.iter().map(|&p| operand.shape[p as usize]).collect();
+                self.expect_same(id, "result", ty(), &operand.with_shape(shape))?;
+            }
+            InstKind::Dot { a, b, acc } => {
+                let (ta, tb, tc) = (
+                    self.operand(id, *a)?,
+                    self.operand(id, *b)?,
+                    self.operand(id, *acc)?,
+                );
+                let f32_tile =
+                    |t: &Type| t.elem == Elem::Scalar(ScalarType::F32) && t.shape.len() == 2;
+                let fits = [ta, tb, tc, ty()].iter().all(|t| f32_tile(t))
+                    && ta.shape[1] == tb.shape[0]
+                    && tc.shape == vec![ta.shape[0], tb.shape[1]]
+                    && ty().shape == tc.shape;
+                if !fits {
+                    return fail(
+                        id,
+                        format!(
+                            "dot of {} and {} into {} cannot give {}",
+                            show(ta),
+                            show(tb),
+                            show(tc),
+                            show(ty())
+                        ),
+                    );
+                }
+            }
             InstKind::Fma { a, b, c } => {
                 for (what, v) in [("a", a), ("b", b), ("c", c)] {
                     let operand = self.operand(id, *v)?;

@@ -395,6 +395,8 @@ fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) 
             let l = state.local_layouts[local.index()].clone();
             state.suggest(kernel, *value, l);
         }
+        // The accumulator is read in the product's layout (it stays in registers across a loop).
+        InstKind::Dot { acc, .. } => state.suggest(kernel, *acc, result.clone()),
         InstKind::LocalGet(local) => {
             if learn_locals && is_tile(kernel, id) && state.local_want[local.index()].is_none() {
                 state.local_want[local.index()] = Some(result);
@@ -647,6 +649,12 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
         }
         InstKind::LocalGet(local) => Some(state.local_layouts[local.index()].clone()),
         InstKind::ConvertLayout(_) => state.layouts[id.index()].clone(),
+        InstKind::Dot { acc, .. } => {
+            if state.layout(*acc) != target {
+                *acc = convert(kernel, state, out, id, *acc, target.clone());
+            }
+            Some(target)
+        }
         _ => Some(target),
     };
     let free = match &kind {

@@ -60,6 +60,13 @@ pub fn scratch_bytes(
             let ty = kernel.ty(id);
             ty.num_elements().max(1) as u32 * scratch_words(ty) * 4
         }
+        InstKind::Dot { a, b, .. } => {
+            super::dot::staging_words(&kernel.ty(*a).shape, &kernel.ty(*b).shape) * 4
+        }
+        InstKind::Reshape(value) | InstKind::Permute { value, .. } => {
+            let ty = kernel.ty(*value);
+            ty.num_elements() as u32 * scratch_words(ty) * 4
+        }
         _ => 0,
     }
 }
@@ -81,6 +88,7 @@ pub fn size_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
         let id = largest.1.expect("an instruction needs the shared memory");
         let what = match kernel.insts[id].kind {
             InstKind::Reduce { .. } => "this reduction",
+            InstKind::Dot { .. } => "this `dot`",
             _ => "this layout conversion",
         };
         return Err(Diagnostic::error(

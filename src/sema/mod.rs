@@ -77,6 +77,11 @@
 //! | E0405 | block-valued condition in `if`/`while` (use `where`) |
 //! | E0406 | axis out of range |
 //! | E0407 | `arange` length not a power of two |
+//! | E0420 | `dot` operands' inner dims differ (`[M, K] × [K, N]`) |
+//! | E0421 | `dot` accumulator shape is not the product's `[M, N]` |
+//! | E0422 | unknown `dot` `input_precision` (only "ieee") |
+//! | E0423 | `reshape` to a different number of elements |
+//! | E0424 | `permute` dims are not a permutation |
 //! | E0501 | `static_assert` failed |
 //! | E0502 | const parameter without a value |
 //! | E0503 | division by zero in a compile-time expression |
@@ -89,6 +94,7 @@
 //! | E0603 | `static_range` unrolls too many iterations |
 //! | E0604 | `break`/`continue` inside `static_range` |
 //! | E0605 | fn calls nest too deeply |
+//! | E0606 | the kernel grows too large when unrolled and inlined |
 pub mod builtins;
 mod diags;
 mod elab;

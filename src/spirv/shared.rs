@@ -19,7 +19,7 @@ impl Emitter<'_> {
         self.cx.b.control_barrier(wg, wg, sem).map_err(ice)
     }
 
-    fn scratch_ptr(&mut self, word_index: Word) -> R<Word> {
+    pub(crate) fn scratch_ptr(&mut self, word_index: Word) -> R<Word> {
         let var = self
             .shared_var
             .ok_or_else(|| Diagnostic::internal("shared memory used but not sized"))?;
@@ -117,7 +117,7 @@ impl Emitter<'_> {
         })
     }
 
-    fn words_of(&self, ty: Option<ScalarType>) -> u32 {
+    pub(crate) fn words_of(&self, ty: Option<ScalarType>) -> u32 {
         match ty {
             Some(t) if t.bytes() == 8 => 2,
             Some(_) => 1,
