@@ -232,3 +232,57 @@ fn tile_compare_and_swap_matches_reference() {
         assert_eq!(i32s(&out, 1), init.to_vec());
     }
 }
+
+#[test]
+fn out_of_bounds_atomics_are_dropped_and_reported() {
+    let source = "kernel k(c: *mut i32) {
+        let r = arange(0, 16);
+        atomic_add(c + r, 1);
+    }";
+    let device = device();
+    for backend in [Backend::Interp, Backend::Vulkan(&device)] {
+        let result = run_source(
+            source,
+            "k",
+            &[],
+            &[i32_buffer(&[0; 8])],
+            [1, 1, 1],
+            &backend,
+        );
+        let e = result.expect_err("an out-of-bounds atomic is reported");
+        assert!(
+            e.contains("OutOfBounds") || e.contains("out of bounds"),
+            "{e}"
+        );
+    }
+    // Unchecked mode drops nothing silently on the interpreter's side either: the in-bounds half
+    // is updated exactly once (checked through the interpreter, which always continues).
+    let mut args = vec![i32_buffer(&[0; 8])];
+    let program = tk::driver::check_source("t.tk", source, &tk::driver::DiskLoader);
+    let lowered = tk::driver::lower(&program, "k", &[]).unwrap();
+    let _ = tk::interp::run(&lowered, &mut args, [1, 1, 1]);
+    assert_eq!(i32s(&args, 0), vec![1; 8]);
+}
+
+#[test]
+fn float_atomic_add_needs_the_device_feature() {
+    let source = "kernel k(s: *mut f32) { atomic_add(s, 1.0); }";
+    let program = tk::driver::check_source("t.tk", source, &tk::driver::DiskLoader);
+    let lowered = tk::driver::lower(&program, "k", &[]).unwrap();
+    let mut target = tk::abi::Target::portable();
+    target.name = "test device".into();
+    target.features.float_atomic_add = false;
+    let e = tk::driver::compile(lowered.clone(), &target, true).expect_err("missing feature");
+    let text = format!("{e:?}");
+    assert!(
+        text.contains("E0603") && text.contains("f32 atomic add"),
+        "{text}"
+    );
+    assert!(text.contains("test device"), "{text}");
+    // Integer atomics need no feature.
+    let source = "kernel k(s: *mut i32) { atomic_add(s, 1); }";
+    let program = tk::driver::check_source("t.tk", source, &tk::driver::DiskLoader);
+    let lowered = tk::driver::lower(&program, "k", &[]).unwrap();
+    let (_, artifact) = tk::driver::compile(lowered, &target, true).unwrap();
+    assert!(!artifact.abi.features.float_atomic_add);
+}

@@ -114,7 +114,10 @@ pub trait FileLoader {
 }
 
 /// The standard library modules, embedded so `tkc` works from any directory.
-const STDLIB: &[(&str, &str)] = &[("math", include_str!("../../stdlib/math.tk"))];
+const STDLIB: &[(&str, &str)] = &[
+    ("math", include_str!("../../stdlib/math.tk")),
+    ("random", include_str!("../../stdlib/random.tk")),
+];
 
 /// The result of checking a file and everything it uses.
 #[derive(Debug, Clone, Default)]

@@ -547,6 +547,7 @@ const ERROR_CASES: &[(&str, &str)] = &[
     ("kernel k() { let v = math::gelu(1.0); }", "E0208"),
     ("kernel k(x: *f32) { let v = dot(x, x); }", "E0304"),
     ("kernel k(x: *f32) { let v = atomic_add(x, 1.0); }", "E0307"),
+    ("kernel k(x: *mut f32) { let v = atomic_max(x, 1.0); }", "E0304"),
     ("fn f(a, a) { a } kernel k() { let v = f(1, 2); }", "E0202"),
     ("kernel k() { print(\"v\", zeros([3], f32)); }", "E0401"),
 ];
