@@ -161,6 +161,21 @@ pub struct Target {
     pub max_workgroups: [u32; 3],
     /// Features the device offers.
     pub features: Features,
+    /// What kind of processor runs the kernels; schedules differ (DESIGN.md §3).
+    pub processor: Processor,
+}
+
+/// The processor kind a target's schedules are made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processor {
+    /// A CPU device (lavapipe, SwiftShader): SIMD lanes run across invocations and memory
+    /// accesses are per lane, so it wants one subgroup per workgroup, much work per invocation
+    /// and vector accesses, and no barriers.
+    Cpu,
+    /// A GPU: coalesced accesses and many invocations.
+    Gpu,
+    /// Not known (compiling without a device): GPU-style schedules.
+    Unknown,
 }
 
 impl Target {
@@ -185,6 +200,7 @@ impl Target {
                 subgroup_arithmetic: true,
                 float_atomic_add: true,
             },
+            processor: Processor::Unknown,
         }
     }
 }

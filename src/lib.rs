@@ -54,13 +54,18 @@
 //!   invocation only.
 //! - Every SPIR-V module passes `spirv-val --target-env vulkan1.1` (tests run it on each).
 pub mod abi;
+pub mod api;
 pub mod base;
+pub mod cache;
 pub mod driver;
+pub mod export;
 pub mod interp;
 pub mod ir;
+pub mod lsp;
 pub mod npy;
 pub mod passes;
 pub mod runtime;
 pub mod sema;
 pub mod spirv;
 pub mod syntax;
+pub mod tune;

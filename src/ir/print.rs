@@ -176,6 +176,23 @@ fn inst(kernel: &Kernel, id: InstId, depth: usize, out: &mut String) {
             }
             text
         }
+        InstKind::Atomic {
+            op,
+            ptr,
+            value,
+            cmp,
+            mask,
+        } => {
+            let mut text = format!("atomic {} {}", atomic_name(*op), v(*ptr));
+            if let Some(c) = cmp {
+                let _ = write!(text, ", cmp {}", v(*c));
+            }
+            let _ = write!(text, ", {}", v(*value));
+            if let Some(m) = mask {
+                let _ = write!(text, ", mask {}", v(*m));
+            }
+            text
+        }
         InstKind::Reduce { op, value, axis } => match axis {
             Some(a) => format!("reduce {op} {}, axis {a}", v(*value)),
             None => format!("reduce {op} {}", v(*value)),
@@ -473,5 +490,20 @@ kernel scale(x: *mut f32, n: i32) consts(BLOCK = 4) grid(cdiv(n, 4)) {
             "kernel k() schedule(threads = 128, shared_bytes = 0) {\n  \
              %0 = arange 0 : i32[512] #blocked<spt=[4], tpd=[128]>\n}\n"
         );
+    }
+}
+
+/// The printed name of an atomic operation.
+pub fn atomic_name(op: crate::ir::AtomicOp) -> &'static str {
+    use crate::ir::AtomicOp::*;
+    match op {
+        Add => "add",
+        Max => "max",
+        Min => "min",
+        And => "and",
+        Or => "or",
+        Xor => "xor",
+        Xchg => "xchg",
+        Cas => "cas",
     }
 }

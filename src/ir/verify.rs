@@ -466,6 +466,50 @@ impl<'a> Ctx<'a> {
                     self.expect_same(id, "mask", m, &mask_type(p))?;
                 }
             }
+            InstKind::Atomic {
+                op,
+                ptr,
+                value,
+                cmp,
+                mask,
+            } => {
+                let p = self.operand(id, *ptr)?;
+                let Elem::Ptr {
+                    pointee, mutable, ..
+                } = p.elem
+                else {
+                    return fail(id, format!("atomic on a non-pointer {}", show(p)));
+                };
+                if !mutable {
+                    return fail(
+                        id,
+                        format!("atomic through a read-only pointer {}", show(p)),
+                    );
+                }
+                let ok = match pointee {
+                    ScalarType::I32 | ScalarType::U32 => true,
+                    ScalarType::F32 => *op == crate::ir::AtomicOp::Add,
+                    _ => false,
+                };
+                if !ok {
+                    return fail(id, format!("atomic {op:?} on `{pointee}` elements"));
+                }
+                let want = Type::tile(pointee, p.shape.clone());
+                self.expect_same(id, "result", ty(), &want)?;
+                let v = self.operand(id, *value)?;
+                self.expect_same(id, "atomic value", v, &want)?;
+                if (*op == crate::ir::AtomicOp::Cas) != cmp.is_some() {
+                    return fail(id, "`cmp` is present exactly for cas");
+                }
+                if let Some(c) = cmp {
+                    let c = self.operand(id, *c)?;
+                    self.expect_same(id, "cmp", c, &want)?;
+                }
+                if let Some(m) = mask {
+                    let m = self.operand(id, *m)?;
+                    self.expect_same(id, "mask", m, &mask_type(p))?;
+                }
+            }
             InstKind::Reduce { value, axis, .. } => {
                 let operand = self.operand(id, *value)?;
                 self.scalar_operand(id, *value)?;

@@ -176,6 +176,18 @@ fn elementwise_operands(kind: &InstKind) -> Option<Vec<ValueId>> {
             v.extend(mask.iter().copied());
             v
         }
+        InstKind::Atomic {
+            ptr,
+            value,
+            cmp,
+            mask,
+            ..
+        } => {
+            let mut v = vec![*ptr, *value];
+            v.extend(cmp.iter().copied());
+            v.extend(mask.iter().copied());
+            v
+        }
         _ => return None,
     })
 }
@@ -518,6 +530,25 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
             vec![ptr, offset],
             Some(target),
         )),
+        InstKind::Atomic {
+            ptr,
+            value,
+            cmp,
+            mask,
+            ..
+        } => {
+            let mut ops = vec![ptr, value];
+            ops.extend(cmp.as_mut());
+            ops.extend(mask.as_mut());
+            Some(choose_elementwise(
+                kernel,
+                state,
+                id,
+                out,
+                ops,
+                Some(target),
+            ))
+        }
         InstKind::Load { ptr, mask, other } => {
             let mut ops = vec![ptr];
             if let Some(m) = mask {

@@ -55,6 +55,11 @@ pub fn scratch_bytes(
                 ty.num_elements() as u32 * scratch_words(ty) * 4
             }
         }
+        // The old values travel from each element's primary copy to all its copies.
+        InstKind::Atomic { .. } => {
+            let ty = kernel.ty(id);
+            ty.num_elements().max(1) as u32 * scratch_words(ty) * 4
+        }
         InstKind::Dot { a, b, .. } => {
             super::dot::staging_words(&kernel.ty(*a).shape, &kernel.ty(*b).shape) * 4
         }

@@ -364,3 +364,26 @@ fn large_row_reductions_are_chunked_under_the_limit() {
     assert!(s.shared_bytes > 0);
     crate::spirv::tests::compile(row_sums_kernel(64, 512), true);
 }
+
+#[test]
+fn cpu_targets_get_one_subgroup_per_workgroup() {
+    let mut target = Target::portable();
+    target.processor = crate::abi::Processor::Cpu;
+    target.subgroup_size = Some(8);
+    let m = run(
+        ir::Module {
+            kernel: vector_add(1024),
+        },
+        &target,
+    )
+    .expect("schedule");
+    assert_eq!(m.kernel.schedule.as_ref().unwrap().threads, 8);
+    let m = run(
+        ir::Module {
+            kernel: vector_add(16),
+        },
+        &target,
+    )
+    .expect("schedule");
+    assert_eq!(m.kernel.schedule.as_ref().unwrap().threads, 4);
+}

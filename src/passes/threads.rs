@@ -4,9 +4,9 @@
 //! gives every invocation about four elements of the largest tile: `elements / 4`, rounded to a
 //! power of two and clamped to `[32, min(256, max_threads)]` (32 keeps small kernels cheap on every
 //! subgroup size; 256 bounds register pressure on lavapipe and GPUs alike). A kernel without tiles
-//! gets the lower bound.
+//! gets the lower bound. On a CPU device (`Processor::Cpu`) the workgroup is one subgroup.
 use super::layouts::for_each_inst;
-use crate::abi::Target;
+use crate::abi::{Processor, Target};
 use crate::base::Diagnostic;
 use crate::ir::{InstKind, Kernel};
 
@@ -38,6 +38,16 @@ pub fn choose_threads(kernel: &Kernel, target: &Target) -> Result<u32, Diagnosti
             }
         }
     });
+    if target.processor == Processor::Cpu {
+        // A CPU device runs one subgroup as one SIMD loop: a workgroup of one subgroup wastes no
+        // lanes, needs no barriers, and gives each invocation many elements (VULKAN-NOTES.md).
+        let subgroup = target.subgroup_size.unwrap_or(8).max(1);
+        let wanted = (largest / 4).max(1).next_power_of_two().min(1 << 20) as u32;
+        return Ok(wanted
+            .min(prev_power_of_two(subgroup))
+            .min(prev_power_of_two(max))
+            .max(1));
+    }
     let upper = 256.min(prev_power_of_two(max)).max(1);
     let lower = 32.min(upper);
     let wanted = (largest / 4).max(1).next_power_of_two().min(1 << 20) as u32;

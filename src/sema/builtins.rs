@@ -114,7 +114,7 @@ macro_rules! atomic {
             $docs,
             "the old values, shaped like `ptr`",
             ATOMIC,
-            false
+            true
         )
     };
 }
@@ -231,7 +231,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Atomic compare-and-swap; returns the old values.",
         "the old values, shaped like `ptr`",
         &[req("ptr"), req("cmp"), req("value")],
-        false
+        true
     ),
     // ---- math ----
     b!(

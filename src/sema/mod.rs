@@ -94,6 +94,7 @@
 //! | E0603 | `static_range` unrolls too many iterations |
 //! | E0604 | `break`/`continue` inside `static_range` |
 //! | E0605 | fn calls nest too deeply |
+//! | E0606 | the kernel grows too large when unrolled and inlined |
 pub mod builtins;
 mod diags;
 mod elab;

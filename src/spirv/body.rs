@@ -310,6 +310,16 @@ impl Emitter<'_> {
             InstKind::Store { ptr, value, mask } => {
                 self.store_inst(*ptr, *value, *mask)?;
             }
+            InstKind::Atomic {
+                op,
+                ptr,
+                value,
+                cmp,
+                mask,
+            } => {
+                let val = self.atomic_inst(id, *op, *ptr, *value, *cmp, *mask)?;
+                self.set(id, val);
+            }
             InstKind::Reshape(value) => {
                 let val = self.reorder(*value, None, &layout)?;
                 self.set(id, val);

@@ -1,13 +1,17 @@
 //! Pointers, loads and stores. A pointer value is (parameter, element index per register). Masked
-//! lanes skip the access; in safe mode an index outside `[0, OpArrayLength)` loads 0 or drops the
-//! store and the first violation is written to the status buffer. Stores are done by the primary
-//! copy of each element only (a scalar pointer: invocation 0).
+//! loads are branch free (load from index 0 when masked off, then select `other`); masked stores
+//! branch. In safe mode an index outside `[0, OpArrayLength)` loads 0 or drops the store and the
+//! first violation is written to the status buffer. Stores are done by the primary copy of each
+//! element only (a scalar pointer: invocation 0). Where the axis analysis proves a group of
+//! registers consecutive and aligned, the group is one vec2/vec4 access through a vector view of
+//! the same binding, with one branch per vector when masked (a partial vector goes element-wise).
 use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::abi;
 use crate::base::{Diagnostic, ScalarType};
-use crate::ir::{InstId, ValueId};
-use spirv::{Op, Word};
+use crate::ir::{InstId, Layout, ValueId};
+use rspirv::dr::Operand;
+use spirv::{Decoration, Op, StorageClass, Word};
 
 impl Emitter<'_> {
     pub(crate) fn ptr_offset(&mut self, ptr: ValueId, offset: ValueId) -> R<Val> {
@@ -37,7 +41,7 @@ impl Emitter<'_> {
     }
 
     /// `index < OpArrayLength` (unsigned, so negative indices fail too).
-    fn in_bounds(&mut self, len: Word, idx: Word) -> R<Word> {
+    pub(crate) fn in_bounds(&mut self, len: Word, idx: Word) -> R<Word> {
         let bool_ty = self.cx.bool_ty();
         if self.idx64 {
             let u64t = self.cx.int(64, false);
@@ -70,14 +74,14 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn buffer_of(&self, param: u32) -> R<super::Buffer> {
+    pub(crate) fn buffer_of(&self, param: u32) -> R<super::Buffer> {
         self.buffers
             .get(&param)
             .cloned()
             .ok_or_else(|| Diagnostic::internal("pointer to a parameter without a buffer"))
     }
 
-    fn element_ptr(&mut self, buffer: &super::Buffer, idx: Word) -> R<Word> {
+    pub(crate) fn element_ptr(&mut self, buffer: &super::Buffer, idx: Word) -> R<Word> {
         let zero = self.cx.const_u32(0);
         self.cx
             .b
@@ -125,9 +129,143 @@ impl Emitter<'_> {
         self.cx.store(p, raw)
     }
 
-    fn array_length(&mut self, buffer: &super::Buffer) -> R<Word> {
+    pub(crate) fn array_length(&mut self, buffer: &super::Buffer) -> R<Word> {
         let u = self.cx.u32();
         self.cx.b.array_length(u, None, buffer.var, 0).map_err(ice)
+    }
+
+    /// The widest vector (4, 2 or 1 elements) that serves groups of consecutive registers of a
+    /// load or store through `ptr` in `layout`: the axis analysis must prove the pointer indices
+    /// of each group consecutive and aligned, and the layout must keep each group in one
+    /// invocation's contiguous run.
+    fn vector_width(&self, ptr: ValueId, layout: &Layout, elem: ScalarType) -> u32 {
+        if elem.bytes() != 4 || elem == ScalarType::Bool || elem == ScalarType::BF16 {
+            return 1;
+        }
+        let Some(b) = layout.base() else {
+            return 1;
+        };
+        let Some(&d) = layout.parent_dims().last() else {
+            return 1;
+        };
+        let Some(info) = self.axis.get(ptr.index()).and_then(|i| i.as_ref()) else {
+            return 1;
+        };
+        let (contiguity, divisibility) = info.last();
+        let spt = b.size_per_thread[d];
+        [4u32, 2]
+            .into_iter()
+            .find(|&v| {
+                spt % v == 0
+                    && b.shape[d] % v == 0
+                    && contiguity >= v as u64
+                    && divisibility >= v as u64
+            })
+            .unwrap_or(1)
+    }
+
+    /// The vec`width` view of a pointer parameter's buffer: a second variable at the same
+    /// binding whose runtime array has `width`-element vectors.
+    fn vector_view(&mut self, param: u32, width: u32) -> R<super::Buffer> {
+        if let Some(view) = self.vector_views.get(&(param, width)) {
+            return Ok(view.clone());
+        }
+        let scalar = self.buffer_of(param)?;
+        let binding = self
+            .abi_buffers
+            .iter()
+            .find(|b| b.param_index == param)
+            .ok_or_else(|| Diagnostic::internal("vector view of a parameter without a binding"))?;
+        let (binding, writable) = (binding.binding, binding.writable);
+        let vec_ty = self.cx.b.type_vector(scalar.storage_ty, width);
+        let arr = self.cx.b.type_runtime_array(vec_ty);
+        let st = self.cx.b.type_struct([arr]);
+        if self.view_types_decorated.insert(arr) {
+            let stride = scalar.elem.bytes() * width;
+            self.cx.b.decorate(
+                arr,
+                Decoration::ArrayStride,
+                [Operand::LiteralBit32(stride)],
+            );
+        }
+        if self.view_types_decorated.insert(st) {
+            self.cx.b.decorate(st, Decoration::Block, []);
+            self.cx
+                .b
+                .member_decorate(st, 0, Decoration::Offset, [Operand::LiteralBit32(0)]);
+        }
+        let ptr = self.cx.pointer(StorageClass::StorageBuffer, st);
+        // Made during the body, so placed among the globals by hand (rspirv's `variable` would
+        // put it in the current block).
+        let var = self.cx.id();
+        self.cx
+            .b
+            .module_mut()
+            .types_global_values
+            .push(rspirv::dr::Instruction::new(
+                Op::Variable,
+                Some(ptr),
+                Some(var),
+                vec![Operand::StorageClass(StorageClass::StorageBuffer)],
+            ));
+        self.cx
+            .b
+            .decorate(var, Decoration::DescriptorSet, [Operand::LiteralBit32(0)]);
+        self.cx
+            .b
+            .decorate(var, Decoration::Binding, [Operand::LiteralBit32(binding)]);
+        if writable {
+            // Both views of a written buffer may touch the same memory.
+            self.cx.b.decorate(var, Decoration::Aliased, []);
+            self.cx.b.decorate(scalar.var, Decoration::Aliased, []);
+        } else {
+            self.cx.b.decorate(var, Decoration::NonWritable, []);
+        }
+        let elem_ptr = self.cx.pointer(StorageClass::StorageBuffer, vec_ty);
+        let view = super::Buffer {
+            var,
+            elem: scalar.elem,
+            elem_ptr,
+            storage_ty: vec_ty,
+        };
+        self.vector_views.insert((param, width), view.clone());
+        Ok(view)
+    }
+
+    /// The vector index of an element index divisible by `width`.
+    fn vector_index(&mut self, idx: Word, width: u32) -> R<Word> {
+        let idx_ty = self.idx_ty();
+        let shift = self
+            .cx
+            .const_bits(idx_ty, width.trailing_zeros() as u64, self.idx64);
+        self.cx.op(Op::ShiftRightArithmetic, idx_ty, &[idx, shift])
+    }
+
+    /// `cond ? idx : 0`: an index that is safe to access whatever `cond` (every buffer holds at
+    /// least one element).
+    fn safe_index(&mut self, cond: Word, idx: Word) -> R<Word> {
+        let idx_ty = self.idx_ty();
+        let zero = self.cx.const_bits(idx_ty, 0, self.idx64);
+        self.cx.op(Op::Select, idx_ty, &[cond, idx, zero])
+    }
+
+    /// One element, masked without a branch: load from a safe index, then select `other`.
+    fn masked_element(
+        &mut self,
+        buffer: &super::Buffer,
+        cond: Option<Word>,
+        idx: Word,
+        other: Word,
+        reg_ty: Word,
+    ) -> R<Word> {
+        match cond {
+            None => self.load_element(buffer, idx),
+            Some(c) => {
+                let at = self.safe_index(c, idx)?;
+                let v = self.load_element(buffer, at)?;
+                self.cx.op(Op::Select, reg_ty, &[c, v, other])
+            }
+        }
     }
 
     pub(crate) fn load_inst(
@@ -161,7 +299,8 @@ impl Emitter<'_> {
             None
         };
         let bool_ty = self.cx.bool_ty();
-        let mut out = Vec::new();
+        // Per register: the condition under which it really loads (mask and bounds).
+        let mut conds = Vec::new();
         let mut violations = Vec::new();
         for (r, &i) in idx.iter().enumerate() {
             let m = masks.as_ref().map(|m| m[r]);
@@ -177,33 +316,76 @@ impl Emitter<'_> {
                 };
                 violations.push((bad, i));
             }
-            let cond = self.all(&m.into_iter().chain(inb).collect::<Vec<_>>())?;
-            let v = match cond {
-                None => self.load_element(&buffer, i)?,
-                Some(c) => {
-                    let header = self.current_label()?;
-                    let then_label = self.cx.id();
-                    let merge = self.cx.id();
-                    self.cx
-                        .b
-                        .selection_merge(merge, spirv::SelectionControl::NONE)
-                        .map_err(ice)?;
-                    self.cx
-                        .b
-                        .branch_conditional(c, then_label, merge, [])
-                        .map_err(ice)?;
-                    self.cx.begin_block(then_label)?;
-                    let loaded = self.load_element(&buffer, i)?;
-                    let end = self.current_label()?;
-                    self.cx.branch(merge)?;
-                    self.cx.begin_block(merge)?;
-                    self.cx
-                        .b
-                        .phi(reg_ty, None, [(loaded, end), (others[r], header)])
-                        .map_err(ice)?
+            conds.push(self.all(&m.into_iter().chain(inb).collect::<Vec<_>>())?);
+        }
+        let layout = self.layout(id);
+        let width = if layout.regs() as usize == idx.len() {
+            self.vector_width(ptr, &layout, elem)
+        } else {
+            1
+        };
+        let mut out = Vec::new();
+        if width == 1 {
+            for (r, &i) in idx.iter().enumerate() {
+                out.push(self.masked_element(&buffer, conds[r], i, others[r], reg_ty)?);
+            }
+        } else {
+            let view = self.vector_view(param, width)?;
+            let vec_ty = view.storage_ty;
+            for group in 0..idx.len() / width as usize {
+                let range = group * width as usize..(group + 1) * width as usize;
+                let vi = self.vector_index(idx[range.start], width)?;
+                let group_conds: Vec<Word> =
+                    conds[range.clone()].iter().flatten().copied().collect();
+                let all = self.all(&group_conds)?;
+                let load_vector = |e: &mut Self| -> R<Vec<Word>> {
+                    let p = e.element_ptr(&view, vi)?;
+                    let v = e.cx.load(vec_ty, p)?;
+                    (0..width)
+                        .map(|k| e.cx.b.composite_extract(reg_ty, None, v, [k]).map_err(ice))
+                        .collect()
+                };
+                match all {
+                    None => out.extend(load_vector(self)?),
+                    Some(all) => {
+                        // One branch per vector: whole vectors load at once, a partial one
+                        // (the tail of the data) element by element.
+                        let whole = self.cx.id();
+                        let partial = self.cx.id();
+                        let merge = self.cx.id();
+                        self.cx
+                            .b
+                            .selection_merge(merge, spirv::SelectionControl::NONE)
+                            .map_err(ice)?;
+                        self.cx
+                            .b
+                            .branch_conditional(all, whole, partial, [])
+                            .map_err(ice)?;
+                        self.cx.begin_block(whole)?;
+                        let from_vector = load_vector(self)?;
+                        let whole_end = self.current_label()?;
+                        self.cx.branch(merge)?;
+                        self.cx.begin_block(partial)?;
+                        let mut from_elements = Vec::new();
+                        for r in range.clone() {
+                            from_elements.push(
+                                self.masked_element(&buffer, conds[r], idx[r], others[r], reg_ty)?,
+                            );
+                        }
+                        let partial_end = self.current_label()?;
+                        self.cx.branch(merge)?;
+                        self.cx.begin_block(merge)?;
+                        for (a, b) in from_vector.into_iter().zip(from_elements) {
+                            out.push(
+                                self.cx
+                                    .b
+                                    .phi(reg_ty, None, [(a, whole_end), (b, partial_end)])
+                                    .map_err(ice)?,
+                            );
+                        }
+                    }
                 }
-            };
-            out.push(v);
+            }
         }
         self.record_violation(&violations, abi::STATUS_LOAD_OOB, param)?;
         Ok(Val::Regs(out))
@@ -233,9 +415,12 @@ impl Emitter<'_> {
         };
         let bool_ty = self.cx.bool_ty();
         let mut violations = Vec::new();
+        // Per register: `None` when it never stores, else the condition under which it does.
+        let mut conds: Vec<Option<Option<Word>>> = Vec::new();
         for (r, &i) in idx.iter().enumerate() {
             // Registers repeating an earlier register's element never store.
             if !register_is_primary(&layout, r as u32) {
+                conds.push(None);
                 continue;
             }
             let m = masks.as_ref().map(|m| m[r]);
@@ -252,18 +437,88 @@ impl Emitter<'_> {
                 };
                 violations.push((bad, i));
             }
-            let cond = self.all(&wanted.into_iter().chain(inb).collect::<Vec<_>>())?;
-            let v = values[r];
-            let buf = buffer.clone();
-            match cond {
-                None => self.store_element(&buffer, i, v)?,
-                Some(c) => self.guarded(c, &mut |e| e.store_element(&buf, i, v))?,
+            conds.push(Some(
+                self.all(&wanted.into_iter().chain(inb).collect::<Vec<_>>())?,
+            ));
+        }
+        let elem = self.scalar_type(value)?;
+        let width = if layout.regs() as usize == idx.len() {
+            self.vector_width(ptr, &layout, elem)
+        } else {
+            1
+        };
+        let store_elements = |e: &mut Self, range: std::ops::Range<usize>| -> R<()> {
+            for r in range {
+                let Some(cond) = conds[r] else { continue };
+                let (i, v) = (idx[r], values[r]);
+                let buf = buffer.clone();
+                match cond {
+                    None => e.store_element(&buffer, i, v)?,
+                    Some(c) => e.guarded(c, &mut |e| e.store_element(&buf, i, v))?,
+                }
+            }
+            Ok(())
+        };
+        if width == 1 {
+            store_elements(self, 0..idx.len())?;
+        } else {
+            let view = self.vector_view(param, width)?;
+            for group in 0..idx.len() / width as usize {
+                let range = group * width as usize..(group + 1) * width as usize;
+                if conds[range.clone()].iter().any(|c| c.is_none()) {
+                    store_elements(self, range)?;
+                    continue;
+                }
+                let vi = self.vector_index(idx[range.start], width)?;
+                let parts: Vec<Word> = values[range.clone()].to_vec();
+                let vec_ty = view.storage_ty;
+                let vector = self
+                    .cx
+                    .b
+                    .composite_construct(vec_ty, None, parts)
+                    .map_err(ice)?;
+                let group_conds: Vec<Word> = conds[range.clone()]
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .copied()
+                    .collect();
+                let all = self.all(&group_conds)?;
+                let view = view.clone();
+                let store_vector = |e: &mut Self| -> R<()> {
+                    let p = e.element_ptr(&view, vi)?;
+                    e.cx.store(p, vector)
+                };
+                match all {
+                    None => store_vector(self)?,
+                    Some(all) => {
+                        // One branch per vector; a partial vector stores element by element.
+                        let whole = self.cx.id();
+                        let partial = self.cx.id();
+                        let merge = self.cx.id();
+                        self.cx
+                            .b
+                            .selection_merge(merge, spirv::SelectionControl::NONE)
+                            .map_err(ice)?;
+                        self.cx
+                            .b
+                            .branch_conditional(all, whole, partial, [])
+                            .map_err(ice)?;
+                        self.cx.begin_block(whole)?;
+                        store_vector(self)?;
+                        self.cx.branch(merge)?;
+                        self.cx.begin_block(partial)?;
+                        store_elements(self, range)?;
+                        self.cx.branch(merge)?;
+                        self.cx.begin_block(merge)?;
+                    }
+                }
             }
         }
         self.record_violation(&violations, abi::STATUS_STORE_OOB, param)
     }
 
-    fn current_label(&self) -> R<Word> {
+    pub(crate) fn current_label(&self) -> R<Word> {
         let f = self
             .cx
             .b
@@ -281,7 +536,12 @@ impl Emitter<'_> {
 
     /// Safe mode: when any of `violations` holds, records the first (kind, parameter, index,
     /// program) in the status buffer unless an earlier violation was recorded.
-    fn record_violation(&mut self, violations: &[(Word, Word)], kind: u32, param: u32) -> R<()> {
+    pub(crate) fn record_violation(
+        &mut self,
+        violations: &[(Word, Word)],
+        kind: u32,
+        param: u32,
+    ) -> R<()> {
         let Some(status) = self.status.clone() else {
             return Ok(());
         };
@@ -348,7 +608,7 @@ impl Emitter<'_> {
 
 /// Compile-time part of "primary copy": register `r` is the first of its invocation holding its
 /// element.
-fn register_is_primary(layout: &crate::ir::Layout, r: u32) -> bool {
+pub(crate) fn register_is_primary(layout: &crate::ir::Layout, r: u32) -> bool {
     let Some(b) = layout.base() else {
         return true;
     };

@@ -4,6 +4,7 @@
 //! tile (fully unrolled registers) whose coordinates are functions of `LocalInvocationIndex` (see
 //! `ir::layout`). Scalars are computed redundantly by every invocation and control flow is
 //! uniform, so `if`/loops become structured selections and loops over Function variables.
+mod atomics;
 mod body;
 mod ctx;
 mod linalg;
@@ -82,6 +83,11 @@ fn check_features(needed: &abi::Features, target: &Target) -> Result<(), Diagnos
             needed.storage16,
             have.storage16,
             "16-bit storage buffer access",
+        ),
+        (
+            needed.float_atomic_add,
+            have.float_atomic_add,
+            "f32 atomic add (shaderBufferFloat32AtomicAdd)",
         ),
     ];
     for (need, has, what) in pairs {
@@ -162,6 +168,13 @@ pub(crate) struct Emitter<'a> {
     thread_offsets: HashMap<(ir::layout::Blocked, usize), Word>,
     /// `t_d` (u32) per (blocked layout, dim).
     thread_indices: HashMap<(ir::layout::Blocked, usize), Word>,
+    /// Axis facts per value (contiguity and alignment of pointer indices), for vector accesses.
+    axis: Vec<Option<crate::passes::axis::AxisInfo>>,
+    /// Vector views (vec2/vec4 runtime arrays aliasing a pointer parameter's binding), made on
+    /// first use, per (parameter, width).
+    vector_views: HashMap<(u32, u32), Buffer>,
+    /// Vector view types already decorated (rspirv merges identical types).
+    view_types_decorated: HashSet<Word>,
 }
 
 impl<'a> Emitter<'a> {
@@ -199,6 +212,9 @@ impl<'a> Emitter<'a> {
             grid: [0; 3],
             thread_offsets: HashMap::new(),
             thread_indices: HashMap::new(),
+            axis: crate::passes::axis::analyze(kernel),
+            vector_views: HashMap::new(),
+            view_types_decorated: HashSet::new(),
         }
     }
 
