@@ -26,8 +26,28 @@ fn edges(t: ScalarType) -> Vec<V> {
     if t.is_int() {
         let (lo, hi) = int_range(t);
         let points = [
-            lo, hi, 0, 1, -1, 127, 128, -128, -129, 255, 256, 32767, 32768, -32769, 65535, 65536,
-            1 << 24, (1 << 24) + 1, (1 << 31) - 1, 1 << 31, -(1 << 31) - 1, (1 << 53) + 1,
+            lo,
+            hi,
+            0,
+            1,
+            -1,
+            127,
+            128,
+            -128,
+            -129,
+            255,
+            256,
+            32767,
+            32768,
+            -32769,
+            65535,
+            65536,
+            1 << 24,
+            (1 << 24) + 1,
+            (1 << 31) - 1,
+            1 << 31,
+            -(1 << 31) - 1,
+            (1 << 53) + 1,
         ];
         return points.iter().map(|&p| V::I(wrap(t, p))).collect();
     }
@@ -102,7 +122,12 @@ pub fn batches() -> Vec<Batch> {
                         "let i = arange(0, {width}); let m = i < {n};\n\
                          store({out} + i, load({p} + i, mask: m) as {to}, mask: m);"
                     ),
-                    vec![Check { slot, expected, tol: Tol::Exact, tols: None }],
+                    vec![Check {
+                        slot,
+                        expected,
+                        tol: Tol::Exact,
+                        tols: None,
+                    }],
                 );
             }
         }

@@ -396,6 +396,11 @@ fn check_case(
     Ok(())
 }
 
+/// Cases per kernel. lavapipe compiles a shader with barriers as a coroutine, and LLVM's
+/// coroutine frame building grows faster than linearly with the barriers in one shader, so a
+/// batch runs as several kernels of this many cases each.
+pub const CASES_PER_KERNEL: usize = 8;
+
 /// Runs every case of `batch` on both backends.
 pub fn run_batch(batch: &Batch, device: &Device) -> Vec<Outcome> {
     let (_, args, out_index) = batch.params();
@@ -404,37 +409,38 @@ pub fn run_batch(batch: &Batch, device: &Device) -> Vec<Outcome> {
         ("interp", Backend::Interp),
         ("vulkan", Backend::Vulkan(device)),
     ] {
-        let all: Vec<&Case> = batch.cases.iter().collect();
         let start = std::time::Instant::now();
-        let whole = run_kernel(&batch.source(&all), &args, batch.grid, &backend);
-        println!(
-            "{} on {label}: {} cases in {:.2?}{}",
-            batch.label,
-            all.len(),
-            start.elapsed(),
-            if whole.is_err() {
-                " (failed: retrying each case alone)"
-            } else {
-                ""
+        let mut retried = 0;
+        for chunk in batch.cases.chunks(CASES_PER_KERNEL) {
+            let all: Vec<&Case> = chunk.iter().collect();
+            let whole = run_kernel(&batch.source(&all), &args, batch.grid, &backend);
+            if let (Err(e), Ok(_)) = (&whole, std::env::var("TK_CONFORMANCE_VERBOSE")) {
+                println!("{e}");
             }
+            for case in chunk {
+                let result = match &whole {
+                    Ok(after) => check_case(case, after, &out_index),
+                    // Alone, so that the failure is pinned to the cases it belongs to.
+                    Err(_) => {
+                        retried += 1;
+                        run_kernel(&batch.source(&[case]), &args, batch.grid, &backend)
+                            .and_then(|after| check_case(case, &after, &out_index))
+                    }
+                };
+                outcomes.push(Outcome {
+                    category: case.category,
+                    name: case.name.clone(),
+                    backend: label,
+                    result,
+                });
+            }
+        }
+        println!(
+            "{} on {label}: {} cases in {:.2?} ({retried} retried alone)",
+            batch.label,
+            batch.cases.len(),
+            start.elapsed(),
         );
-        if let (Err(e), Ok(_)) = (&whole, std::env::var("TK_CONFORMANCE_VERBOSE")) {
-            println!("{e}");
-        }
-        for case in &batch.cases {
-            let result = match &whole {
-                Ok(after) => check_case(case, after, &out_index),
-                // Alone, so that the failure is pinned to the cases it belongs to.
-                Err(_) => run_kernel(&batch.source(&[case]), &args, batch.grid, &backend)
-                    .and_then(|after| check_case(case, &after, &out_index)),
-            };
-            outcomes.push(Outcome {
-                category: case.category,
-                name: case.name.clone(),
-                backend: label,
-                result,
-            });
-        }
     }
     outcomes
 }

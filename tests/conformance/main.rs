@@ -6,8 +6,11 @@
 mod common;
 
 mod binary;
+mod casts;
 mod harness;
 mod legacy;
+mod reductions;
+mod unary;
 
 use harness::*;
 
@@ -29,16 +32,40 @@ fn binary_ops() {
     run_all("binary", binary::batches());
 }
 
+#[test]
+fn unary_math() {
+    run_all("unary", unary::batches());
+}
+
+#[test]
+fn casts() {
+    run_all("casts", casts::batches());
+}
+
+#[test]
+fn reductions() {
+    run_all("reductions", reductions::batches());
+}
+
 /// The suite's size, counted from the tables without running them.
 #[test]
 fn case_count() {
-    let categories: [(&str, Vec<Batch>); 1] = [("binary", binary::batches())];
+    let categories: [(&str, Vec<Batch>); 4] = [
+        ("binary", binary::batches()),
+        ("unary", unary::batches()),
+        ("casts", casts::batches()),
+        ("reductions", reductions::batches()),
+    ];
     let mut total = 0;
     for (name, batches) in &categories {
         let n: usize = batches.iter().map(|b| b.cases.len()).sum();
-        println!("{name}: {n} cases in {} kernels", batches.len());
+        let kernels: usize = batches
+            .iter()
+            .map(|b| b.cases.len().div_ceil(CASES_PER_KERNEL))
+            .sum();
+        println!("{name}: {n} cases in {kernels} kernels");
         total += n;
     }
     println!("total: {total} cases");
-    assert!(total >= 1, "the conformance suite has {total} cases");
+    assert!(total >= 1500, "the conformance suite has {total} cases");
 }

@@ -40,7 +40,7 @@ impl Op {
         if !t.is_float() {
             let v = match self {
                 Op::Sum => xs.iter().fold(0, |a, x| wrap(t, a + x.i())),
-                Op::Prod => xs.iter().fold(1, |a, x| wrap(t, a.wrapping_mul(x.i()))),
+                Op::Prod => xs.iter().fold(1i128, |a, x| wrap(t, a.wrapping_mul(x.i()))),
                 Op::Max => xs.iter().map(|x| x.i()).max().unwrap(),
                 Op::Min => xs.iter().map(|x| x.i()).min().unwrap(),
             };
@@ -68,8 +68,14 @@ impl Op {
             }
             Op::Max if nan => (V::F(f64::NAN), Tol::Exact),
             Op::Min if nan => (V::F(f64::NAN), Tol::Exact),
-            Op::Max => (V::F(fs.iter().cloned().fold(f64::NEG_INFINITY, f64::max)), Tol::Exact),
-            Op::Min => (V::F(fs.iter().cloned().fold(f64::INFINITY, f64::min)), Tol::Exact),
+            Op::Max => (
+                V::F(fs.iter().cloned().fold(f64::NEG_INFINITY, f64::max)),
+                Tol::Exact,
+            ),
+            Op::Min => (
+                V::F(fs.iter().cloned().fold(f64::INFINITY, f64::min)),
+                Tol::Exact,
+            ),
         }
     }
 }
@@ -84,7 +90,13 @@ fn values(op: Op, t: ScalarType, rng: &mut Rng, n: usize) -> Vec<V> {
             .collect(),
         (_, true) => rng.values(t, n, -1.0, 1.0),
         (Op::Prod, false) => (0..n)
-            .map(|_| if rng.int(0, 7) == 0 { rng.values(t, 1, 0.0, 0.0)[0] } else { V::I(wrap(t, rng.int(-2, 3))) })
+            .map(|_| {
+                if rng.int(0, 7) == 0 {
+                    rng.values(t, 1, 0.0, 0.0)[0]
+                } else {
+                    V::I(wrap(t, rng.int(-2, 3)))
+                }
+            })
             .collect(),
         (_, false) => rng.values(t, n, 0.0, 0.0),
     }
@@ -104,22 +116,64 @@ struct Shape {
 fn shapes() -> Vec<Shape> {
     let mut shapes = Vec::new();
     for cols in [1, 8, 64, 256] {
-        shapes.push(Shape { rows: 0, cols, axis: None, keep_dims: false, valid: (1, cols) });
-        shapes.push(Shape { rows: 0, cols, axis: Some(0), keep_dims: false, valid: (1, cols) });
+        shapes.push(Shape {
+            rows: 0,
+            cols,
+            axis: None,
+            keep_dims: false,
+            valid: (1, cols),
+        });
+        shapes.push(Shape {
+            rows: 0,
+            cols,
+            axis: Some(0),
+            keep_dims: false,
+            valid: (1, cols),
+        });
         if cols > 1 {
             let valid = (1, cols * 3 / 4 - 1);
-            shapes.push(Shape { rows: 0, cols, axis: None, keep_dims: false, valid });
+            shapes.push(Shape {
+                rows: 0,
+                cols,
+                axis: None,
+                keep_dims: false,
+                valid,
+            });
         }
     }
     for (rows, cols) in [(4, 8), (8, 4), (1, 16), (16, 1), (16, 16)] {
         for axis in [None, Some(0), Some(1)] {
-            shapes.push(Shape { rows, cols, axis, keep_dims: false, valid: (rows, cols) });
+            shapes.push(Shape {
+                rows,
+                cols,
+                axis,
+                keep_dims: false,
+                valid: (rows, cols),
+            });
         }
     }
-    shapes.push(Shape { rows: 4, cols: 8, axis: Some(1), keep_dims: true, valid: (4, 8) });
-    shapes.push(Shape { rows: 8, cols: 4, axis: Some(0), keep_dims: true, valid: (8, 4) });
+    shapes.push(Shape {
+        rows: 4,
+        cols: 8,
+        axis: Some(1),
+        keep_dims: true,
+        valid: (4, 8),
+    });
+    shapes.push(Shape {
+        rows: 8,
+        cols: 4,
+        axis: Some(0),
+        keep_dims: true,
+        valid: (8, 4),
+    });
     for axis in [None, Some(0), Some(1)] {
-        shapes.push(Shape { rows: 8, cols: 16, axis, keep_dims: false, valid: (5, 11) });
+        shapes.push(Shape {
+            rows: 8,
+            cols: 16,
+            axis,
+            keep_dims: false,
+            valid: (5, 11),
+        });
     }
     shapes
 }
@@ -137,7 +191,13 @@ pub fn batches() -> Vec<Batch> {
             }
             if t.is_float() && matches!(op, Op::Max | Op::Min) {
                 add_case(&mut batch, &mut rng, op, t, &shapes()[6], &pn, true);
-                let rows = Shape { rows: 4, cols: 8, axis: Some(1), keep_dims: false, valid: (4, 8) };
+                let rows = Shape {
+                    rows: 4,
+                    cols: 8,
+                    axis: Some(1),
+                    keep_dims: false,
+                    valid: (4, 8),
+                };
                 add_case(&mut batch, &mut rng, op, t, &rows, &pn, true);
             }
             batches.push(batch);
@@ -146,7 +206,15 @@ pub fn batches() -> Vec<Batch> {
     batches
 }
 
-fn add_case(batch: &mut Batch, rng: &mut Rng, op: Op, t: ScalarType, s: &Shape, pn: &str, nan: bool) {
+fn add_case(
+    batch: &mut Batch,
+    rng: &mut Rng,
+    op: Op,
+    t: ScalarType,
+    s: &Shape,
+    pn: &str,
+    nan: bool,
+) {
     let rows = s.rows.max(1);
     let n = rows * s.cols;
     let mut data = values(op, t, rng, n);
@@ -156,13 +224,21 @@ fn add_case(batch: &mut Batch, rng: &mut Rng, op: Op, t: ScalarType, s: &Shape, 
     let p = batch.input(t, &data);
     // The tile as the kernel sees it: masked lanes hold the neutral element.
     let tile: Vec<V> = (0..n)
-        .map(|i| if i / s.cols < s.valid.0 && i % s.cols < s.valid.1 { data[i] } else { op.neutral(t) })
+        .map(|i| {
+            if i / s.cols < s.valid.0 && i % s.cols < s.valid.1 {
+                data[i]
+            } else {
+                op.neutral(t)
+            }
+        })
         .collect();
     let (groups, out_index): (Vec<Vec<V>>, String) = match s.axis {
         None => (vec![tile.clone()], String::new()),
         Some(0) if s.rows == 0 => (vec![tile.clone()], String::new()),
         Some(0) => (
-            (0..s.cols).map(|c| (0..rows).map(|r| tile[r * s.cols + c]).collect()).collect(),
+            (0..s.cols)
+                .map(|c| (0..rows).map(|r| tile[r * s.cols + c]).collect())
+                .collect(),
             format!(" + arange(0, {})", s.cols),
         ),
         Some(_) => (
@@ -179,11 +255,21 @@ fn add_case(batch: &mut Batch, rng: &mut Rng, op: Op, t: ScalarType, s: &Shape, 
     let (expected, tols): (Vec<V>, Vec<Tol>) = groups.iter().map(|g| op.reduce(t, g)).unzip();
     let masked = s.valid != (rows, s.cols);
     let load = if s.rows == 0 {
-        let mask = if masked { format!(", mask: i < {}, other: load({pn})", s.valid.1) } else { String::new() };
-        format!("let i = arange(0, {}); let x = load({p} + i{mask});", s.cols)
+        let mask = if masked {
+            format!(", mask: i < {}, other: load({pn})", s.valid.1)
+        } else {
+            String::new()
+        };
+        format!(
+            "let i = arange(0, {}); let x = load({p} + i{mask});",
+            s.cols
+        )
     } else {
         let mask = if masked {
-            format!(", mask: (r[:, None] < {}) & (c[None, :] < {}), other: load({pn})", s.valid.0, s.valid.1)
+            format!(
+                ", mask: (r[:, None] < {}) & (c[None, :] < {}), other: load({pn})",
+                s.valid.0, s.valid.1
+            )
         } else {
             String::new()
         };
@@ -198,7 +284,11 @@ fn add_case(batch: &mut Batch, rng: &mut Rng, op: Op, t: ScalarType, s: &Shape, 
         (Some(a), false) => format!(", axis: {a}"),
         (Some(a), true) => format!(", axis: {a}, keep_dims: true"),
     };
-    let shape = if s.rows == 0 { format!("[{}]", s.cols) } else { format!("[{rows},{}]", s.cols) };
+    let shape = if s.rows == 0 {
+        format!("[{}]", s.cols)
+    } else {
+        format!("[{rows},{}]", s.cols)
+    };
     let axis = s.axis.map_or("all".to_string(), |a| format!("axis{a}"));
     let variant = match (nan, masked, s.keep_dims) {
         (true, _, _) => "/nan",
@@ -210,6 +300,11 @@ fn add_case(batch: &mut Batch, rng: &mut Rng, op: Op, t: ScalarType, s: &Shape, 
         "reductions",
         format!("reduce/{}/{t}/{shape}/{axis}{variant}", op.name()),
         format!("{load}\nstore({out}{out_index}, {}(x{args}));", op.name()),
-        vec![Check { slot, expected, tol: Tol::Exact, tols: Some(tols) }],
+        vec![Check {
+            slot,
+            expected,
+            tol: Tol::Exact,
+            tols: Some(tols),
+        }],
     );
 }

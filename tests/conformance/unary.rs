@@ -78,18 +78,82 @@ fn unary_ops() -> Vec<Unary> {
         u("abs", -100.0, 100.0, false, f64::abs, Tol::Exact, false),
         u("floor", -100.0, 100.0, false, f64::floor, Tol::Exact, false),
         u("ceil", -100.0, 100.0, false, f64::ceil, Tol::Exact, false),
-        u("round", -100.0, 100.0, false, f64::round_ties_even, Tol::Exact, false),
+        u(
+            "round",
+            -100.0,
+            100.0,
+            false,
+            f64::round_ties_even,
+            Tol::Exact,
+            false,
+        ),
         u("sqrt", -4.0, 4.0, true, f64::sqrt, Tol::Ulps(1), false),
-        u("rsqrt", -4.0, 4.0, true, |x| 1.0 / x.sqrt(), Tol::Ulps(2), false),
+        u(
+            "rsqrt",
+            -4.0,
+            4.0,
+            true,
+            |x| 1.0 / x.sqrt(),
+            Tol::Ulps(2),
+            false,
+        ),
         u("exp", -20.0, 20.0, false, f64::exp, Tol::Ulps(4), true),
         u("exp2", -30.0, 30.0, false, f64::exp2, Tol::Ulps(4), true),
-        u("log", -3.0, 3.0, true, f64::ln, Tol::UlpsOrAbs(4, 1.0 / (1 << 21) as f64), true),
-        u("log2", -3.0, 3.0, true, f64::log2, Tol::UlpsOrAbs(4, 1.0 / (1 << 21) as f64), true),
-        u("sin", -PI, PI, false, f64::sin, Tol::UlpsOrAbs(4, 1.0 / (1 << 20) as f64), true),
-        u("cos", -PI, PI, false, f64::cos, Tol::UlpsOrAbs(4, 1.0 / (1 << 20) as f64), true),
-        u("tanh", -5.0, 5.0, false, f64::tanh, Tol::UlpsOrAbs(4, 1.0 / (1 << 22) as f64), true),
+        u(
+            "log",
+            -3.0,
+            3.0,
+            true,
+            f64::ln,
+            Tol::UlpsOrAbs(4, 1.0 / (1 << 21) as f64),
+            true,
+        ),
+        u(
+            "log2",
+            -3.0,
+            3.0,
+            true,
+            f64::log2,
+            Tol::UlpsOrAbs(4, 1.0 / (1 << 21) as f64),
+            true,
+        ),
+        u(
+            "sin",
+            -PI,
+            PI,
+            false,
+            f64::sin,
+            Tol::UlpsOrAbs(4, 1.0 / (1 << 20) as f64),
+            true,
+        ),
+        u(
+            "cos",
+            -PI,
+            PI,
+            false,
+            f64::cos,
+            Tol::UlpsOrAbs(4, 1.0 / (1 << 20) as f64),
+            true,
+        ),
+        u(
+            "tanh",
+            -5.0,
+            5.0,
+            false,
+            f64::tanh,
+            Tol::UlpsOrAbs(4, 1.0 / (1 << 22) as f64),
+            true,
+        ),
         u("erf", -3.0, 3.0, false, erf, Tol::Abs(2e-7), true),
-        u("sigmoid", -10.0, 10.0, false, |x| 1.0 / (1.0 + (-x).exp()), Tol::Ulps(4), true),
+        u(
+            "sigmoid",
+            -10.0,
+            10.0,
+            false,
+            |x| 1.0 / (1.0 + (-x).exp()),
+            Tol::Ulps(4),
+            true,
+        ),
     ]
 }
 
@@ -139,7 +203,11 @@ pub fn batches() -> Vec<Batch> {
                     let x = rng.float(lo, hi);
                     let x = if op.log_range { 10f64.powf(x) } else { x };
                     // f64 transcendental inputs are f32 values (see the module docs).
-                    let x = if t == F64 && op.transcendental { x as f32 as f64 } else { x };
+                    let x = if t == F64 && op.transcendental {
+                        x as f32 as f64
+                    } else {
+                        x
+                    };
                     round_to(t, x)
                 })
                 .collect();
@@ -155,7 +223,10 @@ pub fn batches() -> Vec<Batch> {
                 let values: Vec<V> = inputs.iter().map(|&x| V::F(x)).collect();
                 let p = batch.input(t, &values);
                 let (out, slot) = batch.output(t, n);
-                let expected = inputs.iter().map(|&x| V::F(round_to(t, (op.reference)(x)))).collect();
+                let expected = inputs
+                    .iter()
+                    .map(|&x| V::F(round_to(t, (op.reference)(x))))
+                    .collect();
                 // Special values run on a 16-wide tile (12 used, the rest masked off).
                 let width = n.next_power_of_two();
                 batch.case(
@@ -164,7 +235,11 @@ pub fn batches() -> Vec<Batch> {
                     format!(
                         "let i = arange(0, {width}); let m = i < {n};\n\
                          let x = load({p} + i, mask: m);\nstore({out} + i, {}, mask: m);",
-                        if op.name == "neg" { "-x".to_string() } else { format!("{}(x)", op.name) }
+                        if op.name == "neg" {
+                            "-x".to_string()
+                        } else {
+                            format!("{}(x)", op.name)
+                        }
                     ),
                     vec![Check {
                         slot,
@@ -190,10 +265,26 @@ pub fn batches() -> Vec<Batch> {
 /// pow, fma, clamp, where on one float dtype.
 fn other_float_ops(batch: &mut Batch, rng: &mut Rng, t: ScalarType) {
     // f64 inputs are f32 values: pow runs in f32 on the device (see the module docs).
-    let narrow = |v: V| if t == F64 { V::F(v.f() as f32 as f64) } else { v };
-    let a: Vec<V> = (0..N).map(|_| narrow(V::F(round_to(t, 10f64.powf(rng.float(-1.0, 1.0)))))).collect();
-    let b: Vec<V> = rng.values(t, N, -3.0, 3.0).into_iter().map(narrow).collect();
-    let c: Vec<V> = rng.values(t, N, -3.0, 3.0).into_iter().map(narrow).collect();
+    let narrow = |v: V| {
+        if t == F64 {
+            V::F(v.f() as f32 as f64)
+        } else {
+            v
+        }
+    };
+    let a: Vec<V> = (0..N)
+        .map(|_| narrow(V::F(round_to(t, 10f64.powf(rng.float(-1.0, 1.0))))))
+        .collect();
+    let b: Vec<V> = rng
+        .values(t, N, -3.0, 3.0)
+        .into_iter()
+        .map(narrow)
+        .collect();
+    let c: Vec<V> = rng
+        .values(t, N, -3.0, 3.0)
+        .into_iter()
+        .map(narrow)
+        .collect();
     let (pa, pb, pc) = (batch.input(t, &a), batch.input(t, &b), batch.input(t, &c));
     let loads = format!(
         "let i = arange(0, {N}); let a = load({pa} + i); let b = load({pb} + i); let c = load({pc} + i);"
@@ -207,19 +298,46 @@ fn other_float_ops(batch: &mut Batch, rng: &mut Rng, t: ScalarType) {
     type F3 = fn(ScalarType, f64, f64, f64) -> f64;
     let ops: [(&str, &str, F3, Tol); 5] = [
         ("pow", "pow(a, b)", |_, a, b, _| a.powf(b), pow_tol),
-        ("fma", "fma(a, b, c)", |t, a, b, c| if t == F64 { a.mul_add(b, c) } else { a * b + c }, fma_tol),
-        ("clamp", "clamp(b, -1.0, 1.5)", |_, _, b, _| b.clamp(-1.0, 1.5), Tol::Exact),
-        ("where", "where(b > c, a, c)", |_, a, b, c| if b > c { a } else { c }, Tol::Exact),
-        ("maximum-abs", "maximum(abs(b), abs(c))", |_, _, b, c| b.abs().max(c.abs()), Tol::Exact),
+        (
+            "fma",
+            "fma(a, b, c)",
+            |t, a, b, c| if t == F64 { a.mul_add(b, c) } else { a * b + c },
+            fma_tol,
+        ),
+        (
+            "clamp",
+            "clamp(b, -1.0, 1.5)",
+            |_, _, b, _| b.clamp(-1.0, 1.5),
+            Tol::Exact,
+        ),
+        (
+            "where",
+            "where(b > c, a, c)",
+            |_, a, b, c| if b > c { a } else { c },
+            Tol::Exact,
+        ),
+        (
+            "maximum-abs",
+            "maximum(abs(b), abs(c))",
+            |_, _, b, c| b.abs().max(c.abs()),
+            Tol::Exact,
+        ),
     ];
     for (name, expr, f, tol) in ops {
         let (out, slot) = batch.output(t, N);
-        let expected = (0..N).map(|i| V::F(round_to(t, f(t, a[i].f(), b[i].f(), c[i].f())))).collect();
+        let expected = (0..N)
+            .map(|i| V::F(round_to(t, f(t, a[i].f(), b[i].f(), c[i].f()))))
+            .collect();
         batch.case(
             "unary-math",
             format!("math/{name}/{t}"),
             format!("{loads}\nstore({out} + i, {expr});"),
-            vec![Check { slot, expected, tol, tols: None }],
+            vec![Check {
+                slot,
+                expected,
+                tol,
+                tols: None,
+            }],
         );
     }
 }
@@ -229,9 +347,17 @@ fn int_ops(batch: &mut Batch, rng: &mut Rng, t: ScalarType) {
     let a = rng.values(t, N, 0.0, 0.0);
     // cdiv on operands where `a + b - 1` does not overflow: a in [0, MAX/2], b in [1, MAX/2].
     let half = int_range(t).1 / 2;
-    let b: Vec<V> = rng.values(t, N, 0.0, 0.0).into_iter().map(|v| V::I(1 + v.i().abs() % half)).collect();
+    let b: Vec<V> = rng
+        .values(t, N, 0.0, 0.0)
+        .into_iter()
+        .map(|v| V::I(1 + v.i().abs() % half))
+        .collect();
     let a_pos: Vec<V> = a.iter().map(|v| V::I(v.i().abs() % half)).collect();
-    let (pa, pb, pp) = (batch.input(t, &a), batch.input(t, &b), batch.input(t, &a_pos));
+    let (pa, pb, pp) = (
+        batch.input(t, &a),
+        batch.input(t, &b),
+        batch.input(t, &a_pos),
+    );
     let loads = format!(
         "let i = arange(0, {N}); let a = load({pa} + i); let b = load({pb} + i); let p = load({pp} + i);"
     );
@@ -239,13 +365,17 @@ fn int_ops(batch: &mut Batch, rng: &mut Rng, t: ScalarType) {
         ("neg", "-a", Box::new(|i| wrap(t, -a[i].i()))),
         ("abs", "abs(a)", Box::new(|i| wrap(t, a[i].i().abs()))),
         ("bitnot", "~a", Box::new(|i| wrap(t, !a[i].i()))),
-        ("cdiv", "cdiv(p, b)", Box::new(|i| (a_pos[i].i() + b[i].i() - 1) / b[i].i())),
+        (
+            "cdiv",
+            "cdiv(p, b)",
+            Box::new(|i| (a_pos[i].i() + b[i].i() - 1) / b[i].i()),
+        ),
     ];
     if t == U32 {
         ops.push((
             "umulhi",
             "umulhi(a, b)",
-            Box::new(move |i| wrap(t, (a[i].i() * b[i].i()) >> 32)),
+            Box::new(|i| wrap(t, (a[i].i() * b[i].i()) >> 32)),
         ));
     }
     for (name, expr, f) in ops {
@@ -255,7 +385,12 @@ fn int_ops(batch: &mut Batch, rng: &mut Rng, t: ScalarType) {
             "int-unary",
             format!("int/{name}/{t}"),
             format!("{loads}\nstore({out} + i, {expr});"),
-            vec![Check { slot, expected, tol: Tol::Exact, tols: None }],
+            vec![Check {
+                slot,
+                expected,
+                tol: Tol::Exact,
+                tols: None,
+            }],
         );
     }
 }
