@@ -199,7 +199,7 @@ pub(crate) fn tune_command(
     )?;
     let Some(autotune) = autotune_of(&program, sig)? else {
         return Err(command_line.fail(
-            "E0917",
+            "E0918",
             format!("kernel `{}` has no #[autotune]", sig.name),
             &sig.name,
             "nothing to tune",
