@@ -62,12 +62,17 @@ pub fn lower(
     }
 }
 
+/// How many times `compile` has run in this process (the cache tests assert that a cache hit
+/// compiles nothing).
+pub static SPIRV_COMPILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Schedules a Lowered module for `target` and emits SPIR-V.
 pub fn compile(
     lowered: ir::Module,
     target: &Target,
     safe: bool,
 ) -> Result<(ir::Module, Artifact), Diagnostic> {
+    SPIRV_COMPILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let scheduled = crate::passes::run(lowered, target)?;
     let artifact = crate::spirv::emit(&scheduled, target, &EmitOptions { safe })?;
     Ok((scheduled, artifact))

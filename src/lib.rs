@@ -38,6 +38,43 @@
 //! - `abi`: the artifact and binding model — the only type the runtime shares with the compiler.
 //! - `runtime`: Vulkan instance/device choice, buffers, pipelines, dispatch, readback, timing.
 //! - `npy`: `.npy` files to and from host buffers.
+//! - `api`: the Rust library API — a `Context` owning the device (or the interpreter when there
+//!   is no Vulkan), `Kernel`s compiled from a file or a string with consts, typed `Buffer<T>`s,
+//!   launches with arguments by name (checked at run time, errors in sentences), and timing.
+//! - `cache`: the on-disk compiled-kernel cache (`$XDG_CACHE_HOME/tk/kernels`, keyed by every
+//!   source text, consts, threads, target, driver, safe flag and compiler build; atomic writes;
+//!   corrupt entries recompiled) and the persisted VkPipelineCache (`tk/pipelines/<uuid>.bin`).
+//! - `tune`: `#[autotune]` — benchmark each config on the device, persist the fastest under
+//!   `tk/tune` keyed by device, driver, source hash and key values, reuse it across processes.
+//! - `export`: SPIR-V → WGSL/MSL/HLSL through naga (guarded against its panics); non-finite
+//!   constants and `isnan` are rewritten into forms WGSL accepts.
+//!
+//! # Using tk from Rust
+//!
+//! ```
+//! use tk::api::{Buffer, Context, Kernel};
+//!
+//! let ctx = Context::new()?.without_cache();
+//! let softmax = Kernel::from_file(
+//!     &ctx,
+//!     concat!(env!("CARGO_MANIFEST_DIR"), "/examples/softmax.tk"),
+//!     "softmax",
+//!     &[("BLOCK", 4.into())],
+//! )?;
+//! let x = Buffer::from_slice(&[1.0f32, 2.0, 3.0, 0.0, 0.0, 0.0]);
+//! let mut out = Buffer::<f32>::zeros(6);
+//! softmax
+//!     .launch(&ctx)
+//!     .arg("x", &x)
+//!     .arg("out", &mut out)
+//!     .arg("n_rows", 2)
+//!     .arg("n_cols", 3)
+//!     .run()?; // the grid comes from the kernel's #[grid(n_rows)]
+//! let out = out.to_vec();
+//! assert!((out[3] - 1.0 / 3.0).abs() < 1e-6);
+//! assert!((out[..3].iter().sum::<f32>() - 1.0).abs() < 1e-6);
+//! # Ok::<(), tk::api::Error>(())
+//! ```
 //!
 //! # Invariants
 //!
@@ -54,13 +91,18 @@
 //!   invocation only.
 //! - Every SPIR-V module passes `spirv-val --target-env vulkan1.1` (tests run it on each).
 pub mod abi;
+pub mod api;
 pub mod base;
+pub mod cache;
 pub mod driver;
+pub mod export;
 pub mod interp;
 pub mod ir;
+pub mod lsp;
 pub mod npy;
 pub mod passes;
 pub mod runtime;
 pub mod sema;
 pub mod spirv;
 pub mod syntax;
+pub mod tune;

@@ -43,7 +43,7 @@ pub fn numpy_name(ty: ScalarType) -> &'static str {
 }
 
 fn bytes_of<T: npyz::Deserialize>(
-    file: npyz::NpyFile<std::io::BufReader<std::fs::File>>,
+    file: npyz::NpyFile<&[u8]>,
     to_le: impl Fn(T) -> Vec<u8>,
 ) -> Result<Vec<u8>, String> {
     let values = file
@@ -52,32 +52,75 @@ fn bytes_of<T: npyz::Deserialize>(
     Ok(values.into_iter().flat_map(to_le).collect())
 }
 
-/// Reads a C-ordered `.npy` file.
+/// The largest array tk reads: 2^31 elements (the buffers' index range) and 16 GiB.
+const MAX_ELEMENTS: u64 = 1 << 31;
+
+/// Reads a C-ordered `.npy` file. Every way a file can be malformed (not a file, no magic, a
+/// garbled header, an unsupported dtype, data shorter or longer than the header's shape, a shape
+/// too large to hold) is an error sentence naming the file; nothing is allocated before the sizes
+/// are known to agree.
 pub fn read(path: &Path) -> Result<HostBuffer, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
-        .map_err(|e| format!("{} is not a valid .npy file: {e}", path.display()))?;
+    let name = path.display();
+    if path.is_dir() {
+        return Err(format!("{name} is a directory, not a .npy file"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot open {name}: {e}"))?;
+    if bytes.is_empty() {
+        return Err(format!("{name} is empty, not a .npy file"));
+    }
+    if !bytes.starts_with(b"\x93NUMPY") {
+        return Err(format!(
+            "{name} is not a .npy file (it does not start with the magic bytes \\x93NUMPY)"
+        ));
+    }
+    // A header whose shape overflows is rejected by looking at the dict text before npyz
+    // multiplies the dimensions.
+    check_header_shape(&bytes).map_err(|why| format!("{name} has a bad header: {why}"))?;
+    let mut reader: &[u8] = &bytes;
+    let header = npyz::NpyHeader::from_reader(&mut reader)
+        .map_err(|e| format!("{name} has a bad header: {e}"))?;
+    let data_len = reader.len() as u64;
+    let npy = npyz::NpyFile::with_header(header, reader);
     let type_str = match npy.dtype() {
         npyz::DType::Plain(type_str) => type_str.to_string(),
         other => {
             return Err(format!(
-                "{} holds a structured array ({}); tk reads plain numeric arrays",
-                path.display(),
+                "{name} holds a structured array ({}); tk reads plain numeric arrays",
                 other.descr()
             ))
         }
     };
-    let elem = scalar_type_of(&type_str).ok_or_else(|| {
-        format!(
-            "{} has dtype `{type_str}`, which tk does not support",
-            path.display()
-        )
-    })?;
+    let elem = scalar_type_of(&type_str)
+        .ok_or_else(|| format!("{name} has dtype `{type_str}`, which tk does not support"))?;
     if npy.order() == npyz::Order::Fortran && npy.shape().len() > 1 {
         return Err(format!(
-            "{} is Fortran-ordered; save it with np.ascontiguousarray(a)",
-            path.display()
+            "{name} is Fortran-ordered; save it with np.ascontiguousarray(a)"
+        ));
+    }
+    let dims: Vec<String> = npy.shape().iter().map(|d| d.to_string()).collect();
+    let shape_text = format!("({})", dims.join(", "));
+    let elements = npy
+        .shape()
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS)
+        .ok_or_else(|| {
+            format!("{name} has shape {shape_text}, more than the 2^31 elements tk can pass")
+        })?;
+    let expected = elements * elem.bytes() as u64;
+    if data_len < expected {
+        return Err(format!(
+            "{name} is truncated: its header promises shape {shape_text} of {} ({expected} bytes) \
+             but only {data_len} bytes of data follow",
+            numpy_name(elem)
+        ));
+    }
+    if data_len > expected {
+        return Err(format!(
+            "{name} has {} bytes after the data of shape {shape_text} of {}; it is not a valid \
+             .npy file",
+            data_len - expected,
+            numpy_name(elem)
         ));
     }
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
@@ -98,6 +141,39 @@ pub fn read(path: &Path) -> Result<HostBuffer, String> {
         BF16 => unreachable!("numpy has no bfloat16 type string"),
     };
     Ok(HostBuffer { elem, shape, data })
+}
+
+/// Rejects a header whose `'shape'` tuple has a dimension that does not fit in 64 bits or whose
+/// product overflows (npyz would overflow multiplying them). Headers it cannot find a shape in
+/// are left to npyz.
+fn check_header_shape(bytes: &[u8]) -> Result<(), String> {
+    let header_end = bytes.len().min(1 << 16);
+    let text = String::from_utf8_lossy(&bytes[..header_end]);
+    let Some(at) = text.find("'shape'") else {
+        return Ok(());
+    };
+    let rest = &text[at..];
+    let (Some(open), Some(close)) = (rest.find('('), rest.find(')')) else {
+        return Ok(());
+    };
+    if close < open {
+        return Ok(());
+    }
+    let mut product: u64 = 1;
+    for dim in rest[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        let dim: u64 = dim
+            .trim_end_matches('L')
+            .parse()
+            .map_err(|_| format!("shape entry `{dim}` is not a size"))?;
+        product = product
+            .checked_mul(dim)
+            .ok_or_else(|| format!("shape {} is too large", &rest[open..=close]))?;
+    }
+    Ok(())
 }
 
 fn write_values<T: npyz::AutoSerialize>(

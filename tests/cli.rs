@@ -245,6 +245,23 @@ fn bad_command_lines_exit_2_with_codes() {
             vec!["run", "examples/vector_add.tk", "--frobnicate"],
             "E0900",
         ),
+        (vec!["run", &none], "E0903"),
+        (vec!["run", &two], "E0904"),
+        (
+            vec!["run", "examples/vector_add.tk", "-D", "BLOCK"],
+            "E0905",
+        ),
+        (vec!["run", &nogrid, "--arg", "n=1"], "E0914"),
+        (
+            vec!["run", &nogrid, "--arg", "n=1", "--out", "n=x.npy"],
+            "E0915",
+        ),
+        (
+            vec![
+                "run", &nogrid, "--arg", "n=1", "--grid", "1", "--device", "gpu",
+            ],
+            "E0916",
+        ),
         (
             vec![
                 "run",

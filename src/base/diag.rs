@@ -193,10 +193,41 @@ pub fn render(diagnostics: &Diagnostics, sources: &SourceMap, color: bool) -> St
     out
 }
 
+/// Source lines longer than this are not drawn: miette cannot underline past column 65535 (it
+/// panics), and such a line is unreadable anyway. The diagnostic gets a `note: at file:line:col`.
+const MAX_DRAWN_LINE: usize = 4096;
+
 pub fn render_one(diagnostic: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     let primary = diagnostic
         .primary_span()
         .filter(|s| (s.file.0 as usize) < sources.files.len());
+    if let Some(span) = primary {
+        let text = sources.file(span.file).text.as_bytes();
+        let long = diagnostic.labels.iter().any(|l| {
+            let start = (l.span.start as usize).min(text.len());
+            let end = (l.span.end as usize).clamp(start, text.len());
+            let line_start = text[..start]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let line_end = text[end..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |i| end + i);
+            line_end - line_start > MAX_DRAWN_LINE
+        });
+        if long {
+            let (line, col) = sources.line_col(span.file, span.start);
+            let mut plain = diagnostic.clone();
+            plain.labels.clear();
+            let name = &sources.file(span.file).name;
+            plain.notes.insert(
+                0,
+                format!("at {name}:{line}:{col} (the line is too long to show)"),
+            );
+            return render_one(&plain, sources, color);
+        }
+    }
     let (source, labels) = match primary {
         Some(span) => {
             let file = sources.file(span.file);

@@ -10,6 +10,8 @@
 //! sums and products reduce sequentially in index order (f16/bf16 accumulate in f32 and round
 //! once); an out-of-bounds load gives 0 and an out-of-bounds store is dropped, the run goes on, and
 //! the first such access is reported at the end; a failed `device_assert` stops the run at once.
+mod atomics;
+mod linalg;
 mod value;
 
 #[cfg(test)]
@@ -41,6 +43,9 @@ pub enum RunError {
     },
     /// The IR is malformed in a way the verifier rejects (an internal compiler error).
     InvalidIr { kernel: String, message: String },
+    /// `run_with_budget` stopped the run: it did more than `budget` units of work (one unit per
+    /// instruction, more for tile instructions: one per element).
+    BudgetExceeded { kernel: String, budget: u64 },
 }
 
 impl fmt::Display for RunError {
@@ -70,6 +75,12 @@ impl fmt::Display for RunError {
             RunError::InvalidIr { kernel, message } => {
                 write!(f, "kernel `{kernel}`: invalid IR: {message}")
             }
+            RunError::BudgetExceeded { kernel, budget } => {
+                write!(
+                    f,
+                    "kernel `{kernel}`: stopped after a budget of {budget} steps"
+                )
+            }
         }
     }
 }
@@ -96,6 +107,28 @@ pub fn run_with_output(
     grid: [u32; 3],
     output: &mut RunOutput,
 ) -> Result<(), RunError> {
+    run_limited(module, args, grid, output, u64::MAX)
+}
+
+/// Like `run`, but stops with `BudgetExceeded` after `budget` units of work (an instruction is
+/// one unit, a tile instruction one per element), so a kernel that loops forever ends. The fuzzers
+/// use it.
+pub fn run_with_budget(
+    module: &ir::Module,
+    args: &mut [KernelArg],
+    grid: [u32; 3],
+    budget: u64,
+) -> Result<(), RunError> {
+    run_limited(module, args, grid, &mut RunOutput::default(), budget)
+}
+
+fn run_limited(
+    module: &ir::Module,
+    args: &mut [KernelArg],
+    grid: [u32; 3],
+    output: &mut RunOutput,
+    budget: u64,
+) -> Result<(), RunError> {
     let kernel = &module.kernel;
     // Verifying first makes the lookups below infallible: a malformed module is an error, never
     // a panic.
@@ -113,6 +146,7 @@ pub fn run_with_output(
         grid,
         first_out_of_bounds: None,
         printed: &mut output.printed,
+        budget_left: budget,
     };
     for z in 0..grid[2] {
         for y in 0..grid[1] {
@@ -130,6 +164,10 @@ pub fn run_with_output(
                         Stop::Invalid(id, message) => RunError::InvalidIr {
                             kernel: kernel.name.clone(),
                             message: format!("%{}: {message}", id.index()),
+                        },
+                        Stop::Budget => RunError::BudgetExceeded {
+                            kernel: kernel.name.clone(),
+                            budget,
                         },
                     })?;
             }
@@ -228,6 +266,8 @@ enum Flow {
 enum Stop {
     Assert(String),
     Invalid(InstId, String),
+    /// The work budget of `run_with_budget` ran out.
+    Budget,
 }
 
 struct Machine<'a> {
@@ -240,6 +280,8 @@ struct Machine<'a> {
     grid: [u32; 3],
     first_out_of_bounds: Option<RunError>,
     printed: &'a mut Vec<String>,
+    /// Units of work left before the run stops (`u64::MAX` for no limit).
+    budget_left: u64,
 }
 
 /// What happens to one lane of a memory access.
@@ -255,6 +297,14 @@ enum Lane {
 impl<'a> Machine<'a> {
     fn exec_region(&mut self, region: &'a Region) -> Result<Flow, Stop> {
         for &id in &region.insts {
+            let cost = self.kernel.insts[id]
+                .ty
+                .as_ref()
+                .map_or(1, |ty| ty.shape.iter().map(|&d| d as u64).product::<u64>());
+            self.budget_left = self
+                .budget_left
+                .checked_sub(cost.max(1))
+                .ok_or(Stop::Budget)?;
             match self.exec(id)? {
                 Flow::Next => {}
                 flow => return Ok(flow),
@@ -353,6 +403,14 @@ impl<'a> Machine<'a> {
                 shape: result_shape(),
             },
             InstKind::ConvertLayout(source) => self.get(*source).clone(),
+            InstKind::Reshape(source) => Value {
+                data: self.get(*source).data.clone(),
+                shape: result_shape(),
+            },
+            InstKind::Permute { value, perm } => linalg::permute(self.get(*value), perm),
+            InstKind::Dot { a, b, acc } => {
+                linalg::dot(self.get(*a), self.get(*b), self.get(*acc)).map_err(invalid)?
+            }
             InstKind::Unary { op, value } => {
                 let ty = self.elem_type(*value);
                 let operand = self.get(*value);
@@ -438,6 +496,13 @@ impl<'a> Machine<'a> {
                 }
             }
             InstKind::Load { ptr, mask, other } => self.load(id, *ptr, *mask, *other)?,
+            InstKind::Atomic {
+                op,
+                ptr,
+                value,
+                cmp,
+                mask,
+            } => self.atomic(id, *op, *ptr, *value, *cmp, *mask)?,
             InstKind::Store { ptr, value, mask } => {
                 self.store(id, *ptr, *value, *mask)?;
                 return Ok(Flow::Next);

@@ -190,6 +190,21 @@ pub enum ReduceOp {
     Min,
 }
 
+/// The read-modify-write of an `Atomic` instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtomicOp {
+    /// Ints wrap; f32 needs the device's float atomics.
+    Add,
+    Max,
+    Min,
+    And,
+    Or,
+    Xor,
+    Xchg,
+    /// Stores `value` where the element equals `cmp`.
+    Cas,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum InstKind {
     // ---- sources -------------------------------------------------------------------------
@@ -216,6 +231,25 @@ pub enum InstKind {
     ExpandDims {
         value: ValueId,
         axis: u32,
+    },
+
+    /// The same elements (row-major order) in the result's shape (`reshape`, `ravel`).
+    Reshape(ValueId),
+    /// Result dim `i` is operand dim `perm[i]` (`permute`, `trans`).
+    Permute {
+        value: ValueId,
+        perm: Vec<u32>,
+    },
+
+    // ---- linear algebra --------------------------------------------------------------------
+    /// `dot(a, b, acc: acc)`: `a` f32 `[M, K]`, `b` f32 `[K, N]`, `acc` and the result f32
+    /// `[M, N]`; each element is `acc[m, n]` updated by `fma(a[m, k], b[k, n], ·)` for k = 0, 1,
+    /// … in order (the checker converts f16/bf16 inputs to f32, exactly, and supplies zeros
+    /// when `acc` is absent).
+    Dot {
+        a: ValueId,
+        b: ValueId,
+        acc: ValueId,
     },
 
     // ---- elementwise ---------------------------------------------------------------------
@@ -268,6 +302,19 @@ pub enum InstKind {
     Store {
         ptr: ValueId,
         value: ValueId,
+        mask: Option<ValueId>,
+    },
+
+    /// A relaxed, device-scope read-modify-write of each unmasked element, done exactly once per
+    /// element (the primary copy of a replicated layout performs it and the other copies receive
+    /// the old value); the result is the old values (0 on masked lanes), shaped like `ptr`.
+    /// `value`, `cmp` (only for `Cas`) and `mask` have `ptr`'s shape. Element types: i32, u32,
+    /// and f32 for `Add`. Out-of-bounds lanes are dropped (and reported in safe mode).
+    Atomic {
+        op: AtomicOp,
+        ptr: ValueId,
+        value: ValueId,
+        cmp: Option<ValueId>,
         mask: Option<ValueId>,
     },
 

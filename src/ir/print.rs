@@ -155,6 +155,9 @@ fn inst(kernel: &Kernel, id: InstId, depth: usize, out: &mut String) {
         InstKind::Cast(x) => format!("cast {}", v(*x)),
         InstKind::Bitcast(x) => format!("bitcast {}", v(*x)),
         InstKind::Fma { a, b, c } => format!("fma {}, {}, {}", v(*a), v(*b), v(*c)),
+        InstKind::Reshape(x) => format!("reshape {}", v(*x)),
+        InstKind::Permute { value, perm } => format!("permute {}, {perm:?}", v(*value)),
+        InstKind::Dot { a, b, acc } => format!("dot {}, {}, acc {}", v(*a), v(*b), v(*acc)),
         InstKind::PtrOffset { ptr, offset } => format!("ptr_offset {}, {}", v(*ptr), v(*offset)),
         InstKind::Load { ptr, mask, other } => {
             let mut text = format!("load {}", v(*ptr));
@@ -168,6 +171,23 @@ fn inst(kernel: &Kernel, id: InstId, depth: usize, out: &mut String) {
         }
         InstKind::Store { ptr, value, mask } => {
             let mut text = format!("store {}, {}", v(*ptr), v(*value));
+            if let Some(m) = mask {
+                let _ = write!(text, ", mask {}", v(*m));
+            }
+            text
+        }
+        InstKind::Atomic {
+            op,
+            ptr,
+            value,
+            cmp,
+            mask,
+        } => {
+            let mut text = format!("atomic {} {}", atomic_name(*op), v(*ptr));
+            if let Some(c) = cmp {
+                let _ = write!(text, ", cmp {}", v(*c));
+            }
+            let _ = write!(text, ", {}", v(*value));
             if let Some(m) = mask {
                 let _ = write!(text, ", mask {}", v(*m));
             }
@@ -470,5 +490,20 @@ kernel scale(x: *mut f32, n: i32) consts(BLOCK = 4) grid(cdiv(n, 4)) {
             "kernel k() schedule(threads = 128, shared_bytes = 0) {\n  \
              %0 = arange 0 : i32[512] #blocked<spt=[4], tpd=[128]>\n}\n"
         );
+    }
+}
+
+/// The printed name of an atomic operation.
+pub fn atomic_name(op: crate::ir::AtomicOp) -> &'static str {
+    use crate::ir::AtomicOp::*;
+    match op {
+        Add => "add",
+        Max => "max",
+        Min => "min",
+        And => "and",
+        Or => "or",
+        Xor => "xor",
+        Xchg => "xchg",
+        Cas => "cas",
     }
 }

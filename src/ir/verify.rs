@@ -359,6 +359,55 @@ impl<'a> Ctx<'a> {
                     );
                 }
             }
+            InstKind::Reshape(value) => {
+                let operand = self.operand(id, *value)?;
+                if operand.elem != ty().elem || operand.num_elements() != ty().num_elements() {
+                    return fail(
+                        id,
+                        format!("cannot reshape {} to {}", show(operand), show(ty())),
+                    );
+                }
+            }
+            InstKind::Permute { value, perm } => {
+                let operand = self.operand(id, *value)?;
+                let mut seen = perm.clone();
+                seen.sort();
+                let is_perm = seen.iter().enumerate().all(|(i, &p)| p as usize == i)
+                    && perm.len() == operand.shape.len();
+                if !is_perm {
+                    return fail(
+                        id,
+                        format!("{perm:?} is not a permutation of {}", show(operand)),
+                    );
+                }
+                let shape = perm.iter().map(|&p| operand.shape[p as usize]).collect();
+                self.expect_same(id, "result", ty(), &operand.with_shape(shape))?;
+            }
+            InstKind::Dot { a, b, acc } => {
+                let (ta, tb, tc) = (
+                    self.operand(id, *a)?,
+                    self.operand(id, *b)?,
+                    self.operand(id, *acc)?,
+                );
+                let f32_tile =
+                    |t: &Type| t.elem == Elem::Scalar(ScalarType::F32) && t.shape.len() == 2;
+                let fits = [ta, tb, tc, ty()].iter().all(|t| f32_tile(t))
+                    && ta.shape[1] == tb.shape[0]
+                    && tc.shape == vec![ta.shape[0], tb.shape[1]]
+                    && ty().shape == tc.shape;
+                if !fits {
+                    return fail(
+                        id,
+                        format!(
+                            "dot of {} and {} into {} cannot give {}",
+                            show(ta),
+                            show(tb),
+                            show(tc),
+                            show(ty())
+                        ),
+                    );
+                }
+            }
             InstKind::Fma { a, b, c } => {
                 for (what, v) in [("a", a), ("b", b), ("c", c)] {
                     let operand = self.operand(id, *v)?;
@@ -412,6 +461,50 @@ impl<'a> Ctx<'a> {
                 let want = Type::tile(pointee, p.shape.clone());
                 let v = self.operand(id, *value)?;
                 self.expect_same(id, "stored value", v, &want)?;
+                if let Some(m) = mask {
+                    let m = self.operand(id, *m)?;
+                    self.expect_same(id, "mask", m, &mask_type(p))?;
+                }
+            }
+            InstKind::Atomic {
+                op,
+                ptr,
+                value,
+                cmp,
+                mask,
+            } => {
+                let p = self.operand(id, *ptr)?;
+                let Elem::Ptr {
+                    pointee, mutable, ..
+                } = p.elem
+                else {
+                    return fail(id, format!("atomic on a non-pointer {}", show(p)));
+                };
+                if !mutable {
+                    return fail(
+                        id,
+                        format!("atomic through a read-only pointer {}", show(p)),
+                    );
+                }
+                let ok = match pointee {
+                    ScalarType::I32 | ScalarType::U32 => true,
+                    ScalarType::F32 => *op == crate::ir::AtomicOp::Add,
+                    _ => false,
+                };
+                if !ok {
+                    return fail(id, format!("atomic {op:?} on `{pointee}` elements"));
+                }
+                let want = Type::tile(pointee, p.shape.clone());
+                self.expect_same(id, "result", ty(), &want)?;
+                let v = self.operand(id, *value)?;
+                self.expect_same(id, "atomic value", v, &want)?;
+                if (*op == crate::ir::AtomicOp::Cas) != cmp.is_some() {
+                    return fail(id, "`cmp` is present exactly for cas");
+                }
+                if let Some(c) = cmp {
+                    let c = self.operand(id, *c)?;
+                    self.expect_same(id, "cmp", c, &want)?;
+                }
                 if let Some(m) = mask {
                     let m = self.operand(id, *m)?;
                     self.expect_same(id, "mask", m, &mask_type(p))?;

@@ -176,6 +176,18 @@ fn elementwise_operands(kind: &InstKind) -> Option<Vec<ValueId>> {
             v.extend(mask.iter().copied());
             v
         }
+        InstKind::Atomic {
+            ptr,
+            value,
+            cmp,
+            mask,
+            ..
+        } => {
+            let mut v = vec![*ptr, *value];
+            v.extend(cmp.iter().copied());
+            v.extend(mask.iter().copied());
+            v
+        }
         _ => return None,
     })
 }
@@ -383,6 +395,8 @@ fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) 
             let l = state.local_layouts[local.index()].clone();
             state.suggest(kernel, *value, l);
         }
+        // The accumulator is read in the product's layout (it stays in registers across a loop).
+        InstKind::Dot { acc, .. } => state.suggest(kernel, *acc, result.clone()),
         InstKind::LocalGet(local) => {
             if learn_locals && is_tile(kernel, id) && state.local_want[local.index()].is_none() {
                 state.local_want[local.index()] = Some(result);
@@ -516,6 +530,25 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
             vec![ptr, offset],
             Some(target),
         )),
+        InstKind::Atomic {
+            ptr,
+            value,
+            cmp,
+            mask,
+            ..
+        } => {
+            let mut ops = vec![ptr, value];
+            ops.extend(cmp.as_mut());
+            ops.extend(mask.as_mut());
+            Some(choose_elementwise(
+                kernel,
+                state,
+                id,
+                out,
+                ops,
+                Some(target),
+            ))
+        }
         InstKind::Load { ptr, mask, other } => {
             let mut ops = vec![ptr];
             if let Some(m) = mask {
@@ -616,6 +649,12 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
         }
         InstKind::LocalGet(local) => Some(state.local_layouts[local.index()].clone()),
         InstKind::ConvertLayout(_) => state.layouts[id.index()].clone(),
+        InstKind::Dot { acc, .. } => {
+            if state.layout(*acc) != target {
+                *acc = convert(kernel, state, out, id, *acc, target.clone());
+            }
+            Some(target)
+        }
         _ => Some(target),
     };
     let free = match &kind {

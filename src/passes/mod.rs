@@ -1,6 +1,7 @@
 //! The scheduling pipeline: takes Lowered IR and produces Scheduled IR (workgroup size, a layout
 //! for every tile, layout conversions, shared memory). `run` lists the passes in order.
 pub mod axis;
+pub mod dot;
 pub mod layouts;
 pub mod shared;
 pub mod threads;

@@ -15,8 +15,21 @@ pub fn scratch_words(ty: &Type) -> u32 {
     }
 }
 
-/// Bytes of scratch memory an instruction needs (0 when it needs none).
-pub fn scratch_bytes(kernel: &Kernel, layouts: &[Option<Layout>], id: crate::ir::InstId) -> u32 {
+/// How many result registers of a reduction go through the scratch at once: all of them when
+/// they fit in `budget` bytes, else as many as fit (at least one).
+pub fn reduce_chunk(result_regs: u32, threads: u32, words: u32, budget: u32) -> u32 {
+    let per_register = threads * words * 4;
+    (budget / per_register).clamp(1, result_regs.max(1))
+}
+
+/// Bytes of scratch memory an instruction needs (0 when it needs none); reductions are chunked
+/// to fit `budget` when they can.
+pub fn scratch_bytes(
+    kernel: &Kernel,
+    layouts: &[Option<Layout>],
+    id: crate::ir::InstId,
+    budget: u32,
+) -> u32 {
     let layout_of = |v: crate::ir::ValueId| layouts[v.index()].clone().unwrap_or(Layout::Uniform);
     match &kernel.insts[id].kind {
         InstKind::Reduce { value, axis, .. } => {
@@ -26,7 +39,8 @@ pub fn scratch_bytes(kernel: &Kernel, layouts: &[Option<Layout>], id: crate::ir:
             match (axis, &src) {
                 (None, _) if threads > 1 => threads * words * 4,
                 (Some(a), Layout::Blocked(b)) if b.threads_per_dim[*a as usize] > 1 => {
-                    threads * layout_of(id).regs() * words * 4
+                    let chunk = reduce_chunk(layout_of(id).regs(), threads, words, budget);
+                    threads * chunk * words * 4
                 }
                 _ => 0,
             }
@@ -41,6 +55,18 @@ pub fn scratch_bytes(kernel: &Kernel, layouts: &[Option<Layout>], id: crate::ir:
                 ty.num_elements() as u32 * scratch_words(ty) * 4
             }
         }
+        // The old values travel from each element's primary copy to all its copies.
+        InstKind::Atomic { .. } => {
+            let ty = kernel.ty(id);
+            ty.num_elements().max(1) as u32 * scratch_words(ty) * 4
+        }
+        InstKind::Dot { a, b, .. } => {
+            super::dot::staging_words(&kernel.ty(*a).shape, &kernel.ty(*b).shape) * 4
+        }
+        InstKind::Reshape(value) | InstKind::Permute { value, .. } => {
+            let ty = kernel.ty(*value);
+            ty.num_elements() as u32 * scratch_words(ty) * 4
+        }
         _ => 0,
     }
 }
@@ -53,7 +79,7 @@ pub fn size_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
         .unwrap_or_default();
     let mut largest = (0u32, None);
     for_each_inst(&kernel.body, kernel, &mut |id| {
-        let bytes = scratch_bytes(kernel, &layouts, id);
+        let bytes = scratch_bytes(kernel, &layouts, id, target.max_shared_bytes);
         if bytes > largest.0 {
             largest = (bytes, Some(id));
         }
@@ -62,6 +88,7 @@ pub fn size_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
         let id = largest.1.expect("an instruction needs the shared memory");
         let what = match kernel.insts[id].kind {
             InstKind::Reduce { .. } => "this reduction",
+            InstKind::Dot { .. } => "this `dot`",
             _ => "this layout conversion",
         };
         return Err(Diagnostic::error(

@@ -294,9 +294,8 @@ fn loop_carried_reduction_keeps_the_slice_layout() {
     crate::spirv::tests::compile(running_max_kernel(8, 64), true);
 }
 
-#[test]
-fn reduced_rows_store_through_arange_without_conversion() {
-    // sum(x, 1) stored through arange(BM) pointers: the pointers take the slice layout.
+/// `out[i] = sum(x[i, :])` for an `[r, c]` matrix in one program.
+pub(crate) fn row_sums_kernel(r: u32, c: u32) -> ir::Kernel {
     let mut b = Builder::new("row_sums");
     let x = b.add_param(
         "x",
@@ -312,27 +311,33 @@ fn reduced_rows_store_through_arange_without_conversion() {
             mutable: true,
         },
     );
-    let rows = b.arange(0, 16);
+    let rows = b.arange(0, r);
     let r2 = b.expand_dims(rows, 1);
-    let c = b.const_i32(32);
-    let cs = b.splat(c, vec![16, 1]);
+    let cc = b.const_i32(c as i32);
+    let cs = b.splat(cc, vec![r, 1]);
     let r2 = b.binary(BinaryOp::Mul, r2, cs);
-    let r2 = b.broadcast(r2, vec![16, 32]);
-    let cols = b.arange(0, 32);
+    let r2 = b.broadcast(r2, vec![r, c]);
+    let cols = b.arange(0, c);
     let c2 = b.expand_dims(cols, 0);
-    let c2 = b.broadcast(c2, vec![16, 32]);
+    let c2 = b.broadcast(c2, vec![r, c]);
     let offs = b.binary(BinaryOp::Add, r2, c2);
     let base = b.param(x);
-    let bp = b.splat(base, vec![16, 32]);
+    let bp = b.splat(base, vec![r, c]);
     let p = b.ptr_offset(bp, offs);
     let v = b.load(p, None, None);
     let s = b.reduce(ReduceOp::Sum, v, Some(1));
-    let rows = b.arange(0, 16);
+    let rows = b.arange(0, r);
     let ob = b.param(out);
-    let os = b.splat(ob, vec![16]);
+    let os = b.splat(ob, vec![r]);
     let op = b.ptr_offset(os, rows);
     b.store(op, s, None);
-    let m = schedule(b.finish());
+    b.finish()
+}
+
+#[test]
+fn reduced_rows_store_through_arange_without_conversion() {
+    // sum(x, 1) stored through arange(BM) pointers: the pointers take the slice layout.
+    let m = schedule(row_sums_kernel(16, 32));
     assert_eq!(moving_conversions(&m), 0);
     // The load keeps the default (coalesced) layout.
     let k = &m.kernel;
@@ -347,6 +352,17 @@ fn reduced_rows_store_through_arange_without_conversion() {
         sch.layouts[load.index()],
         Some(Layout::Blocked(default_layout(&[16, 32], sch.threads)))
     );
+}
+
+#[test]
+fn large_row_reductions_are_chunked_under_the_limit() {
+    let mut k = row_sums_kernel(64, 512);
+    k.threads = Some(128);
+    let m = schedule(k);
+    let s = m.kernel.schedule.as_ref().unwrap();
+    assert!(s.shared_bytes <= Target::portable().max_shared_bytes);
+    assert!(s.shared_bytes > 0);
+    crate::spirv::tests::compile(row_sums_kernel(64, 512), true);
 }
 
 #[test]

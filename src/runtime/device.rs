@@ -37,13 +37,14 @@ pub struct Device {
     pub(crate) context: Arc<Context>,
 }
 
-/// The messages the validation layer sent to our callback; boxed so its address is stable.
+/// The messages the validation layer sent to our callback; in an `Arc` so its address is stable
+/// and `Device::close` can read what arrives during teardown.
 type MessageLog = Mutex<Vec<String>>;
 
 struct Validation {
     loader: ash::ext::debug_utils::Instance,
     messenger: vk::DebugUtilsMessengerEXT,
-    messages: Box<MessageLog>,
+    messages: Arc<MessageLog>,
 }
 
 /// Everything a physical device offers that the runtime cares about.
@@ -59,6 +60,8 @@ struct Probe {
     /// min(instance version, device version) >= 1.2: the Vulkan11/12 feature structs apply.
     core_12: bool,
     support: Support,
+    /// What a pipeline cache's header must match (`pipeline_cache.rs`).
+    cache_identity: super::pipeline_cache::CacheIdentity,
 }
 
 /// Device features in plain bools, as queried; the same struct says what to enable.
@@ -124,6 +127,10 @@ pub(crate) struct Context {
     /// The bits of a timestamp that count (`timestampValidBits` of the queue family).
     pub(crate) timestamp_mask: u64,
     pub(crate) state: Mutex<State>,
+    /// The device-wide VkPipelineCache every pipeline is created through (persisted by
+    /// `pipeline_cache.rs`).
+    pub(crate) pipeline_cache: vk::PipelineCache,
+    pub(crate) cache_identity: super::pipeline_cache::CacheIdentity,
 }
 
 impl Context {
@@ -163,6 +170,8 @@ impl Drop for Context {
                 .get_mut()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             self.device.destroy_fence(state.fence, None);
+            self.device
+                .destroy_pipeline_cache(self.pipeline_cache, None);
             self.device.destroy_command_pool(state.command_pool, None);
             drop(state.allocator.take());
             self.device.destroy_device(None);
@@ -195,8 +204,8 @@ unsafe extern "system" fn debug_callback(
         && !data.is_null()
         && !user_data.is_null()
     {
-        // SAFETY: user_data is the Box<MessageLog> address we registered; it lives as long as
-        // the messenger. `data` is valid for the duration of the callback.
+        // SAFETY: user_data is the Arc<MessageLog> address we registered; the Arc lives at least
+        // as long as the messenger. `data` is valid for the duration of the callback.
         let log = &*(user_data as *const MessageLog);
         let message = (*data)
             .message_as_c_str()
@@ -261,7 +270,7 @@ fn create_instance(
             })?;
         let validation = if validate {
             let loader = ash::ext::debug_utils::Instance::new(entry, &instance);
-            let messages: Box<MessageLog> = Box::new(Mutex::new(Vec::new()));
+            let messages: Arc<MessageLog> = Arc::new(Mutex::new(Vec::new()));
             let messenger_info = vk::DebugUtilsMessengerCreateInfoEXT::default()
                 .message_severity(
                     vk::DebugUtilsMessageSeverityFlagsEXT::ERROR
@@ -273,7 +282,7 @@ fn create_instance(
                         | vk::DebugUtilsMessageTypeFlagsEXT::PERFORMANCE,
                 )
                 .pfn_user_callback(Some(debug_callback))
-                .user_data(&*messages as *const MessageLog as *mut c_void);
+                .user_data(Arc::as_ptr(&messages) as *mut c_void);
             match loader.create_debug_utils_messenger(&messenger_info, None) {
                 Ok(messenger) => Some(Validation {
                     loader,
@@ -475,6 +484,11 @@ fn probe(
             fixed_subgroup_size,
             core_12,
             support,
+            cache_identity: super::pipeline_cache::CacheIdentity {
+                vendor_id: basic.vendor_id,
+                device_id: basic.device_id,
+                uuid: basic.pipeline_cache_uuid,
+            },
         }))
     }
 }
@@ -598,8 +612,17 @@ impl Device {
                 command_buffer: vk::CommandBuffer::null(),
                 fence: vk::Fence::null(),
             }),
+            pipeline_cache: vk::PipelineCache::null(),
+            cache_identity: probe.cache_identity,
         };
         init_state(&mut context, probe.physical)?;
+        // SAFETY: object creation on a live device; stored at once so Drop frees it.
+        context.pipeline_cache = unsafe {
+            context
+                .device
+                .create_pipeline_cache(&vk::PipelineCacheCreateInfo::default(), None)
+        }
+        .map_err(vk_error("vkCreatePipelineCache"))?;
         context.check_validation()?;
         Ok(Device {
             context: Arc::new(context),
@@ -608,6 +631,28 @@ impl Device {
 
     pub fn info(&self) -> &DeviceInfo {
         &self.context.info
+    }
+
+    /// Tears the device down now and reports what the validation layer said while it did (with
+    /// validation on, objects left alive show up here as errors). Pipelines still alive keep
+    /// the device open; that is a `BadArguments` error and nothing is torn down.
+    pub fn close(self) -> Result<(), RuntimeError> {
+        let context = Arc::try_unwrap(self.context).map_err(|_| RuntimeError::BadArguments {
+            kernel: String::new(),
+            message: "the device cannot close while pipelines made on it are alive".into(),
+        })?;
+        context.check_validation()?;
+        let log = context.validation.as_ref().map(|v| v.messages.clone());
+        drop(context);
+        let messages = match log {
+            Some(log) => std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner())),
+            None => Vec::new(),
+        };
+        if messages.is_empty() {
+            Ok(())
+        } else {
+            Err(RuntimeError::Validation { messages })
+        }
     }
 
     /// The limits and features the compiler should target on this device.

@@ -389,6 +389,11 @@ fn bind_arguments(
         let size = (host.len() as u64 * device_elem_bytes(host.elem)).max(4);
         let (device_buffer, staging) = buffers.create_binding(context, allocator, size)?;
         let mapped = buffers.mapped(staging.unwrap_or(device_buffer))?;
+        // The 4 bytes behind an empty argument read as 0, like any out-of-bounds load. (Safe mode
+        // cannot see that index 0 is outside: OpArrayLength counts the padding.)
+        if host.data.is_empty() {
+            mapped.fill(0);
+        }
         if host.elem == ScalarType::Bool {
             for (word, &byte) in mapped.chunks_exact_mut(4).zip(&host.data) {
                 word.copy_from_slice(&((byte != 0) as u32).to_le_bytes());
@@ -754,7 +759,10 @@ fn run_with_buffers(
     })?;
     context.check_validation()?;
 
-    // The status buffer first: an out-of-bounds access makes the results meaningless.
+    // The status buffer: the first out-of-bounds access is the launch's error. The buffers are
+    // still read back, as the interpreter leaves them, so a caller can see that the dropped
+    // stores touched nothing.
+    let mut violation = None;
     for b in bound.iter().filter(|b| b.param_index.is_none()) {
         let words: Vec<u32> = buffers
             .mapped(b.staging.unwrap_or(b.device))?
@@ -762,7 +770,7 @@ fn run_with_buffers(
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         if let Some(status) = Status::decode(&words) {
-            return Err(out_of_bounds(pipeline, status));
+            violation = Some(out_of_bounds(pipeline, status));
         }
     }
     if runs.read_back {
@@ -781,6 +789,9 @@ fn run_with_buffers(
                 host.data.copy_from_slice(&mapped[..len]);
             }
         }
+    }
+    if let Some(violation) = violation {
+        return Err(violation);
     }
     match &queries {
         Some(queries) => queries.durations(context),

@@ -10,6 +10,7 @@ use std::fmt;
 mod device;
 mod launch;
 mod pipeline;
+mod pipeline_cache;
 #[cfg(test)]
 mod tests;
 

@@ -18,7 +18,6 @@ pub struct Pipeline {
     /// The push-constant range: `abi.push_bytes` rounded up to whole words, as Vulkan needs.
     pub(crate) push_bytes: u32,
     module: vk::ShaderModule,
-    cache: vk::PipelineCache,
     set_layout: vk::DescriptorSetLayout,
     pub(crate) layout: vk::PipelineLayout,
     pub(crate) pipeline: vk::Pipeline,
@@ -44,7 +43,6 @@ impl Drop for Pipeline {
             device.destroy_pipeline_layout(self.layout, None);
             device.destroy_descriptor_pool(self.descriptor_pool, None);
             device.destroy_descriptor_set_layout(self.set_layout, None);
-            device.destroy_pipeline_cache(self.cache, None);
             device.destroy_shader_module(self.module, None);
         }
     }
@@ -161,7 +159,6 @@ impl Device {
             bindings,
             push_bytes,
             module: vk::ShaderModule::null(),
-            cache: vk::PipelineCache::null(),
             set_layout: vk::DescriptorSetLayout::null(),
             layout: vk::PipelineLayout::null(),
             pipeline: vk::Pipeline::null(),
@@ -177,9 +174,6 @@ impl Device {
                     None,
                 )
                 .map_err(vk_error("vkCreateShaderModule"))?;
-            pipeline.cache = device
-                .create_pipeline_cache(&vk::PipelineCacheCreateInfo::default(), None)
-                .map_err(vk_error("vkCreatePipelineCache"))?;
             let layout_bindings: Vec<vk::DescriptorSetLayoutBinding> = pipeline
                 .bindings
                 .iter()
@@ -217,7 +211,7 @@ impl Device {
                 .stage(stage)
                 .layout(pipeline.layout)];
             pipeline.pipeline = device
-                .create_compute_pipelines(pipeline.cache, &create_info, None)
+                .create_compute_pipelines(context.pipeline_cache, &create_info, None)
                 .map_err(|(_, result)| vk_error("vkCreateComputePipelines")(result))?[0];
             // The pool size must not be zero even for a kernel without buffers.
             let pool_sizes = [vk::DescriptorPoolSize::default()

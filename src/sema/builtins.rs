@@ -114,7 +114,7 @@ macro_rules! atomic {
             $docs,
             "the old values, shaped like `ptr`",
             ATOMIC,
-            false
+            true
         )
     };
 }
@@ -231,7 +231,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Atomic compare-and-swap; returns the old values.",
         "the old values, shaped like `ptr`",
         &[req("ptr"), req("cmp"), req("value")],
-        false
+        true
     ),
     // ---- math ----
     b!(
@@ -388,7 +388,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Matrix product [M, K] × [K, N] → [M, N], optionally added into `acc`.",
         "[M, N]",
         &[req("a"), req("b"), opt("acc"), opt("input_precision")],
-        false
+        true
     ),
     // ---- shape ----
     b!(
@@ -398,7 +398,7 @@ pub static BUILTINS: &[Builtin] = &[
         "The same elements in a new shape.",
         "the given shape",
         &[req("x"), req("shape")],
-        false
+        true
     ),
     b!(
         "trans",
@@ -407,7 +407,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Transposes a 2-D block.",
         "[N, M] for [M, N]",
         X,
-        false
+        true
     ),
     b!(
         "permute",
@@ -416,7 +416,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Reorders the dims of `x`.",
         "dims of `x` in the given order",
         &[req("x"), req("dims")],
-        false
+        true
     ),
     b!(
         "broadcast_to",
@@ -443,7 +443,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Stacks two blocks along a new last dim of size 2.",
         "shape of `a` + [2]",
         AB,
-        false
+        true
     ),
     b!(
         "ravel",
@@ -452,7 +452,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Flattens to one dim.",
         "[number of elements]",
         X,
-        false
+        true
     ),
     // ---- hints ----
     b!(
@@ -523,7 +523,7 @@ mod tests {
             );
             assert!(a.signature.starts_with(a.name));
         }
-        assert!(lookup("dot").is_some_and(|b| !b.lowered));
+        assert!(lookup("dot").is_some_and(|b| b.lowered));
         assert!(lookup("load").is_some_and(|b| b.lowered));
         assert_eq!(lookup("nope"), None);
     }

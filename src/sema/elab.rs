@@ -11,10 +11,16 @@ use crate::ir::{self, Elem, InstKind, LocalId, Type, ValueId};
 use crate::syntax::ast;
 use std::collections::HashMap;
 
+mod atomics;
+mod linalg;
+
 /// Most unrolled iterations of one `static_range` loop.
 pub const MAX_UNROLL: i128 = 4096;
 /// Most nested fn calls being inlined at once (recursion is caught before this).
 const MAX_INLINE_DEPTH: usize = 64;
+/// Unrolled `static_range` iterations plus inlined fn calls per kernel: nested unrolls and fns
+/// that call others twice grow exponentially, so the total is bounded (E0606).
+const MAX_EXPANSION: u64 = 1 << 16;
 /// Most elements of one block.
 pub const MAX_ELEMENTS: u64 = 1 << 20;
 
@@ -77,6 +83,8 @@ pub struct Elab<'a> {
     call_stack: Vec<(u32, usize, String, Span)>,
     /// Global consts: `None` while being evaluated (a cycle) or after an error.
     pub global_consts: HashMap<(u32, String), Option<(ScalarType, Literal)>>,
+    /// Unrolled iterations and inlined calls so far, against `MAX_EXPANSION`.
+    expansion: u64,
 }
 
 fn err(code: &'static str, message: impl Into<String>) -> Diagnostic {
@@ -210,6 +218,7 @@ impl<'a> Elab<'a> {
             diags: Diagnostics::new(),
             frames: Vec::new(),
             call_stack: Vec::new(),
+            expansion: 0,
             global_consts: checked
                 .consts
                 .iter()
@@ -721,6 +730,20 @@ impl<'a> Elab<'a> {
                     return None;
                 }
             }
+        }
+        let count: u64 = shape.iter().map(|&d| d as u64).product();
+        if count > MAX_ELEMENTS {
+            self.diags.push(
+                err("E0404", format!("block of {count} elements is too large"))
+                    .with_label(
+                        self.b.span,
+                        format!("this has shape {}", shape_text(&shape)),
+                    )
+                    .with_help(format!(
+                        "blocks hold at most {MAX_ELEMENTS} (2^20) elements"
+                    )),
+            );
+            return None;
         }
         Some(shape)
     }
@@ -1317,9 +1340,14 @@ impl<'a> Elab<'a> {
             return Val::Error;
         };
         self.b.span = span;
-        let local = self
-            .b
-            .add_local(op.symbol(), Type::scalar(ScalarType::Bool));
+        let local = self.b.add_local(
+            if op == ast::BinaryOp::And {
+                "and"
+            } else {
+                "or"
+            },
+            Type::scalar(ScalarType::Bool),
+        );
         self.b.local_set(local, a);
         self.b.begin_region();
         let r = self.expr(rhs);
@@ -1962,6 +1990,9 @@ impl<'a> Elab<'a> {
             );
             return;
         }
+        if !self.expand(count as u64, span) {
+            return;
+        }
         let mut i = start;
         for _ in 0..count {
             let before = self.diags.items.len();
@@ -1976,6 +2007,30 @@ impl<'a> Elab<'a> {
             }
             i += step;
         }
+    }
+
+    /// Counts `amount` more unrolled iterations or inlined calls; false (and E0606, reported
+    /// once) when the kernel grows past `MAX_EXPANSION`.
+    fn expand(&mut self, amount: u64, span: Span) -> bool {
+        let before = self.expansion;
+        self.expansion = self.expansion.saturating_add(amount);
+        if self.expansion <= MAX_EXPANSION {
+            return true;
+        }
+        if before <= MAX_EXPANSION {
+            self.diags.push(
+                err(
+                    "E0606",
+                    "the kernel grows too large when unrolled and inlined",
+                )
+                .with_label(
+                    span,
+                    format!("here it passes {MAX_EXPANSION} unrolled iterations and fn calls"),
+                )
+                .with_help("use `range` for runtime loops, and fewer nested `static_range`s"),
+            );
+        }
+        false
     }
 
     fn while_loop(&mut self, cond: &ast::Expr, body: &ast::Block, span: Span) {
@@ -2067,7 +2122,7 @@ impl<'a> Elab<'a> {
                         Err(OpTy::UntypedFloat) => ScalarType::F32,
                         Err(_) => ScalarType::I32,
                     };
-                    let local = self.b.add_local("if", Type::tile(elem, ts.clone()));
+                    let local = self.b.add_local("if_value", Type::tile(elem, ts.clone()));
                     for (val, region, vspan) in [
                         (&then_val, &mut then_region, tspan),
                         (&else_val, &mut else_region, espan),
@@ -2418,6 +2473,9 @@ impl<'a> Elab<'a> {
             ));
             return self.error(d);
         }
+        if !self.expand(1, span) {
+            return Val::Error;
+        }
         if self.call_stack.len() >= MAX_INLINE_DEPTH {
             return self.error(
                 err("E0605", "fn calls nest too deeply")
@@ -2653,6 +2711,7 @@ impl<'a> Elab<'a> {
             }
             "load" => self.load(slots, span),
             "store" => self.store(slots, span),
+            _ if name.starts_with("atomic_") => self.atomic(name, slots, span),
             "abs" | "exp" | "exp2" | "log" | "log2" | "sqrt" | "rsqrt" | "sin" | "cos" | "tanh"
             | "erf" | "floor" | "ceil" | "round" | "sigmoid" => {
                 let (x, xs) = self.arg_val(slots[0]);
@@ -2778,6 +2837,10 @@ impl<'a> Elab<'a> {
                 )
             }
             "sum" | "prod" | "max" | "min" => self.reduce(name, slots, span),
+            "dot" => self.dot(slots, span),
+            "reshape" | "ravel" | "trans" | "permute" | "join" => {
+                self.shape_builtin(name, slots, span)
+            }
             "broadcast_to" => {
                 let (x, xs) = self.arg_val(slots[0]);
                 let shape_expr = slots[1].and_then(|a| self.arg_expr(a));

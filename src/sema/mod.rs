@@ -6,7 +6,33 @@
 //! every kernel's signature and attributes, and elaborates each kernel whose consts all have
 //! defaults (discarding the IR) so that body errors show up in `tkc check`. `lower` elaborates one
 //! kernel for one set of const values. Neither panics on user input; every problem is a
-//! `Diagnostic` with a stable code:
+//! `Diagnostic` with a stable code (table below).
+//!
+//! Decisions where LANGUAGE.md leaves room (the checker's contract with users):
+//! - Compile-time values (literals, consts, `static_range` variables, and anything computed
+//!   only from them, including fn results) are folded during elaboration; they become IR
+//!   `Const`s only where they meet runtime values. Shapes, axes, `arange` bounds and
+//!   `static_assert` need such values (E0504 otherwise).
+//! - An `if` whose condition is a compile-time bool elaborates only the taken branch (like
+//!   Triton's constexpr `if`), so the other branch may be ill-typed for this specialisation.
+//! - Untyped literals: `int op int` stays an untyped int, anything with a float literal is an
+//!   untyped float; with a typed operand the literal takes its type (an int literal may become a
+//!   float, a float literal may not become an int: E0302). Alone they default to `i32`/`f32`.
+//!   Range is checked when the type is fixed (E0303).
+//! - Pointers: offsets may be any int type; `ptr - offs` negates the offsets. A `let mut`
+//!   pointer keeps pointing into the same parameter.
+//! - fns are generic templates: an fn is checked at each call with the argument types, and one
+//!   that is never called is not checked. A typed parameter `x: f32` fixes the element type and
+//!   allows any shape; `-> T` likewise. The last expression, or a final `return e;`, is the value;
+//!   an earlier `return` is E0602.
+//! - `break`/`continue` inside `static_range` (unrolled) are E0604; loops do not cross fn
+//!   boundaries. `static_range` unrolls at most `elab::MAX_UNROLL` iterations (E0603).
+//! - Reductions of a scalar return it unchanged; `keep_dims` re-inserts the reduced dim as 1.
+//! - `#[threads(N)]` must be a power of two in 1..=1024. `#[grid]` expressions fold consts and
+//!   name runtime int scalar params (`GridExpr::Param`).
+//! - The lowered IR is run through `ir::verify`; a failure is reported as an internal compiler
+//!   error, never returned.
+//!
 //!
 //! | code | meaning |
 //! |---|---|
@@ -51,6 +77,11 @@
 //! | E0405 | block-valued condition in `if`/`while` (use `where`) |
 //! | E0406 | axis out of range |
 //! | E0407 | `arange` length not a power of two |
+//! | E0420 | `dot` operands' inner dims differ (`[M, K] × [K, N]`) |
+//! | E0421 | `dot` accumulator shape is not the product's `[M, N]` |
+//! | E0422 | unknown `dot` `input_precision` (only "ieee") |
+//! | E0423 | `reshape` to a different number of elements |
+//! | E0424 | `permute` dims are not a permutation |
 //! | E0501 | `static_assert` failed |
 //! | E0502 | const parameter without a value |
 //! | E0503 | division by zero in a compile-time expression |
@@ -63,6 +94,7 @@
 //! | E0603 | `static_range` unrolls too many iterations |
 //! | E0604 | `break`/`continue` inside `static_range` |
 //! | E0605 | fn calls nest too deeply |
+//! | E0606 | the kernel grows too large when unrolled and inlined |
 pub mod builtins;
 mod diags;
 mod elab;
@@ -82,7 +114,10 @@ pub trait FileLoader {
 }
 
 /// The standard library modules, embedded so `tkc` works from any directory.
-const STDLIB: &[(&str, &str)] = &[("math", include_str!("../../stdlib/math.tk"))];
+const STDLIB: &[(&str, &str)] = &[
+    ("math", include_str!("../../stdlib/math.tk")),
+    ("random", include_str!("../../stdlib/random.tk")),
+];
 
 /// The result of checking a file and everything it uses.
 #[derive(Debug, Clone, Default)]
@@ -122,6 +157,23 @@ pub struct KernelSig {
     pub docs: Vec<String>,
     pub span: Span,
     pub params: Vec<KernelParamSig>,
+    /// `#[autotune(...)]`, if given (its configs' values already checked against the consts).
+    pub autotune: Option<Autotune>,
+}
+
+/// The candidate configurations of `#[autotune]`, tuned per distinct value of the `key` params.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Autotune {
+    /// Names of runtime scalar parameters.
+    pub key: Vec<String>,
+    pub configs: Vec<AutotuneConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AutotuneConfig {
+    /// Const parameter values, typed like the consts.
+    pub consts: Vec<(String, Literal)>,
+    pub threads: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -536,19 +588,24 @@ fn kernel_signature(
         });
     }
     diags.extend(std::mem::take(&mut elab.diags));
+    let mut autotune = None;
     for attr in &item.attrs {
-        check_attr_shape(attr, k, diags);
+        check_attr_shape(attr, diags);
+        if attr.name.name == "autotune" {
+            autotune = Some(check_autotune(attr, k, &mut elab, diags));
+        }
     }
     KernelSig {
         name: k.name.name.clone(),
         docs: item.docs.clone(),
         span: item.span,
         params,
+        autotune,
     }
 }
 
-/// Attribute checks that need no const values (names, arity, autotune's shape).
-fn check_attr_shape(attr: &ast::Attr, k: &ast::KernelItem, diags: &mut Diagnostics) {
+/// Attribute checks that need no const values (names and arity).
+fn check_attr_shape(attr: &ast::Attr, diags: &mut Diagnostics) {
     match attr.name.name.as_str() {
         "grid" => {
             if attr.args.is_empty()
@@ -574,7 +631,7 @@ fn check_attr_shape(attr: &ast::Attr, k: &ast::KernelItem, diags: &mut Diagnosti
                 );
             }
         }
-        "autotune" => check_autotune(attr, k, diags),
+        "autotune" => {}
         other => {
             let mut help = "the kernel attributes are `grid`, `threads` and `autotune`".to_string();
             if let Some(s) = suggest(other, ["grid", "threads", "autotune"].into_iter()) {
@@ -589,62 +646,53 @@ fn check_attr_shape(attr: &ast::Attr, k: &ast::KernelItem, diags: &mut Diagnosti
     }
 }
 
-fn check_autotune(attr: &ast::Attr, k: &ast::KernelItem, diags: &mut Diagnostics) {
-    let const_names: Vec<&str> = k
-        .params
-        .iter()
-        .filter_map(|p| match p {
-            ast::KernelParam::Const { name, .. } => Some(name.name.as_str()),
-            _ => None,
-        })
-        .collect();
-    let runtime_names: Vec<&str> = k
-        .params
-        .iter()
-        .filter_map(|p| match p {
-            ast::KernelParam::Value { name, .. } => Some(name.name.as_str()),
-            _ => None,
-        })
-        .collect();
-    let mut bad = |span: Span, msg: String, help: &str| {
+fn check_autotune(
+    attr: &ast::Attr,
+    k: &ast::KernelItem,
+    elab: &mut Elab,
+    diags: &mut Diagnostics,
+) -> Autotune {
+    let mut spec = Autotune::default();
+    let help = "write `#[autotune(key = [n], configs = [{BLOCK = 256, threads = 64}, …])]`";
+    let bad = |diags: &mut Diagnostics, span: Span, message: String, help: &str| {
         diags.push(
-            err("E0508", msg)
+            err("E0508", message)
                 .with_label(span, "here")
                 .with_help(help.to_string()),
         );
     };
-    let help = "write `#[autotune(key = [n], configs = [{BLOCK = 256, threads = 64}, …])]`";
     for arg in &attr.args {
         let ast::AttrArg::Named { name, value } = arg else {
-            bad(
-                attr.span,
-                "`#[autotune]` takes `key = [...]` and `configs = [...]`".into(),
-                help,
-            );
+            let message = "`#[autotune]` takes `key = [...]` and `configs = [...]`".to_string();
+            bad(diags, attr.span, message, help);
             continue;
         };
         match (name.name.as_str(), value) {
             ("key", ast::AttrVal::List { items, .. }) => {
-                for it in items {
-                    match it {
+                for item in items {
+                    let param = match item {
                         ast::AttrVal::Expr(ast::Expr {
                             kind: ast::ExprKind::Path(p),
-                            span,
                             ..
-                        }) if p.len() == 1 => {
-                            if !runtime_names.contains(&p[0].name.as_str()) {
-                                bad(
-                                    *span,
-                                    format!(
-                                        "autotune key `{}` is not a runtime parameter",
-                                        p[0].name
-                                    ),
-                                    "keys name scalar parameters of the kernel",
-                                );
-                            }
-                        }
-                        other => bad(
-                            attr_val_span(other),
+                        }) if p.len() == 1 => Some(&p[0]),
+                        _ => None,
+                    };
+                    let runtime = param.is_some_and(|p| {
+                        k.params.iter().any(|q| {
+                            matches!(q, ast::KernelParam::Value { name, .. } if name.name == p.name)
+                        })
+                    });
+                    match param {
+                        Some(p) if runtime => spec.key.push(p.name.clone()),
+                        Some(p) => bad(
+                            diags,
+                            p.span,
+                            format!("autotune key `{}` is not a runtime parameter", p.name),
+                            "keys name scalar parameters of the kernel",
+                        ),
+                        None => bad(
+                            diags,
+                            attr_val_span(item),
                             "autotune keys are parameter names".into(),
                             help,
                         ),
@@ -652,39 +700,64 @@ fn check_autotune(attr: &ast::Attr, k: &ast::KernelItem, diags: &mut Diagnostics
                 }
             }
             ("configs", ast::AttrVal::List { items, .. }) => {
-                for it in items {
-                    match it {
-                        ast::AttrVal::Record { fields, .. } => {
-                            for (field, _) in fields {
-                                if field.name != "threads"
-                                    && !const_names.contains(&field.name.as_str())
-                                {
-                                    bad(
-                                        field.span,
-                                        format!(
-                                            "`{}` is not a const parameter of the kernel",
-                                            field.name
-                                        ),
-                                        "configs set const parameters and `threads`",
-                                    );
+                for item in items {
+                    let ast::AttrVal::Record { fields, .. } = item else {
+                        let message = "each autotune config is `{NAME = value, …}`".to_string();
+                        bad(diags, attr_val_span(item), message, help);
+                        continue;
+                    };
+                    let mut config = AutotuneConfig::default();
+                    for (field, value) in fields {
+                        let v = elab.expr(value);
+                        if field.name == "threads" {
+                            match v {
+                                Val::Known {
+                                    lit: Literal::Int(n),
+                                    ..
+                                } if (1..=1024).contains(&n) && n & (n - 1) == 0 => {
+                                    config.threads = Some(n as u32)
                                 }
+                                _ => bad(
+                                    diags,
+                                    value.span,
+                                    "`threads` must be a power of two from 1 to 1024".into(),
+                                    help,
+                                ),
                             }
+                            continue;
                         }
-                        other => bad(
-                            attr_val_span(other),
-                            "each autotune config is `{NAME = value, …}`".into(),
-                            help,
-                        ),
+                        let const_ty = k.params.iter().find_map(|p| match p {
+                            ast::KernelParam::Const { name, ty, .. } if name.name == field.name => {
+                                Some(ty.ty)
+                            }
+                            _ => None,
+                        });
+                        let Some(ty) = const_ty else {
+                            bad(
+                                diags,
+                                field.span,
+                                format!("`{}` is not a const parameter of the kernel", field.name),
+                                "configs set const parameters and `threads`",
+                            );
+                            continue;
+                        };
+                        if let Some(lit) = elab.const_value(&v, value.span, ty) {
+                            config.consts.push((field.name.clone(), lit));
+                        }
                     }
+                    spec.configs.push(config);
                 }
             }
             _ => bad(
+                diags,
                 name.span,
                 format!("unexpected `{}` in `#[autotune]`", name.name),
                 help,
             ),
         }
     }
+    diags.extend(std::mem::take(&mut elab.diags));
+    spec
 }
 
 fn attr_val_span(v: &ast::AttrVal) -> Span {

@@ -545,9 +545,9 @@ const ERROR_CASES: &[(&str, &str)] = &[
     ("const A: i32 = B; const B: i32 = A; kernel k() { }", "E0207"),
     ("fn f(a) { f(a) } kernel k() { let v = f(1); }", "E0207"),
     ("kernel k() { let v = math::gelu(1.0); }", "E0208"),
-    ("kernel k(x: *f32) { let v = dot(x, x); }", "E0601"),
+    ("kernel k(x: *f32) { let v = dot(x, x); }", "E0304"),
     ("kernel k(x: *f32) { let v = atomic_add(x, 1.0); }", "E0307"),
-    ("kernel k(x: *mut f32) { let v = atomic_add(x, 1.0); }", "E0601"),
+    ("kernel k(x: *mut f32) { let v = atomic_max(x, 1.0); }", "E0304"),
     ("fn f(a, a) { a } kernel k() { let v = f(1, 2); }", "E0202"),
     ("kernel k() { print(\"v\", zeros([3], f32)); }", "E0401"),
 ];
@@ -841,6 +841,15 @@ kernel k(out: *mut f32, n: i32, m: i32, const BLOCK: i32 = 64) {
         ])
     );
     assert_eq!(k.threads, Some(64));
+    let (checked, _, _) = check_src(src);
+    let tune = checked.kernels[0].autotune.clone().expect("autotune");
+    assert_eq!(tune.key, vec!["n".to_string()]);
+    assert_eq!(tune.configs.len(), 2);
+    assert_eq!(
+        tune.configs[1].consts,
+        vec![("BLOCK".to_string(), Literal::Int(128))]
+    );
+    assert_eq!(tune.configs[1].threads, Some(64));
     let bad = src
         .replace("key = [n]", "key = [q]")
         .replace("BLOCK = 128", "BLOK = 128");
@@ -975,4 +984,27 @@ kernel k(out: *mut i32, n: i64) {
         KernelArg::Buffer(b) => assert_eq!(b.to_i32(), want),
         _ => unreachable!(),
     }
+}
+
+#[test]
+fn deep_fn_nesting_is_a_diagnostic() {
+    let mut src = String::from("fn g0(x) { x }\n");
+    for i in 1..80 {
+        src.push_str(&format!("fn g{i}(x) {{ g{}(x) + 1 }}\n", i - 1));
+    }
+    src.push_str("kernel k(out: *mut i32) { store(out, g79(0)); }\n");
+    let (_, diags, _s) = check_src(&src);
+    assert_eq!(
+        diags.items.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec!["E0605"],
+        "{}",
+        diag::render(&diags, &_s, false)
+    );
+    // Shallower nesting folds to a compile-time value.
+    let module = lower_src(&src.replace("g79(0)", "g40(0)"), "k", &[]);
+    assert!(module
+        .kernel
+        .insts
+        .iter()
+        .any(|(_, i)| i.kind == InstKind::Const(Literal::Int(40))));
 }

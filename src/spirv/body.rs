@@ -310,6 +310,28 @@ impl Emitter<'_> {
             InstKind::Store { ptr, value, mask } => {
                 self.store_inst(*ptr, *value, *mask)?;
             }
+            InstKind::Atomic {
+                op,
+                ptr,
+                value,
+                cmp,
+                mask,
+            } => {
+                let val = self.atomic_inst(id, *op, *ptr, *value, *cmp, *mask)?;
+                self.set(id, val);
+            }
+            InstKind::Reshape(value) => {
+                let val = self.reorder(*value, None, &layout)?;
+                self.set(id, val);
+            }
+            InstKind::Permute { value, perm } => {
+                let val = self.reorder(*value, Some(perm), &layout)?;
+                self.set(id, val);
+            }
+            InstKind::Dot { a, b, acc } => {
+                let val = self.dot(*a, *b, *acc, &layout)?;
+                self.set(id, val);
+            }
             InstKind::Reduce { op, value, axis } => {
                 let val = self.reduce(*op, *value, *axis, &layout)?;
                 self.set(id, val);

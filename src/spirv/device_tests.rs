@@ -24,12 +24,22 @@ fn device() -> &'static Device {
 /// after the launch.
 fn launch_with(
     kernel: crate::ir::Kernel,
-    mut args: Vec<KernelArg>,
+    args: Vec<KernelArg>,
     grid: [u32; 3],
     safe: bool,
 ) -> Result<Vec<KernelArg>, crate::runtime::RuntimeError> {
+    launch_for(kernel, args, grid, safe, device().target())
+}
+
+/// Like `launch_with`, compiling for `target` (the device's, possibly with tighter limits).
+fn launch_for(
+    kernel: crate::ir::Kernel,
+    mut args: Vec<KernelArg>,
+    grid: [u32; 3],
+    safe: bool,
+    target: Target,
+) -> Result<Vec<KernelArg>, crate::runtime::RuntimeError> {
     let dev = device();
-    let target = dev.target();
     let module = crate::passes::run(ir::Module { kernel }, &target).expect("schedule");
     let art = emit(&module, &target, &EmitOptions { safe }).expect("emit");
     validate(&art.words, &module.kernel.name);
@@ -623,4 +633,20 @@ fn wide_offsets_and_tile_control_flow_run() {
             .collect();
         assert_eq!(buf(&out[1]).to_f32(), want, "reps {reps} flip {flip}");
     }
+}
+
+#[test]
+fn reductions_chunked_to_fit_shared_memory_run() {
+    // Row sums of a [64, 512] tile: 256 invocations hold 32 partial rows each, which needs
+    // 32 KiB of scratch at once; a 4 KiB budget makes it go in chunks of 4 rows.
+    let (r, c) = (64usize, 512usize);
+    let x: Vec<f32> = (0..r * c).map(|i| ((i * 31) % 17) as f32).collect();
+    let mut target = device().target();
+    target.max_shared_bytes = 4096;
+    let mut kernel = crate::passes::tests::row_sums_kernel(r as u32, c as u32);
+    kernel.threads = Some(256);
+    let args = vec![f32s(x.clone()), zeros(ScalarType::F32, r)];
+    let out = launch_for(kernel, args, [1, 1, 1], true, target).expect("launch");
+    let want: Vec<f32> = x.chunks(c).map(|row| row.iter().sum()).collect();
+    assert_eq!(buf(&out[1]).to_f32(), want);
 }

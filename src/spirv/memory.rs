@@ -41,7 +41,7 @@ impl Emitter<'_> {
     }
 
     /// `index < OpArrayLength` (unsigned, so negative indices fail too).
-    fn in_bounds(&mut self, len: Word, idx: Word) -> R<Word> {
+    pub(crate) fn in_bounds(&mut self, len: Word, idx: Word) -> R<Word> {
         let bool_ty = self.cx.bool_ty();
         if self.idx64 {
             let u64t = self.cx.int(64, false);
@@ -74,14 +74,14 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn buffer_of(&self, param: u32) -> R<super::Buffer> {
+    pub(crate) fn buffer_of(&self, param: u32) -> R<super::Buffer> {
         self.buffers
             .get(&param)
             .cloned()
             .ok_or_else(|| Diagnostic::internal("pointer to a parameter without a buffer"))
     }
 
-    fn element_ptr(&mut self, buffer: &super::Buffer, idx: Word) -> R<Word> {
+    pub(crate) fn element_ptr(&mut self, buffer: &super::Buffer, idx: Word) -> R<Word> {
         let zero = self.cx.const_u32(0);
         self.cx
             .b
@@ -129,7 +129,7 @@ impl Emitter<'_> {
         self.cx.store(p, raw)
     }
 
-    fn array_length(&mut self, buffer: &super::Buffer) -> R<Word> {
+    pub(crate) fn array_length(&mut self, buffer: &super::Buffer) -> R<Word> {
         let u = self.cx.u32();
         self.cx.b.array_length(u, None, buffer.var, 0).map_err(ice)
     }
@@ -518,7 +518,7 @@ impl Emitter<'_> {
         self.record_violation(&violations, abi::STATUS_STORE_OOB, param)
     }
 
-    fn current_label(&self) -> R<Word> {
+    pub(crate) fn current_label(&self) -> R<Word> {
         let f = self
             .cx
             .b
@@ -536,7 +536,12 @@ impl Emitter<'_> {
 
     /// Safe mode: when any of `violations` holds, records the first (kind, parameter, index,
     /// program) in the status buffer unless an earlier violation was recorded.
-    fn record_violation(&mut self, violations: &[(Word, Word)], kind: u32, param: u32) -> R<()> {
+    pub(crate) fn record_violation(
+        &mut self,
+        violations: &[(Word, Word)],
+        kind: u32,
+        param: u32,
+    ) -> R<()> {
         let Some(status) = self.status.clone() else {
             return Ok(());
         };
@@ -603,7 +608,7 @@ impl Emitter<'_> {
 
 /// Compile-time part of "primary copy": register `r` is the first of its invocation holding its
 /// element.
-fn register_is_primary(layout: &crate::ir::Layout, r: u32) -> bool {
+pub(crate) fn register_is_primary(layout: &crate::ir::Layout, r: u32) -> bool {
     let Some(b) = layout.base() else {
         return true;
     };

@@ -4,8 +4,10 @@
 //! tile (fully unrolled registers) whose coordinates are functions of `LocalInvocationIndex` (see
 //! `ir::layout`). Scalars are computed redundantly by every invocation and control flow is
 //! uniform, so `if`/loops become structured selections and loops over Function variables.
+mod atomics;
 mod body;
 mod ctx;
+mod linalg;
 mod math;
 mod memory;
 mod shared;
@@ -81,6 +83,11 @@ fn check_features(needed: &abi::Features, target: &Target) -> Result<(), Diagnos
             needed.storage16,
             have.storage16,
             "16-bit storage buffer access",
+        ),
+        (
+            needed.float_atomic_add,
+            have.float_atomic_add,
+            "f32 atomic add (shaderBufferFloat32AtomicAdd)",
         ),
     ];
     for (need, has, what) in pairs {

@@ -19,7 +19,7 @@ impl Emitter<'_> {
         self.cx.b.control_barrier(wg, wg, sem).map_err(ice)
     }
 
-    fn scratch_ptr(&mut self, word_index: Word) -> R<Word> {
+    pub(crate) fn scratch_ptr(&mut self, word_index: Word) -> R<Word> {
         let var = self
             .shared_var
             .ok_or_else(|| Diagnostic::internal("shared memory used but not sized"))?;
@@ -32,7 +32,7 @@ impl Emitter<'_> {
     }
 
     /// The 32-bit words of a register of element type `ty` (`None`: a pointer index).
-    fn register_words(&mut self, ty: Option<ScalarType>, x: Word) -> R<Vec<Word>> {
+    pub(crate) fn register_words(&mut self, ty: Option<ScalarType>, x: Word) -> R<Vec<Word>> {
         let u = self.cx.u32();
         use ScalarType::*;
         let ty = match ty {
@@ -76,7 +76,7 @@ impl Emitter<'_> {
         })
     }
 
-    fn words_register(&mut self, ty: Option<ScalarType>, words: &[Word]) -> R<Word> {
+    pub(crate) fn words_register(&mut self, ty: Option<ScalarType>, words: &[Word]) -> R<Word> {
         use ScalarType::*;
         let ty = match ty {
             Some(t) => t,
@@ -117,7 +117,7 @@ impl Emitter<'_> {
         })
     }
 
-    fn words_of(&self, ty: Option<ScalarType>) -> u32 {
+    pub(crate) fn words_of(&self, ty: Option<ScalarType>) -> u32 {
         match ty {
             Some(t) if t.bytes() == 8 => 2,
             Some(_) => 1,
@@ -127,7 +127,7 @@ impl Emitter<'_> {
     }
 
     /// Writes `words` at word `base` (a u32 value) onward.
-    fn write_scratch(&mut self, base: Word, words: &[Word]) -> R<()> {
+    pub(crate) fn write_scratch(&mut self, base: Word, words: &[Word]) -> R<()> {
         let u = self.cx.u32();
         for (k, &w) in words.iter().enumerate() {
             let at = if k == 0 {
@@ -142,7 +142,7 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn read_scratch(&mut self, base: Word, count: u32) -> R<Vec<Word>> {
+    pub(crate) fn read_scratch(&mut self, base: Word, count: u32) -> R<Vec<Word>> {
         let u = self.cx.u32();
         let mut out = Vec::new();
         for k in 0..count {
@@ -159,7 +159,7 @@ impl Emitter<'_> {
     }
 
     /// Row-major element index (u32) of coordinates in `shape`.
-    fn linear_index(&mut self, coords: &[Word], shape: &[u32]) -> R<Word> {
+    pub(crate) fn linear_index(&mut self, coords: &[Word], shape: &[u32]) -> R<Word> {
         let i = self.cx.i32();
         let u = self.cx.u32();
         let mut acc = self.cx.const_i32(0);
@@ -305,7 +305,15 @@ impl Emitter<'_> {
             return Ok(Val::Regs(partial));
         }
         let nwords = self.words_of(Some(ty));
-        let slot_words = nres as u32 * nwords;
+        // Result registers go through the scratch in chunks that fit the shared memory the
+        // schedule sized (see `passes::shared::reduce_chunk`).
+        let chunk = crate::passes::shared::reduce_chunk(
+            nres as u32,
+            base.threads(),
+            nwords,
+            self.schedule.shared_bytes,
+        ) as usize;
+        let slot_words = chunk as u32 * nwords;
         // This invocation's slot, and the invocation index with the group dims zeroed.
         let wc = self.cx.const_u32(slot_words);
         let mine = self.cx.op(Op::IMul, u, &[self.thread, wc])?;
@@ -317,33 +325,36 @@ impl Emitter<'_> {
             let part = self.cx.op(Op::IMul, u, &[t_d, s])?;
             group_base = self.cx.op(Op::ISub, u, &[group_base, part])?;
         }
-        self.barrier()?;
-        for (r, &p) in partial.iter().enumerate() {
-            let off = self.cx.const_u32(r as u32 * nwords);
-            let at = self.cx.op(Op::IAdd, u, &[mine, off])?;
-            let words = self.register_words(Some(ty), p)?;
-            self.write_scratch(at, &words)?;
-        }
-        self.barrier()?;
-        // Every member of the group combines the partials in the same order.
         let members = enumerate_group(&base, &group_dims);
         let mut out = Vec::new();
-        for r in 0..nres {
-            let mut acc: Option<Word> = None;
-            for &m in &members {
-                let mc = self.cx.const_u32(m);
-                let t = self.cx.op(Op::IAdd, u, &[group_base, mc])?;
-                let start = self.cx.op(Op::IMul, u, &[t, wc])?;
-                let off = self.cx.const_u32(r as u32 * nwords);
-                let at = self.cx.op(Op::IAdd, u, &[start, off])?;
-                let words = self.read_scratch(at, nwords)?;
-                let v = self.words_register(Some(ty), &words)?;
-                acc = Some(match acc {
-                    None => v,
-                    Some(a) => self.reduce_combine(op, ty, a, v)?,
-                });
+        for first in (0..nres).step_by(chunk) {
+            let last = (first + chunk).min(nres);
+            self.barrier()?;
+            for (j, &p) in partial[first..last].iter().enumerate() {
+                let off = self.cx.const_u32(j as u32 * nwords);
+                let at = self.cx.op(Op::IAdd, u, &[mine, off])?;
+                let words = self.register_words(Some(ty), p)?;
+                self.write_scratch(at, &words)?;
             }
-            out.push(acc.unwrap_or(identity));
+            self.barrier()?;
+            // Every member of the group combines the partials in the same order.
+            for j in 0..last - first {
+                let mut acc: Option<Word> = None;
+                for &m in &members {
+                    let mc = self.cx.const_u32(m);
+                    let t = self.cx.op(Op::IAdd, u, &[group_base, mc])?;
+                    let start = self.cx.op(Op::IMul, u, &[t, wc])?;
+                    let off = self.cx.const_u32(j as u32 * nwords);
+                    let at = self.cx.op(Op::IAdd, u, &[start, off])?;
+                    let words = self.read_scratch(at, nwords)?;
+                    let v = self.words_register(Some(ty), &words)?;
+                    acc = Some(match acc {
+                        None => v,
+                        Some(a) => self.reduce_combine(op, ty, a, v)?,
+                    });
+                }
+                out.push(acc.unwrap_or(identity));
+            }
         }
         self.barrier()?;
         Ok(Val::Regs(out))

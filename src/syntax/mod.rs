@@ -34,6 +34,7 @@
 //! ordinary comments.
 pub mod ast;
 mod errors;
+pub mod format;
 mod lexer;
 mod parser;
 #[cfg(test)]

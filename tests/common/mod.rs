@@ -5,16 +5,28 @@
 
 use tk::base::{diag, HostBuffer, KernelArg, Literal};
 use tk::driver::{self, DiskLoader};
-use tk::runtime::{Device, DeviceChoice};
+use tk::runtime::{Device, DeviceChoice, DeviceOptions, RuntimeError};
 
-/// Opens the Vulkan device the tests run on, or fails the test with a clear message.
+/// Opens the Vulkan device the tests run on, or fails the test with a clear message. The
+/// Khronos validation layer is always on: any message it reports fails the launch (or load) that
+/// caused it, so every device test is also a validation test. `TK_TEST_VALIDATION=0` turns it
+/// off for a local run on a machine without `vulkan-validationlayers`; CI never sets it.
 pub fn device() -> Device {
     std::env::set_var(
         "XDG_RUNTIME_DIR",
         std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()),
     );
-    match Device::open(DeviceChoice::Auto) {
+    let validation = std::env::var("TK_TEST_VALIDATION").map_or(true, |v| v != "0");
+    let options = DeviceOptions {
+        validation,
+        ..DeviceOptions::default()
+    };
+    match Device::open_with(DeviceChoice::Auto, options) {
         Ok(device) => device,
+        Err(RuntimeError::ValidationLayerMissing) => panic!(
+            "the device tests run under the Vulkan validation layer, which is not installed; \
+             install vulkan-validationlayers (the CI script does)"
+        ),
         Err(e) => panic!(
             "no Vulkan device for the device tests ({e}); install mesa-vulkan-drivers and libvulkan1 \
              (the CI script does) — these tests never skip"

@@ -3,14 +3,35 @@
 use super::*;
 
 pub(crate) fn load_program(command_line: &CommandLine, file: &Path) -> Result<Program> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        let name = file.display().to_string();
-        command_line.fail(
+    let name = file.display().to_string();
+    let fail = |code, message: String, help: &str| {
+        command_line.fail(code, message, &name, "this file", help.into())
+    };
+    if file.is_dir() {
+        return Err(fail(
+            "E0901",
+            format!("`{name}` is a directory, not a .tk file"),
+            "pass the path of a .tk source file",
+        ));
+    }
+    let bytes = std::fs::read(file).map_err(|e| {
+        fail(
             "E0901",
             format!("cannot read `{name}`: {e}"),
-            &name,
-            "this file",
-            "check the path".into(),
+            "check the path",
+        )
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        fail(
+            "E0917",
+            format!(
+                "`{name}` is not UTF-8 text: byte 0x{:02x} at offset {at} (line {line}) is invalid",
+                bytes[at]
+            ),
+            "tk source files are UTF-8 text; check that this is the right file",
         )
     })?;
     let program = driver::check_source(&file.display().to_string(), &text, &DiskLoader);
@@ -18,10 +39,7 @@ pub(crate) fn load_program(command_line: &CommandLine, file: &Path) -> Result<Pr
         return Err(program_errors(&program.diagnostics, &program.sources));
     }
     if !program.diagnostics.is_empty() {
-        eprint!(
-            "{}",
-            diag::render(&program.diagnostics, &program.sources, color())
-        );
+        eprint!("{}", render(&program.diagnostics, &program.sources));
     }
     Ok(program)
 }
@@ -193,6 +211,20 @@ pub(crate) fn build(
                 .map_err(|d| program_errors(&d.into(), &program.sources))?;
             match emit {
                 Emit::IrScheduled => (None, Some(ir::print::print(&scheduled))),
+                Emit::Wgsl | Emit::Msl | Emit::Hlsl => {
+                    let language = match emit {
+                        Emit::Wgsl => tk::export::Language::Wgsl,
+                        Emit::Msl => tk::export::Language::Msl,
+                        _ => tk::export::Language::Hlsl,
+                    };
+                    // naga may panic (it is guarded); keep the ICE hook quiet meanwhile.
+                    let hook = std::panic::take_hook();
+                    std::panic::set_hook(Box::new(|_| {}));
+                    let text = tk::export::export(&artifact, language);
+                    std::panic::set_hook(hook);
+                    let text = text.map_err(|d| program_errors(&d.into(), &program.sources))?;
+                    (None, Some(text))
+                }
                 Emit::Spvasm => {
                     use rspirv::binary::Disassemble;
                     let module = rspirv::dr::load_words(&artifact.words).map_err(|e| Fail {

@@ -4,8 +4,12 @@
 mod bench;
 mod compile;
 mod devices;
+mod explain;
+mod fmt;
+mod lsp;
 mod report;
 mod run;
+mod tune;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -22,18 +26,40 @@ use tk::syntax::ast;
 use bench::*;
 use compile::*;
 use devices::*;
+use explain::*;
+use fmt::*;
+use lsp::*;
 use report::*;
 use run::*;
+use tune::*;
 
 #[derive(Parser)]
 #[command(
     name = "tkc",
     version,
-    about = "The tk kernel compiler: check, build, run and benchmark .tk kernels"
+    about = "The tk kernel compiler: check, build, run and benchmark .tk kernels",
+    after_help = "Examples:
+  tkc check examples/vector_add.tk
+  tkc run examples/vector_add.tk --arg x=examples/data/x.npy --arg y=examples/data/y.npy \\
+      --arg out=zeros:4096 --arg n=4096 --out out=out.npy
+  tkc build examples/softmax.tk --emit ir -D BLOCK=256
+  tkc fmt --check examples/*.tk
+  tkc explain E0301
+  tkc check k.tk --error-format json
+
+Exit codes: 0 success, 1 the program has errors, 2 bad command line or input files,
+3 the device failed or a safety check stopped the kernel, 101 internal compiler error."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// How to write diagnostics: `human` (source snippets), `short` (one line each) or `json`
+    /// (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Human)]
+    pub(crate) error_format: ErrorFormat,
+    /// Colour the output: `auto` (a terminal without NO_COLOR), `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
 }
 
 #[derive(Subcommand)]
@@ -80,8 +106,29 @@ pub(crate) enum Command {
         #[arg(long)]
         flops: Option<u64>,
     },
+    /// Benchmark every `#[autotune]` config of a kernel now, save the fastest, print the table.
+    Tune {
+        #[command(flatten)]
+        launch: LaunchArgs,
+        #[arg(long, default_value_t = 10)]
+        iterations: u32,
+    },
     /// List the Vulkan devices.
     Devices,
+    /// Format .tk files in place (one canonical layout; comments are kept).
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; list the files that would change and exit with 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
+    /// Explain a diagnostic code with a wrong and a fixed example (no code: list them all).
+    Explain { code: Option<String> },
+    /// Print a shell completion script: `tkc completions bash > /etc/bash_completion.d/tkc`.
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -91,6 +138,12 @@ pub(crate) enum Emit {
     Ir,
     /// The IR after scheduling (layouts).
     IrScheduled,
+    /// WebGPU shading language, translated from the SPIR-V by naga.
+    Wgsl,
+    /// Metal shading language, translated by naga.
+    Msl,
+    /// HLSL (shader model 6.0), translated by naga.
+    Hlsl,
 }
 
 #[derive(clap::Args)]
@@ -115,6 +168,9 @@ pub(crate) struct LaunchArgs {
     /// Leave out the bounds checks of safe mode.
     #[arg(long)]
     pub(crate) unchecked: bool,
+    /// Compile afresh and tune afresh: bypass the kernel, pipeline and autotuning caches.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 }
 
 fn main() -> ExitCode {
@@ -151,6 +207,7 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> Result<()> {
+    set_output(cli.error_format, cli.color);
     let command_line = CommandLine::new();
     match cli.command {
         Command::Check { file, defines } => check(&command_line, &file, &defines),
@@ -186,6 +243,15 @@ fn dispatch(cli: Cli) -> Result<()> {
             };
             run(&command_line, &launch, Some(options))
         }
+        Command::Tune { launch, iterations } => tune_command(&command_line, &launch, iterations),
         Command::Devices => devices(),
+        Command::Fmt { files, check } => fmt(&files, check),
+        Command::Lsp => lsp(),
+        Command::Explain { code } => explain(code.as_deref()),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "tkc", &mut std::io::stdout());
+            Ok(())
+        }
     }
 }

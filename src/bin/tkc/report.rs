@@ -54,21 +54,135 @@ impl CommandLine {
             .with_help(help);
         Fail {
             code: 2,
-            text: diag::render_one(&diagnostic, &self.sources, color()),
+            text: render(&diagnostic.into(), &self.sources),
         }
     }
 }
 
+/// How diagnostics are written (`--error-format`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub(crate) enum ErrorFormat {
+    /// The source line with labels and help (miette).
+    Human,
+    /// One line per diagnostic: `file:line:col: error[CODE]: message`.
+    Short,
+    /// One JSON object per line, for tools.
+    Json,
+}
+
+/// When to colour the output (`--color`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// When stderr is a terminal and `NO_COLOR` is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+static OUTPUT: std::sync::OnceLock<(ErrorFormat, ColorChoice)> = std::sync::OnceLock::new();
+
+/// Records the global output flags, once, before any command runs.
+pub(crate) fn set_output(format: ErrorFormat, color: ColorChoice) {
+    let _ = OUTPUT.set((format, color));
+}
+
+fn output() -> (ErrorFormat, ColorChoice) {
+    OUTPUT
+        .get()
+        .copied()
+        .unwrap_or((ErrorFormat::Human, ColorChoice::Auto))
+}
+
+/// Whether to colour stderr: `--color always|never` decide; `auto` colours a terminal unless
+/// `NO_COLOR` is set (https://no-color.org: an explicit flag overrides it).
 pub(crate) fn color() -> bool {
     use std::io::IsTerminal;
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    match output().1 {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Renders diagnostics in the format chosen with `--error-format`.
+pub(crate) fn render(diagnostics: &Diagnostics, sources: &SourceMap) -> String {
+    match output().0 {
+        ErrorFormat::Human => diag::render(diagnostics, sources, color()),
+        ErrorFormat::Short => diagnostics
+            .iter()
+            .map(|d| {
+                let place = d
+                    .primary_span()
+                    .filter(|s| (s.file.0 as usize) < sources.files.len())
+                    .map(|s| {
+                        let (line, col) = sources.line_col(s.file, s.start);
+                        format!("{}:{line}:{col}: ", sources.file(s.file).name)
+                    })
+                    .unwrap_or_default();
+                format!("{place}{}[{}]: {}\n", severity_name(d), d.code, d.message)
+            })
+            .collect(),
+        ErrorFormat::Json => diagnostics
+            .iter()
+            .map(|d| format!("{}\n", json_diagnostic(d, sources)))
+            .collect(),
+    }
+}
+
+fn severity_name(d: &Diagnostic) -> &'static str {
+    match d.severity {
+        tk::base::Severity::Error => "error",
+        tk::base::Severity::Warning => "warning",
+    }
+}
+
+/// One diagnostic as a JSON object: code, message, severity, file, byte span, 1-based line and
+/// column (in characters) of both ends, labels, help and notes.
+pub(crate) fn json_diagnostic(d: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
+    use serde_json::json;
+    let place = |span: Span| {
+        if (span.file.0 as usize) >= sources.files.len() {
+            return json!(null);
+        }
+        let (line_start, col_start) = sources.line_col(span.file, span.start);
+        let (line_end, col_end) = sources.line_col(span.file, span.end);
+        json!({
+            "file": sources.file(span.file).name,
+            "byte_start": span.start,
+            "byte_end": span.end,
+            "line_start": line_start,
+            "column_start": col_start,
+            "line_end": line_end,
+            "column_end": col_end,
+        })
+    };
+    let labels: Vec<serde_json::Value> = d
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({"message": l.message, "primary": i == 0, "span": place(l.span)}))
+        .collect();
+    let primary = d.primary_span().map(place).unwrap_or(json!(null));
+    json!({
+        "code": d.code,
+        "severity": severity_name(d),
+        "message": d.message,
+        "file": primary.get("file").cloned().unwrap_or(json!(null)),
+        "span": primary,
+        "labels": labels,
+        "help": d.help,
+        "notes": d.notes,
+    })
 }
 
 pub(crate) fn program_errors(diagnostics: &Diagnostics, sources: &SourceMap) -> Fail {
     let internal = diagnostics.iter().any(Diagnostic::is_internal);
     Fail {
         code: if internal { 101 } else { 1 },
-        text: diag::render(diagnostics, sources, color()),
+        text: render(diagnostics, sources),
     }
 }
 
@@ -76,7 +190,7 @@ pub(crate) fn device_failure(code: &'static str, message: String, help: &str) ->
     let diagnostic = Diagnostic::error(code, message).with_help(help);
     Fail {
         code: 3,
-        text: diag::render_one(&diagnostic, &SourceMap::new(), color()),
+        text: render(&diagnostic.into(), &SourceMap::new()),
     }
 }
 
@@ -94,9 +208,21 @@ pub(crate) fn run_error_interp(error: tk::interp::RunError) -> Fail {
         RunError::AssertFailed { kernel, message, program } => {
             device_failure("E0952", format!("device_assert failed in kernel `{kernel}` (program {program:?}): {message}"), "the assertion's condition was false")
         }
-        RunError::BadArguments(message) => Fail { code: 2, text: format!("error[E0908]: {message}\n") },
+        RunError::BadArguments(message) => Fail {
+            code: 2,
+            text: render(&Diagnostic::error("E0908", message).into(), &SourceMap::new()),
+        },
+        RunError::BudgetExceeded { .. } => device_failure(
+            "E0957",
+            error.to_string(),
+            "the kernel ran past the interpreter's work budget; check that its loops terminate",
+        ),
         RunError::InvalidIr { kernel, message } => {
-            Fail { code: 101, text: format!("error[ICE]: internal compiler error: invalid IR for kernel `{kernel}`: {message}\n") }
+            let message = format!("invalid IR for kernel `{kernel}`: {message}");
+            Fail {
+                code: 101,
+                text: render(&Diagnostic::internal(message).into(), &SourceMap::new()),
+            }
         }
     }
 }

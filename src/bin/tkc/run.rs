@@ -188,16 +188,21 @@ pub(crate) fn eval_grid_expr(
                 format!("`{name}` is not an integer parameter or const (known: {})", names.join(", "))
             })
         }
-        ExprKind::Unary { op: ast::UnaryOp::Neg, operand } => Ok(-eval_grid_expr(operand, env)?),
+        ExprKind::Unary { op: ast::UnaryOp::Neg, operand } => eval_grid_expr(operand, env)?
+            .checked_neg()
+            .ok_or_else(|| "the value overflows 64 bits".to_string()),
         ExprKind::Binary { op, lhs, rhs } => {
             let (a, b) = (eval_grid_expr(lhs, env)?, eval_grid_expr(rhs, env)?);
-            let nonzero = || if b == 0 { Err("division by zero".to_string()) } else { Ok(b) };
+            let overflow = || format!("`{a} {} {b}` overflows 64 bits", op.symbol());
+            if matches!(op, BinaryOp::Div | BinaryOp::Rem) && b == 0 {
+                return Err(format!("division by zero (`{a} {} 0`)", op.symbol()));
+            }
             match op {
-                BinaryOp::Add => Ok(a.wrapping_add(b)),
-                BinaryOp::Sub => Ok(a.wrapping_sub(b)),
-                BinaryOp::Mul => Ok(a.wrapping_mul(b)),
-                BinaryOp::Div => Ok(a / nonzero()?),
-                BinaryOp::Rem => Ok(a % nonzero()?),
+                BinaryOp::Add => a.checked_add(b).ok_or_else(overflow),
+                BinaryOp::Sub => a.checked_sub(b).ok_or_else(overflow),
+                BinaryOp::Mul => a.checked_mul(b).ok_or_else(overflow),
+                BinaryOp::Div => a.checked_div(b).ok_or_else(overflow),
+                BinaryOp::Rem => a.checked_rem(b).ok_or_else(overflow),
                 _ => Err(format!("`{}` is not allowed in a grid (use + - * / % cdiv minimum maximum)", op.symbol())),
             }
         }
@@ -212,8 +217,11 @@ pub(crate) fn eval_grid_expr(
             let values = values?;
             let (a, b) = (values[0], values[1]);
             match callee[0].name.as_str() {
-                "cdiv" if b == 0 => Err("division by zero".into()),
-                "cdiv" => Ok((a + b - 1) / b),
+                "cdiv" if b == 0 => Err(format!("division by zero (`cdiv({a}, 0)`)")),
+                "cdiv" => (a as i128 + b as i128 - 1)
+                    .checked_div(b as i128)
+                    .and_then(|q| i64::try_from(q).ok())
+                    .ok_or_else(|| format!("`cdiv({a}, {b})` overflows 64 bits")),
                 "minimum" => Ok(a.min(b)),
                 "maximum" => Ok(a.max(b)),
                 other => Err(format!("`{other}` is not allowed in a grid (use cdiv, minimum, maximum)")),
@@ -388,10 +396,25 @@ pub(crate) fn run(
             tk::interp::run(&lowered, &mut args, grid).map_err(run_error_interp)?;
         }
         Some(device) => {
-            let target = device.target();
-            let (_, artifact) = driver::compile(lowered, &target, !launch.unchecked)
-                .map_err(|d| program_errors(&d.into(), &program.sources))?;
+            let (lowered, grid) = match autotuned(
+                command_line,
+                &device,
+                &program,
+                sig,
+                &consts,
+                &lowered,
+                &args,
+                launch,
+            )? {
+                Some(tuned) => tuned,
+                None => (lowered, grid),
+            };
+            let (artifact, _) = cached_compile(&device, &program, lowered, launch)?;
             let pipeline = device.load(&artifact).map_err(runtime_failure)?;
+            if !launch.no_cache {
+                // A pipeline cache that cannot be saved only costs the next run some time.
+                let _ = tk::cache::save_pipeline_cache(&device);
+            }
             match bench_iterations {
                 None => {
                     device
@@ -502,4 +525,38 @@ pub(crate) fn element_text(buffer: &HostBuffer, i: usize) -> String {
         U64 => u64::from_le_bytes(b.try_into().unwrap()).to_string(),
         F64 => f64::from_le_bytes(b.try_into().unwrap()).to_string(),
     }
+}
+
+/// Compiles through the on-disk kernel cache (unless `--no-cache`) and keeps the device's
+/// pipeline cache across runs. `TK_LOG=cache` reports hits and misses on stderr.
+pub(crate) fn cached_compile(
+    device: &Device,
+    program: &Program,
+    lowered: ir::Module,
+    launch: &LaunchArgs,
+) -> Result<(tk::abi::Artifact, tk::cache::CacheOutcome)> {
+    let cache = if launch.no_cache {
+        None
+    } else {
+        tk::cache::load_pipeline_cache(device);
+        tk::cache::KernelCache::default_location()
+    };
+    let (artifact, outcome) = tk::cache::compile(
+        &program.sources,
+        lowered,
+        &device.target(),
+        &device.info().driver,
+        !launch.unchecked,
+        cache.as_ref(),
+    )
+    .map_err(|d| program_errors(&d.into(), &program.sources))?;
+    if std::env::var("TK_LOG").is_ok_and(|v| v.split(',').any(|part| part == "cache")) {
+        let what = match outcome {
+            tk::cache::CacheOutcome::Hit => "cache hit",
+            tk::cache::CacheOutcome::Miss => "cache miss (compiled and stored)",
+            tk::cache::CacheOutcome::Bypassed => "cache bypassed",
+        };
+        eprintln!("tkc: {what}: kernel `{}`", artifact.abi.kernel);
+    }
+    Ok((artifact, outcome))
 }

@@ -1,0 +1,686 @@
+//! The Rust library API: a `Context` that owns a Vulkan device (or the reference interpreter
+//! when there is none), `Kernel`s compiled from a file or a string with const values, typed
+//! `Buffer<T>`s made from and read back into slices, and launches that take arguments by name,
+//! checked against the kernel's parameters at run time with plain-sentence errors.
+//!
+//! ```
+//! use tk::api::{Buffer, Context, Kernel};
+//!
+//! let ctx = Context::new()?; // a Vulkan device, or the interpreter when there is none
+//! let source = "
+//!     #[grid(cdiv(n, BLOCK))]
+//!     kernel scale(x: *f32, out: *mut f32, n: i32, s: f32, const BLOCK: i32 = 64) {
+//!         let offs = program_id(0) * BLOCK + arange(0, BLOCK);
+//!         store(out + offs, load(x + offs, mask: offs < n) * s, mask: offs < n);
+//!     }";
+//! let kernel = Kernel::from_source(&ctx, "scale.tk", source, "scale", &[("BLOCK", 128.into())])?;
+//! let x = Buffer::from_slice(&[1.0f32, 2.0, 3.0]);
+//! let mut out = Buffer::<f32>::zeros(3);
+//! kernel
+//!     .launch(&ctx)
+//!     .arg("x", &x)
+//!     .arg("out", &mut out)
+//!     .arg("n", 3)
+//!     .arg("s", 0.5f32)
+//!     .run()?;
+//! assert_eq!(out.to_vec(), [0.5, 1.0, 1.5]);
+//! # Ok::<(), tk::api::Error>(())
+//! ```
+//!
+//! Compiled kernels go through the on-disk cache (`cache`) unless the context was made with
+//! `Context::without_cache`. A launch uploads its buffers, runs, and copies the writable ones
+//! back; buffers live on the host between launches.
+use crate::abi::Artifact;
+use crate::base::{diag, Diagnostics, HostBuffer, KernelArg, Literal, ScalarType, SourceMap};
+use crate::cache::{self, CacheOutcome, KernelCache};
+use crate::driver::{self, DiskLoader};
+use crate::ir::{self, ParamKind};
+use crate::runtime::{Device, DeviceChoice, Pipeline, RuntimeError, Timing};
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Everything that can go wrong through the API.
+#[derive(Debug, Clone)]
+pub enum Error {
+    /// The source has errors; `rendered` holds the diagnostics as text with source snippets.
+    Compile {
+        rendered: String,
+        diagnostics: Diagnostics,
+    },
+    /// A file could not be read.
+    Io { path: String, message: String },
+    /// The arguments of a launch do not fit the kernel.
+    Arguments { kernel: String, message: String },
+    /// The device failed or a safety check stopped the kernel.
+    Runtime(RuntimeError),
+    /// The interpreter stopped the kernel (out-of-bounds access, failed `device_assert`).
+    Interpreter(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Compile { rendered, .. } => {
+                write!(f, "the kernel does not compile:\n{rendered}")
+            }
+            Error::Io { path, message } => write!(f, "cannot read `{path}`: {message}"),
+            Error::Arguments { kernel, message } => {
+                write!(f, "bad arguments for kernel `{kernel}`: {message}")
+            }
+            Error::Runtime(error) => write!(f, "{error}"),
+            Error::Interpreter(message) => write!(f, "{message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<RuntimeError> for Error {
+    fn from(error: RuntimeError) -> Error {
+        Error::Runtime(error)
+    }
+}
+
+/// Where kernels run.
+enum Backend {
+    Vulkan(Device),
+    Interpreter,
+}
+
+/// The device (or interpreter) kernels are compiled for and run on, and the kernel cache.
+pub struct Context {
+    backend: Backend,
+    cache: Option<KernelCache>,
+}
+
+impl Context {
+    /// The best Vulkan device (`TK_DEVICE` may pick another), or the reference interpreter when
+    /// the machine has no Vulkan at all. Uses the default kernel cache. Other device failures are
+    /// errors.
+    pub fn new() -> Result<Context, Error> {
+        match Device::open(DeviceChoice::Auto) {
+            Ok(device) => Ok(Context::with_device(device)),
+            Err(error) if error.is_unavailable() => Ok(Context::interpreter()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The Vulkan device at `index` of `runtime::list_devices()`.
+    pub fn device(index: usize) -> Result<Context, Error> {
+        Ok(Context::with_device(Device::open(DeviceChoice::Index(
+            index,
+        ))?))
+    }
+
+    /// A context over an already opened device; loads the persisted pipeline cache.
+    pub fn with_device(device: Device) -> Context {
+        cache::load_pipeline_cache(&device);
+        Context {
+            backend: Backend::Vulkan(device),
+            cache: KernelCache::default_location(),
+        }
+    }
+
+    /// The reference interpreter (CPU, slow, exact semantics).
+    pub fn interpreter() -> Context {
+        Context {
+            backend: Backend::Interpreter,
+            cache: None,
+        }
+    }
+
+    /// The same context without the on-disk kernel cache.
+    pub fn without_cache(mut self) -> Context {
+        self.cache = None;
+        self
+    }
+
+    /// The same context with the kernel cache in `dir`.
+    pub fn with_cache_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Context {
+        self.cache = Some(KernelCache::new(dir));
+        self
+    }
+
+    /// True when kernels run on the reference interpreter.
+    pub fn is_interpreter(&self) -> bool {
+        matches!(self.backend, Backend::Interpreter)
+    }
+
+    /// The device's name, or "reference interpreter".
+    pub fn device_name(&self) -> &str {
+        match &self.backend {
+            Backend::Vulkan(device) => &device.info().name,
+            Backend::Interpreter => "reference interpreter",
+        }
+    }
+
+    /// The Vulkan device, when there is one.
+    pub fn vulkan_device(&self) -> Option<&Device> {
+        match &self.backend {
+            Backend::Vulkan(device) => Some(device),
+            Backend::Interpreter => None,
+        }
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        if let Backend::Vulkan(device) = &self.backend {
+            // A cache that cannot be saved only costs the next process some time.
+            let _ = cache::save_pipeline_cache(device);
+        }
+    }
+}
+
+/// A kernel compiled for one context and one set of const values.
+pub struct Kernel {
+    lowered: ir::Module,
+    artifact: Option<Artifact>,
+    pipeline: Option<Pipeline>,
+    cache_outcome: CacheOutcome,
+}
+
+fn compile_error(diagnostics: Diagnostics, sources: &SourceMap) -> Error {
+    Error::Compile {
+        rendered: diag::render(&diagnostics, sources, false),
+        diagnostics,
+    }
+}
+
+impl Kernel {
+    /// Compiles kernel `kernel` of the file at `path` (its `use`s are read relative to it).
+    pub fn from_file(
+        ctx: &Context,
+        path: impl AsRef<Path>,
+        kernel: &str,
+        consts: &[(&str, Const)],
+    ) -> Result<Kernel, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Kernel::from_source(ctx, &path.display().to_string(), &text, kernel, consts)
+    }
+
+    /// Compiles kernel `kernel` of source text `text`; `name` is the file name diagnostics show.
+    pub fn from_source(
+        ctx: &Context,
+        name: &str,
+        text: &str,
+        kernel: &str,
+        consts: &[(&str, Const)],
+    ) -> Result<Kernel, Error> {
+        let program = driver::check_source(name, text, &DiskLoader);
+        if program.has_errors() {
+            return Err(compile_error(program.diagnostics, &program.sources));
+        }
+        let consts: Vec<(String, Literal)> = consts
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.0))
+            .collect();
+        let lowered = driver::lower(&program, kernel, &consts)
+            .map_err(|d| compile_error(d, &program.sources))?;
+        let Backend::Vulkan(device) = &ctx.backend else {
+            return Ok(Kernel {
+                lowered,
+                artifact: None,
+                pipeline: None,
+                cache_outcome: CacheOutcome::Bypassed,
+            });
+        };
+        let (artifact, cache_outcome) = cache::compile(
+            &program.sources,
+            lowered.clone(),
+            &device.target(),
+            &device.info().driver,
+            true,
+            ctx.cache.as_ref(),
+        )
+        .map_err(|d| compile_error(d.into(), &program.sources))?;
+        let pipeline = device.load(&artifact)?;
+        Ok(Kernel {
+            lowered,
+            artifact: Some(artifact),
+            pipeline: Some(pipeline),
+            cache_outcome,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.lowered.kernel.name
+    }
+
+    /// The runtime parameters, in order: name and kind.
+    pub fn params(&self) -> &[ir::Param] {
+        &self.lowered.kernel.params
+    }
+
+    /// The compiled SPIR-V and ABI (`None` on the interpreter).
+    pub fn artifact(&self) -> Option<&Artifact> {
+        self.artifact.as_ref()
+    }
+
+    /// Whether compiling this kernel hit the on-disk cache.
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.cache_outcome
+    }
+
+    /// Starts a launch on `ctx`; add arguments with `arg`, then `run` or `bench`.
+    pub fn launch<'a>(&'a self, ctx: &'a Context) -> Launch<'a> {
+        Launch {
+            kernel: self,
+            ctx,
+            args: Vec::new(),
+            grid: None,
+        }
+    }
+}
+
+/// A const value for `Kernel::from_file`/`from_source`: `128.into()`, `true.into()`, `0.5.into()`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Const(pub Literal);
+
+impl From<i32> for Const {
+    fn from(v: i32) -> Const {
+        Const(Literal::Int(v as i128))
+    }
+}
+impl From<bool> for Const {
+    fn from(v: bool) -> Const {
+        Const(Literal::Bool(v))
+    }
+}
+impl From<f32> for Const {
+    fn from(v: f32) -> Const {
+        Const(Literal::Float(v as f64))
+    }
+}
+impl From<f64> for Const {
+    fn from(v: f64) -> Const {
+        Const(Literal::Float(v))
+    }
+}
+
+/// An element type a `Buffer` can hold.
+pub trait Element: Copy + 'static {
+    const TYPE: ScalarType;
+    fn put(self, out: &mut Vec<u8>);
+    /// Reads one element from exactly `TYPE.bytes()` little-endian bytes.
+    fn get(bytes: &[u8]) -> Self;
+}
+
+macro_rules! number_element {
+    ($($t:ty => $ty:ident),*) => {$(
+        impl Element for $t {
+            const TYPE: ScalarType = ScalarType::$ty;
+            fn put(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn get(bytes: &[u8]) -> Self {
+                <$t>::from_le_bytes(bytes.try_into().expect("one element's bytes"))
+            }
+        }
+    )*};
+}
+
+number_element!(
+    i8 => I8, i16 => I16, i32 => I32, i64 => I64, u8 => U8, u16 => U16, u32 => U32,
+    u64 => U64, f32 => F32, f64 => F64, half::f16 => F16, half::bf16 => BF16
+);
+
+impl Element for bool {
+    const TYPE: ScalarType = ScalarType::Bool;
+    fn put(self, out: &mut Vec<u8>) {
+        out.push(self as u8);
+    }
+    fn get(bytes: &[u8]) -> Self {
+        bytes[0] != 0
+    }
+}
+
+/// A typed host buffer for a pointer parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Buffer<T: Element> {
+    host: HostBuffer,
+    _elem: PhantomData<T>,
+}
+
+impl<T: Element> Buffer<T> {
+    pub fn from_slice(values: &[T]) -> Buffer<T> {
+        let mut data = Vec::with_capacity(values.len() * T::TYPE.bytes() as usize);
+        for &value in values {
+            value.put(&mut data);
+        }
+        Buffer {
+            host: HostBuffer {
+                elem: T::TYPE,
+                shape: vec![values.len()],
+                data,
+            },
+            _elem: PhantomData,
+        }
+    }
+
+    pub fn zeros(len: usize) -> Buffer<T> {
+        Buffer {
+            host: HostBuffer::zeros(T::TYPE, vec![len]),
+            _elem: PhantomData,
+        }
+    }
+
+    /// Wraps a host buffer (e.g. one read from a `.npy` file) whose element type is `T`.
+    pub fn from_host(host: HostBuffer) -> Result<Buffer<T>, HostBuffer> {
+        if host.elem == T::TYPE {
+            Ok(Buffer {
+                host,
+                _elem: PhantomData,
+            })
+        } else {
+            Err(host)
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.host.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.host.is_empty()
+    }
+
+    pub fn to_vec(&self) -> Vec<T> {
+        self.host
+            .data
+            .chunks_exact(T::TYPE.bytes() as usize)
+            .map(T::get)
+            .collect()
+    }
+
+    /// Overwrites the contents from a slice of the same length.
+    pub fn copy_from_slice(&mut self, values: &[T]) -> Result<(), Error> {
+        if values.len() != self.len() {
+            return Err(Error::Arguments {
+                kernel: String::new(),
+                message: format!(
+                    "copy of {} elements into a buffer of {}",
+                    values.len(),
+                    self.len()
+                ),
+            });
+        }
+        *self = Buffer::from_slice(values);
+        Ok(())
+    }
+
+    pub fn host(&self) -> &HostBuffer {
+        &self.host
+    }
+
+    pub fn into_host(self) -> HostBuffer {
+        self.host
+    }
+}
+
+/// One argument of a launch, as `Launch::arg` receives it.
+pub enum ArgValue<'a> {
+    /// A buffer the kernel may only read.
+    Input(&'a HostBuffer),
+    /// A buffer whose contents the launch replaces with the kernel's result.
+    Output(&'a mut HostBuffer),
+    Scalar(ScalarType, Literal),
+}
+
+/// Anything `Launch::arg` accepts: `&Buffer<T>`, `&mut Buffer<T>`, `&HostBuffer`,
+/// `&mut HostBuffer`, and the scalars i32, u32, i64, u64, f32, f64, half::f16 and bool.
+pub trait IntoArg<'a> {
+    fn into_arg(self) -> ArgValue<'a>;
+}
+
+impl<'a, T: Element> IntoArg<'a> for &'a Buffer<T> {
+    fn into_arg(self) -> ArgValue<'a> {
+        ArgValue::Input(&self.host)
+    }
+}
+impl<'a, T: Element> IntoArg<'a> for &'a mut Buffer<T> {
+    fn into_arg(self) -> ArgValue<'a> {
+        ArgValue::Output(&mut self.host)
+    }
+}
+impl<'a> IntoArg<'a> for &'a HostBuffer {
+    fn into_arg(self) -> ArgValue<'a> {
+        ArgValue::Input(self)
+    }
+}
+impl<'a> IntoArg<'a> for &'a mut HostBuffer {
+    fn into_arg(self) -> ArgValue<'a> {
+        ArgValue::Output(self)
+    }
+}
+
+macro_rules! scalar_arg {
+    ($($t:ty => $ty:ident, $lit:ident, $conv:ty),*) => {$(
+        impl<'a> IntoArg<'a> for $t {
+            fn into_arg(self) -> ArgValue<'a> {
+                ArgValue::Scalar(ScalarType::$ty, Literal::$lit(self as $conv))
+            }
+        }
+    )*};
+}
+
+scalar_arg!(
+    i32 => I32, Int, i128, u32 => U32, Int, i128, i64 => I64, Int, i128, u64 => U64, Int, i128,
+    f32 => F32, Float, f64, f64 => F64, Float, f64
+);
+
+impl<'a> IntoArg<'a> for half::f16 {
+    fn into_arg(self) -> ArgValue<'a> {
+        ArgValue::Scalar(ScalarType::F16, Literal::Float(self.to_f64()))
+    }
+}
+impl<'a> IntoArg<'a> for bool {
+    fn into_arg(self) -> ArgValue<'a> {
+        ArgValue::Scalar(ScalarType::Bool, Literal::Bool(self))
+    }
+}
+
+/// What a launch did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LaunchInfo {
+    /// The grid it ran.
+    pub grid: [u32; 3],
+    /// Device time of the dispatch, from timestamps (Vulkan devices that have them).
+    pub gpu_time: Option<Duration>,
+    /// Host time of the whole launch: uploads, dispatch, readback.
+    pub wall_time: Duration,
+}
+
+/// The kernel arguments in parameter order, for each parameter the index of its value in
+/// `Launch::args`, and the grid.
+type Planned = (Vec<KernelArg>, Vec<usize>, [u32; 3]);
+
+/// A launch being put together: `kernel.launch(&ctx).arg("x", &x).grid([4, 1, 1]).run()`.
+pub struct Launch<'a> {
+    kernel: &'a Kernel,
+    ctx: &'a Context,
+    args: Vec<(&'a str, ArgValue<'a>)>,
+    grid: Option<[u32; 3]>,
+}
+
+/// A short description of an argument for error messages.
+fn describe(value: &ArgValue) -> String {
+    match value {
+        ArgValue::Input(b) => format!("a read-only buffer of {}", b.elem),
+        ArgValue::Output(b) => format!("a buffer of {}", b.elem),
+        ArgValue::Scalar(ty, _) => format!("a {ty} scalar"),
+    }
+}
+
+/// Whether a scalar of type `given` may be passed for a parameter of type `wanted`: the same
+/// kind (int, float, bool); ints must fit.
+fn scalar_fits(given: ScalarType, value: Literal, wanted: ScalarType) -> bool {
+    match value {
+        Literal::Bool(_) => wanted.is_bool(),
+        Literal::Float(_) => wanted.is_float() && given.is_float(),
+        Literal::Int(v) => {
+            if !wanted.is_int() {
+                return false;
+            }
+            let bits = wanted.bits();
+            let (min, max) = if wanted.is_signed_int() {
+                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+            } else {
+                (0, (1i128 << bits) - 1)
+            };
+            (min..=max).contains(&v)
+        }
+    }
+}
+
+impl<'a> Launch<'a> {
+    /// Sets parameter `name`. Checked when the launch runs.
+    pub fn arg(mut self, name: &'a str, value: impl IntoArg<'a>) -> Launch<'a> {
+        self.args.push((name, value.into_arg()));
+        self
+    }
+
+    /// The grid; without it the kernel's `#[grid]` is evaluated on the scalar arguments.
+    pub fn grid(mut self, grid: [u32; 3]) -> Launch<'a> {
+        self.grid = Some(grid);
+        self
+    }
+
+    fn fail(&self, message: String) -> Error {
+        Error::Arguments {
+            kernel: self.kernel.name().to_string(),
+            message,
+        }
+    }
+
+    /// Checks the arguments against the parameters and orders them; returns the kernel
+    /// arguments and, per parameter, the index into `self.args` of its value.
+    fn plan(&self) -> Result<Planned, Error> {
+        let params = self.kernel.params();
+        let mut order: Vec<Option<usize>> = vec![None; params.len()];
+        for (i, (name, value)) in self.args.iter().enumerate() {
+            let Some(index) = params.iter().position(|p| p.name == *name) else {
+                let names: Vec<String> = params.iter().map(|p| format!("`{}`", p.name)).collect();
+                return Err(self.fail(format!(
+                    "no parameter `{name}` (the parameters are {})",
+                    names.join(", ")
+                )));
+            };
+            if order[index].is_some() {
+                return Err(self.fail(format!("`{name}` is given twice")));
+            }
+            let param = &params[index];
+            let fits = match (param.kind, value) {
+                (ParamKind::Pointer { pointee, mutable }, ArgValue::Input(b)) => {
+                    if mutable && b.elem == pointee {
+                        return Err(self.fail(format!(
+                            "`{name}` is a *mut {pointee} the kernel writes: pass it as `&mut`"
+                        )));
+                    }
+                    b.elem == pointee
+                }
+                (ParamKind::Pointer { pointee, .. }, ArgValue::Output(b)) => b.elem == pointee,
+                (ParamKind::Scalar(wanted), ArgValue::Scalar(given, v)) => {
+                    scalar_fits(*given, *v, wanted)
+                }
+                _ => false,
+            };
+            if !fits {
+                let wanted = match param.kind {
+                    ParamKind::Pointer { pointee, mutable } => {
+                        format!("a *{}{pointee}", if mutable { "mut " } else { "" })
+                    }
+                    ParamKind::Scalar(ty) => format!("a {ty} scalar"),
+                };
+                return Err(self.fail(format!(
+                    "`{name}` is {wanted}, but the launch passes {}",
+                    describe(value)
+                )));
+            }
+            order[index] = Some(i);
+        }
+        let missing: Vec<String> = params
+            .iter()
+            .zip(&order)
+            .filter(|(_, o)| o.is_none())
+            .map(|(p, _)| format!("`{}`", p.name))
+            .collect();
+        if !missing.is_empty() {
+            return Err(self.fail(format!("missing argument(s) {}", missing.join(", "))));
+        }
+        let order: Vec<usize> = order.into_iter().map(|o| o.expect("checked")).collect();
+        let args: Vec<KernelArg> = order
+            .iter()
+            .map(|&i| match &self.args[i].1 {
+                ArgValue::Input(b) => KernelArg::Buffer((*b).clone()),
+                ArgValue::Output(b) => KernelArg::Buffer((**b).clone()),
+                ArgValue::Scalar(_, v) => KernelArg::Scalar(*v),
+            })
+            .collect();
+        let grid = match self.grid {
+            Some(grid) => grid,
+            None => match crate::interp::launch_grid(&self.kernel.lowered.kernel, &args) {
+                Some(Ok(grid)) => grid,
+                Some(Err(e)) => return Err(self.fail(format!("cannot evaluate #[grid]: {e}"))),
+                None => {
+                    return Err(self.fail(
+                        "the kernel has no #[grid]: give one with `.grid([x, y, z])`".into(),
+                    ))
+                }
+            },
+        };
+        Ok((args, order, grid))
+    }
+
+    /// Runs the kernel once and copies the results into the `&mut` buffers.
+    pub fn run(mut self) -> Result<LaunchInfo, Error> {
+        let (mut args, order, grid) = self.plan()?;
+        let start = Instant::now();
+        let gpu_time = match (&self.ctx.backend, &self.kernel.pipeline) {
+            (Backend::Vulkan(device), Some(pipeline)) => {
+                let report = device.launch(pipeline, &mut args, grid)?;
+                report.gpu_ns.map(Duration::from_nanos)
+            }
+            (Backend::Interpreter, _) => {
+                crate::interp::run(&self.kernel.lowered, &mut args, grid)
+                    .map_err(|e| Error::Interpreter(e.to_string()))?;
+                None
+            }
+            (Backend::Vulkan(_), None) => {
+                return Err(self
+                    .fail("the kernel was compiled for the interpreter, not this device".into()))
+            }
+        };
+        let wall_time = start.elapsed();
+        for (arg, &i) in args.into_iter().zip(&order) {
+            if let (ArgValue::Output(target), KernelArg::Buffer(result)) =
+                (&mut self.args[i].1, arg)
+            {
+                target.data = result.data;
+            }
+        }
+        Ok(LaunchInfo {
+            grid,
+            gpu_time,
+            wall_time,
+        })
+    }
+
+    /// Times the kernel with device timestamps: `warmup` untimed runs, then `iterations` timed
+    /// ones (median and minimum). Buffers are left unchanged. Needs a Vulkan device.
+    pub fn bench(self, warmup: u32, iterations: u32) -> Result<Timing, Error> {
+        let (mut args, _, grid) = self.plan()?;
+        match (&self.ctx.backend, &self.kernel.pipeline) {
+            (Backend::Vulkan(device), Some(pipeline)) => {
+                Ok(device.bench(pipeline, &mut args, grid, warmup, iterations)?)
+            }
+            _ => Err(self.fail("timing needs a Vulkan device, not the interpreter".into())),
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The schedule of `dot` as data: how the operands are staged in shared memory (row padding
+//! against bank conflicts) and how the K loop is unrolled. The SPIR-V emitter reads these; a
+//! tuning pass may change them without touching emission.
+//!
+//! Staging: `a: [M, K]` is stored row-major with row stride `K + pad(K)`, `b: [K, N]` after it with
+//! row stride `N + pad(N)`. Each invocation computes the output registers of the product's layout
+//! (its register tile) with one FMA per register and k, reading `a[m, k]` once per distinct row
+//! and `b[k, n]` once per distinct column of its tile.
+
+/// Padding (in words) added to each staged row of `width` words: one word when rows are a
+/// multiple of the 32 banks apart, so that a column walk hits different banks.
+pub fn row_pad(width: u32) -> u32 {
+    if width >= 32 && width % 32 == 0 {
+        1
+    } else {
+        0
+    }
+}
+
+/// Words of shared memory that staging both operands takes (f32 words).
+pub fn staging_words(a: &[u32], b: &[u32]) -> u32 {
+    let (m, k, n) = (a[0], a[1], b[1]);
+    m * (k + row_pad(k)) + k * (n + row_pad(n))
+}
+
+/// How many k steps one iteration of the emitted K loop does (the loop body is unrolled this
+/// many times); kept small so that LLVM-based drivers compile quickly.
+pub fn k_unroll(k: u32, regs: u32) -> u32 {
+    let budget = (64 / regs.max(1)).max(1);
+    let mut u = 1;
+    while u * 2 <= budget && u * 2 <= k && u < 8 {
+        u *= 2;
+    }
+    u
+}

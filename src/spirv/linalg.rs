@@ -1,0 +1,231 @@
+//! `dot` and the data-moving shape instructions (`Reshape`, `Permute`) on the device.
+//!
+//! Both stage their operands in the workgroup scratch array. `dot` follows the schedule in
+//! `passes::dot`: operands stored row-major with padded rows, a barrier, then each invocation
+//! walks K in a runtime loop (unrolled `k_unroll` times) keeping its register tile of
+//! accumulators in Function variables, one FMA per register and k. The shape instructions write
+//! their operand row-major and read each result register from the element its coordinates map to.
+use super::ctx::{ice, R};
+use super::{Emitter, Val};
+use crate::base::{Diagnostic, ScalarType};
+use crate::ir::{Layout, ValueId};
+use crate::passes::dot::{k_unroll, row_pad};
+use spirv::{Op, Word};
+
+impl Emitter<'_> {
+    /// Writes every register of `value` at `base + linear(coords with row stride)`: `row_stride`
+    /// replaces the last dim's extent in the row-major index (padding).
+    fn stage(&mut self, value: ValueId, base: u32, row_stride: Option<u32>) -> R<()> {
+        let layout = self.layout(value);
+        let ty = self.kernel.ty(value).clone();
+        let sty = ty.scalar_type();
+        let nwords = self.words_of(sty);
+        let mut shape = ty.shape.clone();
+        if let Some(s) = row_stride {
+            *shape.last_mut().expect("a tile") = s;
+        }
+        let regs = self.regs(value)?;
+        let primary = self.thread_primary(&layout)?;
+        let u = self.cx.u32();
+        let mut writes = Vec::new();
+        for (r, &x) in regs.iter().enumerate() {
+            let coords = self.coords(&layout, r as u32)?;
+            let idx = self.linear_index(&coords, &shape)?;
+            let wc = self.cx.const_u32(nwords);
+            let scaled = self.cx.op(Op::IMul, u, &[idx, wc])?;
+            let bc = self.cx.const_u32(base);
+            let at = self.cx.op(Op::IAdd, u, &[scaled, bc])?;
+            let words = self.register_words(sty, x)?;
+            writes.push((at, words));
+        }
+        let mut write_all = |e: &mut Self| -> R<()> {
+            for (at, words) in &writes {
+                e.write_scratch(*at, words)?;
+            }
+            Ok(())
+        };
+        match primary {
+            None => write_all(self),
+            Some(p) => self.guarded(p, &mut write_all),
+        }
+    }
+
+    /// `Reshape` (`perm: None`) or `Permute` of `value` into `dst`, through the scratch array.
+    pub(crate) fn reorder(&mut self, value: ValueId, perm: Option<&[u32]>, dst: &Layout) -> R<Val> {
+        let src_ty = self.kernel.ty(value).clone();
+        let sty = src_ty.scalar_type();
+        let nwords = self.words_of(sty);
+        let dst_shape = dst.shape();
+        let u = self.cx.u32();
+        self.barrier()?;
+        self.stage(value, 0, None)?;
+        self.barrier()?;
+        let mut out = Vec::new();
+        for r in 0..dst.regs() {
+            let coords = self.coords(dst, r)?;
+            let idx = match perm {
+                None => self.linear_index(&coords, &dst_shape)?,
+                Some(perm) => {
+                    let mut src = coords.clone();
+                    for (i, &p) in perm.iter().enumerate() {
+                        src[p as usize] = coords[i];
+                    }
+                    self.linear_index(&src, &src_ty.shape)?
+                }
+            };
+            let wc = self.cx.const_u32(nwords);
+            let at = self.cx.op(Op::IMul, u, &[idx, wc])?;
+            let words = self.read_scratch(at, nwords)?;
+            out.push(self.words_register(sty, &words)?);
+        }
+        self.barrier()?;
+        let val = self.val(value)?;
+        Ok(match val {
+            Val::Ptr { param, .. } => Val::Ptr { param, idx: out },
+            Val::Regs(_) => Val::Regs(out),
+        })
+    }
+
+    /// Reads the f32 at word `at` (a u32 value) of the scratch array.
+    fn scratch_f32(&mut self, at: Word) -> R<Word> {
+        let w = self.read_scratch(at, 1)?[0];
+        self.words_register(Some(ScalarType::F32), &[w])
+    }
+
+    pub(crate) fn dot(&mut self, a: ValueId, b: ValueId, acc: ValueId, dst: &Layout) -> R<Val> {
+        let (sa, sb) = (
+            self.kernel.ty(a).shape.clone(),
+            self.kernel.ty(b).shape.clone(),
+        );
+        let (k, n) = (sa[1], sb[1]);
+        let (stride_a, stride_b) = (k + row_pad(k), n + row_pad(n));
+        let b_base = sa[0] * stride_a;
+        let acc_regs = self.regs(acc)?;
+        if acc_regs.len() != dst.regs() as usize || dst.shape().len() != 2 {
+            return Err(Diagnostic::internal("dot accumulator in another layout"));
+        }
+        self.barrier()?;
+        self.stage(a, 0, Some(stride_a))?;
+        self.stage(b, b_base, Some(stride_b))?;
+        self.barrier()?;
+
+        // Word offsets of this invocation's rows in `a` and columns in `b`, per register index.
+        let u = self.cx.u32();
+        let f32_ty = self.cx.f32();
+        let per_dim = dst.regs_per_dim();
+        let mut row_at = vec![None; per_dim[0] as usize];
+        let mut col_at = vec![None; per_dim[1] as usize];
+        for r in 0..dst.regs() {
+            let idx = dst.register_indices(r);
+            let coords = self.coords(dst, r)?;
+            if row_at[idx[0] as usize].is_none() {
+                let m = self.cx.op(Op::Bitcast, u, &[coords[0]])?;
+                let s = self.cx.const_u32(stride_a);
+                row_at[idx[0] as usize] = Some(self.cx.op(Op::IMul, u, &[m, s])?);
+            }
+            if col_at[idx[1] as usize].is_none() {
+                let c = self.cx.op(Op::Bitcast, u, &[coords[1]])?;
+                let base = self.cx.const_u32(b_base);
+                col_at[idx[1] as usize] = Some(self.cx.op(Op::IAdd, u, &[c, base])?);
+            }
+        }
+        let row_at: Vec<Word> = row_at.into_iter().flatten().collect();
+        let col_at: Vec<Word> = col_at.into_iter().flatten().collect();
+
+        let vars: Vec<Word> = (0..acc_regs.len())
+            .map(|_| self.cx.function_var(f32_ty))
+            .collect();
+        for (&v, &x) in vars.iter().zip(&acc_regs) {
+            self.cx.store(v, x)?;
+        }
+        let unroll = k_unroll(k, dst.regs());
+        let mut step = |e: &mut Self, k0: Word| -> R<()> {
+            let mut accs = Vec::new();
+            for &v in &vars {
+                accs.push(e.cx.load(f32_ty, v)?);
+            }
+            for j in 0..unroll {
+                let jc = e.cx.const_u32(j);
+                let kk = e.cx.op(Op::IAdd, u, &[k0, jc])?;
+                let mut a_vals = Vec::new();
+                for &ra in &row_at {
+                    let at = e.cx.op(Op::IAdd, u, &[ra, kk])?;
+                    a_vals.push(e.scratch_f32(at)?);
+                }
+                let sbc = e.cx.const_u32(stride_b);
+                let krow = e.cx.op(Op::IMul, u, &[kk, sbc])?;
+                let mut b_vals = Vec::new();
+                for &cb in &col_at {
+                    let at = e.cx.op(Op::IAdd, u, &[krow, cb])?;
+                    b_vals.push(e.scratch_f32(at)?);
+                }
+                for (r, acc) in accs.iter_mut().enumerate() {
+                    let idx = dst.register_indices(r as u32);
+                    let (x, y) = (a_vals[idx[0] as usize], b_vals[idx[1] as usize]);
+                    *acc = e.fma(ScalarType::F32, x, y, *acc)?;
+                }
+            }
+            for (&v, &x) in vars.iter().zip(&accs) {
+                e.cx.store(v, x)?;
+            }
+            Ok(())
+        };
+        if unroll == k {
+            let zero = self.cx.const_u32(0);
+            step(self, zero)?;
+        } else {
+            self.counted_loop(k, unroll, &mut step)?;
+        }
+        let mut out = Vec::new();
+        for &v in &vars {
+            out.push(self.cx.load(f32_ty, v)?);
+        }
+        self.barrier()?;
+        Ok(Val::Regs(out))
+    }
+
+    /// `for i in (0..count).step_by(step) { body(i) }` with a u32 counter, as a structured loop.
+    fn counted_loop(
+        &mut self,
+        count: u32,
+        step: u32,
+        body: &mut dyn FnMut(&mut Self, Word) -> R<()>,
+    ) -> R<()> {
+        let u = self.cx.u32();
+        let bool_ty = self.cx.bool_ty();
+        let counter = self.cx.function_var(u);
+        let zero = self.cx.const_u32(0);
+        self.cx.store(counter, zero)?;
+        let header = self.cx.id();
+        let check = self.cx.id();
+        let body_label = self.cx.id();
+        let cont = self.cx.id();
+        let merge = self.cx.id();
+        self.cx.branch(header)?;
+        self.cx.begin_block(header)?;
+        self.cx
+            .b
+            .loop_merge(merge, cont, spirv::LoopControl::NONE, [])
+            .map_err(ice)?;
+        self.cx.branch(check)?;
+        self.cx.begin_block(check)?;
+        let i = self.cx.load(u, counter)?;
+        let end = self.cx.const_u32(count);
+        let go = self.cx.op(Op::ULessThan, bool_ty, &[i, end])?;
+        self.cx
+            .b
+            .branch_conditional(go, body_label, merge, [])
+            .map_err(ice)?;
+        self.cx.begin_block(body_label)?;
+        body(self, i)?;
+        self.cx.branch(cont)?;
+        self.cx.begin_block(cont)?;
+        let i = self.cx.load(u, counter)?;
+        let s = self.cx.const_u32(step);
+        let next = self.cx.op(Op::IAdd, u, &[i, s])?;
+        self.cx.store(counter, next)?;
+        self.cx.branch(header)?;
+        self.cx.begin_block(merge)?;
+        Ok(())
+    }
+}

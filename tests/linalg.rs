@@ -1,0 +1,270 @@
+//! `dot` and the shape builtins (`reshape trans permute broadcast_to expand_dims join ravel`) on
+//! the interpreter and on the Vulkan device, each compared with a plain Rust reference.
+mod common;
+
+use common::*;
+use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
+
+fn both(name: &str, run: impl Fn(&Backend) -> Result<(), String>) -> Vec<String> {
+    let device = device();
+    let mut failures = Vec::new();
+    for (label, backend) in [
+        ("interp", Backend::Interp),
+        ("vulkan", Backend::Vulkan(&device)),
+    ] {
+        if let Err(e) = run(&backend) {
+            failures.push(format!("{name} on {label}: {e}"));
+        }
+    }
+    failures
+}
+
+fn matmul_ref(a: &[f32], b: &[f32], c: &[f32], m: usize, n: usize, k: usize) -> Vec<f32> {
+    let mut out = c.to_vec();
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = out[i * n + j] as f64;
+            for kk in 0..k {
+                s += a[i * k + kk] as f64 * b[kk * n + j] as f64;
+            }
+            out[i * n + j] = s as f32;
+        }
+    }
+    out
+}
+
+const DOT: &str = r#"
+kernel mm(a: *f32, b: *f32, c: *f32, out: *mut f32, const M: i32, const N: i32, const K: i32) {
+    let rm = arange(0, M);
+    let rn = arange(0, N);
+    let rk = arange(0, K);
+    let x = load(a + rm[:, None] * K + rk[None, :]);
+    let y = load(b + rk[:, None] * N + rn[None, :]);
+    let z = load(c + rm[:, None] * N + rn[None, :]);
+    store(out + rm[:, None] * N + rn[None, :], dot(x, y, acc: z, input_precision: "ieee"));
+}
+"#;
+
+#[test]
+fn dot_f32_all_power_of_two_shapes() {
+    let mut failures = Vec::new();
+    let shapes = [
+        (1, 1, 1),
+        (1, 16, 8),
+        (16, 1, 8),
+        (8, 8, 1),
+        (2, 4, 8),
+        (16, 16, 16),
+        (32, 64, 16),
+        (64, 32, 64),
+        (128, 4, 2),
+    ];
+    for (m, n, k) in shapes {
+        let a = random_f32(m * k, 1);
+        let b = random_f32(k * n, 2);
+        let c = random_f32(m * n, 3);
+        let expected = matmul_ref(&a, &b, &c, m, n, k);
+        let consts = [
+            ("M", Literal::Int(m as i128)),
+            ("N", Literal::Int(n as i128)),
+            ("K", Literal::Int(k as i128)),
+        ];
+        failures.extend(both(&format!("dot {m}x{k} * {k}x{n}"), |backend| {
+            let args = [
+                f32_buffer(&a),
+                f32_buffer(&b),
+                f32_buffer(&c),
+                zeros(ScalarType::F32, m * n),
+            ];
+            let out = run_source(DOT, "mm", &consts, &args, [1, 1, 1], backend)?;
+            assert_close(&buffer(&out, 3).to_f32(), &expected, 1e-5)
+        }));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn half_buffer(values: &[f32], elem: ScalarType) -> KernelArg {
+    let data = values
+        .iter()
+        .flat_map(|&v| match elem {
+            ScalarType::F16 => half::f16::from_f32(v).to_le_bytes(),
+            _ => half::bf16::from_f32(v).to_le_bytes(),
+        })
+        .collect();
+    KernelArg::Buffer(HostBuffer {
+        elem,
+        shape: vec![values.len()],
+        data,
+    })
+}
+
+fn round_half(values: &[f32], elem: ScalarType) -> Vec<f32> {
+    values
+        .iter()
+        .map(|&v| match elem {
+            ScalarType::F16 => half::f16::from_f32(v).to_f32(),
+            _ => half::bf16::from_f32(v).to_f32(),
+        })
+        .collect()
+}
+
+#[test]
+fn dot_half_inputs_accumulate_in_f32() {
+    let mut failures = Vec::new();
+    for elem in [ScalarType::F16, ScalarType::BF16] {
+        let src = format!(
+            r#"
+kernel mm(a: *{elem}, b: *{elem}, out: *mut f32, const M: i32, const N: i32, const K: i32) {{
+    let rm = arange(0, M);
+    let rn = arange(0, N);
+    let rk = arange(0, K);
+    let x = load(a + rm[:, None] * K + rk[None, :]);
+    let y = load(b + rk[:, None] * N + rn[None, :]);
+    let r: f32[M, N] = dot(x, y);
+    store(out + rm[:, None] * N + rn[None, :], r);
+}}
+"#
+        );
+        let (m, n, k) = (16, 32, 64);
+        let a = round_half(&random_f32(m * k, 4), elem);
+        let b = round_half(&random_f32(k * n, 5), elem);
+        let expected = matmul_ref(&a, &b, &vec![0.0; m * n], m, n, k);
+        let consts = [
+            ("M", Literal::Int(m as i128)),
+            ("N", Literal::Int(n as i128)),
+            ("K", Literal::Int(k as i128)),
+        ];
+        failures.extend(both(&format!("dot {elem}"), |backend| {
+            let args = [
+                half_buffer(&a, elem),
+                half_buffer(&b, elem),
+                zeros(ScalarType::F32, m * n),
+            ];
+            let out = run_source(&src, "mm", &consts, &args, [1, 1, 1], backend)?;
+            assert_close(&buffer(&out, 2).to_f32(), &expected, 1e-5)
+        }));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Runs a kernel `k(x: *f32, out: *mut f32)` over `n` inputs and `out_len` outputs.
+fn run_unary(src: &str, x: &[f32], out_len: usize, backend: &Backend) -> Result<Vec<f32>, String> {
+    let args = [f32_buffer(x), zeros(ScalarType::F32, out_len)];
+    let out = run_source(src, "k", &[], &args, [1, 1, 1], backend)?;
+    Ok(buffer(&out, 1).to_f32())
+}
+
+/// Row-major flat index from coordinates.
+fn flat(coords: &[usize], shape: &[usize]) -> usize {
+    coords
+        .iter()
+        .zip(shape)
+        .fold(0, |acc, (&c, &s)| acc * s + c)
+}
+
+fn unflat(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut out = vec![0; shape.len()];
+    for d in (0..shape.len()).rev() {
+        out[d] = i % shape[d];
+        i /= shape[d];
+    }
+    out
+}
+
+#[test]
+fn shape_ops_match_numpy() {
+    let x: Vec<f32> = (0..64).map(|i| i as f32 * 0.5 - 3.0).collect();
+    let mut failures = Vec::new();
+    // (name, source, expected)
+    let mut cases: Vec<(&str, String, Vec<f32>)> = Vec::new();
+
+    // trans of [8, 8] loaded row-major.
+    let t: Vec<f32> = (0..64).map(|i| x[(i % 8) * 8 + i / 8]).collect();
+    cases.push((
+        "trans",
+        r#"kernel k(x: *f32, out: *mut f32) {
+            let r = arange(0, 8);
+            let v = load(x + r[:, None] * 8 + r[None, :]);
+            store(out + r[:, None] * 8 + r[None, :], trans(v));
+        }"#
+        .into(),
+        t,
+    ));
+    // reshape [64] -> [4, 16] then store row-major: the same order.
+    cases.push((
+        "reshape",
+        r#"kernel k(x: *f32, out: *mut f32) {
+            let v = reshape(load(x + arange(0, 64)), [4, 16]);
+            store(out + arange(0, 4)[:, None] * 16 + arange(0, 16)[None, :], v * 2.0);
+        }"#
+        .into(),
+        x.iter().map(|v| v * 2.0).collect(),
+    ));
+    // ravel of a [8, 8] transposed view: out[i] = x^T flat.
+    cases.push((
+        "ravel",
+        r#"kernel k(x: *f32, out: *mut f32) {
+            let r = arange(0, 8);
+            let v = load(x + r[None, :] * 8 + r[:, None]);
+            store(out + arange(0, 64), ravel(v));
+        }"#
+        .into(),
+        (0..64).map(|i| x[(i % 8) * 8 + i / 8]).collect(),
+    ));
+    // permute [2, 4, 8] by [2, 0, 1] -> [8, 2, 4].
+    let src_shape = [2, 4, 8];
+    let dst_shape = [8, 2, 4];
+    let perm = [2, 0, 1];
+    let p: Vec<f32> = (0..64)
+        .map(|i| {
+            let dc = unflat(i, &dst_shape);
+            let mut sc = [0; 3];
+            for (d, &pd) in perm.iter().enumerate() {
+                sc[pd] = dc[d];
+            }
+            x[flat(&sc, &src_shape)]
+        })
+        .collect();
+    cases.push((
+        "permute",
+        r#"kernel k(x: *f32, out: *mut f32) {
+            let v = reshape(load(x + arange(0, 64)), [2, 4, 8]);
+            store(out + arange(0, 64), ravel(permute(v, [2, 0, 1])));
+        }"#
+        .into(),
+        p,
+    ));
+    // join two [32] halves -> [32, 2] interleaved.
+    cases.push((
+        "join",
+        r#"kernel k(x: *f32, out: *mut f32) {
+            let r = arange(0, 32);
+            let j = join(load(x + r), load(x + 32 + r));
+            store(out + r[:, None] * 2 + arange(0, 2)[None, :], j);
+        }"#
+        .into(),
+        (0..64)
+            .map(|i| if i % 2 == 0 { x[i / 2] } else { x[32 + i / 2] })
+            .collect(),
+    ));
+    // broadcast_to and expand_dims: out[i, j] = x[j] + x[i].
+    cases.push((
+        "broadcast_to+expand_dims",
+        r#"kernel k(x: *f32, out: *mut f32) {
+            let r = arange(0, 8);
+            let v = load(x + r);
+            let rows = broadcast_to(expand_dims(v, 0), [8, 8]);
+            let cols = broadcast_to(expand_dims(v, 1), [8, 8]);
+            store(out + r[:, None] * 8 + r[None, :], rows + cols);
+        }"#
+        .into(),
+        (0..64).map(|i| x[i % 8] + x[i / 8]).collect(),
+    ));
+    for (name, src, expected) in &cases {
+        failures.extend(both(name, |backend| {
+            let got = run_unary(src, &x, 64, backend)?;
+            assert_close(&got, expected, 0.0)
+        }));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
