@@ -608,6 +608,21 @@ struct Runs {
     read_back: bool,
 }
 
+/// The `q`-quantile (0..=1) of sorted durations, by nearest rank (0 when empty).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// 20th and 80th percentiles of some durations.
+fn p20_p80(mut durations: Vec<f64>) -> (f64, f64) {
+    durations.sort_by(|a, b| a.total_cmp(b));
+    (quantile(&durations, 0.2), quantile(&durations, 0.8))
+}
+
 fn median_and_min(mut durations: Vec<f64>) -> (f64, f64) {
     durations.sort_by(|a, b| a.total_cmp(b));
     let n = durations.len();
@@ -869,6 +884,8 @@ impl Device {
             return Ok(Timing {
                 median_ns: 0.0,
                 min_ns: 0.0,
+                p20_ns: 0.0,
+                p80_ns: 0.0,
                 iterations,
                 bytes: None,
             });
@@ -880,10 +897,13 @@ impl Device {
             read_back: false,
         };
         let durations = run(context, &mut state, pipeline, args, &plan, runs)?;
+        let (p20_ns, p80_ns) = p20_p80(durations.clone());
         let (median_ns, min_ns) = median_and_min(durations);
         Ok(Timing {
             median_ns,
             min_ns,
+            p20_ns,
+            p80_ns,
             iterations,
             bytes: None,
         })
@@ -959,10 +979,14 @@ impl Device {
         })();
         buffers.free(context, &mut allocator);
         state.allocator = Some(allocator);
-        let (median_ns, min_ns) = median_and_min(result?);
+        let durations = result?;
+        let (p20_ns, p80_ns) = p20_p80(durations.clone());
+        let (median_ns, min_ns) = median_and_min(durations);
         Ok(Timing {
             median_ns,
             min_ns,
+            p20_ns,
+            p80_ns,
             iterations,
             bytes: Some(2 * bytes),
         })
@@ -987,5 +1011,16 @@ impl Device {
             .allocator
             .as_ref()
             .map_or(0, |a| a.generate_report().blocks.len())
+    }
+}
+
+#[cfg(test)]
+mod timing_tests {
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let d: Vec<f64> = (1..=11).map(|v| v as f64).collect();
+        assert_eq!(super::p20_p80(d.clone()), (3.0, 9.0));
+        assert_eq!(super::median_and_min(d), (6.0, 1.0));
+        assert_eq!(super::p20_p80(vec![]), (0.0, 0.0));
     }
 }

@@ -79,6 +79,9 @@ pub struct LaunchReport {
 pub struct Timing {
     pub median_ns: f64,
     pub min_ns: f64,
+    /// 20th and 80th percentiles of the timed iterations (nearest rank).
+    pub p20_ns: f64,
+    pub p80_ns: f64,
     pub iterations: u32,
     /// Bytes moved per iteration, when known (`copy_bandwidth` sets it).
     pub bytes: Option<u64>,

@@ -443,7 +443,14 @@ impl<'a> Emitter<'a> {
                 .composite_extract(u32_ty, None, wg, [i as u32])
                 .map_err(ice)?;
         }
-        self.thread = self.cx.load(u32_ty, self.builtin_lii)?;
+        // A workgroup of one invocation leaves the invocation index out, so that the device's
+        // compiler sees every address as uniform (lavapipe then loads one scalar per component
+        // instead of looping over SIMD lanes).
+        self.thread = if self.schedule.threads == 1 {
+            self.cx.const_u32(0)
+        } else {
+            self.cx.load(u32_ty, self.builtin_lii)?
+        };
         let gx = self.push_member(0, u32_ty)?;
         let gy = self.push_member(1, u32_ty)?;
         let gz = self.push_member(2, u32_ty)?;

@@ -93,8 +93,18 @@ pub(crate) enum Command {
     Bench {
         #[command(flatten)]
         launch: LaunchArgs,
-        #[arg(long, default_value_t = 20)]
+        /// Timed dispatches (after 3 warm-up ones).
+        #[arg(long, visible_alias = "reps", default_value_t = 20)]
         iterations: u32,
+        /// Print one JSON object (median_us, p20_us, p80_us, gbps, gflops, copy_gbps, device).
+        #[arg(long)]
+        json: bool,
+        /// Bytes one launch moves (default: every buffer once).
+        #[arg(long)]
+        bytes: Option<u64>,
+        /// Floating-point operations one launch does (for GFLOP/s).
+        #[arg(long)]
+        flops: Option<u64>,
     },
     /// Benchmark every `#[autotune]` config of a kernel now, save the fastest, print the table.
     Tune {
@@ -218,7 +228,21 @@ fn dispatch(cli: Cli) -> Result<()> {
             unchecked,
         ),
         Command::Run(launch) => run(&command_line, &launch, None),
-        Command::Bench { launch, iterations } => run(&command_line, &launch, Some(iterations)),
+        Command::Bench {
+            launch,
+            iterations,
+            json,
+            bytes,
+            flops,
+        } => {
+            let options = BenchOptions {
+                iterations,
+                json,
+                bytes,
+                flops,
+            };
+            run(&command_line, &launch, Some(options))
+        }
         Command::Tune { launch, iterations } => tune_command(&command_line, &launch, iterations),
         Command::Devices => devices(),
         Command::Fmt { files, check } => fmt(&files, check),

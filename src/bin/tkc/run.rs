@@ -319,8 +319,9 @@ pub(crate) fn launch_grid(
 pub(crate) fn run(
     command_line: &CommandLine,
     launch: &LaunchArgs,
-    bench_iterations: Option<u32>,
+    bench_options: Option<BenchOptions>,
 ) -> Result<()> {
+    let bench_iterations = bench_options.as_ref().map(|o| o.iterations);
     let program = load_program(command_line, &launch.file)?;
     let sig = choose_kernel(
         command_line,
@@ -420,16 +421,17 @@ pub(crate) fn run(
                         .launch(&pipeline, &mut args, grid)
                         .map_err(runtime_failure)?;
                 }
-                Some(iterations) => {
+                Some(_) => {
+                    let options = bench_options.expect("bench iterations come from the options");
                     return bench(
                         &device,
                         &pipeline,
                         &mut args,
                         grid,
-                        iterations,
+                        &options,
                         &sig.name,
                         launch.unchecked,
-                    )
+                    );
                 }
             }
         }
