@@ -74,7 +74,10 @@ pub fn compile(
 ) -> Result<(ir::Module, Artifact), Diagnostic> {
     SPIRV_COMPILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let scheduled = crate::passes::run(lowered, target)?;
-    let artifact = crate::spirv::emit(&scheduled, target, &EmitOptions { safe })?;
+    // Aliased vector views only where a real device is the target: portable SPIR-V stays
+    // translatable by naga.
+    let vector_views = target.processor != crate::abi::Processor::Unknown;
+    let artifact = crate::spirv::emit(&scheduled, target, &EmitOptions { safe, vector_views })?;
     Ok((scheduled, artifact))
 }
 

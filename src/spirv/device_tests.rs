@@ -41,7 +41,15 @@ fn launch_for(
 ) -> Result<Vec<KernelArg>, crate::runtime::RuntimeError> {
     let dev = device();
     let module = crate::passes::run(ir::Module { kernel }, &target).expect("schedule");
-    let art = emit(&module, &target, &EmitOptions { safe }).expect("emit");
+    let art = emit(
+        &module,
+        &target,
+        &EmitOptions {
+            safe,
+            vector_views: true,
+        },
+    )
+    .expect("emit");
     validate(&art.words, &module.kernel.name);
     let pipeline = dev.load(&art).expect("load");
     dev.launch(&pipeline, &mut args, grid)?;

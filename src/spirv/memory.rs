@@ -139,7 +139,11 @@ impl Emitter<'_> {
     /// of each group consecutive and aligned, and the layout must keep each group in one
     /// invocation's contiguous run.
     fn vector_width(&self, ptr: ValueId, layout: &Layout, elem: ScalarType) -> u32 {
-        if elem.bytes() != 4 || elem == ScalarType::Bool || elem == ScalarType::BF16 {
+        if !self.options.vector_views
+            || elem.bytes() != 4
+            || elem == ScalarType::Bool
+            || elem == ScalarType::BF16
+        {
             return 1;
         }
         let Some(b) = layout.base() else {

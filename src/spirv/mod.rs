@@ -28,6 +28,10 @@ use std::collections::{HashMap, HashSet};
 pub struct EmitOptions {
     /// Bounds-check every access and report the first violation (the default; `--unchecked` off).
     pub safe: bool,
+    /// Access buffers through aliased vec2/vec4 views where the axis analysis proves it safe.
+    /// Off for portable output (`tkc build` without a device, naga export): naga and some
+    /// translators reject two variables at one binding.
+    pub vector_views: bool,
 }
 
 pub fn emit(

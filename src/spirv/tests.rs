@@ -37,9 +37,25 @@ pub fn validate(words: &[u32], name: &str) {
 pub fn compile(kernel: crate::ir::Kernel, safe: bool) -> Artifact {
     let name = kernel.name.clone();
     let module = crate::passes::run(ir::Module { kernel }, &Target::portable()).expect("schedule");
-    let unchecked = emit(&module, &Target::portable(), &EmitOptions { safe: !safe }).expect("emit");
+    let unchecked = emit(
+        &module,
+        &Target::portable(),
+        &EmitOptions {
+            safe: !safe,
+            vector_views: true,
+        },
+    )
+    .expect("emit");
     validate(&unchecked.words, &format!("{name}-alt"));
-    let art = emit(&module, &Target::portable(), &EmitOptions { safe }).expect("emit");
+    let art = emit(
+        &module,
+        &Target::portable(),
+        &EmitOptions {
+            safe,
+            vector_views: true,
+        },
+    )
+    .expect("emit");
     validate(&art.words, &name);
     art
 }
@@ -670,7 +686,15 @@ fn missing_device_feature_is_a_diagnostic() {
     .unwrap();
     let mut target = Target::portable();
     target.features.float64 = false;
-    let err = emit(&module, &target, &EmitOptions { safe: true }).unwrap_err();
+    let err = emit(
+        &module,
+        &target,
+        &EmitOptions {
+            safe: true,
+            vector_views: true,
+        },
+    )
+    .unwrap_err();
     assert_eq!(err.code, "E0603");
     assert!(err.message.contains("64-bit floats"));
 }
