@@ -48,7 +48,6 @@ impl Emitter<'_> {
             self.cx.extension("SPV_EXT_shader_atomic_float_add");
             self.cx.features.float_atomic_add = true;
         }
-        let bool_ty = self.cx.bool_ty();
         let zero = self.cx.const_scalar(elem, 0, 0.0);
         let shape = self.kernel.ty(id).shape.clone();
         let u = self.cx.u32();
@@ -61,19 +60,7 @@ impl Emitter<'_> {
             }
             let m = masks.as_ref().map(|m| m[r]);
             let wanted = self.all(&m.into_iter().chain(primary).collect::<Vec<_>>())?;
-            let inb = match len {
-                Some(l) => Some(self.in_bounds(l, i)?),
-                None => None,
-            };
-            if let Some(inb) = inb {
-                let bad = self.cx.op(Op::LogicalNot, bool_ty, &[inb])?;
-                let bad = match wanted {
-                    Some(w) => self.cx.op(Op::LogicalAnd, bool_ty, &[w, bad])?,
-                    None => bad,
-                };
-                violations.push((bad, i));
-            }
-            let cond = self.all(&wanted.into_iter().chain(inb).collect::<Vec<_>>())?;
+            let cond = self.guarded_condition(wanted, len, i, &mut violations)?;
             let v = values[r];
             let c = cmps.as_ref().map(|c| c[r]);
             let old = match cond {

@@ -41,6 +41,32 @@ impl Emitter<'_> {
     }
 
     /// `index < OpArrayLength` (unsigned, so negative indices fail too).
+    /// The condition under which a side-effecting access at index `i` happens: `wanted` (its mask
+    /// and primary copy) and, in safe mode (`len` given), being in bounds. A wanted access out of
+    /// bounds is recorded in `violations` for the status buffer.
+    pub(crate) fn guarded_condition(
+        &mut self,
+        wanted: Option<Word>,
+        len: Option<Word>,
+        i: Word,
+        violations: &mut Vec<(Word, Word)>,
+    ) -> R<Option<Word>> {
+        let bool_ty = self.cx.bool_ty();
+        let inb = match len {
+            Some(l) => Some(self.in_bounds(l, i)?),
+            None => None,
+        };
+        if let Some(inb) = inb {
+            let bad = self.cx.op(Op::LogicalNot, bool_ty, &[inb])?;
+            let bad = match wanted {
+                Some(w) => self.cx.op(Op::LogicalAnd, bool_ty, &[w, bad])?,
+                None => bad,
+            };
+            violations.push((bad, i));
+        }
+        self.all(&wanted.into_iter().chain(inb).collect::<Vec<_>>())
+    }
+
     pub(crate) fn in_bounds(&mut self, len: Word, idx: Word) -> R<Word> {
         let bool_ty = self.cx.bool_ty();
         if self.idx64 {
@@ -417,7 +443,6 @@ impl Emitter<'_> {
         } else {
             None
         };
-        let bool_ty = self.cx.bool_ty();
         let mut violations = Vec::new();
         // Per register: `None` when it never stores, else the condition under which it does.
         let mut conds: Vec<Option<Option<Word>>> = Vec::new();
@@ -429,21 +454,12 @@ impl Emitter<'_> {
             }
             let m = masks.as_ref().map(|m| m[r]);
             let wanted = self.all(&m.into_iter().chain(primary).collect::<Vec<_>>())?;
-            let inb = match len {
-                Some(l) => Some(self.in_bounds(l, i)?),
-                None => None,
-            };
-            if let Some(inb) = inb {
-                let bad = self.cx.op(Op::LogicalNot, bool_ty, &[inb])?;
-                let bad = match wanted {
-                    Some(w) => self.cx.op(Op::LogicalAnd, bool_ty, &[w, bad])?,
-                    None => bad,
-                };
-                violations.push((bad, i));
-            }
-            conds.push(Some(
-                self.all(&wanted.into_iter().chain(inb).collect::<Vec<_>>())?,
-            ));
+            conds.push(Some(self.guarded_condition(
+                wanted,
+                len,
+                i,
+                &mut violations,
+            )?));
         }
         let elem = self.scalar_type(value)?;
         let width = if layout.regs() as usize == idx.len() {
