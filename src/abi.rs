@@ -203,4 +203,29 @@ impl Target {
             processor: Processor::Unknown,
         }
     }
+
+    /// A CPU device like lavapipe (subgroup 8, 32 KiB shared memory): what `tkc build --target
+    /// cpu` compiles for, the schedule a launch on lavapipe gets.
+    pub fn cpu() -> Target {
+        Target {
+            name: "a CPU device (subgroup 8)".to_string(),
+            subgroup_size: Some(8),
+            max_threads: 1024,
+            max_shared_bytes: 32768,
+            processor: Processor::Cpu,
+            ..Target::portable()
+        }
+    }
+
+    /// A typical GPU (subgroup 32, 48 KiB shared memory): `tkc build --target gpu`.
+    pub fn gpu() -> Target {
+        Target {
+            name: "a GPU (subgroup 32)".to_string(),
+            subgroup_size: Some(32),
+            max_threads: 1024,
+            max_shared_bytes: 49152,
+            processor: Processor::Gpu,
+            ..Target::portable()
+        }
+    }
 }

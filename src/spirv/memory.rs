@@ -207,7 +207,16 @@ impl Emitter<'_> {
             .find(|b| b.param_index == param)
             .ok_or_else(|| Diagnostic::internal("vector view of a parameter without a binding"))?;
         let (binding, writable) = (binding.binding, binding.writable);
-        let vec_ty = self.cx.b.type_vector(scalar.storage_ty, width);
+        let lanes_ty = self.cx.b.type_vector(scalar.storage_ty, width);
+        let (vec_ty, unpacked_ty) = if self.packed_views {
+            let u64_ty = self.cx.int(64, false);
+            match width {
+                2 => (u64_ty, Some(lanes_ty)),
+                _ => (self.cx.b.type_vector(u64_ty, width / 2), Some(lanes_ty)),
+            }
+        } else {
+            (lanes_ty, None)
+        };
         let arr = self.cx.b.type_runtime_array(vec_ty);
         let st = self.cx.b.type_struct([arr]);
         if self.view_types_decorated.insert(arr) {
@@ -257,6 +266,7 @@ impl Emitter<'_> {
             elem: scalar.elem,
             elem_ptr,
             storage_ty: vec_ty,
+            unpacked_ty,
         };
         self.vector_views.insert((param, width), view.clone());
         Ok(view)
@@ -371,6 +381,10 @@ impl Emitter<'_> {
                 let load_vector = |e: &mut Self| -> R<Vec<Word>> {
                     let p = e.element_ptr(&view, vi)?;
                     let v = e.cx.load(vec_ty, p)?;
+                    let v = match view.unpacked_ty {
+                        Some(lanes) => e.cx.op(Op::Bitcast, lanes, &[v])?,
+                        None => v,
+                    };
                     (0..width)
                         .map(|k| e.cx.b.composite_extract(reg_ty, None, v, [k]).map_err(ice))
                         .collect()
@@ -491,12 +505,15 @@ impl Emitter<'_> {
                 }
                 let vi = self.vector_index(idx[range.start], width)?;
                 let parts: Vec<Word> = values[range.clone()].to_vec();
-                let vec_ty = view.storage_ty;
                 let vector = self
                     .cx
                     .b
-                    .composite_construct(vec_ty, None, parts)
+                    .composite_construct(view.unpacked_ty.unwrap_or(view.storage_ty), None, parts)
                     .map_err(ice)?;
+                let vector = match view.unpacked_ty {
+                    Some(_) => self.cx.op(Op::Bitcast, view.storage_ty, &[vector])?,
+                    None => vector,
+                };
                 let group_conds: Vec<Word> = conds[range.clone()]
                     .iter()
                     .flatten()

@@ -48,6 +48,9 @@ pub fn emit(
         .as_ref()
         .ok_or_else(|| Diagnostic::internal("scheduled kernel without a schedule"))?;
     let mut e = Emitter::new(kernel, schedule, options);
+    e.packed_views = options.vector_views
+        && target.processor == abi::Processor::Cpu
+        && target.features.int64;
     e.declare_interface()?;
     e.begin_main()?;
     e.prelude()?;
@@ -133,6 +136,9 @@ pub(crate) struct Buffer {
     elem: ScalarType,
     elem_ptr: Word,
     storage_ty: Word,
+    /// For a packed vector view (`storage_ty` is u64 or u64vec2), the vector of 32-bit
+    /// elements it carries: loads bitcast to it, stores bitcast from it.
+    unpacked_ty: Option<Word>,
 }
 
 pub(crate) struct LoopLabels {
@@ -179,6 +185,10 @@ pub(crate) struct Emitter<'a> {
     vector_views: HashMap<(u32, u32), Buffer>,
     /// Vector view types already decorated (rspirv merges identical types).
     view_types_decorated: HashSet<Word>,
+    /// Vector views carry 32-bit elements in 64-bit components (u64 for two, u64vec2 for
+    /// four): on CPU devices every buffer access costs per component and per SIMD lane, so
+    /// 64-bit components halve the accesses (BENCHMARKS.md, vector add).
+    packed_views: bool,
 }
 
 impl<'a> Emitter<'a> {
@@ -219,6 +229,7 @@ impl<'a> Emitter<'a> {
             axis: crate::passes::axis::analyze(kernel),
             vector_views: HashMap::new(),
             view_types_decorated: HashSet::new(),
+            packed_views: false,
         }
     }
 
@@ -261,6 +272,8 @@ impl<'a> Emitter<'a> {
             self.cx.b.name(buffer.var, "tk_status");
             self.status = Some(buffer);
         }
+        // Vector views made later must not decorate a shared type twice.
+        self.view_types_decorated.extend(decorated);
 
         // Push constants: the header, then scalar parameters at aligned offsets.
         let u32_ty = self.cx.u32();
@@ -405,6 +418,7 @@ impl<'a> Emitter<'a> {
             elem,
             elem_ptr,
             storage_ty,
+            unpacked_ty: None,
         }
     }
 

@@ -193,6 +193,7 @@ pub(crate) fn build(
     emit: Emit,
     defines: &[String],
     unchecked: bool,
+    target: BuildTarget,
 ) -> Result<()> {
     let program = load_program(command_line, file)?;
     let sig = choose_kernel(command_line, &program, kernel, file)?;
@@ -206,7 +207,11 @@ pub(crate) fn build(
     let (bytes, text) = match text {
         Some(text) => (None, Some(text)),
         None => {
-            let target = tk::abi::Target::portable();
+            let target = match target {
+                BuildTarget::Portable => tk::abi::Target::portable(),
+                BuildTarget::Cpu => tk::abi::Target::cpu(),
+                BuildTarget::Gpu => tk::abi::Target::gpu(),
+            };
             let (scheduled, artifact) = driver::compile(lowered, &target, !unchecked)
                 .map_err(|d| program_errors(&d.into(), &program.sources))?;
             match emit {

@@ -86,6 +86,10 @@ pub(crate) enum Command {
         /// Leave out the bounds checks of safe mode.
         #[arg(long)]
         unchecked: bool,
+        /// The device the code is scheduled for: `portable` (any Vulkan 1.1 device), `cpu`
+        /// (lavapipe-like: one subgroup of 8 per workgroup, vector views) or `gpu`.
+        #[arg(long, value_enum, default_value_t = BuildTarget::Portable)]
+        target: BuildTarget,
     },
     /// Run a kernel on a Vulkan device or the reference interpreter.
     Run(LaunchArgs),
@@ -129,6 +133,13 @@ pub(crate) enum Command {
     Explain { code: Option<String> },
     /// Print a shell completion script: `tkc completions bash > /etc/bash_completion.d/tkc`.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum BuildTarget {
+    Portable,
+    Cpu,
+    Gpu,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -218,6 +229,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             emit,
             defines,
             unchecked,
+            target,
         } => build(
             &command_line,
             &file,
@@ -226,6 +238,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             emit,
             &defines,
             unchecked,
+            target,
         ),
         Command::Run(launch) => run(&command_line, &launch, None),
         Command::Bench {

@@ -1,0 +1,147 @@
+//! Hand-written SPIR-V baselines ("what a Vulkan user would write") against tk's own kernels,
+//! through the same runtime, on the same buffers, with the device's copy bandwidth measured in the
+//! same process. Run with `cargo bench --bench baseline [-- FILTER]`; needs `spirv-as`
+//! (spirv-tools) on the PATH.
+//!
+//! Each shader in `benches/shaders/*.spvasm` starts with a header line
+//! `; tk-bench: kernel=NAME elements_per_workgroup=E`: it takes the tk kernel's interface (bindings
+//! in parameter order, the push-constant block of ABI.md with the linearised grid) so that the
+//! runtime launches it exactly like the tk kernel, over `n / E` workgroups.
+use std::path::{Path, PathBuf};
+use tk::abi::Artifact;
+use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
+use tk::driver::{self, DiskLoader};
+use tk::runtime::{Device, DeviceChoice, Pipeline};
+
+const N: usize = 1 << 24;
+const WARMUP: u32 = 3;
+const ITERATIONS: u32 = 10;
+
+struct Shader {
+    path: PathBuf,
+    kernel: String,
+    elements_per_workgroup: u32,
+}
+
+fn main() {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let device = Device::open(DeviceChoice::Auto).unwrap_or_else(|e| {
+        eprintln!("the baseline bench needs a Vulkan device: {e}");
+        std::process::exit(1);
+    });
+    println!("device: {}", device.info().name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/shaders");
+    let mut shaders: Vec<Shader> = std::fs::read_dir(&dir)
+        .expect("benches/shaders")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "spvasm"))
+        .filter(|p| filter.as_ref().is_none_or(|f| p.to_string_lossy().contains(f.as_str())))
+        .map(|path| parse_header(&path))
+        .collect();
+    shaders.sort_by(|a, b| a.path.cmp(&b.path));
+    let bytes = 3 * 4 * N as u64;
+    let copy = device.copy_bandwidth(bytes / 2, ITERATIONS).expect("copy");
+    let copy_gbps = bytes as f64 / copy.median_ns;
+    println!("vkCmdCopyBuffer: {copy_gbps:.2} GB/s");
+    println!("{:<40} {:>12} {:>8}", "kernel", "GB/s", "ratio");
+    let mut report = |name: &str, pipeline: &Pipeline, grid: u32| {
+        let mut args = vector_add_args();
+        let timing = device
+            .bench(pipeline, &mut args, [grid, 1, 1], WARMUP, ITERATIONS)
+            .expect("bench");
+        let gbps = bytes as f64 / timing.median_ns;
+        println!("{name:<40} {gbps:>12.2} {:>8.3}", gbps / copy_gbps);
+    };
+    for (block, safe) in [(1024, true), (1024, false), (4096, false)] {
+        if filter.as_ref().is_some_and(|f| !"tk".contains(f.as_str())) {
+            break;
+        }
+        let artifact = tk_vector_add(&device, block, safe);
+        let pipeline = device.load(&artifact).expect("load");
+        let mode = if safe { "safe" } else { "unchecked" };
+        report(
+            &format!("tk vector_add BLOCK={block} {mode}"),
+            &pipeline,
+            (N as u32).div_ceil(block as u32),
+        );
+    }
+    for shader in &shaders {
+        assert_eq!(shader.kernel, "vector_add", "only vector_add baselines exist so far");
+        let mut artifact = tk_vector_add(&device, 1024, false);
+        artifact.words = assemble(&shader.path);
+        let pipeline = device.load(&artifact).expect("load");
+        let name = shader.path.file_stem().unwrap().to_string_lossy().to_string();
+        report(
+            &name,
+            &pipeline,
+            (N as u32).div_ceil(shader.elements_per_workgroup),
+        );
+    }
+}
+
+fn vector_add_args() -> Vec<KernelArg> {
+    let x: Vec<f32> = (0..N).map(|i| i as f32).collect();
+    vec![
+        KernelArg::Buffer(HostBuffer::from_f32(&x, vec![N])),
+        KernelArg::Buffer(HostBuffer::from_f32(&x, vec![N])),
+        KernelArg::Buffer(HostBuffer::zeros(ScalarType::F32, vec![N])),
+        KernelArg::Scalar(Literal::Int(N as i128)),
+    ]
+}
+
+fn tk_vector_add(device: &Device, block: i128, safe: bool) -> Artifact {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/vector_add.tk");
+    let source = std::fs::read_to_string(path).expect("examples/vector_add.tk");
+    let program = driver::check_source(path, &source, &DiskLoader);
+    let lowered = driver::lower(&program, "vector_add", &[("BLOCK".into(), Literal::Int(block))])
+        .expect("lower");
+    driver::compile(lowered, &device.target(), safe)
+        .expect("compile")
+        .1
+}
+
+fn parse_header(path: &Path) -> Shader {
+    let text = std::fs::read_to_string(path).expect("shader");
+    let header = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("; tk-bench:"))
+        .unwrap_or_else(|| panic!("{}: the first line must be `; tk-bench: ...`", path.display()));
+    let mut shader = Shader {
+        path: path.to_path_buf(),
+        kernel: String::new(),
+        elements_per_workgroup: 0,
+    };
+    for field in header.split_whitespace() {
+        match field.split_once('=') {
+            Some(("kernel", v)) => shader.kernel = v.to_string(),
+            Some(("elements_per_workgroup", v)) => {
+                shader.elements_per_workgroup = v.parse().expect("elements_per_workgroup")
+            }
+            _ => panic!("{}: unknown header field `{field}`", path.display()),
+        }
+    }
+    shader
+}
+
+fn assemble(path: &Path) -> Vec<u32> {
+    let out = std::env::temp_dir().join(format!(
+        "tk-baseline-{}-{}.spv",
+        std::process::id(),
+        path.file_stem().unwrap().to_string_lossy()
+    ));
+    let status = std::process::Command::new("spirv-as")
+        .args(["--target-env", "vulkan1.1"])
+        .arg(path)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("spirv-as (apt-get install spirv-tools)");
+    assert!(status.success(), "spirv-as failed on {}", path.display());
+    let bytes = std::fs::read(&out).expect("assembled shader");
+    let _ = std::fs::remove_file(&out);
+    bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
