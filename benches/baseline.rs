@@ -35,7 +35,11 @@ fn main() {
         .expect("benches/shaders")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "spvasm"))
-        .filter(|p| filter.as_ref().is_none_or(|f| p.to_string_lossy().contains(f.as_str())))
+        .filter(|p| {
+            filter
+                .as_ref()
+                .is_none_or(|f| p.to_string_lossy().contains(f.as_str()))
+        })
         .map(|path| parse_header(&path))
         .collect();
     shaders.sort_by(|a, b| a.path.cmp(&b.path));
@@ -66,11 +70,19 @@ fn main() {
         );
     }
     for shader in &shaders {
-        assert_eq!(shader.kernel, "vector_add", "only vector_add baselines exist so far");
+        assert_eq!(
+            shader.kernel, "vector_add",
+            "only vector_add baselines exist so far"
+        );
         let mut artifact = tk_vector_add(&device, 1024, false);
         artifact.words = assemble(&shader.path);
         let pipeline = device.load(&artifact).expect("load");
-        let name = shader.path.file_stem().unwrap().to_string_lossy().to_string();
+        let name = shader
+            .path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         report(
             &name,
             &pipeline,
@@ -93,8 +105,12 @@ fn tk_vector_add(device: &Device, block: i128, safe: bool) -> Artifact {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/vector_add.tk");
     let source = std::fs::read_to_string(path).expect("examples/vector_add.tk");
     let program = driver::check_source(path, &source, &DiskLoader);
-    let lowered = driver::lower(&program, "vector_add", &[("BLOCK".into(), Literal::Int(block))])
-        .expect("lower");
+    let lowered = driver::lower(
+        &program,
+        "vector_add",
+        &[("BLOCK".into(), Literal::Int(block))],
+    )
+    .expect("lower");
     driver::compile(lowered, &device.target(), safe)
         .expect("compile")
         .1
@@ -106,7 +122,12 @@ fn parse_header(path: &Path) -> Shader {
         .lines()
         .next()
         .and_then(|l| l.strip_prefix("; tk-bench:"))
-        .unwrap_or_else(|| panic!("{}: the first line must be `; tk-bench: ...`", path.display()));
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: the first line must be `; tk-bench: ...`",
+                path.display()
+            )
+        });
     let mut shader = Shader {
         path: path.to_path_buf(),
         kernel: String::new(),

@@ -92,6 +92,8 @@ pub struct Features {
     /// 16-bit storage buffer access.
     pub storage16: bool,
     pub subgroup_arithmetic: bool,
+    /// `OpGroupNonUniformShuffleXor` in compute shaders (reductions within one subgroup).
+    pub subgroup_shuffle: bool,
     pub float_atomic_add: bool,
 }
 
@@ -198,6 +200,7 @@ impl Target {
                 storage8: true,
                 storage16: true,
                 subgroup_arithmetic: true,
+                subgroup_shuffle: true,
                 float_atomic_add: true,
             },
             processor: Processor::Unknown,

@@ -250,6 +250,7 @@ fn feature_bits(features: &Features) -> u32 {
         features.storage16,
         features.subgroup_arithmetic,
         features.float_atomic_add,
+        features.subgroup_shuffle,
     ];
     flags
         .iter()
@@ -258,7 +259,7 @@ fn feature_bits(features: &Features) -> u32 {
 }
 
 fn features_from_bits(bits: u32) -> Option<Features> {
-    if bits >> 9 != 0 {
+    if bits >> 10 != 0 {
         return None;
     }
     let bit = |i: u32| bits & (1 << i) != 0;
@@ -272,6 +273,7 @@ fn features_from_bits(bits: u32) -> Option<Features> {
         storage16: bit(6),
         subgroup_arithmetic: bit(7),
         float_atomic_add: bit(8),
+        subgroup_shuffle: bit(9),
     })
 }
 

@@ -1,4 +1,4 @@
-//! Portable export through naga: vector add and softmax become WGSL (re-parsed and validated by
+//! Portable export through naga: vector add, softmax and matmul become WGSL (re-parsed and validated by
 //! naga's WGSL front end), MSL and HLSL; what naga cannot represent is a clear E0620 error.
 use tk::abi::Target;
 use tk::base::Literal;
@@ -17,6 +17,7 @@ fn artifact(source: &str, kernel: &str, safe: bool) -> tk::abi::Artifact {
 
 const VECTOR_ADD: &str = include_str!("../examples/vector_add.tk");
 const SOFTMAX: &str = include_str!("../examples/softmax.tk");
+const MATMUL: &str = include_str!("../examples/matmul.tk");
 
 fn exports_everywhere(source: &str, kernel: &str) {
     for safe in [true, false] {
@@ -44,6 +45,18 @@ fn softmax_exports_to_wgsl_msl_and_hlsl() {
     exports_everywhere(SOFTMAX, "softmax");
     let wgsl = export(&artifact(SOFTMAX, "softmax", true), Language::Wgsl).unwrap();
     assert!(wgsl.contains("4286578688u"), "-inf's bits: {wgsl}");
+}
+
+#[test]
+fn matmul_exports_to_wgsl_msl_and_hlsl() {
+    // f16 operands, the f32 accumulator of `dot` and its shared-memory staging all survive.
+    exports_everywhere(MATMUL, "matmul");
+    let wgsl = export(&artifact(MATMUL, "matmul", false), Language::Wgsl).unwrap();
+    assert!(wgsl.contains("enable f16;"), "{wgsl}");
+    assert!(
+        wgsl.contains("var<workgroup>"),
+        "dot stages through shared memory: {wgsl}"
+    );
 }
 
 #[test]

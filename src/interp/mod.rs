@@ -129,6 +129,19 @@ fn run_limited(
     output: &mut RunOutput,
     budget: u64,
 ) -> Result<(), RunError> {
+    let mut programs = (0..grid[2])
+        .flat_map(|z| (0..grid[1]).flat_map(move |y| (0..grid[0]).map(move |x| [x, y, z])));
+    run_programs(module, args, grid, output, budget, &mut programs).map(|_| ())
+}
+
+fn run_programs(
+    module: &ir::Module,
+    args: &mut [KernelArg],
+    grid: [u32; 3],
+    output: &mut RunOutput,
+    budget: u64,
+    programs: &mut dyn Iterator<Item = [u32; 3]>,
+) -> Result<Traffic, RunError> {
     let kernel = &module.kernel;
     // Verifying first makes the lookups below infallible: a malformed module is an error, never
     // a panic.
@@ -147,35 +160,32 @@ fn run_limited(
         first_out_of_bounds: None,
         printed: &mut output.printed,
         budget_left: budget,
+        traffic: Traffic::default(),
     };
-    for z in 0..grid[2] {
-        for y in 0..grid[1] {
-            for x in 0..grid[0] {
-                machine.program = [x, y, z];
-                machine.locals.iter_mut().for_each(|l| *l = None);
-                machine
-                    .exec_region(&kernel.body)
-                    .map_err(|error| match error {
-                        Stop::Assert(message) => RunError::AssertFailed {
-                            kernel: kernel.name.clone(),
-                            message,
-                            program: [x, y, z],
-                        },
-                        Stop::Invalid(id, message) => RunError::InvalidIr {
-                            kernel: kernel.name.clone(),
-                            message: format!("%{}: {message}", id.index()),
-                        },
-                        Stop::Budget => RunError::BudgetExceeded {
-                            kernel: kernel.name.clone(),
-                            budget,
-                        },
-                    })?;
-            }
-        }
+    for [x, y, z] in programs {
+        machine.program = [x, y, z];
+        machine.locals.iter_mut().for_each(|l| *l = None);
+        machine
+            .exec_region(&kernel.body)
+            .map_err(|error| match error {
+                Stop::Assert(message) => RunError::AssertFailed {
+                    kernel: kernel.name.clone(),
+                    message,
+                    program: [x, y, z],
+                },
+                Stop::Invalid(id, message) => RunError::InvalidIr {
+                    kernel: kernel.name.clone(),
+                    message: format!("%{}: {message}", id.index()),
+                },
+                Stop::Budget => RunError::BudgetExceeded {
+                    kernel: kernel.name.clone(),
+                    budget,
+                },
+            })?;
     }
     match machine.first_out_of_bounds {
         Some(error) => Err(error),
-        None => Ok(()),
+        None => Ok(machine.traffic),
     }
 }
 
@@ -282,6 +292,36 @@ struct Machine<'a> {
     printed: &'a mut Vec<String>,
     /// Units of work left before the run stops (`u64::MAX` for no limit).
     budget_left: u64,
+    /// Memory traffic and dot flops so far (`measure_traffic`).
+    traffic: Traffic,
+}
+
+/// The work of some programs of a launch, as `tkc bench` counts it: the bytes of every element
+/// a load, store or atomic touches (masked-off and out-of-bounds lanes excluded) and
+/// `2·M·N·K` flops per `dot`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub bytes: u64,
+    pub flops: u64,
+}
+
+/// Runs only `programs` of `grid` on a copy of `args` and returns their traffic. `tkc bench`
+/// samples a few programs and scales by the grid's size.
+pub fn measure_traffic(
+    module: &ir::Module,
+    args: &[KernelArg],
+    grid: [u32; 3],
+    programs: &[[u32; 3]],
+) -> Result<Traffic, RunError> {
+    let mut args = args.to_vec();
+    run_programs(
+        module,
+        &mut args,
+        grid,
+        &mut RunOutput::default(),
+        u64::MAX,
+        &mut programs.iter().copied(),
+    )
 }
 
 /// What happens to one lane of a memory access.
@@ -409,6 +449,9 @@ impl<'a> Machine<'a> {
             },
             InstKind::Permute { value, perm } => linalg::permute(self.get(*value), perm),
             InstKind::Dot { a, b, acc } => {
+                let (sa, sb) = (&self.kernel.ty(*a).shape, &self.kernel.ty(*b).shape);
+                let flops = 2 * sa[0] as u64 * sa[1] as u64 * sb[1] as u64;
+                self.traffic.flops += flops;
                 linalg::dot(self.get(*a), self.get(*b), self.get(*acc)).map_err(invalid)?
             }
             InstKind::Unary { op, value } => {
@@ -654,8 +697,8 @@ impl<'a> Machine<'a> {
                 return Err(Stop::Invalid(id, "access through a non-pointer".into()))
             }
         };
-        let len = match self.args.get(param) {
-            Some(KernelArg::Buffer(buffer)) => buffer.len() as i64,
+        let (len, elem_bytes) = match self.args.get(param) {
+            Some(KernelArg::Buffer(buffer)) => (buffer.len() as i64, buffer.elem.bytes() as u64),
             _ => return Err(Stop::Invalid(id, format!("parameter {param} is no buffer"))),
         };
         let offsets = self
@@ -699,6 +742,11 @@ impl<'a> Machine<'a> {
                 program: self.program,
             });
         }
+        let touched = lanes
+            .iter()
+            .filter(|l| matches!(l, Lane::Access(_)))
+            .count() as u64;
+        self.traffic.bytes += touched * elem_bytes;
         Ok((param, lanes))
     }
 

@@ -2,10 +2,35 @@
 //! against bank conflicts) and how the K loop is unrolled. The SPIR-V emitter reads these; a
 //! tuning pass may change them without touching emission.
 //!
+//! On CPU devices `dot` runs in registers instead (`register_operand_layouts`): the layout pass
+//! gives the operands layouts that hold what each invocation's accumulator registers need.
+//!
 //! Staging: `a: [M, K]` is stored row-major with row stride `K + pad(K)`, `b: [K, N]` after it with
 //! row stride `N + pad(N)`. Each invocation computes the output registers of the product's layout
 //! (its register tile) with one FMA per register and k, reading `a[m, k]` once per distinct row
 //! and `b[k, n]` once per distinct column of its tile.
+
+use crate::ir::layout::Blocked;
+
+/// The operand layouts of a `dot` computed in registers (CPU devices, where barriers and
+/// shared memory are dear): for an accumulator layout `acc` of `[M, N]` and depth `k`, each
+/// invocation holds the rows of `a: [M, K]` and the columns of `b: [K, N]` that its accumulator
+/// registers need, all of K, replicated across the invocations that share them. The product
+/// then needs no data movement: register `(i, j)` of the result is
+/// `fma(a[(i, k)], b[(k, j)], ·)` over k in order.
+pub fn register_operand_layouts(acc: &Blocked, k: u32) -> (Blocked, Blocked) {
+    let a = Blocked {
+        shape: vec![acc.shape[0], k],
+        size_per_thread: vec![acc.size_per_thread[0], k],
+        threads_per_dim: acc.threads_per_dim.clone(),
+    };
+    let b = Blocked {
+        shape: vec![k, acc.shape[1]],
+        size_per_thread: vec![k, acc.size_per_thread[1]],
+        threads_per_dim: acc.threads_per_dim.clone(),
+    };
+    (a, b)
+}
 
 /// Padding (in words) added to each staged row of `width` words: one word when rows are a
 /// multiple of the 32 banks apart, so that a column walk hits different banks.

@@ -198,6 +198,8 @@ fn is_tile(kernel: &Kernel, v: ValueId) -> bool {
 
 struct State {
     threads: u32,
+    /// `dot` runs in registers: its operands take `dot::register_operand_layouts`.
+    register_dot: bool,
     want: Vec<Option<Layout>>,
     local_want: Vec<Option<Layout>>,
     local_layouts: Vec<Layout>,
@@ -253,12 +255,13 @@ struct Seeds {
 /// what derives from them. The second starts from those layouts, gives each local the layout of
 /// the last value stored into it (the loop-carried update), and lets the free producers (arange,
 /// splat and elementwise math on them) take what their users want.
-pub fn assign_layouts(kernel: &mut Kernel, threads: u32) {
+pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool) {
     let n = kernel.insts.len();
     let mut trial = kernel.clone();
     let first = solve(
         &mut trial,
         threads,
+        register_dot,
         Seeds {
             want: vec![None; n],
             local_want: vec![None; kernel.locals.len()],
@@ -275,7 +278,7 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32) {
             seeds.want[i] = first.layouts[i].clone();
         }
     }
-    let state = solve(kernel, threads, seeds);
+    let state = solve(kernel, threads, register_dot, seeds);
 
     let schedule = kernel.schedule.get_or_insert_with(|| crate::ir::Schedule {
         threads,
@@ -289,10 +292,11 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32) {
     schedule.local_layouts = state.local_layouts;
 }
 
-fn solve(kernel: &mut Kernel, threads: u32, seeds: Seeds) -> State {
+fn solve(kernel: &mut Kernel, threads: u32, register_dot: bool, seeds: Seeds) -> State {
     let n = kernel.insts.len();
     let mut state = State {
         threads,
+        register_dot,
         want: vec![None; n],
         local_want: seeds.local_want,
         local_layouts: Vec::new(),
@@ -396,10 +400,25 @@ fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) 
             state.suggest(kernel, *value, l);
         }
         // The accumulator is read in the product's layout (it stays in registers across a loop).
-        InstKind::Dot { acc, .. } => state.suggest(kernel, *acc, result.clone()),
+        InstKind::Dot { a, b, acc } => {
+            state.suggest(kernel, *acc, result.clone());
+            if let (true, Layout::Blocked(r)) = (state.register_dot, &result) {
+                let k = kernel.ty(*a).shape[1];
+                let (la, lb) = super::dot::register_operand_layouts(r, k);
+                state.suggest(kernel, *a, Layout::Blocked(la));
+                state.suggest(kernel, *b, Layout::Blocked(lb));
+            }
+        }
         InstKind::LocalGet(local) => {
-            if learn_locals && is_tile(kernel, id) && state.local_want[local.index()].is_none() {
-                state.local_want[local.index()] = Some(result);
+            if learn_locals && is_tile(kernel, id) {
+                // A want that only echoes the local's own layout (a loop-carried update such as
+                // `p = p + step` feeds it back) gives way to what a real reader wants.
+                let own = &state.local_layouts[local.index()];
+                let wanted = state.want[id.index()].clone().unwrap_or(result);
+                let slot = &mut state.local_want[local.index()];
+                if slot.is_none() || (slot.as_ref() == Some(own) && wanted != *own) {
+                    *slot = Some(wanted);
+                }
             }
         }
         _ => {}
@@ -649,9 +668,19 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
         }
         InstKind::LocalGet(local) => Some(state.local_layouts[local.index()].clone()),
         InstKind::ConvertLayout(_) => state.layouts[id.index()].clone(),
-        InstKind::Dot { acc, .. } => {
+        InstKind::Dot { a, b, acc } => {
             if state.layout(*acc) != target {
                 *acc = convert(kernel, state, out, id, *acc, target.clone());
+            }
+            if let (true, Layout::Blocked(r)) = (state.register_dot, &target) {
+                let k = kernel.ty(*a).shape[1];
+                let (la, lb) = super::dot::register_operand_layouts(r, k);
+                for (x, l) in [(a, la), (b, lb)] {
+                    let l = Layout::Blocked(l);
+                    if state.layout(*x) != l {
+                        *x = convert(kernel, state, out, id, *x, l);
+                    }
+                }
             }
             Some(target)
         }

@@ -24,7 +24,9 @@ pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic
         shared_bytes: 0,
     });
 
-    layouts::assign_layouts(&mut module.kernel, threads);
+    // CPU devices compute `dot` in registers (no barriers); GPUs stage it in shared memory.
+    let register_dot = target.processor == crate::abi::Processor::Cpu;
+    layouts::assign_layouts(&mut module.kernel, threads, register_dot);
     module.kernel.stage = Stage::Scheduled;
     check(&module, "assign_layouts")?;
 

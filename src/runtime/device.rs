@@ -79,6 +79,7 @@ struct Support {
     vulkan_memory_model: bool,
     vulkan_memory_model_device_scope: bool,
     subgroup_arithmetic: bool,
+    subgroup_shuffle: bool,
     float_atomic_add: bool,
     ext_8bit_storage: bool,
     ext_float16_int8: bool,
@@ -96,6 +97,7 @@ impl Support {
             storage8: self.storage8,
             storage16: self.storage16,
             subgroup_arithmetic: self.subgroup_arithmetic,
+            subgroup_shuffle: self.subgroup_shuffle,
             float_atomic_add: self.float_atomic_add,
         }
     }
@@ -404,6 +406,12 @@ fn probe(
             subgroup_arithmetic: subgroup
                 .supported_operations
                 .contains(vk::SubgroupFeatureFlags::ARITHMETIC)
+                && subgroup
+                    .supported_stages
+                    .contains(vk::ShaderStageFlags::COMPUTE),
+            subgroup_shuffle: subgroup
+                .supported_operations
+                .contains(vk::SubgroupFeatureFlags::SHUFFLE)
                 && subgroup
                     .supported_stages
                     .contains(vk::ShaderStageFlags::COMPUTE),

@@ -68,6 +68,11 @@ pub(super) fn missing_features(needed: Features, offered: Features) -> Vec<&'sta
             "subgroup arithmetic",
         ),
         (
+            needed.subgroup_shuffle,
+            offered.subgroup_shuffle,
+            "subgroup shuffle",
+        ),
+        (
             needed.float_atomic_add,
             offered.float_atomic_add,
             "shaderBufferFloat32AtomicAdd",

@@ -1,5 +1,8 @@
 //! `dot` and the data-moving shape instructions (`Reshape`, `Permute`) on the device.
 //!
+//! On CPU devices `dot`'s operands arrive in register layouts (`passes::dot`) and the product is
+//! FMAs on registers only.
+//!
 //! Both stage their operands in the workgroup scratch array. `dot` follows the schedule in
 //! `passes::dot`: operands stored row-major with padded rows, a barrier, then each invocation
 //! walks K in a runtime loop (unrolled `k_unroll` times) keeping its register tile of
@@ -9,7 +12,7 @@ use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::base::{Diagnostic, ScalarType};
 use crate::ir::{Layout, ValueId};
-use crate::passes::dot::{k_unroll, row_pad};
+use crate::passes::dot::{k_unroll, register_operand_layouts, row_pad};
 use spirv::{Op, Word};
 
 impl Emitter<'_> {
@@ -98,6 +101,12 @@ impl Emitter<'_> {
             self.kernel.ty(b).shape.clone(),
         );
         let (k, n) = (sa[1], sb[1]);
+        if let Layout::Blocked(r) = dst {
+            let (la, lb) = register_operand_layouts(r, k);
+            if self.layout(a) == Layout::Blocked(la) && self.layout(b) == Layout::Blocked(lb) {
+                return self.dot_in_registers(a, b, acc, dst, k);
+            }
+        }
         let (stride_a, stride_b) = (k + row_pad(k), n + row_pad(n));
         let b_base = sa[0] * stride_a;
         let acc_regs = self.regs(acc)?;
@@ -181,6 +190,37 @@ impl Emitter<'_> {
             out.push(self.cx.load(f32_ty, v)?);
         }
         self.barrier()?;
+        Ok(Val::Regs(out))
+    }
+
+    /// `dot` with operands in `register_operand_layouts`: every invocation already holds the
+    /// rows and columns its accumulator registers need, so it is FMAs only.
+    fn dot_in_registers(
+        &mut self,
+        a: ValueId,
+        b: ValueId,
+        acc: ValueId,
+        dst: &Layout,
+        k: u32,
+    ) -> R<Val> {
+        let (a_regs, b_regs, acc_regs) = (self.regs(a)?, self.regs(b)?, self.regs(acc)?);
+        let cols = dst.regs_per_dim()[1] as usize;
+        let k = k as usize;
+        let mut out = Vec::with_capacity(acc_regs.len());
+        for (r, &start) in acc_regs.iter().enumerate() {
+            let idx = dst.register_indices(r as u32);
+            let (i, j) = (idx[0] as usize, idx[1] as usize);
+            let mut sum = start;
+            for kk in 0..k {
+                sum = self.fma(
+                    ScalarType::F32,
+                    a_regs[i * k + kk],
+                    b_regs[kk * cols + j],
+                    sum,
+                )?;
+            }
+            out.push(sum);
+        }
         Ok(Val::Regs(out))
     }
 

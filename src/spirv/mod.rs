@@ -11,6 +11,7 @@ mod linalg;
 mod math;
 mod memory;
 mod shared;
+mod subgroup;
 
 #[cfg(test)]
 mod device_tests;
@@ -48,9 +49,11 @@ pub fn emit(
         .as_ref()
         .ok_or_else(|| Diagnostic::internal("scheduled kernel without a schedule"))?;
     let mut e = Emitter::new(kernel, schedule, options);
-    e.packed_views = options.vector_views
-        && target.processor == abi::Processor::Cpu
-        && target.features.int64;
+    e.packed_views =
+        options.vector_views && target.processor == abi::Processor::Cpu && target.features.int64;
+    e.one_subgroup = schedule.threads > 1
+        && target.subgroup_size == Some(schedule.threads)
+        && target.features.subgroup_shuffle;
     e.declare_interface()?;
     e.begin_main()?;
     e.prelude()?;
@@ -162,6 +165,8 @@ pub(crate) struct Emitter<'a> {
     abi_buffers: Vec<BufferBinding>,
     builtin_wg: Word,
     builtin_lii: Word,
+    /// `SubgroupLocalInvocationId`, declared when the workgroup is one subgroup.
+    builtin_lane: Option<Word>,
     shared_var: Option<Word>,
     main: Word,
     /// Pointer indices are i64 when some offset is 64-bit.
@@ -189,6 +194,9 @@ pub(crate) struct Emitter<'a> {
     /// four): on CPU devices every buffer access costs per component and per SIMD lane, so
     /// 64-bit components halve the accesses (BENCHMARKS.md, vector add).
     packed_views: bool,
+    /// The workgroup is exactly one subgroup of a known size: work across invocations uses
+    /// subgroup shuffles instead of shared memory and barriers (`subgroup.rs`).
+    one_subgroup: bool,
 }
 
 impl<'a> Emitter<'a> {
@@ -214,6 +222,7 @@ impl<'a> Emitter<'a> {
             abi_buffers: Vec::new(),
             builtin_wg: 0,
             builtin_lii: 0,
+            builtin_lane: None,
             shared_var: None,
             main: 0,
             idx64,
@@ -230,6 +239,7 @@ impl<'a> Emitter<'a> {
             vector_views: HashMap::new(),
             view_types_decorated: HashSet::new(),
             packed_views: false,
+            one_subgroup: false,
         }
     }
 
@@ -349,6 +359,18 @@ impl<'a> Emitter<'a> {
             Decoration::BuiltIn,
             [rspirv::dr::Operand::BuiltIn(BuiltIn::LocalInvocationIndex)],
         );
+        if self.one_subgroup {
+            self.cx.capability(spirv::Capability::GroupNonUniform);
+            let lane = self.cx.b.variable(u32_ptr, None, StorageClass::Input, None);
+            self.cx.b.decorate(
+                lane,
+                Decoration::BuiltIn,
+                [rspirv::dr::Operand::BuiltIn(
+                    BuiltIn::SubgroupLocalInvocationId,
+                )],
+            );
+            self.builtin_lane = Some(lane);
+        }
 
         // Shared scratch (u32 words), sized by the schedule.
         if self.schedule.shared_bytes > 0 {
@@ -466,6 +488,8 @@ impl<'a> Emitter<'a> {
         // instead of looping over SIMD lanes).
         self.thread = if self.schedule.threads == 1 {
             self.cx.const_u32(0)
+        } else if let Some(lane) = self.builtin_lane {
+            self.cx.load(u32_ty, lane)?
         } else {
             self.cx.load(u32_ty, self.builtin_lii)?
         };
@@ -566,6 +590,7 @@ impl<'a> Emitter<'a> {
     fn finish(mut self) -> R<Artifact> {
         self.cx.b.end_function().map_err(ice)?;
         let mut interface = vec![self.builtin_wg, self.builtin_lii];
+        interface.extend(self.builtin_lane);
         interface.sort();
         let threads = self.schedule.threads;
         self.cx.b.entry_point(

@@ -1,7 +1,8 @@
 //! Work across invocations through the workgroup scratch array (u32 words): reductions (first in
 //! registers, then one partial per invocation combined in a fixed order, so every invocation of a
 //! reduction group gets the same bits) and layout conversions (write row-major, barrier, read).
-//! No subgroup size is assumed anywhere. Each use ends with a barrier so the next may reuse the
+//! No subgroup size is assumed here (a workgroup of exactly one subgroup reduces by shuffles
+//! instead, `subgroup.rs`). Each use ends with a barrier so the next may reuse the
 //! scratch.
 use super::ctx::{ice, R};
 use super::{Emitter, Val};
@@ -303,6 +304,10 @@ impl Emitter<'_> {
         }
         if group_dims.is_empty() {
             return Ok(Val::Regs(partial));
+        }
+        if self.one_subgroup {
+            let out = self.subgroup_reduce(op, ty, &base, &group_dims, partial)?;
+            return Ok(Val::Regs(out));
         }
         let nwords = self.words_of(Some(ty));
         // Result registers go through the scratch in chunks that fit the shared memory the

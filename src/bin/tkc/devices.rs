@@ -33,6 +33,7 @@ pub(crate) fn devices() -> Result<()> {
                     ("8-bit storage", f.storage8),
                     ("16-bit storage", f.storage16),
                     ("subgroup arithmetic", f.subgroup_arithmetic),
+                    ("subgroup shuffle", f.subgroup_shuffle),
                     ("float atomic add", f.float_atomic_add),
                 ];
                 let has: Vec<&str> = features.iter().filter(|f| f.1).map(|f| f.0).collect();

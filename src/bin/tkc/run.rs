@@ -409,6 +409,12 @@ pub(crate) fn run(
                 Some(tuned) => tuned,
                 None => (lowered, grid),
             };
+            let traffic = match &bench_options {
+                Some(o) if o.bytes.is_none() || o.flops.is_none() => {
+                    sample_traffic(&lowered, &args, grid)
+                }
+                _ => None,
+            };
             let (artifact, _) = cached_compile(&device, &program, lowered, launch)?;
             let pipeline = device.load(&artifact).map_err(runtime_failure)?;
             if !launch.no_cache {
@@ -429,6 +435,7 @@ pub(crate) fn run(
                         &mut args,
                         grid,
                         &options,
+                        traffic,
                         &sig.name,
                         launch.unchecked,
                     );
