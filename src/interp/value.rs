@@ -7,7 +7,7 @@
 //! as its bit pattern, pointers as element offsets); f16, bf16 and f32 as `f32` (always holding a
 //! value exactly representable in the element type); f64 as `f64`.
 use crate::base::{Literal, ScalarType};
-use crate::ir::{BinaryOp, CmpOp, ReduceOp, UnaryOp};
+use crate::ir::{BinaryOp, CmpOp, ReduceOp, ScanOp, UnaryOp};
 use half::{bf16, f16};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -754,4 +754,77 @@ pub fn reduce(op: ReduceOp, ty: ScalarType, value: &Value, axis: Option<u32>) ->
         }
     };
     Ok(Value { shape, data })
+}
+
+/// The inclusive scan of `value` (elements of type `ty`) along `axis`, each prefix combined in
+/// index order. Ints wrap; f16/bf16 accumulate in f32 and round each result once, like `reduce`.
+pub fn scan(op: ScanOp, ty: ScalarType, value: &Value, axis: u32) -> OpResult<Value> {
+    let a = axis as usize;
+    if a >= value.shape.len() {
+        return Err(format!("axis {a} out of range"));
+    }
+    let outer: usize = value.shape[..a].iter().map(|&d| d as usize).product();
+    let n = value.shape[a] as usize;
+    let inner: usize = value.shape[a + 1..].iter().map(|&d| d as usize).product();
+    // Visits every lane along `axis` in order, handing `step` the flat index of each element.
+    let lanes = |step: &mut dyn FnMut(usize, bool)| {
+        for o in 0..outer {
+            for i in 0..inner {
+                for k in 0..n {
+                    step((o * n + k) * inner + i, k == 0);
+                }
+            }
+        }
+    };
+    let data = match &value.data {
+        Data::F32(v) => {
+            let mut out = vec![0.0f32; v.len()];
+            let mut acc = 0.0f32;
+            lanes(&mut |at, first| {
+                acc = match (first, op) {
+                    (true, _) => v[at],
+                    (false, ScanOp::Sum) => acc + v[at],
+                    (false, ScanOp::Prod) => acc * v[at],
+                };
+                out[at] = acc;
+            });
+            round_all(ty, &mut out);
+            Data::F32(out)
+        }
+        Data::F64(v) => {
+            let mut out = vec![0.0f64; v.len()];
+            let mut acc = 0.0f64;
+            lanes(&mut |at, first| {
+                acc = match (first, op) {
+                    (true, _) => v[at],
+                    (false, ScanOp::Sum) => acc + v[at],
+                    (false, ScanOp::Prod) => acc * v[at],
+                };
+                out[at] = acc;
+            });
+            Data::F64(out)
+        }
+        Data::Int(v) => {
+            let combine = match op {
+                ScanOp::Sum => BinaryOp::Add,
+                ScanOp::Prod => BinaryOp::Mul,
+            };
+            let mut out = vec![0i64; v.len()];
+            let mut acc = 0i64;
+            lanes(&mut |at, first| {
+                acc = if first {
+                    v[at]
+                } else {
+                    int_op(ty, combine, acc, v[at])
+                };
+                out[at] = acc;
+            });
+            Data::Int(out)
+        }
+        Data::Bool(_) => return Err("scan of bools".into()),
+    };
+    Ok(Value {
+        shape: value.shape.clone(),
+        data,
+    })
 }
