@@ -828,3 +828,43 @@ pub fn scan(op: ScanOp, ty: ScalarType, value: &Value, axis: u32) -> OpResult<Va
         data,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_run_in_index_order_along_the_axis() {
+        let value = Value {
+            shape: vec![2, 3],
+            data: Data::Int(vec![1, 2, 3, 4, 5, 6]),
+        };
+        let down = scan(ScanOp::Sum, ScalarType::I32, &value, 0).unwrap();
+        assert_eq!(down.data, Data::Int(vec![1, 2, 3, 5, 7, 9]));
+        let across = scan(ScanOp::Prod, ScalarType::I32, &value, 1).unwrap();
+        assert_eq!(across.data, Data::Int(vec![1, 2, 6, 4, 20, 120]));
+        // i8 wraps.
+        let bytes = Value {
+            shape: vec![3],
+            data: Data::Int(vec![100, 100, 100]),
+        };
+        let wrapped = scan(ScanOp::Sum, ScalarType::I8, &bytes, 0).unwrap();
+        assert_eq!(wrapped.data, Data::Int(vec![100, -56, 44]));
+        // NaN propagates forward; f16 results are rounded to f16.
+        let floats = Value {
+            shape: vec![3],
+            data: Data::F32(vec![1.0, f32::NAN, 2.0]),
+        };
+        let Data::F32(out) = scan(ScanOp::Sum, ScalarType::F32, &floats, 0).unwrap().data else {
+            panic!("f32 data")
+        };
+        assert!(out[0] == 1.0 && out[1].is_nan() && out[2].is_nan());
+        let halves = Value {
+            shape: vec![2],
+            data: Data::F32(vec![2048.0, 1.0]),
+        };
+        let rounded = scan(ScanOp::Sum, ScalarType::F16, &halves, 0).unwrap();
+        assert_eq!(rounded.data, Data::F32(vec![2048.0, 2048.0]));
+        assert!(scan(ScanOp::Sum, ScalarType::I32, &value, 2).is_err());
+    }
+}
