@@ -52,6 +52,20 @@ kernel line(x: *f32, n: i32, sums: *mut f32, prods: *mut f32, args: *mut i32) {
 }
 "#;
 
+/// A 16-element tile on 64 invocations: every element has four copies, and only the first copy
+/// of each may feed the scan's shared-memory rounds.
+const REPLICATED: &str = r#"
+#[threads(64)]
+kernel replicated(x: *f32, sums: *mut f32, prods: *mut f32, args: *mut i32) {
+    let r = arange(0, 16);
+    let v = load(x + r);
+    store(sums + r, cumsum(v));
+    store(prods + r, cumprod(v, axis: 0));
+    store(args, argmax(v));
+    store(args + 1, argmin(v));
+}
+"#;
+
 /// The element types the tile kernel runs with: values as f64, exact in the type.
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Elem {
@@ -423,6 +437,51 @@ fn run_lines(backend: &Backend) {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn run_replicated(backend: &Backend) {
+    let mut x = random_f32(16, 12);
+    x[3] = 2.0;
+    x[9] = 2.0;
+    x[12] = -2.0;
+    let wide: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let args = vec![
+        common::f32_buffer(&x),
+        common::zeros(ScalarType::F32, 16),
+        common::zeros(ScalarType::F32, 16),
+        common::zeros(ScalarType::I32, 2),
+    ];
+    let out = run_source(REPLICATED, "replicated", &[], &args, [1, 1, 1], backend).unwrap();
+    let read =
+        |i: usize| -> Vec<f64> { buffer(&out, i).to_f32().iter().map(|&v| v as f64).collect() };
+    let checks = [
+        assert_values(
+            "cumsum",
+            Elem::F32,
+            &read(1),
+            &scan(Elem::F32, &wide, false),
+        ),
+        assert_values(
+            "cumprod",
+            Elem::F32,
+            &read(2),
+            &scan(Elem::F32, &wide, true),
+        ),
+        assert_indices("args", &buffer(&out, 3).to_i32(), &[3, 12]),
+    ];
+    for check in checks {
+        check.unwrap();
+    }
+}
+
+#[test]
+fn replicated_interp() {
+    run_replicated(&Backend::Interp);
+}
+
+#[test]
+fn replicated_device() {
+    run_replicated(&Backend::Vulkan(&device()));
 }
 
 #[test]
