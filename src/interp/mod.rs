@@ -554,6 +554,10 @@ impl<'a> Machine<'a> {
                 let ty = self.elem_type(*value);
                 value::reduce(*op, ty, self.get(*value), *axis).map_err(invalid)?
             }
+            InstKind::Scan { op, value, axis } => {
+                let ty = self.elem_type(*value);
+                value::scan(*op, ty, self.get(*value), *axis).map_err(invalid)?
+            }
             InstKind::LocalGet(local) => match &self.locals[local.index()] {
                 Some(v) => v.clone(),
                 // A local read before any write holds zeros.

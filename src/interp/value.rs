@@ -7,7 +7,7 @@
 //! as its bit pattern, pointers as element offsets); f16, bf16 and f32 as `f32` (always holding a
 //! value exactly representable in the element type); f64 as `f64`.
 use crate::base::{Literal, ScalarType};
-use crate::ir::{BinaryOp, CmpOp, ReduceOp, UnaryOp};
+use crate::ir::{BinaryOp, CmpOp, ReduceOp, ScanOp, UnaryOp};
 use half::{bf16, f16};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -754,4 +754,117 @@ pub fn reduce(op: ReduceOp, ty: ScalarType, value: &Value, axis: Option<u32>) ->
         }
     };
     Ok(Value { shape, data })
+}
+
+/// The inclusive scan of `value` (elements of type `ty`) along `axis`, each prefix combined in
+/// index order. Ints wrap; f16/bf16 accumulate in f32 and round each result once, like `reduce`.
+pub fn scan(op: ScanOp, ty: ScalarType, value: &Value, axis: u32) -> OpResult<Value> {
+    let a = axis as usize;
+    if a >= value.shape.len() {
+        return Err(format!("axis {a} out of range"));
+    }
+    let outer: usize = value.shape[..a].iter().map(|&d| d as usize).product();
+    let n = value.shape[a] as usize;
+    let inner: usize = value.shape[a + 1..].iter().map(|&d| d as usize).product();
+    // Visits every lane along `axis` in order, handing `step` the flat index of each element.
+    let lanes = |step: &mut dyn FnMut(usize, bool)| {
+        for o in 0..outer {
+            for i in 0..inner {
+                for k in 0..n {
+                    step((o * n + k) * inner + i, k == 0);
+                }
+            }
+        }
+    };
+    let data = match &value.data {
+        Data::F32(v) => {
+            let mut out = vec![0.0f32; v.len()];
+            let mut acc = 0.0f32;
+            lanes(&mut |at, first| {
+                acc = match (first, op) {
+                    (true, _) => v[at],
+                    (false, ScanOp::Sum) => acc + v[at],
+                    (false, ScanOp::Prod) => acc * v[at],
+                };
+                out[at] = acc;
+            });
+            round_all(ty, &mut out);
+            Data::F32(out)
+        }
+        Data::F64(v) => {
+            let mut out = vec![0.0f64; v.len()];
+            let mut acc = 0.0f64;
+            lanes(&mut |at, first| {
+                acc = match (first, op) {
+                    (true, _) => v[at],
+                    (false, ScanOp::Sum) => acc + v[at],
+                    (false, ScanOp::Prod) => acc * v[at],
+                };
+                out[at] = acc;
+            });
+            Data::F64(out)
+        }
+        Data::Int(v) => {
+            let combine = match op {
+                ScanOp::Sum => BinaryOp::Add,
+                ScanOp::Prod => BinaryOp::Mul,
+            };
+            let mut out = vec![0i64; v.len()];
+            let mut acc = 0i64;
+            lanes(&mut |at, first| {
+                acc = if first {
+                    v[at]
+                } else {
+                    int_op(ty, combine, acc, v[at])
+                };
+                out[at] = acc;
+            });
+            Data::Int(out)
+        }
+        Data::Bool(_) => return Err("scan of bools".into()),
+    };
+    Ok(Value {
+        shape: value.shape.clone(),
+        data,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_run_in_index_order_along_the_axis() {
+        let value = Value {
+            shape: vec![2, 3],
+            data: Data::Int(vec![1, 2, 3, 4, 5, 6]),
+        };
+        let down = scan(ScanOp::Sum, ScalarType::I32, &value, 0).unwrap();
+        assert_eq!(down.data, Data::Int(vec![1, 2, 3, 5, 7, 9]));
+        let across = scan(ScanOp::Prod, ScalarType::I32, &value, 1).unwrap();
+        assert_eq!(across.data, Data::Int(vec![1, 2, 6, 4, 20, 120]));
+        // i8 wraps.
+        let bytes = Value {
+            shape: vec![3],
+            data: Data::Int(vec![100, 100, 100]),
+        };
+        let wrapped = scan(ScanOp::Sum, ScalarType::I8, &bytes, 0).unwrap();
+        assert_eq!(wrapped.data, Data::Int(vec![100, -56, 44]));
+        // NaN propagates forward; f16 results are rounded to f16.
+        let floats = Value {
+            shape: vec![3],
+            data: Data::F32(vec![1.0, f32::NAN, 2.0]),
+        };
+        let Data::F32(out) = scan(ScanOp::Sum, ScalarType::F32, &floats, 0).unwrap().data else {
+            panic!("f32 data")
+        };
+        assert!(out[0] == 1.0 && out[1].is_nan() && out[2].is_nan());
+        let halves = Value {
+            shape: vec![2],
+            data: Data::F32(vec![2048.0, 1.0]),
+        };
+        let rounded = scan(ScanOp::Sum, ScalarType::F16, &halves, 0).unwrap();
+        assert_eq!(rounded.data, Data::F32(vec![2048.0, 2048.0]));
+        assert!(scan(ScanOp::Sum, ScalarType::I32, &value, 2).is_err());
+    }
 }

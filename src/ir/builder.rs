@@ -171,6 +171,10 @@ impl Builder {
         }
         self.push(InstKind::Reduce { op, value, axis }, Some(ty))
     }
+    pub fn scan(&mut self, op: ScanOp, value: ValueId, axis: u32) -> ValueId {
+        let ty = self.ty(value).clone();
+        self.push(InstKind::Scan { op, value, axis }, Some(ty))
+    }
     pub fn local_get(&mut self, local: LocalId) -> ValueId {
         let ty = self.kernel.locals[local].ty.clone();
         self.push(InstKind::LocalGet(local), Some(ty))

@@ -190,6 +190,14 @@ pub enum ReduceOp {
     Min,
 }
 
+/// The combining operation of an inclusive `Scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanOp {
+    /// Ints wrap.
+    Sum,
+    Prod,
+}
+
 /// The read-modify-write of an `Atomic` instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AtomicOp {
@@ -325,6 +333,14 @@ pub enum InstKind {
         op: ReduceOp,
         value: ValueId,
         axis: Option<u32>,
+    },
+
+    /// Inclusive scan along `axis`: result element `i` combines operand elements `0..=i` along
+    /// that dim (`cumsum`, `cumprod`). Same type and shape as the operand (numbers, not bool).
+    Scan {
+        op: ScanOp,
+        value: ValueId,
+        axis: u32,
     },
 
     // ---- layouts (Scheduled stage only) ------------------------------------------------------

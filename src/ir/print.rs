@@ -197,6 +197,7 @@ fn inst(kernel: &Kernel, id: InstId, depth: usize, out: &mut String) {
             Some(a) => format!("reduce {op} {}, axis {a}", v(*value)),
             None => format!("reduce {op} {}", v(*value)),
         },
+        InstKind::Scan { op, value, axis } => format!("scan {op} {}, axis {axis}", v(*value)),
         InstKind::ConvertLayout(x) => format!("convert_layout {}", v(*x)),
         InstKind::LocalGet(local) => format!("local_get ${}", local.index()),
         InstKind::LocalSet { local, value } => {
@@ -376,6 +377,15 @@ impl fmt::Display for ReduceOp {
             ReduceOp::Prod => "prod",
             ReduceOp::Max => "max",
             ReduceOp::Min => "min",
+        })
+    }
+}
+
+impl fmt::Display for ScanOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ScanOp::Sum => "sum",
+            ScanOp::Prod => "prod",
         })
     }
 }

@@ -528,6 +528,20 @@ impl<'a> Ctx<'a> {
                 }
                 self.expect_same(id, "result", ty(), &operand.with_shape(shape))?;
             }
+            InstKind::Scan { value, axis, .. } => {
+                let operand = self.operand(id, *value)?;
+                self.scalar_operand(id, *value)?;
+                if operand.scalar_type().is_some_and(|t| t.is_bool()) {
+                    return fail(id, "scan of bools");
+                }
+                if *axis as usize >= operand.shape.len() {
+                    return fail(
+                        id,
+                        format!("axis {axis} out of range for {}", show(operand)),
+                    );
+                }
+                self.expect_same(id, "result", ty(), operand)?;
+            }
             InstKind::ConvertLayout(value) => {
                 if kernel.stage != Stage::Scheduled {
                     return fail(id, "convert_layout before scheduling");

@@ -165,6 +165,8 @@ fn elementwise_operands(kind: &InstKind) -> Option<Vec<ValueId>> {
         } => vec![*cond, *on_true, *on_false],
         InstKind::Fma { a, b, c } => vec![*a, *b, *c],
         InstKind::PtrOffset { ptr, offset } => vec![*ptr, *offset],
+        // A scan keeps its operand's layout, like an elementwise operation.
+        InstKind::Scan { value, .. } => vec![*value],
         InstKind::Load { ptr, mask, other } => {
             let mut v = vec![*ptr];
             v.extend(mask.iter().copied());
@@ -515,9 +517,17 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
         }
         _ if !is_tile(kernel, id) => kernel.insts[id].ty.as_ref().map(|_| Layout::Uniform),
         InstKind::Arange { .. } | InstKind::Splat(_) => Some(target),
-        InstKind::Unary { value, .. } | InstKind::Cast(value) | InstKind::Bitcast(value) => Some(
-            choose_elementwise(kernel, state, id, out, vec![value], Some(target)),
-        ),
+        InstKind::Unary { value, .. }
+        | InstKind::Cast(value)
+        | InstKind::Bitcast(value)
+        | InstKind::Scan { value, .. } => Some(choose_elementwise(
+            kernel,
+            state,
+            id,
+            out,
+            vec![value],
+            Some(target),
+        )),
         InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => Some(
             choose_elementwise(kernel, state, id, out, vec![lhs, rhs], Some(target)),
         ),

@@ -55,6 +55,20 @@ pub fn scratch_bytes(
                 ty.num_elements() as u32 * scratch_words(ty) * 4
             }
         }
+        // A scan along a dim spread over invocations stages the whole tile (`spirv::shared`).
+        InstKind::Scan { value, axis, .. } => {
+            let src = layout_of(*value);
+            let spread = src.base().is_some_and(|b| {
+                let d = src.parent_dims()[*axis as usize];
+                b.threads_per_dim[d] > 1 && b.shape[d] > 1
+            });
+            if spread {
+                let ty = kernel.ty(*value);
+                ty.num_elements() as u32 * scratch_words(ty) * 4
+            } else {
+                0
+            }
+        }
         // The old values travel from each element's primary copy to all its copies.
         InstKind::Atomic { .. } => {
             let ty = kernel.ty(id);
@@ -89,6 +103,7 @@ pub fn size_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
         let what = match kernel.insts[id].kind {
             InstKind::Reduce { .. } => "this reduction",
             InstKind::Dot { .. } => "this `dot`",
+            InstKind::Scan { .. } => "this scan",
             _ => "this layout conversion",
         };
         return Err(Diagnostic::error(

@@ -5,7 +5,7 @@ use super::*;
 use crate::base::ScalarType::*;
 use crate::ir::builder::Builder;
 use crate::ir::layout::Blocked;
-use crate::ir::{BinaryOp, InstKind, Layout, ParamKind, ReduceOp, UnaryOp};
+use crate::ir::{BinaryOp, InstKind, Layout, ParamKind, ReduceOp, ScanOp, UnaryOp};
 use crate::spirv::tests::{column_sums, reduce_1d, softmax, vector_add};
 
 fn schedule(kernel: ir::Kernel) -> ir::Module {
@@ -386,4 +386,58 @@ fn cpu_targets_get_one_subgroup_per_workgroup() {
     )
     .expect("schedule");
     assert_eq!(m.kernel.schedule.as_ref().unwrap().threads, 4);
+}
+
+/// `out[r, c] = cumsum(r * 64 + c)` along `axis` of a `[rows, 64]` tile, on `threads` invocations.
+fn scan_kernel(rows: u32, axis: u32, threads: u32) -> ir::Kernel {
+    let mut b = Builder::new("scan");
+    let out = b.add_param(
+        "out",
+        ParamKind::Pointer {
+            pointee: F32,
+            mutable: true,
+        },
+    );
+    let shape = vec![rows, 64];
+    let p = b.param(out);
+    let r = b.arange(0, rows);
+    let r = b.expand_dims(r, 1);
+    let r = b.broadcast(r, shape.clone());
+    let width = b.const_i32(64);
+    let width = b.splat(width, shape.clone());
+    let r = b.binary(BinaryOp::Mul, r, width);
+    let c = b.arange(0, 64);
+    let c = b.expand_dims(c, 0);
+    let c = b.broadcast(c, shape.clone());
+    let offs = b.binary(BinaryOp::Add, r, c);
+    let ps = b.splat(p, shape);
+    let ptrs = b.ptr_offset(ps, offs);
+    let x = b.cast(offs, F32);
+    let s = b.scan(ScanOp::Sum, x, axis);
+    b.store(ptrs, s, None);
+    let mut k = b.finish();
+    k.threads = Some(threads);
+    k
+}
+
+#[test]
+fn a_scan_keeps_its_operand_layout_and_stages_only_across_invocations() {
+    // 16 invocations over [16, 64] lie along dim 1: dim 0 is scanned in registers.
+    for (axis, threads, staged) in [(0, 16, false), (1, 16, true), (0, 128, true)] {
+        let m = schedule(scan_kernel(16, axis, threads));
+        let s = m.kernel.schedule.as_ref().unwrap();
+        let (id, value) = m
+            .kernel
+            .insts
+            .iter()
+            .find_map(|(id, inst)| match inst.kind {
+                InstKind::Scan { value, .. } => Some((id, value)),
+                _ => None,
+            })
+            .expect("a scan");
+        assert_eq!(s.layouts[id.index()], s.layouts[value.index()]);
+        let bytes = shared::scratch_bytes(&m.kernel, &s.layouts, id, u32::MAX);
+        assert_eq!(bytes, if staged { 16 * 64 * 4 } else { 0 }, "axis {axis}");
+        crate::spirv::tests::compile(scan_kernel(16, axis, threads), true);
+    }
 }

@@ -353,32 +353,32 @@ pub static BUILTINS: &[Builtin] = &[
     ),
     reduction!(
         "argmax",
-        "The i32 index of the maximum along `axis`; lowest index on ties.",
-        false
+        "The i32 index of the maximum along `axis` (flat without); lowest index on ties, first NaN wins.",
+        true
     ),
     reduction!(
         "argmin",
-        "The i32 index of the minimum along `axis`; lowest index on ties.",
-        false
+        "The i32 index of the minimum along `axis` (flat without); lowest index on ties, first NaN wins.",
+        true
     ),
     // ---- scans ----
     b!(
         "cumsum",
         Scan,
         "cumsum(x, axis: k)",
-        "Inclusive prefix sum along `axis`.",
+        "Inclusive prefix sum along `axis` (optional for a 1-d block); ints wrap.",
         "like `x`",
         &[req("x"), opt("axis")],
-        false
+        true
     ),
     b!(
         "cumprod",
         Scan,
         "cumprod(x, axis: k)",
-        "Inclusive prefix product along `axis`.",
+        "Inclusive prefix product along `axis` (optional for a 1-d block); ints wrap.",
         "like `x`",
         &[req("x"), opt("axis")],
-        false
+        true
     ),
     // ---- linear algebra ----
     b!(

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 mod atomics;
 mod linalg;
+mod scans;
 
 /// Most unrolled iterations of one `static_range` loop.
 pub const MAX_UNROLL: i128 = 4096;
@@ -2836,7 +2837,8 @@ impl<'a> Elab<'a> {
                         .push(InstKind::Bitcast(id), Some(Type::tile(to, shape))),
                 )
             }
-            "sum" | "prod" | "max" | "min" => self.reduce(name, slots, span),
+            "sum" | "prod" | "max" | "min" | "argmax" | "argmin" => self.reduce(name, slots, span),
+            "cumsum" | "cumprod" => self.scan(name, slots, span),
             "dot" => self.dot(slots, span),
             "reshape" | "ravel" | "trans" | "permute" | "join" => {
                 self.shape_builtin(name, slots, span)
@@ -3192,6 +3194,40 @@ impl<'a> Elab<'a> {
         Val::Rt(self.b.binary(op, x, y))
     }
 
+    /// A compile-time axis of a block of `shape` (`xs` its span), negative counting from the end;
+    /// `None` after reporting a mistake.
+    pub(super) fn axis_arg(
+        &mut self,
+        arg: Option<&ast::Arg>,
+        shape: &[u32],
+        xs: Span,
+        what: &str,
+    ) -> Option<u32> {
+        let rank = shape.len() as i128;
+        let (axis, s) = self.const_axis(arg, what)?;
+        let a = if axis < 0 { axis + rank } else { axis };
+        if !(0..rank).contains(&a) {
+            self.diags.push(
+                err(
+                    "E0406",
+                    format!("axis {axis} is out of range for a block of rank {rank}"),
+                )
+                .with_label(s, format!("this is {axis}"))
+                .with_label(xs, format!("this has shape {}", shape_text(shape)))
+                .with_help(if rank == 0 {
+                    "a scalar has no axes; drop `axis`".to_string()
+                } else {
+                    format!(
+                        "use an axis in {}..{rank} (negative counts from the end)",
+                        -rank
+                    )
+                }),
+            );
+            return None;
+        }
+        Some(a as u32)
+    }
+
     fn reduce(&mut self, name: &str, slots: &Slots<'_>, span: Span) -> Val {
         let (x, xs) = self.arg_val(slots[0]);
         if matches!(x, Val::Error) {
@@ -3204,33 +3240,11 @@ impl<'a> Elab<'a> {
             return Val::Error;
         };
         let shape = self.b.ty(id).shape.clone();
-        let rank = shape.len() as i128;
         let axis = match slots[1] {
-            Some(_) => {
-                let Some((axis, s)) = self.const_axis(slots[1], "the reduction axis") else {
-                    return Val::Error;
-                };
-                let a = if axis < 0 { axis + rank } else { axis };
-                if !(0..rank).contains(&a) {
-                    return self.error(
-                        err(
-                            "E0406",
-                            format!("axis {axis} is out of range for a block of rank {rank}"),
-                        )
-                        .with_label(s, format!("this is {axis}"))
-                        .with_label(xs, format!("this has shape {}", shape_text(&shape)))
-                        .with_help(if rank == 0 {
-                            "a scalar has no axes; drop `axis`".to_string()
-                        } else {
-                            format!(
-                                "use an axis in {}..{rank} (negative counts from the end)",
-                                -rank
-                            )
-                        }),
-                    );
-                }
-                Some(a as u32)
-            }
+            Some(_) => match self.axis_arg(slots[1], &shape, xs, "the reduction axis") {
+                Some(a) => Some(a),
+                None => return Val::Error,
+            },
             None => None,
         };
         let keep_dims = match slots[2] {
@@ -3250,17 +3264,27 @@ impl<'a> Elab<'a> {
             }
             None => false,
         };
+        let arg = matches!(name, "argmax" | "argmin");
         if shape.is_empty() {
-            return Val::Rt(id);
+            // A scalar is its own reduction, and its only index is 0.
+            return if arg {
+                Val::known(ScalarType::I32, Literal::Int(0))
+            } else {
+                Val::Rt(id)
+            };
         }
         let op = match name {
             "sum" => ir::ReduceOp::Sum,
             "prod" => ir::ReduceOp::Prod,
-            "max" => ir::ReduceOp::Max,
+            "max" | "argmax" => ir::ReduceOp::Max,
             _ => ir::ReduceOp::Min,
         };
         self.b.span = span;
-        let r = self.b.reduce(op, id, axis);
+        let r = if arg {
+            self.arg_reduce(op, id, axis)
+        } else {
+            self.b.reduce(op, id, axis)
+        };
         if !keep_dims {
             return Val::Rt(r);
         }

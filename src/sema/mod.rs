@@ -89,7 +89,7 @@
 //! | E0505 | invalid `#[grid]` expression |
 //! | E0507 | loop step is zero |
 //! | E0508 | invalid `#[threads]` / `#[autotune]` value |
-//! | E0601 | builtin not supported yet by the IR |
+//! | E0601 | builtin not supported yet by the IR (none today); `#[threads]` over the device limit (passes) |
 //! | E0602 | early `return` in a fn |
 //! | E0603 | `static_range` unrolls too many iterations |
 //! | E0604 | `break`/`continue` inside `static_range` |

@@ -336,6 +336,10 @@ impl Emitter<'_> {
                 let val = self.reduce(*op, *value, *axis, &layout)?;
                 self.set(id, val);
             }
+            InstKind::Scan { op, value, axis } => {
+                let val = self.scan(*op, *value, *axis, &layout)?;
+                self.set(id, val);
+            }
             InstKind::LocalGet(local) => {
                 let ty = match kernel.locals[*local].ty.elem {
                     Elem::Scalar(s) => self.cx.compute_ty(s),

@@ -1,13 +1,15 @@
 //! Work across invocations through the workgroup scratch array (u32 words): reductions (first in
 //! registers, then one partial per invocation combined in a fixed order, so every invocation of a
-//! reduction group gets the same bits) and layout conversions (write row-major, barrier, read).
+//! reduction group gets the same bits), inclusive scans (in registers when one invocation holds
+//! the whole axis, else Hillis–Steele rounds through the scratch) and layout conversions (write
+//! row-major, barrier, read).
 //! No subgroup size is assumed here (a workgroup of exactly one subgroup reduces by shuffles
 //! instead, `subgroup.rs`). Each use ends with a barrier so the next may reuse the
 //! scratch.
 use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::base::{Diagnostic, ScalarType};
-use crate::ir::{Elem, Layout, ReduceOp, ValueId};
+use crate::ir::{BinaryOp, Elem, Layout, ReduceOp, ScanOp, ValueId};
 use spirv::{Op, StorageClass, Word};
 
 impl Emitter<'_> {
@@ -362,6 +364,161 @@ impl Emitter<'_> {
             }
         }
         self.barrier()?;
+        Ok(Val::Regs(out))
+    }
+}
+
+impl Emitter<'_> {
+    /// The inclusive scan of `value` along `axis`; the result keeps the operand's layout.
+    ///
+    /// When one invocation holds every coordinate along the axis, each row is combined in
+    /// registers in index order (the interpreter's order). Otherwise every invocation takes part
+    /// in log2(n) Hillis–Steele rounds: write each element to the scratch, barrier, then combine
+    /// each element with the one `2^k` before it along the axis (earlier operand first). Every copy
+    /// of an element computes the same value, so only primary copies write.
+    pub(crate) fn scan(&mut self, op: ScanOp, value: ValueId, axis: u32, dst: &Layout) -> R<Val> {
+        let src = self.layout(value);
+        if &src != dst {
+            return Err(Diagnostic::internal("a scan changes its operand's layout"));
+        }
+        let ty = match self.kernel.ty(value).elem {
+            Elem::Scalar(s) => s,
+            Elem::Ptr { .. } => return Err(Diagnostic::internal("scan of pointers")),
+        };
+        let shape = self.kernel.ty(value).shape.clone();
+        let regs = self.regs(value)?;
+        let base = src
+            .base()
+            .cloned()
+            .ok_or_else(|| Diagnostic::internal("scan of a scalar"))?;
+        let axis = axis as usize;
+        let parent_axis = src.parent_dims()[axis];
+        let n = shape[axis];
+        if n == 1 {
+            return Ok(Val::Regs(regs));
+        }
+        let combine_op = match op {
+            ScanOp::Sum => BinaryOp::Add,
+            ScanOp::Prod => BinaryOp::Mul,
+        };
+        if base.threads_per_dim[parent_axis] == 1 {
+            return self.scan_in_registers(combine_op, ty, &src, axis, &regs);
+        }
+
+        let nwords = self.words_of(Some(ty));
+        let u = self.cx.u32();
+        let bool_ty = self.cx.bool_ty();
+        let reg_ty = self.cx.compute_ty(ty);
+        let primary = self.thread_primary(&src)?;
+        // Per register: its element's word offset in the scratch and its coordinate on the axis.
+        let mut at = Vec::new();
+        let mut along = Vec::new();
+        for r in 0..regs.len() {
+            let coords = self.coords(&src, r as u32)?;
+            let idx = self.linear_index(&coords, &shape)?;
+            at.push(idx);
+            along.push(coords[axis]);
+        }
+        let wc = self.cx.const_u32(nwords);
+        let axis_stride: u32 = shape[axis + 1..].iter().product();
+        let mut current = regs;
+        let mut distance = 1u32;
+        while distance < n {
+            if distance > 1 {
+                // The previous round's reads are done before its elements are overwritten.
+                self.barrier()?;
+            }
+            for (r, &x) in current.clone().iter().enumerate() {
+                let word = self.cx.op(Op::IMul, u, &[at[r], wc])?;
+                let words = self.register_words(Some(ty), x)?;
+                match primary {
+                    None => self.write_scratch(word, &words)?,
+                    Some(p) => self.guarded(p, &mut |e| e.write_scratch(word, &words))?,
+                }
+            }
+            self.barrier()?;
+            let dc = self.cx.const_i32(distance as i32);
+            let back = self.cx.const_u32(distance * axis_stride);
+            for r in 0..current.len() {
+                // Elements closer than `distance` to the start keep their value (and read their
+                // own slot, so that the address stays inside the tile).
+                let has_earlier = self
+                    .cx
+                    .op(Op::SGreaterThanEqual, bool_ty, &[along[r], dc])?;
+                let earlier_at = self.cx.op(Op::ISub, u, &[at[r], back])?;
+                let from = self
+                    .cx
+                    .op(Op::Select, u, &[has_earlier, earlier_at, at[r]])?;
+                let word = self.cx.op(Op::IMul, u, &[from, wc])?;
+                let words = self.read_scratch(word, nwords)?;
+                let earlier = self.words_register(Some(ty), &words)?;
+                let combined = self.binary(combine_op, ty, earlier, current[r])?;
+                current[r] =
+                    self.cx
+                        .op(Op::Select, reg_ty, &[has_earlier, combined, current[r]])?;
+            }
+            distance *= 2;
+        }
+        self.barrier()?;
+        Ok(Val::Regs(current))
+    }
+
+    /// A scan along `axis` when this invocation holds every coordinate of it: per row, the
+    /// prefixes in index order over one register per coordinate.
+    fn scan_in_registers(
+        &mut self,
+        op: BinaryOp,
+        ty: ScalarType,
+        layout: &Layout,
+        axis: usize,
+        regs: &[Word],
+    ) -> R<Val> {
+        let base = layout
+            .base()
+            .cloned()
+            .ok_or_else(|| Diagnostic::internal("scan of a scalar"))?;
+        let parent_axis = layout.parent_dims()[axis];
+        let n = base.shape[parent_axis];
+        // The coordinate along the axis of each register is known here: the invocation's own
+        // offset along it is zero.
+        let along = |r: u32| base.register_base(parent_axis, layout.register_indices(r)[axis]) % n;
+        let row_of = |r: u32| {
+            let mut idx = layout.register_indices(r);
+            idx[axis] = 0;
+            idx
+        };
+        let mut out = regs.to_vec();
+        let mut done = vec![false; regs.len()];
+        for first in 0..regs.len() {
+            if done[first] {
+                continue;
+            }
+            let row = row_of(first as u32);
+            let members: Vec<u32> = (0..regs.len() as u32)
+                .filter(|&r| row_of(r) == row)
+                .collect();
+            // The first register holding each coordinate, in coordinate order.
+            let mut holder: Vec<Option<u32>> = vec![None; n as usize];
+            for &r in &members {
+                holder[along(r) as usize].get_or_insert(r);
+            }
+            let mut prefix = Vec::with_capacity(n as usize);
+            let mut acc: Option<Word> = None;
+            for h in &holder {
+                let r =
+                    h.ok_or_else(|| Diagnostic::internal("a register scan misses a coordinate"))?;
+                let x = regs[r as usize];
+                acc = Some(match acc {
+                    None => x,
+                    Some(a) => self.binary(op, ty, a, x)?,
+                });
+                prefix.push(acc.expect("just set"));
+            }
+            for &r in &members {
+                out[r as usize] = prefix[along(r) as usize];
+                done[r as usize] = true;
+            }
+        }
         Ok(Val::Regs(out))
     }
 }
