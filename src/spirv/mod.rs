@@ -179,6 +179,8 @@ pub(crate) struct Emitter<'a> {
     vector_views: HashMap<(u32, u32), Buffer>,
     /// Vector view types already decorated (rspirv merges identical types).
     view_types_decorated: HashSet<Word>,
+    /// The `device_assert`s emitted so far (safe mode), for `Abi::asserts`.
+    asserts: Vec<abi::AssertSite>,
 }
 
 impl<'a> Emitter<'a> {
@@ -219,6 +221,7 @@ impl<'a> Emitter<'a> {
             axis: crate::passes::axis::analyze(kernel),
             vector_views: HashMap::new(),
             view_types_decorated: HashSet::new(),
+            asserts: Vec::new(),
         }
     }
 
@@ -587,6 +590,7 @@ impl<'a> Emitter<'a> {
             }),
             shared_bytes: self.schedule.shared_bytes,
             features: self.cx.features,
+            asserts: self.asserts,
         };
         Ok(Artifact { words, abi })
     }
