@@ -468,7 +468,7 @@ fn tutorial_04_dropout_keeps_about_one_minus_p() {
     let n = 1 << 16;
     let x = vec![1.0f32; n];
     check_both("dropout kept fraction", |backend| {
-        for p in [0.1f32, 0.5, 0.8] {
+        for p in [0.2f32, 0.7] {
             let out = run_dropout(backend, &x, p, 7, 1024)?;
             let kept = out.iter().filter(|&&v| v != 0.0).count() as f64 / n as f64;
             // The binomial standard deviation is at most 0.002 here; 0.01 is five of them.
