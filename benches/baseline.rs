@@ -48,7 +48,7 @@ fn main() {
     let copy_gbps = bytes as f64 / copy.median_ns;
     println!("vkCmdCopyBuffer: {copy_gbps:.2} GB/s");
     println!("{:<40} {:>12} {:>8}", "kernel", "GB/s", "ratio");
-    let mut report = |name: &str, pipeline: &Pipeline, grid: u32| {
+    let report = |name: &str, pipeline: &Pipeline, grid: u32| {
         let mut args = vector_add_args();
         let timing = device
             .bench(pipeline, &mut args, [grid, 1, 1], WARMUP, ITERATIONS)

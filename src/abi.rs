@@ -5,11 +5,11 @@
 //! storage buffer binding `k`, a runtime array of its element type (`bool` is stored as `u32` on
 //! the device: 0 or 1; the runtime converts from and to the 1-byte host form). In safe mode one
 //! more binding, `status_binding`, holds the `STATUS_WORDS` u32 status words written by the first
-//! out-of-bounds access (see `Status`).
+//! out-of-bounds access or failed `device_assert` (see `Status`; `Abi::asserts` names the assert).
 //!
 //! Push constants: a fixed header (`PUSH_HEADER_BYTES`) holds the logical grid and the dispatch
 //! shape, then one field per scalar parameter at the offsets in `push_fields`.
-use crate::base::ScalarType;
+use crate::base::{ScalarType, Span};
 
 /// Byte offsets of the push-constant header fields (all u32).
 pub const PUSH_GRID_X: u32 = 0;
@@ -23,6 +23,8 @@ pub const PUSH_DISPATCH_Y: u32 = 16;
 pub const PUSH_HEADER_BYTES: u32 = 32;
 
 /// Number of u32 words of the status buffer: `[flag, kind, param, index_lo, index_hi, program_lo, 0, 0]`.
+/// For a failed assert `param` is the index into `Abi::asserts` and `index` the element's row-major
+/// index in the condition's tile (0 for a scalar condition).
 pub const STATUS_WORDS: u32 = 8;
 
 /// How a scalar parameter is stored in push constants.
@@ -110,6 +112,19 @@ pub struct Abi {
     pub status_binding: Option<u32>,
     pub shared_bytes: u32,
     pub features: Features,
+    /// The kernel's `device_assert`s, indexed by the status buffer's `param` word when its kind is
+    /// `STATUS_ASSERT` (empty with `--unchecked`: asserts are compiled out there).
+    pub asserts: Vec<AssertSite>,
+}
+
+/// One `device_assert` of a compiled kernel, for the runtime's report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssertSite {
+    pub message: String,
+    /// The `device_assert(..)` call; resolved to `file:line:col` with the program's source map.
+    pub span: Span,
+    /// Whether the condition is a tile (the report names the failing element) or a scalar.
+    pub tile: bool,
 }
 
 /// A compiled kernel ready for the runtime.
@@ -122,6 +137,8 @@ pub struct Artifact {
 /// Kinds of safety violation recorded in the status buffer's `kind` word.
 pub const STATUS_LOAD_OOB: u32 = 1;
 pub const STATUS_STORE_OOB: u32 = 2;
+/// A `device_assert` condition was false.
+pub const STATUS_ASSERT: u32 = 3;
 
 /// The decoded status buffer after a launch in safe mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

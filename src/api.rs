@@ -55,8 +55,18 @@ pub enum Error {
     Arguments { kernel: String, message: String },
     /// The device failed or a safety check stopped the kernel.
     Runtime(RuntimeError),
-    /// The interpreter stopped the kernel (out-of-bounds access, failed `device_assert`).
+    /// The interpreter stopped the kernel (out-of-bounds access).
     Interpreter(String),
+    /// A `device_assert` failed, on the interpreter or on the device (safe mode): the same fields
+    /// from both. `location` is the assert's `file:line:col`; `element` the row-major index of a
+    /// false element of a tile condition.
+    AssertFailed {
+        kernel: String,
+        message: String,
+        location: String,
+        element: Option<u64>,
+        program: [u32; 3],
+    },
 }
 
 impl fmt::Display for Error {
@@ -71,6 +81,22 @@ impl fmt::Display for Error {
             }
             Error::Runtime(error) => write!(f, "{error}"),
             Error::Interpreter(message) => write!(f, "{message}"),
+            Error::AssertFailed {
+                kernel,
+                message,
+                location,
+                element,
+                program,
+            } => {
+                write!(
+                    f,
+                    "device_assert failed in kernel `{kernel}` at {location} (program {program:?}"
+                )?;
+                if let Some(element) = element {
+                    write!(f, ", element {element}")?;
+                }
+                write!(f, "): {message}")
+            }
         }
     }
 }
@@ -177,6 +203,8 @@ impl Drop for Context {
 /// A kernel compiled for one context and one set of const values.
 pub struct Kernel {
     lowered: ir::Module,
+    /// The program's files, to locate a failed `device_assert`.
+    sources: SourceMap,
     artifact: Option<Artifact>,
     pipeline: Option<Pipeline>,
     cache_outcome: CacheOutcome,
@@ -226,6 +254,7 @@ impl Kernel {
         let Backend::Vulkan(device) = &ctx.backend else {
             return Ok(Kernel {
                 lowered,
+                sources: program.sources,
                 artifact: None,
                 pipeline: None,
                 cache_outcome: CacheOutcome::Bypassed,
@@ -243,6 +272,7 @@ impl Kernel {
         let pipeline = device.load(&artifact)?;
         Ok(Kernel {
             lowered,
+            sources: program.sources,
             artifact: Some(artifact),
             pipeline: Some(pipeline),
             cache_outcome,
@@ -638,18 +668,61 @@ impl<'a> Launch<'a> {
         Ok((args, order, grid))
     }
 
+    fn assert_failed(
+        &self,
+        kernel: String,
+        message: String,
+        span: crate::base::Span,
+        element: Option<u64>,
+        program: [u32; 3],
+    ) -> Error {
+        let sources = &self.kernel.sources;
+        let location = if (span.file.0 as usize) < sources.files.len() {
+            let (line, col) = sources.line_col(span.file, span.start);
+            format!("{}:{line}:{col}", sources.file(span.file).name)
+        } else {
+            "an unknown place".to_string()
+        };
+        Error::AssertFailed {
+            kernel,
+            message,
+            location,
+            element,
+            program,
+        }
+    }
+
     /// Runs the kernel once and copies the results into the `&mut` buffers.
     pub fn run(mut self) -> Result<LaunchInfo, Error> {
         let (mut args, order, grid) = self.plan()?;
         let start = Instant::now();
         let gpu_time = match (&self.ctx.backend, &self.kernel.pipeline) {
             (Backend::Vulkan(device), Some(pipeline)) => {
-                let report = device.launch(pipeline, &mut args, grid)?;
+                let report = device
+                    .launch(pipeline, &mut args, grid)
+                    .map_err(|e| match e {
+                        RuntimeError::AssertFailed {
+                            kernel,
+                            message,
+                            span,
+                            element,
+                            program,
+                        } => self.assert_failed(kernel, message, span, element, program),
+                        other => Error::Runtime(other),
+                    })?;
                 report.gpu_ns.map(Duration::from_nanos)
             }
             (Backend::Interpreter, _) => {
-                crate::interp::run(&self.kernel.lowered, &mut args, grid)
-                    .map_err(|e| Error::Interpreter(e.to_string()))?;
+                crate::interp::run(&self.kernel.lowered, &mut args, grid).map_err(|e| match e {
+                    crate::interp::RunError::AssertFailed {
+                        kernel,
+                        message,
+                        span,
+                        element,
+                        program,
+                    } => self.assert_failed(kernel, message, span, element, program),
+                    other => Error::Interpreter(other.to_string()),
+                })?;
                 None
             }
             (Backend::Vulkan(_), None) => {

@@ -12,8 +12,8 @@
 //!
 //! The artifact format is tk's own, little endian: the magic `TKART`, a format version, then
 //! length-prefixed fields in `Artifact` order (see `encode_artifact`).
-use crate::abi::{Abi, Artifact, BufferBinding, Features, PushField, PushRepr, Target};
-use crate::base::{Literal, ScalarType, SourceMap};
+use crate::abi::{Abi, Artifact, AssertSite, BufferBinding, Features, PushField, PushRepr, Target};
+use crate::base::{FileId, Literal, ScalarType, SourceMap, Span};
 use crate::ir;
 use std::path::{Path, PathBuf};
 
@@ -188,7 +188,8 @@ impl KernelCache {
 }
 
 const MAGIC: &[u8; 5] = b"TKART";
-const FORMAT_VERSION: u32 = 1;
+// 2: the assert table.
+const FORMAT_VERSION: u32 = 2;
 
 struct Writer {
     out: Vec<u8>,
@@ -337,6 +338,14 @@ pub fn encode_artifact(artifact: &Artifact) -> Vec<u8> {
     }
     w.u32(abi.shared_bytes);
     w.u32(feature_bits(&abi.features));
+    w.u32(abi.asserts.len() as u32);
+    for site in &abi.asserts {
+        w.text(&site.message);
+        w.u32(site.span.file.0);
+        w.u32(site.span.start);
+        w.u32(site.span.end);
+        w.u32(site.tile as u32);
+    }
     w.u32(artifact.words.len() as u32);
     for &word in &artifact.words {
         w.u32(word);
@@ -393,6 +402,19 @@ pub fn decode_artifact(bytes: &[u8]) -> Option<Artifact> {
     let status_binding = if r.bool()? { Some(r.u32()?) } else { None };
     let shared_bytes = r.u32()?;
     let features = features_from_bits(r.u32()?)?;
+    let assert_count = r.u32()? as usize;
+    let mut asserts = Vec::with_capacity(assert_count.min(1024));
+    for _ in 0..assert_count {
+        asserts.push(AssertSite {
+            message: r.text()?,
+            span: Span {
+                file: FileId(r.u32()?),
+                start: r.u32()?,
+                end: r.u32()?,
+            },
+            tile: r.bool()?,
+        });
+    }
     let word_count = r.u32()? as usize;
     if r.bytes.len() != word_count * 4 {
         return None;
@@ -414,6 +436,7 @@ pub fn decode_artifact(bytes: &[u8]) -> Option<Artifact> {
             status_binding,
             shared_bytes,
             features,
+            asserts,
         },
     })
 }
@@ -504,6 +527,15 @@ mod tests {
                     storage16: true,
                     ..Features::default()
                 },
+                asserts: vec![AssertSite {
+                    message: "n > 0".into(),
+                    span: Span {
+                        file: FileId(0),
+                        start: 10,
+                        end: 40,
+                    },
+                    tile: true,
+                }],
             },
         }
     }

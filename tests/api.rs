@@ -193,3 +193,63 @@ fn device_launch_reports_times_and_benches() {
     assert_eq!(again.cache_outcome(), tk::cache::CacheOutcome::Hit);
     assert_eq!(again.artifact(), kernel.artifact());
 }
+
+/// A failed `device_assert` is the same `Error::AssertFailed` from the device (also after a
+/// kernel-cache hit, which must keep the assert table) and from the interpreter.
+#[test]
+fn failed_asserts_read_the_same_on_both_backends() {
+    let source = "
+#[grid(cdiv(n, 32))]
+kernel k(x: *mut f32, n: i32) {
+    let offs = program_id(0) * 32 + arange(0, 32);
+    device_assert(load(x + offs, mask: offs < n) >= 0.0, \"x must be non-negative\");
+}
+";
+    let cache = temp_dir("assert");
+    let mut values = vec![1.0f32; 100];
+    values[70] = -1.0;
+    let mut errors = Vec::new();
+    let outcomes = [
+        tk::cache::CacheOutcome::Miss,
+        tk::cache::CacheOutcome::Hit,
+        tk::cache::CacheOutcome::Bypassed,
+    ];
+    for (ctx, outcome) in [
+        device_context(&cache),
+        device_context(&cache),
+        Context::interpreter(),
+    ]
+    .into_iter()
+    .zip(outcomes)
+    {
+        let kernel = Kernel::from_source(&ctx, "check.tk", source, "k", &[]).unwrap();
+        assert_eq!(kernel.cache_outcome(), outcome);
+        let mut x = Buffer::from_slice(&values);
+        let error = kernel
+            .launch(&ctx)
+            .arg("x", &mut x)
+            .arg("n", 100)
+            .run()
+            .unwrap_err();
+        errors.push(error.to_string());
+        let Error::AssertFailed {
+            message,
+            location,
+            element,
+            program,
+            ..
+        } = error
+        else {
+            panic!("expected a failed assert, got {error}");
+        };
+        assert_eq!(message, "x must be non-negative");
+        assert_eq!(location, "check.tk:5:5");
+        assert_eq!((element, program), (Some(6), [2, 0, 0]));
+    }
+    assert_eq!(errors[0], errors[2]);
+    assert_eq!(
+        errors[0],
+        "device_assert failed in kernel `k` at check.tk:5:5 (program [2, 0, 0], element 6): \
+         x must be non-negative"
+    );
+}

@@ -317,6 +317,76 @@ fn out_of_bounds_store_stops_with_exit_3() {
     }
 }
 
+/// A failed `device_assert` stops `tkc run` with exit 3 on the device and on the interpreter, and
+/// both name the kernel, the message, `file:line:col`, the program and the element in the same
+/// words; a passing run writes the same buffer as without the assert; `--unchecked` skips it on
+/// the device.
+#[test]
+fn failed_device_assert_stops_with_exit_3() {
+    let dir = scratch("assert");
+    let path = dir.join("assert.tk");
+    std::fs::write(
+        &path,
+        "#[grid(cdiv(n, 16))]\nkernel k(out: *mut i32, n: i32, bad: i32) {\n    \
+         let offs = program_id(0) * 16 + arange(0, 16);\n    \
+         device_assert(offs != bad, \"offs hit bad\");\n    \
+         store(out + offs, offs, mask: offs < n);\n}\n",
+    )
+    .unwrap();
+    let file = s(&path);
+    let run = |device: &str, bad: &str, extra: &[&str]| {
+        let out = dir.join(format!("out-{device}-{bad}.npy"));
+        // One line per diagnostic, so no wrapping splits the expected text.
+        let mut args = vec![
+            "--error-format".to_string(),
+            "short".into(),
+            "run".into(),
+            file.clone(),
+            "--arg".into(),
+            "out=zeros:64".into(),
+            "--arg".into(),
+            "n=64".into(),
+            "--arg".into(),
+            format!("bad={bad}"),
+            "--out".into(),
+            format!("out={}", s(&out)),
+            "--device".into(),
+            device.into(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, stderr) = tkc(&args);
+        (code, stderr, out)
+    };
+    let mut reports = Vec::new();
+    for device in ["auto", "interp"] {
+        let (code, stderr, _) = run(device, "37", &[]);
+        assert_eq!(code, 3, "{device}: {stderr}");
+        let expected = format!(
+            "{file}:4:5: error[E0952]: device_assert failed in kernel `k` at {file}:4:5 \
+             (program [2, 0, 0], element 5): offs hit bad"
+        );
+        assert!(stderr.contains(&expected), "{device}: {stderr}");
+        reports.push(stderr);
+        // A passing assert: exit 0 and the buffer a run without it would write.
+        let (code, stderr, out) = run(device, "-1", &[]);
+        assert_eq!(code, 0, "{device}: {stderr}");
+        let written = tk::npy::read(&out).unwrap().to_i32();
+        assert_eq!(written, (0..64).collect::<Vec<i32>>(), "{device}");
+    }
+    assert_eq!(
+        reports[0], reports[1],
+        "the device and the interpreter report differently"
+    );
+    // `--unchecked` compiles the assert out on the device.
+    let (code, stderr, out) = run("auto", "37", &["--unchecked"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        tk::npy::read(&out).unwrap().to_i32(),
+        (0..64).collect::<Vec<i32>>()
+    );
+}
+
 /// With no Vulkan driver at all, `--device auto` runs the interpreter and says so on stderr.
 #[test]
 fn no_vulkan_device_falls_back_to_the_interpreter() {

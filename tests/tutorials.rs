@@ -1,5 +1,5 @@
 //! Ports of Triton's tutorials (examples/matmul.tk, layer_norm.tk, attention.tk,
-//! grouped_gemm.tk, softmax.tk): each runs on the interpreter and on the Vulkan device and is
+//! grouped_gemm.tk, softmax.tk, dropout.tk): each runs on the interpreter and on the Vulkan device and is
 //! compared with a plain Rust reference; one also runs through `tkc run` with .npy files.
 mod common;
 
@@ -363,6 +363,130 @@ fn tutorial_06_fused_attention_forward() {
             assert_close(&f16_out(buffer(&out, 3)), &expected, 1e-2)
         });
     }
+}
+
+// ---- 04 seeded dropout ------------------------------------------------------------------------------
+
+/// `tl.rand(seed, offset)`: word 0 of Philox 4x32-10 (counter (offset, 0, 0, 0), key = seed as u64
+/// split lo/hi) through Triton's `uint_to_uniform_float` (the same port as tests/random.rs).
+fn triton_rand(seed: i64, offset: u32) -> f32 {
+    let (a, b) = (0xD251_1F53u32, 0xCD9E_8D57u32);
+    let seed = seed as u64;
+    let (mut k0, mut k1) = (seed as u32, (seed >> 32) as u32);
+    let (mut c0, mut c1, mut c2, mut c3) = (offset, 0u32, 0u32, 0u32);
+    for _ in 0..10 {
+        let (old0, old2) = (c0, c2);
+        c0 = ((b as u64 * old2 as u64) >> 32) as u32 ^ c1 ^ k0;
+        c2 = ((a as u64 * old0 as u64) >> 32) as u32 ^ c3 ^ k1;
+        c1 = b.wrapping_mul(old2);
+        c3 = a.wrapping_mul(old0);
+        k0 = k0.wrapping_add(0x9E37_79B9);
+        k1 = k1.wrapping_add(0xBB67_AE85);
+    }
+    let i = c0 as i32;
+    let i = if i < 0 { -i - 1 } else { i };
+    i as f32 * 4.656_612_7e-10
+}
+
+/// The kept lanes of seeded dropout: `rand(seed, i) > p`.
+fn dropout_mask(seed: i64, n: usize, p: f32) -> Vec<bool> {
+    (0..n).map(|i| triton_rand(seed, i as u32) > p).collect()
+}
+
+fn run_dropout(
+    backend: &Backend,
+    x: &[f32],
+    p: f32,
+    seed: i64,
+    block: i64,
+) -> Result<Vec<f32>, String> {
+    let n = x.len();
+    let args = [
+        f32_buffer(x),
+        zeros(ScalarType::F32, n),
+        int(n as i64),
+        float(p as f64),
+        int(seed),
+    ];
+    let out = run_source(
+        &example("dropout.tk"),
+        "seeded_dropout",
+        &consts_ref(&ints(&[("BLOCK", block)])),
+        &args,
+        [n.div_ceil(block as usize) as u32, 1, 1],
+        backend,
+    )?;
+    Ok(buffer(&out, 1).to_f32())
+}
+
+#[test]
+fn tutorial_04_seeded_dropout() {
+    // Non-zero inputs, so a zero output always means "dropped".
+    let x: Vec<f32> = random_f32(1000, 41)
+        .iter()
+        .map(|v| if *v == 0.0 { 0.5 } else { *v })
+        .collect();
+    let p = 0.3f32;
+    check_both("seeded dropout", |backend| {
+        let out = run_dropout(backend, &x, p, 123, 256)?;
+        let mask = dropout_mask(123, x.len(), p);
+        let expected: Vec<f32> = x
+            .iter()
+            .zip(&mask)
+            .map(|(&v, &keep)| if keep { v / (1.0 - p) } else { 0.0 })
+            .collect();
+        assert_close(&out, &expected, 1e-6)?;
+        let kept: Vec<bool> = out.iter().map(|&v| v != 0.0).collect();
+        if kept != mask {
+            return Err("the kept lanes differ from rand(seed, offsets) > p".into());
+        }
+        // The same seed gives the same mask (and output), whatever the block size.
+        if run_dropout(backend, &x, p, 123, 1024)? != out {
+            return Err("the same seed gave a different output".into());
+        }
+        // Another seed gives another mask.
+        let other: Vec<bool> = run_dropout(backend, &x, p, 124, 256)?
+            .iter()
+            .map(|&v| v != 0.0)
+            .collect();
+        if other != dropout_mask(124, x.len(), p) {
+            return Err("seed 124: the kept lanes differ from the reference".into());
+        }
+        let differing = other.iter().zip(&kept).filter(|(a, b)| a != b).count();
+        if differing < x.len() / 10 {
+            return Err(format!(
+                "seeds 123 and 124 differ in only {differing} of {} lanes",
+                x.len()
+            ));
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn tutorial_04_dropout_keeps_about_one_minus_p() {
+    let n = 1 << 16;
+    let x = vec![1.0f32; n];
+    check_both("dropout kept fraction", |backend| {
+        for p in [0.2f32, 0.7] {
+            let out = run_dropout(backend, &x, p, 7, 1024)?;
+            let kept = out.iter().filter(|&&v| v != 0.0).count() as f64 / n as f64;
+            // The binomial standard deviation is at most 0.002 here; 0.01 is five of them.
+            if (kept - (1.0 - p as f64)).abs() > 0.01 {
+                return Err(format!("p = {p}: kept {kept}, expected about {}", 1.0 - p));
+            }
+            let scale = 1.0 / (1.0 - p);
+            if let Some(bad) = out
+                .iter()
+                .find(|&&v| v != 0.0 && (v - scale).abs() > 1e-6 * scale)
+            {
+                return Err(format!(
+                    "p = {p}: a kept 1.0 became {bad}, expected {scale}"
+                ));
+            }
+        }
+        Ok(())
+    });
 }
 
 // ---- through the command line ------------------------------------------------------------------

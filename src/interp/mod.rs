@@ -17,7 +17,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-use crate::base::{HostBuffer, KernelArg, Literal, ScalarType};
+use crate::base::{HostBuffer, KernelArg, Literal, ScalarType, Span};
 use crate::ir::{self, Elem, InstId, InstKind, Kernel, ParamKind, Region};
 use half::{bf16, f16};
 use std::fmt;
@@ -39,6 +39,11 @@ pub enum RunError {
     AssertFailed {
         kernel: String,
         message: String,
+        /// The `device_assert(..)` call.
+        span: Span,
+        /// The row-major index of the first false element of a tile condition (`None` for a
+        /// scalar condition).
+        element: Option<u64>,
         program: [u32; 3],
     },
     /// The IR is malformed in a way the verifier rejects (an internal compiler error).
@@ -67,11 +72,19 @@ impl fmt::Display for RunError {
             RunError::AssertFailed {
                 kernel,
                 message,
+                element,
                 program,
-            } => write!(
-                f,
-                "kernel `{kernel}`: device_assert failed in program {program:?}: {message}"
-            ),
+                ..
+            } => {
+                write!(
+                    f,
+                    "kernel `{kernel}`: device_assert failed in program {program:?}"
+                )?;
+                if let Some(element) = element {
+                    write!(f, " at element {element}")?;
+                }
+                write!(f, ": {message}")
+            }
             RunError::InvalidIr { kernel, message } => {
                 write!(f, "kernel `{kernel}`: invalid IR: {message}")
             }
@@ -168,9 +181,15 @@ fn run_programs(
         machine
             .exec_region(&kernel.body)
             .map_err(|error| match error {
-                Stop::Assert(message) => RunError::AssertFailed {
+                Stop::Assert {
+                    message,
+                    span,
+                    element,
+                } => RunError::AssertFailed {
                     kernel: kernel.name.clone(),
                     message,
+                    span,
+                    element,
                     program: [x, y, z],
                 },
                 Stop::Invalid(id, message) => RunError::InvalidIr {
@@ -274,7 +293,11 @@ enum Flow {
 
 /// Why a program instance stopped abnormally.
 enum Stop {
-    Assert(String),
+    Assert {
+        message: String,
+        span: Span,
+        element: Option<u64>,
+    },
     Invalid(InstId, String),
     /// The work budget of `run_with_budget` ran out.
     Budget,
@@ -620,9 +643,14 @@ impl<'a> Machine<'a> {
             InstKind::Return => return Ok(Flow::Return),
             InstKind::Assert { cond, message } => {
                 let c = self.get(*cond);
-                let holds = c.data.as_bools().map_err(invalid)?.iter().all(|&b| b);
-                if !holds {
-                    return Err(Stop::Assert(message.clone()));
+                let first_false = c.data.as_bools().map_err(invalid)?.iter().position(|&b| !b);
+                if let Some(element) = first_false {
+                    let tile = !self.kernel.ty(*cond).shape.is_empty();
+                    return Err(Stop::Assert {
+                        message: message.clone(),
+                        span: self.kernel.span(id),
+                        element: tile.then_some(element as u64),
+                    });
                 }
                 return Ok(Flow::Next);
             }

@@ -763,7 +763,7 @@ fn assert_and_print() {
     );
     let two = b.const_i32(2);
     let ok = b.compare(CmpOp::Lt, pid, two);
-    b.push(
+    let assert_id = b.push(
         InstKind::Assert {
             cond: ok,
             message: "pid < 2".into(),
@@ -784,6 +784,8 @@ fn assert_and_print() {
         RunError::AssertFailed {
             kernel: "debug".into(),
             message: "pid < 2".into(),
+            span: module.kernel.span(assert_id),
+            element: None,
             program: [2, 0, 0],
         }
     );

@@ -385,7 +385,8 @@ pub enum InstKind {
     Return,
 
     // ---- debugging -----------------------------------------------------------------------
-    /// `device_assert(cond, message)`: checked by the interpreter.
+    /// `device_assert(cond, message)`: checked by the interpreter and, in safe mode, on devices
+    /// (every element of a tile `cond` must hold).
     Assert {
         cond: ValueId,
         message: String,

@@ -137,6 +137,8 @@ impl LaunchBuffers {
 
 /// The checked, encoded form of one launch's arguments.
 struct Plan {
+    /// The logical grid (to turn a reported linear program back into its ids).
+    grid: [u32; 3],
     programs: u64,
     dispatch: [u32; 3],
     push: Vec<u8>,
@@ -344,6 +346,7 @@ fn plan(
     }
     push.resize(pipeline.push_bytes as usize, 0);
     Ok(Plan {
+        grid,
         programs,
         dispatch,
         push,
@@ -770,7 +773,7 @@ fn run_with_buffers(
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         if let Some(status) = Status::decode(&words) {
-            violation = Some(out_of_bounds(pipeline, status));
+            violation = Some(violation_error(pipeline, status, plan.grid));
         }
     }
     if runs.read_back {
@@ -799,8 +802,24 @@ fn run_with_buffers(
     }
 }
 
-fn out_of_bounds(pipeline: &Pipeline, status: Status) -> RuntimeError {
+/// The error for a recorded violation: a failed `device_assert` or an out-of-bounds access.
+fn violation_error(pipeline: &Pipeline, status: Status, grid: [u32; 3]) -> RuntimeError {
     let abi = &pipeline.abi;
+    if status.kind == abi::STATUS_ASSERT {
+        let site = abi.asserts.get(status.param_index as usize);
+        // Programs are linearised x fastest, then y, then z (as in the shader's prelude).
+        let (gx, gy) = (grid[0].max(1), grid[1].max(1));
+        let p = status.program;
+        return RuntimeError::AssertFailed {
+            kernel: abi.kernel.clone(),
+            message: site
+                .map(|s| s.message.clone())
+                .unwrap_or_else(|| format!("assert #{}", status.param_index)),
+            span: site.map(|s| s.span).unwrap_or_default(),
+            element: site.is_some_and(|s| s.tile).then_some(status.index as u64),
+            program: [p % gx, (p / gx) % gy, p / (gx * gy)],
+        };
+    }
     let param = abi
         .buffers
         .iter()

@@ -140,6 +140,16 @@ pub enum RuntimeError {
         store: bool,
         program: u32,
     },
+    /// The safe-mode status buffer recorded a failed `device_assert`.
+    AssertFailed {
+        kernel: String,
+        message: String,
+        /// The `device_assert(..)` call (resolve it with the program's source map).
+        span: crate::base::Span,
+        /// The row-major index of a false element of a tile condition (`None` for a scalar).
+        element: Option<u64>,
+        program: [u32; 3],
+    },
     /// The validation layer reported errors during the call.
     Validation {
         messages: Vec<String>,
@@ -199,6 +209,22 @@ impl fmt::Display for RuntimeError {
                 "kernel `{kernel}` {} `{param}` out of bounds at index {index} (program {program})",
                 if *store { "stored to" } else { "loaded from" }
             ),
+            RuntimeError::AssertFailed {
+                kernel,
+                message,
+                element,
+                program,
+                ..
+            } => {
+                write!(
+                    f,
+                    "kernel `{kernel}`: device_assert failed in program {program:?}"
+                )?;
+                if let Some(element) = element {
+                    write!(f, " at element {element}")?;
+                }
+                write!(f, ": {message}")
+            }
             RuntimeError::Validation { messages } => {
                 write!(
                     f,

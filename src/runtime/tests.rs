@@ -336,6 +336,7 @@ fn abi(
         status_binding: None,
         shared_bytes: 0,
         features: Features::default(),
+        asserts: Vec::new(),
     }
 }
 

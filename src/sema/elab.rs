@@ -1799,6 +1799,27 @@ impl<'a> Elab<'a> {
             }
             _ => false,
         };
+        // A pointer into another parameter: say so (the types print the same).
+        if let (Elem::Ptr { param: want, .. }, Val::Rt(id)) = (lty.elem, &v) {
+            if let Elem::Ptr { param: got, .. } = self.b.ty(*id).elem {
+                if got != want {
+                    let params = &self.b.kernel.params;
+                    let (want, got) = (&params[want as usize].name, &params[got as usize].name);
+                    self.diags.push(
+                        err(
+                            "E0315",
+                            format!("`{name}` points into `{want}`; it cannot be set to a pointer into `{got}`"),
+                        )
+                        .with_label(value.span, format!("this points into `{got}`"))
+                        .with_help(
+                            "every pointer value derives from one pointer parameter; keep one \
+                                variable per parameter and choose with `if` or a mask",
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
         let vshape = self.shape_of(&v);
         if !ok_elem || !(vshape == lty.shape || vshape.is_empty()) {
             let found = self.describe(&v);

@@ -515,6 +515,7 @@ const ERROR_CASES: &[(&str, &str)] = &[
     ("kernel k(n: i32) { let v = if n > 0 { arange(0, 4) } else { arange(0, 8) }; }", "E0313"),
     ("kernel k(x: f32[4]) { }", "E0314"),
     ("kernel k(x: *f32, y: *f32) { let p = x + y; }", "E0315"),
+    ("kernel k(x: *f32, y: *f32) { let mut p = x; p = y; }", "E0315"),
     ("kernel k() { let z = zeros([4], 3); }", "E0316"),
     ("kernel k(n: i32) { let v = exp(n); }", "E0317"),
     ("fn f(a: f16) { a } kernel k(x: f32) { let v = f(x); }", "E0318"),

@@ -392,8 +392,9 @@ impl Emitter<'_> {
                 self.cx.branch(target)?;
             }
             InstKind::Return => self.cx.b.ret().map_err(ice)?,
-            // Checked by the interpreter only; devices skip them.
-            InstKind::Assert { .. } | InstKind::Print { .. } => {}
+            InstKind::Assert { cond, message } => self.assert_inst(id, *cond, message)?,
+            // Printed by the interpreter only; devices skip it.
+            InstKind::Print { .. } => {}
         }
         Ok(())
     }

@@ -571,6 +571,45 @@ impl Emitter<'_> {
             .ok_or_else(|| Diagnostic::internal("block without a label"))
     }
 
+    /// `device_assert(cond, message)` in safe mode: every register whose condition is false is a
+    /// violation at its element's row-major index in the tile, recorded like an out-of-bounds
+    /// access with the assert's index into `Abi::asserts`. The program goes on (a workgroup cannot
+    /// stop some invocations and not others before a barrier); the runtime reports the failure.
+    /// With `--unchecked` nothing is emitted.
+    pub(crate) fn assert_inst(&mut self, id: InstId, cond: ValueId, message: &str) -> R<()> {
+        if self.status.is_none() {
+            return Ok(());
+        }
+        let layout = self.layout(cond);
+        let shape = self.kernel.ty(cond).shape.clone();
+        let regs = self.regs(cond)?;
+        let bool_ty = self.cx.bool_ty();
+        let idx_ty = self.idx_ty();
+        let mut violations = Vec::new();
+        for (r, &c) in regs.iter().enumerate() {
+            let bad = self.cx.op(Op::LogicalNot, bool_ty, &[c])?;
+            let at = if shape.is_empty() {
+                self.cx.const_bits(idx_ty, 0, self.idx64)
+            } else {
+                let coords = self.coords(&layout, r as u32)?;
+                let at = self.linear_index(&coords, &shape)?;
+                if self.idx64 {
+                    self.cx.uconvert(64, true, at)?
+                } else {
+                    self.cx.op(Op::Bitcast, idx_ty, &[at])?
+                }
+            };
+            violations.push((bad, at));
+        }
+        let site = self.asserts.len() as u32;
+        self.asserts.push(abi::AssertSite {
+            message: message.to_string(),
+            span: self.kernel.span(id),
+            tile: !shape.is_empty(),
+        });
+        self.record_violation(&violations, abi::STATUS_ASSERT, site)
+    }
+
     /// Safe mode: when any of `violations` holds, records the first (kind, parameter, index,
     /// program) in the status buffer unless an earlier violation was recorded.
     pub(crate) fn record_violation(

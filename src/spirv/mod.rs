@@ -197,6 +197,8 @@ pub(crate) struct Emitter<'a> {
     /// The workgroup is exactly one subgroup of a known size: work across invocations uses
     /// subgroup shuffles instead of shared memory and barriers (`subgroup.rs`).
     one_subgroup: bool,
+    /// The `device_assert`s emitted so far (safe mode), for `Abi::asserts`.
+    asserts: Vec<abi::AssertSite>,
 }
 
 impl<'a> Emitter<'a> {
@@ -240,6 +242,7 @@ impl<'a> Emitter<'a> {
             view_types_decorated: HashSet::new(),
             packed_views: false,
             one_subgroup: false,
+            asserts: Vec::new(),
         }
     }
 
@@ -626,6 +629,7 @@ impl<'a> Emitter<'a> {
             }),
             shared_bytes: self.schedule.shared_bytes,
             features: self.cx.features,
+            asserts: self.asserts,
         };
         Ok(Artifact { words, abi })
     }

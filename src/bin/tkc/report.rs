@@ -194,7 +194,58 @@ pub(crate) fn device_failure(code: &'static str, message: String, help: &str) ->
     }
 }
 
-pub(crate) fn run_error_interp(error: tk::interp::RunError) -> Fail {
+/// A failed `device_assert`, from the interpreter or a device's status buffer: the same text for
+/// both, naming the kernel, the assert's `file:line:col` and message, the program and (for a tile
+/// condition) the element; a label points at the assert when `sources` holds its file.
+pub(crate) fn assert_failure(
+    kernel: &str,
+    message: &str,
+    span: Span,
+    element: Option<u64>,
+    program: [u32; 3],
+    sources: &SourceMap,
+) -> Fail {
+    let known = (span.file.0 as usize) < sources.files.len();
+    let at = if known {
+        let (line, col) = sources.line_col(span.file, span.start);
+        format!(" at {}:{line}:{col}", sources.file(span.file).name)
+    } else {
+        String::new()
+    };
+    let element = element
+        .map(|e| format!(", element {e}"))
+        .unwrap_or_default();
+    let mut diagnostic = Diagnostic::error(
+        "E0952",
+        format!(
+            "device_assert failed in kernel `{kernel}`{at} (program {program:?}{element}): {message}"
+        ),
+    )
+    .with_help("the assertion's condition was false; with --unchecked devices skip the check");
+    if known {
+        diagnostic = diagnostic.with_label(span, "this condition was false");
+    }
+    Fail {
+        code: 3,
+        text: render(&diagnostic.into(), sources),
+    }
+}
+
+/// A device failure, with a failed `device_assert` located in `sources`.
+pub(crate) fn launch_failure(error: RuntimeError, sources: &SourceMap) -> Fail {
+    match error {
+        RuntimeError::AssertFailed {
+            kernel,
+            message,
+            span,
+            element,
+            program,
+        } => assert_failure(&kernel, &message, span, element, program, sources),
+        other => runtime_failure(other),
+    }
+}
+
+pub(crate) fn run_error_interp(error: tk::interp::RunError, sources: &SourceMap) -> Fail {
     use tk::interp::RunError;
     match error {
         RunError::OutOfBounds { kernel, param, index, store, program } => device_failure(
@@ -205,8 +256,8 @@ pub(crate) fn run_error_interp(error: tk::interp::RunError) -> Fail {
             ),
             "mask the access (mask: offs < n) or pass a larger buffer; the access was dropped",
         ),
-        RunError::AssertFailed { kernel, message, program } => {
-            device_failure("E0952", format!("device_assert failed in kernel `{kernel}` (program {program:?}): {message}"), "the assertion's condition was false")
+        RunError::AssertFailed { kernel, message, span, element, program } => {
+            assert_failure(&kernel, &message, span, element, program, sources)
         }
         RunError::BadArguments(message) => Fail {
             code: 2,
@@ -229,6 +280,7 @@ pub(crate) fn run_error_interp(error: tk::interp::RunError) -> Fail {
 
 pub(crate) fn runtime_failure(error: RuntimeError) -> Fail {
     let (code, exit, help) = match &error {
+        RuntimeError::AssertFailed { .. } => ("E0952", 3, "the assertion's condition was false"),
         RuntimeError::OutOfBounds { .. } => (
             "E0951",
             3,

@@ -393,7 +393,8 @@ pub(crate) fn run(
                     "use --device auto or an index".into(),
                 ));
             }
-            tk::interp::run(&lowered, &mut args, grid).map_err(run_error_interp)?;
+            tk::interp::run(&lowered, &mut args, grid)
+                .map_err(|e| run_error_interp(e, &program.sources))?;
         }
         Some(device) => {
             let (lowered, grid) = match autotuned(
@@ -425,7 +426,7 @@ pub(crate) fn run(
                 None => {
                     device
                         .launch(&pipeline, &mut args, grid)
-                        .map_err(runtime_failure)?;
+                        .map_err(|e| launch_failure(e, &program.sources))?;
                 }
                 Some(_) => {
                     let options = bench_options.expect("bench iterations come from the options");
