@@ -32,6 +32,15 @@ pub fn register_operand_layouts(acc: &Blocked, k: u32) -> (Blocked, Blocked) {
     (a, b)
 }
 
+/// The register dot when it stays modest for the device compiler (lavapipe compiles the fully
+/// unrolled FMAs with LLVM; VULKAN-NOTES.md: a 32×32 register tile unrolled takes seconds):
+/// operands within 1,024 registers per invocation and at most 4,096 FMAs per `dot`. Larger
+/// products stage through shared memory.
+pub fn register_dot_layouts(acc: &Blocked, k: u32) -> Option<(Blocked, Blocked)> {
+    let (a, b) = register_operand_layouts(acc, k);
+    (a.regs() + b.regs() <= 1024 && acc.regs() * k <= 4096).then_some((a, b))
+}
+
 /// Padding (in words) added to each staged row of `width` words: one word when rows are a
 /// multiple of the 32 banks apart, so that a column walk hits different banks.
 pub fn row_pad(width: u32) -> u32 {

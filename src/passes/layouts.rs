@@ -406,9 +406,10 @@ fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) 
             state.suggest(kernel, *acc, result.clone());
             if let (true, Layout::Blocked(r)) = (state.register_dot, &result) {
                 let k = kernel.ty(*a).shape[1];
-                let (la, lb) = super::dot::register_operand_layouts(r, k);
-                state.suggest(kernel, *a, Layout::Blocked(la));
-                state.suggest(kernel, *b, Layout::Blocked(lb));
+                if let Some((la, lb)) = super::dot::register_dot_layouts(r, k) {
+                    state.suggest(kernel, *a, Layout::Blocked(la));
+                    state.suggest(kernel, *b, Layout::Blocked(lb));
+                }
             }
         }
         InstKind::LocalGet(local) => {
@@ -682,9 +683,13 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
             if state.layout(*acc) != target {
                 *acc = convert(kernel, state, out, id, *acc, target.clone());
             }
-            if let (true, Layout::Blocked(r)) = (state.register_dot, &target) {
-                let k = kernel.ty(*a).shape[1];
-                let (la, lb) = super::dot::register_operand_layouts(r, k);
+            let register = match (state.register_dot, &target) {
+                (true, Layout::Blocked(r)) => {
+                    super::dot::register_dot_layouts(r, kernel.ty(*a).shape[1])
+                }
+                _ => None,
+            };
+            if let Some((la, lb)) = register {
                 for (x, l) in [(a, la), (b, lb)] {
                     let l = Layout::Blocked(l);
                     if state.layout(*x) != l {
