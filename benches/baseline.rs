@@ -1,4 +1,5 @@
-//! Hand-written SPIR-V baselines ("what a Vulkan user would write") against tk's own kernels,
+//! Hand-written SPIR-V baselines ("what a Vulkan user would write") against tk's own kernels
+//! (vector add in GB/s against the copy bandwidth, f32 matmul in GFLOP/s),
 //! through the same runtime, on the same buffers, with the device's copy bandwidth measured in the
 //! same process. Run with `cargo bench --bench baseline [-- FILTER]`; needs `spirv-as`
 //! (spirv-tools) on the PATH.
@@ -69,11 +70,7 @@ fn main() {
             (N as u32).div_ceil(block as u32),
         );
     }
-    for shader in &shaders {
-        assert_eq!(
-            shader.kernel, "vector_add",
-            "only vector_add baselines exist so far"
-        );
+    for shader in shaders.iter().filter(|s| s.kernel == "vector_add") {
         let mut artifact = tk_vector_add(&device, 1024, false);
         artifact.words = assemble(&shader.path);
         let pipeline = device.load(&artifact).expect("load");
@@ -89,6 +86,111 @@ fn main() {
             (N as u32).div_ceil(shader.elements_per_workgroup),
         );
     }
+    matmul(&device, &shaders, filter.as_deref());
+}
+
+/// f32 matmul, n × n × n: tk's kernel at a few tile sizes against the hand-written shaders, in
+/// GFLOP/s; every result is compared with tk's default configuration.
+fn matmul(device: &Device, shaders: &[Shader], filter: Option<&str>) {
+    let n: usize = std::env::var("TK_BENCH_MATMUL_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    let flops = 2.0 * (n as f64).powi(3);
+    println!("\nf32 matmul {n}³ (GFLOP/s, median of {ITERATIONS})");
+    let mut reference: Option<Vec<f32>> = None;
+    let mut report = |name: &str, pipeline: &Pipeline, grid: u32| {
+        let mut args = matmul_args(n);
+        let timing = device
+            .bench(pipeline, &mut args, [grid, 1, 1], WARMUP, ITERATIONS)
+            .expect("bench");
+        device
+            .launch(pipeline, &mut args, [grid, 1, 1])
+            .expect("launch");
+        let KernelArg::Buffer(c) = &args[2] else {
+            unreachable!()
+        };
+        let c = c.to_f32();
+        let error = match &reference {
+            None => {
+                reference = Some(c);
+                0.0
+            }
+            Some(r) => r
+                .iter()
+                .zip(&c)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max),
+        };
+        println!(
+            "{name:<40} {:>12.2}   max |C - C_tk| = {error:.2e}",
+            flops / timing.median_ns
+        );
+    };
+    for (bm, bn, bk) in [(32, 32, 16), (64, 32, 8), (32, 64, 8)] {
+        if filter.is_some_and(|f| !"tk matmul".contains(f)) {
+            break;
+        }
+        let artifact = tk_matmul(device, bm, bn, bk);
+        let pipeline = device.load(&artifact).expect("load");
+        let grid = (n.div_ceil(bm as usize) * n.div_ceil(bn as usize)) as u32;
+        report(&format!("tk matmul {bm}x{bn}x{bk}"), &pipeline, grid);
+    }
+    for shader in shaders.iter().filter(|s| s.kernel == "matmul") {
+        let mut artifact = tk_matmul(device, 32, 32, 16);
+        artifact.words = assemble(&shader.path);
+        let pipeline = device.load(&artifact).expect("load");
+        let name = shader
+            .path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let grid = ((n * n) as u32).div_ceil(shader.elements_per_workgroup);
+        report(&name, &pipeline, grid);
+    }
+}
+
+fn matmul_args(n: usize) -> Vec<KernelArg> {
+    let a: Vec<f32> = (0..n * n)
+        .map(|i| ((i * 7) % 13) as f32 * 0.125 - 0.75)
+        .collect();
+    let b: Vec<f32> = (0..n * n)
+        .map(|i| ((i * 5) % 11) as f32 * 0.25 - 1.25)
+        .collect();
+    let int = |v: usize| KernelArg::Scalar(Literal::Int(v as i128));
+    vec![
+        KernelArg::Buffer(HostBuffer::from_f32(&a, vec![n, n])),
+        KernelArg::Buffer(HostBuffer::from_f32(&b, vec![n, n])),
+        KernelArg::Buffer(HostBuffer::zeros(ScalarType::F32, vec![n, n])),
+        int(n),
+        int(n),
+        int(n),
+        int(n),
+        int(1),
+        int(n),
+        int(1),
+        int(n),
+        int(1),
+    ]
+}
+
+fn tk_matmul(device: &Device, bm: i128, bn: i128, bk: i128) -> Artifact {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/kernels/matmul_autotune.tk"
+    );
+    let source = std::fs::read_to_string(path).expect("benches/kernels/matmul_autotune.tk");
+    let program = driver::check_source(path, &source, &DiskLoader);
+    let consts = [
+        ("BLOCK_M".to_string(), Literal::Int(bm)),
+        ("BLOCK_N".to_string(), Literal::Int(bn)),
+        ("BLOCK_K".to_string(), Literal::Int(bk)),
+    ];
+    let lowered = driver::lower(&program, "matmul", &consts).expect("lower");
+    driver::compile(lowered, &device.target(), false)
+        .expect("compile")
+        .1
 }
 
 fn vector_add_args() -> Vec<KernelArg> {

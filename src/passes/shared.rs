@@ -75,7 +75,20 @@ pub fn scratch_bytes(
             ty.num_elements().max(1) as u32 * scratch_words(ty) * 4
         }
         InstKind::Dot { a, b, .. } => {
-            super::dot::staging_words(&kernel.ty(*a).shape, &kernel.ty(*b).shape) * 4
+            // Operands already in register layouts need no staging (`passes::dot`).
+            let k = kernel.ty(*a).shape[1];
+            let in_registers = match layout_of(id) {
+                Layout::Blocked(r) => {
+                    let (la, lb) = super::dot::register_operand_layouts(&r, k);
+                    layout_of(*a) == Layout::Blocked(la) && layout_of(*b) == Layout::Blocked(lb)
+                }
+                _ => false,
+            };
+            if in_registers {
+                0
+            } else {
+                super::dot::staging_words(&kernel.ty(*a).shape, &kernel.ty(*b).shape) * 4
+            }
         }
         InstKind::Reshape(value) | InstKind::Permute { value, .. } => {
             let ty = kernel.ty(*value);
