@@ -334,6 +334,8 @@ fn abi(
         push_fields,
         push_bytes,
         status_binding: None,
+        uniform_binding: None,
+        uniform_bytes: 0,
         shared_bytes: 0,
         features: Features::default(),
     }
