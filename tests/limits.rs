@@ -292,3 +292,96 @@ fn too_much_shared_memory_points_at_the_op() {
     assert!(rendered.contains("smaller tiles"), "{rendered}");
     assert!(rendered.contains("test.tk:6:"), "{rendered}");
 }
+
+/// Runs `tkc` (validation layer on for device runs) and returns (exit code, stderr with
+/// miette's line wrapping undone).
+fn tkc(args: &[&str]) -> (i32, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tkc"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .env("NO_COLOR", "1")
+        .env("TK_VALIDATION", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run tkc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked at"), "tkc {args:?}:\n{stderr}");
+    (output.status.code().unwrap_or(-1), flat(&stderr))
+}
+
+fn scratch_file(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("tk-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn cli_reports_device_limits_with_codes_spans_and_help() {
+    // `tkc build` compiles for the portable target: 128 invocations at most.
+    let threads = scratch_file(
+        "threads.tk",
+        "#[threads(256)]\n#[grid(1)]\nkernel k(out: *mut f32) {\n    store(out + arange(0, 256), 1.0);\n}\n",
+    );
+    let (code, stderr) = tkc(&["build", &threads, "-o", &format!("{threads}.spv")]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("error[E0607]"), "{stderr}");
+    assert!(stderr.contains("#[threads(256)]"), "{stderr}");
+    assert!(
+        stderr.contains("256 invocations asked for here"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: use `#[threads(128)]` or fewer"),
+        "{stderr}"
+    );
+
+    // A 64×64 `dot` stages 2 × 64 × 65 words, past lavapipe's 32 KiB of shared memory.
+    let dot = scratch_file(
+        "dot.tk",
+        "#[grid(1)]\nkernel k(a: *f32, b: *f32, c: *mut f32) {\n    let r = arange(0, 64);\n    let x = load(a + r[:, None] * 64 + r[None, :]);\n    let y = load(b + r[:, None] * 64 + r[None, :]);\n    store(c + r[:, None] * 64 + r[None, :], dot(x, y));\n}\n",
+    );
+    let target = device().target();
+    let (code, stderr) = tkc(&[
+        "run",
+        &dot,
+        "--arg",
+        "a=zeros:4096",
+        "--arg",
+        "b=zeros:4096",
+        "--arg",
+        "c=zeros:4096",
+    ]);
+    if target.max_shared_bytes < 2 * 64 * 65 * 4 {
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("error[E0608]"), "{stderr}");
+        assert!(stderr.contains("this `dot` needs 33280 bytes"), "{stderr}");
+        assert!(stderr.contains("dot(x, y)"), "{stderr}");
+        assert!(stderr.contains("smaller tiles"), "{stderr}");
+    } else {
+        assert_eq!(code, 0, "{stderr}");
+    }
+
+    // A buffer one element past lavapipe's maxStorageBufferRange (128 MiB).
+    let (code, stderr) = tkc(&[
+        "run",
+        "examples/vector_add.tk",
+        "--arg",
+        "x=zeros:33554433",
+        "--arg",
+        "y=zeros:4",
+        "--arg",
+        "out=zeros:4",
+        "--arg",
+        "n=4",
+    ]);
+    if target.name.contains("llvmpipe") {
+        assert_eq!(code, 3, "{stderr}");
+        assert!(stderr.contains("error[E0958]"), "{stderr}");
+        assert!(stderr.contains("buffer `x`"), "{stderr}");
+        assert!(stderr.contains("134217732 bytes"), "{stderr}");
+        assert!(stderr.contains("maxStorageBufferRange"), "{stderr}");
+        assert!(stderr.contains("help: split the data"), "{stderr}");
+    }
+}
