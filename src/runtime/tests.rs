@@ -610,9 +610,15 @@ fn grid_too_large_even_after_linearisation_is_an_error() {
         .launch(&pipeline, &mut args, [u32::MAX, 4, 1])
         .expect_err("must fail");
     assert!(
-        matches!(&error, RuntimeError::LimitExceeded { what, requested, .. }
-            if what == "grid programs" && *requested == u32::MAX as u64 * 4),
+        matches!(&error, RuntimeError::GridTooLarge { grid, programs, .. }
+            if *grid == [u32::MAX, 4, 1] && *programs == u32::MAX as u64 * 4),
         "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("the grid [{}, 4, 1]", u32::MAX))
+            && message.contains("maxComputeWorkGroupCount"),
+        "{message}"
     );
 }
 
