@@ -8,7 +8,11 @@
 //! out-of-bounds access or failed `device_assert` (see `Status`; `Abi::asserts` names the assert).
 //!
 //! Push constants: a fixed header (`PUSH_HEADER_BYTES`) holds the logical grid and the dispatch
-//! shape, then one field per scalar parameter at the offsets in `push_fields`.
+//! shape, then one field per scalar parameter at the offsets in `push_fields`. When the header and
+//! the scalars do not fit the target's `max_push_bytes`, the scalars move to a uniform buffer at
+//! `uniform_binding` (after the storage buffers and the status buffer), at std140-compatible
+//! offsets from 0 (every field is a 4- or 8-byte scalar aligned to its size); the push constants
+//! then hold the header alone.
 use crate::base::{ScalarType, Span};
 
 /// Byte offsets of the push-constant header fields (all u32).
@@ -20,6 +24,12 @@ pub const PUSH_GRID_Z: u32 = 8;
 pub const PUSH_DISPATCH_X: u32 = 12;
 /// Workgroups along y of the actual dispatch.
 pub const PUSH_DISPATCH_Y: u32 = 16;
+/// Bit `k % 32` of the u32 at `PUSH_EMPTY_BUFFERS + 4 * (k / 32)` is set when the buffer at binding
+/// `k` (k < 64) is empty. Vulkan has no zero-sized buffers, so an empty argument is bound to a
+/// small one; safe mode reads these bits to treat its length as 0.
+pub const PUSH_EMPTY_BUFFERS: u32 = 20;
+/// Buffers whose emptiness the header can record (two u32 words of bits).
+pub const PUSH_EMPTY_BUFFER_BITS: u32 = 64;
 pub const PUSH_HEADER_BYTES: u32 = 32;
 
 /// Number of u32 words of the status buffer: `[flag, kind, param, index_lo, index_hi, program_lo, 0, 0]`.
@@ -106,10 +116,17 @@ pub struct Abi {
     pub workgroup_size: [u32; 3],
     pub buffers: Vec<BufferBinding>,
     pub push_fields: Vec<PushField>,
-    /// Total push-constant bytes (header included).
+    /// Total push-constant bytes (header included; the header alone when the scalars are in the
+    /// uniform buffer).
     pub push_bytes: u32,
     /// The safe-mode status buffer's binding, absent with `--unchecked`.
     pub status_binding: Option<u32>,
+    /// Set when the scalar parameters live in a uniform buffer at this binding instead of the
+    /// push constants (they did not fit `Target::max_push_bytes`); `push_fields` offsets are then
+    /// offsets into that buffer.
+    pub uniform_binding: Option<u32>,
+    /// Bytes of the uniform buffer (0 without one).
+    pub uniform_bytes: u32,
     pub shared_bytes: u32,
     pub features: Features,
     /// The kernel's `device_assert`s, indexed by the status buffer's `param` word when its kind is

@@ -188,8 +188,8 @@ impl KernelCache {
 }
 
 const MAGIC: &[u8; 5] = b"TKART";
-// 2: the assert table.
-const FORMAT_VERSION: u32 = 2;
+// 2: the assert table, or the uniform-buffer fields (two branches); 3: both.
+const FORMAT_VERSION: u32 = 3;
 
 struct Writer {
     out: Vec<u8>,
@@ -336,6 +336,14 @@ pub fn encode_artifact(artifact: &Artifact) -> Vec<u8> {
         }
         None => w.u32(0),
     }
+    match abi.uniform_binding {
+        Some(binding) => {
+            w.u32(1);
+            w.u32(binding);
+        }
+        None => w.u32(0),
+    }
+    w.u32(abi.uniform_bytes);
     w.u32(abi.shared_bytes);
     w.u32(feature_bits(&abi.features));
     w.u32(abi.asserts.len() as u32);
@@ -400,6 +408,8 @@ pub fn decode_artifact(bytes: &[u8]) -> Option<Artifact> {
     }
     let push_bytes = r.u32()?;
     let status_binding = if r.bool()? { Some(r.u32()?) } else { None };
+    let uniform_binding = if r.bool()? { Some(r.u32()?) } else { None };
+    let uniform_bytes = r.u32()?;
     let shared_bytes = r.u32()?;
     let features = features_from_bits(r.u32()?)?;
     let assert_count = r.u32()? as usize;
@@ -434,6 +444,8 @@ pub fn decode_artifact(bytes: &[u8]) -> Option<Artifact> {
             push_fields,
             push_bytes,
             status_binding,
+            uniform_binding,
+            uniform_bytes,
             shared_bytes,
             features,
             asserts,
@@ -521,6 +533,8 @@ mod tests {
                 }],
                 push_bytes: 40,
                 status_binding: Some(1),
+                uniform_binding: None,
+                uniform_bytes: 0,
                 shared_bytes: 512,
                 features: Features {
                     float16: true,

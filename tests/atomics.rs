@@ -275,7 +275,7 @@ fn float_atomic_add_needs_the_device_feature() {
     let e = tk::driver::compile(lowered.clone(), &target, true).expect_err("missing feature");
     let text = format!("{e:?}");
     assert!(
-        text.contains("E0603") && text.contains("f32 atomic add"),
+        text.contains("E0609") && text.contains("f32 atomic add"),
         "{text}"
     );
     assert!(text.contains("test device"), "{text}");

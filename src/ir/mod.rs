@@ -427,6 +427,8 @@ pub struct Kernel {
     pub grid: Option<Vec<GridExpr>>,
     /// `#[threads(N)]`, if given.
     pub threads: Option<u32>,
+    /// Where `#[threads(N)]` is written, for diagnostics about the workgroup size.
+    pub threads_span: Option<Span>,
     pub insts: Arena<Inst>,
     /// Source span of each instruction, indexed like `insts` (a side table).
     pub spans: Vec<Span>,
@@ -445,6 +447,7 @@ impl Kernel {
             consts: Vec::new(),
             grid: None,
             threads: None,
+            threads_span: None,
             insts: Arena::new(),
             spans: Vec::new(),
             locals: Arena::new(),

@@ -113,24 +113,97 @@ pub fn size_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
     });
     if largest.0 > target.max_shared_bytes {
         let id = largest.1.expect("an instruction needs the shared memory");
-        let what = match kernel.insts[id].kind {
-            InstKind::Reduce { .. } => "this reduction",
-            InstKind::Dot { .. } => "this `dot`",
-            InstKind::Scan { .. } => "this scan",
-            _ => "this layout conversion",
-        };
-        return Err(Diagnostic::error(
-            "E0602",
-            format!(
-                "{what} needs {} bytes of workgroup shared memory, more than the {} bytes of `{}`",
-                largest.0, target.max_shared_bytes, target.name
-            ),
-        )
-        .with_label(kernel.span(id), "needs too much shared memory")
-        .with_help("use smaller tiles or fewer threads"));
+        return Err(too_much_shared_memory(
+            kernel, &layouts, id, largest.0, target,
+        ));
     }
     if let Some(s) = kernel.schedule.as_mut() {
         s.shared_bytes = largest.0;
     }
     Ok(())
+}
+
+/// E0608: the instruction `id` needs `bytes` of shared memory, more than the target has. The
+/// help names what to shrink for that kind of instruction, and a note the const values of this
+/// specialisation.
+fn too_much_shared_memory(
+    kernel: &Kernel,
+    layouts: &[Option<Layout>],
+    id: crate::ir::InstId,
+    bytes: u32,
+    target: &Target,
+) -> Diagnostic {
+    let threads = kernel.schedule.as_ref().map_or(1, |s| s.threads);
+    let (what, help) = match &kernel.insts[id].kind {
+        InstKind::Reduce { value, .. } => {
+            let src = layouts[value.index()].clone().unwrap_or(Layout::Uniform);
+            (
+                "this reduction",
+                format!(
+                    "its {} invocations each stage partial results: use fewer threads \
+                     (`#[threads(N)]`) or a smaller tile",
+                    src.threads().max(threads)
+                ),
+            )
+        }
+        InstKind::Dot { a, b, .. } => {
+            let (sa, sb) = (&kernel.ty(*a).shape, &kernel.ty(*b).shape);
+            (
+                "this `dot`",
+                format!(
+                    "both operands ({:?} and {:?}) are staged in shared memory: use smaller \
+                     tiles (a smaller BLOCK_M, BLOCK_N or BLOCK_K)",
+                    sa, sb
+                ),
+            )
+        }
+        InstKind::Atomic { .. } => (
+            "this atomic",
+            "the old values of the whole tile go through shared memory: use a smaller tile \
+             (a smaller BLOCK)"
+                .to_string(),
+        ),
+        InstKind::Scan { .. } => (
+            "this scan",
+            "the whole tile moves through shared memory along the scanned axis: use a smaller \
+             tile (a smaller BLOCK) or fewer threads"
+                .to_string(),
+        ),
+        InstKind::Reshape(_) | InstKind::Permute { .. } => (
+            "this reshape or permute",
+            "the whole tile moves through shared memory: use a smaller tile (a smaller BLOCK)"
+                .to_string(),
+        ),
+        _ => (
+            "this layout conversion",
+            "the whole tile moves through shared memory: use a smaller tile (a smaller BLOCK)"
+                .to_string(),
+        ),
+    };
+    let mut diag = Diagnostic::error(
+        "E0608",
+        format!(
+            "{what} needs {bytes} bytes of workgroup shared memory, more than the {} bytes of \
+             the device `{}`",
+            target.max_shared_bytes, target.name
+        ),
+    )
+    .with_label(
+        kernel.span(id),
+        format!("needs {bytes} bytes of shared memory"),
+    )
+    .with_help(help);
+    if !kernel.consts.is_empty() {
+        let consts: Vec<String> = kernel
+            .consts
+            .iter()
+            .map(|(name, value)| match value {
+                crate::base::Literal::Int(i) => format!("{name} = {i}"),
+                crate::base::Literal::Float(f) => format!("{name} = {f}"),
+                crate::base::Literal::Bool(b) => format!("{name} = {b}"),
+            })
+            .collect();
+        diag = diag.with_note(format!("compiled with {}", consts.join(", ")));
+    }
+    diag
 }

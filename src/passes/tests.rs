@@ -60,7 +60,7 @@ fn threads_heuristic_and_attribute() {
         let mut k = vector_add(1024);
         k.threads = Some(bad);
         let err = run(ir::Module { kernel: k }, &Target::portable()).unwrap_err();
-        assert_eq!(err.code, "E0601");
+        assert_eq!(err.code, "E0607");
     }
 }
 
@@ -174,7 +174,7 @@ fn shared_memory_limit_is_a_diagnostic() {
         &target,
     )
     .unwrap_err();
-    assert_eq!(err.code, "E0602");
+    assert_eq!(err.code, "E0608");
     assert!(!err.labels.is_empty());
 }
 

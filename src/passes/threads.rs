@@ -1,6 +1,7 @@
 //! Pass 1: the workgroup size (invocations per program instance).
 //!
-//! `#[threads(N)]` wins when it is a power of two within the device limit. Otherwise the heuristic
+//! `#[threads(N)]` wins when it is a power of two within the device limit (beyond it: E0607 at
+//! the attribute). Otherwise the heuristic
 //! gives every invocation about four elements of the largest tile: `elements / 4`, rounded to a
 //! power of two and clamped to `[32, min(256, max_threads)]` (32 keeps small kernels cheap on every
 //! subgroup size; 256 bounds register pressure on lavapipe and GPUs alike). A kernel without tiles
@@ -14,18 +15,30 @@ pub fn choose_threads(kernel: &Kernel, target: &Target) -> Result<u32, Diagnosti
     let max = target.max_threads.max(1);
     if let Some(n) = kernel.threads {
         if n == 0 || !n.is_power_of_two() || n > max {
-            let mut diag = Diagnostic::error(
-                "E0601",
-                format!("`#[threads({n})]` is not a power of two between 1 and {max}"),
-            )
-            .with_help(format!(
-                "the device `{}` allows at most {max} invocations per workgroup",
+            let largest_allowed = prev_power_of_two(max);
+            let message = if n > max {
+                format!(
+                    "`#[threads({n})]` needs {n} invocations per workgroup, more than the {max} \
+                     of the device `{}`",
+                    target.name
+                )
+            } else {
+                format!("`#[threads({n})]` is not a power of two between 1 and {max}")
+            };
+            let mut diag = Diagnostic::error("E0607", message).with_help(format!(
+                "use `#[threads({largest_allowed})]` or fewer: the device `{}` allows at most \
+                 {max} invocations per workgroup (maxComputeWorkGroupInvocations)",
                 target.name
             ));
-            // The attribute has no instruction of its own: point at the first instruction.
-            if let Some(&first) = kernel.body.insts.first() {
-                diag = diag.with_label(kernel.span(first), "in this kernel");
-            }
+            diag = match kernel.threads_span {
+                Some(span) => diag.with_label(span, format!("{n} invocations asked for here")),
+                // Without the attribute's place (IR built by hand), point at the kernel's first
+                // instruction.
+                None => match kernel.body.insts.first() {
+                    Some(&first) => diag.with_label(kernel.span(first), "in this kernel"),
+                    None => diag,
+                },
+            };
             return Err(diag);
         }
         return Ok(n);

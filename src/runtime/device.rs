@@ -55,6 +55,8 @@ struct Probe {
     queue_family: u32,
     timestamp_bits: u32,
     limits: vk::PhysicalDeviceLimits,
+    /// `maxMemoryAllocationSize` (VkPhysicalDeviceMaintenance3Properties, core in Vulkan 1.1).
+    max_memory_allocation: u64,
     /// Some(size) when every dispatch runs with this subgroup size.
     fixed_subgroup_size: Option<u32>,
     /// min(instance version, device version) >= 1.2: the Vulkan11/12 feature structs apply.
@@ -123,6 +125,8 @@ pub(crate) struct Context {
     pub(crate) queue: vk::Queue,
     pub(crate) queue_family: u32,
     pub(crate) limits: vk::PhysicalDeviceLimits,
+    /// `maxMemoryAllocationSize`: the largest single allocation (0 when the device does not say).
+    pub(crate) max_memory_allocation: u64,
     pub(crate) info: DeviceInfo,
     pub(crate) target: Target,
     pub(crate) always_stage: bool,
@@ -363,8 +367,11 @@ fn probe(
         let mut subgroup = vk::PhysicalDeviceSubgroupProperties::default();
         let mut driver = vk::PhysicalDeviceDriverProperties::default();
         let mut vulkan13 = vk::PhysicalDeviceVulkan13Properties::default();
+        let mut maintenance3 = vk::PhysicalDeviceMaintenance3Properties::default();
         {
-            let mut properties = vk::PhysicalDeviceProperties2::default().push_next(&mut subgroup);
+            let mut properties = vk::PhysicalDeviceProperties2::default()
+                .push_next(&mut subgroup)
+                .push_next(&mut maintenance3);
             if core_12 {
                 properties = properties.push_next(&mut driver);
             }
@@ -489,6 +496,7 @@ fn probe(
             queue_family: queue_family as u32,
             timestamp_bits,
             limits: basic.limits,
+            max_memory_allocation: maintenance3.max_memory_allocation_size,
             fixed_subgroup_size,
             core_12,
             support,
@@ -610,6 +618,7 @@ impl Device {
             queue,
             queue_family: probe.queue_family,
             limits,
+            max_memory_allocation: probe.max_memory_allocation,
             info: probe.info.clone(),
             target,
             always_stage: options.always_stage,

@@ -142,6 +142,8 @@ struct Plan {
     programs: u64,
     dispatch: [u32; 3],
     push: Vec<u8>,
+    /// The uniform buffer's bytes when the scalar parameters live there (`Abi::uniform_binding`).
+    uniform: Option<Vec<u8>>,
 }
 
 fn bad_arguments(abi: &abi::Abi, message: String) -> RuntimeError {
@@ -216,7 +218,6 @@ fn plan(
             format!("expected {expected} argument(s), got {}", args.len()),
         ));
     }
-    let max_range = context.limits.max_storage_buffer_range as u64;
     for binding in &abi.buffers {
         match args.get(binding.param_index as usize) {
             Some(KernelArg::Buffer(buffer)) => {
@@ -240,15 +241,6 @@ fn plan(
                         ),
                     ));
                 }
-                let bytes = buffer.len() as u64 * device_elem_bytes(buffer.elem);
-                if bytes > max_range {
-                    return Err(RuntimeError::LimitExceeded {
-                        what: format!("buffer `{}` bytes", binding.param),
-                        requested: bytes,
-                        limit: max_range,
-                        device: context.info.name.clone(),
-                    });
-                }
             }
             Some(KernelArg::Scalar(_)) => {
                 return Err(bad_arguments(
@@ -268,6 +260,16 @@ fn plan(
         }
     }
 
+    check_buffer_sizes(
+        abi,
+        args,
+        BufferLimits {
+            storage_range: context.limits.max_storage_buffer_range as u64,
+            allocation: context.max_memory_allocation,
+        },
+        &context.info.name,
+    )?;
+
     let programs = grid.iter().map(|&g| g as u64).product::<u64>();
     let max = context.limits.max_compute_work_group_count;
     let dispatch = if programs == 0 {
@@ -281,10 +283,11 @@ fn plan(
         match linearise(programs, max) {
             Some(dispatch) if programs <= u32::MAX as u64 => dispatch,
             _ => {
-                return Err(RuntimeError::LimitExceeded {
-                    what: "grid programs".to_string(),
-                    requested: programs,
+                return Err(RuntimeError::GridTooLarge {
+                    grid,
+                    programs,
                     limit: capacity,
+                    max_workgroups: max,
                     device: context.info.name.clone(),
                 })
             }
@@ -292,23 +295,31 @@ fn plan(
     };
 
     let mut push = vec![0u8; pipeline.push_bytes.max(abi::PUSH_HEADER_BYTES) as usize];
-    let mut put = |offset: u32, bytes: &[u8]| -> Result<(), RuntimeError> {
+    let mut uniform = abi
+        .uniform_binding
+        .map(|_| vec![0u8; abi.uniform_bytes as usize]);
+    let put = |block: &mut Vec<u8>, offset: u32, bytes: &[u8]| -> Result<(), RuntimeError> {
         let start = offset as usize;
         let end = start + bytes.len();
-        let target = push.get_mut(start..end).ok_or_else(|| {
+        let target = block.get_mut(start..end).ok_or_else(|| {
             bad_arguments(
                 abi,
-                format!("push field at byte {offset} lies beyond the push block"),
+                format!("parameter field at byte {offset} lies beyond its block"),
             )
         })?;
         target.copy_from_slice(bytes);
         Ok(())
     };
-    put(abi::PUSH_GRID_X, &grid[0].to_le_bytes())?;
-    put(abi::PUSH_GRID_Y, &grid[1].to_le_bytes())?;
-    put(abi::PUSH_GRID_Z, &grid[2].to_le_bytes())?;
-    put(abi::PUSH_DISPATCH_X, &dispatch[0].to_le_bytes())?;
-    put(abi::PUSH_DISPATCH_Y, &dispatch[1].to_le_bytes())?;
+    put(&mut push, abi::PUSH_GRID_X, &grid[0].to_le_bytes())?;
+    put(&mut push, abi::PUSH_GRID_Y, &grid[1].to_le_bytes())?;
+    put(&mut push, abi::PUSH_GRID_Z, &grid[2].to_le_bytes())?;
+    put(&mut push, abi::PUSH_DISPATCH_X, &dispatch[0].to_le_bytes())?;
+    put(&mut push, abi::PUSH_DISPATCH_Y, &dispatch[1].to_le_bytes())?;
+    put(
+        &mut push,
+        abi::PUSH_EMPTY_BUFFERS,
+        &empty_buffers(abi, args).to_le_bytes(),
+    )?;
     for field in &abi.push_fields {
         let value = match args.get(field.param_index as usize) {
             Some(KernelArg::Scalar(value)) => *value,
@@ -342,7 +353,10 @@ fn plan(
                 ),
             )
         })?;
-        put(field.offset, &bytes)?;
+        match uniform.as_mut() {
+            Some(block) => put(block, field.offset, &bytes)?,
+            None => put(&mut push, field.offset, &bytes)?,
+        }
     }
     push.resize(pipeline.push_bytes as usize, 0);
     Ok(Plan {
@@ -350,7 +364,67 @@ fn plan(
         programs,
         dispatch,
         push,
+        uniform,
     })
+}
+
+/// The limits one buffer argument must respect on a device.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BufferLimits {
+    /// `maxStorageBufferRange`: the most bytes one storage buffer descriptor can cover.
+    pub(super) storage_range: u64,
+    /// `maxMemoryAllocationSize` (0: not reported, not checked).
+    pub(super) allocation: u64,
+}
+
+/// Refuses a buffer argument the device cannot bind or allocate in one piece, naming the
+/// parameter, its size and the limit (the validation layer would otherwise complain, or the
+/// shader would silently see a truncated buffer). Arguments must already match the ABI's types.
+pub(super) fn check_buffer_sizes(
+    abi: &abi::Abi,
+    args: &[KernelArg],
+    limits: BufferLimits,
+    device: &str,
+) -> Result<(), RuntimeError> {
+    for binding in &abi.buffers {
+        let Some(KernelArg::Buffer(buffer)) = args.get(binding.param_index as usize) else {
+            continue;
+        };
+        let bytes = buffer.len() as u64 * device_elem_bytes(buffer.elem);
+        let checks = [
+            (limits.storage_range, "maxStorageBufferRange"),
+            (limits.allocation, "maxMemoryAllocationSize"),
+        ];
+        for (limit, limit_name) in checks {
+            if limit > 0 && bytes > limit {
+                return Err(RuntimeError::BufferTooLarge {
+                    kernel: abi.kernel.clone(),
+                    param: binding.param.clone(),
+                    bytes,
+                    limit,
+                    limit_name: limit_name.to_string(),
+                    device: device.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The header's empty-buffer bits: bit k set when the buffer at binding k has no elements.
+fn empty_buffers(abi: &abi::Abi, args: &[KernelArg]) -> u64 {
+    let mut bits = 0u64;
+    for binding in &abi.buffers {
+        if binding.binding >= abi::PUSH_EMPTY_BUFFER_BITS {
+            continue;
+        }
+        if let Some(KernelArg::Buffer(buffer)) = args.get(binding.param_index as usize) {
+            if buffer.data.is_empty() {
+                bits |= 1 << binding.binding;
+            }
+        }
+    }
+    bits
 }
 
 /// Device-local buffer and staging buffer indices of one binding.
@@ -381,6 +455,7 @@ fn bind_arguments(
     buffers: &mut LaunchBuffers,
     pipeline: &Pipeline,
     args: &[KernelArg],
+    plan: &Plan,
 ) -> Result<Vec<Bound>, RuntimeError> {
     let mut bound = Vec::new();
     for binding in &pipeline.abi.buffers {
@@ -393,7 +468,7 @@ fn bind_arguments(
         let (device_buffer, staging) = buffers.create_binding(context, allocator, size)?;
         let mapped = buffers.mapped(staging.unwrap_or(device_buffer))?;
         // The 4 bytes behind an empty argument read as 0, like any out-of-bounds load. (Safe mode
-        // cannot see that index 0 is outside: OpArrayLength counts the padding.)
+        // sees the buffer as empty through the header's empty-buffer bits.)
         if host.data.is_empty() {
             mapped.fill(0);
         }
@@ -424,16 +499,27 @@ fn bind_arguments(
             read_back: true,
         });
     }
+    // The descriptor covers the argument's bytes exactly, so that OpArrayLength is its element
+    // count even when the buffer was padded (arguments under 4 bytes).
     let infos: Vec<[vk::DescriptorBufferInfo; 1]> = bound
         .iter()
         .map(|b| {
+            let range = match b.param_index {
+                Some(index) => match &args[index] {
+                    KernelArg::Buffer(host) if !host.data.is_empty() => {
+                        host.len() as u64 * device_elem_bytes(host.elem)
+                    }
+                    _ => vk::WHOLE_SIZE,
+                },
+                None => vk::WHOLE_SIZE,
+            };
             [vk::DescriptorBufferInfo::default()
                 .buffer(buffers.buffers[b.device].buffer)
                 .offset(0)
-                .range(vk::WHOLE_SIZE)]
+                .range(range)]
         })
         .collect();
-    let writes: Vec<vk::WriteDescriptorSet> = bound
+    let mut writes: Vec<vk::WriteDescriptorSet> = bound
         .iter()
         .zip(&infos)
         .map(|(b, info)| {
@@ -444,6 +530,32 @@ fn bind_arguments(
                 .buffer_info(info)
         })
         .collect();
+    // The scalar parameters' uniform buffer, written directly by the host (never read back).
+    let uniform_info;
+    if let (Some(binding), Some(bytes)) = (pipeline.abi.uniform_binding, &plan.uniform) {
+        let size = (bytes.len() as u64).max(16);
+        let index = buffers.create(
+            context,
+            allocator,
+            size,
+            vk::BufferUsageFlags::UNIFORM_BUFFER,
+            MemoryLocation::CpuToGpu,
+        )?;
+        let mapped = buffers.mapped(index)?;
+        mapped.fill(0);
+        mapped[..bytes.len()].copy_from_slice(bytes);
+        uniform_info = [vk::DescriptorBufferInfo::default()
+            .buffer(buffers.buffers[index].buffer)
+            .offset(0)
+            .range(vk::WHOLE_SIZE)];
+        writes.push(
+            vk::WriteDescriptorSet::default()
+                .dst_set(pipeline.descriptor_set)
+                .dst_binding(binding)
+                .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+                .buffer_info(&uniform_info),
+        );
+    }
     // SAFETY: the set is not in use: launches are serialised by the state lock and each waits
     // for its fence.
     unsafe { context.device.update_descriptor_sets(&writes, &[]) };
@@ -683,7 +795,7 @@ fn run_with_buffers(
     plan: &Plan,
     runs: Runs,
 ) -> Result<Vec<f64>, RuntimeError> {
-    let bound = bind_arguments(context, allocator, buffers, pipeline, args)?;
+    let bound = bind_arguments(context, allocator, buffers, pipeline, args, plan)?;
     let queries = if context.info.timestamps && runs.timed > 0 {
         Some(Queries::new(context, 2 * runs.timed)?)
     } else {

@@ -127,6 +127,25 @@ pub enum RuntimeError {
         limit: u64,
         device: String,
     },
+    /// A buffer argument is larger than one buffer may be on the device (`limit_name` says which
+    /// limit: `maxStorageBufferRange` or `maxMemoryAllocationSize`).
+    BufferTooLarge {
+        kernel: String,
+        param: String,
+        bytes: u64,
+        limit: u64,
+        limit_name: String,
+        device: String,
+    },
+    /// The grid has more programs than one dispatch can run, even linearised over the three
+    /// dispatch dimensions.
+    GridTooLarge {
+        grid: [u32; 3],
+        programs: u64,
+        limit: u64,
+        max_workgroups: [u32; 3],
+        device: String,
+    },
     /// The arguments do not match the kernel's parameters.
     BadArguments {
         kernel: String,
@@ -194,6 +213,30 @@ impl fmt::Display for RuntimeError {
             } => write!(
                 f,
                 "{what} of {requested} exceeds the limit of {limit} on the device `{device}`"
+            ),
+            RuntimeError::BufferTooLarge {
+                kernel,
+                param,
+                bytes,
+                limit,
+                limit_name,
+                device,
+            } => write!(
+                f,
+                "buffer `{param}` of kernel `{kernel}` holds {bytes} bytes, more than the {limit} \
+                 bytes one buffer may have on the device `{device}` ({limit_name})"
+            ),
+            RuntimeError::GridTooLarge {
+                grid: [gx, gy, gz],
+                programs,
+                limit,
+                max_workgroups: [mx, my, mz],
+                device,
+            } => write!(
+                f,
+                "the grid [{gx}, {gy}, {gz}] has {programs} programs, more than the {limit} one \
+                 dispatch can run on the device `{device}` (maxComputeWorkGroupCount is [{mx}, \
+                 {my}, {mz}] and at most 2^32 - 1 programs are numbered)"
             ),
             RuntimeError::BadArguments { kernel, message } => {
                 write!(f, "bad arguments for kernel `{kernel}`: {message}")

@@ -155,6 +155,20 @@ impl Device {
         }
         let max_storage = limits.max_per_stage_descriptor_storage_buffers as u64;
         limit("storage buffer count", bindings.len() as u64, max_storage)?;
+        if let Some(binding) = abi.uniform_binding {
+            if bindings.contains(&binding) {
+                return Err(RuntimeError::BadArguments {
+                    kernel: abi.kernel.clone(),
+                    message: "the parameter uniform buffer shares a storage buffer's binding"
+                        .to_string(),
+                });
+            }
+            limit(
+                "scalar parameter bytes (uniform buffer)",
+                abi.uniform_bytes as u64,
+                limits.max_uniform_buffer_range as u64,
+            )?;
+        }
 
         // Build step by step into a Pipeline with null handles, so that an error on any step
         // drops it and frees what was made so far.
@@ -179,7 +193,7 @@ impl Device {
                     None,
                 )
                 .map_err(vk_error("vkCreateShaderModule"))?;
-            let layout_bindings: Vec<vk::DescriptorSetLayoutBinding> = pipeline
+            let mut layout_bindings: Vec<vk::DescriptorSetLayoutBinding> = pipeline
                 .bindings
                 .iter()
                 .map(|&binding| {
@@ -190,6 +204,15 @@ impl Device {
                         .stage_flags(vk::ShaderStageFlags::COMPUTE)
                 })
                 .collect();
+            if let Some(binding) = abi.uniform_binding {
+                layout_bindings.push(
+                    vk::DescriptorSetLayoutBinding::default()
+                        .binding(binding)
+                        .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+                        .descriptor_count(1)
+                        .stage_flags(vk::ShaderStageFlags::COMPUTE),
+                );
+            }
             pipeline.set_layout = device
                 .create_descriptor_set_layout(
                     &vk::DescriptorSetLayoutCreateInfo::default().bindings(&layout_bindings),
@@ -219,9 +242,16 @@ impl Device {
                 .create_compute_pipelines(context.pipeline_cache, &create_info, None)
                 .map_err(|(_, result)| vk_error("vkCreateComputePipelines")(result))?[0];
             // The pool size must not be zero even for a kernel without buffers.
-            let pool_sizes = [vk::DescriptorPoolSize::default()
+            let mut pool_sizes = vec![vk::DescriptorPoolSize::default()
                 .ty(vk::DescriptorType::STORAGE_BUFFER)
                 .descriptor_count(pipeline.bindings.len().max(1) as u32)];
+            if abi.uniform_binding.is_some() {
+                pool_sizes.push(
+                    vk::DescriptorPoolSize::default()
+                        .ty(vk::DescriptorType::UNIFORM_BUFFER)
+                        .descriptor_count(1),
+                );
+            }
             pipeline.descriptor_pool = device
                 .create_descriptor_pool(
                     &vk::DescriptorPoolCreateInfo::default()

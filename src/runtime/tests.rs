@@ -334,6 +334,8 @@ fn abi(
         push_fields,
         push_bytes,
         status_binding: None,
+        uniform_binding: None,
+        uniform_bytes: 0,
         shared_bytes: 0,
         features: Features::default(),
         asserts: Vec::new(),
@@ -609,9 +611,15 @@ fn grid_too_large_even_after_linearisation_is_an_error() {
         .launch(&pipeline, &mut args, [u32::MAX, 4, 1])
         .expect_err("must fail");
     assert!(
-        matches!(&error, RuntimeError::LimitExceeded { what, requested, .. }
-            if what == "grid programs" && *requested == u32::MAX as u64 * 4),
+        matches!(&error, RuntimeError::GridTooLarge { grid, programs, .. }
+            if *grid == [u32::MAX, 4, 1] && *programs == u32::MAX as u64 * 4),
         "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("the grid [{}, 4, 1]", u32::MAX))
+            && message.contains("maxComputeWorkGroupCount"),
+        "{message}"
     );
 }
 
@@ -814,4 +822,56 @@ fn devices_and_pipelines_can_be_shared_across_threads() {
             });
         }
     });
+}
+
+/// The buffer-size check with small fake limits: the storage range and the allocation limit
+/// each refuse a buffer one element past them and name the parameter; 0 means "not reported".
+#[test]
+fn buffer_sizes_are_checked_against_both_limits() {
+    use super::launch::{check_buffer_sizes, BufferLimits};
+    let abi = add_artifact().abi;
+    let args = |n: usize| add_args(&vec![0.0; n], 1.0);
+    let limits = BufferLimits {
+        storage_range: 64,
+        allocation: 1024,
+    };
+    assert_eq!(check_buffer_sizes(&abi, &args(16), limits, "fake"), Ok(()));
+    let error = check_buffer_sizes(&abi, &args(17), limits, "fake").unwrap_err();
+    assert_eq!(
+        error,
+        RuntimeError::BufferTooLarge {
+            kernel: "add".into(),
+            param: "x".into(),
+            bytes: 68,
+            limit: 64,
+            limit_name: "maxStorageBufferRange".into(),
+            device: "fake".into(),
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "buffer `x` of kernel `add` holds 68 bytes, more than the 64 bytes one buffer may have \
+         on the device `fake` (maxStorageBufferRange)"
+    );
+    let limits = BufferLimits {
+        storage_range: 1 << 20,
+        allocation: 32,
+    };
+    match check_buffer_sizes(&abi, &args(9), limits, "fake") {
+        Err(RuntimeError::BufferTooLarge {
+            limit_name, limit, ..
+        }) => assert_eq!(
+            (limit_name.as_str(), limit),
+            ("maxMemoryAllocationSize", 32)
+        ),
+        other => panic!("{other:?}"),
+    }
+    let unreported = BufferLimits {
+        storage_range: 1 << 20,
+        allocation: 0,
+    };
+    assert_eq!(
+        check_buffer_sizes(&abi, &args(9), unreported, "fake"),
+        Ok(())
+    );
 }

@@ -906,6 +906,7 @@ pub fn lower(
                             ..
                         } if (1..=1024).contains(&n) && (n & (n - 1)) == 0 => {
                             elab.b.kernel.threads = Some(n as u32);
+                            elab.b.kernel.threads_span = Some(attr.span);
                         }
                         Val::Error => {}
                         _ => elab.diags.push(

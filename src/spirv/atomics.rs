@@ -39,7 +39,7 @@ impl Emitter<'_> {
         let buffer = self.buffer_of(param)?;
         let primary = self.thread_primary(&layout)?;
         let len = if self.options.safe {
-            Some(self.array_length(&buffer)?)
+            Some(self.array_length(param)?)
         } else {
             None
         };

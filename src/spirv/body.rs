@@ -407,17 +407,9 @@ impl Emitter<'_> {
 
     /// A scalar parameter from push constants, converted to its register type.
     fn scalar_param(&mut self, n: u32, ty: ScalarType) -> R<Word> {
-        use crate::abi::PushRepr;
         let (member, repr) = self.push_members[&n];
-        let member_ty = match repr {
-            PushRepr::U32 => self.cx.u32(),
-            PushRepr::I32 => self.cx.i32(),
-            PushRepr::F32 => self.cx.f32(),
-            PushRepr::U64 => self.cx.int(64, false),
-            PushRepr::I64 => self.cx.int(64, true),
-            PushRepr::F64 => self.cx.float(64),
-        };
-        let raw = self.push_member(member, member_ty)?;
+        let member_ty = self.repr_ty(repr);
+        let raw = self.param_member(member, member_ty)?;
         let target = self.cx.compute_ty(ty);
         use ScalarType::*;
         Ok(match ty {

@@ -155,9 +155,34 @@ impl Emitter<'_> {
         self.cx.store(p, raw)
     }
 
-    pub(crate) fn array_length(&mut self, buffer: &super::Buffer) -> R<Word> {
+    /// The element count of pointer parameter `param`'s buffer: `OpArrayLength`, or 0 when the
+    /// launch's header marks the buffer empty (an empty argument is bound to a small buffer,
+    /// since Vulkan has none of size 0).
+    pub(crate) fn array_length(&mut self, param: u32) -> R<Word> {
+        let buffer = self.buffer_of(param)?;
         let u = self.cx.u32();
-        self.cx.b.array_length(u, None, buffer.var, 0).map_err(ice)
+        let length = self
+            .cx
+            .b
+            .array_length(u, None, buffer.var, 0)
+            .map_err(ice)?;
+        let Some(binding) = self
+            .abi_buffers
+            .iter()
+            .find(|b| b.param_index == param)
+            .map(|b| b.binding)
+            .filter(|&b| b < abi::PUSH_EMPTY_BUFFER_BITS)
+        else {
+            return Ok(length);
+        };
+        // Header members 5 and 6 are the words at PUSH_EMPTY_BUFFERS and the one after.
+        let bits = self.push_member(5 + binding / 32, u)?;
+        let bit = self.cx.const_u32(1 << (binding % 32));
+        let masked = self.cx.op(Op::BitwiseAnd, u, &[bits, bit])?;
+        let zero = self.cx.const_u32(0);
+        let bool_ty = self.cx.bool_ty();
+        let present = self.cx.op(Op::IEqual, bool_ty, &[masked, zero])?;
+        self.cx.op(Op::Select, u, &[present, length, zero])
     }
 
     /// The widest vector (4, 2 or 1 elements) that serves groups of consecutive registers of a
@@ -334,7 +359,7 @@ impl Emitter<'_> {
         };
         let safe = self.options.safe;
         let len = if safe {
-            Some(self.array_length(&buffer)?)
+            Some(self.array_length(param)?)
         } else {
             None
         };
@@ -453,7 +478,7 @@ impl Emitter<'_> {
         };
         let primary = self.thread_primary(&layout)?;
         let len = if self.options.safe {
-            Some(self.array_length(&buffer)?)
+            Some(self.array_length(param)?)
         } else {
             None
         };

@@ -54,7 +54,7 @@ pub fn emit(
     e.one_subgroup = schedule.threads > 1
         && target.subgroup_size == Some(schedule.threads)
         && target.features.subgroup_shuffle;
-    e.declare_interface()?;
+    e.declare_interface(target.max_push_bytes)?;
     e.begin_main()?;
     e.prelude()?;
     let body = kernel.body.clone();
@@ -103,7 +103,7 @@ fn check_features(needed: &abi::Features, target: &Target) -> Result<(), Diagnos
     for (need, has, what) in pairs {
         if need && !has {
             return Err(Diagnostic::error(
-                "E0603",
+                "E0609",
                 format!(
                     "this kernel needs {what}, which `{}` does not offer",
                     target.name
@@ -158,7 +158,12 @@ pub(crate) struct Emitter<'a> {
     buffers: HashMap<u32, Buffer>,
     status: Option<Buffer>,
     push_var: Word,
-    /// Per scalar parameter: (member index, push repr).
+    /// The uniform buffer holding the scalar parameters when they do not fit in push constants.
+    uniform_var: Option<Word>,
+    uniform_binding: Option<u32>,
+    uniform_bytes: u32,
+    /// Per scalar parameter: (member index, push repr); the member is of the push block, or of
+    /// the uniform block when `uniform_var` is set.
     push_members: HashMap<u32, (u32, PushRepr)>,
     push_fields: Vec<PushField>,
     push_bytes: u32,
@@ -218,6 +223,9 @@ impl<'a> Emitter<'a> {
             buffers: HashMap::new(),
             status: None,
             push_var: 0,
+            uniform_var: None,
+            uniform_binding: None,
+            uniform_bytes: 0,
             push_members: HashMap::new(),
             push_fields: Vec::new(),
             push_bytes: abi::PUSH_HEADER_BYTES,
@@ -261,7 +269,7 @@ impl<'a> Emitter<'a> {
     }
 
     /// Storage buffers, the status buffer, push constants, builtins and shared memory.
-    fn declare_interface(&mut self) -> R<()> {
+    fn declare_interface(&mut self, max_push_bytes: u32) -> R<()> {
         let kernel = self.kernel;
         let mut decorated: HashSet<Word> = HashSet::new();
         let mut binding = 0;
@@ -288,33 +296,52 @@ impl<'a> Emitter<'a> {
         // Vector views made later must not decorate a shared type twice.
         self.view_types_decorated.extend(decorated);
 
-        // Push constants: the header, then scalar parameters at aligned offsets.
+        // Push constants: the header, then scalar parameters at aligned offsets; or the header
+        // alone and the scalars in a uniform buffer when both do not fit the device's limit.
         let u32_ty = self.cx.u32();
-        let mut members = vec![u32_ty; 5];
-        let mut offsets = vec![
+        let header_offsets = [
             abi::PUSH_GRID_X,
             abi::PUSH_GRID_Y,
             abi::PUSH_GRID_Z,
             abi::PUSH_DISPATCH_X,
             abi::PUSH_DISPATCH_Y,
+            abi::PUSH_EMPTY_BUFFERS,
+            abi::PUSH_EMPTY_BUFFERS + 4,
         ];
-        let mut offset = abi::PUSH_HEADER_BYTES;
+        let scalars_at = |start: u32| {
+            let mut offset = start;
+            for param in &kernel.params {
+                if let ParamKind::Scalar(ty) = param.kind {
+                    let bytes = PushRepr::for_scalar(ty).bytes();
+                    offset = offset.div_ceil(bytes) * bytes + bytes;
+                }
+            }
+            offset
+        };
+        let in_uniform = scalars_at(abi::PUSH_HEADER_BYTES) > max_push_bytes;
+        let mut members = vec![u32_ty; header_offsets.len()];
+        let mut offsets = header_offsets.to_vec();
+        let mut scalar_members = Vec::new();
+        let mut scalar_offsets = Vec::new();
+        let mut offset = if in_uniform {
+            0
+        } else {
+            abi::PUSH_HEADER_BYTES
+        };
         for (index, param) in kernel.params.iter().enumerate() {
             if let ParamKind::Scalar(ty) = param.kind {
                 let repr = PushRepr::for_scalar(ty);
                 offset = offset.div_ceil(repr.bytes()) * repr.bytes();
-                let member_ty = match repr {
-                    PushRepr::U32 => self.cx.u32(),
-                    PushRepr::I32 => self.cx.i32(),
-                    PushRepr::F32 => self.cx.f32(),
-                    PushRepr::U64 => self.cx.int(64, false),
-                    PushRepr::I64 => self.cx.int(64, true),
-                    PushRepr::F64 => self.cx.float(64),
+                let member_ty = self.repr_ty(repr);
+                let (block, block_offsets) = if in_uniform {
+                    (&mut scalar_members, &mut scalar_offsets)
+                } else {
+                    (&mut members, &mut offsets)
                 };
                 self.push_members
-                    .insert(index as u32, (members.len() as u32, repr));
-                members.push(member_ty);
-                offsets.push(offset);
+                    .insert(index as u32, (block.len() as u32, repr));
+                block.push(member_ty);
+                block_offsets.push(offset);
                 self.push_fields.push(PushField {
                     param: param.name.clone(),
                     param_index: index as u32,
@@ -325,17 +352,34 @@ impl<'a> Emitter<'a> {
                 offset += repr.bytes();
             }
         }
-        self.push_bytes = offset;
-        let push_struct = self.cx.b.type_struct(members);
-        self.cx.b.decorate(push_struct, Decoration::Block, []);
-        for (i, off) in offsets.iter().enumerate() {
-            self.cx.b.member_decorate(
-                push_struct,
-                i as u32,
-                Decoration::Offset,
-                [rspirv::dr::Operand::LiteralBit32(*off)],
+        if in_uniform {
+            self.push_bytes = abi::PUSH_HEADER_BYTES;
+            // std140: a struct's size rounds up to 16 bytes.
+            self.uniform_bytes = offset.next_multiple_of(16);
+            let uniform_struct = self.block_struct(scalar_members, &scalar_offsets);
+            let uniform_ptr = self.cx.pointer(StorageClass::Uniform, uniform_struct);
+            let var = self
+                .cx
+                .b
+                .variable(uniform_ptr, None, StorageClass::Uniform, None);
+            self.cx.b.name(var, "tk_params");
+            let binding = binding + self.options.safe as u32;
+            self.cx.b.decorate(
+                var,
+                Decoration::DescriptorSet,
+                [rspirv::dr::Operand::LiteralBit32(0)],
             );
+            self.cx.b.decorate(
+                var,
+                Decoration::Binding,
+                [rspirv::dr::Operand::LiteralBit32(binding)],
+            );
+            self.uniform_var = Some(var);
+            self.uniform_binding = Some(binding);
+        } else {
+            self.push_bytes = offset;
         }
+        let push_struct = self.block_struct(members, &offsets);
         let push_ptr = self.cx.pointer(StorageClass::PushConstant, push_struct);
         self.push_var = self
             .cx
@@ -386,6 +430,33 @@ impl<'a> Emitter<'a> {
             self.shared_var = Some(var);
         }
         Ok(())
+    }
+
+    /// The SPIR-V type of a push or uniform field.
+    pub(crate) fn repr_ty(&mut self, repr: PushRepr) -> Word {
+        match repr {
+            PushRepr::U32 => self.cx.u32(),
+            PushRepr::I32 => self.cx.i32(),
+            PushRepr::F32 => self.cx.f32(),
+            PushRepr::U64 => self.cx.int(64, false),
+            PushRepr::I64 => self.cx.int(64, true),
+            PushRepr::F64 => self.cx.float(64),
+        }
+    }
+
+    /// A `Block` struct of `members` at byte `offsets`.
+    fn block_struct(&mut self, members: Vec<Word>, offsets: &[u32]) -> Word {
+        let st = self.cx.b.type_struct(members);
+        self.cx.b.decorate(st, Decoration::Block, []);
+        for (i, off) in offsets.iter().enumerate() {
+            self.cx.b.member_decorate(
+                st,
+                i as u32,
+                Decoration::Offset,
+                [rspirv::dr::Operand::LiteralBit32(*off)],
+            );
+        }
+        st
     }
 
     fn declare_buffer(
@@ -459,8 +530,24 @@ impl<'a> Emitter<'a> {
         Ok(())
     }
 
-    /// Loads a u32 member of the push-constant block.
-    fn push_member(&mut self, member: u32, ty: Word) -> R<Word> {
+    /// Loads a scalar parameter's field: from the uniform buffer when the scalars live there,
+    /// else from the push-constant block.
+    pub(crate) fn param_member(&mut self, member: u32, ty: Word) -> R<Word> {
+        let Some(var) = self.uniform_var else {
+            return self.push_member(member, ty);
+        };
+        let ptr_ty = self.cx.pointer(StorageClass::Uniform, ty);
+        let index = self.cx.const_u32(member);
+        let ptr = self
+            .cx
+            .b
+            .access_chain(ptr_ty, None, var, [index])
+            .map_err(ice)?;
+        self.cx.load(ty, ptr)
+    }
+
+    /// Loads a member of the push-constant block.
+    pub(crate) fn push_member(&mut self, member: u32, ty: Word) -> R<Word> {
         let ptr_ty = self.cx.pointer(StorageClass::PushConstant, ty);
         let index = self.cx.const_u32(member);
         let ptr = self
@@ -627,6 +714,8 @@ impl<'a> Emitter<'a> {
                     .filter(|p| matches!(p.kind, ParamKind::Pointer { .. }))
                     .count() as u32
             }),
+            uniform_binding: self.uniform_binding,
+            uniform_bytes: self.uniform_bytes,
             shared_bytes: self.schedule.shared_bytes,
             features: self.cx.features,
             asserts: self.asserts,

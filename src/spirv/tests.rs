@@ -695,6 +695,6 @@ fn missing_device_feature_is_a_diagnostic() {
         },
     )
     .unwrap_err();
-    assert_eq!(err.code, "E0603");
+    assert_eq!(err.code, "E0609");
     assert!(err.message.contains("64-bit floats"));
 }

@@ -296,6 +296,18 @@ pub(crate) fn runtime_failure(error: RuntimeError) -> Fail {
             3,
             "use smaller tiles or fewer threads, or a larger device",
         ),
+        RuntimeError::GridTooLarge { .. } => (
+            "E0954",
+            3,
+            "give each program more work (a larger BLOCK) so the grid needs fewer programs, or \
+             split the work over several launches",
+        ),
+        RuntimeError::BufferTooLarge { .. } => (
+            "E0958",
+            3,
+            "split the data over several launches, each with a buffer within the limit (pass the \
+             pieces as separate arguments), or run on a device with a larger limit",
+        ),
         RuntimeError::BadDeviceIndex { .. } => ("E0955", 2, "list the devices with `tkc devices`"),
         RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice { .. } => (
             "E0956",
