@@ -1,0 +1,71 @@
+//! Conformance suite: tables of cases generated in Rust, each compiled into batched kernels, run
+//! on the reference interpreter and on the Vulkan device, and compared with a plain Rust
+//! reference. One case is one (operation, dtype, shape or variant) checked on both backends.
+//! `cargo test --test conformance -- --nocapture` prints the number of cases per category.
+#[path = "../common/mod.rs"]
+mod common;
+
+mod binary;
+mod casts;
+mod harness;
+mod legacy;
+mod reductions;
+mod unary;
+
+use harness::*;
+
+/// Cases that fail today because of a bug outside the test: (case, backend, reason).
+const KNOWN_FAILURES: &[KnownFailure] = &[];
+
+fn run_all(title: &str, batches: Vec<Batch>) {
+    let device = common::device();
+    let mut outcomes = Vec::new();
+    let filter = std::env::var("TK_CONFORMANCE_FILTER").unwrap_or_default();
+    for batch in batches.iter().filter(|b| b.label.contains(&filter)) {
+        outcomes.extend(run_batch(batch, &device));
+    }
+    finish(title, &outcomes, KNOWN_FAILURES);
+}
+
+#[test]
+fn binary_ops() {
+    run_all("binary", binary::batches());
+}
+
+#[test]
+fn unary_math() {
+    run_all("unary", unary::batches());
+}
+
+#[test]
+fn casts() {
+    run_all("casts", casts::batches());
+}
+
+#[test]
+fn reductions() {
+    run_all("reductions", reductions::batches());
+}
+
+/// The suite's size, counted from the tables without running them.
+#[test]
+fn case_count() {
+    let categories: [(&str, Vec<Batch>); 4] = [
+        ("binary", binary::batches()),
+        ("unary", unary::batches()),
+        ("casts", casts::batches()),
+        ("reductions", reductions::batches()),
+    ];
+    let mut total = 0;
+    for (name, batches) in &categories {
+        let n: usize = batches.iter().map(|b| b.cases.len()).sum();
+        let kernels: usize = batches
+            .iter()
+            .map(|b| b.cases.len().div_ceil(CASES_PER_KERNEL))
+            .sum();
+        println!("{name}: {n} cases in {kernels} kernels");
+        total += n;
+    }
+    println!("total: {total} cases");
+    assert!(total >= 1500, "the conformance suite has {total} cases");
+}
