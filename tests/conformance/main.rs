@@ -59,10 +59,7 @@ fn case_count() {
     let mut total = 0;
     for (name, batches) in &categories {
         let n: usize = batches.iter().map(|b| b.cases.len()).sum();
-        let kernels: usize = batches
-            .iter()
-            .map(|b| b.cases.len().div_ceil(CASES_PER_KERNEL))
-            .sum();
+        let kernels: usize = batches.iter().map(|b| b.kernels()).sum();
         println!("{name}: {n} cases in {kernels} kernels");
         total += n;
     }
