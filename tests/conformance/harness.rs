@@ -8,7 +8,7 @@
 use super::common::{validate_spirv, Backend};
 use half::{bf16, f16};
 use std::collections::BTreeMap;
-pub use tk::base::{diag, HostBuffer, KernelArg, Literal, ScalarType};
+pub use tk::base::{diag, HostBuffer, KernelArg, ScalarType};
 use tk::driver::{self, DiskLoader};
 use tk::runtime::Device;
 
@@ -234,7 +234,8 @@ pub struct Batch {
     /// Items before the kernel (fns, `use`s).
     pub prelude: String,
     inputs: BTreeMap<ScalarType, Vec<V>>,
-    outputs: BTreeMap<ScalarType, usize>,
+    /// Initial contents of each output buffer (zeros unless a case asks otherwise).
+    outputs: BTreeMap<ScalarType, Vec<V>>,
     pub cases: Vec<Case>,
     pub grid: [u32; 3],
     /// Extra kernel parameters (declaration, value), after the buffers.
@@ -279,9 +280,16 @@ impl Batch {
 
     /// Reserves `len` outputs; returns the pointer expression and the slot to check.
     pub fn output(&mut self, t: ScalarType, len: usize) -> (String, Slot) {
-        let next = self.outputs.entry(t).or_default();
-        let offset = *next;
-        *next += len;
+        let zero = if t.is_float() { V::F(0.0) } else { V::I(0) };
+        self.output_with(t, &vec![zero; len])
+    }
+
+    /// Like `output`, with the slot holding `initial` before the kernel runs (atomics).
+    pub fn output_with(&mut self, t: ScalarType, initial: &[V]) -> (String, Slot) {
+        let len = initial.len();
+        let buffer = self.outputs.entry(t).or_default();
+        let offset = buffer.len();
+        buffer.extend_from_slice(initial);
         (
             format!("(out_{t} + {offset})"),
             Slot {
@@ -309,10 +317,10 @@ impl Batch {
             decls.push(format!("in_{t}: *{t}"));
             args.push(KernelArg::Buffer(encode(*t, values)));
         }
-        for (t, len) in &self.outputs {
+        for (t, initial) in &self.outputs {
             out_index.insert(*t, args.len());
             decls.push(format!("out_{t}: *mut {t}"));
-            args.push(KernelArg::Buffer(HostBuffer::zeros(*t, vec![*len])));
+            args.push(KernelArg::Buffer(encode(*t, initial)));
         }
         for (decl, arg) in &self.scalars {
             decls.push(decl.clone());
