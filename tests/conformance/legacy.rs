@@ -2,7 +2,7 @@
 //! device and compared with a plain Rust reference. Every kernel has the signature
 //! `kernel k(x: *T, y: *T, out: *mut T, n: i32)` with T f32 or i32, so a case is its body, its
 //! launch, and a reference function.
-mod common;
+use super::common;
 
 use common::*;
 use tk::base::ScalarType;
