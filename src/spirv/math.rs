@@ -9,6 +9,8 @@ use spirv::{Op, Word};
 
 // GLSL.std.450 instruction numbers.
 const ROUND_EVEN: u32 = 2;
+const TRUNC: u32 = 3;
+const FSIGN: u32 = 6;
 const FABS: u32 = 4;
 const FLOOR: u32 = 8;
 const CEIL: u32 = 9;
@@ -79,6 +81,7 @@ impl Emitter<'_> {
             _ if !float => Err(Diagnostic::internal(format!("{op:?} on {ty}"))),
             UnaryOp::Floor => self.cx.glsl(FLOOR, t, &[x]),
             UnaryOp::Ceil => self.cx.glsl(CEIL, t, &[x]),
+            UnaryOp::Round if ty == ScalarType::F64 => self.round_even_exact(t, x),
             UnaryOp::Round => self.cx.glsl(ROUND_EVEN, t, &[x]),
             UnaryOp::Sqrt => self.cx.glsl(SQRT, t, &[x]),
             UnaryOp::Rsqrt => self.cx.glsl(INVERSE_SQRT, t, &[x]),
@@ -469,6 +472,30 @@ impl Emitter<'_> {
     // ---- reductions --------------------------------------------------------------------------
 
     /// The identity of a reduction on `ty`.
+    /// Round half to even spelled out with exact steps, for f64: lavapipe 22.3's f64 `RoundEven`
+    /// rounds some ties away from even (-27.5 to -27; tests/conformance). `t = trunc(x)` and
+    /// `d = x - t` are exact; step away from zero when `|d| > 0.5`, or `|d| == 0.5` and `t` is odd.
+    /// NaN stays NaN and infinities stay (their `d` is NaN, so no step).
+    fn round_even_exact(&mut self, t: Word, x: Word) -> R<Word> {
+        let bool_ty = self.cx.bool_ty();
+        let half = self.cx.const_scalar(ScalarType::F64, 0, 0.5);
+        let trunc = self.cx.glsl(TRUNC, t, &[x])?;
+        let d = self.cx.op(Op::FSub, t, &[x, trunc])?;
+        let ad = self.cx.glsl(FABS, t, &[d])?;
+        let sign = self.cx.glsl(FSIGN, t, &[x])?;
+        let halved = self.cx.op(Op::FMul, t, &[trunc, half])?;
+        let floor_halved = self.cx.glsl(FLOOR, t, &[halved])?;
+        let odd = self
+            .cx
+            .op(Op::FOrdNotEqual, bool_ty, &[floor_halved, halved])?;
+        let above = self.cx.op(Op::FOrdGreaterThan, bool_ty, &[ad, half])?;
+        let tie = self.cx.op(Op::FOrdEqual, bool_ty, &[ad, half])?;
+        let tie_odd = self.cx.op(Op::LogicalAnd, bool_ty, &[tie, odd])?;
+        let step = self.cx.op(Op::LogicalOr, bool_ty, &[above, tie_odd])?;
+        let stepped = self.cx.op(Op::FAdd, t, &[trunc, sign])?;
+        self.cx.op(Op::Select, t, &[step, stepped, trunc])
+    }
+
     pub(crate) fn reduce_identity(&mut self, op: ReduceOp, ty: ScalarType) -> Word {
         use ReduceOp::*;
         if ty.is_bool() {

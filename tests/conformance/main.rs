@@ -44,12 +44,9 @@ mod unary;
 use harness::*;
 
 /// Cases that fail today because of a bug outside the test: (case, backend, reason).
-const KNOWN_FAILURES: &[KnownFailure] = &[(
-    "unary/round/f64/range",
-    "vulkan",
-    "lavapipe's GLSL.std.450 RoundEven on f64 rounds the tie -27.5 to -27 (f32 ties are right; \
-     the interpreter gives -28)",
-)];
+/// Empty: lavapipe's f64 `RoundEven` rounded the tie -27.5 to -27, so tk now spells f64 `round`
+/// out exactly (`spirv::math::round_even_exact`).
+const KNOWN_FAILURES: &[KnownFailure] = &[];
 
 fn run_all(title: &str, batches: Vec<Batch>) {
     let device = common::device();
