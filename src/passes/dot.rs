@@ -11,6 +11,7 @@
 //! and `b[k, n]` once per distinct column of its tile.
 
 use crate::ir::layout::Blocked;
+use crate::ir::Layout;
 
 /// The operand layouts of a `dot` computed in registers (CPU devices, where barriers and
 /// shared memory are dear): for an accumulator layout `acc` of `[M, N]` and depth `k`, each
@@ -30,6 +31,18 @@ pub fn register_operand_layouts(acc: &Blocked, k: u32) -> (Blocked, Blocked) {
         threads_per_dim: acc.threads_per_dim.clone(),
     };
     (a, b)
+}
+
+/// True when `a` and `b` arrive in the register layouts of the product layout `acc`: the
+/// emitter then computes the `dot` with FMAs only and it needs no shared memory.
+pub fn in_registers(acc: &Layout, a: &Layout, b: &Layout, k: u32) -> bool {
+    match acc {
+        Layout::Blocked(r) => {
+            let (la, lb) = register_operand_layouts(r, k);
+            *a == Layout::Blocked(la) && *b == Layout::Blocked(lb)
+        }
+        _ => false,
+    }
 }
 
 /// The register dot when it stays modest for the device compiler (lavapipe compiles the fully

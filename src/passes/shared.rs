@@ -77,14 +77,7 @@ pub fn scratch_bytes(
         InstKind::Dot { a, b, .. } => {
             // Operands already in register layouts need no staging (`passes::dot`).
             let k = kernel.ty(*a).shape[1];
-            let in_registers = match layout_of(id) {
-                Layout::Blocked(r) => {
-                    let (la, lb) = super::dot::register_operand_layouts(&r, k);
-                    layout_of(*a) == Layout::Blocked(la) && layout_of(*b) == Layout::Blocked(lb)
-                }
-                _ => false,
-            };
-            if in_registers {
+            if super::dot::in_registers(&layout_of(id), &layout_of(*a), &layout_of(*b), k) {
                 0
             } else {
                 super::dot::staging_words(&kernel.ty(*a).shape, &kernel.ty(*b).shape) * 4

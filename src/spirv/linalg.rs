@@ -12,7 +12,7 @@ use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::base::{Diagnostic, ScalarType};
 use crate::ir::{Layout, ValueId};
-use crate::passes::dot::{k_unroll, register_operand_layouts, row_pad};
+use crate::passes::dot::{in_registers, k_unroll, row_pad};
 use spirv::{Op, Word};
 
 impl Emitter<'_> {
@@ -101,11 +101,8 @@ impl Emitter<'_> {
             self.kernel.ty(b).shape.clone(),
         );
         let (k, n) = (sa[1], sb[1]);
-        if let Layout::Blocked(r) = dst {
-            let (la, lb) = register_operand_layouts(r, k);
-            if self.layout(a) == Layout::Blocked(la) && self.layout(b) == Layout::Blocked(lb) {
-                return self.dot_in_registers(a, b, acc, dst, k);
-            }
+        if in_registers(dst, &self.layout(a), &self.layout(b), k) {
+            return self.dot_in_registers(a, b, acc, dst, k);
         }
         let (stride_a, stride_b) = (k + row_pad(k), n + row_pad(n));
         let b_base = sa[0] * stride_a;
@@ -193,7 +190,7 @@ impl Emitter<'_> {
         Ok(Val::Regs(out))
     }
 
-    /// `dot` with operands in `register_operand_layouts`: every invocation already holds the
+    /// `dot` with operands in `passes::dot::register_operand_layouts`: every invocation already holds the
     /// rows and columns its accumulator registers need, so it is FMAs only.
     fn dot_in_registers(
         &mut self,
