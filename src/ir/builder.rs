@@ -60,6 +60,23 @@ impl Builder {
         self.regions.pop().unwrap()
     }
 
+    /// The point where the next instruction of the current region goes, for `insert_at`.
+    pub fn mark(&self) -> (usize, usize) {
+        let depth = self.regions.len() - 1;
+        (depth, self.regions[depth].insts.len())
+    }
+
+    /// Builds instructions with `f` and inserts them at `mark`, which must be in a region still
+    /// being filled (the current one or one it is nested in).
+    pub fn insert_at<R>(&mut self, mark: (usize, usize), f: impl FnOnce(&mut Builder) -> R) -> R {
+        self.begin_region();
+        let out = f(self);
+        let insts = self.end_region().insts;
+        let (depth, index) = mark;
+        self.regions[depth].insts.splice(index..index, insts);
+        out
+    }
+
     pub fn finish(mut self) -> Kernel {
         assert_eq!(self.regions.len(), 1, "unbalanced regions");
         self.kernel.body = self.regions.pop().unwrap();

@@ -65,6 +65,49 @@ struct Frame {
     scopes: Vec<HashMap<String, Binding>>,
     loops: Vec<LoopKind>,
     is_kernel: bool,
+    /// How the fn being inlined returns (`None` for kernels and const expressions).
+    ret: Option<FnReturn>,
+}
+
+/// Whether elaboration at this point can still be reached in the fn being inlined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Live,
+    /// Some paths have returned (the `returned` flag says which at run time).
+    Maybe,
+    /// Every path has returned: what follows is dead and not elaborated.
+    Returned,
+}
+
+/// The returns of one inlined fn. A `return` reached only through compile-time control flow
+/// gives the fn's value directly (it may stay a compile-time value); one under a runtime `if`
+/// or loop writes the `result` local and sets the `returned` flag, leaves runtime loops with
+/// `break`, and the rest of the body runs under `if !returned`.
+struct FnReturn {
+    /// Where the fn's instructions start (`returned` is set to false there).
+    entry: (usize, usize),
+    /// `returned`, created by the first `return` under runtime control flow.
+    flag: Option<LocalId>,
+    /// The result local, created by the first `return` that needs one.
+    slot: Option<LocalId>,
+    /// The result when no local was needed.
+    value: Option<Val>,
+    /// The element type a `-> T` annotation gives untyped literal results.
+    declared: Option<ScalarType>,
+    /// While only untyped literals have been returned (and no `-> T`), the constants written to
+    /// the result local: the first typed return retypes them and the local.
+    provisional: Option<Vec<(ValueId, Literal, Span)>>,
+    /// Whether the first return had a value, and where it was.
+    first: Option<(bool, Span)>,
+    reach: Reach,
+    /// Runtime `if`s and loops of this fn being elaborated.
+    runtime_depth: u32,
+    /// `while` conditions being elaborated (no `return` there).
+    in_condition: u32,
+    /// `return`s elaborated so far.
+    count: u32,
+    /// A `return` did not match the others (reported); the call's value is an error.
+    failed: bool,
 }
 
 /// The type of an operand for the literal typing rule.
@@ -241,6 +284,7 @@ impl<'a> Elab<'a> {
             scopes: vec![HashMap::new()],
             loops: Vec::new(),
             is_kernel,
+            ret: None,
         });
     }
     pub fn pop_frame(&mut self) {
@@ -1472,26 +1516,327 @@ impl<'a> Elab<'a> {
 
     // ---- blocks and statements -----------------------------------------------------------------
 
-    /// Elaborates a block in a new scope; `fn_body`: a final `return e;` is the value.
+    /// Elaborates a block in a new scope; `fn_body`: the block is an inlined fn's body, whose
+    /// tail is a return (the fn's value is collected in its `FnReturn`, not returned here).
     pub fn block(&mut self, block: &ast::Block, fn_body: bool) -> Val {
         self.push_scope();
-        let mut value = Val::Unit;
-        for (i, stmt) in block.stmts.iter().enumerate() {
-            let last = i + 1 == block.stmts.len() && block.tail.is_none();
-            if let (true, true, ast::StmtKind::Return(Some(e))) = (fn_body, last, &stmt.kind) {
-                value = self.expr(e);
-                continue;
-            }
-            if fn_body && last && matches!(stmt.kind, ast::StmtKind::Return(None)) {
-                continue;
+        let mut guards = Vec::new();
+        for stmt in &block.stmts {
+            if self.reach() == Reach::Returned {
+                break;
             }
             self.stmt(stmt);
+            if let Some(g) = self.after_maybe_return() {
+                guards.push(g);
+            }
         }
-        if let Some(tail) = &block.tail {
-            value = self.expr(tail);
+        let mut value = Val::Unit;
+        if self.reach() != Reach::Returned {
+            let tail = block.tail.as_ref().map(|t| (self.expr(t), t.span));
+            if fn_body {
+                if self.reach() != Reach::Returned {
+                    let (v, span) = tail.unwrap_or((Val::Unit, block.span));
+                    self.fn_return(v, span);
+                }
+            } else if let Some((v, span)) = tail {
+                value = v;
+                if !guards.is_empty() && !matches!(value, Val::Unit | Val::Error) {
+                    // The value leaves the `if !returned` regions through a local.
+                    value = self.carry_out(value, span);
+                }
+            }
+        }
+        while let Some(cond) = guards.pop() {
+            self.close_guard(cond);
         }
         self.pop_scope();
         value
+    }
+
+    /// How far the fn being inlined has returned (`Live` outside fns).
+    fn reach(&self) -> Reach {
+        self.frames
+            .last()
+            .and_then(|f| f.ret.as_ref())
+            .map_or(Reach::Live, |r| r.reach)
+    }
+
+    fn set_reach(&mut self, reach: Reach) {
+        if let Some(r) = self.frame().ret.as_mut() {
+            r.reach = reach;
+        }
+    }
+
+    /// `return`s elaborated so far in the fn being inlined.
+    fn return_count(&self) -> u32 {
+        self.frames
+            .last()
+            .and_then(|f| f.ret.as_ref())
+            .map_or(0, |r| r.count)
+    }
+
+    /// Enters (`+1`) or leaves (`-1`) a runtime `if` branch or loop body of the fn being inlined.
+    fn runtime_nesting(&mut self, delta: i32) {
+        if let Some(r) = self.frame().ret.as_mut() {
+            r.runtime_depth = r.runtime_depth.saturating_add_signed(delta);
+        }
+    }
+
+    /// Enters (`+1`) or leaves (`-1`) a `while` condition.
+    fn condition_nesting(&mut self, delta: i32) {
+        if let Some(r) = self.frame().ret.as_mut() {
+            r.in_condition = r.in_condition.saturating_add_signed(delta);
+        }
+    }
+
+    /// After a statement some of whose paths returned, keeps the rest of the fn from running on
+    /// those paths: inside a runtime loop with `if returned { break }`, elsewhere by opening
+    /// `if !returned { … }` around the rest (its condition is returned; see `close_guard`).
+    fn after_maybe_return(&mut self) -> Option<ValueId> {
+        if self.reach() != Reach::Maybe {
+            return None;
+        }
+        let flag = self.frame().ret.as_ref().and_then(|r| r.flag)?;
+        let returned = self.b.local_get(flag);
+        self.set_reach(Reach::Live);
+        if self.frame().loops.contains(&LoopKind::Runtime) {
+            self.b.begin_region();
+            self.b.push(InstKind::Break, None);
+            let then_region = self.b.end_region();
+            self.b.push(
+                InstKind::If {
+                    cond: returned,
+                    then_region,
+                    else_region: ir::Region::default(),
+                },
+                None,
+            );
+            return None;
+        }
+        let live = self.b.unary(ir::UnaryOp::Not, returned);
+        self.b.begin_region();
+        Some(live)
+    }
+
+    /// Closes a region opened by `after_maybe_return`.
+    fn close_guard(&mut self, cond: ValueId) {
+        let then_region = self.b.end_region();
+        self.b.push(
+            InstKind::If {
+                cond,
+                then_region,
+                else_region: ir::Region::default(),
+            },
+            None,
+        );
+        if self.reach() != Reach::Returned {
+            self.set_reach(Reach::Maybe);
+        }
+    }
+
+    /// A block value computed under `if !returned`, moved out through a local.
+    fn carry_out(&mut self, v: Val, span: Span) -> Val {
+        let ty = match &v {
+            Val::Rt(id) => self.rt_type(*id),
+            _ => match self.default_scalar(&v) {
+                Some(t) => Type::scalar(t),
+                None => return Val::Error,
+            },
+        };
+        let Elem::Scalar(elem) = ty.elem else {
+            return self.error(
+                err(
+                    "E0602",
+                    "a block that follows an early `return` cannot yield a pointer",
+                )
+                .with_label(span, "this pointer is the block's value")
+                .with_help("bind the pointer with `let` before the `return`"),
+            );
+        };
+        let local = self.b.add_local("block_value", ty.clone());
+        if let Some(id) = self.materialize(&v, elem, &ty.shape, span) {
+            self.b.local_set(local, id);
+        }
+        Val::Rt(self.b.local_get(local))
+    }
+
+    /// `return v` (or a fn body's tail) in the fn being inlined.
+    fn fn_return(&mut self, v: Val, span: Span) {
+        let Some(r) = self.frame().ret.as_mut() else {
+            return;
+        };
+        r.count += 1;
+        let runtime = r.runtime_depth > 0;
+        let has_value = !matches!(v, Val::Unit);
+        let first = *r.first.get_or_insert((has_value, span));
+        let (slot, flag, declared) = (r.slot, r.flag, r.declared);
+        r.reach = Reach::Returned;
+        if matches!(v, Val::Error) {
+            // Reported already; the call's value stays an error so nothing more is reported.
+            if r.slot.is_none() {
+                r.value = Some(Val::Error);
+            }
+            return;
+        }
+        if first.0 != has_value {
+            let (with, without) = if has_value {
+                (span, first.1)
+            } else {
+                (first.1, span)
+            };
+            self.diags.push(
+                err(
+                    "E0312",
+                    "this fn returns a value on some paths but not on others",
+                )
+                .with_label(with, "a value is returned here")
+                .with_label(without, "no value is returned here")
+                .with_help("return a value on every path, or on none"),
+            );
+            self.return_failed();
+            return;
+        }
+        if has_value && slot.is_none() && !runtime {
+            // Reached through compile-time control flow only: the value is the fn's value.
+            if let Some(r) = self.frame().ret.as_mut() {
+                r.value = Some(v);
+            }
+        } else if has_value {
+            let slot = match slot {
+                Some(slot) => slot,
+                None => {
+                    let ty = match &v {
+                        Val::Rt(id) => self.rt_type(*id),
+                        _ => match declared.or_else(|| self.default_scalar(&v)) {
+                            Some(t) => Type::scalar(t),
+                            None => return,
+                        },
+                    };
+                    let slot = self.b.add_local("fn_result", ty);
+                    let untyped = matches!(v, Val::Known { ty: None, .. }) && declared.is_none();
+                    if let Some(r) = self.frame().ret.as_mut() {
+                        r.slot = Some(slot);
+                        r.provisional = untyped.then(Vec::new);
+                    }
+                    slot
+                }
+            };
+            self.write_result(slot, &v, span, first.1);
+        }
+        if runtime {
+            let flag = match flag {
+                Some(flag) => flag,
+                None => self.returned_flag(),
+            };
+            let t = self.b.constant(ScalarType::Bool, Literal::Bool(true));
+            self.b.local_set(flag, t);
+            if self.frame().loops.contains(&LoopKind::Runtime) {
+                self.b.push(InstKind::Break, None);
+            }
+        }
+    }
+
+    fn return_failed(&mut self) {
+        if let Some(r) = self.frame().ret.as_mut() {
+            r.failed = true;
+        }
+    }
+
+    /// Creates the `returned` flag of the fn being inlined, set to false at its entry.
+    fn returned_flag(&mut self) -> LocalId {
+        let flag = self.b.add_local("returned", Type::scalar(ScalarType::Bool));
+        let entry = self.frame().ret.as_ref().map_or((0, 0), |r| r.entry);
+        self.b.insert_at(entry, |b| {
+            let f = b.constant(ScalarType::Bool, Literal::Bool(false));
+            b.local_set(flag, f);
+        });
+        if let Some(r) = self.frame().ret.as_mut() {
+            r.flag = Some(flag);
+        }
+        flag
+    }
+
+    /// Writes a returned value into the result local, whose type the first such return fixed.
+    fn write_result(&mut self, slot: LocalId, v: &Val, span: Span, first: Span) {
+        self.settle_result_type(slot, v);
+        let ty = self.b.kernel.locals[slot].ty.clone();
+        let fits = match (v, ty.elem) {
+            (Val::Rt(id), _) => *self.b.ty(*id) == ty,
+            (Val::Known { ty: Some(t), .. }, Elem::Scalar(e)) => *t == e,
+            (Val::Known { ty: None, lit }, Elem::Scalar(e)) => {
+                !(matches!(lit, Literal::Float(_)) && e.is_int())
+            }
+            _ => false,
+        };
+        if !fits {
+            let found = self.describe(v);
+            self.diags.push(
+                err(
+                    "E0312",
+                    format!("this fn returns `{}` and {found}", type_text(&ty)),
+                )
+                .with_label(span, format!("this is {found}"))
+                .with_label(first, format!("this is `{}`", type_text(&ty)))
+                .with_help(
+                    "every `return` of a fn must give the same type and shape; convert with `as`, \
+                    or annotate the fn's result type (`-> T`)",
+                ),
+            );
+            self.return_failed();
+            return;
+        }
+        let Elem::Scalar(elem) = ty.elem else {
+            if let Val::Rt(id) = v {
+                self.b.local_set(slot, *id);
+            }
+            return;
+        };
+        if let Some(id) = self.materialize(v, elem, &ty.shape, span) {
+            self.b.local_set(slot, id);
+            if let (Val::Known { ty: None, lit }, Some(Some(p))) =
+                (v, self.frame().ret.as_mut().map(|r| r.provisional.as_mut()))
+            {
+                p.push((id, *lit, span));
+            }
+        }
+    }
+
+    /// While the result local's type comes only from untyped literals: a float literal makes an
+    /// int result `f32`, and the first typed scalar return fixes the type (the literals already
+    /// written are converted, with the usual literal errors at their spans).
+    fn settle_result_type(&mut self, slot: LocalId, v: &Val) {
+        let Some(Some(written)) = self.frame().ret.as_ref().map(|r| r.provisional.clone()) else {
+            return;
+        };
+        let current = self.b.kernel.locals[slot].ty.scalar_type();
+        let to = match v {
+            Val::Known {
+                ty: None,
+                lit: Literal::Float(_),
+            } if current.is_some_and(|t| t.is_int()) => ScalarType::F32,
+            Val::Known { ty: None, .. } => return,
+            Val::Known { ty: Some(t), .. } => *t,
+            Val::Rt(id) => match self.b.ty(*id) {
+                Type {
+                    elem: Elem::Scalar(t),
+                    shape,
+                } if shape.is_empty() => *t,
+                _ => return,
+            },
+            Val::Unit | Val::Error => return,
+        };
+        for &(id, lit, span) in &written {
+            let lit = self.literal_as(lit, to, span).unwrap_or(lit);
+            let inst = &mut self.b.kernel.insts[id];
+            inst.kind = InstKind::Const(lit);
+            inst.ty = Some(Type::scalar(to));
+        }
+        self.b.kernel.locals[slot].ty = Type::scalar(to);
+        // Only a typed value fixes the type; after an untyped float it may still change.
+        let still = matches!(v, Val::Known { ty: None, .. });
+        if let Some(r) = self.frame().ret.as_mut() {
+            r.provisional = still.then_some(written);
+        }
     }
 
     fn stmt(&mut self, stmt: &ast::Stmt) {
@@ -1530,15 +1875,36 @@ impl<'a> Elab<'a> {
                                 ),
                         );
                     }
-                    (false, _) => {
-                        self.diags.push(
-                            err("E0602", "an early `return` in a fn is not supported yet")
-                                .with_label(stmt.span, "not the last statement of the fn")
-                                .with_help(
-                                    "compute the value with `if`/`where` and return it as \
-                                    the fn's last expression",
-                                ),
-                        );
+                    (false, value) => {
+                        let in_condition = match self.frame().ret.as_ref() {
+                            None => {
+                                self.diags.push(
+                                    err("E0602", "`return` outside of a fn or kernel")
+                                        .with_label(stmt.span, "in a const expression")
+                                        .with_help("a const is a single expression"),
+                                );
+                                return;
+                            }
+                            Some(r) => r.in_condition > 0,
+                        };
+                        if in_condition {
+                            self.diags.push(
+                                err("E0602", "`return` inside a `while` condition")
+                                    .with_label(stmt.span, "returns from the loop's condition")
+                                    .with_help(
+                                        "compute the condition first, then `return` in the loop \
+                                        body",
+                                    ),
+                            );
+                            // The branch yields nothing; no second error about its value.
+                            self.set_reach(Reach::Returned);
+                            return;
+                        }
+                        let v = value.as_ref().map_or(Val::Unit, |e| self.expr(e));
+                        let span = value.as_ref().map_or(stmt.span, |e| e.span);
+                        if self.reach() != Reach::Returned {
+                            self.fn_return(v, span);
+                        }
                     }
                 }
             }
@@ -1957,9 +2323,7 @@ impl<'a> Elab<'a> {
         self.b.begin_region();
         self.push_scope();
         self.bind_local(&var.name, local, false);
-        self.frame().loops.push(LoopKind::Runtime);
-        self.body_block(body);
-        self.frame().loops.pop();
+        self.runtime_loop_body(body);
         self.pop_scope();
         let region = self.b.end_region();
         self.b.span = span;
@@ -1978,6 +2342,19 @@ impl<'a> Elab<'a> {
     /// A loop or branch body whose value is discarded.
     fn body_block(&mut self, body: &ast::Block) {
         self.block(body, false);
+    }
+
+    /// The body of a `range` or `while` loop: a `return` in it leaves the loop with `break`, and
+    /// after the loop the fn may have returned.
+    fn runtime_loop_body(&mut self, body: &ast::Block) {
+        let returns = self.return_count();
+        self.frame().loops.push(LoopKind::Runtime);
+        self.runtime_nesting(1);
+        self.body_block(body);
+        self.runtime_nesting(-1);
+        self.frame().loops.pop();
+        let returned = self.return_count() > returns;
+        self.set_reach(if returned { Reach::Maybe } else { Reach::Live });
     }
 
     fn static_loop(&mut self, var: &ast::Ident, args: &[ast::Expr], body: &ast::Block, span: Span) {
@@ -2016,6 +2393,7 @@ impl<'a> Elab<'a> {
             return;
         }
         let mut i = start;
+        let mut guards = Vec::new();
         for _ in 0..count {
             let before = self.diags.items.len();
             self.push_scope();
@@ -2024,10 +2402,17 @@ impl<'a> Elab<'a> {
             self.body_block(body);
             self.frame().loops.pop();
             self.pop_scope();
-            if self.diags.items.len() > before {
+            if self.diags.items.len() > before || self.reach() == Reach::Returned {
                 break;
             }
+            // Later iterations run only where no earlier one returned.
+            if let Some(g) = self.after_maybe_return() {
+                guards.push(g);
+            }
             i += step;
+        }
+        while let Some(cond) = guards.pop() {
+            self.close_guard(cond);
         }
     }
 
@@ -2057,14 +2442,14 @@ impl<'a> Elab<'a> {
 
     fn while_loop(&mut self, cond: &ast::Expr, body: &ast::Block, span: Span) {
         self.b.begin_region();
+        self.condition_nesting(1);
         let c = self.expr(cond);
+        self.condition_nesting(-1);
         let c = self.expect_scalar_bool(&c, cond.span, "a `while` condition");
         let cond_region = self.b.end_region();
         let Some(c) = c else { return };
         self.b.begin_region();
-        self.frame().loops.push(LoopKind::Runtime);
-        self.body_block(body);
-        self.frame().loops.pop();
+        self.runtime_loop_body(body);
         let region = self.b.end_region();
         self.b.span = span;
         self.b.push(
@@ -2103,15 +2488,37 @@ impl<'a> Elab<'a> {
         let Some(c) = self.expect_scalar_bool(&c, cond.span, "an `if` condition") else {
             return Val::Error;
         };
+        let returns = self.return_count();
+        self.runtime_nesting(1);
         self.b.begin_region();
         let then_val = self.block(then_block, false);
         let mut then_region = self.b.end_region();
+        let then_reach = self.reach();
+        self.set_reach(Reach::Live);
         self.b.begin_region();
         let else_val = match else_branch {
             Some(e) => self.expr(e),
             None => Val::Unit,
         };
         let mut else_region = self.b.end_region();
+        let else_reach = self.reach();
+        self.runtime_nesting(-1);
+        self.set_reach(
+            if then_reach == Reach::Returned && else_reach == Reach::Returned {
+                Reach::Returned
+            } else if self.return_count() > returns {
+                Reach::Maybe
+            } else {
+                Reach::Live
+            },
+        );
+        // A branch that always returns has no value: the `if` takes the other one's.
+        let (then_val, else_val) = match (then_reach, else_reach) {
+            (Reach::Returned, Reach::Returned) => (Val::Unit, Val::Unit),
+            (Reach::Returned, _) => (else_val.clone(), else_val),
+            (_, Reach::Returned) => (then_val.clone(), then_val),
+            _ => (then_val, else_val),
+        };
         let has_value = !matches!(then_val, Val::Unit | Val::Error)
             && !matches!(else_val, Val::Unit | Val::Error);
         let mut result = None;
@@ -2145,10 +2552,13 @@ impl<'a> Elab<'a> {
                         Err(_) => ScalarType::I32,
                     };
                     let local = self.b.add_local("if_value", Type::tile(elem, ts.clone()));
-                    for (val, region, vspan) in [
-                        (&then_val, &mut then_region, tspan),
-                        (&else_val, &mut else_region, espan),
+                    for (val, region, vspan, reach) in [
+                        (&then_val, &mut then_region, tspan, then_reach),
+                        (&else_val, &mut else_region, espan, else_reach),
                     ] {
+                        if reach == Reach::Returned {
+                            continue;
+                        }
                         self.b.begin_region();
                         if let Some(id) = self.materialize(val, elem, &ts, vspan) {
                             self.b.local_set(local, id);
@@ -2571,12 +2981,40 @@ impl<'a> Elab<'a> {
         self.call_stack
             .push((file, index, item.name.name.clone(), span));
         self.push_frame(file, false);
+        let declared = item.ret.as_ref().and_then(|t| match &t.kind {
+            ast::TyKind::Scalar(t) | ast::TyKind::Block { elem: t, .. } => Some(*t),
+            ast::TyKind::Ptr { .. } => None,
+        });
+        let entry = self.b.mark();
+        self.frame().ret = Some(FnReturn {
+            entry,
+            flag: None,
+            slot: None,
+            value: None,
+            declared,
+            provisional: None,
+            first: None,
+            reach: Reach::Live,
+            runtime_depth: 0,
+            in_condition: 0,
+            count: 0,
+            failed: false,
+        });
         for (name, v) in bound {
             self.bind_value(&name, v);
         }
-        let mut v = self.block(&item.body, true);
+        self.block(&item.body, true);
+        let ret = self.frame().ret.take();
         self.pop_frame();
         self.call_stack.pop();
+        let mut v = match ret {
+            Some(FnReturn { failed: true, .. }) => Val::Error,
+            Some(FnReturn {
+                slot: Some(slot), ..
+            }) => Val::Rt(self.b.local_get(slot)),
+            Some(FnReturn { value: Some(v), .. }) => v,
+            _ => Val::Unit,
+        };
         if let Some(ret) = &item.ret {
             let vspan = item.body.tail.as_ref().map_or(item.body.span, |t| t.span);
             v = self.check_annotation(

@@ -23,8 +23,13 @@
 //!   pointer keeps pointing into the same parameter.
 //! - fns are generic templates: an fn is checked at each call with the argument types, and one
 //!   that is never called is not checked. A typed parameter `x: f32` fixes the element type and
-//!   allows any shape; `-> T` likewise. The last expression, or a final `return e;`, is the value;
-//!   an earlier `return` is E0602.
+//!   allows any shape; `-> T` likewise. The last expression or any `return e;` gives the value.
+//!   A `return` reached through compile-time control flow only gives the call's value directly
+//!   (it may stay a compile-time value); one under a runtime `if` or loop writes a result local,
+//!   sets a `returned` flag (false at the call's entry), leaves runtime loops with `break`, and
+//!   the rest of the fn runs under `if !returned`. All returns give one type and shape, and
+//!   either every path returns a value or none does (E0312). No `return` in a `while` condition
+//!   or a const (E0602).
 //! - `break`/`continue` inside `static_range` (unrolled) are E0604; loops do not cross fn
 //!   boundaries. `static_range` unrolls at most `elab::MAX_UNROLL` iterations (E0603).
 //! - Reductions of a scalar return it unchanged; `keep_dims` re-inserts the reduced dim as 1.
@@ -90,7 +95,7 @@
 //! | E0507 | loop step is zero |
 //! | E0508 | invalid `#[threads]` / `#[autotune]` value |
 //! | E0601 | builtin not supported yet by the IR (none today); `#[threads]` over the device limit (passes) |
-//! | E0602 | early `return` in a fn |
+//! | E0602 | `return` in a `while` condition or a const; a pointer-valued block after an early `return` |
 //! | E0603 | `static_range` unrolls too many iterations |
 //! | E0604 | `break`/`continue` inside `static_range` |
 //! | E0605 | fn calls nest too deeply |

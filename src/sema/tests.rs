@@ -462,6 +462,58 @@ kernel k(out: *mut i32, n: i32) {
 }
 
 #[test]
+fn fns_return_early() {
+    let src = r#"
+fn width(const K: i32) { if K > 2 { return 8; } 4 }
+fn first_square_above(x, limit) {
+    for i in static_range(0, 6) {
+        if i * i > limit { return x + i; }
+    }
+    for i in range(0, 100) {
+        if i * i > limit { return x + i; }
+    }
+    -1
+}
+fn clamp_store(o, v) {
+    if v > 50 { store(o, 50); return; }
+    store(o, v);
+}
+kernel k(out: *mut i32) {
+    let pid = program_id(0);
+    static_assert(width(3) == 8 && width(1) == 4, "a compile-time return stays known");
+    let z = zeros([width(3)], i32);
+    clamp_store(out + pid, first_square_above(sum(z), pid * pid * 7));
+}
+"#;
+    let module = lower_src(src, "k", &[]);
+    let mut args = vec![KernelArg::Buffer(HostBuffer::from_i32(&[0; 5], vec![5]))];
+    crate::interp::run(&module, &mut args, [5, 1, 1]).expect("runs");
+    let expected: Vec<i32> = (0..5)
+        .map(|pid| {
+            let first = (0..).find(|i: &i32| i * i > pid * pid * 7).unwrap();
+            first.min(50)
+        })
+        .collect();
+    match &args[0] {
+        KernelArg::Buffer(b) => assert_eq!(b.to_i32(), expected),
+        _ => unreachable!(),
+    }
+    // The second loop is left with `break`, and the rest of the fn is guarded by the flag.
+    let kinds = all_kinds(&module.kernel);
+    assert!(kinds.iter().any(|k| matches!(k, InstKind::Break)));
+    assert_eq!(
+        module
+            .kernel
+            .locals
+            .iter()
+            .filter(|(_, l)| l.name == "returned")
+            .count(),
+        2,
+        "one flag per early-returning call"
+    );
+}
+
+#[test]
 fn use_file_relative_to_the_user() {
     let main = r#"
 use "lib/act.tk";
@@ -537,7 +589,12 @@ const ERROR_CASES: &[(&str, &str)] = &[
     ("kernel k() { let v = cumsum(3); }", "E0403"),
     ("kernel k() { let v = cumprod(arange(0, 4), axis: 1); }", "E0406"),
     ("kernel k() { let v = argmax(arange(0, 4) < 2); }", "E0304"),
-    ("fn f(a) { if a > 0 { return 1; } 2 } kernel k(n: i32) { let v = f(n); }", "E0602"),
+    ("fn f(a) { if a > 0 { return 1; } } kernel k(n: i32) { let v = f(n); }", "E0312"),
+    ("fn f(a) { if a > 0 { return 1; } return; } kernel k(n: i32) { f(n); }", "E0312"),
+    ("fn f(a) { if a > 0 { return 1.5; } a } kernel k(n: i32) { let v = f(n); }", "E0302"),
+    ("fn f(a) { if a > 0 { return a; } a + arange(0, 4) } kernel k(n: i32) { let v = f(n); }", "E0312"),
+    ("fn f(a) { while (if a > 0 { return 1; } else { a < 3 }) { } 2 } kernel k(n: i32) { let v = f(n); }", "E0602"),
+    ("const C: i32 = { return 1; }; kernel k() { let v = C; }", "E0602"),
     ("kernel k() { for i in static_range(0, 100000) { } }", "E0603"),
     ("kernel k() { for i in static_range(0, 4) { break; } }", "E0604"),
     ("kernel k(n: i32) { let v = n + true; }", "E0301"),

@@ -1,7 +1,8 @@
 //! Control flow × dtypes: `if`/`else if`/`else` statements and expressions on runtime scalars,
 //! `&&`/`||`, `for` loops (with steps, negative steps, `break`, `continue`, nesting and tile
-//! accumulators), `while` loops, `static_range`, functions with a tail `if`, and early `return`
-//! from the kernel. Each case walks a table of runtime inputs; every result is exact (the float
+//! accumulators), `while` loops, `static_range`, fns with a tail `if` and with early `return`s
+//! (under runtime and compile-time `if`s, in loops, from unit fns), and early `return` from the
+//! kernel. Each case walks a table of runtime inputs; every result is exact (the float
 //! inputs are small integers, so float arithmetic is exact too).
 use super::harness::*;
 
@@ -108,6 +109,62 @@ fn constructs() -> Vec<Construct> {
             "store(o, pick(a));",
             |a| if a > 0 { a * 3 } else { a + 2 },
         ),
+        c("fn early return", "store(o, pick_early(a));", |a| {
+            if a > 0 {
+                a * 3
+            } else {
+                a + 2
+            }
+        }),
+        c("fn returns a literal first", "store(o, literal_first(a));", |a| {
+            if a > 2 {
+                7
+            } else {
+                a * 2
+            }
+        }),
+        c("fn return in for", "store(o, climb(a));", |a| {
+            let mut s = 0;
+            for _ in 0..12 {
+                s += 2;
+                if s > a {
+                    return s * 10;
+                }
+            }
+            s - 1
+        }),
+        c("fn return in while", "store(o, sink(a));", |a| {
+            let mut v = a;
+            loop {
+                v -= 3;
+                if v < 0 {
+                    return v;
+                }
+            }
+        }),
+        c("fn return from every branch", "store(o, sign(a));", |a| a.signum()),
+        c("fn return in if-expression", "store(o, half(a));", |a| {
+            if a < 0 {
+                a
+            } else {
+                a * 2 + 1
+            }
+        }),
+        c(
+            "fn return under const if",
+            "store(o, scaled(a, 3) + scaled(a, 1));",
+            |a| 2 * a + a + 1,
+        ),
+        c(
+            "unit fn early return",
+            "store(o, a - a + 5); put_positive(o, a);",
+            |a| if a < 0 { 5 } else { a },
+        ),
+        c(
+            "early-returning fn in a loop",
+            "store(o, pick_thrice(a));",
+            |a| 3 * if a > 0 { a * 3 } else { a + 2 },
+        ),
         c(
             "tile accumulator",
             "let mut acc = zeros([8], T); for i in range(0, 3) { \
@@ -117,9 +174,22 @@ fn constructs() -> Vec<Construct> {
     ]
 }
 
-/// `return e;` inside a fn is E0602 ("not supported yet") in tk today, so `pick` returns through
-/// its tail `if` expression.
-const PRELUDE: &str = "fn pick(x) { if x > 0 { x * 3 } else { x + 2 } }\n";
+/// Generic fns the constructs call: a tail `if` expression, and early `return`s under runtime
+/// `if`s, `for` and `while` loops, compile-time `if`s, from `if`-expression branches, from every
+/// branch, and from a unit fn; `pick_thrice` calls an early-returning fn inside a loop (its
+/// `returned` flag must start false at every call).
+const PRELUDE: &str = "\
+fn pick(x) { if x > 0 { x * 3 } else { x + 2 } }
+fn pick_early(x) { if x > 0 { return x * 3; } x + 2 }
+fn climb(x) { let mut s = x - x; for i in range(0, 12) { s += 2; if s > x { return s * 10; } } s - 1 }
+fn sink(x) { let mut v = x; while true { v = v - 3; if v < 0 { return v; } } v }
+fn sign(x) { if x > 0 { return 1 + (x - x); } else if x < 0 { return (x - x) - 1; } else { return x; } }
+fn half(x) { let y = if x < 0 { return x; } else { x * 2 }; y + 1 }
+fn scaled(x, const K: i32) { if K > 2 { return x * 2; } x + 1 }
+fn put_positive(o, x) { if x < 0 { return; } store(o, x); }
+fn literal_first(x) { if x > 2 { return 7; } x * 2 }
+fn pick_thrice(x) { let mut s = x - x; for i in range(0, 3) { s += pick_early(x + (x - x)); } s }
+";
 
 pub fn batches() -> Vec<Batch> {
     let mut batches = Vec::new();
