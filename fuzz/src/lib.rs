@@ -238,12 +238,35 @@ pub fn case_args(case: &gen::Case) -> Vec<KernelArg> {
     ]
 }
 
-/// Checks, lowers and compiles a generated case, runs it on the interpreter and (when given) the
-/// device, and compares the output buffers exactly (floats with `==`, so -0 equals 0). `Ok(false)`
-/// when the case uses a builtin the IR does not support yet (E0601) and was skipped.
+/// Whether a case also runs on the device: every case, or with `TK_FUZZ_DEVICE_EVERY=N` one in
+/// `N` chosen by a hash of the case (so a replay makes the same choice). Long campaigns use it:
+/// the device run (lavapipe's LLVM compile under the validation layer) costs ~20 ms, the rest of
+/// a case ~1 ms.
+pub fn on_device(case: &gen::Case) -> bool {
+    use std::hash::{Hash, Hasher};
+    use std::sync::OnceLock;
+    static EVERY: OnceLock<u64> = OnceLock::new();
+    let every = *EVERY.get_or_init(|| {
+        std::env::var("TK_FUZZ_DEVICE_EVERY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+            .max(1)
+    });
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    case.source.hash(&mut hasher);
+    case.y.hash(&mut hasher);
+    every == 1 || hasher.finish() % every == 0
+}
+
+/// Checks, lowers and compiles a generated case (for the device's target when there is one),
+/// runs it on the interpreter and, when `run` is set, on the device, and compares the output
+/// buffers exactly (floats with `==`, so -0 equals 0). `Ok(false)` when the case uses a builtin
+/// the IR does not support yet (E0601) and was skipped.
 pub fn differential(
     case: &gen::Case,
     device: Option<&tk::runtime::Device>,
+    run: bool,
 ) -> Result<bool, String> {
     let program = check(&case.source);
     let unsupported =
@@ -270,7 +293,7 @@ pub fn differential(
     let (_, artifact) =
         driver::compile(lowered, &target, true).map_err(|d| format!("compile: {}", d.message))?;
     rspirv::dr::load_words(&artifact.words).map_err(|e| format!("SPIR-V does not load: {e}"))?;
-    let Some(device) = device else {
+    let Some(device) = device.filter(|_| run) else {
         return Ok(true);
     };
     let pipeline = device.load(&artifact).map_err(|e| format!("load: {e}"))?;
