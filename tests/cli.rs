@@ -490,3 +490,87 @@ fn grid_beyond_the_dispatch_limit() {
         "program ids of a 100,000-program grid"
     );
 }
+
+#[test]
+fn bench_reports_json_and_sweeps_with_a_plot() {
+    let launch = [
+        "examples/vector_add.tk",
+        "--arg",
+        "x=zeros:N",
+        "--arg",
+        "y=zeros:N",
+        "--arg",
+        "out=zeros:N",
+        "--arg",
+        "n=N",
+    ];
+    let at = |n: &str| -> Vec<String> { launch.iter().map(|a| a.replace('N', n)).collect() };
+    let mut args: Vec<String> = vec!["bench".into()];
+    args.extend(at("4096"));
+    args.extend(["--json", "--reps", "3"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = tkc(&refs);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    for key in ["median_us", "p20_us", "p80_us", "gbps", "copy_gbps"] {
+        assert!(
+            v[key].as_f64().is_some_and(|x| x > 0.0),
+            "{key} in {stdout}"
+        );
+    }
+    assert!(v["device"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(v["gflops"].is_null(), "vector add has no dot");
+    // 3 × 4096 f32 read or written once each, counted by the interpreter.
+    assert_eq!(v["bytes"].as_u64(), Some(3 * 4096 * 4));
+    assert!(v["p20_us"].as_f64() <= v["median_us"].as_f64());
+    assert!(v["median_us"].as_f64() <= v["p80_us"].as_f64());
+
+    let dir = scratch("sweep");
+    let svg = dir.join("sweep.svg");
+    let mut args: Vec<String> = vec!["bench".into()];
+    args.extend(launch.map(String::from));
+    args.extend(["--reps", "2", "--sweep", "N=1024..4096", "--plot", &s(&svg)].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = tkc(&refs);
+    assert_eq!(code, 0, "{stderr}");
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("plot:"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows.iter().map(|r| r[0]).collect::<Vec<_>>(),
+        ["1024", "2048", "4096"],
+        "{stdout}"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.len() == 6 && r[1].parse::<f64>().is_ok_and(|t| t > 0.0)));
+    let chart = std::fs::read_to_string(&svg).expect("the plot is written");
+    assert!(chart.starts_with("<svg") && chart.trim_end().ends_with("</svg>"));
+    assert_eq!(chart.matches("<polyline").count(), 2, "tk and copy lines");
+    assert_eq!(chart.matches("<circle").count(), 6, "three points per line");
+    assert!(chart.contains(">2^10<") && chart.contains(">2^12<"));
+
+    let mut args: Vec<String> = vec!["bench".into()];
+    args.extend(launch.map(String::from));
+    args.extend(["--sweep", "N=1000..4000"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, stderr) = tkc(&refs);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("E0919") && stderr.contains("powers of two"),
+        "{stderr}"
+    );
+    let mut args: Vec<String> = vec!["bench".into()];
+    args.extend(at("4096"));
+    args.extend(["--sweep", "M=1024..2048"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, stderr) = tkc(&refs);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("E0919") && stderr.contains("uses `M`"),
+        "{stderr}"
+    );
+}

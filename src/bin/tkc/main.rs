@@ -109,6 +109,13 @@ pub(crate) enum Command {
         /// Floating-point operations one launch does (for GFLOP/s).
         #[arg(long)]
         flops: Option<u64>,
+        /// Time the kernel at every power of two NAME from A to B: `--sweep N=1024..16777216`
+        /// replaces the word N in every --arg, -D and --grid value.
+        #[arg(long, value_name = "NAME=A..B")]
+        sweep: Option<String>,
+        /// With --sweep: draw throughput against NAME as an SVG line chart.
+        #[arg(long, value_name = "PATH.svg", requires = "sweep")]
+        plot: Option<PathBuf>,
     },
     /// Benchmark every `#[autotune]` config of a kernel now, save the fastest, print the table.
     Tune {
@@ -157,7 +164,7 @@ pub(crate) enum Emit {
     Hlsl,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub(crate) struct LaunchArgs {
     pub(crate) file: PathBuf,
     #[arg(long)]
@@ -240,13 +247,15 @@ fn dispatch(cli: Cli) -> Result<()> {
             unchecked,
             target,
         ),
-        Command::Run(launch) => run(&command_line, &launch, None),
+        Command::Run(launch) => run(&command_line, &launch, None).map(|_| ()),
         Command::Bench {
             launch,
             iterations,
             json,
             bytes,
             flops,
+            sweep,
+            plot,
         } => {
             let options = BenchOptions {
                 iterations,
@@ -254,7 +263,19 @@ fn dispatch(cli: Cli) -> Result<()> {
                 bytes,
                 flops,
             };
-            run(&command_line, &launch, Some(options))
+            match sweep {
+                Some(spec) => bench_sweep(&command_line, &launch, options, &spec, plot.as_deref()),
+                None => {
+                    if let Some(m) = run(&command_line, &launch, Some(options))? {
+                        if json {
+                            println!("{}", m.json(None));
+                        } else {
+                            m.print();
+                        }
+                    }
+                    Ok(())
+                }
+            }
         }
         Command::Tune { launch, iterations } => tune_command(&command_line, &launch, iterations),
         Command::Devices => devices(),

@@ -316,11 +316,12 @@ pub(crate) fn launch_grid(
     Ok(grid)
 }
 
+/// Runs (or, with `bench_options`, times) one launch; a bench returns its measurement.
 pub(crate) fn run(
     command_line: &CommandLine,
     launch: &LaunchArgs,
     bench_options: Option<BenchOptions>,
-) -> Result<()> {
+) -> Result<Option<Measurement>> {
     let bench_iterations = bench_options.as_ref().map(|o| o.iterations);
     let program = load_program(command_line, &launch.file)?;
     let sig = choose_kernel(
@@ -439,7 +440,8 @@ pub(crate) fn run(
                         traffic,
                         &sig.name,
                         launch.unchecked,
-                    );
+                    )
+                    .map(Some);
                 }
             }
         }
@@ -463,7 +465,7 @@ pub(crate) fn run(
             println!("{name}: {}", preview(buffer));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Mutable pointer parameters' names paired with the arguments (others give `None`).
