@@ -85,7 +85,7 @@ pub fn collapse(layout: &Layout, dims: &[usize]) -> Layout {
 
 /// How a user reads an operand's coordinates from its own: identity, dropping an inserted dim
 /// (`ExpandDims`) or zeroing broadcast dims.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Projection {
     Identity,
     RemoveDim(usize),
@@ -115,7 +115,40 @@ impl Projection {
 /// When every invocation holds, for each register of `dst`, the operand element it needs in a
 /// register of `src` whose number is the same for every invocation, returns those register
 /// numbers (indexed by `dst` register): the operation needs no data movement.
+type MemoKey = (Layout, Layout, Projection);
+thread_local! {
+    /// `local_map` answers of the compilation under way (cleared by `forget_local_maps`).
+    static MEMO: std::cell::RefCell<HashMap<MemoKey, Option<Vec<u32>>>> = Default::default();
+}
+
+/// Starts a compilation with no remembered `local_map` answers (so one compilation's time never
+/// depends on an earlier one's).
+pub fn forget_local_maps() {
+    MEMO.with(|m| m.borrow_mut().clear());
+}
+
 pub fn local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Option<Vec<u32>> {
+    if src == dst && *projection == Projection::Identity {
+        return Some((0..dst.regs()).collect());
+    }
+    // The layout search asks the same questions many times (the candidates of every user of a
+    // value); large register tiles make each answer cost thousands of coordinate computations.
+    let key = (src.clone(), dst.clone(), projection.clone());
+    if let Some(hit) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let answer = compute_local_map(src, dst, projection);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        m.insert(key, answer.clone());
+    });
+    answer
+}
+
+fn compute_local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Option<Vec<u32>> {
     if src.threads() != dst.threads()
         && !matches!(src, Layout::Uniform)
         && !matches!(dst, Layout::Uniform)
@@ -125,21 +158,33 @@ pub fn local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Option<
     if matches!(src, Layout::Uniform) {
         return Some(vec![0; dst.regs() as usize]);
     }
+    // Coordinates as one number (row-major over the source's shape).
+    let shape = src.shape();
+    let flat = |c: &[u32]| -> u64 {
+        c.iter()
+            .zip(&shape)
+            .fold(0u64, |acc, (&x, &n)| acc * n as u64 + x as u64)
+    };
     let threads = src.threads().max(dst.threads());
     let mut map: Vec<Option<u32>> = vec![None; dst.regs() as usize];
+    let mut held: HashMap<u64, u32> = HashMap::new();
     for t in 0..threads {
-        let mut held: HashMap<Vec<u32>, u32> = HashMap::new();
+        held.clear();
         for s in (0..src.regs()).rev() {
-            held.insert(src.coords(t, s), s);
+            held.insert(flat(&src.coords(t, s)), s);
         }
         for (r, slot) in map.iter_mut().enumerate() {
             let want = projection.apply(&dst.coords(t, r as u32));
+            if want.len() != shape.len() {
+                return None;
+            }
+            let want = flat(&want);
             let &s = held.get(&want)?;
             match slot {
                 None => *slot = Some(s),
                 Some(prev) => {
                     // Another register of the same invocation may hold the same element.
-                    if *prev != s && src.coords(t, *prev) != want {
+                    if *prev != s && flat(&src.coords(t, *prev)) != want {
                         return None;
                     }
                 }

@@ -15,6 +15,7 @@ use crate::ir::{self, Schedule, Stage};
 pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic> {
     let mut module = module;
     check(&module, "input")?;
+    layouts::forget_local_maps();
 
     let threads = threads::choose_threads(&module.kernel, target)?;
     module.kernel.schedule = Some(Schedule {

@@ -232,12 +232,12 @@ impl Emitter<'_> {
             .find(|b| b.param_index == param)
             .ok_or_else(|| Diagnostic::internal("vector view of a parameter without a binding"))?;
         let (binding, writable) = (binding.binding, binding.writable);
-        let lanes_ty = self.cx.b.type_vector(scalar.storage_ty, width);
+        let lanes_ty = self.cx.vector(scalar.storage_ty, width);
         let (vec_ty, unpacked_ty) = if self.packed_views {
             let u64_ty = self.cx.int(64, false);
             match width {
                 2 => (u64_ty, Some(lanes_ty)),
-                _ => (self.cx.b.type_vector(u64_ty, width / 2), Some(lanes_ty)),
+                _ => (self.cx.vector(u64_ty, width / 2), Some(lanes_ty)),
             }
         } else {
             (lanes_ty, None)

@@ -388,7 +388,7 @@ impl<'a> Emitter<'a> {
         self.cx.b.name(self.push_var, "tk_push");
 
         // Builtins.
-        let uvec3 = self.cx.b.type_vector(u32_ty, 3);
+        let uvec3 = self.cx.vector(u32_ty, 3);
         let uvec3_ptr = self.cx.pointer(StorageClass::Input, uvec3);
         self.builtin_wg = self
             .cx
@@ -563,7 +563,7 @@ impl<'a> Emitter<'a> {
         let u32_ty = self.cx.u32();
         let bool_ty = self.cx.bool_ty();
         let i32_ty = self.cx.i32();
-        let uvec3 = self.cx.b.type_vector(u32_ty, 3);
+        let uvec3 = self.cx.vector(u32_ty, 3);
         let wg = self.cx.load(uvec3, self.builtin_wg)?;
         let mut w = [0; 3];
         for (i, slot) in w.iter_mut().enumerate() {

@@ -63,7 +63,7 @@ impl Emitter<'_> {
             I32 | F32 | BF16 => vec![self.cx.op(Op::Bitcast, u, &[x])?],
             U32 => vec![x],
             I64 | U64 | F64 => {
-                let v2 = self.cx.b.type_vector(u, 2);
+                let v2 = self.cx.vector(u, 2);
                 let pair = self.cx.op(Op::Bitcast, v2, &[x])?;
                 let mut out = Vec::new();
                 for k in 0..2 {
@@ -109,7 +109,7 @@ impl Emitter<'_> {
             U32 => w,
             I64 | U64 | F64 => {
                 let u = self.cx.u32();
-                let v2 = self.cx.b.type_vector(u, 2);
+                let v2 = self.cx.vector(u, 2);
                 let pair = self
                     .cx
                     .b

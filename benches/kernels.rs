@@ -1,0 +1,217 @@
+//! The kernel suite of issue 4 on the Vulkan device: vector add, softmax, layer norm forward,
+//! f32 and f16 matmul, fused attention. Each kernel is timed (device timestamps, median of
+//! `TK_BENCH_REPS` launches after 3 warm-ups) and read against the device's `vkCmdCopyBuffer`
+//! bandwidth measured in the same process on the same number of bytes. Bytes and `dot` flops are
+//! counted as `tkc bench` counts them: the interpreter runs the first and the last program and
+//! the first stands for the others. Run with `cargo bench --bench kernels [-- FILTER]`.
+use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
+use tk::driver::{self, DiskLoader};
+use tk::ir;
+use tk::runtime::{Device, DeviceChoice};
+
+struct Case {
+    name: &'static str,
+    file: &'static str,
+    kernel: &'static str,
+    consts: Vec<(&'static str, i128)>,
+    args: Vec<KernelArg>,
+}
+
+fn buf(ty: ScalarType, shape: &[usize]) -> KernelArg {
+    KernelArg::Buffer(HostBuffer::zeros(ty, shape.to_vec()))
+}
+fn int(v: usize) -> KernelArg {
+    KernelArg::Scalar(Literal::Int(v as i128))
+}
+fn float(v: f64) -> KernelArg {
+    KernelArg::Scalar(Literal::Float(v))
+}
+
+fn matmul(
+    name: &'static str,
+    file: &'static str,
+    ty: ScalarType,
+    n: usize,
+    tiles: [i128; 3],
+) -> Case {
+    let [bm, bn, bk] = tiles;
+    Case {
+        name,
+        file,
+        kernel: "matmul",
+        consts: vec![("BLOCK_M", bm), ("BLOCK_N", bn), ("BLOCK_K", bk)],
+        args: vec![
+            buf(ty, &[n, n]),
+            buf(ty, &[n, n]),
+            buf(ty, &[n, n]),
+            int(n),
+            int(n),
+            int(n),
+            int(n),
+            int(1),
+            int(n),
+            int(1),
+            int(n),
+            int(1),
+        ],
+    }
+}
+
+fn cases() -> Vec<Case> {
+    use ScalarType::{F16, F32};
+    let n = 1 << 24;
+    let (rows, cols) = (4096, 1024);
+    let mm: usize = std::env::var("TK_BENCH_MATMUL_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    let (z_h, ctx, head) = (8, 1024, 32);
+    vec![
+        Case {
+            name: "vector add 2^24 f32",
+            file: "examples/vector_add.tk",
+            kernel: "vector_add",
+            consts: vec![],
+            args: vec![buf(F32, &[n]), buf(F32, &[n]), buf(F32, &[n]), int(n)],
+        },
+        Case {
+            name: "softmax 4096x1024 f32",
+            file: "examples/softmax.tk",
+            kernel: "softmax",
+            consts: vec![],
+            args: vec![
+                buf(F32, &[rows, cols]),
+                buf(F32, &[rows, cols]),
+                int(rows),
+                int(cols),
+            ],
+        },
+        Case {
+            name: "layer norm fwd 4096x1024 f32",
+            file: "examples/layer_norm.tk",
+            kernel: "layer_norm_fwd",
+            consts: vec![("BLOCK", 1024)],
+            args: vec![
+                buf(F32, &[rows, cols]),
+                buf(F32, &[rows, cols]),
+                buf(F32, &[cols]),
+                buf(F32, &[cols]),
+                buf(F32, &[rows]),
+                buf(F32, &[rows]),
+                int(cols),
+                int(rows),
+                int(cols),
+                float(1e-5),
+            ],
+        },
+        matmul(
+            "matmul f32 (64x64x8 tiles)",
+            "benches/kernels/matmul_autotune.tk",
+            F32,
+            mm,
+            [64, 64, 8],
+        ),
+        matmul(
+            "matmul f16 (32x32x16 tiles)",
+            "examples/matmul.tk",
+            F16,
+            mm,
+            [32, 32, 16],
+        ),
+        Case {
+            name: "attention fwd f16, 8 heads x 1024 x 32",
+            file: "examples/attention.tk",
+            kernel: "attention_fwd",
+            consts: vec![("HEAD_DIM", head as i128)],
+            args: vec![
+                buf(F16, &[z_h, ctx, head]),
+                buf(F16, &[z_h, ctx, head]),
+                buf(F16, &[z_h, ctx, head]),
+                buf(F16, &[z_h, ctx, head]),
+                float(1.0 / (head as f64).sqrt()),
+                int(z_h),
+                int(ctx),
+            ],
+        },
+    ]
+}
+
+/// Bytes and flops of one launch: the first program stands for all but the last.
+fn traffic(module: &ir::Module, args: &[KernelArg], grid: [u32; 3]) -> (u64, u64) {
+    let programs = grid.iter().map(|&g| g as u64).product::<u64>();
+    let last = [grid[0] - 1, grid[1] - 1, grid[2] - 1];
+    let first = tk::interp::measure_traffic(module, args, grid, &[[0, 0, 0]]).expect("count");
+    if programs == 1 {
+        return (first.bytes, first.flops);
+    }
+    let tail = tk::interp::measure_traffic(module, args, grid, &[last]).expect("count");
+    (
+        first.bytes * (programs - 1) + tail.bytes,
+        first.flops * (programs - 1) + tail.flops,
+    )
+}
+
+fn main() {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let reps: u32 = std::env::var("TK_BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let device = match Device::open(DeviceChoice::Auto) {
+        Ok(device) => device,
+        Err(e) => {
+            eprintln!("the kernel suite needs a Vulkan device: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "device: {} (median of {reps} launches, safe mode)",
+        device.info().name
+    );
+    println!(
+        "{:<40} {:>10} {:>9} {:>9} {:>10} {:>7}",
+        "kernel", "median ms", "GB/s", "GFLOP/s", "copy GB/s", "ratio"
+    );
+    let root = env!("CARGO_MANIFEST_DIR");
+    for case in cases() {
+        if filter.as_deref().is_some_and(|f| !case.name.contains(f)) {
+            continue;
+        }
+        let path = format!("{root}/{}", case.file);
+        let source = std::fs::read_to_string(&path).expect(case.file);
+        let program = driver::check_source(case.file, &source, &DiskLoader);
+        assert!(!program.has_errors(), "{}", case.file);
+        let consts: Vec<(String, Literal)> = case
+            .consts
+            .iter()
+            .map(|(k, v)| (k.to_string(), Literal::Int(*v)))
+            .collect();
+        let lowered = driver::lower(&program, case.kernel, &consts).expect("lower");
+        let mut args = case.args;
+        let grid = tk::interp::launch_grid(&lowered.kernel, &args)
+            .expect("#[grid]")
+            .expect("grid");
+        let (bytes, flops) = traffic(&lowered, &args, grid);
+        let (_, artifact) = driver::compile(lowered, &device.target(), true).expect("compile");
+        let pipeline = device.load(&artifact).expect("load");
+        let timing = device
+            .bench(&pipeline, &mut args, grid, 3, reps)
+            .expect("bench");
+        let copy = device
+            .copy_bandwidth((bytes / 2).max(4), reps)
+            .expect("copy");
+        let gbps = bytes as f64 / timing.median_ns;
+        let copy_gbps = bytes as f64 / copy.median_ns;
+        let gflops = if flops > 0 {
+            format!("{:.3}", flops as f64 / timing.median_ns)
+        } else {
+            "-".into()
+        };
+        println!(
+            "{:<40} {:>10.3} {gbps:>9.3} {gflops:>9} {copy_gbps:>10.3} {:>7.3}",
+            case.name,
+            timing.median_ns / 1e6,
+            gbps / copy_gbps
+        );
+    }
+}
