@@ -82,10 +82,21 @@ impl Emitter<'_> {
                 self.cx.const_i32((base % s) as i32)
             } else {
                 let off = self.thread_offsets[&(b.clone(), d)];
-                let base = self.cx.const_i32(base as i32);
-                let sum = self.cx.op(Op::IAdd, i32_ty, &[off, base])?;
-                let mask = self.cx.const_i32(s as i32 - 1);
-                self.cx.op(Op::BitwiseAnd, i32_ty, &[sum, mask])?
+                let sum = if base == 0 {
+                    off
+                } else {
+                    let base = self.cx.const_i32(base as i32);
+                    self.cx.op(Op::IAdd, i32_ty, &[off, base])?
+                };
+                // The last invocation's offset is (threads - 1) · size_per_thread: without
+                // wrapping past the shape, no modulo is needed.
+                let last = (b.threads_per_dim[d] - 1) * b.size_per_thread[d];
+                if base + last < s {
+                    sum
+                } else {
+                    let mask = self.cx.const_i32(s as i32 - 1);
+                    self.cx.op(Op::BitwiseAnd, i32_ty, &[sum, mask])?
+                }
             };
             out.push(c);
         }
@@ -181,11 +192,16 @@ impl Emitter<'_> {
             }
             InstKind::Arange { start } => {
                 let i32_ty = self.cx.i32();
+                let from_zero = *start == 0;
                 let start = self.cx.const_i32(*start as i32);
                 let mut regs = Vec::new();
                 for r in 0..nregs {
                     let c = self.coords(&layout, r)?[0];
-                    regs.push(self.cx.op(Op::IAdd, i32_ty, &[c, start])?);
+                    regs.push(if from_zero {
+                        c
+                    } else {
+                        self.cx.op(Op::IAdd, i32_ty, &[c, start])?
+                    });
                 }
                 self.set(id, Val::Regs(regs));
             }
