@@ -139,7 +139,8 @@ struct Scope {
 
 struct Render {
     out: String,
-    /// Visible variable counts, innermost scope last; names are `f{k}`/`i{k}`, numbered globally.
+    /// Visible variable counts, innermost scope last; names are `vf{k}`/`vi{k}` (plain `i8`,
+    /// `f16`, … would be type names), numbered globally.
     scopes: Vec<Scope>,
     next_f: usize,
     next_i: usize,
@@ -179,7 +180,7 @@ impl Render {
             F::X => "a".into(),
             F::S => "full_like(a, s)".into(),
             F::Var(k) if !self.visible_f.is_empty() => {
-                format!("f{}", self.visible_f[*k as usize % self.visible_f.len()])
+                format!("vf{}", self.visible_f[*k as usize % self.visible_f.len()])
             }
             F::Var(_) => "a".into(),
             F::Acc => "accf".into(),
@@ -227,7 +228,7 @@ impl Render {
             I::LoopVar if self.loop_depth > 0 => "full_like(b, i)".into(),
             I::LoopVar => "offs".into(),
             I::Var(k) if !self.visible_i.is_empty() => {
-                format!("i{}", self.visible_i[*k as usize % self.visible_i.len()])
+                format!("vi{}", self.visible_i[*k as usize % self.visible_i.len()])
             }
             I::Var(_) => "b".into(),
             I::Acc => "acci".into(),
@@ -307,14 +308,14 @@ impl Render {
                 let text = self.f(e, 0);
                 let k = self.next_f;
                 self.next_f += 1;
-                self.line(indent, &format!("let f{k} = {text};"));
+                self.line(indent, &format!("let vf{k} = {text};"));
                 self.visible_f.push(k);
             }
             Stmt::LetI(e) => {
                 let text = self.i(e, 0);
                 let k = self.next_i;
                 self.next_i += 1;
-                self.line(indent, &format!("let i{k} = {text};"));
+                self.line(indent, &format!("let vi{k} = {text};"));
                 self.visible_i.push(k);
             }
             Stmt::AccF(e) => {
