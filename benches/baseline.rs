@@ -8,6 +8,8 @@
 //! `; tk-bench: kernel=NAME elements_per_workgroup=E`: it takes the tk kernel's interface (bindings
 //! in parameter order, the push-constant block of ABI.md with the linearised grid) so that the
 //! runtime launches it exactly like the tk kernel, over `n / E` workgroups.
+#[path = "common/mod.rs"]
+mod common;
 use std::path::{Path, PathBuf};
 use tk::abi::Artifact;
 use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
@@ -158,21 +160,13 @@ fn matmul_args(n: usize) -> Vec<KernelArg> {
     let b: Vec<f32> = (0..n * n)
         .map(|i| ((i * 5) % 11) as f32 * 0.25 - 1.25)
         .collect();
-    let int = |v: usize| KernelArg::Scalar(Literal::Int(v as i128));
-    vec![
+    let mut args = vec![
         KernelArg::Buffer(HostBuffer::from_f32(&a, vec![n, n])),
         KernelArg::Buffer(HostBuffer::from_f32(&b, vec![n, n])),
         KernelArg::Buffer(HostBuffer::zeros(ScalarType::F32, vec![n, n])),
-        int(n),
-        int(n),
-        int(n),
-        int(n),
-        int(1),
-        int(n),
-        int(1),
-        int(n),
-        int(1),
-    ]
+    ];
+    args.extend(common::square_matmul_scalars(n));
+    args
 }
 
 fn tk_matmul(device: &Device, bm: i128, bn: i128, bk: i128) -> Artifact {

@@ -4,6 +4,8 @@
 //! bandwidth measured in the same process on the same number of bytes. Bytes and `dot` flops are
 //! counted as `tkc bench` counts them: the interpreter runs the first and the last program and
 //! the first stands for the others. Run with `cargo bench --bench kernels [-- FILTER]`.
+#[path = "common/mod.rs"]
+mod common;
 use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
 use tk::driver::{self, DiskLoader};
 use tk::ir;
@@ -40,20 +42,10 @@ fn matmul(
         file,
         kernel: "matmul",
         consts: vec![("BLOCK_M", bm), ("BLOCK_N", bn), ("BLOCK_K", bk)],
-        args: vec![
-            buf(ty, &[n, n]),
-            buf(ty, &[n, n]),
-            buf(ty, &[n, n]),
-            int(n),
-            int(n),
-            int(n),
-            int(n),
-            int(1),
-            int(n),
-            int(1),
-            int(n),
-            int(1),
-        ],
+        args: [buf(ty, &[n, n]), buf(ty, &[n, n]), buf(ty, &[n, n])]
+            .into_iter()
+            .chain(common::square_matmul_scalars(n))
+            .collect(),
     }
 }
 

@@ -1602,15 +1602,7 @@ impl<'a> Elab<'a> {
         if self.frame().loops.contains(&LoopKind::Runtime) {
             self.b.begin_region();
             self.b.push(InstKind::Break, None);
-            let then_region = self.b.end_region();
-            self.b.push(
-                InstKind::If {
-                    cond: returned,
-                    then_region,
-                    else_region: ir::Region::default(),
-                },
-                None,
-            );
+            self.push_then(returned);
             return None;
         }
         let live = self.b.unary(ir::UnaryOp::Not, returned);
@@ -1620,6 +1612,14 @@ impl<'a> Elab<'a> {
 
     /// Closes a region opened by `after_maybe_return`.
     fn close_guard(&mut self, cond: ValueId) {
+        self.push_then(cond);
+        if self.reach() != Reach::Returned {
+            self.set_reach(Reach::Maybe);
+        }
+    }
+
+    /// Ends the region being filled as the body of `if cond { … }` (no else).
+    fn push_then(&mut self, cond: ValueId) {
         let then_region = self.b.end_region();
         self.b.push(
             InstKind::If {
@@ -1629,9 +1629,6 @@ impl<'a> Elab<'a> {
             },
             None,
         );
-        if self.reach() != Reach::Returned {
-            self.set_reach(Reach::Maybe);
-        }
     }
 
     /// A block value computed under `if !returned`, moved out through a local.

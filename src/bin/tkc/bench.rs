@@ -282,17 +282,12 @@ pub(crate) fn substitute(text: &str, name: &str, value: u64) -> String {
 /// The launch for one value of a sweep: `name` replaced in every `--arg`, `-D` and `--grid`.
 pub(crate) fn swept_launch(launch: &LaunchArgs, name: &str, value: u64) -> LaunchArgs {
     let sub = |t: &String| substitute(t, name, value);
-    LaunchArgs {
-        file: launch.file.clone(),
-        kernel: launch.kernel.clone(),
-        grid: launch.grid.as_ref().map(sub),
-        defines: launch.defines.iter().map(sub).collect(),
-        args: launch.args.iter().map(sub).collect(),
-        outs: Vec::new(),
-        device: launch.device.clone(),
-        unchecked: launch.unchecked,
-        no_cache: launch.no_cache,
-    }
+    let mut swept = launch.clone();
+    swept.grid = launch.grid.as_ref().map(sub);
+    swept.defines = launch.defines.iter().map(sub).collect();
+    swept.args = launch.args.iter().map(sub).collect();
+    swept.outs.clear();
+    swept
 }
 
 /// `tkc bench --sweep`: one measurement per value (a table, or one JSON object per line), and
