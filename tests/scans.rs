@@ -66,6 +66,28 @@ kernel replicated(x: *f32, sums: *mut f32, prods: *mut f32, args: *mut i32) {
 }
 "#;
 
+/// Scans in a workgroup of one subgroup (eight invocations, lavapipe's subgroup), which go
+/// through subgroup shuffles: a line shorter than the layout's pattern (replicas), lines of
+/// several repetitions of it, and both axes of a tile spread over two dims of invocations.
+const SUBGROUP: &str = r#"
+#[threads(8)]
+kernel subgroup(x: *i32, y: *f32, short: *mut i32, long: *mut i32, across: *mut i32,
+                down: *mut i32, prods: *mut i32, floats: *mut f32) {
+    let r16 = arange(0, 16);
+    store(short + r16, cumsum(load(x + r16)));
+    let r = arange(0, 512);
+    store(long + r, cumsum(load(x + r)));
+    let rows = arange(0, 16);
+    let offs = rows[:, None] * 16 + arange(0, 16)[None, :];
+    let t = load(x + offs);
+    store(across + offs, cumsum(t, axis: 1));
+    store(down + offs, cumprod(t, axis: 0));
+    let r64 = arange(0, 64);
+    store(prods + r64, cumprod(load(x + r64)));
+    store(floats + r, cumsum(load(y + r)));
+}
+"#;
+
 /// The element types the tile kernel runs with: values as f64, exact in the type.
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Elem {
@@ -472,6 +494,65 @@ fn run_replicated(backend: &Backend) {
     for check in checks {
         check.unwrap();
     }
+}
+
+fn run_subgroup(backend: &Backend) {
+    let x = random_i32(512, 21, -3, 4);
+    let y = random_f32(512, 22);
+    let args = vec![
+        common::i32_buffer(&x),
+        common::f32_buffer(&y),
+        common::zeros(ScalarType::I32, 16),
+        common::zeros(ScalarType::I32, 512),
+        common::zeros(ScalarType::I32, 256),
+        common::zeros(ScalarType::I32, 256),
+        common::zeros(ScalarType::I32, 64),
+        common::zeros(ScalarType::F32, 512),
+    ];
+    let out = run_source(SUBGROUP, "subgroup", &[], &args, [1, 1, 1], backend).unwrap();
+    let ints = |i: usize| buffer(&out, i).to_i32();
+    // Exact integer scans (wrapping) of `len` elements from `start`, `step` apart.
+    let line = |start: usize, len: usize, step: usize, product: bool| -> Vec<i32> {
+        let mut acc = if product { 1i32 } else { 0 };
+        (0..len)
+            .map(|k| {
+                let v = x[start + k * step];
+                acc = if product {
+                    acc.wrapping_mul(v)
+                } else {
+                    acc.wrapping_add(v)
+                };
+                acc
+            })
+            .collect()
+    };
+    assert_eq!(ints(2), line(0, 16, 1, false), "cumsum of 16");
+    assert_eq!(ints(3), line(0, 512, 1, false), "cumsum of 512");
+    let across: Vec<i32> = (0..16).flat_map(|r| line(r * 16, 16, 1, false)).collect();
+    assert_eq!(ints(4), across, "cumsum along axis 1");
+    let columns: Vec<Vec<i32>> = (0..16).map(|c| line(c, 16, 16, true)).collect();
+    let down: Vec<i32> = (0..256).map(|i| columns[i % 16][i / 16]).collect();
+    assert_eq!(ints(5), down, "cumprod along axis 0");
+    assert_eq!(ints(6), line(0, 64, 1, true), "cumprod of 64");
+    let wide: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+    let floats: Vec<f64> = buffer(&out, 7).to_f32().iter().map(|&v| v as f64).collect();
+    assert_values(
+        "cumsum of 512 f32",
+        Elem::F32,
+        &floats,
+        &scan(Elem::F32, &wide, false),
+    )
+    .unwrap();
+}
+
+#[test]
+fn subgroup_interp() {
+    run_subgroup(&Backend::Interp);
+}
+
+#[test]
+fn subgroup_device() {
+    run_subgroup(&Backend::Vulkan(&device()));
 }
 
 #[test]

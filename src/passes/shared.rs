@@ -22,16 +22,26 @@ pub fn reduce_chunk(result_regs: u32, threads: u32, words: u32, budget: u32) -> 
     (budget / per_register).clamp(1, result_regs.max(1))
 }
 
+/// True when a workgroup of `threads` invocations is exactly one subgroup of `target` that can
+/// shuffle: reductions and scans across its invocations then go through subgroup shuffles and
+/// need no scratch (`spirv::subgroup`).
+pub fn one_subgroup(threads: u32, target: &Target) -> bool {
+    threads > 1 && target.subgroup_size == Some(threads) && target.features.subgroup_shuffle
+}
+
 /// Bytes of scratch memory an instruction needs (0 when it needs none); reductions are chunked
-/// to fit `budget` when they can.
+/// to fit `budget` when they can. In a workgroup of `one_subgroup`, reductions and scans need
+/// none.
 pub fn scratch_bytes(
     kernel: &Kernel,
     layouts: &[Option<Layout>],
     id: crate::ir::InstId,
     budget: u32,
+    one_subgroup: bool,
 ) -> u32 {
     let layout_of = |v: crate::ir::ValueId| layouts[v.index()].clone().unwrap_or(Layout::Uniform);
     match &kernel.insts[id].kind {
+        InstKind::Reduce { .. } | InstKind::Scan { .. } if one_subgroup => 0,
         InstKind::Reduce { value, axis, .. } => {
             let src = layout_of(*value);
             let words = scratch_words(kernel.ty(*value));
@@ -60,7 +70,7 @@ pub fn scratch_bytes(
             let src = layout_of(*value);
             let spread = src.base().is_some_and(|b| {
                 let d = src.parent_dims()[*axis as usize];
-                b.threads_per_dim[d] > 1 && b.shape[d] > 1
+                b.threads_per_dim[d] > 1 && b.size_per_thread[d] < b.shape[d]
             });
             if spread {
                 let ty = kernel.ty(*value);
@@ -97,9 +107,11 @@ pub fn size_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
         .as_ref()
         .map(|s| s.layouts.clone())
         .unwrap_or_default();
+    let threads = kernel.schedule.as_ref().map_or(1, |s| s.threads);
+    let one_subgroup = one_subgroup(threads, target);
     let mut largest = (0u32, None);
     for_each_inst(&kernel.body, kernel, &mut |id| {
-        let bytes = scratch_bytes(kernel, &layouts, id, target.max_shared_bytes);
+        let bytes = scratch_bytes(kernel, &layouts, id, target.max_shared_bytes, one_subgroup);
         if bytes > largest.0 {
             largest = (bytes, Some(id));
         }

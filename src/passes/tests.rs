@@ -436,7 +436,7 @@ fn a_scan_keeps_its_operand_layout_and_stages_only_across_invocations() {
             })
             .expect("a scan");
         assert_eq!(s.layouts[id.index()], s.layouts[value.index()]);
-        let bytes = shared::scratch_bytes(&m.kernel, &s.layouts, id, u32::MAX);
+        let bytes = shared::scratch_bytes(&m.kernel, &s.layouts, id, u32::MAX, false);
         assert_eq!(bytes, if staged { 16 * 64 * 4 } else { 0 }, "axis {axis}");
         crate::spirv::tests::compile(scan_kernel(16, axis, threads), true);
     }

@@ -51,9 +51,7 @@ pub fn emit(
     let mut e = Emitter::new(kernel, schedule, options);
     e.packed_views =
         options.vector_views && target.processor == abi::Processor::Cpu && target.features.int64;
-    e.one_subgroup = schedule.threads > 1
-        && target.subgroup_size == Some(schedule.threads)
-        && target.features.subgroup_shuffle;
+    e.one_subgroup = crate::passes::shared::one_subgroup(schedule.threads, target);
     e.declare_interface(target.max_push_bytes)?;
     e.begin_main()?;
     e.prelude()?;

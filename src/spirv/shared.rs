@@ -372,7 +372,8 @@ impl Emitter<'_> {
     /// The inclusive scan of `value` along `axis`; the result keeps the operand's layout.
     ///
     /// When one invocation holds every coordinate along the axis, each row is combined in
-    /// registers in index order (the interpreter's order). Otherwise every invocation takes part
+    /// registers in index order (the interpreter's order). A workgroup of one subgroup scans
+    /// through shuffles (`subgroup_scan`). Otherwise every invocation takes part
     /// in log2(n) Hillis–Steele rounds: write each element to the scratch, barrier, then combine
     /// each element with the one `2^k` before it along the axis (earlier operand first). Every copy
     /// of an element computes the same value, so only primary copies write.
@@ -401,8 +402,12 @@ impl Emitter<'_> {
             ScanOp::Sum => BinaryOp::Add,
             ScanOp::Prod => BinaryOp::Mul,
         };
-        if base.threads_per_dim[parent_axis] == 1 {
+        if base.threads_per_dim[parent_axis] == 1 || base.size_per_thread[parent_axis] >= n {
             return self.scan_in_registers(combine_op, ty, &src, axis, &regs);
+        }
+        if self.one_subgroup {
+            let out = self.subgroup_scan(combine_op, ty, &src, axis, &regs)?;
+            return Ok(Val::Regs(out));
         }
 
         let nwords = self.words_of(Some(ty));

@@ -1,6 +1,7 @@
 //! Work across the invocations of a workgroup that is exactly one subgroup (CPU devices run
 //! workgroups of one subgroup, DESIGN.md §3): reductions combine through
-//! `OpGroupNonUniformShuffleXor` butterflies, with no shared memory and no barrier. On lavapipe
+//! `OpGroupNonUniformShuffleXor` butterflies and scans through `OpGroupNonUniformShuffle`, with
+//! no shared memory and no barrier. On lavapipe
 //! a barrier suspends every invocation (a coroutine switch) and each shared-memory access is a
 //! loop over the SIMD lanes, while a shuffle is a vector permute.
 //!
@@ -8,9 +9,10 @@
 //! shuffle pairs are the invocations the layout math expects.
 use super::ctx::{ice, R};
 use super::Emitter;
+use crate::base::Diagnostic;
 use crate::base::ScalarType;
 use crate::ir::layout::Blocked;
-use crate::ir::ReduceOp;
+use crate::ir::{BinaryOp, Layout, ReduceOp};
 use spirv::{Capability, Op, Word};
 
 impl Emitter<'_> {
@@ -27,12 +29,9 @@ impl Emitter<'_> {
         group_dims: &[usize],
         partial: Vec<Word>,
     ) -> R<Vec<Word>> {
-        self.cx.capability(Capability::GroupNonUniformShuffle);
-        self.cx.features.subgroup_shuffle = true;
         let u = self.cx.u32();
         let bool_ty = self.cx.bool_ty();
         let reg_ty = self.cx.compute_ty(ty);
-        let scope = self.cx.const_u32(spirv::Scope::Subgroup as u32);
         let zero = self.cx.const_u32(0);
         let mut masks = Vec::new();
         for &d in group_dims {
@@ -49,17 +48,7 @@ impl Emitter<'_> {
             let bit = self.cx.op(Op::BitwiseAnd, u, &[self.thread, m])?;
             let lower = self.cx.op(Op::IEqual, bool_ty, &[bit, zero])?;
             for v in values.iter_mut() {
-                let words = self.register_words(Some(ty), *v)?;
-                let mut theirs = Vec::with_capacity(words.len());
-                for w in words {
-                    theirs.push(
-                        self.cx
-                            .b
-                            .group_non_uniform_shuffle_xor(u, None, scope, w, m)
-                            .map_err(ice)?,
-                    );
-                }
-                let other = self.words_register(Some(ty), &theirs)?;
+                let other = self.shuffle(ty, *v, Partner::Xor(m))?;
                 let first = self.cx.op(Op::Select, reg_ty, &[lower, *v, other])?;
                 let second = self.cx.op(Op::Select, reg_ty, &[lower, other, *v])?;
                 *v = self.reduce_combine(op, ty, first, second)?;
@@ -67,4 +56,175 @@ impl Emitter<'_> {
         }
         Ok(values)
     }
+
+    /// The inclusive scan along `axis` of a layout whose axis is spread over the invocations of
+    /// the subgroup, each holding blocks of `spt` consecutive elements (DESIGN.md §3):
+    ///
+    /// 1. each block's prefixes in registers, in index order; the last is the block's total;
+    /// 2. an inclusive Hillis–Steele scan of the totals over the `m` invocations along the axis
+    ///    (a shuffle from the invocation `2^k` positions before, earlier operand first);
+    /// 3. each element is `carry ⊕ (exclusive total) ⊕ (its prefix)`, where the exclusive total
+    ///    comes from the invocation one position before and `carry` combines the totals of the
+    ///    earlier repetitions of the pattern (shuffled from the last position).
+    ///
+    /// Invocations holding replicas (the pattern is longer than the axis) repeat the same
+    /// operations on the same values, so every copy of an element gets the same bits.
+    pub(crate) fn subgroup_scan(
+        &mut self,
+        op: BinaryOp,
+        ty: ScalarType,
+        layout: &Layout,
+        axis: usize,
+        regs: &[Word],
+    ) -> R<Vec<Word>> {
+        let base = layout
+            .base()
+            .cloned()
+            .ok_or_else(|| Diagnostic::internal("scan of a scalar"))?;
+        let pa = layout.parent_dims()[axis];
+        let (n, spt, tpd) = (
+            base.shape[pa],
+            base.size_per_thread[pa],
+            base.threads_per_dim[pa],
+        );
+        if spt >= n || tpd == 1 {
+            return Err(Diagnostic::internal(
+                "a subgroup scan of an axis held in registers",
+            ));
+        }
+        // Positions along the axis (invocations past them hold replicas) and repetitions.
+        let positions = tpd.min(n / spt);
+        let reps = (n / (spt * tpd)).max(1);
+        let stride: u32 = base.threads_per_dim[pa + 1..].iter().product();
+        let u = self.cx.u32();
+        let bool_ty = self.cx.bool_ty();
+        let reg_ty = self.cx.compute_ty(ty);
+        let t_d = self.thread_indices[&(base.clone(), pa)];
+        let pos = if positions < tpd {
+            let m = self.cx.const_u32(positions);
+            self.cx.op(Op::UMod, u, &[t_d, m])?
+        } else {
+            t_d
+        };
+        // The lane `d` positions before this one (this lane where there is none), and whether
+        // it exists.
+        let before = |e: &mut Self, d: u32| -> R<(Word, Word)> {
+            let dc = e.cx.const_u32(d);
+            let exists = e.cx.op(Op::UGreaterThanEqual, bool_ty, &[pos, dc])?;
+            let back = e.cx.const_u32(d * stride);
+            let earlier = e.cx.op(Op::ISub, u, &[e.thread, back])?;
+            let lane = e.cx.op(Op::Select, u, &[exists, earlier, e.thread])?;
+            Ok((exists, lane))
+        };
+        let mut rounds = Vec::new();
+        let mut d = 1;
+        while d < positions {
+            rounds.push(before(self, d)?);
+            d *= 2;
+        }
+        let (has_prev, prev_lane) = before(self, 1)?;
+        let last_lane = if reps > 1 {
+            let last = self.cx.const_u32(positions - 1);
+            let ahead = self.cx.op(Op::ISub, u, &[last, pos])?;
+            let s = self.cx.const_u32(stride);
+            let ahead = self.cx.op(Op::IMul, u, &[ahead, s])?;
+            Some(self.cx.op(Op::IAdd, u, &[self.thread, ahead])?)
+        } else {
+            None
+        };
+
+        // Registers by row (the other dims' register indices), in order along the axis: register
+        // index `j * spt + k` along the axis is element `k` of repetition `j`'s block.
+        let per_axis = layout.regs_per_dim()[axis];
+        let mut rows: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
+        for r in 0..regs.len() as u32 {
+            let mut idx = layout.register_indices(r);
+            let along = idx[axis] as usize;
+            idx[axis] = 0;
+            let row = match rows.iter().position(|(key, _)| *key == idx) {
+                Some(i) => i,
+                None => {
+                    rows.push((idx, vec![0; per_axis as usize]));
+                    rows.len() - 1
+                }
+            };
+            rows[row].1[along] = r;
+        }
+        let mut out = regs.to_vec();
+        for (_, members) in &rows {
+            let mut carry: Option<Word> = None;
+            for j in 0..reps as usize {
+                let block = &members[j * spt as usize..(j + 1) * spt as usize];
+                let mut prefix = Vec::with_capacity(block.len());
+                for &r in block {
+                    let x = regs[r as usize];
+                    prefix.push(match prefix.last() {
+                        None => x,
+                        Some(&a) => self.binary(op, ty, a, x)?,
+                    });
+                }
+                let mut total = *prefix.last().expect("a block has registers");
+                for &(exists, lane) in &rounds {
+                    let other = self.shuffle(ty, total, Partner::Lane(lane))?;
+                    let combined = self.binary(op, ty, other, total)?;
+                    total = self.cx.op(Op::Select, reg_ty, &[exists, combined, total])?;
+                }
+                let exclusive = self.shuffle(ty, total, Partner::Lane(prev_lane))?;
+                // What comes before this invocation's block: `None` at the start of the axis.
+                let earlier = match carry {
+                    None => None,
+                    Some(c) => {
+                        let with = self.binary(op, ty, c, exclusive)?;
+                        Some(self.cx.op(Op::Select, reg_ty, &[has_prev, with, c])?)
+                    }
+                };
+                for (&r, &p) in block.iter().zip(&prefix) {
+                    out[r as usize] = match earlier {
+                        Some(e) => self.binary(op, ty, e, p)?,
+                        None => {
+                            let with = self.binary(op, ty, exclusive, p)?;
+                            self.cx.op(Op::Select, reg_ty, &[has_prev, with, p])?
+                        }
+                    };
+                }
+                if j + 1 < reps as usize {
+                    let lane = last_lane.expect("several repetitions");
+                    let rep_total = self.shuffle(ty, total, Partner::Lane(lane))?;
+                    carry = Some(match carry {
+                        None => rep_total,
+                        Some(c) => self.binary(op, ty, c, rep_total)?,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `x` of the partner invocation in the subgroup.
+    fn shuffle(&mut self, ty: ScalarType, x: Word, partner: Partner) -> R<Word> {
+        self.cx.capability(Capability::GroupNonUniformShuffle);
+        self.cx.features.subgroup_shuffle = true;
+        let u = self.cx.u32();
+        let scope = self.cx.const_u32(spirv::Scope::Subgroup as u32);
+        let words = self.register_words(Some(ty), x)?;
+        let mut theirs = Vec::with_capacity(words.len());
+        for w in words {
+            let b = &mut self.cx.b;
+            theirs.push(
+                match partner {
+                    Partner::Xor(mask) => b.group_non_uniform_shuffle_xor(u, None, scope, w, mask),
+                    Partner::Lane(lane) => b.group_non_uniform_shuffle(u, None, scope, w, lane),
+                }
+                .map_err(ice)?,
+            );
+        }
+        self.words_register(Some(ty), &theirs)
+    }
+}
+
+/// Which invocation a shuffle reads from: this lane's index xor a mask, or a lane index.
+#[derive(Clone, Copy)]
+enum Partner {
+    Xor(Word),
+    Lane(Word),
 }
