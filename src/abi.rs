@@ -107,6 +107,9 @@ pub struct Features {
     /// `OpGroupNonUniformShuffleXor` in compute shaders (reductions within one subgroup).
     pub subgroup_shuffle: bool,
     pub float_atomic_add: bool,
+    /// `VK_KHR_cooperative_matrix` (`dot` on subgroup-scope matrix tiles), with the Vulkan
+    /// memory model at device scope that such modules declare.
+    pub cooperative_matrix: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -199,6 +202,24 @@ pub struct Target {
     pub features: Features,
     /// What kind of processor runs the kernels; schedules differ (DESIGN.md §3).
     pub processor: Processor,
+    /// The cooperative-matrix tile `dot` uses when the device offers one for f16 operands and
+    /// f32 accumulators at subgroup scope (`VK_KHR_cooperative_matrix`); `None`: FMAs only.
+    pub cooperative_matrix: Option<CoopShape>,
+}
+
+/// An `M×K · K×N + M×N` cooperative-matrix multiply-add the device offers: A and B f16, C and
+/// the result f32, subgroup scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CoopShape {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+}
+
+impl std::fmt::Display for CoopShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.m, self.n, self.k)
+    }
 }
 
 /// The processor kind a target's schedules are made for.
@@ -236,8 +257,10 @@ impl Target {
                 subgroup_arithmetic: true,
                 subgroup_shuffle: true,
                 float_atomic_add: true,
+                cooperative_matrix: true,
             },
             processor: Processor::Unknown,
+            cooperative_matrix: None,
         }
     }
 

@@ -252,6 +252,7 @@ fn feature_bits(features: &Features) -> u32 {
         features.subgroup_arithmetic,
         features.float_atomic_add,
         features.subgroup_shuffle,
+        features.cooperative_matrix,
     ];
     flags
         .iter()
@@ -260,7 +261,7 @@ fn feature_bits(features: &Features) -> u32 {
 }
 
 fn features_from_bits(bits: u32) -> Option<Features> {
-    if bits >> 10 != 0 {
+    if bits >> 11 != 0 {
         return None;
     }
     let bit = |i: u32| bits & (1 << i) != 0;
@@ -275,6 +276,7 @@ fn features_from_bits(bits: u32) -> Option<Features> {
         subgroup_arithmetic: bit(7),
         float_atomic_add: bit(8),
         subgroup_shuffle: bit(9),
+        cooperative_matrix: bit(10),
     })
 }
 

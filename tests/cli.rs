@@ -574,3 +574,42 @@ fn bench_reports_json_and_sweeps_with_a_plot() {
         "{stderr}"
     );
 }
+
+#[test]
+fn build_for_cooperative_matrices() {
+    let matmul = "examples/matmul.tk".to_string();
+    for (emit, needle) in [
+        ("ir-scheduled", "cooperative_matrix = 16x16x16 for %"),
+        ("spvasm", "OpCooperativeMatrixMulAddKHR"),
+    ] {
+        let (code, stdout, stderr) = tkc(&[
+            "build",
+            &matmul,
+            "--target",
+            "gpu",
+            "--cooperative-matrix",
+            "16x16x16",
+            "--emit",
+            emit,
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains(needle), "{stdout}");
+    }
+    for (args, why) in [
+        (vec!["--cooperative-matrix", "16x16x16"], "portable target"),
+        (
+            vec!["--target", "gpu", "--cooperative-matrix", "16x16"],
+            "MxNxK",
+        ),
+        (
+            vec!["--target", "gpu", "--cooperative-matrix", "16x16x12"],
+            "powers of two",
+        ),
+    ] {
+        let mut all = vec!["build", matmul.as_str()];
+        all.extend(args);
+        let (code, _, stderr) = tkc(&all);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("E0920") && stderr.contains(why), "{stderr}");
+    }
+}

@@ -24,48 +24,12 @@ fn check_both(name: &str, run: impl Fn(&Backend) -> Result<(), String>) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-fn f16_values(values: &[f32]) -> Vec<f32> {
-    values
-        .iter()
-        .map(|&v| half::f16::from_f32(v).to_f32())
-        .collect()
-}
-
-fn f16_buffer(values: &[f32]) -> KernelArg {
-    KernelArg::Buffer(f16_host(values, vec![values.len()]))
-}
-
-fn f16_host(values: &[f32], shape: Vec<usize>) -> HostBuffer {
-    HostBuffer {
-        elem: ScalarType::F16,
-        shape,
-        data: values
-            .iter()
-            .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-            .collect(),
-    }
-}
-
 fn f16_out(buffer: &HostBuffer) -> Vec<f32> {
     buffer
         .data
         .chunks_exact(2)
         .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
         .collect()
-}
-
-/// C = A × B in f64 for row-major A (m × k) and B (k × n).
-fn matmul_ref(a: &[f32], b: &[f32], m: usize, n: usize, k: usize) -> Vec<f32> {
-    let mut out = vec![0.0; m * n];
-    for i in 0..m {
-        for j in 0..n {
-            let s: f64 = (0..k)
-                .map(|kk| a[i * k + kk] as f64 * b[kk * n + j] as f64)
-                .sum();
-            out[i * n + j] = s as f32;
-        }
-    }
-    out
 }
 
 fn ints(values: &[(&str, i64)]) -> Vec<(String, Literal)> {
@@ -91,7 +55,7 @@ fn tutorial_03_matmul_grouped_ordering() {
     ] {
         let a = f16_values(&random_f32(m * k, 11));
         let b = f16_values(&random_f32(k * n, 12));
-        let expected = f16_values(&matmul_ref(&a, &b, m, n, k));
+        let expected = f16_values(&matmul_f64(&a, &b, m, n, k));
         let consts = ints(&[
             ("BLOCK_M", bm),
             ("BLOCK_N", bn),
@@ -140,7 +104,7 @@ fn tutorial_08_grouped_gemm_one_launch_per_problem() {
     for (g, &(m, n, k)) in problems.iter().enumerate() {
         let a = f16_values(&random_f32(m * k, 20 + g as u64));
         let b = f16_values(&random_f32(k * n, 40 + g as u64));
-        let expected = f16_values(&matmul_ref(&a, &b, m, n, k));
+        let expected = f16_values(&matmul_f64(&a, &b, m, n, k));
         let grid = [(m.div_ceil(32) * n.div_ceil(32)) as u32, 1, 1];
         check_both(&format!("grouped gemm problem {g}"), |backend| {
             let args = [
@@ -498,7 +462,7 @@ fn matmul_through_tkc_run() {
     let (m, n, k) = (48usize, 40usize, 24usize);
     let a = f16_values(&random_f32(m * k, 61));
     let b = f16_values(&random_f32(k * n, 62));
-    let expected = f16_values(&matmul_ref(&a, &b, m, n, k));
+    let expected = f16_values(&matmul_f64(&a, &b, m, n, k));
     tk::npy::write(&dir.join("a.npy"), &f16_host(&a, vec![m, k])).unwrap();
     tk::npy::write(&dir.join("b.npy"), &f16_host(&b, vec![k, n])).unwrap();
     for device in ["auto", "interp"] {

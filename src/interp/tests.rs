@@ -976,6 +976,7 @@ fn scheduled_kernels_run_with_convert_layout_as_identity() {
         layouts,
         local_layouts: Vec::new(),
         shared_bytes: 32,
+        coop: None,
     });
     let module = Module { kernel };
     assert_eq!(ir::verify::verify(&module), Ok(()));

@@ -91,6 +91,29 @@ pub struct Schedule {
     pub local_layouts: Vec<Layout>,
     /// Bytes of workgroup shared memory the kernel needs (reductions, layout conversions).
     pub shared_bytes: u32,
+    /// The `dot`s that run on cooperative matrices, when the target offers them.
+    pub coop: Option<CoopPlan>,
+}
+
+/// `dot`s computed with `VK_KHR_cooperative_matrix` tiles of `m×k · k×n` (f16 operands, f32
+/// accumulators, subgroup scope): each stages `a` and `b` as f16 (exact: they were converted from
+/// f16) and the accumulator as f32 in two workgroup arrays of their own (`halves` f16 and `floats`
+/// f32 elements, sized for the largest of them); each subgroup then multiplies whole tiles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoopPlan {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub dots: Vec<super::InstId>,
+    pub halves: u32,
+    pub floats: u32,
+}
+
+impl CoopPlan {
+    /// Bytes of workgroup memory the two arrays take.
+    pub fn bytes(&self) -> u32 {
+        (self.halves * 2).next_multiple_of(4) + self.floats * 4
+    }
 }
 
 // ---- helpers used by the passes and the SPIR-V emitter (compile-time evaluation of the formulas) --

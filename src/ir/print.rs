@@ -68,9 +68,25 @@ fn header(kernel: &Kernel, out: &mut String) {
     if let Some(schedule) = &kernel.schedule {
         let _ = write!(
             out,
-            " schedule(threads = {}, shared_bytes = {})",
+            " schedule(threads = {}, shared_bytes = {}",
             schedule.threads, schedule.shared_bytes
         );
+        if let Some(coop) = &schedule.coop {
+            let dots: Vec<String> = coop
+                .dots
+                .iter()
+                .map(|d| format!("%{}", d.index()))
+                .collect();
+            let _ = write!(
+                out,
+                ", cooperative_matrix = {}x{}x{} for {}",
+                coop.m,
+                coop.n,
+                coop.k,
+                dots.join(", ")
+            );
+        }
+        out.push(')');
     }
 }
 
@@ -492,6 +508,7 @@ kernel scale(x: *mut f32, n: i32) consts(BLOCK = 4) grid(cdiv(n, 4)) {
             }))],
             local_layouts: Vec::new(),
             shared_bytes: 0,
+            coop: None,
         });
         let module = Module { kernel };
         assert_eq!(crate::ir::verify::verify(&module), Ok(()));

@@ -944,6 +944,7 @@ mod tests {
             layouts: vec![Some(Layout::Blocked(blocked.clone()))],
             local_layouts: Vec::new(),
             shared_bytes: 0,
+            coop: None,
         });
         assert_eq!(verify(&m), Ok(()));
         let wrong = layout::Blocked {

@@ -9,9 +9,14 @@
 //! row stride `N + pad(N)`. Each invocation computes the output registers of the product's layout
 //! (its register tile) with one FMA per register and k, reading `a[m, k]` once per distinct row
 //! and `b[k, n]` once per distinct column of its tile.
+//!
+//! Where the device offers cooperative matrices (`VK_KHR_cooperative_matrix`), a `dot` of f16
+//! operands runs on them instead (`coop_plan`, `spirv::coop`).
 
-use crate::ir::layout::Blocked;
-use crate::ir::Layout;
+use crate::abi::Target;
+use crate::base::ScalarType;
+use crate::ir::layout::{Blocked, CoopPlan};
+use crate::ir::{Elem, InstKind, Kernel, Layout, ValueId};
 
 /// The operand layouts of a `dot` computed in registers (CPU devices, where barriers and
 /// shared memory are dear): for an accumulator layout `acc` of `[M, N]` and depth `k`, each
@@ -79,4 +84,52 @@ pub fn k_unroll(k: u32, regs: u32) -> u32 {
         u *= 2;
     }
     u
+}
+
+/// The `dot`s of `kernel` that can run on the target's cooperative matrices, and the workgroup
+/// arrays they need (`ir::layout::CoopPlan`): the target offers f16 × f16 + f32 tiles, its
+/// workgroups are whole subgroups (cooperative operations need every invocation of the
+/// subgroup), both operands were converted from f16 (so staging them as f16 is exact) and the
+/// tile divides M, N and K. `None` when no `dot` qualifies.
+pub fn coop_plan(kernel: &Kernel, threads: u32, target: &Target) -> Option<CoopPlan> {
+    let shape = target.cooperative_matrix?;
+    let subgroup = target.subgroup_size?;
+    if !target.features.cooperative_matrix || threads % subgroup != 0 {
+        return None;
+    }
+    let mut plan = CoopPlan {
+        m: shape.m,
+        n: shape.n,
+        k: shape.k,
+        dots: Vec::new(),
+        halves: 0,
+        floats: 0,
+    };
+    super::layouts::for_each_inst(&kernel.body, kernel, &mut |id| {
+        let InstKind::Dot { a, b, .. } = kernel.insts[id].kind else {
+            return;
+        };
+        let (sa, sb) = (&kernel.ty(a).shape, &kernel.ty(b).shape);
+        let (m, k, n) = (sa[0], sa[1], sb[1]);
+        if m % shape.m == 0
+            && n % shape.n == 0
+            && k % shape.k == 0
+            && from_f16(kernel, a)
+            && from_f16(kernel, b)
+        {
+            plan.dots.push(id);
+            plan.halves = plan.halves.max(m * k + k * n);
+            plan.floats = plan.floats.max(m * n);
+        }
+    });
+    (!plan.dots.is_empty()).then_some(plan)
+}
+
+/// True when `value` is an f16 tile converted to f32 (through layout conversions).
+fn from_f16(kernel: &Kernel, value: ValueId) -> bool {
+    match kernel.insts[value].kind {
+        InstKind::Cast(x) => kernel.ty(x).elem == Elem::Scalar(ScalarType::F16),
+        InstKind::ConvertLayout(x) => from_f16(kernel, x),
+        _ => false,
+    }
 }

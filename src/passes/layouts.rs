@@ -332,6 +332,7 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool) {
         layouts: Vec::new(),
         local_layouts: Vec::new(),
         shared_bytes: 0,
+        coop: None,
     });
     let mut layouts = state.layouts;
     layouts.resize(kernel.insts.len(), None);

@@ -23,6 +23,7 @@ pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic
         layouts: Vec::new(),
         local_layouts: Vec::new(),
         shared_bytes: 0,
+        coop: None,
     });
 
     // CPU devices compute `dot` in registers (no barriers); GPUs stage it in shared memory.

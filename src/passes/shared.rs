@@ -109,21 +109,39 @@ pub fn size_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
         .unwrap_or_default();
     let threads = kernel.schedule.as_ref().map_or(1, |s| s.threads);
     let one_subgroup = one_subgroup(threads, target);
-    let mut largest = (0u32, None);
-    for_each_inst(&kernel.body, kernel, &mut |id| {
-        let bytes = scratch_bytes(kernel, &layouts, id, target.max_shared_bytes, one_subgroup);
-        if bytes > largest.0 {
-            largest = (bytes, Some(id));
+    // The largest scratch any instruction needs, leaving out the `dot`s in `skip`.
+    let largest = |skip: &[crate::ir::InstId]| {
+        let mut largest = (0u32, None);
+        for_each_inst(&kernel.body, kernel, &mut |id| {
+            if skip.contains(&id) {
+                return;
+            }
+            let bytes = scratch_bytes(kernel, &layouts, id, target.max_shared_bytes, one_subgroup);
+            if bytes > largest.0 {
+                largest = (bytes, Some(id));
+            }
+        });
+        largest
+    };
+    // `dot`s on cooperative matrices stage in arrays of their own instead of the scratch; the
+    // plan stands when both fit, else those `dot`s stage in the scratch like the others.
+    let mut coop = super::dot::coop_plan(kernel, threads, target);
+    let mut needed = largest(coop.as_ref().map_or(&[], |c| &c.dots[..]));
+    if let Some(plan) = &coop {
+        if needed.0 + plan.bytes() > target.max_shared_bytes {
+            coop = None;
+            needed = largest(&[]);
         }
-    });
-    if largest.0 > target.max_shared_bytes {
-        let id = largest.1.expect("an instruction needs the shared memory");
+    }
+    if needed.0 > target.max_shared_bytes {
+        let id = needed.1.expect("an instruction needs the shared memory");
         return Err(too_much_shared_memory(
-            kernel, &layouts, id, largest.0, target,
+            kernel, &layouts, id, needed.0, target,
         ));
     }
     if let Some(s) = kernel.schedule.as_mut() {
-        s.shared_bytes = largest.0;
+        s.shared_bytes = needed.0;
+        s.coop = coop;
     }
     Ok(())
 }

@@ -62,6 +62,8 @@ struct Probe {
     /// min(instance version, device version) >= 1.2: the Vulkan11/12 feature structs apply.
     core_12: bool,
     support: Support,
+    /// The f16 × f16 + f32 subgroup-scope cooperative-matrix tile `dot` uses, when offered.
+    coop_shape: Option<crate::abi::CoopShape>,
     /// What a pipeline cache's header must match (`pipeline_cache.rs`).
     cache_identity: super::pipeline_cache::CacheIdentity,
 }
@@ -83,6 +85,8 @@ struct Support {
     subgroup_arithmetic: bool,
     subgroup_shuffle: bool,
     float_atomic_add: bool,
+    /// `VK_KHR_cooperative_matrix` with its `cooperativeMatrix` feature, for compute.
+    cooperative_matrix: bool,
     ext_8bit_storage: bool,
     ext_float16_int8: bool,
     ext_atomic_float: bool,
@@ -101,6 +105,7 @@ impl Support {
             subgroup_arithmetic: self.subgroup_arithmetic,
             subgroup_shuffle: self.subgroup_shuffle,
             float_atomic_add: self.float_atomic_add,
+            cooperative_matrix: self.cooperative_matrix,
         }
     }
 }
@@ -321,13 +326,17 @@ fn version_triple(version: u32) -> (u32, u32, u32) {
 }
 
 /// Probes every physical device with a compute queue, numbered in enumeration order.
-fn probe_all(instance: &ash::Instance, instance_version: u32) -> Result<Vec<Probe>, RuntimeError> {
+fn probe_all(
+    entry: &ash::Entry,
+    instance: &ash::Instance,
+    instance_version: u32,
+) -> Result<Vec<Probe>, RuntimeError> {
     // SAFETY: queries on handles enumerated from this live instance.
     let physicals = unsafe { instance.enumerate_physical_devices() }
         .map_err(vk_error("vkEnumeratePhysicalDevices"))?;
     let mut probes = Vec::new();
     for physical in physicals {
-        if let Some(probe) = probe(instance, instance_version, physical, probes.len())? {
+        if let Some(probe) = probe(entry, instance, instance_version, physical, probes.len())? {
             probes.push(probe);
         }
     }
@@ -335,6 +344,7 @@ fn probe_all(instance: &ash::Instance, instance_version: u32) -> Result<Vec<Prob
 }
 
 fn probe(
+    entry: &ash::Entry,
     instance: &ash::Instance,
     instance_version: u32,
     physical: vk::PhysicalDevice,
@@ -431,6 +441,8 @@ fn probe(
         let mut storage8 = vk::PhysicalDevice8BitStorageFeatures::default();
         let mut float16_int8 = vk::PhysicalDeviceShaderFloat16Int8Features::default();
         let mut atomic_float = vk::PhysicalDeviceShaderAtomicFloatFeaturesEXT::default();
+        let mut coop = vk::PhysicalDeviceCooperativeMatrixFeaturesKHR::default();
+        let ext_coop = has(ash::khr::cooperative_matrix::NAME);
         let basic_features;
         {
             let mut features = vk::PhysicalDeviceFeatures2::default();
@@ -447,6 +459,9 @@ fn probe(
             }
             if support.ext_atomic_float {
                 features = features.push_next(&mut atomic_float);
+            }
+            if ext_coop {
+                features = features.push_next(&mut coop);
             }
             instance.get_physical_device_features2(physical, &mut features);
             basic_features = features.features;
@@ -473,6 +488,17 @@ fn probe(
             support.storage16 = storage16.storage_buffer16_bit_access != 0;
             support.uniform_storage16 = storage16.uniform_and_storage_buffer16_bit_access != 0;
         }
+        // Cooperative matrices need the Vulkan memory model (device scope for tk's atomics).
+        let coop_shape = if ext_coop
+            && coop.cooperative_matrix != 0
+            && support.vulkan_memory_model
+            && support.vulkan_memory_model_device_scope
+        {
+            coop_shape(entry, instance, physical)
+        } else {
+            None
+        };
+        support.cooperative_matrix = coop_shape.is_some();
 
         let kind = match basic.device_type {
             vk::PhysicalDeviceType::DISCRETE_GPU => DeviceKind::Discrete,
@@ -498,6 +524,7 @@ fn probe(
             limits: basic.limits,
             max_memory_allocation: maintenance3.max_memory_allocation_size,
             fixed_subgroup_size,
+            coop_shape,
             core_12,
             support,
             cache_identity: super::pipeline_cache::CacheIdentity {
@@ -509,11 +536,53 @@ fn probe(
     }
 }
 
+/// The first cooperative-matrix configuration the device lists (its preferred) that `dot` can
+/// use: f16 A and B, f32 C and result, subgroup scope, no saturation, in compute shaders.
+///
+/// # Safety
+/// `physical` belongs to `instance`, which offers `VK_KHR_cooperative_matrix` on it.
+unsafe fn coop_shape(
+    entry: &ash::Entry,
+    instance: &ash::Instance,
+    physical: vk::PhysicalDevice,
+) -> Option<crate::abi::CoopShape> {
+    let mut stages = vk::PhysicalDeviceCooperativeMatrixPropertiesKHR::default();
+    let mut properties = vk::PhysicalDeviceProperties2::default().push_next(&mut stages);
+    instance.get_physical_device_properties2(physical, &mut properties);
+    if !stages
+        .cooperative_matrix_supported_stages
+        .contains(vk::ShaderStageFlags::COMPUTE)
+    {
+        return None;
+    }
+    let loader = ash::khr::cooperative_matrix::Instance::new(entry, instance);
+    let configurations = loader
+        .get_physical_device_cooperative_matrix_properties(physical)
+        .ok()?;
+    let f16 = vk::ComponentTypeKHR::FLOAT16;
+    let f32 = vk::ComponentTypeKHR::FLOAT32;
+    configurations
+        .iter()
+        .find(|c| {
+            (c.a_type, c.b_type, c.c_type, c.result_type) == (f16, f16, f32, f32)
+                && c.scope == vk::ScopeKHR::SUBGROUP
+                && c.saturating_accumulation == vk::FALSE
+                && [c.m_size, c.n_size, c.k_size]
+                    .iter()
+                    .all(|&d| d.is_power_of_two() && d <= 64)
+        })
+        .map(|c| crate::abi::CoopShape {
+            m: c.m_size,
+            n: c.n_size,
+            k: c.k_size,
+        })
+}
+
 /// Every Vulkan device with a compute queue, in the order `DeviceChoice::Index` uses.
 pub fn list_devices() -> Result<Vec<DeviceInfo>, RuntimeError> {
     let entry = load_entry()?;
     let (instance, _, version) = create_instance(&entry, false)?;
-    let probes = probe_all(&instance, version);
+    let probes = probe_all(&entry, &instance, version);
     // SAFETY: the instance has no children left.
     unsafe { instance.destroy_instance(None) };
     Ok(probes?.into_iter().map(|probe| probe.info).collect())
@@ -574,7 +643,7 @@ impl Device {
                 instance.destroy_instance(None);
             }
         };
-        let probe = match probe_all(&instance, version)
+        let probe = match probe_all(&entry, &instance, version)
             .and_then(|probes| choose(&probes, choice).map(|index| probes[index].clone()))
         {
             Ok(probe) => probe,
@@ -605,6 +674,7 @@ impl Device {
                 DeviceKind::Discrete | DeviceKind::Integrated => crate::abi::Processor::Gpu,
                 DeviceKind::Virtual | DeviceKind::Other => crate::abi::Processor::Unknown,
             },
+            cooperative_matrix: probe.coop_shape,
         };
         // From here on the Context owns everything and its Drop tears down what exists; the
         // command objects start null (destroying a null handle is a no-op).
@@ -735,6 +805,9 @@ fn create_device(instance: &ash::Instance, probe: &Probe) -> Result<ash::Device,
     if support.ext_atomic_float && support.float_atomic_add {
         extensions.push(ash::ext::shader_atomic_float::NAME.as_ptr());
     }
+    if support.cooperative_matrix {
+        extensions.push(ash::khr::cooperative_matrix::NAME.as_ptr());
+    }
     let basic = vk::PhysicalDeviceFeatures::default()
         .shader_int16(support.int16)
         .shader_int64(support.int64)
@@ -760,6 +833,8 @@ fn create_device(instance: &ash::Instance, probe: &Probe) -> Result<ash::Device,
         .shader_int8(support.int8);
     let mut atomic_float = vk::PhysicalDeviceShaderAtomicFloatFeaturesEXT::default()
         .shader_buffer_float32_atomic_add(support.float_atomic_add);
+    let mut coop =
+        vk::PhysicalDeviceCooperativeMatrixFeaturesKHR::default().cooperative_matrix(true);
     let mut features = vk::PhysicalDeviceFeatures2::default().features(basic);
     if probe.core_12 {
         features = features.push_next(&mut vulkan11).push_next(&mut vulkan12);
@@ -774,6 +849,9 @@ fn create_device(instance: &ash::Instance, probe: &Probe) -> Result<ash::Device,
     }
     if support.ext_atomic_float && support.float_atomic_add {
         features = features.push_next(&mut atomic_float);
+    }
+    if support.cooperative_matrix {
+        features = features.push_next(&mut coop);
     }
     let create_info = vk::DeviceCreateInfo::default()
         .queue_create_infos(&queues)

@@ -77,6 +77,11 @@ pub(super) fn missing_features(needed: Features, offered: Features) -> Vec<&'sta
             offered.float_atomic_add,
             "shaderBufferFloat32AtomicAdd",
         ),
+        (
+            needed.cooperative_matrix,
+            offered.cooperative_matrix,
+            "cooperativeMatrix (VK_KHR_cooperative_matrix)",
+        ),
     ];
     checks
         .iter()

@@ -345,7 +345,12 @@ impl Emitter<'_> {
                 self.set(id, val);
             }
             InstKind::Dot { a, b, acc } => {
-                let val = self.dot(*a, *b, *acc, &layout)?;
+                let coop = self.schedule.coop.as_ref();
+                let val = if coop.is_some_and(|c| c.dots.contains(&id)) {
+                    self.coop_dot(*a, *b, *acc, &layout)?
+                } else {
+                    self.dot(*a, *b, *acc, &layout)?
+                };
                 self.set(id, val);
             }
             InstKind::Reduce { op, value, axis } => {

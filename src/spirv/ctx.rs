@@ -18,6 +18,8 @@ pub struct Ctx {
     pub features: Features,
     /// `OpVariable`s of Function storage, placed at the top of the entry block at the end.
     pub function_vars: Vec<Instruction>,
+    /// The module uses the Vulkan memory model (`use_vulkan_memory_model`).
+    pub vulkan_memory_model: bool,
 }
 
 /// Maps a builder error (always a bug in the emitter) to an internal diagnostic.
@@ -52,7 +54,39 @@ impl Ctx {
             extensions: BTreeSet::new(),
             features: Features::default(),
             function_vars: Vec::new(),
+            vulkan_memory_model: false,
         }
+    }
+
+    /// Switches the module to the Vulkan memory model (cooperative matrices require it). Then
+    /// workgroup memory accesses are non-private and barriers make writes available and
+    /// visible (`workgroup_access`, `Emitter::barrier`), so that they synchronise invocations
+    /// as under GLSL450; atomics keep their Device scope, which needs
+    /// `VulkanMemoryModelDeviceScope`.
+    pub fn use_vulkan_memory_model(&mut self) {
+        self.capability(Capability::VulkanMemoryModel);
+        self.capability(Capability::VulkanMemoryModelDeviceScope);
+        self.extension("SPV_KHR_vulkan_memory_model");
+        self.b
+            .memory_model(spirv::AddressingModel::Logical, spirv::MemoryModel::Vulkan);
+        self.vulkan_memory_model = true;
+    }
+
+    /// The memory operand of a workgroup memory access: `NonPrivatePointer` under the Vulkan
+    /// memory model (accesses that other invocations read after a barrier), none otherwise.
+    pub fn workgroup_access(&self) -> Option<spirv::MemoryAccess> {
+        self.vulkan_memory_model
+            .then_some(spirv::MemoryAccess::NON_PRIVATE_POINTER)
+    }
+    /// Loads from workgroup memory (see `workgroup_access`).
+    pub fn workgroup_load(&mut self, ty: Word, ptr: Word) -> R<Word> {
+        let access = self.workgroup_access();
+        self.b.load(ty, None, ptr, access, []).map_err(ice)
+    }
+    /// Stores to workgroup memory (see `workgroup_access`).
+    pub fn workgroup_store(&mut self, ptr: Word, value: Word) -> R<()> {
+        let access = self.workgroup_access();
+        self.b.store(ptr, value, access, []).map_err(ice)
     }
 
     pub fn capability(&mut self, cap: Capability) {

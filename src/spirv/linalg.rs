@@ -228,11 +228,23 @@ impl Emitter<'_> {
         step: u32,
         body: &mut dyn FnMut(&mut Self, Word) -> R<()>,
     ) -> R<()> {
+        let zero = self.cx.const_u32(0);
+        let step = self.cx.const_u32(step);
+        self.strided_loop(zero, count, step, body)
+    }
+
+    /// `i = start; while i < end { body(i); i += step }` with u32 values, as a structured loop.
+    pub(crate) fn strided_loop(
+        &mut self,
+        start: Word,
+        end: u32,
+        step: Word,
+        body: &mut dyn FnMut(&mut Self, Word) -> R<()>,
+    ) -> R<()> {
         let u = self.cx.u32();
         let bool_ty = self.cx.bool_ty();
         let counter = self.cx.function_var(u);
-        let zero = self.cx.const_u32(0);
-        self.cx.store(counter, zero)?;
+        self.cx.store(counter, start)?;
         let header = self.cx.id();
         let check = self.cx.id();
         let body_label = self.cx.id();
@@ -247,7 +259,7 @@ impl Emitter<'_> {
         self.cx.branch(check)?;
         self.cx.begin_block(check)?;
         let i = self.cx.load(u, counter)?;
-        let end = self.cx.const_u32(count);
+        let end = self.cx.const_u32(end);
         let go = self.cx.op(Op::ULessThan, bool_ty, &[i, end])?;
         self.cx
             .b
@@ -258,8 +270,7 @@ impl Emitter<'_> {
         self.cx.branch(cont)?;
         self.cx.begin_block(cont)?;
         let i = self.cx.load(u, counter)?;
-        let s = self.cx.const_u32(step);
-        let next = self.cx.op(Op::IAdd, u, &[i, s])?;
+        let next = self.cx.op(Op::IAdd, u, &[i, step])?;
         self.cx.store(counter, next)?;
         self.cx.branch(header)?;
         self.cx.begin_block(merge)?;

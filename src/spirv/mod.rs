@@ -6,6 +6,7 @@
 //! uniform, so `if`/loops become structured selections and loops over Function variables.
 mod atomics;
 mod body;
+mod coop;
 mod ctx;
 mod linalg;
 mod math;
@@ -97,6 +98,11 @@ fn check_features(needed: &abi::Features, target: &Target) -> Result<(), Diagnos
             have.float_atomic_add,
             "f32 atomic add (shaderBufferFloat32AtomicAdd)",
         ),
+        (
+            needed.cooperative_matrix,
+            have.cooperative_matrix,
+            "cooperative matrices (VK_KHR_cooperative_matrix)",
+        ),
     ];
     for (need, has, what) in pairs {
         if need && !has {
@@ -170,6 +176,8 @@ pub(crate) struct Emitter<'a> {
     builtin_lii: Word,
     /// `SubgroupLocalInvocationId`, declared when the workgroup is one subgroup.
     builtin_lane: Option<Word>,
+    /// The cooperative-matrix arrays and builtins, declared when the schedule has a `CoopPlan`.
+    coop: Option<coop::Coop>,
     shared_var: Option<Word>,
     main: Word,
     /// Pointer indices are i64 when some offset is 64-bit.
@@ -231,6 +239,7 @@ impl<'a> Emitter<'a> {
             builtin_wg: 0,
             builtin_lii: 0,
             builtin_lane: None,
+            coop: None,
             shared_var: None,
             main: 0,
             idx64,
@@ -427,7 +436,7 @@ impl<'a> Emitter<'a> {
             self.cx.b.name(var, "tk_scratch");
             self.shared_var = Some(var);
         }
-        Ok(())
+        self.declare_coop()
     }
 
     /// The SPIR-V type of a push or uniform field.
@@ -679,6 +688,9 @@ impl<'a> Emitter<'a> {
         self.cx.b.end_function().map_err(ice)?;
         let mut interface = vec![self.builtin_wg, self.builtin_lii];
         interface.extend(self.builtin_lane);
+        if let Some(coop) = &self.coop {
+            interface.extend([coop.subgroup_id, coop.num_subgroups]);
+        }
         interface.sort();
         let threads = self.schedule.threads;
         self.cx.b.entry_point(
@@ -714,7 +726,8 @@ impl<'a> Emitter<'a> {
             }),
             uniform_binding: self.uniform_binding,
             uniform_bytes: self.uniform_bytes,
-            shared_bytes: self.schedule.shared_bytes,
+            shared_bytes: self.schedule.shared_bytes
+                + self.schedule.coop.as_ref().map_or(0, |c| c.bytes()),
             features: self.cx.features,
             asserts: self.asserts,
         };

@@ -15,10 +15,13 @@ use spirv::{Op, StorageClass, Word};
 impl Emitter<'_> {
     pub(crate) fn barrier(&mut self) -> R<()> {
         let wg = self.cx.const_u32(spirv::Scope::Workgroup as u32);
-        let sem = self.cx.const_u32(
-            (spirv::MemorySemantics::ACQUIRE_RELEASE | spirv::MemorySemantics::WORKGROUP_MEMORY)
-                .bits(),
-        );
+        let mut semantics =
+            spirv::MemorySemantics::ACQUIRE_RELEASE | spirv::MemorySemantics::WORKGROUP_MEMORY;
+        if self.cx.vulkan_memory_model {
+            semantics |=
+                spirv::MemorySemantics::MAKE_AVAILABLE | spirv::MemorySemantics::MAKE_VISIBLE;
+        }
+        let sem = self.cx.const_u32(semantics.bits());
         self.cx.b.control_barrier(wg, wg, sem).map_err(ice)
     }
 
@@ -140,7 +143,7 @@ impl Emitter<'_> {
                 self.cx.op(Op::IAdd, u, &[base, kc])?
             };
             let p = self.scratch_ptr(at)?;
-            self.cx.store(p, w)?;
+            self.cx.workgroup_store(p, w)?;
         }
         Ok(())
     }
@@ -156,7 +159,7 @@ impl Emitter<'_> {
                 self.cx.op(Op::IAdd, u, &[base, kc])?
             };
             let p = self.scratch_ptr(at)?;
-            out.push(self.cx.load(u, p)?);
+            out.push(self.cx.workgroup_load(u, p)?);
         }
         Ok(out)
     }

