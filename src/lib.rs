@@ -34,7 +34,8 @@
 //!   table. `ir::layout` holds the layout model (blocked and slice layouts) and the `Schedule`.
 //! - `interp`: executes Lowered IR on the CPU with C integer semantics, masks and bounds checks.
 //! - `passes`: the scheduling pipeline, one explicit ordered list of passes, verifier after each.
-//! - `spirv`: Scheduled IR → SPIR-V 1.3 compute shader + `abi::Abi`.
+//! - `spirv`: Scheduled IR → SPIR-V 1.3 compute shader + `abi::Abi` (cooperative matrices for the
+//!   f16 `dot`s of devices that offer them: `spirv/coop.rs`).
 //! - `abi`: the artifact and binding model — the only type the runtime shares with the compiler.
 //! - `runtime`: Vulkan instance/device choice, buffers, pipelines, dispatch, readback, timing.
 //! - `npy`: `.npy` files to and from host buffers.

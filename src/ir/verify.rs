@@ -738,6 +738,31 @@ fn check_stage(kernel: &Kernel, placed: &[bool]) -> Result<(), String> {
                 )
                 .map_err(|m| format!("local ${}: {m}", id.index()))?;
             }
+            if let Some(coop) = &schedule.coop {
+                for &id in &coop.dots {
+                    let fits = match kernel.insts[id].kind {
+                        InstKind::Dot { a, b, .. } => {
+                            let (sa, sb) = (&kernel.ty(a).shape, &kernel.ty(b).shape);
+                            sa[0] % coop.m == 0
+                                && sb[1] % coop.n == 0
+                                && sa[1] % coop.k == 0
+                                && sa[0] * sa[1] + sa[1] * sb[1] <= coop.halves
+                                && sa[0] * sb[1] <= coop.floats
+                        }
+                        _ => false,
+                    };
+                    if !fits {
+                        return Err(format!(
+                            "%{} is planned on {}x{}x{} cooperative matrices but is not a dot \
+                             they tile within the planned arrays",
+                            id.index(),
+                            coop.m,
+                            coop.n,
+                            coop.k
+                        ));
+                    }
+                }
+            }
             Ok(())
         }
     }
@@ -930,7 +955,7 @@ mod tests {
         );
 
         let mut b = Builder::new("k");
-        b.arange(0, 4);
+        let x = b.arange(0, 4);
         let mut m = module(b);
         m.kernel.stage = Stage::Scheduled;
         assert_eq!(verify(&m), Err("a Scheduled kernel has no schedule".into()));
@@ -947,6 +972,23 @@ mod tests {
             coop: None,
         });
         assert_eq!(verify(&m), Ok(()));
+        m.kernel.schedule.as_mut().unwrap().coop = Some(layout::CoopPlan {
+            m: 16,
+            n: 16,
+            k: 16,
+            dots: vec![x],
+            halves: 512,
+            floats: 256,
+        });
+        assert_eq!(
+            verify(&m),
+            Err(
+                "%0 is planned on 16x16x16 cooperative matrices but is not a dot they tile \
+                 within the planned arrays"
+                    .into()
+            )
+        );
+        m.kernel.schedule.as_mut().unwrap().coop = None;
         let wrong = layout::Blocked {
             shape: vec![8],
             ..blocked
