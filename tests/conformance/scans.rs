@@ -112,8 +112,9 @@ struct Shape {
     valid: (usize, usize),
 }
 
-/// Ragged tiles only (the full ones are covered by tests/scans.rs): every scan costs seconds of
-/// LLVM time in lavapipe, so the table is small.
+/// Ragged tiles only (the full ones are covered by tests/scans.rs). On lavapipe (one subgroup of
+/// 8 per workgroup) scans go through shuffles: 16 elements are fewer than the layout's pattern
+/// (replicas), 512 repeat it, `[32, 16]` spreads both axes over invocations.
 fn shapes(op: Op) -> Vec<Shape> {
     let s = |rows, cols, axis, valid| Shape {
         rows,
@@ -126,6 +127,10 @@ fn shapes(op: Op) -> Vec<Shape> {
             s(0, 64, Some(0), (1, 45)),
             s(8, 16, Some(0), (5, 11)),
             s(8, 16, Some(1), (5, 11)),
+            s(0, 16, Some(0), (1, 13)),
+            s(0, 512, Some(0), (1, 389)),
+            s(32, 16, Some(0), (29, 16)),
+            s(32, 16, Some(1), (32, 15)),
         ],
         Op::Argmax => vec![
             s(0, 64, Some(0), (1, 45)),
