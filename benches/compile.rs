@@ -9,6 +9,7 @@ use tk::sema::FileLoader;
 const EXAMPLES: &[(&str, &str)] = &[
     ("vector_add", "vector_add"),
     ("softmax", "softmax"),
+    ("cumsum", "cumsum_rows"),
     ("col_sum", "col_sum"),
     ("layer_norm", "layer_norm_fwd"),
     ("layer_norm", "layer_norm_bwd_dx"),

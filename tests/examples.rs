@@ -53,6 +53,50 @@ fn vector_add() {
     }
 }
 
+#[test]
+fn cumsum() {
+    let source = example("cumsum.tk");
+    for (rows, cols, block) in [(1, 1, 16), (5, 100, 128), (3, 1000, 1024)] {
+        let x = random_f32(rows * cols, 9);
+        // f64 prefixes; the device may add in another order (tolerance as in the conformance
+        // suite: (ceil(log2 n) + 2) · 2^-24 · Σ|x| over the prefix, here bounded by the row).
+        let mut expected = vec![0.0; rows * cols];
+        for r in 0..rows {
+            let mut acc = 0.0f64;
+            for c in 0..cols {
+                acc += x[r * cols + c] as f64;
+                expected[r * cols + c] = acc as f32;
+            }
+        }
+        let tol = (f64::from(block as u32).log2() + 2.0) * 2f64.powi(-24) * cols as f64;
+        check_both(&format!("cumsum {rows}x{cols} BLOCK={block}"), |backend| {
+            let args = [
+                f32_buffer(&x),
+                zeros(ScalarType::F32, rows * cols),
+                int(rows as i64),
+                int(cols as i64),
+            ];
+            let out = run_source(
+                &source,
+                "cumsum_rows",
+                &[("BLOCK", Literal::Int(block as i128))],
+                &args,
+                [rows as u32, 1, 1],
+                backend,
+            )?;
+            let got = buffer(&out, 1).to_f32();
+            for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+                if (*g as f64 - *e as f64).abs() > tol {
+                    return Err(format!(
+                        "element {i}: got {g}, expected {e} (tolerance {tol})"
+                    ));
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
 fn softmax_reference(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0; rows * cols];
     for r in 0..rows {
