@@ -35,11 +35,15 @@ pub(crate) fn devices() -> Result<()> {
                     ("subgroup arithmetic", f.subgroup_arithmetic),
                     ("subgroup shuffle", f.subgroup_shuffle),
                     ("float atomic add", f.float_atomic_add),
+                    ("cooperative matrix", f.cooperative_matrix),
                 ];
                 let has: Vec<&str> = features.iter().filter(|f| f.1).map(|f| f.0).collect();
                 let lacks: Vec<&str> = features.iter().filter(|f| !f.1).map(|f| f.0).collect();
                 println!("    features:        {}", list(&has));
                 println!("    missing:         {}", list(&lacks));
+                if let Some(shape) = target.cooperative_matrix {
+                    println!("    dot tiles:       {shape} cooperative matrices (f16 × f16 + f32)");
+                }
             }
             Err(error) => println!("    (cannot open: {error})"),
         }
