@@ -134,6 +134,11 @@ impl Blocked {
     /// coordinate (registers repeat coordinates when `size_per_thread[d] > shape[d]`).
     pub fn is_primary_register(&self, d: usize, r_d: u32) -> bool {
         let s = self.shape[d];
+        if self.size_per_thread[d] <= s {
+            // Every register base is below the shape (one block of at most `s`, or whole
+            // repetitions of the pattern within it): no two registers share a coordinate.
+            return true;
+        }
         let base = self.register_base(d, r_d) % s;
         (0..r_d).all(|earlier| self.register_base(d, earlier) % s != base)
     }
@@ -224,5 +229,36 @@ impl Layout {
     /// Invocations the layout spreads over (1 for `Uniform`).
     pub fn threads(&self) -> u32 {
         self.base().map_or(1, |b| b.threads())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Blocked;
+
+    /// `is_primary_register` (with its shortcut when `size_per_thread <= shape`) against its
+    /// definition: the first register of the invocation holding its coordinate.
+    #[test]
+    fn primary_registers_match_their_definition() {
+        for shape in [1, 2, 4, 8, 16, 64] {
+            for spt in [1, 2, 4, 8, 16, 32] {
+                for tpd in [1, 2, 4, 8] {
+                    let b = Blocked {
+                        shape: vec![shape],
+                        size_per_thread: vec![spt],
+                        threads_per_dim: vec![tpd],
+                    };
+                    for r in 0..b.regs_per_dim(0) {
+                        let at = |r: u32| b.register_base(0, r) % shape;
+                        let first = (0..r).all(|earlier| at(earlier) != at(r));
+                        assert_eq!(
+                            b.is_primary_register(0, r),
+                            first,
+                            "shape {shape}, spt {spt}, tpd {tpd}, register {r}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -67,12 +67,12 @@ impl Emitter<'_> {
 
     /// The coordinate (i32) along each dim of register `r` of `layout` in this invocation.
     pub(crate) fn coords(&mut self, layout: &Layout, r: u32) -> R<Vec<Word>> {
-        let Some(b) = layout.base().cloned() else {
+        let Some(b) = layout.base() else {
             return Ok(Vec::new());
         };
         let i32_ty = self.cx.i32();
         let idx = layout.register_indices(r);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(idx.len());
         for (&d, r_d) in layout.parent_dims().iter().zip(idx) {
             let s = b.shape[d];
             let base = b.register_base(d, r_d);
@@ -81,7 +81,7 @@ impl Emitter<'_> {
             } else if b.threads_per_dim[d] == 1 {
                 self.cx.const_i32((base % s) as i32)
             } else {
-                let off = self.thread_offsets[&(b.clone(), d)];
+                let off = self.thread_offset(&b, d);
                 let sum = if base == 0 {
                     off
                 } else {
@@ -106,7 +106,7 @@ impl Emitter<'_> {
     /// A bool that is true in the invocations holding the primary copies of `layout`'s elements
     /// (`None` when every invocation does).
     pub(crate) fn thread_primary(&mut self, layout: &Layout) -> R<Option<Word>> {
-        let Some(b) = layout.base().cloned() else {
+        let Some(b) = layout.base() else {
             // A scalar: invocation 0.
             let bool_ty = self.cx.bool_ty();
             let zero = self.cx.const_u32(0);
@@ -121,14 +121,14 @@ impl Emitter<'_> {
         if let Layout::Slice { dim, .. } = layout {
             let d = *dim as usize;
             if b.threads_per_dim[d] > 1 {
-                let t_d = self.thread_indices[&(b.clone(), d)];
+                let t_d = self.thread_index(&b, d);
                 let zero = self.cx.const_u32(0);
                 conds.push(self.cx.op(Op::IEqual, bool_ty, &[t_d, zero])?);
             }
         }
         for d in layout.parent_dims() {
             if b.size_per_thread[d] * b.threads_per_dim[d] > b.shape[d] {
-                let off = self.thread_offsets[&(b.clone(), d)];
+                let off = self.thread_offset(&b, d);
                 let s = self.cx.const_i32(b.shape[d] as i32);
                 conds.push(self.cx.op(Op::SLessThan, bool_ty, &[off, s])?);
             }

@@ -190,7 +190,7 @@ impl Emitter<'_> {
     /// A pointer to element `at` of the workgroup array `var` of `elem`s.
     fn array_element(&mut self, var: Word, elem: Word, at: Word) -> R<Word> {
         let ptr_ty = self.cx.pointer(StorageClass::Workgroup, elem);
-        self.cx.b.access_chain(ptr_ty, None, var, [at]).map_err(ice)
+        self.cx.access_chain(ptr_ty, var, &[at])
     }
 
     /// The cooperative matrix of type `ty` at element `at` of `var`, rows `stride` apart.

@@ -5,14 +5,15 @@ use crate::base::{Diagnostic, ScalarType};
 use rspirv::dr::{Builder, InsertPoint, Instruction, Operand};
 use spirv::{Capability, Op, StorageClass, Word};
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 pub struct Ctx {
     pub b: Builder,
     pub glsl: Word,
-    consts: HashMap<(Word, u64), Word>,
+    consts: FastMap<(Word, u64), Word>,
     /// Types by a small key: rspirv finds an existing type by a linear scan of all types, which
     /// showed up as a tenth of the compile time of large CPU schedules.
-    types: HashMap<TypeKey, Word>,
+    types: FastMap<TypeKey, Word>,
     capabilities: BTreeSet<u32>,
     extensions: BTreeSet<String>,
     pub features: Features,
@@ -48,8 +49,8 @@ impl Ctx {
         Ctx {
             b,
             glsl,
-            consts: HashMap::new(),
-            types: HashMap::new(),
+            consts: FastMap::default(),
+            types: FastMap::default(),
             capabilities: BTreeSet::new(),
             extensions: BTreeSet::new(),
             features: Features::default(),
@@ -285,15 +286,22 @@ impl Ctx {
     /// Appends `op` with a result of type `ty` and id operands to the current block.
     pub fn op(&mut self, op: Op, ty: Word, operands: &[Word]) -> R<Word> {
         let id = self.b.id();
-        let inst = Instruction::new(
-            op,
-            Some(ty),
-            Some(id),
-            operands.iter().map(|&w| Operand::IdRef(w)).collect(),
-        );
+        let operands = operands.iter().map(|&w| Operand::IdRef(w)).collect();
+        self.push(instruction(op, Some(ty), Some(id), operands))?;
+        Ok(id)
+    }
+    fn push(&mut self, inst: Instruction) -> R<()> {
         self.b
             .insert_into_block(InsertPoint::End, inst)
-            .map_err(ice)?;
+            .map_err(ice)
+    }
+    /// `OpAccessChain` of `base` with `indices`, giving a pointer of type `ty`.
+    pub fn access_chain(&mut self, ty: Word, base: Word, indices: &[Word]) -> R<Word> {
+        let id = self.b.id();
+        let mut operands = Vec::with_capacity(indices.len() + 1);
+        operands.push(Operand::IdRef(base));
+        operands.extend(indices.iter().map(|&w| Operand::IdRef(w)));
+        self.push(instruction(Op::AccessChain, Some(ty), Some(id), operands))?;
         Ok(id)
     }
     /// Zero-extends or truncates an int to `bits` wide, giving type `ty` (UConvert needs an
@@ -334,10 +342,18 @@ impl Ctx {
         id
     }
     pub fn load(&mut self, ty: Word, ptr: Word) -> R<Word> {
-        self.b.load(ty, None, ptr, None, []).map_err(ice)
+        let id = self.b.id();
+        self.push(instruction(
+            Op::Load,
+            Some(ty),
+            Some(id),
+            vec![Operand::IdRef(ptr)],
+        ))?;
+        Ok(id)
     }
     pub fn store(&mut self, ptr: Word, value: Word) -> R<()> {
-        self.b.store(ptr, value, None, []).map_err(ice)
+        let operands = vec![Operand::IdRef(ptr), Operand::IdRef(value)];
+        self.push(instruction(Op::Store, None, None, operands))
     }
     pub fn block_open(&self) -> bool {
         self.b.selected_block().is_some()
@@ -361,4 +377,78 @@ pub fn round_bf16(x: f32) -> f32 {
     let bits = x.to_bits();
     let rounded = bits.wrapping_add(0x7FFF + ((bits >> 16) & 1)) & 0xFFFF_0000;
     f32::from_bits(rounded)
+}
+
+/// An instruction with its grammar entry found by opcode in a table built once: rspirv's
+/// `Instruction::new` scans its ~700-entry grammar for every instruction, which was a sixth of
+/// the emission time of large kernels.
+fn instruction(
+    op: Op,
+    result_type: Option<Word>,
+    result_id: Option<Word>,
+    operands: Vec<Operand>,
+) -> Instruction {
+    use rspirv::grammar::{Instruction as Class, INSTRUCTION_TABLE};
+    static BY_OPCODE: std::sync::OnceLock<Vec<Option<&'static Class<'static>>>> =
+        std::sync::OnceLock::new();
+    let table = BY_OPCODE.get_or_init(|| {
+        let last = INSTRUCTION_TABLE
+            .iter()
+            .map(|c| c.opcode as usize)
+            .max()
+            .unwrap_or(0);
+        let mut table = vec![None; last + 1];
+        for class in INSTRUCTION_TABLE.iter() {
+            table[class.opcode as usize].get_or_insert(class);
+        }
+        table
+    });
+    match table.get(op as usize).copied().flatten() {
+        Some(class) => Instruction {
+            class,
+            result_type,
+            result_id,
+            operands,
+        },
+        None => Instruction::new(op, result_type, result_id, operands),
+    }
+}
+
+/// A hash map for the emitter's own keys (ids, type keys, layouts), hashed multiplicatively
+/// (the Fx scheme) instead of with SipHash: its lookups were a tenth of the emission time of
+/// large kernels, and none of its keys come from outside the compiler.
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.add(n.into());
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.add(n.into());
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }

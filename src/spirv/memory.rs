@@ -110,9 +110,7 @@ impl Emitter<'_> {
     pub(crate) fn element_ptr(&mut self, buffer: &super::Buffer, idx: Word) -> R<Word> {
         let zero = self.cx.const_u32(0);
         self.cx
-            .b
-            .access_chain(buffer.elem_ptr, None, buffer.var, [zero, idx])
-            .map_err(ice)
+            .access_chain(buffer.elem_ptr, buffer.var, &[zero, idx])
     }
 
     /// Loads one element and converts it to its register type.

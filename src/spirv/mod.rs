@@ -190,10 +190,8 @@ pub(crate) struct Emitter<'a> {
     linear: Word,
     pids: [Word; 3],
     grid: [Word; 3],
-    /// `t_d * size_per_thread[d]` (i32) per (blocked layout, dim).
-    thread_offsets: HashMap<(ir::layout::Blocked, usize), Word>,
-    /// `t_d` (u32) per (blocked layout, dim).
-    thread_indices: HashMap<(ir::layout::Blocked, usize), Word>,
+    /// Per blocked layout, per dim: this invocation's index along the dim and its offset.
+    thread_dims: ctx::FastMap<ir::layout::Blocked, Vec<ThreadDim>>,
     /// Axis facts per value (contiguity and alignment of pointer indices), for vector accesses.
     axis: Vec<Option<crate::passes::axis::AxisInfo>>,
     /// Vector views (vec2/vec4 runtime arrays aliasing a pointer parameter's binding), made on
@@ -212,7 +210,25 @@ pub(crate) struct Emitter<'a> {
     asserts: Vec<abi::AssertSite>,
 }
 
+/// An invocation's place along one dim of a blocked layout (prelude values).
+#[derive(Clone, Copy)]
+struct ThreadDim {
+    /// `t_d` (u32).
+    index: Word,
+    /// `t_d * size_per_thread[d]` (i32).
+    offset: Word,
+}
+
 impl<'a> Emitter<'a> {
+    /// This invocation's index `t_d` (u32) along dim `d` of `b`.
+    pub(crate) fn thread_index(&self, b: &ir::layout::Blocked, d: usize) -> Word {
+        self.thread_dims[b][d].index
+    }
+    /// This invocation's offset `t_d * size_per_thread[d]` (i32) along dim `d` of `b`.
+    pub(crate) fn thread_offset(&self, b: &ir::layout::Blocked, d: usize) -> Word {
+        self.thread_dims[b][d].offset
+    }
+
     fn new(kernel: &'a Kernel, schedule: &'a ir::Schedule, options: &'a EmitOptions) -> Self {
         let idx64 = kernel.insts.iter().any(|(_, inst)| match &inst.kind {
             ir::InstKind::PtrOffset { offset, .. } => kernel
@@ -250,8 +266,7 @@ impl<'a> Emitter<'a> {
             linear: 0,
             pids: [0; 3],
             grid: [0; 3],
-            thread_offsets: HashMap::new(),
-            thread_indices: HashMap::new(),
+            thread_dims: ctx::FastMap::default(),
             axis: crate::passes::axis::analyze(kernel),
             vector_views: HashMap::new(),
             view_types_decorated: HashSet::new(),
@@ -645,6 +660,7 @@ impl<'a> Emitter<'a> {
             }
         }
         for b in bases {
+            let mut dims = Vec::with_capacity(b.rank());
             for d in 0..b.rank() {
                 let tpd = b.threads_per_dim[d];
                 let t_d = if tpd == 1 {
@@ -659,9 +675,12 @@ impl<'a> Emitter<'a> {
                 let spt = self.cx.const_u32(b.size_per_thread[d]);
                 let off = self.cx.op(Op::IMul, u32_ty, &[t_d, spt])?;
                 let off = self.cx.op(Op::Bitcast, i32_ty, &[off])?;
-                self.thread_indices.insert((b.clone(), d), t_d);
-                self.thread_offsets.insert((b.clone(), d), off);
+                dims.push(ThreadDim {
+                    index: t_d,
+                    offset: off,
+                });
             }
+            self.thread_dims.insert(b, dims);
         }
 
         // Local variables: one Function variable per register.

@@ -31,10 +31,7 @@ impl Emitter<'_> {
             .ok_or_else(|| Diagnostic::internal("shared memory used but not sized"))?;
         let u = self.cx.u32();
         let ptr_ty = self.cx.pointer(StorageClass::Workgroup, u);
-        self.cx
-            .b
-            .access_chain(ptr_ty, None, var, [word_index])
-            .map_err(ice)
+        self.cx.access_chain(ptr_ty, var, &[word_index])
     }
 
     /// The 32-bit words of a register of element type `ty` (`None`: a pointer index).
@@ -272,7 +269,7 @@ impl Emitter<'_> {
         let bool_ty = self.cx.bool_ty();
         for &d in &reduced {
             if base.size_per_thread[d] * base.threads_per_dim[d] > base.shape[d] {
-                let off = self.thread_offsets[&(base.clone(), d)];
+                let off = self.thread_offset(&base, d);
                 let s = self.cx.const_i32(base.shape[d] as i32);
                 conds.push(self.cx.op(Op::SLessThan, bool_ty, &[off, s])?);
             }
@@ -280,7 +277,7 @@ impl Emitter<'_> {
         if let Layout::Slice { dim, .. } = &src {
             let d = *dim as usize;
             if axis.is_none() && base.threads_per_dim[d] > 1 {
-                let t_d = self.thread_indices[&(base.clone(), d)];
+                let t_d = self.thread_index(&base, d);
                 let zero = self.cx.const_u32(0);
                 conds.push(self.cx.op(Op::IEqual, bool_ty, &[t_d, zero])?);
             }
@@ -330,7 +327,7 @@ impl Emitter<'_> {
         let mut group_base = self.thread;
         for &d in &group_dims {
             let stride: u32 = base.threads_per_dim[d + 1..].iter().product();
-            let t_d = self.thread_indices[&(base.clone(), d)];
+            let t_d = self.thread_index(&base, d);
             let s = self.cx.const_u32(stride);
             let part = self.cx.op(Op::IMul, u, &[t_d, s])?;
             group_base = self.cx.op(Op::ISub, u, &[group_base, part])?;

@@ -99,7 +99,7 @@ impl Emitter<'_> {
         let u = self.cx.u32();
         let bool_ty = self.cx.bool_ty();
         let reg_ty = self.cx.compute_ty(ty);
-        let t_d = self.thread_indices[&(base.clone(), pa)];
+        let t_d = self.thread_index(&base, pa);
         let pos = if positions < tpd {
             let m = self.cx.const_u32(positions);
             self.cx.op(Op::UMod, u, &[t_d, m])?
