@@ -10,7 +10,10 @@ use std::process::Command;
 pub fn validate(words: &[u32], name: &str) {
     let dir = std::env::temp_dir().join("tk-spirv-tests");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}-{}.spv", std::process::id()));
+    // Unique per call: tests in this process validate modules of the same name concurrently.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("{name}-{}-{call}.spv", std::process::id()));
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     std::fs::write(&path, bytes).unwrap();
     for env in ["vulkan1.1", "vulkan1.2"] {
