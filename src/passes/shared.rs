@@ -22,11 +22,15 @@ pub fn reduce_chunk(result_regs: u32, threads: u32, words: u32, budget: u32) -> 
     (budget / per_register).clamp(1, result_regs.max(1))
 }
 
-/// True when a workgroup of `threads` invocations is exactly one subgroup of `target` that can
-/// shuffle: reductions and scans across its invocations then go through subgroup shuffles and
-/// need no scratch (`spirv::subgroup`).
+/// True when a workgroup of `threads` invocations fits in one subgroup of `target` (of a fixed
+/// size) that can shuffle: reductions and scans across its invocations then go through subgroup
+/// shuffles and need no scratch (`spirv::subgroup`). A workgroup smaller than the subgroup (CPU
+/// devices give tiny tiles fewer invocations) is one partial subgroup whose lanes are its
+/// invocations; shuffles only read lanes below `threads`.
 pub fn one_subgroup(threads: u32, target: &Target) -> bool {
-    threads > 1 && target.subgroup_size == Some(threads) && target.features.subgroup_shuffle
+    threads > 1
+        && target.subgroup_size.is_some_and(|s| threads <= s)
+        && target.features.subgroup_shuffle
 }
 
 /// Bytes of scratch memory an instruction needs (0 when it needs none); reductions are chunked

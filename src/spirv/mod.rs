@@ -203,8 +203,9 @@ pub(crate) struct Emitter<'a> {
     /// four): on CPU devices every buffer access costs per component and per SIMD lane, so
     /// 64-bit components halve the accesses (BENCHMARKS.md, vector add).
     packed_views: bool,
-    /// The workgroup is exactly one subgroup of a known size: work across invocations uses
-    /// subgroup shuffles instead of shared memory and barriers (`subgroup.rs`).
+    /// The workgroup fits in one subgroup of a known size (`passes::shared::one_subgroup`): work
+    /// across invocations uses subgroup shuffles instead of shared memory and barriers
+    /// (`subgroup.rs`).
     one_subgroup: bool,
     /// The `device_assert`s emitted so far (safe mode), for `Abi::asserts`.
     asserts: Vec<abi::AssertSite>,
