@@ -613,3 +613,35 @@ fn build_for_cooperative_matrices() {
         assert!(stderr.contains("E0920") && stderr.contains(why), "{stderr}");
     }
 }
+
+#[test]
+fn a_closed_output_pipe_is_not_an_internal_error() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tkc"))
+        .args([
+            "build",
+            "--target",
+            "cpu",
+            "--emit",
+            "spvasm",
+            "examples/vector_add.tk",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one chunk of the assembly, then close the pipe like `head` does.
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!stderr.contains("ICE"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}

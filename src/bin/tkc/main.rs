@@ -198,6 +198,17 @@ pub(crate) struct LaunchArgs {
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
+        // `tkc build --emit ir | head`: the reader closed the pipe. Nothing is wrong with tk;
+        // stop quietly, as a command killed by SIGPIPE would.
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
         eprintln!("error[ICE]: internal compiler error: {info}");
         eprintln!("  help: this is a bug in tk; please report it with the command and kernel that triggered it");
     }));
