@@ -23,23 +23,6 @@ fn coop_gpu(shape: CoopShape) -> Target {
     target
 }
 
-/// `out = dot(a, b)` of `[M, K]` and `[K, N]` tiles of `T`, accumulated in f32.
-fn matmul_source(elem: &str) -> String {
-    format!(
-        r#"
-kernel mm(a: *{elem}, b: *{elem}, out: *mut f32, const M: i32, const N: i32, const K: i32) {{
-    let rm = arange(0, M);
-    let rn = arange(0, N);
-    let rk = arange(0, K);
-    let x = load(a + rm[:, None] * K + rk[None, :]);
-    let y = load(b + rk[:, None] * N + rn[None, :]);
-    let r: f32[M, N] = dot(x, y);
-    store(out + rm[:, None] * N + rn[None, :], r);
-}}
-"#
-    )
-}
-
 fn consts(m: usize, n: usize, k: usize) -> Vec<(String, Literal)> {
     vec![
         ("M".to_string(), Literal::Int(m as i128)),

@@ -112,19 +112,7 @@ fn round_half(values: &[f32], elem: ScalarType) -> Vec<f32> {
 fn dot_half_inputs_accumulate_in_f32() {
     let mut failures = Vec::new();
     for elem in [ScalarType::F16, ScalarType::BF16] {
-        let src = format!(
-            r#"
-kernel mm(a: *{elem}, b: *{elem}, out: *mut f32, const M: i32, const N: i32, const K: i32) {{
-    let rm = arange(0, M);
-    let rn = arange(0, N);
-    let rk = arange(0, K);
-    let x = load(a + rm[:, None] * K + rk[None, :]);
-    let y = load(b + rk[:, None] * N + rn[None, :]);
-    let r: f32[M, N] = dot(x, y);
-    store(out + rm[:, None] * N + rn[None, :], r);
-}}
-"#
-        );
+        let src = matmul_source(elem);
         let (m, n, k) = (16, 32, 64);
         let a = round_half(&random_f32(m * k, 4), elem);
         let b = round_half(&random_f32(k * n, 5), elem);

@@ -122,7 +122,9 @@ impl Emitter<'_> {
             rounds.push(before(self, d)?);
             d *= 2;
         }
-        let (has_prev, prev_lane) = before(self, 1)?;
+        // Positions are at least two (the axis is spread), so the first round is the lane one
+        // position before.
+        let (has_prev, prev_lane) = rounds[0];
         let last_lane = if reps > 1 {
             let last = self.cx.const_u32(positions - 1);
             let ahead = self.cx.op(Op::ISub, u, &[last, pos])?;

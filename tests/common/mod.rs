@@ -237,3 +237,20 @@ pub fn matmul_f64(a: &[f32], b: &[f32], m: usize, n: usize, k: usize) -> Vec<f32
     }
     out
 }
+
+/// `out = dot(a, b)` of `[M, K]` and `[K, N]` tiles of `elem`, accumulated in f32 (kernel `mm`).
+pub fn matmul_source(elem: impl std::fmt::Display) -> String {
+    format!(
+        r#"
+kernel mm(a: *{elem}, b: *{elem}, out: *mut f32, const M: i32, const N: i32, const K: i32) {{
+    let rm = arange(0, M);
+    let rn = arange(0, N);
+    let rk = arange(0, K);
+    let x = load(a + rm[:, None] * K + rk[None, :]);
+    let y = load(b + rk[:, None] * N + rn[None, :]);
+    let r: f32[M, N] = dot(x, y);
+    store(out + rm[:, None] * N + rn[None, :], r);
+}}
+"#
+    )
+}
