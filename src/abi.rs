@@ -200,7 +200,8 @@ pub struct Target {
     pub max_workgroups: [u32; 3],
     /// Features the device offers.
     pub features: Features,
-    /// What kind of processor runs the kernels; schedules differ (DESIGN.md §3).
+    /// What kind of processor runs the kernels; schedules differ (docs/decisions.md,
+    /// "Scheduling decisions").
     pub processor: Processor,
     /// The cooperative-matrix tile `dot` uses when the device offers one for f16 operands and
     /// f32 accumulators at subgroup scope (`VK_KHR_cooperative_matrix`); `None`: FMAs only.

@@ -1,7 +1,7 @@
 //! Bad input of every kind through the `tkc` binary: malformed `.npy` files, dtype and shape
 //! mismatches, missing and unknown arguments, bad grid expressions, huge tiles, deep nesting,
 //! non-UTF-8 and binary sources, empty files and directories. Each case asserts the exit code
-//! (LANGUAGE.md §10), the diagnostic code and the message, and that nothing panicked.
+//! (docs/language.md §10), the diagnostic code and the message, and that nothing panicked.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,6 +1,6 @@
-//! The schedules chosen per device kind (DESIGN.md §3, docs/decisions.md), read off the compiled
-//! examples: on a CPU device reductions shuffle within the one-subgroup workgroup and `dot`
-//! runs in registers (no barrier, no layout conversion), and vectorised accesses move 64-bit
+//! The schedules chosen per device kind (docs/decisions.md, "Scheduling decisions"), read off
+//! the compiled examples: on a CPU device reductions shuffle within the one-subgroup workgroup and
+//! `dot` runs in registers (no barrier, no layout conversion), and vectorised accesses move 64-bit
 //! components; GPUs and portable output stage through shared memory. The device tests
 //! (tests/tutorials.rs, tests/linalg.rs) run the same kernels on lavapipe, a CPU device.
 mod common;

@@ -154,7 +154,7 @@ fn unexpected_help(expected: &[String], found: Option<&Tok>) -> String {
         _ if wants("`)`") => "check that every `(` has a matching `)`".to_string(),
         _ if wants("`]`") => "check that every `[` has a matching `]`".to_string(),
         _ if wants("`}`") => "check that every `{` has a matching `}`".to_string(),
-        _ => "see the grammar in LANGUAGE.md, Appendix A".to_string(),
+        _ => "see the grammar in docs/language.md, Appendix A".to_string(),
     }
 }
 
@@ -250,5 +250,5 @@ pub fn index_by_value(span: Span) -> Diagnostic {
 pub fn extra_token(span: Span, found: &Tok) -> Diagnostic {
     Diagnostic::error("E0110", format!("unexpected {}", found.describe()))
         .with_label(span, "unexpected here")
-        .with_help("see the grammar in LANGUAGE.md, Appendix A")
+        .with_help("see the grammar in docs/language.md, Appendix A")
 }

@@ -1,5 +1,5 @@
-//! Tests of the syntax stage: tree shapes of the spec's examples, precedence, literals, recovery
-//! and robustness on hostile inputs.
+//! Tests of the syntax stage: tree shapes of the reference's examples, precedence, literals,
+//! recovery and robustness on hostile inputs.
 use super::ast::*;
 use super::parse;
 use crate::base::{diag, Diagnostics, FileId, ScalarType, SourceMap};

@@ -1,5 +1,5 @@
 //! `tkc`: the command line over the tk library — check, build, run and bench kernels.
-//! Exit codes (LANGUAGE.md §10): 0 success; 1 the program has errors; 2 bad command line or input
+//! Exit codes (docs/language.md §10): 0 success; 1 the program has errors; 2 bad command line or input
 //! files; 3 the device failed or a safety check stopped the kernel; 101 internal compiler error.
 mod bench;
 mod compile;
