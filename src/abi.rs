@@ -13,7 +13,45 @@
 //! `uniform_binding` (after the storage buffers and the status buffer), at std140-compatible
 //! offsets from 0 (every field is a 4- or 8-byte scalar aligned to its size); the push constants
 //! then hold the header alone.
-use crate::base::{ScalarType, Span};
+//!
+//! `bind` checks and orders a launch's arguments against a kernel's parameters (from this ABI or
+//! from the compiler's signature), for every caller: the CLI, the Rust API and the runtime.
+use crate::base::{HostBuffer, ScalarType, Span};
+
+pub mod bind;
+
+/// Bytes one element of a storage buffer takes on the device: its size on the host, except for
+/// `bool`, which the device stores as a u32 (0 or 1) where the host has one byte.
+pub fn device_elem_bytes(elem: ScalarType) -> u32 {
+    match elem {
+        ScalarType::Bool => 4,
+        _ => elem.bytes(),
+    }
+}
+
+/// Writes the elements of `host` in their device form to the start of `device`, which holds at
+/// least `host.len() * device_elem_bytes(host.elem)` bytes.
+pub fn write_device_elems(host: &HostBuffer, device: &mut [u8]) {
+    if host.elem == ScalarType::Bool {
+        for (word, &byte) in device.chunks_exact_mut(4).zip(&host.data) {
+            word.copy_from_slice(&((byte != 0) as u32).to_le_bytes());
+        }
+    } else {
+        device[..host.data.len()].copy_from_slice(&host.data);
+    }
+}
+
+/// Reads the elements of `host` back from their device form at the start of `device`.
+pub fn read_device_elems(device: &[u8], host: &mut HostBuffer) {
+    if host.elem == ScalarType::Bool {
+        for (byte, word) in host.data.iter_mut().zip(device.chunks_exact(4)) {
+            *byte = (word != [0, 0, 0, 0]) as u8;
+        }
+    } else {
+        let len = host.data.len();
+        host.data.copy_from_slice(&device[..len]);
+    }
+}
 
 /// Byte offsets of the push-constant header fields (all u32).
 pub const PUSH_GRID_X: u32 = 0;

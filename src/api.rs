@@ -30,11 +30,12 @@
 //! Compiled kernels go through the on-disk cache (`cache`) unless the context was made with
 //! `Context::without_cache`. A launch uploads its buffers, runs, and copies the writable ones
 //! back; buffers live on the host between launches.
+use crate::abi::bind::{BindError, Binder, Params, Problem, Value};
 use crate::abi::Artifact;
 use crate::base::{diag, Diagnostics, HostBuffer, KernelArg, Literal, ScalarType, SourceMap};
 use crate::cache::{self, CacheOutcome, KernelCache};
 use crate::driver::{self, DiskLoader};
-use crate::ir::{self, ParamKind};
+use crate::ir;
 use crate::runtime::{Device, DeviceChoice, Pipeline, RuntimeError, Timing};
 use std::fmt;
 use std::marker::PhantomData;
@@ -203,6 +204,8 @@ impl Drop for Context {
 /// A kernel compiled for one context and one set of const values.
 pub struct Kernel {
     lowered: ir::Module,
+    /// The parameters launches bind their arguments to.
+    params: Params,
     /// The program's files, to locate a failed `device_assert`.
     sources: SourceMap,
     artifact: Option<Artifact>,
@@ -251,9 +254,20 @@ impl Kernel {
             .collect();
         let lowered = driver::lower(&program, kernel, &consts)
             .map_err(|d| compile_error(d, &program.sources))?;
+        let params = Params::new(
+            lowered.kernel.name.clone(),
+            lowered.kernel.params.clone(),
+            lowered
+                .kernel
+                .consts
+                .iter()
+                .map(|(name, _)| name.clone())
+                .collect(),
+        );
         let Backend::Vulkan(device) = &ctx.backend else {
             return Ok(Kernel {
                 lowered,
+                params,
                 sources: program.sources,
                 artifact: None,
                 pipeline: None,
@@ -272,6 +286,7 @@ impl Kernel {
         let pipeline = device.load(&artifact)?;
         Ok(Kernel {
             lowered,
+            params,
             sources: program.sources,
             artifact: Some(artifact),
             pipeline: Some(pipeline),
@@ -285,7 +300,7 @@ impl Kernel {
 
     /// The runtime parameters, in order: name and kind.
     pub fn params(&self) -> &[ir::Param] {
-        &self.lowered.kernel.params
+        &self.params.runtime
     }
 
     /// The compiled SPIR-V and ABI (`None` on the interpreter).
@@ -539,33 +554,22 @@ pub struct Launch<'a> {
     grid: Option<[u32; 3]>,
 }
 
-/// A short description of an argument for error messages.
-fn describe(value: &ArgValue) -> String {
-    match value {
-        ArgValue::Input(b) => format!("a read-only buffer of {}", b.elem),
-        ArgValue::Output(b) => format!("a buffer of {}", b.elem),
-        ArgValue::Scalar(ty, _) => format!("a {ty} scalar"),
-    }
-}
-
-/// Whether a scalar of type `given` may be passed for a parameter of type `wanted`: the same
-/// kind (int, float, bool); ints must fit.
-fn scalar_fits(given: ScalarType, value: Literal, wanted: ScalarType) -> bool {
-    match value {
-        Literal::Bool(_) => wanted.is_bool(),
-        Literal::Float(_) => wanted.is_float() && given.is_float(),
-        Literal::Int(v) => {
-            if !wanted.is_int() {
-                return false;
-            }
-            let bits = wanted.bits();
-            let (min, max) = if wanted.is_signed_int() {
-                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-            } else {
-                (0, (1i128 << bits) - 1)
-            };
-            (min..=max).contains(&v)
+/// Arguments the binder refused, in the API's words: a read-only buffer for a written parameter
+/// and a const are told how to pass them from Rust.
+fn arguments_error(error: BindError) -> Error {
+    let message = match &error.problem {
+        Problem::ReadOnly { param, elem } => {
+            format!("`{param}` is a *mut {elem} the kernel writes: pass it as `&mut`")
         }
+        Problem::Const { name } => format!(
+            "`{name}` is a const: give it when compiling the kernel, among the consts of \
+             `Kernel::from_file` or `Kernel::from_source`"
+        ),
+        _ => error.message(),
+    };
+    Error::Arguments {
+        kernel: error.kernel,
+        message,
     }
 }
 
@@ -589,70 +593,30 @@ impl<'a> Launch<'a> {
         }
     }
 
-    /// Checks the arguments against the parameters and orders them; returns the kernel
-    /// arguments and, per parameter, the index into `self.args` of its value.
+    /// Checks the arguments against the parameters and orders them (through the binder);
+    /// returns the kernel arguments and, per parameter, the index into `self.args` of its value.
     fn plan(&self) -> Result<Planned, Error> {
-        let params = self.kernel.params();
-        let mut order: Vec<Option<usize>> = vec![None; params.len()];
+        let mut binder = Binder::new(&self.kernel.params);
+        let mut order = vec![0; self.kernel.params.runtime.len()];
         for (i, (name, value)) in self.args.iter().enumerate() {
-            let Some(index) = params.iter().position(|p| p.name == *name) else {
-                let names: Vec<String> = params.iter().map(|p| format!("`{}`", p.name)).collect();
-                return Err(self.fail(format!(
-                    "no parameter `{name}` (the parameters are {})",
-                    names.join(", ")
-                )));
+            let value = match value {
+                ArgValue::Input(buffer) => Value::Buffer {
+                    buffer: (*buffer).clone(),
+                    writable: false,
+                },
+                ArgValue::Output(buffer) => Value::Buffer {
+                    buffer: (**buffer).clone(),
+                    writable: true,
+                },
+                ArgValue::Scalar(ty, value) => Value::Scalar {
+                    value: *value,
+                    ty: Some(*ty),
+                },
             };
-            if order[index].is_some() {
-                return Err(self.fail(format!("`{name}` is given twice")));
-            }
-            let param = &params[index];
-            let fits = match (param.kind, value) {
-                (ParamKind::Pointer { pointee, mutable }, ArgValue::Input(b)) => {
-                    if mutable && b.elem == pointee {
-                        return Err(self.fail(format!(
-                            "`{name}` is a *mut {pointee} the kernel writes: pass it as `&mut`"
-                        )));
-                    }
-                    b.elem == pointee
-                }
-                (ParamKind::Pointer { pointee, .. }, ArgValue::Output(b)) => b.elem == pointee,
-                (ParamKind::Scalar(wanted), ArgValue::Scalar(given, v)) => {
-                    scalar_fits(*given, *v, wanted)
-                }
-                _ => false,
-            };
-            if !fits {
-                let wanted = match param.kind {
-                    ParamKind::Pointer { pointee, mutable } => {
-                        format!("a *{}{pointee}", if mutable { "mut " } else { "" })
-                    }
-                    ParamKind::Scalar(ty) => format!("a {ty} scalar"),
-                };
-                return Err(self.fail(format!(
-                    "`{name}` is {wanted}, but the launch passes {}",
-                    describe(value)
-                )));
-            }
-            order[index] = Some(i);
+            let index = binder.bind(*name, value).map_err(arguments_error)?;
+            order[index] = i;
         }
-        let missing: Vec<String> = params
-            .iter()
-            .zip(&order)
-            .filter(|(_, o)| o.is_none())
-            .map(|(p, _)| format!("`{}`", p.name))
-            .collect();
-        if !missing.is_empty() {
-            return Err(self.fail(format!("missing argument(s) {}", missing.join(", "))));
-        }
-        let order: Vec<usize> = order.into_iter().map(|o| o.expect("checked")).collect();
-        let args: Vec<KernelArg> = order
-            .iter()
-            .map(|&i| match &self.args[i].1 {
-                ArgValue::Input(b) => KernelArg::Buffer((*b).clone()),
-                ArgValue::Output(b) => KernelArg::Buffer((**b).clone()),
-                ArgValue::Scalar(_, v) => KernelArg::Scalar(*v),
-            })
-            .collect();
+        let args = binder.finish().map_err(arguments_error)?;
         let grid = match self.grid {
             Some(grid) => grid,
             None => match crate::interp::launch_grid(&self.kernel.lowered.kernel, &args) {

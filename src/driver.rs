@@ -117,11 +117,8 @@ pub fn parse_literal(text: &str, ty: crate::base::ScalarType) -> Result<Literal,
     }
     .map_err(|_| format!("`{text}` is not an integer"))?;
     let value = if negative { -magnitude } else { magnitude };
-    let bits = ty.bits();
-    let (min, max) = if ty.is_signed_int() {
-        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-    } else {
-        (0, (1i128 << bits) - 1)
+    let Some((min, max)) = ty.int_range() else {
+        return Err(format!("`{text}` is not a {ty} value"));
     };
     if value < min || value > max {
         return Err(format!("{value} does not fit in {ty} ({min} to {max})"));

@@ -37,6 +37,8 @@
 //! - `spirv`: Scheduled IR → SPIR-V 1.3 compute shader + `abi::Abi` (cooperative matrices for the
 //!   f16 `dot`s of devices that offer them: `spirv/coop.rs`).
 //! - `abi`: the artifact and binding model — the only type the runtime shares with the compiler.
+//!   `abi::bind` is the one argument binder: values by name or position checked against a
+//!   kernel's parameters and ordered, for the CLI, the API, the interpreter and the runtime.
 //! - `runtime`: Vulkan instance/device choice, buffers, pipelines, dispatch, readback, timing.
 //! - `npy`: `.npy` files to and from host buffers.
 //! - `api`: the Rust library API — a `Context` owning the device (or the interpreter when there

@@ -76,6 +76,11 @@ fn arguments_are_checked_by_name_and_type() {
     let mut out = Buffer::<f32>::zeros(2);
     let message = arguments_error(kernel.launch(&ctx).arg("x", &x).arg("nn", 2).run());
     assert!(message.contains("no parameter `nn`"), "{message}");
+    let message = arguments_error(kernel.launch(&ctx).arg("BLOCK", 64).run());
+    assert!(
+        message.starts_with("`BLOCK` is a const: give it when compiling the kernel"),
+        "{message}"
+    );
     let message = arguments_error(
         kernel
             .launch(&ctx)
@@ -114,7 +119,7 @@ fn arguments_are_checked_by_name_and_type() {
     );
     assert!(message.contains("pass it as `&mut`"), "{message}");
     let message = arguments_error(kernel.launch(&ctx).arg("x", &x).run());
-    assert_eq!(message, "missing argument(s) `out`, `n`, `s`");
+    assert_eq!(message, "missing arguments `out`, `n`, `s`");
     // A value that fits converts: an i32 literal for an i64 parameter.
     let ints_kernel = Kernel::from_source(&ctx, "scale.tk", SCALE, "ints", &[]).unwrap();
     let mut slots = Buffer::from_slice(&[0i32; 3]);

@@ -316,7 +316,10 @@ fn missing_unknown_and_malformed_arguments() {
             with(&[&full[..], &["--arg", "BLOCK=64", "--arg", "n=8"]].concat()),
             2,
             "E0908",
-            vec!["`BLOCK` is a const: set it with `-D BLOCK=64`"],
+            vec![
+                "`BLOCK` is a const of kernel `vector_add`, not a runtime parameter",
+                "`BLOCK` is a const: set it with `-D BLOCK=64`",
+            ],
         ),
         (
             with(&[&full[..], &["--arg", "n=8", "-D", "NOPE=1"]].concat()),

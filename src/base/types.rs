@@ -73,6 +73,18 @@ impl ScalarType {
         self.bytes() * 8
     }
 
+    /// The smallest and largest value of an integer type (`None` for bool and floats).
+    pub fn int_range(self) -> Option<(i128, i128)> {
+        let bits = self.bits();
+        if self.is_signed_int() {
+            Some((-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1))
+        } else if self.is_unsigned_int() {
+            Some((0, (1i128 << bits) - 1))
+        } else {
+            None
+        }
+    }
+
     pub fn is_float(self) -> bool {
         matches!(
             self,

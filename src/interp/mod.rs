@@ -17,8 +17,9 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+use crate::abi::bind::Params;
 use crate::base::{HostBuffer, KernelArg, Literal, ScalarType, Span};
-use crate::ir::{self, Elem, InstId, InstKind, Kernel, ParamKind, Region};
+use crate::ir::{self, Elem, InstId, InstKind, Kernel, Region};
 use half::{bf16, f16};
 use std::fmt;
 use value::{Data, Value};
@@ -236,51 +237,12 @@ pub fn launch_grid(kernel: &Kernel, args: &[KernelArg]) -> Option<Result<[u32; 3
     Some(Ok(grid))
 }
 
+/// Checks the arguments against the kernel's parameters (the binder's check of ordered
+/// arguments, which the runtime makes too).
 fn check_arguments(kernel: &Kernel, args: &[KernelArg]) -> Result<(), RunError> {
-    if args.len() != kernel.params.len() {
-        return Err(RunError::BadArguments(format!(
-            "kernel `{}` takes {} arguments, got {}",
-            kernel.name,
-            kernel.params.len(),
-            args.len()
-        )));
-    }
-    for (param, arg) in kernel.params.iter().zip(args.iter()) {
-        let fits = match (param.kind, arg) {
-            (ParamKind::Pointer { pointee, .. }, KernelArg::Buffer(buffer)) => {
-                if buffer.elem != pointee {
-                    return Err(RunError::BadArguments(format!(
-                        "`{}` is a buffer of {pointee}, got a buffer of {}",
-                        param.name, buffer.elem
-                    )));
-                }
-                true
-            }
-            (ParamKind::Scalar(ty), KernelArg::Scalar(lit)) => match lit {
-                Literal::Bool(_) => ty.is_bool(),
-                Literal::Int(_) => ty.is_int() || ty.is_float(),
-                Literal::Float(_) => ty.is_float(),
-            },
-            _ => false,
-        };
-        if !fits {
-            return Err(RunError::BadArguments(format!(
-                "argument for `{}` does not match its type {}",
-                param.name,
-                describe_param(param.kind)
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn describe_param(kind: ParamKind) -> String {
-    match kind {
-        ParamKind::Pointer { pointee, mutable } => {
-            format!("*{}{pointee}", if mutable { "mut " } else { "" })
-        }
-        ParamKind::Scalar(ty) => ty.to_string(),
-    }
+    Params::new(kernel.name.clone(), kernel.params.clone(), Vec::new())
+        .check(args)
+        .map_err(|error| RunError::BadArguments(error.message()))
 }
 
 /// How a region ended.

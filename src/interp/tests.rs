@@ -2,7 +2,7 @@
 //! verified before it runs, so these also check that the verifier accepts good IR.
 use super::*;
 use crate::ir::builder::Builder;
-use crate::ir::{BinaryOp, CmpOp, Module, ReduceOp, Type, UnaryOp, ValueId};
+use crate::ir::{BinaryOp, CmpOp, Module, ParamKind, ReduceOp, Type, UnaryOp, ValueId};
 
 fn pointer(b: &mut Builder, name: &str, pointee: ScalarType, mutable: bool) -> ValueId {
     let index = b.add_param(name, ParamKind::Pointer { pointee, mutable });

@@ -14,8 +14,8 @@ pub mod layout;
 pub mod print;
 pub mod verify;
 
-pub use crate::base::Literal;
 use crate::base::{Arena, Id, ScalarType, Span};
+pub use crate::base::{Literal, Param, ParamKind};
 pub use layout::{Layout, Schedule};
 
 pub type InstId = Id<Inst>;
@@ -81,20 +81,6 @@ impl Type {
             shape,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Param {
-    pub name: String,
-    pub kind: ParamKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamKind {
-    /// A buffer; `pointee` is its element type.
-    Pointer { pointee: ScalarType, mutable: bool },
-    /// A runtime scalar (i32 u32 i64 u64 f32 f16 bool).
-    Scalar(ScalarType),
 }
 
 /// A mutable variable (`let mut`, loop induction variables, `if`-expression results).

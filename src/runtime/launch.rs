@@ -1,6 +1,6 @@
-//! Launching: argument checks against the ABI, push-constant encoding, grid linearisation,
-//! per-launch buffers (device-local plus host-visible staging), dispatch, readback, the safe-mode
-//! status buffer, and GPU-timestamp timing.
+//! Launching: argument checks against the ABI (through `abi::bind`), push-constant encoding, grid
+//! linearisation, per-launch buffers (device-local plus host-visible staging), dispatch, readback,
+//! the safe-mode status buffer, and GPU-timestamp timing.
 use ash::vk;
 use gpu_allocator::vulkan::{Allocation, AllocationCreateDesc, AllocationScheme, Allocator};
 use gpu_allocator::MemoryLocation;
@@ -8,8 +8,9 @@ use gpu_allocator::MemoryLocation;
 use super::device::{Context, Device, State};
 use super::pipeline::Pipeline;
 use super::{alloc_error, vk_error, LaunchReport, RuntimeError, Timing};
-use crate::abi::{self, PushRepr, Status, STATUS_STORE_OOB, STATUS_WORDS};
-use crate::base::{KernelArg, Literal, ScalarType};
+use crate::abi::bind::{BindError, Params};
+use crate::abi::{self, device_elem_bytes, PushRepr, Status, STATUS_STORE_OOB, STATUS_WORDS};
+use crate::base::{HostBuffer, KernelArg, Literal};
 
 /// One buffer made for a launch; freed when the launch ends.
 struct DeviceBuffer {
@@ -153,37 +154,35 @@ fn bad_arguments(abi: &abi::Abi, message: String) -> RuntimeError {
     }
 }
 
-/// Bytes one element takes on the device (bool is a u32 there).
-fn device_elem_bytes(elem: ScalarType) -> u64 {
-    if elem == ScalarType::Bool {
-        4
-    } else {
-        elem.bytes() as u64
+/// Arguments the binder refused, in the runtime's words.
+fn bind_failure(error: BindError) -> RuntimeError {
+    RuntimeError::BadArguments {
+        message: error.message(),
+        kernel: error.kernel,
     }
 }
 
-/// Encodes a scalar argument by its push representation, little endian.
-fn encode_scalar(repr: PushRepr, value: Literal) -> Option<Vec<u8>> {
-    let bytes = match (repr, value) {
-        (PushRepr::U32, Literal::Bool(b)) => (b as u32).to_le_bytes().to_vec(),
-        (PushRepr::U32, Literal::Int(i)) => (i as u32).to_le_bytes().to_vec(),
-        (PushRepr::I32, Literal::Int(i)) => (i as i32).to_le_bytes().to_vec(),
-        (PushRepr::F32, Literal::Float(f)) => (f as f32).to_le_bytes().to_vec(),
-        (PushRepr::F32, Literal::Int(i)) => (i as f32).to_le_bytes().to_vec(),
-        (PushRepr::U64, Literal::Int(i)) => (i as u64).to_le_bytes().to_vec(),
-        (PushRepr::I64, Literal::Int(i)) => (i as i64).to_le_bytes().to_vec(),
-        (PushRepr::F64, Literal::Float(f)) => f.to_le_bytes().to_vec(),
-        (PushRepr::F64, Literal::Int(i)) => (i as f64).to_le_bytes().to_vec(),
-        _ => return None,
-    };
-    Some(bytes)
+/// Bytes a buffer argument takes on the device.
+fn device_bytes(host: &HostBuffer) -> u64 {
+    host.len() as u64 * device_elem_bytes(host.elem) as u64
 }
 
-fn literal_kind(value: &Literal) -> &'static str {
-    match value {
-        Literal::Bool(_) => "a bool",
-        Literal::Int(_) => "an integer",
-        Literal::Float(_) => "a float",
+/// Encodes a scalar argument by its push representation, little endian. The binder has checked
+/// that the value fits the parameter (a bool for bool, an integer in range, a float or an
+/// integer for a float).
+fn encode_scalar(repr: PushRepr, value: Literal) -> Vec<u8> {
+    let (int, float) = match value {
+        Literal::Bool(b) => (b as i128, b as u8 as f64),
+        Literal::Int(i) => (i, i as f64),
+        Literal::Float(f) => (f as i128, f),
+    };
+    match repr {
+        PushRepr::U32 => (int as u32).to_le_bytes().to_vec(),
+        PushRepr::I32 => (int as i32).to_le_bytes().to_vec(),
+        PushRepr::F32 => (float as f32).to_le_bytes().to_vec(),
+        PushRepr::U64 => (int as u64).to_le_bytes().to_vec(),
+        PushRepr::I64 => (int as i64).to_le_bytes().to_vec(),
+        PushRepr::F64 => float.to_le_bytes().to_vec(),
     }
 }
 
@@ -203,7 +202,7 @@ pub(super) fn linearise(programs: u64, max: [u32; 3]) -> Option<[u32; 3]> {
     Some([dx as u32, dy as u32, dz as u32])
 }
 
-/// Checks the arguments against the ABI and encodes the push constants.
+/// Checks the arguments against the ABI (through the binder) and encodes the push constants.
 fn plan(
     context: &Context,
     pipeline: &Pipeline,
@@ -211,54 +210,9 @@ fn plan(
     grid: [u32; 3],
 ) -> Result<Plan, RuntimeError> {
     let abi = &pipeline.abi;
-    let expected = abi.buffers.len() + abi.push_fields.len();
-    if args.len() != expected {
-        return Err(bad_arguments(
-            abi,
-            format!("expected {expected} argument(s), got {}", args.len()),
-        ));
-    }
-    for binding in &abi.buffers {
-        match args.get(binding.param_index as usize) {
-            Some(KernelArg::Buffer(buffer)) => {
-                if buffer.elem != binding.elem {
-                    return Err(bad_arguments(
-                        abi,
-                        format!(
-                            "`{}` expects a buffer of {}, got a buffer of {}",
-                            binding.param, binding.elem, buffer.elem
-                        ),
-                    ));
-                }
-                if buffer.data.len() % buffer.elem.bytes() as usize != 0 {
-                    return Err(bad_arguments(
-                        abi,
-                        format!(
-                            "`{}` holds {} bytes, not a whole number of {} elements",
-                            binding.param,
-                            buffer.data.len(),
-                            buffer.elem
-                        ),
-                    ));
-                }
-            }
-            Some(KernelArg::Scalar(_)) => {
-                return Err(bad_arguments(
-                    abi,
-                    format!("`{}` expects a buffer, got a scalar", binding.param),
-                ))
-            }
-            None => {
-                return Err(bad_arguments(
-                    abi,
-                    format!(
-                        "`{}` has parameter index {} beyond the arguments",
-                        binding.param, binding.param_index
-                    ),
-                ))
-            }
-        }
-    }
+    Params::from_abi(abi)
+        .and_then(|params| params.check(args))
+        .map_err(bind_failure)?;
 
     check_buffer_sizes(
         abi,
@@ -321,38 +275,10 @@ fn plan(
         &empty_buffers(abi, args).to_le_bytes(),
     )?;
     for field in &abi.push_fields {
-        let value = match args.get(field.param_index as usize) {
-            Some(KernelArg::Scalar(value)) => *value,
-            Some(KernelArg::Buffer(_)) => {
-                return Err(bad_arguments(
-                    abi,
-                    format!(
-                        "`{}` expects a {} scalar, got a buffer",
-                        field.param, field.ty
-                    ),
-                ))
-            }
-            None => {
-                return Err(bad_arguments(
-                    abi,
-                    format!(
-                        "`{}` has parameter index {} beyond the arguments",
-                        field.param, field.param_index
-                    ),
-                ))
-            }
+        let KernelArg::Scalar(value) = args[field.param_index as usize] else {
+            unreachable!("the binder checked that scalar parameters get scalars")
         };
-        let bytes = encode_scalar(field.repr, value).ok_or_else(|| {
-            bad_arguments(
-                abi,
-                format!(
-                    "`{}` expects a {} scalar, got {}",
-                    field.param,
-                    field.ty,
-                    literal_kind(&value)
-                ),
-            )
-        })?;
+        let bytes = encode_scalar(field.repr, value);
         match uniform.as_mut() {
             Some(block) => put(block, field.offset, &bytes)?,
             None => put(&mut push, field.offset, &bytes)?,
@@ -390,7 +316,7 @@ pub(super) fn check_buffer_sizes(
         let Some(KernelArg::Buffer(buffer)) = args.get(binding.param_index as usize) else {
             continue;
         };
-        let bytes = buffer.len() as u64 * device_elem_bytes(buffer.elem);
+        let bytes = device_bytes(buffer);
         let checks = [
             (limits.storage_range, "maxStorageBufferRange"),
             (limits.allocation, "maxMemoryAllocationSize"),
@@ -464,7 +390,7 @@ fn bind_arguments(
             unreachable!("plan checked that buffer parameters get buffers")
         };
         // Vulkan forbids zero-sized buffers; an empty argument still gets 4 bytes.
-        let size = (host.len() as u64 * device_elem_bytes(host.elem)).max(4);
+        let size = device_bytes(host).max(4);
         let (device_buffer, staging) = buffers.create_binding(context, allocator, size)?;
         let mapped = buffers.mapped(staging.unwrap_or(device_buffer))?;
         // The 4 bytes behind an empty argument read as 0, like any out-of-bounds load. (Safe mode
@@ -472,13 +398,7 @@ fn bind_arguments(
         if host.data.is_empty() {
             mapped.fill(0);
         }
-        if host.elem == ScalarType::Bool {
-            for (word, &byte) in mapped.chunks_exact_mut(4).zip(&host.data) {
-                word.copy_from_slice(&((byte != 0) as u32).to_le_bytes());
-            }
-        } else {
-            mapped[..host.data.len()].copy_from_slice(&host.data);
-        }
+        abi::write_device_elems(host, mapped);
         bound.push(Bound {
             binding: binding.binding,
             device: device_buffer,
@@ -506,9 +426,7 @@ fn bind_arguments(
         .map(|b| {
             let range = match b.param_index {
                 Some(index) => match &args[index] {
-                    KernelArg::Buffer(host) if !host.data.is_empty() => {
-                        host.len() as u64 * device_elem_bytes(host.elem)
-                    }
+                    KernelArg::Buffer(host) if !host.data.is_empty() => device_bytes(host),
                     _ => vk::WHOLE_SIZE,
                 },
                 None => vk::WHOLE_SIZE,
@@ -895,14 +813,7 @@ fn run_with_buffers(
             let KernelArg::Buffer(host) = &mut args[index] else {
                 unreachable!("plan checked that buffer parameters get buffers")
             };
-            if host.elem == ScalarType::Bool {
-                for (byte, word) in host.data.iter_mut().zip(mapped.chunks_exact(4)) {
-                    *byte = (word != [0, 0, 0, 0]) as u8;
-                }
-            } else {
-                let len = host.data.len();
-                host.data.copy_from_slice(&mapped[..len]);
-            }
+            abi::read_device_elems(mapped, host);
         }
     }
     if let Some(violation) = violation {

@@ -683,20 +683,26 @@ fn argument_mismatches_are_errors() {
     args[0] = KernelArg::Buffer(HostBuffer::from_i32(&[1; 4], vec![4]));
     assert_eq!(
         bad(&mut args),
-        "`x` expects a buffer of f32, got a buffer of i32"
+        "`x` is a *f32, but the launch passes a buffer of i32"
     );
 
     let mut args = add_args(&[1.0; 4], 1.0);
     args.pop();
-    assert_eq!(bad(&mut args), "expected 4 argument(s), got 3");
+    assert_eq!(bad(&mut args), "expected 4 arguments, got 3");
 
     let mut args = add_args(&[1.0; 4], 1.0);
     args[3] = KernelArg::Scalar(Literal::Float(2.5));
-    assert_eq!(bad(&mut args), "`n` expects a u32 scalar, got a float");
+    assert_eq!(
+        bad(&mut args),
+        "`n` is a u32 scalar, but the launch passes the float 2.5"
+    );
 
     let mut args = add_args(&[1.0; 4], 1.0);
     args[1] = KernelArg::Scalar(Literal::Int(3));
-    assert_eq!(bad(&mut args), "`out` expects a buffer, got a scalar");
+    assert_eq!(
+        bad(&mut args),
+        "`out` is a *mut f32, but the launch passes the integer 3"
+    );
 }
 
 #[test]

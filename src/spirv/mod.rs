@@ -493,11 +493,7 @@ impl<'a> Emitter<'a> {
         let arr = self.cx.b.type_runtime_array(storage_ty);
         let st = self.cx.b.type_struct([arr]);
         if decorated.insert(arr) {
-            let stride = if elem == ScalarType::Bool {
-                4
-            } else {
-                elem.bytes()
-            };
+            let stride = crate::abi::device_elem_bytes(elem);
             self.cx.b.decorate(
                 arr,
                 Decoration::ArrayStride,

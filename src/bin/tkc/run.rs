@@ -1,52 +1,33 @@
 //! `tkc run`: arguments from the command line, the launch grid, the device or interpreter, outputs.
 #![allow(unused_imports)]
 use super::*;
+use tk::abi::bind::{quoted_names, BindError, Binder, Given, Key, Params, Problem, Value};
 
-/// Kernel arguments from `--arg`, in the IR's parameter order.
+/// The parameters `--arg` and `--out` name: the lowered kernel's runtime parameters and consts.
+pub(crate) fn kernel_params(kernel: &ir::Kernel) -> Params {
+    Params::new(
+        kernel.name.clone(),
+        kernel.params.clone(),
+        kernel.consts.iter().map(|(name, _)| name.clone()).collect(),
+    )
+}
+
+/// Kernel arguments from `--arg`, in the IR's parameter order (through the binder).
 pub(crate) fn parse_args(
     command_line: &CommandLine,
     kernel: &ir::Kernel,
-    sig: &KernelSig,
     specs: &[String],
 ) -> Result<Vec<KernelArg>> {
-    let mut args: Vec<Option<KernelArg>> = vec![None; kernel.params.len()];
+    let params = kernel_params(kernel);
+    let mut binder = Binder::new(&params);
     for spec in specs {
         let (name, value) = split_assignment(command_line, spec, "--arg")?;
-        let Some(index) = kernel.params.iter().position(|p| p.name == name) else {
-            let is_const = sig
-                .params
-                .iter()
-                .any(|p| p.name == name && matches!(p.kind, KernelParamKind::Const { .. }));
-            let help = if is_const {
-                format!("`{name}` is a const: set it with `-D {name}={value}`")
-            } else {
-                let names: Vec<String> = kernel
-                    .params
-                    .iter()
-                    .map(|p| format!("`{}`", p.name))
-                    .collect();
-                format!("the kernel's parameters are {}", names.join(", "))
-            };
-            return Err(command_line.fail(
-                "E0908",
-                format!("kernel `{}` has no parameter `{name}`", kernel.name,),
-                name,
-                "unknown parameter",
-                help,
-            ));
-        };
-        if args[index].is_some() {
-            return Err(command_line.fail(
-                "E0908",
-                format!("`{name}` is given twice"),
-                spec,
-                "second value",
-                "give each parameter once".into(),
-            ));
-        }
-        let arg = match kernel.params[index].kind {
-            ParamKind::Scalar(ty) => {
-                KernelArg::Scalar(driver::parse_literal(value, ty).map_err(|e| {
+        let refused = |error| argument_failure(command_line, error, spec, value);
+        // The parameter's type says how to read the value's text.
+        let (_, param) = binder.param(name).map_err(refused)?;
+        let arg = match param.kind {
+            ParamKind::Scalar(ty) => Value::Scalar {
+                value: driver::parse_literal(value, ty).map_err(|e| {
                     command_line.fail(
                         "E0907",
                         format!("bad value for `{name}`: {e}"),
@@ -54,52 +35,104 @@ pub(crate) fn parse_args(
                         "here",
                         format!("`{name}` is a {ty}"),
                     )
-                })?)
-            }
-            ParamKind::Pointer { pointee, .. } => {
-                KernelArg::Buffer(parse_buffer(command_line, name, value, pointee)?)
-            }
+                })?,
+                ty: None,
+            },
+            ParamKind::Pointer { pointee, .. } => Value::Buffer {
+                buffer: parse_buffer(command_line, value, pointee)?,
+                writable: true,
+            },
         };
-        args[index] = Some(arg);
+        binder.bind(name, arg).map_err(refused)?;
     }
-    let missing: Vec<&ir::Param> = kernel
-        .params
-        .iter()
-        .zip(&args)
-        .filter(|(_, a)| a.is_none())
-        .map(|(p, _)| p)
-        .collect();
-    if !missing.is_empty() {
-        let examples: Vec<String> = missing
-            .iter()
-            .map(|p| match p.kind {
-                ParamKind::Scalar(_) => format!("--arg {}=4096", p.name),
-                ParamKind::Pointer { .. } => format!("--arg {}=data.npy (or zeros:4096)", p.name),
-            })
-            .collect();
-        let names: Vec<String> = missing.iter().map(|p| format!("`{}`", p.name)).collect();
-        return Err(command_line.fail(
-            "E0909",
-            format!(
-                "missing argument{} {} of kernel `{}`",
-                if missing.len() > 1 { "s" } else { "" },
-                names.join(", "),
-                kernel.name
-            ),
-            "run",
-            "",
-            format!("add {}", examples.join(" ")),
-        ));
-    }
-    Ok(args
-        .into_iter()
-        .map(|a| a.expect("checked above"))
-        .collect())
+    binder
+        .finish()
+        .map_err(|error| argument_failure(command_line, error, "run", ""))
 }
 
+/// An argument the binder refused, as a diagnostic pointing at `--arg` `spec` (its value text is
+/// `value`).
+fn argument_failure(command_line: &CommandLine, error: BindError, spec: &str, value: &str) -> Fail {
+    let kernel = &error.kernel;
+    match &error.problem {
+        Problem::UnknownName { name, params } => command_line.fail(
+            "E0908",
+            format!("kernel `{kernel}` has no parameter `{name}`"),
+            name,
+            "unknown parameter",
+            format!(
+                "the kernel's parameters are {}",
+                quoted_names(params.iter().map(String::as_str))
+            ),
+        ),
+        Problem::Const { name } => command_line.fail(
+            "E0908",
+            format!("`{name}` is a const of kernel `{kernel}`, not a runtime parameter"),
+            name,
+            "a const",
+            format!("`{name}` is a const: set it with `-D {name}={value}`"),
+        ),
+        Problem::GivenTwice { param } => command_line.fail(
+            "E0908",
+            format!("`{param}` is given twice"),
+            spec,
+            "second value",
+            "give each parameter once".into(),
+        ),
+        Problem::Missing { params } => {
+            let examples: Vec<String> = params
+                .iter()
+                .map(|p| match p.kind {
+                    ParamKind::Scalar(_) => format!("--arg {}=4096", p.name),
+                    ParamKind::Pointer { .. } => {
+                        format!("--arg {}=data.npy (or zeros:4096)", p.name)
+                    }
+                })
+                .collect();
+            command_line.fail(
+                "E0909",
+                format!(
+                    "missing argument{} {} of kernel `{kernel}`",
+                    if params.len() > 1 { "s" } else { "" },
+                    quoted_names(params.iter().map(|p| p.name.as_str())),
+                ),
+                "run",
+                "",
+                format!("add {}", examples.join(" ")),
+            )
+        }
+        // A `.npy` file of another dtype (a `zeros:` buffer takes the parameter's).
+        &Problem::Mismatch {
+            ref param,
+            wanted: ParamKind::Pointer { pointee, .. },
+            given: Given::Buffer { elem, .. },
+        } => command_line.fail(
+            "E0912",
+            format!(
+                "`{param}` is a *{pointee} but {value} holds {elem} ({})",
+                tk::npy::numpy_name(elem)
+            ),
+            value,
+            "wrong dtype",
+            format!(
+                "convert it with a.astype(numpy.{}) before saving",
+                tk::npy::numpy_name(pointee)
+            ),
+        ),
+        _ => command_line.fail(
+            "E0908",
+            error.message(),
+            spec,
+            "here",
+            "check the --arg values against the kernel's parameters".into(),
+        ),
+    }
+}
+
+/// A buffer from `zeros:SHAPE` (of the parameter's element type) or a `.npy` file (of its own;
+/// the binder checks it against the parameter's).
 pub(crate) fn parse_buffer(
     command_line: &CommandLine,
-    name: &str,
     value: &str,
     pointee: ScalarType,
 ) -> Result<HostBuffer> {
@@ -127,7 +160,7 @@ pub(crate) fn parse_buffer(
             )),
         };
     }
-    let buffer = tk::npy::read(Path::new(value)).map_err(|e| {
+    tk::npy::read(Path::new(value)).map_err(|e| {
         command_line.fail(
             "E0911",
             e,
@@ -135,24 +168,7 @@ pub(crate) fn parse_buffer(
             "this file",
             "pass a .npy file saved with numpy.save, or zeros:N".into(),
         )
-    })?;
-    if buffer.elem != pointee {
-        return Err(command_line.fail(
-            "E0912",
-            format!(
-                "`{name}` is a *{pointee} but {value} holds {} ({})",
-                buffer.elem,
-                tk::npy::numpy_name(buffer.elem)
-            ),
-            value,
-            "wrong dtype",
-            format!(
-                "convert it with a.astype(numpy.{}) before saving",
-                tk::npy::numpy_name(pointee)
-            ),
-        ));
-    }
-    Ok(buffer)
+    })
 }
 
 /// Integer values of consts and scalar arguments, by name, for grid expressions.
@@ -333,12 +349,13 @@ pub(crate) fn run(
     let consts = parse_defines(command_line, sig, &launch.defines)?;
     let lowered = driver::lower(&program, &sig.name, &consts)
         .map_err(|d| program_errors(&d, &program.sources))?;
-    let mut args = parse_args(command_line, &lowered.kernel, sig, &launch.args)?;
+    let mut args = parse_args(command_line, &lowered.kernel, &launch.args)?;
+    let params = kernel_params(&lowered.kernel);
     let mut outs: Vec<(usize, PathBuf)> = Vec::new();
     for spec in &launch.outs {
         let (name, path) = split_assignment(command_line, spec, "--out")?;
-        match lowered.kernel.params.iter().position(|p| p.name == name) {
-            Some(i) if matches!(lowered.kernel.params[i].kind, ParamKind::Pointer { .. }) => {
+        match params.resolve(Key::Name(name)) {
+            Ok(i) if matches!(params.runtime[i].kind, ParamKind::Pointer { .. }) => {
                 outs.push((i, PathBuf::from(path)))
             }
             _ => {
@@ -459,39 +476,15 @@ pub(crate) fn run(
             })?;
         }
     }
-    for (i, (param, arg)) in program_params(&args, sig).enumerate() {
+    // The buffers the kernel writes and no --out saves are previewed.
+    for (i, (param, arg)) in params.runtime.iter().zip(&args).enumerate() {
         let saved = outs.iter().any(|(index, _)| *index == i);
-        if let (false, Some(name), KernelArg::Buffer(buffer)) = (saved, param, arg) {
-            println!("{name}: {}", preview(buffer));
+        let written = matches!(param.kind, ParamKind::Pointer { mutable: true, .. });
+        if let (false, true, KernelArg::Buffer(buffer)) = (saved, written, arg) {
+            println!("{}: {}", param.name, preview(buffer));
         }
     }
     Ok(None)
-}
-
-/// Mutable pointer parameters' names paired with the arguments (others give `None`).
-pub(crate) fn program_params<'a>(
-    args: &'a [KernelArg],
-    sig: &'a KernelSig,
-) -> impl Iterator<Item = (Option<&'a str>, &'a KernelArg)> {
-    let mutable: Vec<&str> = sig
-        .params
-        .iter()
-        .filter_map(|p| match p.kind {
-            KernelParamKind::Runtime(ParamKind::Pointer { mutable: true, .. }) => {
-                Some(p.name.as_str())
-            }
-            _ => None,
-        })
-        .collect();
-    let runtime: Vec<&str> = sig
-        .params
-        .iter()
-        .filter(|p| matches!(p.kind, KernelParamKind::Runtime(_)))
-        .map(|p| p.name.as_str())
-        .collect();
-    args.iter()
-        .enumerate()
-        .map(move |(i, arg)| (runtime.get(i).copied().filter(|n| mutable.contains(n)), arg))
 }
 
 /// A short numpy-like rendering of a buffer: `f32[4096] [0, 1, 2, …, 4095]`.

@@ -209,7 +209,7 @@ pub(crate) fn tune_command(
     let consts = parse_defines(command_line, sig, &launch.defines)?;
     let lowered = driver::lower(&program, &sig.name, &consts)
         .map_err(|d| program_errors(&d, &program.sources))?;
-    let args = parse_args(command_line, &lowered.kernel, sig, &launch.args)?;
+    let args = parse_args(command_line, &lowered.kernel, &launch.args)?;
     let choice = match launch.device.as_str() {
         "auto" => DeviceChoice::Auto,
         index => match index.parse::<usize>() {
