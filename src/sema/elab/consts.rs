@@ -1,0 +1,242 @@
+//! Compile-time values outside a kernel body's expressions: const parameter values, global
+//! consts (evaluated once, with the cycle check) and `#[grid]` launch expressions.
+use super::{err, Binding, Elab, Val};
+use crate::base::{Literal, ScalarType, Span};
+use crate::ir::{self, InstKind};
+use crate::sema::fold::FoldOp;
+use crate::sema::{diags, fold, ItemRef};
+use crate::syntax::ast;
+
+impl Elab<'_> {
+    /// A const parameter's value: compile-time and convertible to `ty` (literals take the type).
+    pub fn const_value(&mut self, v: &Val, span: Span, ty: ScalarType) -> Option<Literal> {
+        let (from, lit) = self.expect_known(v, span, "a const parameter's value")?;
+        match from {
+            Some(t) if t == ty => Some(lit),
+            Some(t) => {
+                self.diags.push(
+                    err(
+                        "E0301",
+                        format!("const value is `{t}` but the parameter is `{ty}`"),
+                    )
+                    .with_label(span, format!("this is `{t}`"))
+                    .with_help(format!("convert it with `as {ty}`")),
+                );
+                None
+            }
+            None => self.literal_as(lit, ty, span),
+        }
+    }
+
+    /// A `#[grid]` entry as a launch-time expression over scalar params and consts.
+    pub fn grid_expr(&mut self, e: &ast::Expr) -> Option<ir::GridExpr> {
+        use ir::GridExpr as G;
+        let bad = |this: &mut Self, span: Span, what: &str| {
+            this.diags.push(
+                err("E0505", format!("invalid `#[grid]` expression: {what}"))
+                    .with_label(span, what.to_string())
+                    .with_help(
+                        "grid entries use integer scalar params, consts, literals, `+ - * \
+                        / %`, `cdiv`, `minimum` and `maximum`",
+                    ),
+            );
+            None
+        };
+        match &e.kind {
+            ast::ExprKind::Int(_) | ast::ExprKind::Path(_) | ast::ExprKind::Unary { .. } => {
+                if let ast::ExprKind::Path(p) = &e.kind {
+                    if let (1, Some(Binding::Value(Val::Rt(id)))) =
+                        (p.len(), self.lookup_binding(&p[0].name))
+                    {
+                        let id = *id;
+                        return match (&self.b.kernel.insts[id].kind, self.b.ty(id).scalar_type()) {
+                            (InstKind::Param(i), Some(t)) if t.is_int() => Some(G::Param(*i)),
+                            _ => bad(self, e.span, "not an integer scalar parameter"),
+                        };
+                    }
+                }
+                let v = self.expr(e);
+                match v {
+                    Val::Known {
+                        lit: Literal::Int(i),
+                        ..
+                    } => Some(G::Const(i as i64)),
+                    Val::Error => None,
+                    _ => bad(self, e.span, "not an integer"),
+                }
+            }
+            ast::ExprKind::Binary { op, lhs, rhs } => {
+                let (l, r) = (self.grid_expr(lhs)?, self.grid_expr(rhs)?);
+                let fop = match op {
+                    ast::BinaryOp::Add => FoldOp::Add,
+                    ast::BinaryOp::Sub => FoldOp::Sub,
+                    ast::BinaryOp::Mul => FoldOp::Mul,
+                    ast::BinaryOp::Div => FoldOp::Div,
+                    ast::BinaryOp::Rem => FoldOp::Rem,
+                    _ => return bad(self, e.span, "unsupported operator"),
+                };
+                self.grid_combine(fop, l, r, rhs.span)
+            }
+            ast::ExprKind::Call { callee, args } if callee.len() == 1 => {
+                let fop = match callee[0].name.as_str() {
+                    "cdiv" => FoldOp::CeilDiv,
+                    "minimum" => FoldOp::Min,
+                    "maximum" => FoldOp::Max,
+                    _ => return bad(self, e.span, "unsupported function"),
+                };
+                let exprs: Vec<&ast::Expr> = args
+                    .iter()
+                    .filter_map(|a| match (&a.name, &a.value) {
+                        (None, ast::ArgValue::Expr(e)) => Some(e),
+                        _ => None,
+                    })
+                    .collect();
+                if exprs.len() != 2 || args.len() != 2 {
+                    return bad(self, e.span, "takes two arguments");
+                }
+                let (l, r) = (self.grid_expr(exprs[0])?, self.grid_expr(exprs[1])?);
+                self.grid_combine(fop, l, r, exprs[1].span)
+            }
+            _ => bad(self, e.span, "unsupported expression"),
+        }
+    }
+
+    pub(super) fn grid_combine(
+        &mut self,
+        op: FoldOp,
+        l: ir::GridExpr,
+        r: ir::GridExpr,
+        rspan: Span,
+    ) -> Option<ir::GridExpr> {
+        use ir::GridExpr as G;
+        if let (G::Const(a), G::Const(b)) = (&l, &r) {
+            return match fold::fold_binary(
+                op,
+                Some(ScalarType::I64),
+                Literal::Int(*a as i128),
+                Literal::Int(*b as i128),
+            ) {
+                Ok(Literal::Int(v)) => Some(G::Const(v as i64)),
+                _ => {
+                    self.diags.push(diags::division_by_zero(rspan));
+                    None
+                }
+            };
+        }
+        let (l, r) = (Box::new(l), Box::new(r));
+        Some(match op {
+            FoldOp::Add => G::Add(l, r),
+            FoldOp::Sub => G::Sub(l, r),
+            FoldOp::Mul => G::Mul(l, r),
+            FoldOp::Div => G::Div(l, r),
+            FoldOp::Rem => G::Rem(l, r),
+            FoldOp::CeilDiv => G::CeilDiv(l, r),
+            FoldOp::Min => G::Min(l, r),
+            _ => G::Max(l, r),
+        })
+    }
+
+    /// Evaluates (once) the global const `name` of `file`.
+    pub fn global_const(
+        &mut self,
+        file: u32,
+        name: &str,
+        use_span: Span,
+    ) -> Option<(ScalarType, Literal)> {
+        let key = (file, name.to_string());
+        if let Some(v) = self.global_consts.get(&key) {
+            if v.is_none()
+                && self
+                    .call_stack
+                    .iter()
+                    .all(|c| c.2 != format!("const {name}"))
+            {
+                return None;
+            }
+            if let Some(v) = v {
+                return Some(*v);
+            }
+            self.diags.push(
+                err(
+                    "E0207",
+                    format!("the value of const `{name}` depends on itself"),
+                )
+                .with_label(use_span, "cycle reaches back here")
+                .with_help("break the cycle: a const may use only consts that do not use it"),
+            );
+            return None;
+        }
+        let Some(ItemRef::Const(index)) =
+            self.checked.scopes[file as usize].items.get(name).copied()
+        else {
+            return None;
+        };
+        let ast::ItemKind::Const(item) = &self.checked.files[file as usize].items[index].kind
+        else {
+            return None;
+        };
+        self.global_consts.insert(key.clone(), None);
+        self.call_stack
+            .push((file, index, format!("const {name}"), use_span));
+        self.push_frame(file, false);
+        let v = self.expr(&item.value);
+        self.pop_frame();
+        self.call_stack.pop();
+        let result = self
+            .expect_known(&v, item.value.span, "a global const's value")
+            .and_then(|(ty, lit)| match ty {
+                Some(t) if t != item.ty.ty => {
+                    self.diags.push(
+                        err(
+                            "E0301",
+                            format!(
+                                "const `{name}` is declared `{}` but its value is `{t}`",
+                                item.ty.ty
+                            ),
+                        )
+                        .with_label(item.value.span, format!("this is `{t}`"))
+                        .with_label(item.ty.span, "declared type")
+                        .with_help(format!("convert the value with `as {}`", item.ty.ty)),
+                    );
+                    None
+                }
+                Some(t) => Some((t, lit)),
+                None => self
+                    .literal_as(lit, item.ty.ty, item.value.span)
+                    .map(|l| (item.ty.ty, l)),
+            });
+        self.global_consts.insert(key, result);
+        result
+    }
+
+    /// Requires a compile-time value.
+    pub(super) fn expect_known(
+        &mut self,
+        v: &Val,
+        span: Span,
+        what: &str,
+    ) -> Option<(Option<ScalarType>, Literal)> {
+        match v {
+            Val::Known { ty, lit } => Some((*ty, *lit)),
+            Val::Error => None,
+            _ => {
+                self.diags.push(diags::not_compile_time(what, span));
+                None
+            }
+        }
+    }
+
+    pub(super) fn expect_const_int(&mut self, v: &Val, span: Span, what: &str) -> Option<i128> {
+        match self.expect_known(v, span, what)? {
+            (ty, Literal::Int(i)) if ty.is_none_or(|t| t.is_int()) => Some(i),
+            _ => {
+                self.diags.push(
+                    err("E0306", format!("{what} must be an integer"))
+                        .with_label(span, format!("this is {}", self.describe(v)))
+                        .with_help("use an integer constant"),
+                );
+                None
+            }
+        }
+    }
+}
