@@ -5,25 +5,14 @@ use super::{err, Elab, OpTy, Slots, Val};
 use crate::base::{ScalarType, Span};
 use crate::ir::{AtomicOp, InstKind, Type, ValueId};
 
-fn atomic_op(name: &str) -> Option<AtomicOp> {
-    Some(match name {
-        "atomic_add" => AtomicOp::Add,
-        "atomic_max" => AtomicOp::Max,
-        "atomic_min" => AtomicOp::Min,
-        "atomic_and" => AtomicOp::And,
-        "atomic_or" => AtomicOp::Or,
-        "atomic_xor" => AtomicOp::Xor,
-        "atomic_xchg" => AtomicOp::Xchg,
-        "atomic_cas" => AtomicOp::Cas,
-        _ => return None,
-    })
-}
-
 impl Elab<'_> {
-    pub(super) fn atomic(&mut self, name: &str, slots: &Slots<'_>, span: Span) -> Val {
-        let Some(op) = atomic_op(name) else {
-            return Val::Error;
-        };
+    pub(super) fn atomic(
+        &mut self,
+        name: &str,
+        op: AtomicOp,
+        slots: &Slots<'_>,
+        span: Span,
+    ) -> Val {
         let Some((ptr, pointee, mutable, param, ps)) = self.pointer_arg(slots[0], name) else {
             return Val::Error;
         };

@@ -3,9 +3,13 @@
 use super::{err, Binding, Elab, Val};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::{self, InstKind};
+use crate::sema::builtins::{self, Lowering};
 use crate::sema::fold::FoldOp;
 use crate::sema::{diags, fold, ItemRef};
 use crate::syntax::ast;
+
+/// A `#[grid]` expression node of two operands (`GridExpr::Add` and the like).
+type GridNode = fn(Box<ir::GridExpr>, Box<ir::GridExpr>) -> ir::GridExpr;
 
 impl Elab<'_> {
     /// A const parameter's value: compile-time and convertible to `ty` (literals take the type).
@@ -67,21 +71,23 @@ impl Elab<'_> {
             }
             ast::ExprKind::Binary { op, lhs, rhs } => {
                 let (l, r) = (self.grid_expr(lhs)?, self.grid_expr(rhs)?);
-                let fop = match op {
-                    ast::BinaryOp::Add => FoldOp::Add,
-                    ast::BinaryOp::Sub => FoldOp::Sub,
-                    ast::BinaryOp::Mul => FoldOp::Mul,
-                    ast::BinaryOp::Div => FoldOp::Div,
-                    ast::BinaryOp::Rem => FoldOp::Rem,
+                let (fop, node): (FoldOp, GridNode) = match op {
+                    ast::BinaryOp::Add => (FoldOp::Add, G::Add),
+                    ast::BinaryOp::Sub => (FoldOp::Sub, G::Sub),
+                    ast::BinaryOp::Mul => (FoldOp::Mul, G::Mul),
+                    ast::BinaryOp::Div => (FoldOp::Div, G::Div),
+                    ast::BinaryOp::Rem => (FoldOp::Rem, G::Rem),
                     _ => return bad(self, e.span, "unsupported operator"),
                 };
-                self.grid_combine(fop, l, r, rhs.span)
+                self.grid_combine(fop, node, l, r, rhs.span)
             }
             ast::ExprKind::Call { callee, args } if callee.len() == 1 => {
-                let fop = match callee[0].name.as_str() {
-                    "cdiv" => FoldOp::CeilDiv,
-                    "minimum" => FoldOp::Min,
-                    "maximum" => FoldOp::Max,
+                // The builtins whose table entry lowers to an operation the grid has.
+                let lowering = builtins::lookup(&callee[0].name).map(|b| b.lowering);
+                let (fop, node): (FoldOp, GridNode) = match lowering {
+                    Some(Lowering::CeilDiv) => (FoldOp::CeilDiv, G::CeilDiv),
+                    Some(Lowering::Binary(ir::BinaryOp::Min)) => (FoldOp::Min, G::Min),
+                    Some(Lowering::Binary(ir::BinaryOp::Max)) => (FoldOp::Max, G::Max),
                     _ => return bad(self, e.span, "unsupported function"),
                 };
                 let exprs: Vec<&ast::Expr> = args
@@ -95,15 +101,17 @@ impl Elab<'_> {
                     return bad(self, e.span, "takes two arguments");
                 }
                 let (l, r) = (self.grid_expr(exprs[0])?, self.grid_expr(exprs[1])?);
-                self.grid_combine(fop, l, r, exprs[1].span)
+                self.grid_combine(fop, node, l, r, exprs[1].span)
             }
             _ => bad(self, e.span, "unsupported expression"),
         }
     }
 
+    /// `node(l, r)`, or its value folded with `op` when both sides are constants.
     pub(super) fn grid_combine(
         &mut self,
         op: FoldOp,
+        node: GridNode,
         l: ir::GridExpr,
         r: ir::GridExpr,
         rspan: Span,
@@ -123,17 +131,7 @@ impl Elab<'_> {
                 }
             };
         }
-        let (l, r) = (Box::new(l), Box::new(r));
-        Some(match op {
-            FoldOp::Add => G::Add(l, r),
-            FoldOp::Sub => G::Sub(l, r),
-            FoldOp::Mul => G::Mul(l, r),
-            FoldOp::Div => G::Div(l, r),
-            FoldOp::Rem => G::Rem(l, r),
-            FoldOp::CeilDiv => G::CeilDiv(l, r),
-            FoldOp::Min => G::Min(l, r),
-            _ => G::Max(l, r),
-        })
+        Some(node(Box::new(l), Box::new(r)))
     }
 
     /// Evaluates (once) the global const `name` of `file`.

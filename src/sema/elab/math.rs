@@ -1,80 +1,37 @@
-//! Math builtins: fills, the unary math functions and the binary ones (`maximum`, `minimum`,
-//! `pow`, `umulhi`, `cdiv`, folded at compile time where they can be).
-use super::{err, Elab, OpTy, Val};
+//! Math builtins: the unary math functions, the binary ones (`maximum`, `minimum`, `pow`,
+//! `umulhi`, `cdiv`, folded at compile time where they can be), `clamp`, `fma`, `where` and
+//! `bitcast`.
+use super::{err, Elab, OpTy, Slots, Val};
 use crate::base::{Literal, ScalarType, Span};
-use crate::ir;
+use crate::ir::{BinaryOp, Elem, InstKind, Type, UnaryOp};
 use crate::sema::fold::{FoldError, FoldOp};
 use crate::sema::{diags, fold};
 
+/// A binary math builtin: one IR operation, or `cdiv`, which becomes `(a + b - 1) / b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BinaryMath {
+    Op(BinaryOp),
+    CeilDiv,
+}
+
 impl Elab<'_> {
-    /// A block of `shape` filled with scalar `v` converted to `ty` (typed values must be `ty`).
-    pub(super) fn fill(
+    pub(super) fn math_unary(
         &mut self,
-        v: Val,
-        vspan: Span,
-        ty: ScalarType,
-        shape: &[u32],
+        name: &str,
+        op: UnaryOp,
+        x: Val,
+        xs: Span,
         span: Span,
     ) -> Val {
-        if matches!(v, Val::Error) {
-            return Val::Error;
-        }
-        match self.op_ty(&v) {
-            Some(OpTy::Typed(t)) if t != ty => {
-                return self.error(
-                    err(
-                        "E0301",
-                        format!("fill value is `{t}` but the block is `{ty}`"),
-                    )
-                    .with_label(vspan, format!("this is `{t}`"))
-                    .with_help(format!("convert it with `as {ty}`")),
-                )
-            }
-            None => return self.not_a_number(&v, vspan, "full"),
-            _ => {}
-        }
-        if !self.shape_of(&v).is_empty() {
-            return self.error(
-                err("E0403", "the fill value must be a scalar")
-                    .with_label(vspan, format!("this is {}", self.describe(&v)))
-                    .with_help("use `broadcast_to` for blocks"),
-            );
-        }
-        let saved = self.b.span;
-        self.b.span = span;
-        let out = match self.materialize(&v, ty, shape, vspan) {
-            Some(id) => Val::Rt(id),
-            None => Val::Error,
-        };
-        self.b.span = saved;
-        out
-    }
-
-    pub(super) fn math_unary(&mut self, name: &str, x: Val, xs: Span, span: Span) -> Val {
         let elem = match self.op_ty(&x) {
-            Some(OpTy::Typed(t)) if t.is_float() || (name == "abs" && t.is_int()) => t,
-            Some(OpTy::UntypedFloat) | Some(OpTy::UntypedInt) if name != "abs" => ScalarType::F32,
+            Some(OpTy::Typed(t)) if t.is_float() || (op == UnaryOp::Abs && t.is_int()) => t,
+            Some(OpTy::UntypedFloat) | Some(OpTy::UntypedInt) if op != UnaryOp::Abs => {
+                ScalarType::F32
+            }
             Some(OpTy::UntypedInt) => ScalarType::I32,
             Some(OpTy::UntypedFloat) => ScalarType::F32,
             Some(OpTy::Typed(t)) => return self.float_required(name, t, xs),
             None => return self.not_a_number(&x, xs, name),
-        };
-        let op = match name {
-            "abs" => ir::UnaryOp::Abs,
-            "exp" => ir::UnaryOp::Exp,
-            "exp2" => ir::UnaryOp::Exp2,
-            "log" => ir::UnaryOp::Log,
-            "log2" => ir::UnaryOp::Log2,
-            "sqrt" => ir::UnaryOp::Sqrt,
-            "rsqrt" => ir::UnaryOp::Rsqrt,
-            "sin" => ir::UnaryOp::Sin,
-            "cos" => ir::UnaryOp::Cos,
-            "tanh" => ir::UnaryOp::Tanh,
-            "erf" => ir::UnaryOp::Erf,
-            "floor" => ir::UnaryOp::Floor,
-            "ceil" => ir::UnaryOp::Ceil,
-            "round" => ir::UnaryOp::Round,
-            _ => ir::UnaryOp::Sigmoid,
         };
         let shape = self.shape_of(&x);
         let Some(id) = self.materialize(&x, elem, &shape, xs) else {
@@ -84,9 +41,25 @@ impl Elab<'_> {
         Val::Rt(self.b.unary(op, id))
     }
 
-    pub(super) fn math_binary(
+    /// A binary math builtin called with `(a, b)`.
+    pub(super) fn math_binary_call(
         &mut self,
         name: &str,
+        op: BinaryMath,
+        slots: &Slots<'_>,
+        span: Span,
+    ) -> Val {
+        let (a, as_) = self.arg_val(slots[0]);
+        let (b, bs) = self.arg_val(slots[1]);
+        self.math_binary(name, op, a, as_, b, bs, span)
+    }
+
+    /// `name` (for messages) applied as `op` to `a` and `b`.
+    #[allow(clippy::too_many_arguments)]
+    fn math_binary(
+        &mut self,
+        name: &str,
+        op: BinaryMath,
         a: Val,
         as_: Span,
         b: Val,
@@ -103,7 +76,7 @@ impl Elab<'_> {
             Ok(t) => (t, false),
             Err(OpTy::UntypedFloat) => (ScalarType::F32, true),
             Err(_) => (
-                if name == "pow" {
+                if op == BinaryMath::Op(BinaryOp::Pow) {
                     ScalarType::F32
                 } else {
                     ScalarType::I32
@@ -111,13 +84,13 @@ impl Elab<'_> {
                 true,
             ),
         };
-        let ok = match name {
-            "pow" => elem.is_float(),
-            "umulhi" | "cdiv" => elem.is_int(),
-            _ => !elem.is_bool(),
+        let ok = match op {
+            BinaryMath::Op(BinaryOp::Pow) => elem.is_float(),
+            BinaryMath::Op(BinaryOp::MulHi) | BinaryMath::CeilDiv => elem.is_int(),
+            BinaryMath::Op(_) => !elem.is_bool(),
         };
         if !ok {
-            let want = if name == "pow" {
+            let want = if op == BinaryMath::Op(BinaryOp::Pow) {
                 "floats"
             } else if elem.is_bool() {
                 "numbers"
@@ -132,11 +105,11 @@ impl Elab<'_> {
         }
         // Compile-time folding (consts in shapes, grids and asserts).
         if let (Val::Known { lit: x, .. }, Val::Known { lit: y, .. }) = (&a, &b) {
-            let fop = match name {
-                "maximum" => Some(FoldOp::Max),
-                "minimum" => Some(FoldOp::Min),
-                "cdiv" => Some(FoldOp::CeilDiv),
-                _ => None,
+            let fop = match op {
+                BinaryMath::Op(BinaryOp::Max) => Some(FoldOp::Max),
+                BinaryMath::Op(BinaryOp::Min) => Some(FoldOp::Min),
+                BinaryMath::CeilDiv => Some(FoldOp::CeilDiv),
+                BinaryMath::Op(_) => None,
             };
             if let Some(fop) = fop {
                 let (x, y) = if untyped && elem.is_int() {
@@ -168,12 +141,9 @@ impl Elab<'_> {
             return Val::Error;
         };
         self.b.span = span;
-        let op = match name {
-            "maximum" => ir::BinaryOp::Max,
-            "minimum" => ir::BinaryOp::Min,
-            "pow" => ir::BinaryOp::Pow,
-            "umulhi" => ir::BinaryOp::MulHi,
-            _ => {
+        match op {
+            BinaryMath::Op(op) => Val::Rt(self.b.binary(op, x, y)),
+            BinaryMath::CeilDiv => {
                 // cdiv(a, b) = (a + b - 1) / b
                 let one = self.b.constant(elem, Literal::Int(1));
                 let one = if shape.is_empty() {
@@ -181,11 +151,146 @@ impl Elab<'_> {
                 } else {
                     self.b.splat(one, shape.clone())
                 };
-                let sum = self.b.binary(ir::BinaryOp::Add, x, y);
-                let num = self.b.binary(ir::BinaryOp::Sub, sum, one);
-                return Val::Rt(self.b.binary(ir::BinaryOp::Div, num, y));
+                let sum = self.b.binary(BinaryOp::Add, x, y);
+                let num = self.b.binary(BinaryOp::Sub, sum, one);
+                Val::Rt(self.b.binary(BinaryOp::Div, num, y))
             }
+        }
+    }
+
+    /// `clamp(x, lo, hi)`: `minimum(maximum(x, lo), hi)`.
+    pub(super) fn clamp(&mut self, slots: &Slots<'_>, span: Span) -> Val {
+        let (x, xs) = self.arg_val(slots[0]);
+        let (lo, ls) = self.arg_val(slots[1]);
+        let (hi, hs) = self.arg_val(slots[2]);
+        let m = self.math_binary(
+            "maximum",
+            BinaryMath::Op(BinaryOp::Max),
+            x,
+            xs,
+            lo,
+            ls,
+            span,
+        );
+        self.math_binary(
+            "minimum",
+            BinaryMath::Op(BinaryOp::Min),
+            m,
+            span,
+            hi,
+            hs,
+            span,
+        )
+    }
+
+    pub(super) fn fma(&mut self, slots: &Slots<'_>, span: Span) -> Val {
+        let vals: Vec<(Val, Span)> = (0..3).map(|i| self.arg_val(slots[i])).collect();
+        let pairs: Vec<(&Val, Span)> = vals.iter().map(|(v, s)| (v, *s)).collect();
+        if pairs.iter().any(|(v, _)| matches!(v, Val::Error)) {
+            return Val::Error;
+        }
+        let Some(unified) = self.unify("fma", &pairs) else {
+            return Val::Error;
         };
-        Val::Rt(self.b.binary(op, x, y))
+        let elem = match unified {
+            Ok(t) if t.is_float() => t,
+            Err(_) => ScalarType::F32,
+            Ok(t) => return self.float_required("fma", t, vals[0].1),
+        };
+        let Some(shape) = self.broadcast_all(&pairs) else {
+            return Val::Error;
+        };
+        let mut ids = Vec::new();
+        for (v, s) in &vals {
+            let Some(id) = self.materialize(v, elem, &shape, *s) else {
+                return Val::Error;
+            };
+            ids.push(id);
+        }
+        self.b.span = span;
+        let ty = Type::tile(elem, shape);
+        Val::Rt(self.b.push(
+            InstKind::Fma {
+                a: ids[0],
+                b: ids[1],
+                c: ids[2],
+            },
+            Some(ty),
+        ))
+    }
+
+    /// `where(cond, a, b)`.
+    pub(super) fn select(&mut self, slots: &Slots<'_>, span: Span) -> Val {
+        let (c, cs) = self.arg_val(slots[0]);
+        let (a, as_) = self.arg_val(slots[1]);
+        let (b, bs) = self.arg_val(slots[2]);
+        if [&c, &a, &b].iter().any(|v| matches!(v, Val::Error)) {
+            return Val::Error;
+        }
+        if self.op_ty(&c) != Some(OpTy::Typed(ScalarType::Bool)) {
+            return self.error(
+                err(
+                    "E0305",
+                    format!(
+                        "the condition of `where` must be `bool`, found {}",
+                        self.describe(&c)
+                    ),
+                )
+                .with_label(cs, format!("this is {}", self.describe(&c)))
+                .with_help("compare to get a mask, e.g. `x > 0`"),
+            );
+        }
+        let Some(unified) = self.unify("where", &[(&a, as_), (&b, bs)]) else {
+            return Val::Error;
+        };
+        let elem = match unified {
+            Ok(t) => t,
+            Err(OpTy::UntypedFloat) => ScalarType::F32,
+            Err(_) => ScalarType::I32,
+        };
+        let Some(shape) = self.broadcast_all(&[(&c, cs), (&a, as_), (&b, bs)]) else {
+            return Val::Error;
+        };
+        let (Some(ci), Some(ai), Some(bi)) = (
+            self.materialize(&c, ScalarType::Bool, &shape, cs),
+            self.materialize(&a, elem, &shape, as_),
+            self.materialize(&b, elem, &shape, bs),
+        ) else {
+            return Val::Error;
+        };
+        self.b.span = span;
+        Val::Rt(self.b.select(ci, ai, bi))
+    }
+
+    pub(super) fn bitcast(&mut self, name: &str, slots: &Slots<'_>, span: Span) -> Val {
+        let (x, xs) = self.arg_val(slots[0]);
+        let Some(to) = slots[1].and_then(|a| self.type_arg(a)) else {
+            return Val::Error;
+        };
+        let Some(Elem::Scalar(from)) = self.val_elem(&x) else {
+            return self.not_a_number(&x, xs, name);
+        };
+        if from.bits() != to.bits() || from.is_bool() || to.is_bool() {
+            return self.error(
+                err(
+                    "E0304",
+                    format!("cannot bitcast `{from}` to `{to}`: sizes differ"),
+                )
+                .with_label(xs, format!("this is `{from}` ({} bits)", from.bits()))
+                .with_help(format!(
+                    "`bitcast` needs types of the same width; `{to}` has {} bits",
+                    to.bits()
+                )),
+            );
+        }
+        let shape = self.shape_of(&x);
+        let Some(id) = self.materialize(&x, from, &shape, xs) else {
+            return Val::Error;
+        };
+        self.b.span = span;
+        Val::Rt(
+            self.b
+                .push(InstKind::Bitcast(id), Some(Type::tile(to, shape))),
+        )
     }
 }

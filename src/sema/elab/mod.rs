@@ -15,6 +15,8 @@ mod builtin_calls;
 mod calls;
 mod consts;
 mod control;
+mod creation;
+mod debug;
 mod exprs;
 mod linalg;
 mod math;
@@ -22,6 +24,7 @@ mod memory;
 mod reductions;
 mod returns;
 mod scans;
+mod shape;
 mod stmts;
 mod values;
 

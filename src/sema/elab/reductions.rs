@@ -2,8 +2,16 @@
 //! with scans.
 use super::{err, shape_text, Elab, Slots, Val};
 use crate::base::{Literal, ScalarType, Span};
-use crate::ir::{self, Elem};
+use crate::ir::{Elem, ReduceOp};
 use crate::syntax::ast;
+
+/// What a reduction gives: the reduced values, or the i32 index where the extreme is found
+/// (`argmax`, `argmin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReduceResult {
+    Value,
+    Index,
+}
 
 impl Elab<'_> {
     /// A compile-time axis of a block of `shape` (`xs` its span), negative counting from the end;
@@ -40,7 +48,14 @@ impl Elab<'_> {
         Some(a as u32)
     }
 
-    pub(super) fn reduce(&mut self, name: &str, slots: &Slots<'_>, span: Span) -> Val {
+    pub(super) fn reduce(
+        &mut self,
+        name: &str,
+        op: ReduceOp,
+        result: ReduceResult,
+        slots: &Slots<'_>,
+        span: Span,
+    ) -> Val {
         let (x, xs) = self.arg_val(slots[0]);
         if matches!(x, Val::Error) {
             return Val::Error;
@@ -76,7 +91,7 @@ impl Elab<'_> {
             }
             None => false,
         };
-        let arg = matches!(name, "argmax" | "argmin");
+        let arg = result == ReduceResult::Index;
         if shape.is_empty() {
             // A scalar is its own reduction, and its only index is 0.
             return if arg {
@@ -85,12 +100,6 @@ impl Elab<'_> {
                 Val::Rt(id)
             };
         }
-        let op = match name {
-            "sum" => ir::ReduceOp::Sum,
-            "prod" => ir::ReduceOp::Prod,
-            "max" | "argmax" => ir::ReduceOp::Max,
-            _ => ir::ReduceOp::Min,
-        };
         self.b.span = span;
         let r = if arg {
             self.arg_reduce(op, id, axis)

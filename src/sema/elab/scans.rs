@@ -83,7 +83,7 @@ impl Elab<'_> {
 
     /// `cumsum(x, axis: k)` / `cumprod(x, axis: k)`: same type and shape as `x`, a block of
     /// numbers; `axis` may be left out only for a 1-d block.
-    pub(super) fn scan(&mut self, name: &str, slots: &Slots<'_>, span: Span) -> Val {
+    pub(super) fn scan(&mut self, name: &str, op: ScanOp, slots: &Slots<'_>, span: Span) -> Val {
         let (x, xs) = self.arg_val(slots[0]);
         if matches!(x, Val::Error) {
             return Val::Error;
@@ -124,11 +124,6 @@ impl Elab<'_> {
         };
         let Some(id) = self.runtime_value(&x, xs) else {
             return Val::Error;
-        };
-        let op = if name == "cumsum" {
-            ScanOp::Sum
-        } else {
-            ScanOp::Prod
         };
         self.b.span = span;
         Val::Rt(self.b.scan(op, id, axis))
