@@ -4,10 +4,11 @@
 use super::creation::Fill;
 use super::math::BinaryMath;
 use super::reductions::ReduceResult;
-use super::{err, Elab, Slots, Val};
+use super::{Elab, Slots, Val};
 use crate::base::{ScalarType, Span};
 use crate::ir::InstKind;
 use crate::sema::builtins::{Builtin, Lowering};
+use crate::sema::diags;
 use crate::syntax::ast;
 
 impl Elab<'_> {
@@ -82,15 +83,11 @@ impl Elab<'_> {
             Lowering::StaticAssert => self.static_assert(slots),
             Lowering::DeviceAssert => self.device_assert(slots, span),
             Lowering::Print => self.print(slots, span),
-            Lowering::NotYet => self.error(
-                err("E0601", format!("`{}` is not supported yet", builtin.name))
-                    .with_label(span, "cannot be compiled yet")
-                    .with_help(format!(
-                        "`{}` is part of the language but the IR cannot express it yet; write it \
-                            with loads, stores and elementwise operations for now",
-                        builtin.signature
-                    )),
-            ),
+            Lowering::NotYet => self.error(diags::not_supported_yet(
+                builtin.name,
+                builtin.signature,
+                span,
+            )),
         }
     }
 
@@ -98,21 +95,10 @@ impl Elab<'_> {
         if matches!(v, Val::Error) {
             return Val::Error;
         }
-        self.error(
-            err(
-                "E0304",
-                format!("`{name}` cannot take {}", self.describe(v)),
-            )
-            .with_label(span, format!("this is {}", self.describe(v)))
-            .with_help("pass a number or a block of numbers"),
-        )
+        self.error(diags::not_a_number(name, &self.describe(v), span))
     }
 
     pub(super) fn float_required(&mut self, name: &str, t: ScalarType, span: Span) -> Val {
-        self.error(
-            err("E0317", format!("`{name}` takes floats, found `{t}`"))
-                .with_label(span, format!("this is `{t}`"))
-                .with_help("convert with `as f32`"),
-        )
+        self.error(diags::float_required(name, t, span))
     }
 }

@@ -1,7 +1,8 @@
 //! Calls: resolving a callee to a fn, a builtin or a mistake, and inlining a fn at its call
 //! (argument checks against declared types, recursion and depth limits).
-use super::{err, Elab, FnReturn, Reach, Val, MAX_INLINE_DEPTH};
+use super::{Elab, FnReturn, Reach, Val, MAX_INLINE_DEPTH};
 use crate::base::Span;
+use crate::sema::diags;
 use crate::sema::{builtins, suggest, ItemRef};
 use crate::syntax::ast;
 
@@ -17,13 +18,7 @@ impl Elab<'_> {
                 Some(&f) => (f, &callee[1]),
                 None => return self.unknown_module(&callee[0]),
             },
-            _ => {
-                return self.error(
-                    err("E0203", "paths have at most two parts")
-                        .with_label(span, "expected `f(…)` or `module::f(…)`")
-                        .with_help("write `module::f(…)`"),
-                )
-            }
+            _ => return self.error(diags::call_path_too_long(span)),
         };
         match self.checked.scopes[target_file as usize]
             .items
@@ -32,23 +27,10 @@ impl Elab<'_> {
         {
             Some(ItemRef::Fn(index)) => return self.inline_fn(target_file, index, args, span),
             Some(ItemRef::Kernel(_)) => {
-                return self.error(
-                    err("E0215", format!("kernel `{}` cannot be called", ident.name))
-                        .with_label(ident.span, "a kernel")
-                        .with_help(
-                            "kernels are launched from the host; move shared code into a `fn`",
-                        ),
-                )
+                return self.error(diags::kernel_called(&ident.name, ident.span))
             }
             Some(ItemRef::Const(_)) => {
-                return self.error(
-                    err(
-                        "E0215",
-                        format!("`{}` is a const, not a function", ident.name),
-                    )
-                    .with_label(ident.span, "not callable")
-                    .with_help("use it as a value"),
-                )
+                return self.error(diags::const_called(&ident.name, ident.span))
             }
             None => {}
         }
@@ -58,14 +40,7 @@ impl Elab<'_> {
             }
         }
         if callee.len() == 1 && self.lookup_binding(&ident.name).is_some() {
-            return self.error(
-                err(
-                    "E0215",
-                    format!("`{}` is a variable, not a function", ident.name),
-                )
-                .with_label(ident.span, "not callable")
-                .with_help("only fns and builtins can be called"),
-            );
+            return self.error(diags::variable_called(&ident.name, ident.span));
         }
         let mut names: Vec<&str> = builtins::BUILTINS.iter().map(|b| b.name).collect();
         let scope = &self.checked.scopes[target_file as usize];
@@ -76,15 +51,8 @@ impl Elab<'_> {
                 .filter(|(_, r)| matches!(r, ItemRef::Fn(_)))
                 .map(|(n, _)| n.as_str()),
         );
-        let help = match suggest(&ident.name, names.into_iter()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => "define it with `fn`, or `use` the module that has it".to_string(),
-        };
-        self.error(
-            err("E0203", format!("unknown function `{}`", ident.name))
-                .with_label(ident.span, "not found")
-                .with_help(help),
-        )
+        let similar = suggest(&ident.name, names.into_iter());
+        self.error(diags::unknown_function(&ident.name, ident.span, similar))
     }
 
     pub(super) fn fn_signature(item: &ast::FnItem) -> String {
@@ -116,29 +84,14 @@ impl Elab<'_> {
             .iter()
             .position(|c| c.0 == file && c.1 == index)
         {
-            let mut d = err(
-                "E0207",
-                format!("recursive call of fn `{}`", item.name.name),
-            )
-            .with_label(span, "this call recurses")
-            .with_help("fns are inlined at every call, so they cannot call themselves; use a loop");
             let chain: Vec<String> = self.call_stack[pos..].iter().map(|c| c.2.clone()).collect();
-            d = d.with_note(format!(
-                "call chain: {} -> {}",
-                chain.join(" -> "),
-                item.name.name
-            ));
-            return self.error(d);
+            return self.error(diags::recursive_call(&item.name.name, span, &chain));
         }
         if !self.expand(1, span) {
             return Val::Error;
         }
         if self.call_stack.len() >= MAX_INLINE_DEPTH {
-            return self.error(
-                err("E0605", "fn calls nest too deeply")
-                    .with_label(span, format!("more than {MAX_INLINE_DEPTH} nested calls"))
-                    .with_help("flatten the fns"),
-            );
+            return self.error(diags::calls_nest_too_deeply(span));
         }
         let signature = Self::fn_signature(item);
         let params: Vec<(&str, bool)> = item
@@ -163,7 +116,7 @@ impl Elab<'_> {
                     vspan,
                     ty,
                     false,
-                    "E0318",
+                    diags::fn_argument_annotation,
                     &format!("argument `{}` of `{}`", name.name, item.name.name),
                 ),
                 ast::FnParam::Value { ty: None, .. } => v,
@@ -176,15 +129,7 @@ impl Elab<'_> {
                         },
                         Some(_) => {
                             let found = self.describe(&v);
-                            self.error(
-                                err(
-                                    "E0318",
-                                    format!("const argument: expected `{}`, found {found}", ty.ty),
-                                )
-                                .with_label(vspan, format!("this is {found}"))
-                                .with_label(ty.span, "expected because of this type")
-                                .with_help(format!("convert with `as {}`", ty.ty)),
-                            )
+                            self.error(diags::const_argument_type(ty.ty, &found, vspan, ty.span))
                         }
                         None => Val::Error,
                     }
@@ -247,7 +192,7 @@ impl Elab<'_> {
                 vspan,
                 ret,
                 false,
-                "E0312",
+                diags::fn_result_annotation,
                 &format!("return value of `{}`", item.name.name),
             );
         }

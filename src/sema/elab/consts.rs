@@ -1,6 +1,6 @@
 //! Compile-time values outside a kernel body's expressions: const parameter values, global
 //! consts (evaluated once, with the cycle check) and `#[grid]` launch expressions.
-use super::{err, Binding, Elab, Val};
+use super::{Binding, Elab, Val};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::{self, InstKind};
 use crate::sema::builtins::{self, Lowering};
@@ -18,14 +18,7 @@ impl Elab<'_> {
         match from {
             Some(t) if t == ty => Some(lit),
             Some(t) => {
-                self.diags.push(
-                    err(
-                        "E0301",
-                        format!("const value is `{t}` but the parameter is `{ty}`"),
-                    )
-                    .with_label(span, format!("this is `{t}`"))
-                    .with_help(format!("convert it with `as {ty}`")),
-                );
+                self.diags.push(diags::const_value_type(t, ty, span));
                 None
             }
             None => self.literal_as(lit, ty, span),
@@ -36,14 +29,7 @@ impl Elab<'_> {
     pub fn grid_expr(&mut self, e: &ast::Expr) -> Option<ir::GridExpr> {
         use ir::GridExpr as G;
         let bad = |this: &mut Self, span: Span, what: &str| {
-            this.diags.push(
-                err("E0505", format!("invalid `#[grid]` expression: {what}"))
-                    .with_label(span, what.to_string())
-                    .with_help(
-                        "grid entries use integer scalar params, consts, literals, `+ - * \
-                        / %`, `cdiv`, `minimum` and `maximum`",
-                    ),
-            );
+            this.diags.push(diags::invalid_grid(what, span));
             None
         };
         match &e.kind {
@@ -154,14 +140,7 @@ impl Elab<'_> {
             if let Some(v) = v {
                 return Some(*v);
             }
-            self.diags.push(
-                err(
-                    "E0207",
-                    format!("the value of const `{name}` depends on itself"),
-                )
-                .with_label(use_span, "cycle reaches back here")
-                .with_help("break the cycle: a const may use only consts that do not use it"),
-            );
+            self.diags.push(diags::const_cycle(name, use_span));
             return None;
         }
         let Some(ItemRef::Const(index)) =
@@ -184,18 +163,13 @@ impl Elab<'_> {
             .expect_known(&v, item.value.span, "a global const's value")
             .and_then(|(ty, lit)| match ty {
                 Some(t) if t != item.ty.ty => {
-                    self.diags.push(
-                        err(
-                            "E0301",
-                            format!(
-                                "const `{name}` is declared `{}` but its value is `{t}`",
-                                item.ty.ty
-                            ),
-                        )
-                        .with_label(item.value.span, format!("this is `{t}`"))
-                        .with_label(item.ty.span, "declared type")
-                        .with_help(format!("convert the value with `as {}`", item.ty.ty)),
-                    );
+                    self.diags.push(diags::const_declared_type(
+                        name,
+                        item.ty.ty,
+                        t,
+                        item.value.span,
+                        item.ty.span,
+                    ));
                     None
                 }
                 Some(t) => Some((t, lit)),
@@ -228,11 +202,8 @@ impl Elab<'_> {
         match self.expect_known(v, span, what)? {
             (ty, Literal::Int(i)) if ty.is_none_or(|t| t.is_int()) => Some(i),
             _ => {
-                self.diags.push(
-                    err("E0306", format!("{what} must be an integer"))
-                        .with_label(span, format!("this is {}", self.describe(v)))
-                        .with_help("use an integer constant"),
-                );
+                self.diags
+                    .push(diags::not_an_integer(what, &self.describe(v), span));
                 None
             }
         }

@@ -1,8 +1,9 @@
 //! Control flow: `range` and `while` loops (runtime), `static_range` (unrolled, bounded by
 //! `MAX_UNROLL` and `MAX_EXPANSION`) and `if` expressions (compile-time conditions pick a branch).
-use super::{err, Elab, LoopKind, OpTy, Reach, Val, MAX_EXPANSION, MAX_UNROLL};
+use super::{Elab, LoopKind, OpTy, Reach, Val, MAX_EXPANSION, MAX_UNROLL};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::{InstKind, Type};
+use crate::sema::diags;
 use crate::syntax::ast;
 
 impl Elab<'_> {
@@ -14,19 +15,7 @@ impl Elab<'_> {
         word: &str,
     ) -> Option<(Vec<Val>, ScalarType)> {
         if args.len() < 2 || args.len() > 3 {
-            self.diags.push(
-                err(
-                    "E0204",
-                    format!(
-                        "`{word}` takes 2 or 3 arguments but {} were given",
-                        args.len()
-                    ),
-                )
-                .with_label(span, "wrong number of arguments")
-                .with_help(format!(
-                    "write `{word}(start, end)` or `{word}(start, end, step)`"
-                )),
-            );
+            self.diags.push(diags::loop_arity(word, args.len(), span));
             return None;
         }
         let vals: Vec<Val> = args.iter().map(|a| self.expr(a)).collect();
@@ -46,33 +35,18 @@ impl Elab<'_> {
                             .is_some_and(|t| matches!(t, OpTy::Typed(t) if t.is_int()))
                 });
                 let (v, a) = bad.unwrap_or((&vals[0], &args[0]));
-                self.diags.push(
-                    err(
-                        "E0306",
-                        format!(
-                            "`{word}` bounds must be integers, found {}",
-                            self.describe(v)
-                        ),
-                    )
-                    .with_label(a.span, format!("this is {}", self.describe(v)))
-                    .with_help("convert with `as i32`"),
-                );
+                self.diags
+                    .push(diags::loop_bound_not_int(word, &self.describe(v), a.span));
                 return None;
             }
         };
         for (v, a) in vals.iter().zip(args) {
             if !self.shape_of(v).is_empty() {
-                self.diags.push(
-                    err(
-                        "E0306",
-                        format!(
-                            "`{word}` bounds must be scalars, found {}",
-                            self.describe(v)
-                        ),
-                    )
-                    .with_label(a.span, "this is a block")
-                    .with_help("reduce the block to a scalar first, e.g. with `max(x)`"),
-                );
+                self.diags.push(diags::loop_bound_not_scalar(
+                    word,
+                    &self.describe(v),
+                    a.span,
+                ));
                 return None;
             }
         }
@@ -81,11 +55,7 @@ impl Elab<'_> {
             ..
         }) = vals.get(2)
         {
-            self.diags.push(
-                err("E0507", "loop step is zero")
-                    .with_label(args[2].span, "this is zero")
-                    .with_help("use a non-zero step (negative steps count down)"),
-            );
+            self.diags.push(diags::zero_step(args[2].span));
             return None;
         }
         Some((vals, ty))
@@ -177,17 +147,10 @@ impl Elab<'_> {
             start.saturating_sub(end).saturating_sub(step + 1).max(0) / step.saturating_neg()
         };
         if count > MAX_UNROLL {
-            self.diags.push(
-                err(
-                    "E0603",
-                    format!("`static_range` would unroll {count} iterations"),
-                )
-                .with_label(
-                    args[0].span.to(args[args.len() - 1].span),
-                    format!("more than {MAX_UNROLL} iterations"),
-                )
-                .with_help("use `range` for a runtime loop"),
-            );
+            self.diags.push(diags::unroll_too_long(
+                count,
+                args[0].span.to(args[args.len() - 1].span),
+            ));
             return;
         }
         if !self.expand(count as u64, span) {
@@ -226,17 +189,7 @@ impl Elab<'_> {
             return true;
         }
         if before <= MAX_EXPANSION {
-            self.diags.push(
-                err(
-                    "E0606",
-                    "the kernel grows too large when unrolled and inlined",
-                )
-                .with_label(
-                    span,
-                    format!("here it passes {MAX_EXPANSION} unrolled iterations and fn calls"),
-                )
-                .with_help("use `range` for runtime loops, and fewer nested `static_range`s"),
-            );
+            self.diags.push(diags::kernel_too_large(span));
         }
         false
     }
@@ -331,21 +284,12 @@ impl Elab<'_> {
             let unified = self.unify("if/else", &[(&then_val, tspan), (&else_val, espan)]);
             if let Some(unified) = unified {
                 if ts != es {
-                    self.diags.push(
-                        err(
-                            "E0313",
-                            format!(
-                                "`if` branches have different types: {} and {}",
-                                self.describe(&then_val),
-                                self.describe(&else_val)
-                            ),
-                        )
-                        .with_label(espan, format!("this is {}", self.describe(&else_val)))
-                        .with_label(tspan, format!("this is {}", self.describe(&then_val)))
-                        .with_help(
-                            "both branches of an `if` expression must have the same type and shape",
-                        ),
-                    );
+                    self.diags.push(diags::if_branches_differ(
+                        &self.describe(&then_val),
+                        tspan,
+                        &self.describe(&else_val),
+                        espan,
+                    ));
                 } else {
                     let elem = match unified {
                         Ok(t) => t,

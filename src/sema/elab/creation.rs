@@ -1,8 +1,9 @@
 //! Grid queries (`program_id`, `num_programs`) and the builtins that create blocks: `arange`,
 //! `zeros`, `full`, `zeros_like` and `full_like` (a scalar splatted to a shape).
-use super::{err, Elab, OpTy, Slots, Val, MAX_ELEMENTS};
+use super::{Elab, OpTy, Slots, Val, MAX_ELEMENTS};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::{Elem, InstKind, Type};
+use crate::sema::diags;
 use crate::syntax::ast;
 
 /// What a creation builtin fills its block with.
@@ -26,11 +27,7 @@ impl Elab<'_> {
             return Val::Error;
         };
         if !(0..=2).contains(&axis) {
-            return self.error(
-                err("E0406", format!("grid axis {axis} is out of range"))
-                    .with_label(s, "must be 0, 1 or 2")
-                    .with_help("the grid has 3 axes: 0, 1 and 2"),
-            );
+            return self.error(diags::grid_axis_out_of_range(axis, s));
         }
         self.b.span = span;
         Val::Rt(
@@ -48,21 +45,7 @@ impl Elab<'_> {
         };
         let len = end.saturating_sub(start);
         if len <= 0 || (len & (len - 1)) != 0 || len > MAX_ELEMENTS as i128 {
-            return self.error(
-                err(
-                    "E0407",
-                    format!(
-                        "`arange({start}, {end})` has length {len}, not a \
-                    power of two"
-                    ),
-                )
-                .with_label(span, format!("length {len}"))
-                .with_label(es, "end")
-                .with_help(
-                    "`end - start` must be a power of two (at most 2^20); mask \
-                        off extra lanes with a comparison",
-                ),
-            );
+            return self.error(diags::arange_length(start, end, len, span, es));
         }
         self.b.span = span;
         Val::Rt(self.b.arange(start as i64, len as u32))
@@ -141,24 +124,13 @@ impl Elab<'_> {
         }
         match self.op_ty(&v) {
             Some(OpTy::Typed(t)) if t != ty => {
-                return self.error(
-                    err(
-                        "E0301",
-                        format!("fill value is `{t}` but the block is `{ty}`"),
-                    )
-                    .with_label(vspan, format!("this is `{t}`"))
-                    .with_help(format!("convert it with `as {ty}`")),
-                )
+                return self.error(diags::fill_value_type(t, ty, vspan))
             }
             None => return self.not_a_number(&v, vspan, "full"),
             _ => {}
         }
         if !self.shape_of(&v).is_empty() {
-            return self.error(
-                err("E0403", "the fill value must be a scalar")
-                    .with_label(vspan, format!("this is {}", self.describe(&v)))
-                    .with_help("use `broadcast_to` for blocks"),
-            );
+            return self.error(diags::fill_not_scalar(&self.describe(&v), vspan));
         }
         let saved = self.b.span;
         self.b.span = span;

@@ -1,8 +1,9 @@
 //! Hints and debugging builtins: `multiple_of` and `max_contiguous` (checked, then the value
 //! passes through), `static_assert` (at compile time), `device_assert` and `print` (at run time).
-use super::{err, Elab, OpTy, Slots, Val};
+use super::{Elab, OpTy, Slots, Val};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::InstKind;
+use crate::sema::diags;
 
 impl Elab<'_> {
     /// `multiple_of(x, n)` / `max_contiguous(x, n)`: `n` must be a compile-time integer.
@@ -20,19 +21,12 @@ impl Elab<'_> {
         let msg = self.arg_str(slots[1]);
         match self.expect_known(&c, cs, "a `static_assert` condition") {
             Some((_, Literal::Bool(true))) => Val::Unit,
-            Some((_, Literal::Bool(false))) => self.error(
-                err(
-                    "E0501",
-                    format!("static assertion failed: {}", msg.unwrap_or_default()),
-                )
-                .with_label(cs, "this is false")
-                .with_help(self.const_context()),
-            ),
-            Some(_) => self.error(
-                err("E0305", "a `static_assert` condition must be `bool`")
-                    .with_label(cs, format!("this is {}", self.describe(&c)))
-                    .with_help("compare to get a bool, e.g. `BLOCK % 16 == 0`"),
-            ),
+            Some((_, Literal::Bool(false))) => self.error(diags::static_assert_failed(
+                &msg.unwrap_or_default(),
+                cs,
+                self.const_context(),
+            )),
+            Some(_) => self.error(diags::static_assert_not_bool(&self.describe(&c), cs)),
             None => Val::Error,
         }
     }
@@ -44,11 +38,7 @@ impl Elab<'_> {
             return Val::Error;
         }
         if self.op_ty(&c) != Some(OpTy::Typed(ScalarType::Bool)) {
-            return self.error(
-                err("E0305", "a `device_assert` condition must be `bool`")
-                    .with_label(cs, format!("this is {}", self.describe(&c)))
-                    .with_help("compare to get a bool"),
-            );
+            return self.error(diags::device_assert_not_bool(&self.describe(&c), cs));
         }
         let shape = self.shape_of(&c);
         let Some(id) = self.materialize(&c, ScalarType::Bool, &shape, cs) else {

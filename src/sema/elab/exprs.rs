@@ -1,6 +1,6 @@
 //! Expressions: literals, names and paths, unary and binary operators (with compile-time
 //! folding and pointer arithmetic), short-circuit logic, casts and indexing with `None`.
-use super::{err, shape_text, type_text, Binding, Elab, OpTy, Val};
+use super::{type_text, Binding, Elab, OpTy, Val};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::{self, InstKind, Type, ValueId};
 use crate::sema::fold::{FoldError, FoldOp};
@@ -76,25 +76,14 @@ impl Elab<'_> {
                     ty: None,
                     lit: Literal::Int(v),
                 },
-                _ => self.error(
-                    err("E0303", "integer literal is too large")
-                        .with_label(e.span, "does not fit in 64 bits")
-                        .with_help("the widest integer types are `i64` and `u64`"),
-                ),
+                _ => self.error(diags::integer_literal_too_large(e.span)),
             },
             ast::ExprKind::Float(f) => Val::Known {
                 ty: None,
                 lit: Literal::Float(*f),
             },
             ast::ExprKind::Bool(b) => Val::known(ScalarType::Bool, Literal::Bool(*b)),
-            ast::ExprKind::Str(_) => self.error(
-                err("E0304", "a string is not a value")
-                    .with_label(e.span, "string used as a value")
-                    .with_help(
-                        "strings appear only in `static_assert`, `device_assert`, `print` \
-                        and `use`",
-                    ),
-            ),
+            ast::ExprKind::Str(_) => self.error(diags::string_as_value(e.span)),
             ast::ExprKind::Path(path) => self.path(path, e.span),
             ast::ExprKind::Unary { op, operand } => {
                 let v = self.expr(operand);
@@ -110,11 +99,7 @@ impl Elab<'_> {
                 let v = self.expr(value);
                 self.cast(v, ty.ty, value.span, e.span)
             }
-            ast::ExprKind::List(_) => self.error(
-                err("E0304", "a list is not a value")
-                    .with_label(e.span, "list used as a value")
-                    .with_help("lists appear only as shapes, e.g. `zeros([64, 64], f32)`"),
-            ),
+            ast::ExprKind::List(_) => self.error(diags::list_as_value(e.span)),
             ast::ExprKind::Block(block) => self.block(block, false),
             ast::ExprKind::If {
                 cond,
@@ -146,11 +131,7 @@ impl Elab<'_> {
             };
             return self.global_name(target, &path[1], span);
         }
-        self.error(
-            err("E0201", "paths have at most two parts")
-                .with_label(span, "expected `name` or `module::name`")
-                .with_help("write `module::name`"),
-        )
+        self.error(diags::value_path_too_long(span))
     }
 
     pub(super) fn unknown_module(&mut self, ident: &ast::Ident) -> Val {
@@ -167,18 +148,8 @@ impl Elab<'_> {
             .keys()
             .cloned()
             .collect();
-        let mut help = format!(
-            "add `use {};` at the top of the file if it is a standard module",
-            ident.name
-        );
-        if let Some(s) = suggest(&ident.name, names.iter().map(String::as_str)) {
-            help = format!("did you mean `{s}`?");
-        }
-        self.error(
-            err("E0208", format!("unknown module `{}`", ident.name))
-                .with_label(ident.span, "not found in this file's `use`s")
-                .with_help(help),
-        )
+        let similar = suggest(&ident.name, names.iter().map(String::as_str));
+        self.error(diags::unknown_module(&ident.name, ident.span, similar))
     }
 
     pub(super) fn global_name(&mut self, file: u32, ident: &ast::Ident, span: Span) -> Val {
@@ -187,26 +158,14 @@ impl Elab<'_> {
                 Some((t, lit)) => Val::known(t, lit),
                 None => Val::Error,
             },
-            Some(ItemRef::Fn(_)) | Some(ItemRef::Kernel(_)) => self.error(
-                err(
-                    "E0215",
-                    format!("`{}` is a function, not a value", ident.name),
-                )
-                .with_label(span, "used as a value")
-                .with_help(format!("call it: `{}(…)`", ident.name)),
-            ),
+            Some(ItemRef::Fn(_)) | Some(ItemRef::Kernel(_)) => {
+                self.error(diags::function_as_value(&ident.name, span))
+            }
             None => {
                 let mut names = self.visible_names();
                 names.extend(["inf".to_string(), "nan".to_string()]);
-                let mut d = err("E0201", format!("unknown name `{}`", ident.name))
-                    .with_label(ident.span, "not found in this scope");
-                d = match suggest(&ident.name, names.iter().map(String::as_str)) {
-                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None => {
-                        d.with_help("declare it with `let`, or as a parameter or a global `const`")
-                    }
-                };
-                self.error(d)
+                let similar = suggest(&ident.name, names.iter().map(String::as_str));
+                self.error(diags::unknown_name(&ident.name, ident.span, similar))
             }
         }
     }
@@ -216,14 +175,7 @@ impl Elab<'_> {
             if matches!(v, Val::Error) {
                 return Val::Error;
             }
-            return self.error(
-                err(
-                    "E0304",
-                    format!("this unary operator cannot take {}", self.describe(&v)),
-                )
-                .with_label(vspan, format!("this is {}", self.describe(&v)))
-                .with_help("unary `-` takes numbers, `!` bools or ints, `~` ints"),
-            );
+            return self.error(diags::unary_operand(&self.describe(&v), vspan));
         };
         let (is_bool, is_int, is_float) = match t {
             OpTy::Typed(t) => (t.is_bool(), t.is_int(), t.is_float()),
@@ -234,21 +186,7 @@ impl Elab<'_> {
             ast::UnaryOp::Neg if is_int || is_float => ir::UnaryOp::Neg,
             ast::UnaryOp::Not if is_bool => ir::UnaryOp::Not,
             ast::UnaryOp::Not | ast::UnaryOp::BitNot if is_int => ir::UnaryOp::BitNot,
-            _ => {
-                let (sym, help) = match op {
-                    ast::UnaryOp::Neg => ("-", "negate numbers only; for a bool use `!`"),
-                    ast::UnaryOp::Not => ("!", "`!` takes bools (logical) or ints (bitwise)"),
-                    ast::UnaryOp::BitNot => ("~", "`~` takes ints; for a bool use `!`"),
-                };
-                return self.error(
-                    err(
-                        "E0304",
-                        format!("`{sym}` cannot be applied to {}", self.describe(&v)),
-                    )
-                    .with_label(vspan, format!("this is {}", self.describe(&v)))
-                    .with_help(help),
-                );
-            }
+            _ => return self.error(diags::unary_operator_type(op, &self.describe(&v), vspan)),
         };
         if let Val::Known { ty, lit } = v {
             let folded = match (ir_op, lit) {
@@ -328,24 +266,7 @@ impl Elab<'_> {
                 Err(OpTy::UntypedFloat) => "float".into(),
                 Err(_) => "int".into(),
             };
-            let help = match op {
-                B::Shl | B::Shr => "shifts take integers".to_string(),
-                B::BitAnd | B::BitOr | B::BitXor => {
-                    "`&`, `|`, `^` take integers or bools".to_string()
-                }
-                _ if is_bool => {
-                    "arithmetic takes numbers; convert a bool with `as i32`".to_string()
-                }
-                _ => format!("`{sym}` does not take `{ty}`"),
-            };
-            return self.error(
-                err(
-                    "E0304",
-                    format!("`{sym}` cannot be applied to `{ty}` operands"),
-                )
-                .with_label(span, format!("`{ty}` {sym} `{ty}`"))
-                .with_help(help),
-            );
+            return self.error(diags::binary_operator_type(op, &ty, is_bool, span));
         }
         // Fold compile-time operands.
         if let (Val::Known { lit: a, .. }, Val::Known { lit: b, .. }) = (&l, &r) {
@@ -414,28 +335,12 @@ impl Elab<'_> {
             }
             ast::BinaryOp::Add if self.is_pointer(&r) && !self.is_pointer(&l) => (r, rs, l, ls),
             _ => {
-                return self.error(
-                    err(
-                        "E0315",
-                        format!(
-                            "`{}` cannot be applied to these pointer operands",
-                            op.symbol()
-                        ),
-                    )
-                    .with_label(
-                        span,
-                        format!(
-                            "{} {} {}",
-                            self.describe(&l),
-                            op.symbol(),
-                            self.describe(&r)
-                        ),
-                    )
-                    .with_help(
-                        "pointers support `ptr + offsets`, `offsets + ptr` and `ptr - \
-                            offsets` with integer offsets",
-                    ),
-                )
+                return self.error(diags::pointer_operands(
+                    op.symbol(),
+                    &self.describe(&l),
+                    &self.describe(&r),
+                    span,
+                ))
             }
         };
         if matches!(off, Val::Error) {
@@ -444,20 +349,7 @@ impl Elab<'_> {
         let off_elem = match self.op_ty(&off) {
             Some(OpTy::Typed(t)) if t.is_int() => t,
             Some(OpTy::UntypedInt) => ScalarType::I32,
-            _ => {
-                return self.error(
-                    err(
-                        "E0315",
-                        format!(
-                            "pointer offsets must be integers, found {}",
-                            self.describe(&off)
-                        ),
-                    )
-                    .with_label(os, format!("this is {}", self.describe(&off)))
-                    .with_label(ps, "pointer")
-                    .with_help("offsets count elements; convert with `as i32`"),
-                )
-            }
+            _ => return self.error(diags::pointer_offset_type(&self.describe(&off), os, ps)),
         };
         let Some(shape) = self.broadcast_all(&[(&ptr, ps), (&off, os)]) else {
             return Val::Error;
@@ -484,33 +376,20 @@ impl Elab<'_> {
             Some(OpTy::Typed(ScalarType::Bool)) => {
                 let shape = self.shape_of(v);
                 if !shape.is_empty() {
-                    self.diags.push(
-                        err(
-                            "E0405",
-                            format!("{what} must be a scalar `bool`, found {}", self.describe(v)),
-                        )
-                        .with_label(
-                            span,
-                            format!("this is a block of shape {}", shape_text(&shape)),
-                        )
-                        .with_help(
-                            "use `where(cond, a, b)` for a block condition, or reduce it first",
-                        ),
-                    );
+                    self.diags.push(diags::block_condition(
+                        what,
+                        &self.describe(v),
+                        &shape,
+                        span,
+                    ));
                     return None;
                 }
                 self.materialize(v, ScalarType::Bool, &[], span)
             }
             None if matches!(v, Val::Error) => None,
             _ => {
-                self.diags.push(
-                    err(
-                        "E0305",
-                        format!("{what} must be `bool`, found {}", self.describe(v)),
-                    )
-                    .with_label(span, format!("this is {}", self.describe(v)))
-                    .with_help("compare to get a bool, e.g. `x != 0`"),
-                );
+                self.diags
+                    .push(diags::condition_not_bool(what, &self.describe(v), span));
                 None
             }
         }
@@ -598,21 +477,8 @@ impl Elab<'_> {
         if let (Some(OpTy::Typed(ScalarType::Bool)), false) =
             (self.op_ty(v), self.shape_of(v).is_empty())
         {
-            self.diags.push(
-                err(
-                    "E0319",
-                    format!(
-                        "`{}` takes scalar bools, found {}",
-                        op.symbol(),
-                        self.describe(v)
-                    ),
-                )
-                .with_label(span, "this is a block")
-                .with_help(format!(
-                    "use `{}` for elementwise logic on masks",
-                    if op == ast::BinaryOp::And { "&" } else { "|" }
-                )),
-            );
+            self.diags
+                .push(diags::logic_on_block(op, &self.describe(v), span));
             return None;
         }
         self.expect_scalar_bool(v, span, &format!("an operand of `{}`", op.symbol()))
@@ -629,14 +495,7 @@ impl Elab<'_> {
                 self.b.span = span;
                 Val::Rt(self.b.cast(*id, to))
             }
-            _ => self.error(
-                err(
-                    "E0304",
-                    format!("cannot cast {} to `{to}`", self.describe(&v)),
-                )
-                .with_label(vspan, format!("this is {}", self.describe(&v)))
-                .with_help("`as` converts numbers and bools; pointers cannot be cast"),
-            ),
+            _ => self.error(diags::cannot_cast(&self.describe(&v), to, vspan)),
         }
     }
 
@@ -653,24 +512,16 @@ impl Elab<'_> {
             .filter(|s| matches!(s, ast::Slice::Full(_)))
             .count();
         if full != rank {
-            return self.error(
-                err(
-                    "E0403",
-                    format!("index has {full} `:` but the value has rank {rank}"),
-                )
-                .with_label(span, format!("expected {rank} `:`"))
-                .with_label(vspan, format!("this is `{}`", type_text(&self.rt_type(id))))
-                .with_help(
-                    "write one `:` per dim of the value and `None` where a new dim of size 1 goes",
-                ),
-            );
+            return self.error(diags::index_colons(
+                full,
+                rank,
+                span,
+                &type_text(&self.rt_type(id)),
+                vspan,
+            ));
         }
         if rank + slices.len() - full > 4 {
-            return self.error(
-                err("E0403", "blocks have at most 4 dims")
-                    .with_label(span, "this makes more than 4 dims")
-                    .with_help("use fewer `None`s"),
-            );
+            return self.error(diags::index_too_many_dims(span));
         }
         self.b.span = span;
         let mut id = id;

@@ -1,8 +1,9 @@
 //! Checking and lowering of `dot`. Inputs of f16/bf16 are converted to f32 here (exactly), so the
 //! IR's `Dot` only ever multiplies f32 and accumulates in f32.
-use super::{err, shape_text, Elab, Slots, Val};
+use super::{type_text, Elab, Slots, Val};
 use crate::base::{ScalarType, Span};
 use crate::ir::{Elem, InstKind, Type, ValueId};
+use crate::sema::diags;
 
 impl Elab<'_> {
     pub(super) fn dot(&mut self, slots: &Slots<'_>, span: Span) -> Val {
@@ -19,47 +20,25 @@ impl Elab<'_> {
         for (t, s) in [(ea, as_), (eb, bs)] {
             let Some(t) = t else { continue };
             if !matches!(t, ScalarType::F16 | ScalarType::BF16 | ScalarType::F32) {
-                return self.error(
-                    err("E0304", format!("`dot` does not take `{t}` inputs"))
-                        .with_label(s, format!("this is `{}`", super::type_text(&ta)))
-                        .with_help("`dot` multiplies f16, bf16 or f32 blocks; convert with `as`"),
-                );
+                return self.error(diags::dot_input_type(t, &type_text(&ta), s));
             }
         }
         if ea != eb {
-            return self.error(
-                err("E0301", "`dot` operands have different element types")
-                    .with_label(as_, format!("this is `{}`", super::type_text(&ta)))
-                    .with_label(bs, format!("this is `{}`", super::type_text(&tb)))
-                    .with_help("convert one operand with `as` so both have the same type"),
-            );
+            return self.error(diags::dot_operand_types(
+                &type_text(&ta),
+                as_,
+                &type_text(&tb),
+                bs,
+            ));
         }
         let (m, k, k2, n) = (ta.shape[0], ta.shape[1], tb.shape[0], tb.shape[1]);
         if k != k2 {
-            return self.error(
-                err(
-                    "E0420",
-                    format!(
-                        "`dot` of {} and {}: the inner dims differ ({k} and {k2})",
-                        shape_text(&ta.shape),
-                        shape_text(&tb.shape)
-                    ),
-                )
-                .with_label(as_, format!("this has K = {k}"))
-                .with_label(bs, format!("this has K = {k2}"))
-                .with_help("`dot(a, b)` takes `a: [M, K]` and `b: [K, N]`; `trans(b)` may help"),
-            );
+            return self.error(diags::dot_inner_dims(&ta.shape, as_, &tb.shape, bs));
         }
         if let Some(arg) = slots[3] {
             match self.arg_str(Some(arg)) {
                 Some(p) if p == "ieee" => {}
-                Some(p) => {
-                    return self.error(
-                        err("E0422", format!("unknown `input_precision` \"{p}\""))
-                            .with_label(arg.span, "not supported")
-                            .with_help("the only precision is \"ieee\" (exact f32 products)"),
-                    )
-                }
+                Some(p) => return self.error(diags::unknown_input_precision(&p, arg.span)),
                 None => return Val::Error,
             }
         }
@@ -77,25 +56,10 @@ impl Elab<'_> {
                 };
                 let tc = self.b.ty(c_id).clone();
                 if tc.elem != Elem::Scalar(ScalarType::F32) {
-                    return self.error(
-                        err("E0301", "the `dot` accumulator must be `f32`")
-                            .with_label(cs, format!("this is `{}`", super::type_text(&tc)))
-                            .with_help("accumulate in f32, e.g. `zeros([BM, BN], f32)`"),
-                    );
+                    return self.error(diags::dot_accumulator_type(&type_text(&tc), cs));
                 }
                 if tc.shape != out.shape {
-                    return self.error(
-                        err(
-                            "E0421",
-                            format!(
-                                "the `dot` accumulator has shape {}, the product {}",
-                                shape_text(&tc.shape),
-                                shape_text(&out.shape)
-                            ),
-                        )
-                        .with_label(cs, format!("this is {}", shape_text(&tc.shape)))
-                        .with_help("`acc` must have the product's shape [M, N]"),
-                    );
+                    return self.error(diags::dot_accumulator_shape(&tc.shape, &out.shape, cs));
                 }
                 c_id
             }

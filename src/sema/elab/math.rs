@@ -1,7 +1,7 @@
 //! Math builtins: the unary math functions, the binary ones (`maximum`, `minimum`, `pow`,
 //! `umulhi`, `cdiv`, folded at compile time where they can be), `clamp`, `fma`, `where` and
 //! `bitcast`.
-use super::{err, Elab, OpTy, Slots, Val};
+use super::{Elab, OpTy, Slots, Val};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::{BinaryOp, Elem, InstKind, Type, UnaryOp};
 use crate::sema::fold::{FoldError, FoldOp};
@@ -97,11 +97,13 @@ impl Elab<'_> {
             } else {
                 "integers"
             };
-            return self.error(
-                err("E0317", format!("`{name}` takes {want}, found `{elem}`"))
-                    .with_label(as_, format!("this is {}", self.describe(&a)))
-                    .with_help("convert the operands with `as`"),
-            );
+            return self.error(diags::math_operand_type(
+                name,
+                want,
+                elem,
+                &self.describe(&a),
+                as_,
+            ));
         }
         // Compile-time folding (consts in shapes, grids and asserts).
         if let (Val::Known { lit: x, .. }, Val::Known { lit: y, .. }) = (&a, &b) {
@@ -228,17 +230,7 @@ impl Elab<'_> {
             return Val::Error;
         }
         if self.op_ty(&c) != Some(OpTy::Typed(ScalarType::Bool)) {
-            return self.error(
-                err(
-                    "E0305",
-                    format!(
-                        "the condition of `where` must be `bool`, found {}",
-                        self.describe(&c)
-                    ),
-                )
-                .with_label(cs, format!("this is {}", self.describe(&c)))
-                .with_help("compare to get a mask, e.g. `x > 0`"),
-            );
+            return self.error(diags::where_condition_not_bool(&self.describe(&c), cs));
         }
         let Some(unified) = self.unify("where", &[(&a, as_), (&b, bs)]) else {
             return Val::Error;
@@ -271,17 +263,7 @@ impl Elab<'_> {
             return self.not_a_number(&x, xs, name);
         };
         if from.bits() != to.bits() || from.is_bool() || to.is_bool() {
-            return self.error(
-                err(
-                    "E0304",
-                    format!("cannot bitcast `{from}` to `{to}`: sizes differ"),
-                )
-                .with_label(xs, format!("this is `{from}` ({} bits)", from.bits()))
-                .with_help(format!(
-                    "`bitcast` needs types of the same width; `{to}` has {} bits",
-                    to.bits()
-                )),
-            );
+            return self.error(diags::bitcast_width(from, to, xs));
         }
         let shape = self.shape_of(&x);
         let Some(id) = self.materialize(&x, from, &shape, xs) else {

@@ -1,8 +1,9 @@
 //! Memory builtins `load` and `store`: the pointer, mask and `other`/value arguments, each
 //! broadcast to the pointer's shape.
-use super::{broadcast_shapes, err, shape_text, Elab, OpTy, Slots, Val};
+use super::{broadcast_shapes, Elab, OpTy, Slots, Val};
 use crate::base::{ScalarType, Span};
 use crate::ir::{Elem, ValueId};
+use crate::sema::diags;
 use crate::syntax::ast;
 
 impl Elab<'_> {
@@ -23,14 +24,8 @@ impl Elab<'_> {
             }
         }
         if !matches!(p, Val::Error) {
-            self.diags.push(
-                err(
-                    "E0308",
-                    format!("`{name}` needs a pointer, found {}", self.describe(&p)),
-                )
-                .with_label(ps, format!("this is {}", self.describe(&p)))
-                .with_help("pass a pointer parameter plus offsets, e.g. `x + offs`"),
-            );
+            self.diags
+                .push(diags::not_a_pointer(name, &self.describe(&p), ps));
         }
         None
     }
@@ -50,14 +45,8 @@ impl Elab<'_> {
             return Err(());
         }
         if self.op_ty(&m) != Some(OpTy::Typed(ScalarType::Bool)) {
-            self.diags.push(
-                err(
-                    "E0305",
-                    format!("`mask` must be `bool`, found {}", self.describe(&m)),
-                )
-                .with_label(ms, format!("this is {}", self.describe(&m)))
-                .with_help("build a mask with a comparison, e.g. `offs < n`"),
-            );
+            self.diags
+                .push(diags::mask_not_bool(&self.describe(&m), ms));
             return Err(());
         }
         self.fit_to(&m, ms, ScalarType::Bool, shape, ptr_span, "mask")
@@ -77,24 +66,9 @@ impl Elab<'_> {
     ) -> Option<ValueId> {
         let have = self.shape_of(v);
         if broadcast_shapes(&have, shape).as_deref() != Some(shape) {
-            self.diags.push(
-                err(
-                    "E0402",
-                    format!(
-                        "`{what}` of shape {} does not broadcast to the pointer shape {}",
-                        shape_text(&have),
-                        shape_text(shape)
-                    ),
-                )
-                .with_label(vs, format!("this has shape {}", shape_text(&have)))
-                .with_label(
-                    ptr_span,
-                    format!("the pointer has shape {}", shape_text(shape)),
-                )
-                .with_help(
-                    "dims must be equal or 1 (numpy broadcasting) and cannot exceed the pointer's",
-                ),
-            );
+            self.diags.push(diags::not_broadcastable_to_pointer(
+                what, &have, vs, shape, ptr_span,
+            ));
             return None;
         }
         self.materialize(v, elem, shape, vs)
@@ -110,16 +84,7 @@ impl Elab<'_> {
         let name = params
             .get(param as usize)
             .map_or("?".to_string(), |p| p.name.clone());
-        self.error(
-            err(
-                "E0307",
-                format!("cannot write through `{name}`: it is a read-only pointer `*{pointee}`"),
-            )
-            .with_label(ptr_span, format!("points into `{name}`"))
-            .with_help(format!(
-                "declare it `*mut {pointee}` in the kernel's parameters"
-            )),
-        )
+        self.error(diags::read_only_write(&name, pointee, ptr_span))
     }
 
     pub(super) fn load(&mut self, slots: &Slots<'_>, span: Span) -> Val {
@@ -139,15 +104,7 @@ impl Elab<'_> {
                 }
                 match self.op_ty(&o) {
                     Some(OpTy::Typed(t)) if t != pointee => {
-                        return self.error(
-                            err(
-                                "E0301",
-                                format!("`other` is `{t}` but the pointer loads `{pointee}`"),
-                            )
-                            .with_label(os, format!("this is `{t}`"))
-                            .with_label(ps, format!("this points to `{pointee}`"))
-                            .with_help(format!("convert it with `as {pointee}`")),
-                        )
+                        return self.error(diags::load_other_type(t, pointee, os, ps))
                     }
                     None => return self.not_a_number(&o, os, "load"),
                     _ => {}
@@ -176,26 +133,16 @@ impl Elab<'_> {
         }
         match self.op_ty(&v) {
             Some(OpTy::Typed(t)) if t != pointee => {
-                return self.error(
-                    err(
-                        "E0309",
-                        format!("cannot store `{t}` values through a `{pointee}` pointer"),
-                    )
-                    .with_label(vs, format!("this is {}", self.describe(&v)))
-                    .with_label(ps, format!("this points to `{pointee}`"))
-                    .with_help(format!("convert the value with `as {pointee}`")),
-                )
+                return self.error(diags::store_value_type(
+                    t,
+                    pointee,
+                    &self.describe(&v),
+                    vs,
+                    ps,
+                ))
             }
             Some(OpTy::UntypedFloat) if !pointee.is_float() => {
-                return self.error(
-                    err(
-                        "E0309",
-                        format!("cannot store a float literal through a `{pointee}` pointer"),
-                    )
-                    .with_label(vs, "a float literal")
-                    .with_label(ps, format!("this points to `{pointee}`"))
-                    .with_help("write an integer literal"),
-                )
+                return self.error(diags::store_float_literal(pointee, vs, ps))
             }
             None => return self.not_a_number(&v, vs, "store"),
             _ => {}

@@ -2,6 +2,7 @@
 //! and emits Lowered IR through `ir::builder::Builder`, inlining fns and unrolling `static_range`.
 //! Compile-time values (consts, literals, `static_range` variables) stay `Val::Known` and are
 //! folded until they meet a runtime value, where they become `Const` instructions.
+use super::diags::shape_text;
 use super::Checked;
 use crate::base::{Diagnostic, Diagnostics, Literal, ScalarType, Span};
 use crate::ir::builder::Builder;
@@ -31,10 +32,10 @@ mod values;
 /// Most unrolled iterations of one `static_range` loop.
 pub const MAX_UNROLL: i128 = 4096;
 /// Most nested fn calls being inlined at once (recursion is caught before this).
-const MAX_INLINE_DEPTH: usize = 64;
+pub const MAX_INLINE_DEPTH: usize = 64;
 /// Unrolled `static_range` iterations plus inlined fn calls per kernel: nested unrolls and fns
 /// that call others twice grow exponentially, so the total is bounded (E0606).
-const MAX_EXPANSION: u64 = 1 << 16;
+pub const MAX_EXPANSION: u64 = 1 << 16;
 /// Most elements of one block.
 pub const MAX_ELEMENTS: u64 = 1 << 20;
 
@@ -142,15 +143,6 @@ pub struct Elab<'a> {
     pub global_consts: HashMap<(u32, String), Option<(ScalarType, Literal)>>,
     /// Unrolled iterations and inlined calls so far, against `MAX_EXPANSION`.
     expansion: u64,
-}
-
-fn err(code: &'static str, message: impl Into<String>) -> Diagnostic {
-    Diagnostic::error(code, message)
-}
-
-fn shape_text(shape: &[u32]) -> String {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    format!("[{}]", dims.join(", "))
 }
 
 pub fn type_text(ty: &Type) -> String {

@@ -1,8 +1,9 @@
 //! Reductions (`sum`, `prod`, `max`, `min`, `argmax`, `argmin`) and the axis argument they share
 //! with scans.
-use super::{err, shape_text, Elab, Slots, Val};
+use super::{Elab, Slots, Val};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::{Elem, ReduceOp};
+use crate::sema::diags;
 use crate::syntax::ast;
 
 /// What a reduction gives: the reduced values, or the i32 index where the extreme is found
@@ -27,22 +28,8 @@ impl Elab<'_> {
         let (axis, s) = self.const_axis(arg, what)?;
         let a = if axis < 0 { axis + rank } else { axis };
         if !(0..rank).contains(&a) {
-            self.diags.push(
-                err(
-                    "E0406",
-                    format!("axis {axis} is out of range for a block of rank {rank}"),
-                )
-                .with_label(s, format!("this is {axis}"))
-                .with_label(xs, format!("this has shape {}", shape_text(shape)))
-                .with_help(if rank == 0 {
-                    "a scalar has no axes; drop `axis`".to_string()
-                } else {
-                    format!(
-                        "use an axis in {}..{rank} (negative counts from the end)",
-                        -rank
-                    )
-                }),
-            );
+            self.diags
+                .push(diags::axis_out_of_range(axis, shape, s, xs));
             return None;
         }
         Some(a as u32)
@@ -80,11 +67,7 @@ impl Elab<'_> {
                 match self.expect_known(&k, ks, "`keep_dims`") {
                     Some((_, Literal::Bool(b))) => b,
                     Some(_) => {
-                        return self.error(
-                            err("E0305", "`keep_dims` must be `bool`")
-                                .with_label(ks, format!("this is {}", self.describe(&k)))
-                                .with_help("write `keep_dims: true` or `keep_dims: false`"),
-                        )
+                        return self.error(diags::keep_dims_not_bool(&self.describe(&k), ks))
                     }
                     None => return Val::Error,
                 }

@@ -1,8 +1,9 @@
 //! Early `return` from inlined fns: how far a fn has returned (`Reach`), the `returned` flag and
 //! the result local, and the `if !returned` guards around the rest of the body.
-use super::{err, type_text, Elab, LoopKind, Reach, Val};
+use super::{type_text, Elab, LoopKind, Reach, Val};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::{self, Elem, InstKind, LocalId, Type, ValueId};
+use crate::sema::diags;
 
 impl Elab<'_> {
     /// How far the fn being inlined has returned (`Live` outside fns).
@@ -93,14 +94,7 @@ impl Elab<'_> {
             },
         };
         let Elem::Scalar(elem) = ty.elem else {
-            return self.error(
-                err(
-                    "E0602",
-                    "a block that follows an early `return` cannot yield a pointer",
-                )
-                .with_label(span, "this pointer is the block's value")
-                .with_help("bind the pointer with `let` before the `return`"),
-            );
+            return self.error(diags::pointer_after_return(span));
         };
         let local = self.b.add_local("block_value", ty.clone());
         if let Some(id) = self.materialize(&v, elem, &ty.shape, span) {
@@ -133,15 +127,8 @@ impl Elab<'_> {
             } else {
                 (first.1, span)
             };
-            self.diags.push(
-                err(
-                    "E0312",
-                    "this fn returns a value on some paths but not on others",
-                )
-                .with_label(with, "a value is returned here")
-                .with_label(without, "no value is returned here")
-                .with_help("return a value on every path, or on none"),
-            );
+            self.diags
+                .push(diags::returns_value_on_some_paths(with, without));
             self.return_failed();
             return;
         }
@@ -219,18 +206,8 @@ impl Elab<'_> {
         };
         if !fits {
             let found = self.describe(v);
-            self.diags.push(
-                err(
-                    "E0312",
-                    format!("this fn returns `{}` and {found}", type_text(&ty)),
-                )
-                .with_label(span, format!("this is {found}"))
-                .with_label(first, format!("this is `{}`", type_text(&ty)))
-                .with_help(
-                    "every `return` of a fn must give the same type and shape; convert with `as`, \
-                    or annotate the fn's result type (`-> T`)",
-                ),
-            );
+            self.diags
+                .push(diags::returns_differ(&type_text(&ty), &found, span, first));
             self.return_failed();
             return;
         }

@@ -1,10 +1,11 @@
 //! The shape builtins: the data-moving ones (`reshape`, `ravel`, `trans`, `permute`, `join`) and
 //! `broadcast_to` and `expand_dims`. `join` is lowered to existing instructions (expand,
 //! broadcast, select on the new last index).
-use super::{broadcast_shapes, err, shape_text, type_text, Elab, Slots, Val};
+use super::{broadcast_shapes, type_text, Elab, Slots, Val};
 use crate::base::Span;
 use crate::ir::{CmpOp, Elem, InstKind, ValueId};
 use crate::sema::builtins::Rearrange;
+use crate::sema::diags;
 use crate::syntax::ast;
 
 impl Elab<'_> {
@@ -27,17 +28,8 @@ impl Elab<'_> {
         let have = self.b.ty(id).shape.len();
         if let Some(r) = rank {
             if have != r {
-                self.diags.push(
-                    err(
-                        "E0403",
-                        format!("`{name}` takes {r}-D blocks, not rank {have}"),
-                    )
-                    .with_label(vs, format!("this is {}", self.describe(v)))
-                    .with_help(format!(
-                        "`{name}` works on {r}-D blocks; use `reshape` or `x[None, :]` to \
-                         change the rank"
-                    )),
-                );
+                self.diags
+                    .push(diags::tile_rank(name, r, have, &self.describe(v), vs));
                 return None;
             }
         }
@@ -89,20 +81,7 @@ impl Elab<'_> {
                 let count: u64 = shape.iter().map(|&d| d as u64).product();
                 if count != ty.num_elements() {
                     let shown = slots[1].map_or(span, |a| a.span);
-                    return self.error(
-                        err(
-                            "E0423",
-                            format!(
-                                "cannot reshape {} ({} elements) to {} ({count} elements)",
-                                shape_text(&ty.shape),
-                                ty.num_elements(),
-                                shape_text(&shape)
-                            ),
-                        )
-                        .with_label(shown, format!("{count} elements"))
-                        .with_label(xs, format!("{} elements", ty.num_elements()))
-                        .with_help("`reshape` keeps every element; the sizes must match"),
-                    );
+                    return self.error(diags::reshape_count(&ty.shape, &shape, shown, xs));
                 }
                 self.b.span = span;
                 if ty.is_scalar() {
@@ -131,18 +110,7 @@ impl Elab<'_> {
                 seen.sort();
                 if seen != (0..r as i128).collect::<Vec<_>>() {
                     let shown = slots[1].map_or(span, |a| a.span);
-                    return self.error(
-                        err(
-                            "E0424",
-                            format!("{perm:?} is not a permutation of the {r} dims of `x`"),
-                        )
-                        .with_label(shown, "not a permutation")
-                        .with_label(xs, format!("this has shape {}", shape_text(&ty.shape)))
-                        .with_help(format!(
-                            "list each dim index 0..{r} exactly once, e.g. {:?}",
-                            (0..r).rev().collect::<Vec<_>>()
-                        )),
-                    );
+                    return self.error(diags::not_a_permutation(&perm, &ty.shape, shown, xs));
                 }
                 self.b.span = span;
                 let perm: Vec<u32> = perm.iter().map(|&p| p as u32).collect();
@@ -170,35 +138,19 @@ impl Elab<'_> {
         };
         let (ta, tb) = (self.b.ty(a_id).clone(), self.b.ty(b_id).clone());
         if ta.elem != tb.elem {
-            return self.error(
-                err("E0301", "`join` operands have different element types")
-                    .with_label(as_, format!("this is `{}`", type_text(&ta)))
-                    .with_label(bs, format!("this is `{}`", type_text(&tb)))
-                    .with_help("convert one operand with `as`"),
-            );
+            return self.error(diags::join_operand_types(
+                &type_text(&ta),
+                as_,
+                &type_text(&tb),
+                bs,
+            ));
         }
         if ta.shape != tb.shape {
-            return self.error(
-                err(
-                    "E0402",
-                    format!(
-                        "`join` operands have shapes {} and {}",
-                        shape_text(&ta.shape),
-                        shape_text(&tb.shape)
-                    ),
-                )
-                .with_label(as_, shape_text(&ta.shape))
-                .with_label(bs, shape_text(&tb.shape))
-                .with_help("`join` stacks two blocks of the same shape; use `broadcast_to` first"),
-            );
+            return self.error(diags::join_shapes(&ta.shape, as_, &tb.shape, bs));
         }
         let r = ta.shape.len();
         if r >= 4 {
-            return self.error(
-                err("E0403", "`join` of 4-D blocks would give 5 dims")
-                    .with_label(span, "blocks have at most 4 dims")
-                    .with_help("reshape to fewer dims first"),
-            );
+            return self.error(diags::join_too_many_dims(span));
         }
         self.b.span = span;
         let mut shape = ta.shape.clone();
@@ -237,18 +189,7 @@ impl Elab<'_> {
         };
         let have = self.shape_of(&x);
         if broadcast_shapes(&have, &shape).as_deref() != Some(&shape[..]) {
-            return self.error(
-                err(
-                    "E0402",
-                    format!(
-                        "cannot broadcast shape {} to {}",
-                        shape_text(&have),
-                        shape_text(&shape)
-                    ),
-                )
-                .with_label(xs, format!("this has shape {}", shape_text(&have)))
-                .with_help("dims must be equal or 1 (numpy broadcasting)"),
-            );
+            return self.error(diags::cannot_broadcast_to(&have, &shape, xs));
         }
         match self.materialize(&x, ty, &shape, xs) {
             Some(id) => Val::Rt(id),
@@ -267,14 +208,7 @@ impl Elab<'_> {
         let rank = self.b.ty(id).shape.len() as i128;
         let a = if axis < 0 { axis + rank + 1 } else { axis };
         if !(0..=rank).contains(&a) || rank >= 4 {
-            return self.error(
-                err(
-                    "E0406",
-                    format!("axis {axis} is out of range for rank {rank}"),
-                )
-                .with_label(s, format!("must be in {}..={rank}", -rank - 1))
-                .with_help("blocks have at most 4 dims"),
-            );
+            return self.error(diags::expand_axis_out_of_range(axis, rank, s));
         }
         self.b.span = span;
         Val::Rt(if rank == 0 {

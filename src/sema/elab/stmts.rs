@@ -1,6 +1,6 @@
 //! Blocks and statements: `let` (with annotations), assignment to `let mut` variables, `return`,
 //! `break` and `continue`.
-use super::{err, shape_text, type_text, Binding, Elab, LoopKind, OpTy, Reach, Val};
+use super::{type_text, Binding, Elab, LoopKind, OpTy, Reach, Val};
 use crate::base::Span;
 use crate::ir::{Elem, InstKind, Type};
 use crate::sema::diags;
@@ -89,36 +89,18 @@ impl Elab<'_> {
                         self.b.push(InstKind::Return, None);
                     }
                     (true, Some(e)) => {
-                        self.diags.push(
-                            err("E0312", "a kernel returns no value")
-                                .with_label(e.span, "this value cannot be returned")
-                                .with_help(
-                                    "write results with `store`, and end the program with \
-                                    `return;`",
-                                ),
-                        );
+                        self.diags.push(diags::kernel_returns_value(e.span));
                     }
                     (false, value) => {
                         let in_condition = match self.frame().ret.as_ref() {
                             None => {
-                                self.diags.push(
-                                    err("E0602", "`return` outside of a fn or kernel")
-                                        .with_label(stmt.span, "in a const expression")
-                                        .with_help("a const is a single expression"),
-                                );
+                                self.diags.push(diags::return_in_const(stmt.span));
                                 return;
                             }
                             Some(r) => r.in_condition > 0,
                         };
                         if in_condition {
-                            self.diags.push(
-                                err("E0602", "`return` inside a `while` condition")
-                                    .with_label(stmt.span, "returns from the loop's condition")
-                                    .with_help(
-                                        "compute the condition first, then `return` in the loop \
-                                        body",
-                                    ),
-                            );
+                            self.diags.push(diags::return_in_while_condition(stmt.span));
                             // The branch yields nothing; no second error about its value.
                             self.set_reach(Reach::Returned);
                             return;
@@ -147,23 +129,11 @@ impl Elab<'_> {
                         self.b.push(kind, None);
                     }
                     Some(LoopKind::Unrolled) => {
-                        self.diags.push(
-                            err(
-                                "E0604",
-                                format!("`{word}` inside `static_range` is not supported"),
-                            )
-                            .with_label(stmt.span, "in an unrolled loop")
-                            .with_help(
-                                "use `range` for a runtime loop, or guard the body with `if`",
-                            ),
-                        );
+                        self.diags
+                            .push(diags::loop_control_in_static_range(word, stmt.span));
                     }
                     None => {
-                        self.diags.push(
-                            err("E0209", format!("`{word}` outside of a loop"))
-                                .with_label(stmt.span, "not inside `for` or `while`")
-                                .with_help(format!("`{word}` is allowed only inside a loop body")),
-                        );
+                        self.diags.push(diags::outside_loop(word, stmt.span));
                     }
                 }
             }
@@ -201,7 +171,7 @@ impl Elab<'_> {
         vspan: Span,
         ty: &ast::Ty,
         exact_shape: bool,
-        code: &'static str,
+        mismatch: diags::AnnotationMismatch,
         what: &str,
     ) -> Val {
         if matches!(v, Val::Error) {
@@ -213,15 +183,7 @@ impl Elab<'_> {
         let ty_text = self.b_ty_text(ty);
         let mismatch = |this: &mut Self, v: &Val| {
             let found = this.describe(v);
-            this.error(
-                err(code, format!("{what}: expected `{ty_text}`, found {found}"))
-                    .with_label(vspan, format!("this is {found}"))
-                    .with_label(ty.span, "expected because of this type")
-                    .with_help(
-                        "element types and shapes must match exactly; convert with `as` or \
-                        reshape the value",
-                    ),
-            )
+            this.error(mismatch(what, &ty_text, &found, vspan, ty.span))
         };
         match (elem, &v) {
             (Elem::Scalar(t), Val::Known { ty: None, lit }) => {
@@ -266,7 +228,7 @@ impl Elab<'_> {
 
     pub(super) fn b_ty_text(&mut self, ty: &ast::Ty) -> String {
         match self.annotation(ty) {
-            Some((Elem::Scalar(t), Some(s))) => format!("{t}{}", shape_text(&s)),
+            Some((Elem::Scalar(t), Some(s))) => format!("{t}{}", diags::shape_text(&s)),
             Some((Elem::Scalar(t), None)) => t.name().to_string(),
             Some((
                 Elem::Ptr {
@@ -301,7 +263,7 @@ impl Elab<'_> {
                 value.span,
                 ty,
                 true,
-                "E0310",
+                diags::let_annotation,
                 &format!("mismatched types for `{}`", name.name),
             );
         }
@@ -343,25 +305,15 @@ impl Elab<'_> {
         span: Span,
     ) {
         let ast::ExprKind::Path(path) = &place.kind else {
-            self.diags.push(
-                err("E0210", "only variables can be assigned to")
-                    .with_label(place.span, "not a variable")
-                    .with_help("assign to a variable declared with `let mut`"),
-            );
+            self.diags.push(diags::assign_to_non_variable(place.span));
             return;
         };
         let name = &path[0].name;
         let local = match (path.len(), self.lookup_binding(name).cloned()) {
             (1, Some(Binding::Local { id, mutable: true })) => id,
             (1, Some(_)) => {
-                self.diags.push(
-                    err(
-                        "E0210",
-                        format!("cannot assign twice to immutable variable `{name}`"),
-                    )
-                    .with_label(place.span, "cannot assign")
-                    .with_help(format!("declare it with `let mut {name}`")),
-                );
+                self.diags
+                    .push(diags::assign_to_immutable(name, place.span));
                 self.expr(value);
                 return;
             }
@@ -400,17 +352,8 @@ impl Elab<'_> {
                 if got != want {
                     let params = &self.b.kernel.params;
                     let (want, got) = (&params[want as usize].name, &params[got as usize].name);
-                    self.diags.push(
-                        err(
-                            "E0315",
-                            format!("`{name}` points into `{want}`; it cannot be set to a pointer into `{got}`"),
-                        )
-                        .with_label(value.span, format!("this points into `{got}`"))
-                        .with_help(
-                            "every pointer value derives from one pointer parameter; keep one \
-                                variable per parameter and choose with `if` or a mask",
-                        ),
-                    );
+                    self.diags
+                        .push(diags::pointer_into_other_param(name, want, got, value.span));
                     return;
                 }
             }
@@ -418,21 +361,13 @@ impl Elab<'_> {
         let vshape = self.shape_of(&v);
         if !ok_elem || !(vshape == lty.shape || vshape.is_empty()) {
             let found = self.describe(&v);
-            let code = if ok_elem { "E0402" } else { "E0311" };
-            self.diags.push(
-                err(
-                    code,
-                    format!(
-                        "`{name}` is `{}` but the assigned value is {found}",
-                        type_text(&lty)
-                    ),
-                )
-                .with_label(value.span, format!("this is {found}"))
-                .with_help(
-                    "a `let mut` variable keeps its type and shape; convert with `as` \
-                        or broadcast the value",
-                ),
-            );
+            let report = if ok_elem {
+                diags::assignment_changes_shape
+            } else {
+                diags::assignment_changes_type
+            };
+            self.diags
+                .push(report(name, &type_text(&lty), &found, value.span));
             return;
         }
         let id = match (lty.elem, &v) {

@@ -1,7 +1,7 @@
 //! The value model's helpers: operand types for the literal typing rule, descriptions for
 //! messages, giving untyped literals a type, materialising values as instructions of a type and
 //! shape, and numpy broadcasting of several operands.
-use super::{broadcast_shapes, err, shape_text, type_text, Elab, OpTy, Val, MAX_ELEMENTS};
+use super::{broadcast_shapes, type_text, Elab, OpTy, Val, MAX_ELEMENTS};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::{Elem, Type, ValueId};
 use crate::sema::{diags, fold};
@@ -63,16 +63,8 @@ impl Elab<'_> {
                 if fold::int_fits(v, to) {
                     Some(Literal::Int(v))
                 } else {
-                    self.diags.push(
-                        err(
-                            "E0303",
-                            format!("integer literal `{v}` does not fit in `{to}`"),
-                        )
-                        .with_label(span, format!("out of range for `{to}`"))
-                        .with_help(format!(
-                            "use a value in the range of `{to}`, or a wider type with `as`"
-                        )),
-                    );
+                    self.diags
+                        .push(diags::integer_literal_out_of_range(v, to, span));
                     None
                 }
             }
@@ -82,24 +74,11 @@ impl Elab<'_> {
             Literal::Float(f) if to.is_float() => Some(Literal::Float(fold::round_float(f, to))),
             Literal::Bool(b) if to.is_bool() => Some(Literal::Bool(b)),
             Literal::Float(_) if to.is_int() => {
-                self.diags.push(
-                    err(
-                        "E0302",
-                        format!("a float literal cannot have integer type `{to}`"),
-                    )
-                    .with_label(span, format!("expected `{to}` here"))
-                    .with_help(
-                        "write an integer literal, or convert the other operand with `as f32`",
-                    ),
-                );
+                self.diags.push(diags::float_literal_as_int(to, span));
                 None
             }
             _ => {
-                self.diags.push(
-                    err("E0301", format!("mismatched types: expected `{to}`"))
-                        .with_label(span, format!("this literal cannot be `{to}`"))
-                        .with_help("write a literal of the expected type"),
-                );
+                self.diags.push(diags::literal_type(to, span));
                 None
             }
         }
@@ -185,15 +164,7 @@ impl Elab<'_> {
             Some(OpTy::Typed(t)) => t.name().to_string(),
             _ => lt.clone(),
         };
-        self.error(
-            err("E0301", format!("mismatched types: {lt} {op} {rt}"))
-                .with_label(rs, format!("this is {rt}"))
-                .with_label(ls, format!("this is {lt}"))
-                .with_help(format!(
-                    "tk has no implicit conversions; convert one operand with `as`, e.g. `(…) as \
-                        {target}`"
-                )),
-        )
+        self.error(diags::mixed_types(op, &lt, ls, &rt, rs, &target))
     }
 
     /// The literal typing rule over several operands: `Some(None)` when all are untyped literals
@@ -209,14 +180,8 @@ impl Elab<'_> {
                 if matches!(v, Val::Unit) {
                     self.diags.push(diags::no_value(*span, "an operand"));
                 } else if self.is_pointer(v) {
-                    self.diags.push(
-                        err("E0315", format!("`{op}` cannot take a pointer operand"))
-                            .with_label(*span, format!("this is {}", self.describe(v)))
-                            .with_help(
-                                "pointers support only `+`/`-` with integer offsets, \
-                                `load` and `store`",
-                            ),
-                    );
+                    self.diags
+                        .push(diags::pointer_operand(op, &self.describe(v), *span));
                 }
                 return None;
             };
@@ -255,31 +220,14 @@ impl Elab<'_> {
                         };
                         if !ok {
                             let (other, other_span) = vals[i0];
-                            let code = if matches!(lit, Literal::Float(_)) {
-                                "E0302"
+                            let report = if matches!(lit, Literal::Float(_)) {
+                                diags::float_literal_for_int_operand
                             } else {
-                                "E0301"
+                                diags::literal_for_operand
                             };
-                            let message = format!(
-                                "{} cannot be used with an operand of type `{t}`",
-                                self.describe(v)
-                            );
-                            let help = if code == "E0302" {
-                                "write an integer literal, or convert the other operand with `as \
-                                    f32`"
-                                    .to_string()
-                            } else {
-                                format!("write a value of type `{t}`")
-                            };
-                            self.diags.push(
-                                err(code, message)
-                                    .with_label(*span, format!("this literal cannot be `{t}`"))
-                                    .with_label(
-                                        other_span,
-                                        format!("this is {}", self.describe(other)),
-                                    )
-                                    .with_help(help),
-                            );
+                            let (literal, other) = (self.describe(v), self.describe(other));
+                            self.diags
+                                .push(report(&literal, t, *span, &other, other_span));
                             return None;
                         }
                     }
@@ -313,38 +261,16 @@ impl Elab<'_> {
                     shape = out;
                 }
                 None => {
-                    let mut d = err(
-                        "E0402",
-                        format!(
-                            "shapes {} and {} cannot be broadcast together",
-                            shape_text(&shape),
-                            shape_text(&s)
-                        ),
-                    )
-                    .with_label(*span, format!("this has shape {}", shape_text(&s)));
-                    if let Some(f) = from {
-                        d = d.with_label(f, format!("this has shape {}", shape_text(&shape)));
-                    }
-                    self.diags.push(d.with_help(
-                        "dims must be equal or 1 (numpy broadcasting); insert dims with `x[:, \
-                            None]` or `x[None, :]`",
-                    ));
+                    self.diags
+                        .push(diags::shapes_not_broadcastable(&shape, from, &s, *span));
                     return None;
                 }
             }
         }
         let count: u64 = shape.iter().map(|&d| d as u64).product();
         if count > MAX_ELEMENTS {
-            self.diags.push(
-                err("E0404", format!("block of {count} elements is too large"))
-                    .with_label(
-                        self.b.span,
-                        format!("this has shape {}", shape_text(&shape)),
-                    )
-                    .with_help(format!(
-                        "blocks hold at most {MAX_ELEMENTS} (2^20) elements"
-                    )),
-            );
+            self.diags
+                .push(diags::broadcast_too_large(count, &shape, self.b.span));
             return None;
         }
         Some(shape)
