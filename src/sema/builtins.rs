@@ -202,7 +202,7 @@ macro_rules! atomic {
     };
 }
 
-/// Every builtin of LANGUAGE.md §7.
+/// Every builtin of the language (documented in `docs/language.md`).
 pub static BUILTINS: &[Builtin] = &[
     // ---- grid ----
     b!(

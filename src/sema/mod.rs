@@ -8,7 +8,17 @@
 //! kernel for one set of const values. Neither panics on user input; every problem is a
 //! `Diagnostic` with a stable code (table below).
 //!
-//! Decisions where LANGUAGE.md leaves room (the checker's contract with users):
+//! Layout: `builtins` is the table of builtins, each naming its `Lowering` (the IR operation a
+//! call becomes). `elab/` is the elaborator, one file per concern: `values` (the value model),
+//! `consts` (const values, global consts, `#[grid]`), `exprs`, `stmts`, `control` (loops, `if`),
+//! `returns` (early `return` from inlined fns), `args` (argument binding, shapes, type arguments),
+//! `calls` (callee resolution and inlining), and the builtins: `builtin_calls` binds a call and
+//! dispatches on its `Lowering` to `creation`, `memory`, `atomics`, `math`, `reductions`,
+//! `scans`, `linalg` (`dot`), `shape` and `debug`. `diags/` builds every diagnostic, one
+//! constructor each, by code range. `fold` folds compile-time arithmetic.
+//!
+//! Decisions where the language reference (`docs/language.md`) leaves room (the checker's
+//! contract with users):
 //! - Compile-time values (literals, consts, `static_range` variables, and anything computed
 //!   only from them, including fn results) are folded during elaboration; they become IR
 //!   `Const`s only where they meet runtime values. Shapes, axes, `arange` bounds and
