@@ -26,12 +26,6 @@ impl Elab<'_> {
         let Some(slots) = self.bind_args(&params, args, builtin.signature, span) else {
             return Val::Error;
         };
-        if let Lowering::Atomic(_) = builtin.lowering {
-            // A read-only pointer is the user's error before anything else about the call.
-            if let Some((_, pointee, false, param, ps)) = self.pointer_arg(slots[0], builtin.name) {
-                return self.read_only_store(param, pointee, ps);
-            }
-        }
         let v = self.builtin_body(builtin, &slots, span);
         self.b.span = span;
         v
