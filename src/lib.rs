@@ -27,7 +27,9 @@
 //!   body type checking happens per specialisation, in the same walk that builds the IR
 //!   (`sema::lower`); `sema::check` elaborates every kernel at its const defaults so `tkc check`
 //!   reports body errors too. `sema::builtins` is THE table of builtins (name, docs, signature,
-//!   shape rule) for the checker, hovers and docs.
+//!   shape rule, and the lowering the elaborator dispatches on exhaustively) for the checker,
+//!   hovers and docs; `sema::diags` has one constructor per diagnostic (code, message, labels,
+//!   help as data).
 //! - `ir`: the block IR — data, builder, text printer and verifier only. Instructions live in an
 //!   arena; control flow is structured (`If`, `For`, `While` own regions); mutable variables are
 //!   explicit locals, so `break`/`continue`/`return` need no block arguments. Spans are a side

@@ -2,8 +2,11 @@
 //! rule, read by the checker, the language server's hovers and the docs.
 //!
 //! The checker binds call arguments against `params` (positional first, then `name: value`) and
-//! then elaborates the builtin by name. `lowered` says whether the IR can express it today; calling
-//! one that cannot gives diagnostic E0601 instead of wrong code.
+//! then elaborates the builtin by its `lowering`, which names the IR operation the call becomes.
+//! The elaborator matches on `Lowering` exhaustively, so a new builtin cannot reach the IR through
+//! a default case; one the IR cannot express yet is `Lowering::NotYet`, and calling it gives
+//! diagnostic E0601 instead of wrong code.
+use crate::ir::{AtomicOp, BinaryOp, ReduceOp, ScanOp, UnaryOp};
 
 /// One parameter of a builtin, for argument binding and error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +29,86 @@ pub enum Group {
     Debug,
 }
 
+/// How a call of a builtin reaches the IR. Builtins that share an elaboration carry the operation
+/// it emits (`exp` is `Unary(UnaryOp::Exp)`); the others have a variant of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lowering {
+    /// `ProgramId(axis)`.
+    ProgramId,
+    /// `NumPrograms(axis)`.
+    NumPrograms,
+    /// `Arange` of a compile-time power-of-two length.
+    Arange,
+    /// A splatted constant zero of the given shape and type.
+    Zeros,
+    /// A splatted scalar of the given shape and type.
+    Full,
+    /// A splatted zero of the argument's type and shape.
+    ZerosLike,
+    /// A splatted scalar of the argument's type and shape.
+    FullLike,
+    /// `Load`, masked, with `other` for masked-off lanes.
+    Load,
+    /// `Store`, masked, through a `*mut` pointer.
+    Store,
+    /// `Atomic` with this read-modify-write.
+    Atomic(AtomicOp),
+    /// An elementwise `Unary` with this operation.
+    Unary(UnaryOp),
+    /// An elementwise `Binary` with this operation, after broadcasting the operands.
+    Binary(BinaryOp),
+    /// `Fma` of three broadcast float operands.
+    Fma,
+    /// `Binary(Max)` then `Binary(Min)`.
+    Clamp,
+    /// `Select` of three broadcast operands.
+    Where,
+    /// `(a + b - 1) / b` with `Binary` adds, subtracts and divides.
+    CeilDiv,
+    /// `Bitcast` to a type of the same width.
+    Bitcast,
+    /// `Reduce` with this operation.
+    Reduce(ReduceOp),
+    /// The index of the extreme element: this `Reduce` (`Max` or `Min`), then a `Reduce(Min)` of
+    /// the indices where it is found.
+    ArgReduce(ReduceOp),
+    /// An inclusive `Scan` with this operation.
+    Scan(ScanOp),
+    /// `Dot` of f32 blocks (f16/bf16 inputs converted), accumulated in f32.
+    Dot,
+    /// A data-moving shape change of a block.
+    Rearrange(Rearrange),
+    /// `Broadcast` (with `Splat`/`ExpandDims`) to a given shape.
+    BroadcastTo,
+    /// `ExpandDims` (a `Splat` for a scalar).
+    ExpandDims,
+    /// No instruction: the value passes through and the hint is checked.
+    Hint,
+    /// No instruction: checked at compile time.
+    StaticAssert,
+    /// `Assert`, checked at run time.
+    DeviceAssert,
+    /// `Print` in the interpreter.
+    Print,
+    /// Part of the language, but the IR cannot express it yet: a call gives E0601.
+    NotYet,
+}
+
+/// The shape builtins that move the elements of one tile argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rearrange {
+    /// `Reshape` (a `Splat` for a scalar).
+    Reshape,
+    /// `Reshape` to one dim.
+    Ravel,
+    /// `Permute` with `[1, 0]`.
+    Trans,
+    /// `Permute` with the given dims.
+    Permute,
+    /// Two `Broadcast`s joined by a `Select` on the new last index.
+    Join,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Builtin {
     pub name: &'static str,
@@ -37,8 +120,8 @@ pub struct Builtin {
     /// How the result's type and shape follow from the arguments.
     pub shape_rule: &'static str,
     pub params: &'static [BuiltinParam],
-    /// Whether the checker can lower a call to IR today.
-    pub lowered: bool,
+    /// The IR operation a call becomes.
+    pub lowering: Lowering,
 }
 
 const fn req(name: &'static str) -> BuiltinParam {
@@ -64,7 +147,7 @@ const BROADCAST: &str = "numpy broadcast of the operands' shapes; operands share
 const REDUCE_RULE: &str = "drops dim `axis` (kept as 1 with `keep_dims: true`); no axis: a scalar";
 
 macro_rules! b {
-    ($name:expr, $group:ident, $sig:expr, $docs:expr, $rule:expr, $params:expr, $lowered:expr) => {
+    ($name:expr, $group:ident, $sig:expr, $docs:expr, $rule:expr, $params:expr, $lowering:expr) => {
         Builtin {
             name: $name,
             group: Group::$group,
@@ -72,13 +155,13 @@ macro_rules! b {
             docs: $docs,
             shape_rule: $rule,
             params: $params,
-            lowered: $lowered,
+            lowering: $lowering,
         }
     };
 }
 
 macro_rules! unary_math {
-    ($name:expr, $docs:expr) => {
+    ($name:expr, $op:ident, $docs:expr) => {
         b!(
             $name,
             Math,
@@ -86,13 +169,13 @@ macro_rules! unary_math {
             $docs,
             ELEMENTWISE_FLOAT,
             X,
-            true
+            Lowering::Unary(UnaryOp::$op)
         )
     };
 }
 
 macro_rules! reduction {
-    ($name:expr, $docs:expr, $lowered:expr) => {
+    ($name:expr, $docs:expr, $lowering:expr) => {
         b!(
             $name,
             Reduction,
@@ -100,13 +183,13 @@ macro_rules! reduction {
             $docs,
             REDUCE_RULE,
             REDUCE,
-            $lowered
+            $lowering
         )
     };
 }
 
 macro_rules! atomic {
-    ($name:expr, $docs:expr) => {
+    ($name:expr, $op:ident, $docs:expr) => {
         b!(
             $name,
             Memory,
@@ -114,12 +197,12 @@ macro_rules! atomic {
             $docs,
             "the old values, shaped like `ptr`",
             ATOMIC,
-            true
+            Lowering::Atomic(AtomicOp::$op)
         )
     };
 }
 
-/// Every builtin of LANGUAGE.md §7.
+/// Every builtin of the language (documented in `docs/language.md`).
 pub static BUILTINS: &[Builtin] = &[
     // ---- grid ----
     b!(
@@ -129,7 +212,7 @@ pub static BUILTINS: &[Builtin] = &[
         "The index of this program instance along grid axis 0, 1 or 2.",
         "i32 scalar",
         &[req("axis")],
-        true
+        Lowering::ProgramId
     ),
     b!(
         "num_programs",
@@ -138,7 +221,7 @@ pub static BUILTINS: &[Builtin] = &[
         "The number of program instances along grid axis 0, 1 or 2.",
         "i32 scalar",
         &[req("axis")],
-        true
+        Lowering::NumPrograms
     ),
     // ---- creation ----
     b!(
@@ -148,7 +231,7 @@ pub static BUILTINS: &[Builtin] = &[
         "The i32 values start, start+1, …, end-1; `end - start` a compile-time power of two.",
         "i32[end - start]",
         &[req("start"), req("end")],
-        true
+        Lowering::Arange
     ),
     b!(
         "zeros",
@@ -157,7 +240,7 @@ pub static BUILTINS: &[Builtin] = &[
         "A block of zeros of element type `T`.",
         "T[shape]",
         &[req("shape"), req("dtype")],
-        true
+        Lowering::Zeros
     ),
     b!(
         "full",
@@ -166,7 +249,7 @@ pub static BUILTINS: &[Builtin] = &[
         "A block filled with the scalar `value` of element type `T`.",
         "T[shape]",
         &[req("shape"), req("value"), req("dtype")],
-        true
+        Lowering::Full
     ),
     b!(
         "zeros_like",
@@ -175,7 +258,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Zeros with the type and shape of `x`.",
         "like `x`",
         X,
-        true
+        Lowering::ZerosLike
     ),
     b!(
         "full_like",
@@ -184,7 +267,7 @@ pub static BUILTINS: &[Builtin] = &[
         "`value` with the type and shape of `x`.",
         "like `x`",
         &[req("x"), req("value")],
-        true
+        Lowering::FullLike
     ),
     // ---- memory ----
     b!(
@@ -194,7 +277,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Loads through a pointer or pointer block; masked-off lanes give `other` (default 0).",
         "pointee type, shaped like `ptr`",
         &[req("ptr"), opt("mask"), opt("other")],
-        true
+        Lowering::Load
     ),
     b!(
         "store",
@@ -203,25 +286,29 @@ pub static BUILTINS: &[Builtin] = &[
         "Stores `value` (broadcast to the shape of `ptr`) through a `*mut` pointer.",
         "no value",
         &[req("ptr"), req("value"), opt("mask")],
-        true
+        Lowering::Store
     ),
     atomic!(
         "atomic_add",
+        Add,
         "Atomically adds `value`; returns the old values."
     ),
     atomic!(
         "atomic_max",
+        Max,
         "Atomically takes the maximum; returns the old values."
     ),
     atomic!(
         "atomic_min",
+        Min,
         "Atomically takes the minimum; returns the old values."
     ),
-    atomic!("atomic_and", "Atomic bitwise and; returns the old values."),
-    atomic!("atomic_or", "Atomic bitwise or; returns the old values."),
-    atomic!("atomic_xor", "Atomic bitwise xor; returns the old values."),
+    atomic!("atomic_and", And, "Atomic bitwise and; returns the old values."),
+    atomic!("atomic_or", Or, "Atomic bitwise or; returns the old values."),
+    atomic!("atomic_xor", Xor, "Atomic bitwise xor; returns the old values."),
     atomic!(
         "atomic_xchg",
+        Xchg,
         "Atomically exchanges with `value`; returns the old values."
     ),
     b!(
@@ -231,7 +318,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Atomic compare-and-swap; returns the old values.",
         "the old values, shaped like `ptr`",
         &[req("ptr"), req("cmp"), req("value")],
-        true
+        Lowering::Atomic(AtomicOp::Cas)
     ),
     // ---- math ----
     b!(
@@ -241,22 +328,22 @@ pub static BUILTINS: &[Builtin] = &[
         "Absolute value (ints and floats).",
         "same type and shape as `x`",
         X,
-        true
+        Lowering::Unary(UnaryOp::Abs)
     ),
-    unary_math!("exp", "e raised to `x`."),
-    unary_math!("exp2", "2 raised to `x`."),
-    unary_math!("log", "Natural logarithm."),
-    unary_math!("log2", "Base-2 logarithm."),
-    unary_math!("sqrt", "Square root."),
-    unary_math!("rsqrt", "Reciprocal square root."),
-    unary_math!("sin", "Sine."),
-    unary_math!("cos", "Cosine."),
-    unary_math!("tanh", "Hyperbolic tangent."),
-    unary_math!("erf", "The error function."),
-    unary_math!("floor", "Rounds toward negative infinity."),
-    unary_math!("ceil", "Rounds toward positive infinity."),
-    unary_math!("round", "Rounds half to even."),
-    unary_math!("sigmoid", "1 / (1 + exp(-x))."),
+    unary_math!("exp", Exp, "e raised to `x`."),
+    unary_math!("exp2", Exp2, "2 raised to `x`."),
+    unary_math!("log", Log, "Natural logarithm."),
+    unary_math!("log2", Log2, "Base-2 logarithm."),
+    unary_math!("sqrt", Sqrt, "Square root."),
+    unary_math!("rsqrt", Rsqrt, "Reciprocal square root."),
+    unary_math!("sin", Sin, "Sine."),
+    unary_math!("cos", Cos, "Cosine."),
+    unary_math!("tanh", Tanh, "Hyperbolic tangent."),
+    unary_math!("erf", Erf, "The error function."),
+    unary_math!("floor", Floor, "Rounds toward negative infinity."),
+    unary_math!("ceil", Ceil, "Rounds toward positive infinity."),
+    unary_math!("round", Round, "Rounds half to even."),
+    unary_math!("sigmoid", Sigmoid, "1 / (1 + exp(-x))."),
     b!(
         "fma",
         Math,
@@ -264,7 +351,7 @@ pub static BUILTINS: &[Builtin] = &[
         "a * b + c with one rounding.",
         BROADCAST,
         &[req("a"), req("b"), req("c")],
-        true
+        Lowering::Fma
     ),
     b!(
         "pow",
@@ -273,7 +360,7 @@ pub static BUILTINS: &[Builtin] = &[
         "`a` raised to `b` (floats).",
         BROADCAST,
         AB,
-        true
+        Lowering::Binary(BinaryOp::Pow)
     ),
     b!(
         "maximum",
@@ -282,7 +369,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Elementwise maximum; a NaN operand yields the other.",
         BROADCAST,
         AB,
-        true
+        Lowering::Binary(BinaryOp::Max)
     ),
     b!(
         "minimum",
@@ -291,7 +378,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Elementwise minimum; a NaN operand yields the other.",
         BROADCAST,
         AB,
-        true
+        Lowering::Binary(BinaryOp::Min)
     ),
     b!(
         "clamp",
@@ -300,7 +387,7 @@ pub static BUILTINS: &[Builtin] = &[
         "minimum(maximum(x, lo), hi).",
         BROADCAST,
         &[req("x"), req("lo"), req("hi")],
-        true
+        Lowering::Clamp
     ),
     b!(
         "where",
@@ -309,7 +396,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Picks `a` where `cond` is true, else `b`.",
         "numpy broadcast of all three; `cond` bool",
         &[req("cond"), req("a"), req("b")],
-        true
+        Lowering::Where
     ),
     b!(
         "cdiv",
@@ -318,7 +405,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Ceiling division of ints: (a + b - 1) / b.",
         BROADCAST,
         AB,
-        true
+        Lowering::CeilDiv
     ),
     b!(
         "umulhi",
@@ -327,7 +414,7 @@ pub static BUILTINS: &[Builtin] = &[
         "The high half of the full product of two ints.",
         BROADCAST,
         AB,
-        true
+        Lowering::Binary(BinaryOp::MulHi)
     ),
     b!(
         "bitcast",
@@ -336,30 +423,38 @@ pub static BUILTINS: &[Builtin] = &[
         "Reinterprets the bits of `x` as `T` (same width).",
         "like `x` with element type `T`",
         &[req("x"), req("dtype")],
-        true
+        Lowering::Bitcast
     ),
     // ---- reductions ----
-    reduction!("sum", "Sum along `axis` (or of every element).", true),
-    reduction!("prod", "Product along `axis` (or of every element).", true),
+    reduction!(
+        "sum",
+        "Sum along `axis` (or of every element).",
+        Lowering::Reduce(ReduceOp::Sum)
+    ),
+    reduction!(
+        "prod",
+        "Product along `axis` (or of every element).",
+        Lowering::Reduce(ReduceOp::Prod)
+    ),
     reduction!(
         "max",
         "Maximum along `axis` (or of every element); propagates NaN.",
-        true
+        Lowering::Reduce(ReduceOp::Max)
     ),
     reduction!(
         "min",
         "Minimum along `axis` (or of every element); propagates NaN.",
-        true
+        Lowering::Reduce(ReduceOp::Min)
     ),
     reduction!(
         "argmax",
         "The i32 index of the maximum along `axis` (flat without); lowest index on ties, first NaN wins.",
-        true
+        Lowering::ArgReduce(ReduceOp::Max)
     ),
     reduction!(
         "argmin",
         "The i32 index of the minimum along `axis` (flat without); lowest index on ties, first NaN wins.",
-        true
+        Lowering::ArgReduce(ReduceOp::Min)
     ),
     // ---- scans ----
     b!(
@@ -369,7 +464,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Inclusive prefix sum along `axis` (optional for a 1-d block); ints wrap.",
         "like `x`",
         &[req("x"), opt("axis")],
-        true
+        Lowering::Scan(ScanOp::Sum)
     ),
     b!(
         "cumprod",
@@ -378,7 +473,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Inclusive prefix product along `axis` (optional for a 1-d block); ints wrap.",
         "like `x`",
         &[req("x"), opt("axis")],
-        true
+        Lowering::Scan(ScanOp::Prod)
     ),
     // ---- linear algebra ----
     b!(
@@ -388,7 +483,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Matrix product [M, K] × [K, N] → [M, N], optionally added into `acc`.",
         "[M, N]",
         &[req("a"), req("b"), opt("acc"), opt("input_precision")],
-        true
+        Lowering::Dot
     ),
     // ---- shape ----
     b!(
@@ -398,7 +493,7 @@ pub static BUILTINS: &[Builtin] = &[
         "The same elements in a new shape.",
         "the given shape",
         &[req("x"), req("shape")],
-        true
+        Lowering::Rearrange(Rearrange::Reshape)
     ),
     b!(
         "trans",
@@ -407,7 +502,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Transposes a 2-D block.",
         "[N, M] for [M, N]",
         X,
-        true
+        Lowering::Rearrange(Rearrange::Trans)
     ),
     b!(
         "permute",
@@ -416,7 +511,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Reorders the dims of `x`.",
         "dims of `x` in the given order",
         &[req("x"), req("dims")],
-        true
+        Lowering::Rearrange(Rearrange::Permute)
     ),
     b!(
         "broadcast_to",
@@ -425,7 +520,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Numpy-broadcasts `x` to the given shape.",
         "the given shape",
         &[req("x"), req("shape")],
-        true
+        Lowering::BroadcastTo
     ),
     b!(
         "expand_dims",
@@ -434,7 +529,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Inserts a dim of size 1 at `axis`.",
         "rank + 1",
         &[req("x"), req("axis")],
-        true
+        Lowering::ExpandDims
     ),
     b!(
         "join",
@@ -443,7 +538,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Stacks two blocks along a new last dim of size 2.",
         "shape of `a` + [2]",
         AB,
-        true
+        Lowering::Rearrange(Rearrange::Join)
     ),
     b!(
         "ravel",
@@ -452,7 +547,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Flattens to one dim.",
         "[number of elements]",
         X,
-        true
+        Lowering::Rearrange(Rearrange::Ravel)
     ),
     // ---- hints ----
     b!(
@@ -462,7 +557,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Promises every element of `x` is a multiple of `n`.",
         "like `x`",
         &[req("x"), req("n")],
-        true
+        Lowering::Hint
     ),
     b!(
         "max_contiguous",
@@ -471,7 +566,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Promises runs of `n` contiguous values in `x`.",
         "like `x`",
         &[req("x"), req("n")],
-        true
+        Lowering::Hint
     ),
     // ---- debug ----
     b!(
@@ -481,7 +576,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Fails compilation with `msg` when the compile-time `cond` is false.",
         "no value",
         &[req("cond"), req("msg")],
-        true
+        Lowering::StaticAssert
     ),
     b!(
         "device_assert",
@@ -490,7 +585,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Checks `cond` at run time (interpreter and debug builds).",
         "no value",
         &[req("cond"), req("msg")],
-        true
+        Lowering::DeviceAssert
     ),
     b!(
         "print",
@@ -499,7 +594,7 @@ pub static BUILTINS: &[Builtin] = &[
         "Prints `x` with a label in the interpreter.",
         "no value",
         &[req("label"), opt("value")],
-        true
+        Lowering::Print
     ),
 ];
 
@@ -523,8 +618,8 @@ mod tests {
             );
             assert!(a.signature.starts_with(a.name));
         }
-        assert!(lookup("dot").is_some_and(|b| b.lowered));
-        assert!(lookup("load").is_some_and(|b| b.lowered));
+        assert_eq!(lookup("dot").map(|b| b.lowering), Some(Lowering::Dot));
+        assert_eq!(lookup("load").map(|b| b.lowering), Some(Lowering::Load));
         assert_eq!(lookup("nope"), None);
     }
 }

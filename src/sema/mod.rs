@@ -8,7 +8,17 @@
 //! kernel for one set of const values. Neither panics on user input; every problem is a
 //! `Diagnostic` with a stable code (table below).
 //!
-//! Decisions where LANGUAGE.md leaves room (the checker's contract with users):
+//! Layout: `builtins` is the table of builtins, each naming its `Lowering` (the IR operation a
+//! call becomes). `elab/` is the elaborator, one file per concern: `values` (the value model),
+//! `consts` (const values, global consts, `#[grid]`), `exprs`, `stmts`, `control` (loops, `if`),
+//! `returns` (early `return` from inlined fns), `args` (argument binding, shapes, type arguments),
+//! `calls` (callee resolution and inlining), and the builtins: `builtin_calls` binds a call and
+//! dispatches on its `Lowering` to `creation`, `memory`, `atomics`, `math`, `reductions`,
+//! `scans`, `linalg` (`dot`), `shape` and `debug`. `diags/` builds every diagnostic, one
+//! constructor each, by code range. `fold` folds compile-time arithmetic.
+//!
+//! Decisions where the language reference (`docs/language.md`) leaves room (the checker's
+//! contract with users):
 //! - Compile-time values (literals, consts, `static_range` variables, and anything computed
 //!   only from them, including fn results) are folded during elaboration; they become IR
 //!   `Const`s only where they meet runtime values. Shapes, axes, `arange` bounds and
@@ -234,10 +244,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
-fn err(code: &'static str, message: impl Into<String>) -> Diagnostic {
-    Diagnostic::error(code, message)
-}
-
 /// Parses (via `syntax::parse`) and checks the main file and its `use`s. Every kernel whose consts
 /// all have defaults is also elaborated at those defaults, so its body errors are reported.
 pub fn check(
@@ -347,26 +353,17 @@ fn load_files(
             let (module, key, span, text) = match &u {
                 ast::UseItem::Module(ident) => {
                     let Some((_, text)) = STDLIB.iter().find(|(n, _)| *n == ident.name) else {
-                        let names = STDLIB.iter().map(|(n, _)| *n);
-                        let mut help = format!(
-                            "the standard modules are: {}",
-                            STDLIB
-                                .iter()
-                                .map(|(n, _)| *n)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        );
-                        if let Some(s) = suggest(&ident.name, names) {
-                            help = format!("did you mean `{s}`?");
-                        }
+                        let names: Vec<&str> = STDLIB.iter().map(|(n, _)| *n).collect();
+                        let similar = suggest(&ident.name, names.iter().copied());
                         checked.scopes[file as usize]
                             .failed_modules
                             .push(ident.name.clone());
-                        diags.push(
-                            err("E0208", format!("unknown standard module `{}`", ident.name))
-                                .with_label(ident.span, "no such module")
-                                .with_help(help),
-                        );
+                        diags.push(diags::unknown_std_module(
+                            &ident.name,
+                            ident.span,
+                            &names,
+                            similar,
+                        ));
                         continue;
                     };
                     (
@@ -388,14 +385,7 @@ fn load_files(
             };
             if let Some(&existing) = by_name.get(&key) {
                 if existing == file || uses_transitively(checked, existing, file) {
-                    diags.push(
-                        err(
-                            "E0208",
-                            format!("`use` cycle: `{key}` is already being loaded"),
-                        )
-                        .with_label(span, "this `use` leads back to a file that uses it")
-                        .with_help("move the shared items into a third file that both can `use`"),
-                    );
+                    diags.push(diags::use_cycle(&key, span));
                     continue;
                 }
                 checked.scopes[file as usize]
@@ -409,11 +399,7 @@ fn load_files(
                     Some(t) => t,
                     None => {
                         checked.scopes[file as usize].failed_modules.push(module);
-                        diags.push(
-                            err("E0208", format!("cannot read `{key}`"))
-                                .with_label(span, "used here")
-                                .with_help("the path is relative to the file that has the `use`"),
-                        );
+                        diags.push(diags::unreadable_use(&key, span));
                         continue;
                     }
                 },
@@ -549,14 +535,7 @@ fn kernel_signature(
             }
             ast::KernelParam::Const { name, ty, default } => {
                 if !matches!(ty.ty, ScalarType::I32 | ScalarType::Bool | ScalarType::F32) {
-                    diags.push(
-                        err(
-                            "E0314",
-                            format!("const parameter `{}` cannot be `{}`", name.name, ty.ty),
-                        )
-                        .with_label(ty.span, "not a const type")
-                        .with_help("const parameters are `i32`, `bool` or `f32`"),
-                    );
+                    diags.push(diags::bad_const_param(&name.name, ty.ty, ty.span));
                 }
                 let value = default.as_ref().and_then(|d| {
                     let v = elab.expr(d);
@@ -620,33 +599,18 @@ fn check_attr_shape(attr: &ast::Attr, diags: &mut Diagnostics) {
                     .iter()
                     .any(|a| !matches!(a, ast::AttrArg::Expr(_)))
             {
-                diags.push(
-                    err("E0214", "`#[grid]` takes 1 to 3 expressions")
-                        .with_label(attr.span, "malformed grid")
-                        .with_help("write e.g. `#[grid(cdiv(n, BLOCK))]` or `#[grid(m, n)]`"),
-                );
+                diags.push(diags::malformed_grid(attr.span));
             }
         }
         "threads" => {
             if attr.args.len() != 1 || !matches!(attr.args[0], ast::AttrArg::Expr(_)) {
-                diags.push(
-                    err("E0214", "`#[threads]` takes one number")
-                        .with_label(attr.span, "malformed attribute")
-                        .with_help("write e.g. `#[threads(128)]`"),
-                );
+                diags.push(diags::malformed_threads(attr.span));
             }
         }
         "autotune" => {}
         other => {
-            let mut help = "the kernel attributes are `grid`, `threads` and `autotune`".to_string();
-            if let Some(s) = suggest(other, ["grid", "threads", "autotune"].into_iter()) {
-                help = format!("did you mean `{s}`?");
-            }
-            diags.push(
-                err("E0214", format!("unknown attribute `{other}`"))
-                    .with_label(attr.name.span, "not a kernel attribute")
-                    .with_help(help),
-            );
+            let similar = suggest(other, ["grid", "threads", "autotune"].into_iter());
+            diags.push(diags::unknown_attribute(other, attr.name.span, similar));
         }
     }
 }
@@ -660,11 +624,7 @@ fn check_autotune(
     let mut spec = Autotune::default();
     let help = "write `#[autotune(key = [n], configs = [{BLOCK = 256, threads = 64}, …])]`";
     let bad = |diags: &mut Diagnostics, span: Span, message: String, help: &str| {
-        diags.push(
-            err("E0508", message)
-                .with_label(span, "here")
-                .with_help(help.to_string()),
-        );
+        diags.push(diags::invalid_autotune(message, span, help));
     };
     for arg in &attr.args {
         let ast::AttrArg::Named { name, value } = arg else {
@@ -788,12 +748,8 @@ pub fn lower(
         .copied()
     else {
         let names: Vec<&str> = checked.kernels.iter().map(|k| k.name.as_str()).collect();
-        let mut d = err("E0211", format!("no kernel named `{name}`"));
-        d = match suggest(name, names.iter().copied()) {
-            Some(s) => d.with_help(format!("did you mean `{s}`?")),
-            None => d.with_help(format!("the kernels are: {}", names.join(", "))),
-        };
-        diags.push(d);
+        let similar = suggest(name, names.iter().copied());
+        diags.push(diags::unknown_kernel(name, &names, similar));
         return (None, diags);
     };
     let item = &checked.files[file as usize].items[index];
@@ -810,15 +766,13 @@ pub fn lower(
                 ast::KernelParam::Const { name, .. } => Some(name.name.as_str()),
                 _ => None,
             });
-            let help = match suggest(given, names) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("kernel `{name}` has no const parameter `{given}`"),
-            };
-            diags.push(
-                err("E0216", format!("unknown const parameter `{given}`"))
-                    .with_label(k.name.span, "this kernel")
-                    .with_help(help),
-            );
+            let similar = suggest(given, names);
+            diags.push(diags::unknown_const_param(
+                given,
+                name,
+                k.name.span,
+                similar,
+            ));
         }
     }
 
@@ -858,17 +812,8 @@ pub fn lower(
                         elab.const_value(&v, d.span, ty.ty)
                     }
                     (None, None) => {
-                        elab.diags.push(
-                            err(
-                                "E0502",
-                                format!("const parameter `{}` has no value", cname.name),
-                            )
-                            .with_label(cname.span, "no default and none given")
-                            .with_help(format!(
-                                "give it a value with `-D {}=…` or a default `const {}: {} = …`",
-                                cname.name, cname.name, ty.ty
-                            )),
-                        );
+                        elab.diags
+                            .push(diags::const_without_value(&cname.name, ty.ty, cname.span));
                         None
                     }
                 };
@@ -914,14 +859,7 @@ pub fn lower(
                             elab.b.kernel.threads_span = Some(attr.span);
                         }
                         Val::Error => {}
-                        _ => elab.diags.push(
-                            err(
-                                "E0508",
-                                "`#[threads]` must be a power of two from 1 to 1024",
-                            )
-                            .with_label(e.span, "invalid thread count")
-                            .with_help("write e.g. `#[threads(128)]`"),
-                        ),
+                        _ => elab.diags.push(diags::invalid_threads(e.span)),
                     }
                 }
             }
@@ -931,11 +869,7 @@ pub fn lower(
     let v = elab.block(&k.body, false);
     if !matches!(v, Val::Unit | Val::Error) {
         let span = k.body.tail.as_ref().map_or(k.body.span, |t| t.span);
-        elab.diags.push(
-            err("E0312", "a kernel body has no value")
-                .with_label(span, "this value is discarded")
-                .with_help("end the expression with `;`, and write results with `store`"),
-        );
+        elab.diags.push(diags::kernel_body_value(span));
     }
     let failed = elab.diags.has_errors();
     diags.extend(std::mem::take(&mut elab.diags));

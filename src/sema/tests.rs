@@ -5,6 +5,8 @@ use crate::base::{diag, HostBuffer, KernelArg};
 use crate::ir::{GridExpr, InstKind};
 use std::collections::HashMap as Map;
 
+mod lowering;
+
 /// Serves `use`d files from memory.
 struct MemLoader(Map<String, String>);
 impl FileLoader for MemLoader {

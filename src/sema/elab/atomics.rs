@@ -1,29 +1,19 @@
 //! Checking `atomic_add/max/min/and/or/xor/xchg(p, v, mask: m)` and `atomic_cas(p, cmp, v)`:
 //! a mutable pointer (scalar or tile) to i32 or u32 (f32 only for `atomic_add`), operands of the
 //! pointee type broadcast to the pointer's shape; the result is the old values.
-use super::{err, Elab, OpTy, Slots, Val};
+use super::{Elab, OpTy, Slots, Val};
 use crate::base::{ScalarType, Span};
 use crate::ir::{AtomicOp, InstKind, Type, ValueId};
-
-fn atomic_op(name: &str) -> Option<AtomicOp> {
-    Some(match name {
-        "atomic_add" => AtomicOp::Add,
-        "atomic_max" => AtomicOp::Max,
-        "atomic_min" => AtomicOp::Min,
-        "atomic_and" => AtomicOp::And,
-        "atomic_or" => AtomicOp::Or,
-        "atomic_xor" => AtomicOp::Xor,
-        "atomic_xchg" => AtomicOp::Xchg,
-        "atomic_cas" => AtomicOp::Cas,
-        _ => return None,
-    })
-}
+use crate::sema::diags;
 
 impl Elab<'_> {
-    pub(super) fn atomic(&mut self, name: &str, slots: &Slots<'_>, span: Span) -> Val {
-        let Some(op) = atomic_op(name) else {
-            return Val::Error;
-        };
+    pub(super) fn atomic(
+        &mut self,
+        name: &str,
+        op: AtomicOp,
+        slots: &Slots<'_>,
+        span: Span,
+    ) -> Val {
         let Some((ptr, pointee, mutable, param, ps)) = self.pointer_arg(slots[0], name) else {
             return Val::Error;
         };
@@ -36,19 +26,7 @@ impl Elab<'_> {
             _ => false,
         };
         if !supported {
-            let help = if pointee == ScalarType::F32 {
-                "on f32 only `atomic_add` exists; use an i32 or u32 buffer for the others"
-            } else {
-                "atomics work on `i32` and `u32` buffers (and `atomic_add` on `f32`)"
-            };
-            return self.error(
-                err(
-                    "E0304",
-                    format!("`{name}` cannot operate on `{pointee}` elements"),
-                )
-                .with_label(ps, format!("this points to `{pointee}`"))
-                .with_help(help),
-            );
+            return self.error(diags::atomic_element_type(name, pointee, ps));
         }
         let shape = self.b.ty(ptr).shape.clone();
         // atomic_cas(ptr, cmp, value); the others (ptr, value, mask).
@@ -103,27 +81,18 @@ impl Elab<'_> {
         }
         match self.op_ty(&v) {
             Some(OpTy::Typed(t)) if t != pointee => {
-                self.error(
-                    err(
-                        "E0309",
-                        format!("`{name}` on a `{pointee}` pointer cannot take `{t}` values"),
-                    )
-                    .with_label(vs, format!("this is {}", self.describe(&v)))
-                    .with_label(ps, format!("this points to `{pointee}`"))
-                    .with_help(format!("convert the value with `as {pointee}`")),
-                );
+                self.error(diags::atomic_value_type(
+                    name,
+                    t,
+                    pointee,
+                    &self.describe(&v),
+                    vs,
+                    ps,
+                ));
                 return None;
             }
             Some(OpTy::UntypedFloat) if !pointee.is_float() => {
-                self.error(
-                    err(
-                        "E0309",
-                        format!("`{name}` on a `{pointee}` pointer cannot take a float literal"),
-                    )
-                    .with_label(vs, "a float literal")
-                    .with_label(ps, format!("this points to `{pointee}`"))
-                    .with_help("write an integer literal"),
-                );
+                self.error(diags::atomic_float_literal(name, pointee, vs, ps));
                 return None;
             }
             None => {

@@ -5,9 +5,10 @@
 //! whose element equals that maximum, or is NaN when the maximum is NaN: the lowest index wins
 //! ties and the first NaN wins over everything, as numpy's `argmax` does. Building it from the
 //! existing reductions keeps one reduction machinery in the layouts pass and the SPIR-V emitter.
-use super::{err, shape_text, Elab, Slots, Val};
+use super::{Elab, Slots, Val};
 use crate::base::Span;
 use crate::ir::{BinaryOp, CmpOp, Elem, ReduceOp, ScanOp, ValueId};
+use crate::sema::diags;
 
 impl Elab<'_> {
     /// The i32 index of the extreme element (`op` is `Max` or `Min`) of tile `x` along `axis`, or
@@ -83,7 +84,7 @@ impl Elab<'_> {
 
     /// `cumsum(x, axis: k)` / `cumprod(x, axis: k)`: same type and shape as `x`, a block of
     /// numbers; `axis` may be left out only for a 1-d block.
-    pub(super) fn scan(&mut self, name: &str, slots: &Slots<'_>, span: Span) -> Val {
+    pub(super) fn scan(&mut self, name: &str, op: ScanOp, slots: &Slots<'_>, span: Span) -> Val {
         let (x, xs) = self.arg_val(slots[0]);
         if matches!(x, Val::Error) {
             return Val::Error;
@@ -93,14 +94,7 @@ impl Elab<'_> {
         }
         let shape = self.shape_of(&x);
         if shape.is_empty() {
-            return self.error(
-                err(
-                    "E0403",
-                    format!("`{name}` scans a block, found {}", self.describe(&x)),
-                )
-                .with_label(xs, format!("this is {}", self.describe(&x)))
-                .with_help("a scan runs along an axis of a block; a scalar is its own scan"),
-            );
+            return self.error(diags::scan_of_scalar(name, &self.describe(&x), xs));
         }
         let axis = match slots[1] {
             Some(_) => match self.axis_arg(slots[1], &shape, xs, "the scan axis") {
@@ -108,27 +102,10 @@ impl Elab<'_> {
                 None => return Val::Error,
             },
             None if shape.len() == 1 => 0,
-            None => {
-                return self.error(
-                    err(
-                        "E0206",
-                        format!("`{name}` of a block of rank {} needs `axis`", shape.len()),
-                    )
-                    .with_label(xs, format!("this has shape {}", shape_text(&shape)))
-                    .with_help(format!(
-                        "name the dim to scan along, e.g. `{name}(x, axis: {})` for each row",
-                        shape.len() - 1
-                    )),
-                )
-            }
+            None => return self.error(diags::scan_needs_axis(name, &shape, xs)),
         };
         let Some(id) = self.runtime_value(&x, xs) else {
             return Val::Error;
-        };
-        let op = if name == "cumsum" {
-            ScanOp::Sum
-        } else {
-            ScanOp::Prod
         };
         self.b.span = span;
         Val::Rt(self.b.scan(op, id, axis))
