@@ -13,6 +13,8 @@ mod pipeline;
 mod pipeline_cache;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod thread_tests;
 
 pub use device::{list_devices, Device, DeviceOptions};
 pub use pipeline::Pipeline;

@@ -243,9 +243,11 @@ impl Device {
             let create_info = [vk::ComputePipelineCreateInfo::default()
                 .stage(stage)
                 .layout(pipeline.layout)];
+            let cache = context.share_pipeline_cache();
             pipeline.pipeline = device
-                .create_compute_pipelines(context.pipeline_cache, &create_info, None)
+                .create_compute_pipelines(*cache, &create_info, None)
                 .map_err(|(_, result)| vk_error("vkCreateComputePipelines")(result))?[0];
+            drop(cache);
             // The pool size must not be zero even for a kernel without buffers.
             let mut pool_sizes = vec![vk::DescriptorPoolSize::default()
                 .ty(vk::DescriptorType::STORAGE_BUFFER)

@@ -11,11 +11,9 @@ use tk::runtime::{Device, DeviceChoice, DeviceOptions, RuntimeError};
 /// Khronos validation layer is always on: any message it reports fails the launch (or load) that
 /// caused it, so every device test is also a validation test. `TK_TEST_VALIDATION=0` turns it
 /// off for a local run on a machine without `vulkan-validationlayers`; CI never sets it.
+/// The environment is only read: test threads run side by side, and
+/// writing it while another thread's Vulkan driver reads it is undefined behaviour.
 pub fn device() -> Device {
-    std::env::set_var(
-        "XDG_RUNTIME_DIR",
-        std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()),
-    );
     let validation = std::env::var("TK_TEST_VALIDATION").map_or(true, |v| v != "0");
     let options = DeviceOptions {
         validation,
