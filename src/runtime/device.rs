@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use ash::vk;
 use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
 
-use super::{alloc_error, vk_error, DeviceChoice, DeviceInfo, DeviceKind, RuntimeError};
+use super::{
+    alloc_error, vk_error, DeviceChoice, DeviceInfo, DeviceKind, LeftOutExtension, RuntimeError,
+};
 use crate::abi::{Features, Target};
 
 const VALIDATION_LAYER: &CStr = c"VK_LAYER_KHRONOS_validation";
@@ -26,6 +28,44 @@ fn lifecycle() -> MutexGuard<'static, ()> {
     LIFECYCLE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The device extensions tk enables when a device offers them, each with the Vulkan header
+/// version that introduced it. A validation layer built against an older header does not know
+/// the extension's structures and rejects them (Debian's 1.3.239 layer and
+/// `VK_KHR_cooperative_matrix`: "unknown sType 1000506000"), so under validation tk leaves out
+/// what the installed layer predates.
+const OPTIONAL_EXTENSIONS: [(&CStr, u32); 4] = [
+    (
+        ash::khr::_8bit_storage::NAME,
+        vk::make_api_version(0, 1, 1, 80),
+    ),
+    (
+        ash::khr::shader_float16_int8::NAME,
+        vk::make_api_version(0, 1, 1, 95),
+    ),
+    (
+        ash::ext::shader_atomic_float::NAME,
+        vk::make_api_version(0, 1, 2, 148),
+    ),
+    (
+        ash::khr::cooperative_matrix::NAME,
+        vk::make_api_version(0, 1, 3, 255),
+    ),
+];
+
+/// The extensions among `offered` that a validation layer whose `specVersion` is `layer` (the
+/// Vulkan header it was built against) predates.
+pub(super) fn predated_by_layer(layer: u32, offered: &[&CStr]) -> Vec<LeftOutExtension> {
+    OPTIONAL_EXTENSIONS
+        .iter()
+        .filter(|(name, introduced)| offered.contains(name) && *introduced > layer)
+        .map(|(name, introduced)| LeftOutExtension {
+            extension: name.to_string_lossy().into_owned(),
+            introduced: version_triple(*introduced),
+            layer: version_triple(layer),
+        })
+        .collect()
 }
 
 /// How to open a device beyond which one.
@@ -213,6 +253,16 @@ impl Context {
         }
     }
 
+    /// The extensions this device was opened without because the validation layer predates
+    /// them (empty without validation).
+    pub(crate) fn left_out(&self) -> &[LeftOutExtension] {
+        if self.validation.is_some() {
+            &self.info.left_out_under_validation
+        } else {
+            &[]
+        }
+    }
+
     /// The pipeline cache for making pipelines or reading its data, which several threads may
     /// do at once.
     pub(crate) fn share_pipeline_cache(&self) -> RwLockReadGuard<'_, vk::PipelineCache> {
@@ -312,10 +362,13 @@ struct NewInstance {
     validation: Option<Validation>,
     /// The Vulkan version the instance was made for.
     version: u32,
+    /// The installed validation layer's `specVersion` (the Vulkan header it was built against),
+    /// whether or not it is enabled.
+    layer: Option<u32>,
 }
 
-/// Creates the instance (Vulkan 1.2 when the loader has it, else 1.1), with validation when
-/// asked.
+/// Creates the instance (Vulkan 1.2 when the loader has it, else 1.1; under validation no newer
+/// than the layer), with validation when asked.
 fn create_instance(entry: &ash::Entry, validate: bool) -> Result<NewInstance, RuntimeError> {
     // SAFETY: plain queries and object creation through a loaded entry, with valid structs.
     unsafe {
@@ -328,26 +381,34 @@ fn create_instance(entry: &ash::Entry, validate: bool) -> Result<NewInstance, Ru
                 reason: "the Vulkan loader only offers Vulkan 1.0; tk needs 1.1".to_string(),
             });
         }
-        let api_version = loader_version.min(vk::API_VERSION_1_2);
+        let layer = entry
+            .enumerate_instance_layer_properties()
+            .map_err(vk_error("vkEnumerateInstanceLayerProperties"))?
+            .iter()
+            .find(|layer| layer.layer_name_as_c_str() == Ok(VALIDATION_LAYER))
+            .map(|layer| layer.spec_version);
+        let mut api_version = loader_version.min(vk::API_VERSION_1_2);
+        let mut layers = Vec::new();
+        let mut extensions = Vec::new();
+        if validate {
+            let Some(layer) = layer else {
+                return Err(RuntimeError::ValidationLayerMissing);
+            };
+            // A layer older than Vulkan 1.2 would not know the 1.2 feature structures either.
+            let layer_api = vk::make_api_version(
+                0,
+                vk::api_version_major(layer),
+                vk::api_version_minor(layer),
+                0,
+            );
+            api_version = api_version.min(layer_api.max(vk::API_VERSION_1_1));
+            layers.push(VALIDATION_LAYER.as_ptr());
+            extensions.push(ash::ext::debug_utils::NAME.as_ptr());
+        }
         let app = vk::ApplicationInfo::default()
             .application_name(c"tk")
             .engine_name(c"tk")
             .api_version(api_version);
-        let mut layers = Vec::new();
-        let mut extensions = Vec::new();
-        if validate {
-            let available = entry
-                .enumerate_instance_layer_properties()
-                .map_err(vk_error("vkEnumerateInstanceLayerProperties"))?;
-            if !available
-                .iter()
-                .any(|layer| layer.layer_name_as_c_str() == Ok(VALIDATION_LAYER))
-            {
-                return Err(RuntimeError::ValidationLayerMissing);
-            }
-            layers.push(VALIDATION_LAYER.as_ptr());
-            extensions.push(ash::ext::debug_utils::NAME.as_ptr());
-        }
         let create_info = vk::InstanceCreateInfo::default()
             .application_info(&app)
             .enabled_layer_names(&layers)
@@ -394,6 +455,7 @@ fn create_instance(entry: &ash::Entry, validate: bool) -> Result<NewInstance, Ru
             instance,
             validation,
             version: api_version,
+            layer,
         })
     }
 }
@@ -425,6 +487,8 @@ fn probe_all(entry: &ash::Entry, new: &NewInstance) -> Result<Vec<Probe>, Runtim
     Ok(probes)
 }
 
+/// Probes one physical device. Under validation, extensions the layer predates count as not
+/// offered (their feature structures are not even queried); either way `DeviceInfo` lists them.
 fn probe(
     entry: &ash::Entry,
     new: &NewInstance,
@@ -494,10 +558,19 @@ fn probe(
         let extensions = instance
             .enumerate_device_extension_properties(physical)
             .map_err(vk_error("vkEnumerateDeviceExtensionProperties"))?;
+        let offered: Vec<&CStr> = extensions
+            .iter()
+            .filter_map(|e| e.extension_name_as_c_str().ok())
+            .collect();
+        let left_out = new
+            .layer
+            .map_or_else(Vec::new, |layer| predated_by_layer(layer, &offered));
         let has = |name: &CStr| {
-            extensions
-                .iter()
-                .any(|e| e.extension_name_as_c_str() == Ok(name))
+            offered.contains(&name)
+                && !(new.validation.is_some()
+                    && left_out
+                        .iter()
+                        .any(|left| name.to_str() == Ok(left.extension.as_str())))
         };
         let mut support = Support {
             ext_8bit_storage: !core_12 && has(ash::khr::_8bit_storage::NAME),
@@ -598,6 +671,7 @@ fn probe(
             driver: driver_text,
             subgroup_size: subgroup.subgroup_size,
             timestamps: timestamp_bits > 0,
+            left_out_under_validation: left_out,
         };
         Ok(Some(Probe {
             info,

@@ -75,7 +75,7 @@ pub(super) fn missing_features(needed: Features, offered: Features) -> Vec<&'sta
         (
             needed.float_atomic_add,
             offered.float_atomic_add,
-            "shaderBufferFloat32AtomicAdd",
+            "shaderBufferFloat32AtomicAdd (VK_EXT_shader_atomic_float)",
         ),
         (
             needed.cooperative_matrix,
@@ -98,8 +98,16 @@ impl Device {
         let limits = &context.limits;
         let device_name = &context.info.name;
         if let Some(feature) = missing_features(abi.features, context.target.features).first() {
+            // A feature the device has but tk left out for the validation layer says so.
+            let left_out = context
+                .left_out()
+                .iter()
+                .find(|left| feature.contains(left.extension.as_str()));
             return Err(RuntimeError::MissingFeature {
-                feature: feature.to_string(),
+                feature: match left_out {
+                    Some(left) => format!("{feature}; {left}"),
+                    None => feature.to_string(),
+                },
                 device: device_name.clone(),
             });
         }

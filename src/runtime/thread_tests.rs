@@ -1,15 +1,17 @@
 //! The runtime under several threads, made deterministic: validation messages go to the thread
 //! whose call caused them, a merge into the pipeline cache waits for pipelines being made, a
 //! failure at any step of a submission (or a panic while recording) leaves a shared device
-//! usable. Every test that could hang runs under a time limit and fails instead.
+//! usable, and the extensions a validation layer predates follow from its version. Every test
+//! that could hang runs under a time limit and fails instead.
 use std::sync::mpsc;
 use std::time::Duration;
 
 use ash::vk;
 
+use super::device::predated_by_layer;
 use super::launch::{SubmitStep, FAIL_AT};
 use super::tests::{add_args, add_artifact, open, output_f32};
-use super::RuntimeError;
+use super::{LeftOutExtension, RuntimeError};
 
 /// Runs `work` on its own thread and fails the test if it takes longer than `limit` (a hang
 /// would otherwise stop the whole test binary).
@@ -173,4 +175,79 @@ fn a_panic_in_one_threads_launch_leaves_a_shared_device_usable() {
         drop(pipeline);
         device.close().expect("no validation errors");
     });
+}
+
+/// Debian's layer 1.3.239 on a device offering every optional extension: only
+/// `VK_KHR_cooperative_matrix` (Vulkan 1.3.255) is newer.
+#[test]
+fn extensions_newer_than_the_validation_layer_are_left_out() {
+    let all = [
+        ash::khr::_8bit_storage::NAME,
+        ash::khr::shader_float16_int8::NAME,
+        ash::ext::shader_atomic_float::NAME,
+        ash::khr::cooperative_matrix::NAME,
+        ash::khr::swapchain::NAME,
+    ];
+    let debian = vk::make_api_version(0, 1, 3, 239);
+    let left = predated_by_layer(debian, &all);
+    assert_eq!(
+        left,
+        vec![LeftOutExtension {
+            extension: "VK_KHR_cooperative_matrix".into(),
+            introduced: (1, 3, 255),
+            layer: (1, 3, 239),
+        }]
+    );
+    assert_eq!(
+        left[0].to_string(),
+        "validation layer 1.3.239 predates VK_KHR_cooperative_matrix (Vulkan 1.3.255): left out \
+         under validation"
+    );
+    // The header that brought the extension knows it; one before does not.
+    let at = |patch| vk::make_api_version(0, 1, 3, patch);
+    assert!(predated_by_layer(at(255), &all).is_empty());
+    assert_eq!(predated_by_layer(at(254), &all).len(), 1);
+    // Only offered extensions are considered.
+    assert!(predated_by_layer(debian, &all[..3]).is_empty());
+    // An old layer (Vulkan 1.2.131) predates the float atomics and cooperative matrices, not
+    // 8-bit storage or float16/int8.
+    let old: Vec<String> = predated_by_layer(vk::make_api_version(0, 1, 2, 131), &all)
+        .into_iter()
+        .map(|left| left.extension)
+        .collect();
+    assert_eq!(
+        old,
+        ["VK_EXT_shader_atomic_float", "VK_KHR_cooperative_matrix"]
+    );
+    let ancient = predated_by_layer(vk::make_api_version(0, 1, 1, 70), &all);
+    assert_eq!(ancient.len(), 4);
+}
+
+/// On this machine's devices, whatever is listed as left out is newer than the installed layer.
+#[test]
+fn listed_devices_name_what_validation_leaves_out() {
+    for info in super::list_devices().expect("devices") {
+        for left in &info.left_out_under_validation {
+            assert!(left.introduced > left.layer, "{left}");
+        }
+        let device = super::Device::open_with(
+            super::DeviceChoice::Index(info.index),
+            super::DeviceOptions {
+                validation: true,
+                ..Default::default()
+            },
+        )
+        .expect("opens under validation");
+        assert_eq!(
+            device.info().left_out_under_validation,
+            info.left_out_under_validation
+        );
+        if info
+            .left_out_under_validation
+            .iter()
+            .any(|left| left.extension == "VK_KHR_cooperative_matrix")
+        {
+            assert!(!device.target().features.cooperative_matrix);
+        }
+    }
 }
