@@ -1,15 +1,72 @@
 //! Opening Vulkan: the instance (with optional validation), physical-device probing (kind,
 //! limits, features, subgroup size), the logical device with its compute queue, and teardown.
 use std::ffi::{c_void, CStr};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ash::vk;
 use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
 
-use super::{alloc_error, vk_error, DeviceChoice, DeviceInfo, DeviceKind, RuntimeError};
+use super::{
+    alloc_error, vk_error, DeviceChoice, DeviceInfo, DeviceKind, LeftOutExtension, RuntimeError,
+};
 use crate::abi::{Features, Target};
 
 const VALIDATION_LAYER: &CStr = c"VK_LAYER_KHRONOS_validation";
+
+/// Held while any thread of the process creates or destroys a Vulkan instance or device (and
+/// while ash resolves the new device's functions). The Vulkan spec lets independent instances and
+/// devices be made and torn down from several threads at once, but the loader keeps every
+/// instance's devices in process-wide lists, and its releases have walked those lists under one
+/// lock while creation and destruction changed them under another (KhronosGroup/Vulkan-Loader
+/// issue 2018: a use after free between `vkCreateDevice` and `vkDestroyDevice` of different
+/// instances). Opening and closing are rare and short next to launches, so tk keeps them apart.
+static LIFECYCLE: Mutex<()> = Mutex::new(());
+
+fn lifecycle() -> MutexGuard<'static, ()> {
+    // The guarded data is `()`: a panic while it was held leaves nothing inconsistent.
+    LIFECYCLE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The device extensions tk enables when a device offers them, each with the Vulkan header
+/// version that introduced it. A validation layer built against an older header does not know
+/// the extension's structures and rejects them (Debian's 1.3.239 layer and
+/// `VK_KHR_cooperative_matrix`: "unknown sType 1000506000"), so under validation tk leaves out
+/// what the installed layer predates.
+const OPTIONAL_EXTENSIONS: [(&CStr, u32); 4] = [
+    (
+        ash::khr::_8bit_storage::NAME,
+        vk::make_api_version(0, 1, 1, 80),
+    ),
+    (
+        ash::khr::shader_float16_int8::NAME,
+        vk::make_api_version(0, 1, 1, 95),
+    ),
+    (
+        ash::ext::shader_atomic_float::NAME,
+        vk::make_api_version(0, 1, 2, 148),
+    ),
+    (
+        ash::khr::cooperative_matrix::NAME,
+        vk::make_api_version(0, 1, 3, 255),
+    ),
+];
+
+/// The extensions among `offered` that a validation layer whose `specVersion` is `layer` (the
+/// Vulkan header it was built against) predates.
+pub(super) fn predated_by_layer(layer: u32, offered: &[&CStr]) -> Vec<LeftOutExtension> {
+    OPTIONAL_EXTENSIONS
+        .iter()
+        .filter(|(name, introduced)| offered.contains(name) && *introduced > layer)
+        .map(|(name, introduced)| LeftOutExtension {
+            extension: name.to_string_lossy().into_owned(),
+            introduced: version_triple(*introduced),
+            layer: version_triple(layer),
+        })
+        .collect()
+}
 
 /// How to open a device beyond which one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -37,9 +94,26 @@ pub struct Device {
     pub(crate) context: Arc<Context>,
 }
 
+/// One validation message and the thread whose Vulkan call produced it.
+struct Message {
+    thread: u64,
+    text: String,
+}
+
 /// The messages the validation layer sent to our callback; in an `Arc` so its address is stable
 /// and `Device::close` can read what arrives during teardown.
-type MessageLog = Mutex<Vec<String>>;
+type MessageLog = Mutex<Vec<Message>>;
+
+/// A number for the current thread, to tell whose call a validation message belongs to (the
+/// layer reports from inside the call that broke a rule, on the thread that made it). 0 where
+/// the thread's storage is already gone.
+fn thread_tag() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TAG: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TAG.try_with(|tag| *tag).unwrap_or(0)
+}
 
 struct Validation {
     loader: ash::ext::debug_utils::Instance,
@@ -112,11 +186,17 @@ impl Support {
 
 /// Per-device mutable state: one launch at a time records into the single command buffer.
 pub(crate) struct State {
-    /// `None` only during teardown (the allocator must be dropped before the device).
+    /// `None` only during teardown (the allocator must be dropped before the device), and while
+    /// a launch has it on loan.
     pub(crate) allocator: Option<Allocator>,
     pub(crate) command_pool: vk::CommandPool,
     pub(crate) command_buffer: vk::CommandBuffer,
     pub(crate) fence: vk::Fence,
+    /// True from a successful `vkQueueSubmit` until its fence has been waited for and reset: a
+    /// failed wait leaves it set, and the next submission waits for that work first. The fence
+    /// is only ever waited for while this is set, so no wait is for a submission never made. A
+    /// `Cell` because `submit` sees the state through the lock guard shared.
+    pub(crate) fence_pending: std::cell::Cell<bool>,
 }
 
 /// The shared device object; pipelines hold an `Arc` to it so it outlives them.
@@ -139,31 +219,71 @@ pub(crate) struct Context {
     pub(crate) timestamp_mask: u64,
     pub(crate) state: Mutex<State>,
     /// The device-wide VkPipelineCache every pipeline is created through (persisted by
-    /// `pipeline_cache.rs`).
-    pub(crate) pipeline_cache: vk::PipelineCache,
+    /// `pipeline_cache.rs`). Pipeline creation may share it (Vulkan synchronizes that
+    /// internally) and takes the read lock; merging into it must exclude every other use and
+    /// takes the write lock.
+    pub(crate) pipeline_cache: RwLock<vk::PipelineCache>,
     pub(crate) cache_identity: super::pipeline_cache::CacheIdentity,
 }
 
 impl Context {
-    /// Takes the validation errors collected since the last call; an error if there were any.
+    /// Takes the validation errors the calling thread's Vulkan calls caused since its last check;
+    /// an error if there were any. Messages of other threads stay for those threads: a launch
+    /// on a shared device is not blamed for another thread's load.
     pub(crate) fn check_validation(&self) -> Result<(), RuntimeError> {
         let Some(validation) = &self.validation else {
             return Ok(());
         };
-        let messages = match validation.messages.lock() {
-            Ok(mut log) => std::mem::take(&mut *log),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        };
-        if messages.is_empty() {
+        let thread = thread_tag();
+        let mut log = validation
+            .messages
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (mine, others): (Vec<Message>, Vec<Message>) = std::mem::take(&mut *log)
+            .into_iter()
+            .partition(|message| message.thread == thread);
+        *log = others;
+        drop(log);
+        if mine.is_empty() {
             Ok(())
         } else {
-            Err(RuntimeError::Validation { messages })
+            Err(RuntimeError::Validation {
+                messages: mine.into_iter().map(|message| message.text).collect(),
+            })
         }
     }
 
-    pub(crate) fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+    /// The extensions this device was opened without because the validation layer predates
+    /// them (empty without validation).
+    pub(crate) fn left_out(&self) -> &[LeftOutExtension] {
+        if self.validation.is_some() {
+            &self.info.left_out_under_validation
+        } else {
+            &[]
+        }
+    }
+
+    /// The pipeline cache for making pipelines or reading its data, which several threads may
+    /// do at once.
+    pub(crate) fn share_pipeline_cache(&self) -> RwLockReadGuard<'_, vk::PipelineCache> {
+        // The guarded handle never changes after opening: a poisoned lock is still usable.
+        self.pipeline_cache
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The pipeline cache for merging into it, which Vulkan requires no other thread to use
+    /// meanwhile (`vkMergePipelineCaches`: `dstCache` is externally synchronized).
+    pub(crate) fn own_pipeline_cache(&self) -> RwLockWriteGuard<'_, vk::PipelineCache> {
+        self.pipeline_cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn lock_state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave Vulkan objects half made: every call that
-        // records waits on the fence before returning, so a poisoned lock is still usable.
+        // records waits on the fence before returning, and a launch gives the allocator back on
+        // every path, so a poisoned lock is still usable.
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -181,10 +301,14 @@ impl Drop for Context {
                 .get_mut()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             self.device.destroy_fence(state.fence, None);
-            self.device
-                .destroy_pipeline_cache(self.pipeline_cache, None);
+            let cache = self
+                .pipeline_cache
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            self.device.destroy_pipeline_cache(*cache, None);
             self.device.destroy_command_pool(state.command_pool, None);
             drop(state.allocator.take());
+            let _lifecycle = lifecycle();
             self.device.destroy_device(None);
             if let Some(validation) = &self.validation {
                 validation
@@ -223,18 +347,29 @@ unsafe extern "system" fn debug_callback(
             .map(|text| text.to_string_lossy().into_owned())
             .unwrap_or_else(|| "(no message)".to_string());
         if let Ok(mut log) = log.lock() {
-            log.push(message);
+            log.push(Message {
+                thread: thread_tag(),
+                text: message,
+            });
         }
     }
     vk::FALSE
 }
 
-/// Creates the instance (Vulkan 1.2 when the loader has it, else 1.1), with validation when
-/// asked. Returns the instance version in use.
-fn create_instance(
-    entry: &ash::Entry,
-    validate: bool,
-) -> Result<(ash::Instance, Option<Validation>, u32), RuntimeError> {
+/// A new instance and what was learnt while making it.
+struct NewInstance {
+    instance: ash::Instance,
+    validation: Option<Validation>,
+    /// The Vulkan version the instance was made for.
+    version: u32,
+    /// The installed validation layer's `specVersion` (the Vulkan header it was built against),
+    /// whether or not it is enabled.
+    layer: Option<u32>,
+}
+
+/// Creates the instance (Vulkan 1.2 when the loader has it, else 1.1; under validation no newer
+/// than the layer), with validation when asked.
+fn create_instance(entry: &ash::Entry, validate: bool) -> Result<NewInstance, RuntimeError> {
     // SAFETY: plain queries and object creation through a loaded entry, with valid structs.
     unsafe {
         let loader_version = entry
@@ -246,26 +381,34 @@ fn create_instance(
                 reason: "the Vulkan loader only offers Vulkan 1.0; tk needs 1.1".to_string(),
             });
         }
-        let api_version = loader_version.min(vk::API_VERSION_1_2);
+        let layer = entry
+            .enumerate_instance_layer_properties()
+            .map_err(vk_error("vkEnumerateInstanceLayerProperties"))?
+            .iter()
+            .find(|layer| layer.layer_name_as_c_str() == Ok(VALIDATION_LAYER))
+            .map(|layer| layer.spec_version);
+        let mut api_version = loader_version.min(vk::API_VERSION_1_2);
+        let mut layers = Vec::new();
+        let mut extensions = Vec::new();
+        if validate {
+            let Some(layer) = layer else {
+                return Err(RuntimeError::ValidationLayerMissing);
+            };
+            // A layer older than Vulkan 1.2 would not know the 1.2 feature structures either.
+            let layer_api = vk::make_api_version(
+                0,
+                vk::api_version_major(layer),
+                vk::api_version_minor(layer),
+                0,
+            );
+            api_version = api_version.min(layer_api.max(vk::API_VERSION_1_1));
+            layers.push(VALIDATION_LAYER.as_ptr());
+            extensions.push(ash::ext::debug_utils::NAME.as_ptr());
+        }
         let app = vk::ApplicationInfo::default()
             .application_name(c"tk")
             .engine_name(c"tk")
             .api_version(api_version);
-        let mut layers = Vec::new();
-        let mut extensions = Vec::new();
-        if validate {
-            let available = entry
-                .enumerate_instance_layer_properties()
-                .map_err(vk_error("vkEnumerateInstanceLayerProperties"))?;
-            if !available
-                .iter()
-                .any(|layer| layer.layer_name_as_c_str() == Ok(VALIDATION_LAYER))
-            {
-                return Err(RuntimeError::ValidationLayerMissing);
-            }
-            layers.push(VALIDATION_LAYER.as_ptr());
-            extensions.push(ash::ext::debug_utils::NAME.as_ptr());
-        }
         let create_info = vk::InstanceCreateInfo::default()
             .application_info(&app)
             .enabled_layer_names(&layers)
@@ -308,7 +451,12 @@ fn create_instance(
         } else {
             None
         };
-        Ok((instance, validation, api_version))
+        Ok(NewInstance {
+            instance,
+            validation,
+            version: api_version,
+            layer,
+        })
     }
 }
 
@@ -326,30 +474,29 @@ fn version_triple(version: u32) -> (u32, u32, u32) {
 }
 
 /// Probes every physical device with a compute queue, numbered in enumeration order.
-fn probe_all(
-    entry: &ash::Entry,
-    instance: &ash::Instance,
-    instance_version: u32,
-) -> Result<Vec<Probe>, RuntimeError> {
+fn probe_all(entry: &ash::Entry, new: &NewInstance) -> Result<Vec<Probe>, RuntimeError> {
     // SAFETY: queries on handles enumerated from this live instance.
-    let physicals = unsafe { instance.enumerate_physical_devices() }
+    let physicals = unsafe { new.instance.enumerate_physical_devices() }
         .map_err(vk_error("vkEnumeratePhysicalDevices"))?;
     let mut probes = Vec::new();
     for physical in physicals {
-        if let Some(probe) = probe(entry, instance, instance_version, physical, probes.len())? {
+        if let Some(probe) = probe(entry, new, physical, probes.len())? {
             probes.push(probe);
         }
     }
     Ok(probes)
 }
 
+/// Probes one physical device. Under validation, extensions the layer predates count as not
+/// offered (their feature structures are not even queried); either way `DeviceInfo` lists them.
 fn probe(
     entry: &ash::Entry,
-    instance: &ash::Instance,
-    instance_version: u32,
+    new: &NewInstance,
     physical: vk::PhysicalDevice,
     index: usize,
 ) -> Result<Option<Probe>, RuntimeError> {
+    let instance = &new.instance;
+    let instance_version = new.version;
     // SAFETY: queries on a physical device of this live instance, with well-formed chains.
     unsafe {
         let families = instance.get_physical_device_queue_family_properties(physical);
@@ -411,10 +558,19 @@ fn probe(
         let extensions = instance
             .enumerate_device_extension_properties(physical)
             .map_err(vk_error("vkEnumerateDeviceExtensionProperties"))?;
+        let offered: Vec<&CStr> = extensions
+            .iter()
+            .filter_map(|e| e.extension_name_as_c_str().ok())
+            .collect();
+        let left_out = new
+            .layer
+            .map_or_else(Vec::new, |layer| predated_by_layer(layer, &offered));
         let has = |name: &CStr| {
-            extensions
-                .iter()
-                .any(|e| e.extension_name_as_c_str() == Ok(name))
+            offered.contains(&name)
+                && !(new.validation.is_some()
+                    && left_out
+                        .iter()
+                        .any(|left| name.to_str() == Ok(left.extension.as_str())))
         };
         let mut support = Support {
             ext_8bit_storage: !core_12 && has(ash::khr::_8bit_storage::NAME),
@@ -515,6 +671,7 @@ fn probe(
             driver: driver_text,
             subgroup_size: subgroup.subgroup_size,
             timestamps: timestamp_bits > 0,
+            left_out_under_validation: left_out,
         };
         Ok(Some(Probe {
             info,
@@ -581,10 +738,11 @@ unsafe fn coop_shape(
 /// Every Vulkan device with a compute queue, in the order `DeviceChoice::Index` uses.
 pub fn list_devices() -> Result<Vec<DeviceInfo>, RuntimeError> {
     let entry = load_entry()?;
-    let (instance, _, version) = create_instance(&entry, false)?;
-    let probes = probe_all(&entry, &instance, version);
+    let _lifecycle = lifecycle();
+    let new = create_instance(&entry, false)?;
+    let probes = probe_all(&entry, &new);
     // SAFETY: the instance has no children left.
-    unsafe { instance.destroy_instance(None) };
+    unsafe { new.instance.destroy_instance(None) };
     Ok(probes?.into_iter().map(|probe| probe.info).collect())
 }
 
@@ -631,34 +789,43 @@ impl Device {
 
     pub fn open_with(choice: DeviceChoice, options: DeviceOptions) -> Result<Device, RuntimeError> {
         let entry = load_entry()?;
-        let (instance, validation, version) = create_instance(&entry, options.validation)?;
-        let destroy_instance = |validation: Option<Validation>| {
-            // SAFETY: called only on failure paths, when no device was made from the instance.
-            unsafe {
-                if let Some(validation) = validation {
-                    validation
-                        .loader
-                        .destroy_debug_utils_messenger(validation.messenger, None);
+        let (new, probe, device) = {
+            let _lifecycle = lifecycle();
+            let new = create_instance(&entry, options.validation)?;
+            let destroy_instance = |new: NewInstance| {
+                // SAFETY: called only on failure paths, when no device was made from the
+                // instance.
+                unsafe {
+                    if let Some(validation) = new.validation {
+                        validation
+                            .loader
+                            .destroy_debug_utils_messenger(validation.messenger, None);
+                    }
+                    new.instance.destroy_instance(None);
                 }
-                instance.destroy_instance(None);
+            };
+            let probe = match probe_all(&entry, &new)
+                .and_then(|probes| choose(&probes, choice).map(|index| probes[index].clone()))
+            {
+                Ok(probe) => probe,
+                Err(error) => {
+                    destroy_instance(new);
+                    return Err(error);
+                }
+            };
+            match create_device(&new.instance, &probe) {
+                Ok(device) => (new, probe, device),
+                Err(error) => {
+                    destroy_instance(new);
+                    return Err(error);
+                }
             }
         };
-        let probe = match probe_all(&entry, &instance, version)
-            .and_then(|probes| choose(&probes, choice).map(|index| probes[index].clone()))
-        {
-            Ok(probe) => probe,
-            Err(error) => {
-                destroy_instance(validation);
-                return Err(error);
-            }
-        };
-        let device = match create_device(&instance, &probe) {
-            Ok(device) => device,
-            Err(error) => {
-                destroy_instance(validation);
-                return Err(error);
-            }
-        };
+        let NewInstance {
+            instance,
+            validation,
+            ..
+        } = new;
         let features = probe.support.features();
         let limits = probe.limits;
         let target = Target {
@@ -698,18 +865,23 @@ impl Device {
                 command_pool: vk::CommandPool::null(),
                 command_buffer: vk::CommandBuffer::null(),
                 fence: vk::Fence::null(),
+                fence_pending: std::cell::Cell::new(false),
             }),
-            pipeline_cache: vk::PipelineCache::null(),
+            pipeline_cache: RwLock::new(vk::PipelineCache::null()),
             cache_identity: probe.cache_identity,
         };
         init_state(&mut context, probe.physical)?;
         // SAFETY: object creation on a live device; stored at once so Drop frees it.
-        context.pipeline_cache = unsafe {
+        let cache = unsafe {
             context
                 .device
                 .create_pipeline_cache(&vk::PipelineCacheCreateInfo::default(), None)
         }
         .map_err(vk_error("vkCreatePipelineCache"))?;
+        *context
+            .pipeline_cache
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = cache;
         context.check_validation()?;
         Ok(Device {
             context: Arc::new(context),
@@ -721,18 +893,21 @@ impl Device {
     }
 
     /// Tears the device down now and reports what the validation layer said while it did (with
-    /// validation on, objects left alive show up here as errors). Pipelines still alive keep
-    /// the device open; that is a `BadArguments` error and nothing is torn down.
+    /// validation on, objects left alive show up here as errors), along with any message no
+    /// call has reported yet, whichever thread caused it. Pipelines still alive keep the device
+    /// open; that is a `BadArguments` error and nothing is torn down.
     pub fn close(self) -> Result<(), RuntimeError> {
         let context = Arc::try_unwrap(self.context).map_err(|_| RuntimeError::BadArguments {
             kernel: String::new(),
             message: "the device cannot close while pipelines made on it are alive".into(),
         })?;
-        context.check_validation()?;
         let log = context.validation.as_ref().map(|v| v.messages.clone());
         drop(context);
-        let messages = match log {
-            Some(log) => std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner())),
+        let messages: Vec<String> = match log {
+            Some(log) => std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .map(|message| message.text)
+                .collect(),
             None => Vec::new(),
         };
         if messages.is_empty() {

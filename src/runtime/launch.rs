@@ -595,7 +595,13 @@ impl Drop for Queries<'_> {
     }
 }
 
-/// Records commands into the device's one command buffer, submits them and waits.
+/// Records commands into the device's one command buffer, submits them and waits for them.
+///
+/// The fence is waited for only after a submission that signals it was made, and reset only
+/// after that wait succeeded. When a wait fails the submission may still be running: the fence
+/// stays marked pending and the next call waits for that work before reusing the command
+/// buffer and the fence. So no wait is ever for a fence nothing will signal, and an error at
+/// any step leaves the device usable by the next launch (of this thread or another).
 fn submit(
     context: &Context,
     state: &State,
@@ -603,12 +609,17 @@ fn submit(
 ) -> Result<(), RuntimeError> {
     let device = &context.device;
     let command_buffer = state.command_buffer;
+    if state.fence_pending.get() {
+        wait_and_reset(context, state)?;
+    }
     // SAFETY: the command buffer is idle (the previous submission was waited for) and owned by
     // the state lock the caller holds.
     unsafe {
+        fault(SubmitStep::Reset)?;
         device
             .reset_command_buffer(command_buffer, vk::CommandBufferResetFlags::empty())
             .map_err(vk_error("vkResetCommandBuffer"))?;
+        fault(SubmitStep::Begin)?;
         device
             .begin_command_buffer(
                 command_buffer,
@@ -616,21 +627,83 @@ fn submit(
                     .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
             )
             .map_err(vk_error("vkBeginCommandBuffer"))?;
+        fault(SubmitStep::Record)?;
         record(device, command_buffer);
+        fault(SubmitStep::End)?;
         device
             .end_command_buffer(command_buffer)
             .map_err(vk_error("vkEndCommandBuffer"))?;
         let command_buffers = [command_buffer];
         let submits = [vk::SubmitInfo::default().command_buffers(&command_buffers)];
+        fault(SubmitStep::Submit)?;
+        // A failed submission leaves the fence as it was: unsignaled and not pending.
         device
             .queue_submit(context.queue, &submits, state.fence)
             .map_err(vk_error("vkQueueSubmit"))?;
-        let waited = device.wait_for_fences(&[state.fence], true, u64::MAX);
+    }
+    state.fence_pending.set(true);
+    wait_and_reset(context, state)
+}
+
+/// Waits for the pending submission's fence and resets it. On failure the fence stays pending
+/// (and the next submission waits for it again). Without a timeout the wait fails only when the
+/// device is lost, after which nothing counts as pending any more and the caller may free the
+/// submission's buffers (or out of host or device memory).
+fn wait_and_reset(context: &Context, state: &State) -> Result<(), RuntimeError> {
+    debug_assert!(
+        state.fence_pending.get(),
+        "waiting for a fence never submitted"
+    );
+    let device = &context.device;
+    // SAFETY: the fence belongs to this device and a submission that signals it was made.
+    unsafe {
+        device
+            .wait_for_fences(&[state.fence], true, u64::MAX)
+            .map_err(vk_error("vkWaitForFences"))?;
+        fault(SubmitStep::Wait)?;
+        state.fence_pending.set(false);
         device
             .reset_fences(&[state.fence])
             .map_err(vk_error("vkResetFences"))?;
-        waited.map_err(vk_error("vkWaitForFences"))?;
     }
+    Ok(())
+}
+
+/// The steps of `submit` a test can make fail, as if the Vulkan call had failed.
+#[cfg_attr(not(test), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SubmitStep {
+    Reset,
+    Begin,
+    End,
+    Submit,
+    /// The wait for the fence, failing after the work ended (as a device lost after it would).
+    Wait,
+    /// Recording, where the injected fault is a panic, as an internal bug would be.
+    Record,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The step at which the calling thread's next `submit` fails (tests only).
+    pub(super) static FAIL_AT: std::cell::Cell<Option<SubmitStep>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Fails `step` when a test asked for it on this thread; nothing outside tests.
+fn fault(step: SubmitStep) -> Result<(), RuntimeError> {
+    #[cfg(test)]
+    if FAIL_AT.with(|at| at.get() == Some(step)) {
+        FAIL_AT.with(|at| at.set(None));
+        if step == SubmitStep::Record {
+            panic!("a panic injected by a test while recording");
+        }
+        return Err(RuntimeError::Vulkan {
+            call: format!("{step:?} (injected by a test)"),
+            result: "ERROR_UNKNOWN".to_string(),
+        });
+    }
+    let _ = step;
     Ok(())
 }
 
@@ -680,26 +753,59 @@ fn run(
     plan: &Plan,
     runs: Runs,
 ) -> Result<Vec<f64>, RuntimeError> {
-    let mut allocator = state
-        .allocator
-        .take()
-        .expect("the allocator lives until teardown");
-    let mut buffers = LaunchBuffers {
-        buffers: Vec::new(),
-    };
-    let result = run_with_buffers(
+    let allocator = state.allocator.take().ok_or_else(|| RuntimeError::Vulkan {
+        call: "gpu_allocator".to_string(),
+        result: "the device's allocator was lost to a panic in an earlier copy_bandwidth"
+            .to_string(),
+    })?;
+    let mut loan = AllocatorLoan {
         context,
         state,
-        &mut allocator,
-        &mut buffers,
+        allocator: Some(allocator),
+        buffers: LaunchBuffers {
+            buffers: Vec::new(),
+        },
+    };
+    let allocator = loan
+        .allocator
+        .as_mut()
+        .expect("the loan holds the allocator until it drops");
+    run_with_buffers(
+        context,
+        loan.state,
+        allocator,
+        &mut loan.buffers,
         pipeline,
         args,
         plan,
         runs,
-    );
-    buffers.free(context, &mut allocator);
-    state.allocator = Some(allocator);
-    result
+    )
+}
+
+/// A launch's loan of the device's allocator: on every path out of the launch, a panic
+/// included, it frees the launch's buffers and gives the allocator back, so that a panic in one
+/// thread's launch leaves a shared device usable by the others. (A panic cannot come between
+/// a submission and its wait, so the buffers are never in use when freed.)
+struct AllocatorLoan<'a> {
+    context: &'a Context,
+    state: &'a mut State,
+    allocator: Option<Allocator>,
+    buffers: LaunchBuffers,
+}
+
+impl Drop for AllocatorLoan<'_> {
+    fn drop(&mut self) {
+        if let Some(mut allocator) = self.allocator.take() {
+            let buffers = std::mem::replace(
+                &mut self.buffers,
+                LaunchBuffers {
+                    buffers: Vec::new(),
+                },
+            );
+            buffers.free(self.context, &mut allocator);
+            self.state.allocator = Some(allocator);
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -13,6 +13,8 @@ mod pipeline;
 mod pipeline_cache;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod thread_tests;
 
 pub use device::{list_devices, Device, DeviceOptions};
 pub use pipeline::Pipeline;
@@ -61,6 +63,34 @@ pub struct DeviceInfo {
     pub subgroup_size: u32,
     /// Whether the queue family used for compute can write timestamps (`bench` needs them).
     pub timestamps: bool,
+    /// Extensions the device offers that the installed validation layer predates. A device
+    /// opened with validation goes without them (and the features they bring), so that the
+    /// layer stays on; without validation they are used. Empty when no layer is installed.
+    pub left_out_under_validation: Vec<LeftOutExtension>,
+}
+
+/// A device extension tk leaves out under validation: the installed validation layer was built
+/// against an older Vulkan header and would reject the extension's structures as unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOutExtension {
+    pub extension: String,
+    /// The Vulkan header version that introduced the extension.
+    pub introduced: (u32, u32, u32),
+    /// The validation layer's `specVersion`: the header it was built against.
+    pub layer: (u32, u32, u32),
+}
+
+impl fmt::Display for LeftOutExtension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (lm, ln, lp) = self.layer;
+        let (im, in_, ip) = self.introduced;
+        write!(
+            f,
+            "validation layer {lm}.{ln}.{lp} predates {} (Vulkan {im}.{in_}.{ip}): left out under \
+             validation",
+            self.extension
+        )
+    }
 }
 
 /// What one launch did.

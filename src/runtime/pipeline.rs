@@ -75,7 +75,7 @@ pub(super) fn missing_features(needed: Features, offered: Features) -> Vec<&'sta
         (
             needed.float_atomic_add,
             offered.float_atomic_add,
-            "shaderBufferFloat32AtomicAdd",
+            "shaderBufferFloat32AtomicAdd (VK_EXT_shader_atomic_float)",
         ),
         (
             needed.cooperative_matrix,
@@ -98,8 +98,16 @@ impl Device {
         let limits = &context.limits;
         let device_name = &context.info.name;
         if let Some(feature) = missing_features(abi.features, context.target.features).first() {
+            // A feature the device has but tk left out for the validation layer says so.
+            let left_out = context
+                .left_out()
+                .iter()
+                .find(|left| feature.contains(left.extension.as_str()));
             return Err(RuntimeError::MissingFeature {
-                feature: feature.to_string(),
+                feature: match left_out {
+                    Some(left) => format!("{feature}; {left}"),
+                    None => feature.to_string(),
+                },
                 device: device_name.clone(),
             });
         }
@@ -243,9 +251,11 @@ impl Device {
             let create_info = [vk::ComputePipelineCreateInfo::default()
                 .stage(stage)
                 .layout(pipeline.layout)];
+            let cache = context.share_pipeline_cache();
             pipeline.pipeline = device
-                .create_compute_pipelines(context.pipeline_cache, &create_info, None)
+                .create_compute_pipelines(*cache, &create_info, None)
                 .map_err(|(_, result)| vk_error("vkCreateComputePipelines")(result))?[0];
+            drop(cache);
             // The pool size must not be zero even for a kernel without buffers.
             let mut pool_sizes = vec![vk::DescriptorPoolSize::default()
                 .ty(vk::DescriptorType::STORAGE_BUFFER)

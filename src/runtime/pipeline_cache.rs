@@ -41,29 +41,24 @@ impl Device {
 
     /// The pipeline cache's current data (to save for the next process).
     pub fn export_pipeline_cache(&self) -> Result<Vec<u8>, RuntimeError> {
-        // SAFETY: the cache belongs to this live device.
-        unsafe {
-            self.context
-                .device
-                .get_pipeline_cache_data(self.context.pipeline_cache)
-        }
-        .map_err(vk_error("vkGetPipelineCacheData"))
+        let cache = self.context.share_pipeline_cache();
+        // SAFETY: the cache belongs to this live device, and no merge changes it meanwhile.
+        unsafe { self.context.device.get_pipeline_cache_data(*cache) }
+            .map_err(vk_error("vkGetPipelineCacheData"))
     }
 
     /// Merges saved pipeline cache data into the device's cache. Returns `Ok(false)` and leaves
-    /// the cache alone when the header does not name this device and driver. Call it before
-    /// loading pipelines: Vulkan requires the merge target to be used by no other thread.
+    /// the cache alone when the header does not name this device and driver. Safe to call while
+    /// other threads load pipelines: the merge waits for them and they for it, since Vulkan
+    /// requires the merge target to be used by no other thread meanwhile.
     pub fn import_pipeline_cache(&self, data: &[u8]) -> Result<bool, RuntimeError> {
         let context = &self.context;
         if !header_matches(data, &context.cache_identity) {
             return Ok(false);
         }
         let device = &context.device;
-        // Pipeline creation does not take the state lock, but every other user of the device
-        // does; holding it keeps launches of this process out of the merge.
-        let _state = context.lock_state();
         // SAFETY: the data passed the header check; the temporary cache is destroyed on every
-        // path and the target cache belongs to this device.
+        // path and the target cache belongs to this device, held by this thread alone.
         unsafe {
             let loaded = device
                 .create_pipeline_cache(
@@ -71,7 +66,9 @@ impl Device {
                     None,
                 )
                 .map_err(vk_error("vkCreatePipelineCache"))?;
-            let merged = device.merge_pipeline_caches(context.pipeline_cache, &[loaded]);
+            let cache = context.own_pipeline_cache();
+            let merged = device.merge_pipeline_caches(*cache, &[loaded]);
+            drop(cache);
             device.destroy_pipeline_cache(loaded, None);
             merged.map_err(vk_error("vkMergePipelineCaches"))?;
         }

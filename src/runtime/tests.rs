@@ -343,7 +343,7 @@ fn abi(
 }
 
 /// add(x: *f32, out: *f32, s: f32, n: u32)
-fn add_artifact() -> Artifact {
+pub(super) fn add_artifact() -> Artifact {
     let push_fields = vec![
         PushField {
             param: "s".into(),
@@ -382,7 +382,7 @@ fn open_with(always_stage: bool) -> Device {
     }
 }
 
-fn open() -> Device {
+pub(super) fn open() -> Device {
     open_with(false)
 }
 
@@ -392,7 +392,7 @@ fn both_paths() -> [Device; 2] {
     [open_with(false), open_with(true)]
 }
 
-fn add_args(x: &[f32], s: f32) -> Vec<KernelArg> {
+pub(super) fn add_args(x: &[f32], s: f32) -> Vec<KernelArg> {
     vec![
         KernelArg::Buffer(HostBuffer::from_f32(x, vec![x.len()])),
         KernelArg::Buffer(HostBuffer::zeros(ScalarType::F32, vec![x.len()])),
@@ -401,7 +401,7 @@ fn add_args(x: &[f32], s: f32) -> Vec<KernelArg> {
     ]
 }
 
-fn output_f32(args: &[KernelArg], index: usize) -> Vec<f32> {
+pub(super) fn output_f32(args: &[KernelArg], index: usize) -> Vec<f32> {
     match &args[index] {
         KernelArg::Buffer(buffer) => buffer.to_f32(),
         KernelArg::Scalar(_) => panic!("argument {index} is not a buffer"),

@@ -16,6 +16,10 @@ pub(crate) fn devices() -> Result<()> {
         println!("    driver:          {}", info.driver);
         println!("    subgroup size:   {}", info.subgroup_size);
         println!("    timestamps:      {}", yes_no(info.timestamps));
+        // What `TK_VALIDATION=1` gives up to keep the installed validation layer on.
+        for left in &info.left_out_under_validation {
+            println!("    note:            {left}");
+        }
         // Limits and features need the device opened; a device that fails to open still lists.
         match Device::open(DeviceChoice::Index(info.index)) {
             Ok(device) => {
