@@ -1,7 +1,7 @@
 //! Hand-written SPIR-V baselines ("what a Vulkan user would write") against tk's own kernels
 //! (vector add in GB/s against the copy bandwidth, f32 matmul in GFLOP/s),
 //! through the same runtime, on the same buffers, with the device's copy bandwidth measured in the
-//! same process. Run with `cargo bench --bench baseline [-- FILTER]`; needs `spirv-as`
+//! same process the same way. Run with `cargo bench --bench baseline [-- FILTER]`; needs `spirv-as`
 //! (spirv-tools) on the PATH.
 //!
 //! Each shader in `benches/shaders/*.spvasm` starts with a header line
@@ -47,9 +47,8 @@ fn main() {
         .collect();
     shaders.sort_by(|a, b| a.path.cmp(&b.path));
     let bytes = 3 * 4 * N as u64;
-    let copy = device.copy_bandwidth(bytes / 2, ITERATIONS).expect("copy");
-    let copy_gbps = bytes as f64 / copy.median_ns;
-    println!("vkCmdCopyBuffer: {copy_gbps:.2} GB/s");
+    let (copy_gbps, copy_method) = common::copy_reference(&device, bytes, WARMUP, ITERATIONS);
+    println!("copy reference: {copy_gbps:.2} GB/s ({copy_method})");
     println!("{:<40} {:>12} {:>8}", "kernel", "GB/s", "ratio");
     let report = |name: &str, pipeline: &Pipeline, grid: u32| {
         let mut args = vector_add_args();

@@ -512,7 +512,15 @@ fn bench_reports_json_and_sweeps_with_a_plot() {
     let (code, stdout, stderr) = tkc(&refs);
     assert_eq!(code, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
-    for key in ["median_us", "p20_us", "p80_us", "gbps", "copy_gbps"] {
+    for key in [
+        "median_us",
+        "p20_us",
+        "p80_us",
+        "gbps",
+        "copy_gbps",
+        "copy_buffer_gbps",
+        "copy_shader_gbps",
+    ] {
         assert!(
             v[key].as_f64().is_some_and(|x| x > 0.0),
             "{key} in {stdout}"
@@ -571,6 +579,89 @@ fn bench_reports_json_and_sweeps_with_a_plot() {
     assert_eq!(code, 2);
     assert!(
         stderr.contains("E0919") && stderr.contains("uses `M`"),
+        "{stderr}"
+    );
+}
+
+/// A copy-like kernel: each element read once and written once, nothing computed.
+const COPY_KERNEL: &str = "
+#[grid(cdiv(n, BLOCK))]
+kernel copy(x: *f32, out: *mut f32, n: i32, const BLOCK: i32 = 1024) {
+    let offs = program_id(0) * BLOCK + arange(0, BLOCK);
+    let mask = offs < n;
+    store(out + offs, load(x + offs, mask: mask), mask: mask);
+}
+";
+
+/// `tkc bench --json` on the device; the one JSON object and stderr.
+fn bench_json(args: &[String]) -> (serde_json::Value, String) {
+    let mut all: Vec<&str> = vec!["bench"];
+    all.extend(args.iter().map(String::as_str));
+    all.extend(["--json", "--reps", "5"]);
+    let (code, stdout, stderr) = tkc(&all);
+    assert_eq!(code, 0, "{stderr}");
+    let v = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    (v, stderr)
+}
+
+#[test]
+fn no_kernel_outruns_its_copy_reference() {
+    let dir = scratch("copyref");
+    let copy = dir.join("copy.tk");
+    std::fs::write(&copy, COPY_KERNEL).unwrap();
+    let vector_add = |n: u64| {
+        vec![
+            "examples/vector_add.tk".to_string(),
+            "--arg".into(),
+            format!("x=zeros:{n}"),
+            "--arg".into(),
+            format!("y=zeros:{n}"),
+            "--arg".into(),
+            format!("out=zeros:{n}"),
+            "--arg".into(),
+            format!("n={n}"),
+        ]
+    };
+    let n = 1 << 18;
+    let copy_like = [
+        s(&copy),
+        "--arg".into(),
+        format!("x=zeros:{n}"),
+        "--arg".into(),
+        format!("out=zeros:{n}"),
+        "--arg".into(),
+        format!("n={n}"),
+    ];
+    for (launch, buffers) in [(&vector_add(n)[..], 3), (&copy_like[..], 2)] {
+        let (v, stderr) = bench_json(launch);
+        let [gbps, copy_gbps, by_copy_buffer, by_shader] =
+            ["gbps", "copy_gbps", "copy_buffer_gbps", "copy_shader_gbps"]
+                .map(|key| v[key].as_f64().expect(key));
+        assert_eq!(v["bytes"].as_u64(), Some(buffers * n * 4), "{v}");
+        // The reference is the faster of the two copies, and the kernel cannot outrun it by
+        // more than timing noise.
+        assert_eq!(copy_gbps, by_copy_buffer.max(by_shader), "{v}");
+        let by_method = match v["copy_method"].as_str() {
+            Some("copy shader") => by_shader,
+            Some("vkCmdCopyBuffer") => by_copy_buffer,
+            other => panic!("copy_method {other:?} in {v}"),
+        };
+        assert_eq!(by_method, copy_gbps, "{v}");
+        assert!(gbps <= 1.10 * copy_gbps, "{launch:?} outran its copy: {v}");
+        assert!(!stderr.contains("warning"), "{stderr}");
+    }
+
+    // A byte count the kernel cannot have moved (64 MiB for 4096 elements) puts it past its
+    // copy reference: `tkc bench` says so on stderr, naming both copies.
+    let mut claimed = vector_add(4096);
+    claimed.extend(["--bytes".into(), (1u64 << 26).to_string()]);
+    let (v, stderr) = bench_json(&claimed);
+    assert!(v["ratio_to_copy"].as_f64().is_some_and(|r| r > 1.10), "{v}");
+    assert!(
+        stderr.contains("warning")
+            && stderr.contains("copy reference")
+            && stderr.contains("vkCmdCopyBuffer")
+            && stderr.contains("copy shader"),
         "{stderr}"
     );
 }

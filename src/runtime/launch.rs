@@ -1,6 +1,7 @@
 //! Launching: argument checks against the ABI (through `abi::bind`), push-constant encoding, grid
 //! linearisation, per-launch buffers (device-local plus host-visible staging), dispatch, readback,
-//! the safe-mode status buffer, and GPU-timestamp timing.
+//! the safe-mode status buffer, and GPU-timestamp timing (the copy reference kernels are read
+//! against: `copy_reference`).
 use ash::vk;
 use gpu_allocator::vulkan::{Allocation, AllocationCreateDesc, AllocationScheme, Allocator};
 use gpu_allocator::MemoryLocation;
@@ -11,6 +12,8 @@ use super::{alloc_error, vk_error, LaunchReport, RuntimeError, Timing};
 use crate::abi::bind::{BindError, Params};
 use crate::abi::{self, device_elem_bytes, PushRepr, Status, STATUS_STORE_OOB, STATUS_WORDS};
 use crate::base::{HostBuffer, KernelArg, Literal};
+
+mod copy_reference;
 
 /// One buffer made for a launch; freed when the launch ends.
 struct DeviceBuffer {
@@ -503,6 +506,45 @@ fn memory_barrier(
     };
 }
 
+/// Binds a pipeline, its descriptor set and `push` (the push constants, when there are any) for
+/// the dispatches recorded next.
+fn bind_pipeline(
+    device: &ash::Device,
+    command_buffer: vk::CommandBuffer,
+    pipeline: &Pipeline,
+    push: &[u8],
+) {
+    // SAFETY: recording into a command buffer in the recording state, with handles of a live
+    // pipeline that outlives the submission.
+    unsafe {
+        device.cmd_bind_pipeline(
+            command_buffer,
+            vk::PipelineBindPoint::COMPUTE,
+            pipeline.pipeline,
+        );
+        device.cmd_bind_descriptor_sets(
+            command_buffer,
+            vk::PipelineBindPoint::COMPUTE,
+            pipeline.layout,
+            0,
+            &[pipeline.descriptor_set],
+            &[],
+        );
+        if !push.is_empty() {
+            device.cmd_push_constants(
+                command_buffer,
+                pipeline.layout,
+                vk::ShaderStageFlags::COMPUTE,
+                0,
+                push,
+            );
+        }
+    }
+}
+
+/// A synchronisation scope of a barrier: pipeline stages and the memory accesses in them.
+type Scope = (vk::PipelineStageFlags, vk::AccessFlags);
+
 const TRANSFER_WRITE: (vk::PipelineStageFlags, vk::AccessFlags) = (
     vk::PipelineStageFlags::TRANSFER,
     vk::AccessFlags::TRANSFER_WRITE,
@@ -510,6 +552,12 @@ const TRANSFER_WRITE: (vk::PipelineStageFlags, vk::AccessFlags) = (
 const TRANSFER_READ: (vk::PipelineStageFlags, vk::AccessFlags) = (
     vk::PipelineStageFlags::TRANSFER,
     vk::AccessFlags::TRANSFER_READ,
+);
+const TRANSFER_READ_WRITE: Scope = (
+    vk::PipelineStageFlags::TRANSFER,
+    vk::AccessFlags::from_raw(
+        vk::AccessFlags::TRANSFER_READ.as_raw() | vk::AccessFlags::TRANSFER_WRITE.as_raw(),
+    ),
 );
 const SHADER_WRITE: (vk::PipelineStageFlags, vk::AccessFlags) = (
     vk::PipelineStageFlags::COMPUTE_SHADER,
@@ -729,6 +777,47 @@ fn p20_p80(mut durations: Vec<f64>) -> (f64, f64) {
     (quantile(&durations, 0.2), quantile(&durations, 0.8))
 }
 
+/// The figures of some timed repetitions: median, min, p20 and p80 of their durations.
+fn summarise(durations: Vec<f64>, iterations: u32, bytes: Option<u64>) -> Timing {
+    let (p20_ns, p80_ns) = p20_p80(durations.clone());
+    let (median_ns, min_ns) = median_and_min(durations);
+    Timing {
+        median_ns,
+        min_ns,
+        p20_ns,
+        p80_ns,
+        iterations,
+        bytes,
+    }
+}
+
+/// Records `runs.warmup + runs.timed` repetitions of one command (`record`), the barrier
+/// `between` (source and destination scopes) before each repetition but the first, and a
+/// timestamp pair around each timed one. Kernels and the copy reference are timed by this one
+/// loop, so that their figures compare.
+fn record_repetitions(
+    device: &ash::Device,
+    command_buffer: vk::CommandBuffer,
+    queries: Option<&Queries>,
+    runs: &Runs,
+    between: (Scope, Scope),
+    mut record: impl FnMut(),
+) {
+    for iteration in 0..runs.warmup + runs.timed {
+        let timed = iteration.checked_sub(runs.warmup);
+        if iteration > 0 {
+            memory_barrier(device, command_buffer, between.0, between.1);
+        }
+        if let (Some(queries), Some(t)) = (queries, timed) {
+            queries.write(command_buffer, 2 * t);
+        }
+        record();
+        if let (Some(queries), Some(t)) = (queries, timed) {
+            queries.write(command_buffer, 2 * t + 1);
+        }
+    }
+}
+
 fn median_and_min(mut durations: Vec<f64>) -> (f64, f64) {
     durations.sort_by(|a, b| a.total_cmp(b));
     let n = durations.len();
@@ -753,10 +842,24 @@ fn run(
     plan: &Plan,
     runs: Runs,
 ) -> Result<Vec<f64>, RuntimeError> {
+    with_buffers(context, state, |state, allocator, buffers| {
+        run_with_buffers(
+            context, state, allocator, buffers, pipeline, args, plan, runs,
+        )
+    })
+}
+
+/// Runs `work` with the device's allocator and an empty set of buffers; on every path out of
+/// `work`, a panic included, an `AllocatorLoan` frees the buffers and puts the allocator back, so
+/// that a panic in one thread's launch leaves a shared device usable by the others.
+fn with_buffers<T>(
+    context: &Context,
+    state: &mut State,
+    work: impl FnOnce(&State, &mut Allocator, &mut LaunchBuffers) -> Result<T, RuntimeError>,
+) -> Result<T, RuntimeError> {
     let allocator = state.allocator.take().ok_or_else(|| RuntimeError::Vulkan {
         call: "gpu_allocator".to_string(),
-        result: "the device's allocator was lost to a panic in an earlier copy_bandwidth"
-            .to_string(),
+        result: "the device's allocator was lost to a panic in an earlier launch".to_string(),
     })?;
     let mut loan = AllocatorLoan {
         context,
@@ -770,22 +873,12 @@ fn run(
         .allocator
         .as_mut()
         .expect("the loan holds the allocator until it drops");
-    run_with_buffers(
-        context,
-        loan.state,
-        allocator,
-        &mut loan.buffers,
-        pipeline,
-        args,
-        plan,
-        runs,
-    )
+    work(loan.state, allocator, &mut loan.buffers)
 }
 
-/// A launch's loan of the device's allocator: on every path out of the launch, a panic
-/// included, it frees the launch's buffers and gives the allocator back, so that a panic in one
-/// thread's launch leaves a shared device usable by the others. (A panic cannot come between
-/// a submission and its wait, so the buffers are never in use when freed.)
+/// A launch's loan of the device's allocator: when it drops it frees the launch's buffers and
+/// gives the allocator back. (A panic cannot come between a submission and its wait, so the
+/// buffers are never in use when freed.)
 struct AllocatorLoan<'a> {
     context: &'a Context,
     state: &'a mut State,
@@ -842,42 +935,16 @@ fn run_with_buffers(
                 );
             }
             memory_barrier(device, command_buffer, TRANSFER_WRITE, SHADER_READ_WRITE);
-            device.cmd_bind_pipeline(
-                command_buffer,
-                vk::PipelineBindPoint::COMPUTE,
-                pipeline.pipeline,
-            );
-            device.cmd_bind_descriptor_sets(
-                command_buffer,
-                vk::PipelineBindPoint::COMPUTE,
-                pipeline.layout,
-                0,
-                &[pipeline.descriptor_set],
-                &[],
-            );
-            if !plan.push.is_empty() {
-                device.cmd_push_constants(
-                    command_buffer,
-                    pipeline.layout,
-                    vk::ShaderStageFlags::COMPUTE,
-                    0,
-                    &plan.push,
-                );
-            }
+            bind_pipeline(device, command_buffer, pipeline, &plan.push);
             let [dx, dy, dz] = plan.dispatch;
-            for iteration in 0..runs.warmup + runs.timed {
-                let timed = iteration.checked_sub(runs.warmup);
-                if iteration > 0 {
-                    memory_barrier(device, command_buffer, SHADER_WRITE, SHADER_READ_WRITE);
-                }
-                if let (Some(queries), Some(t)) = (&queries, timed) {
-                    queries.write(command_buffer, 2 * t);
-                }
-                device.cmd_dispatch(command_buffer, dx, dy, dz);
-                if let (Some(queries), Some(t)) = (&queries, timed) {
-                    queries.write(command_buffer, 2 * t + 1);
-                }
-            }
+            record_repetitions(
+                device,
+                command_buffer,
+                queries.as_ref(),
+                &runs,
+                (SHADER_WRITE, SHADER_READ_WRITE),
+                || device.cmd_dispatch(command_buffer, dx, dy, dz),
+            );
             memory_barrier(device, command_buffer, SHADER_WRITE, TRANSFER_READ);
             for b in bound.iter().filter(|b| b.read_back) {
                 let Some(staging) = b.staging else { continue };
@@ -1045,16 +1112,7 @@ impl Device {
             read_back: false,
         };
         let durations = run(context, &mut state, pipeline, args, &plan, runs)?;
-        let (p20_ns, p80_ns) = p20_p80(durations.clone());
-        let (median_ns, min_ns) = median_and_min(durations);
-        Ok(Timing {
-            median_ns,
-            min_ns,
-            p20_ns,
-            p80_ns,
-            iterations,
-            bytes: None,
-        })
+        Ok(summarise(durations, iterations, None))
     }
 
     fn require_timestamps(&self) -> Result<(), RuntimeError> {
@@ -1066,78 +1124,6 @@ impl Device {
                 device: self.context.info.name.clone(),
             })
         }
-    }
-
-    /// Times `vkCmdCopyBuffer` between two device-local buffers of `bytes` bytes. The returned
-    /// `Timing::bytes` counts both the read and the write (2 × `bytes`).
-    pub fn copy_bandwidth(&self, bytes: u64, iterations: u32) -> Result<Timing, RuntimeError> {
-        self.require_timestamps()?;
-        let context = &*self.context;
-        let bytes = bytes.max(4);
-        let iterations = iterations.max(1);
-        let mut state = context.lock_state();
-        let mut allocator = state
-            .allocator
-            .take()
-            .expect("the allocator lives until teardown");
-        let mut buffers = LaunchBuffers {
-            buffers: Vec::new(),
-        };
-        let result = (|| {
-            let source = buffers.create(
-                context,
-                &mut allocator,
-                bytes,
-                STORAGE_USAGE,
-                MemoryLocation::GpuOnly,
-            )?;
-            let target = buffers.create(
-                context,
-                &mut allocator,
-                bytes,
-                STORAGE_USAGE,
-                MemoryLocation::GpuOnly,
-            )?;
-            let queries = Queries::new(context, 2 * iterations)?;
-            let (source, target) = (
-                buffers.buffers[source].buffer,
-                buffers.buffers[target].buffer,
-            );
-            submit(context, &state, |device, command_buffer| {
-                let region = [vk::BufferCopy::default().size(bytes)];
-                // SAFETY: recording valid commands on handles that outlive the submission.
-                unsafe {
-                    device.cmd_reset_query_pool(command_buffer, queries.pool, 0, queries.count);
-                    device.cmd_fill_buffer(command_buffer, source, 0, vk::WHOLE_SIZE, 0);
-                    // One untimed copy first touches the destination's pages.
-                    for iteration in 0..=iterations {
-                        memory_barrier(device, command_buffer, TRANSFER_WRITE, TRANSFER_WRITE);
-                        if iteration > 0 {
-                            queries.write(command_buffer, 2 * (iteration - 1));
-                        }
-                        device.cmd_copy_buffer(command_buffer, source, target, &region);
-                        if iteration > 0 {
-                            queries.write(command_buffer, 2 * (iteration - 1) + 1);
-                        }
-                    }
-                }
-            })?;
-            context.check_validation()?;
-            queries.durations(context)
-        })();
-        buffers.free(context, &mut allocator);
-        state.allocator = Some(allocator);
-        let durations = result?;
-        let (p20_ns, p80_ns) = p20_p80(durations.clone());
-        let (median_ns, min_ns) = median_and_min(durations);
-        Ok(Timing {
-            median_ns,
-            min_ns,
-            p20_ns,
-            p80_ns,
-            iterations,
-            bytes: Some(2 * bytes),
-        })
     }
 }
 

@@ -770,10 +770,26 @@ fn bench_and_copy_bandwidth_time_with_timestamps() {
     // bench leaves the arguments as they were.
     assert_eq!(output_f32(&args, 1), vec![0.0; 4096]);
 
-    let copy = device.copy_bandwidth(8 << 20, 5).expect("copy_bandwidth");
-    assert_eq!(copy.bytes, Some(16 << 20));
-    let gb_per_s = copy.gb_per_s().expect("bandwidth");
-    assert!(gb_per_s > 0.01 && gb_per_s < 10_000.0, "{gb_per_s} GB/s");
+    // 8 MiB read and written in all: 4 MiB copied one way, both ways of copying.
+    let copy = device
+        .copy_bandwidth(8 << 20, 2, 5)
+        .expect("copy_bandwidth");
+    for timing in [copy.copy_buffer, copy.shader] {
+        assert_eq!(timing.bytes, Some(8 << 20));
+        assert_eq!(timing.iterations, 5);
+        assert!(timing.p20_ns <= timing.median_ns && timing.median_ns <= timing.p80_ns);
+        let gb_per_s = timing.gb_per_s().expect("bandwidth");
+        assert!(gb_per_s > 0.01 && gb_per_s < 10_000.0, "{gb_per_s} GB/s");
+    }
+    let (method, best) = copy.best();
+    assert_eq!(
+        best.median_ns,
+        copy.copy_buffer.median_ns.min(copy.shader.median_ns)
+    );
+    assert_eq!(
+        method == CopyMethod::Shader,
+        copy.shader.median_ns < copy.copy_buffer.median_ns
+    );
 }
 
 #[test]

@@ -1,6 +1,14 @@
-//! `tkc bench`: device timing against the copy bandwidth measured in the same process.
+//! `tkc bench`: device timing against the copy bandwidth measured in the same process, the
+//! same way.
 #![allow(unused_imports)]
 use super::*;
+
+/// Untimed launches before the timed ones, for the kernel and its copy reference alike.
+const WARMUP: u32 = 3;
+
+/// How far a kernel may outrun its copy reference before `tkc bench` calls the reference into
+/// question: timing noise stays well under it.
+const COPY_SLACK: f64 = 1.10;
 
 /// What `tkc bench` was asked for beyond the launch.
 #[derive(Clone)]
@@ -79,7 +87,12 @@ pub(crate) struct Measurement {
     pub(crate) bytes_source: String,
     pub(crate) gbps: f64,
     pub(crate) gflops: Option<f64>,
+    /// The copy reference: the faster of the two copies below.
     pub(crate) copy_gbps: f64,
+    pub(crate) copy_method: runtime::CopyMethod,
+    /// `vkCmdCopyBuffer` and the runtime's copy shader, on the same buffers.
+    pub(crate) copy_buffer_gbps: f64,
+    pub(crate) copy_shader_gbps: f64,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -112,12 +125,15 @@ pub(crate) fn bench(
         .flops
         .or(traffic.map(|t| t.flops).filter(|&f| f > 0));
     let timing = device
-        .bench(pipeline, args, grid, 3, iterations)
+        .bench(pipeline, args, grid, WARMUP, iterations)
         .map_err(runtime_failure)?;
-    // The copy moves `bytes / 2` one way, so it reads and writes `bytes` in all, like the kernel.
+    // At least `bytes` read and written in all, counted like the kernel's, device-local, warmed
+    // up and timed like the kernel.
     let copy = device
-        .copy_bandwidth((bytes / 2).max(4), iterations)
+        .copy_bandwidth(bytes, WARMUP, iterations)
         .map_err(runtime_failure)?;
+    let (copy_method, reference) = copy.best();
+    let gbps = |timing: runtime::Timing| timing.gb_per_s().unwrap_or(0.0);
     let bytes_source = match (options.bytes, traffic) {
         (Some(_), _) => "given with --bytes".to_string(),
         (None, Some(t)) if t.bytes > 0 => format!(
@@ -126,7 +142,7 @@ pub(crate) fn bench(
         ),
         _ => "every buffer once".to_string(),
     };
-    Ok(Measurement {
+    let measurement = Measurement {
         kernel: kernel.to_string(),
         device: device.info().name.clone(),
         unchecked,
@@ -139,11 +155,43 @@ pub(crate) fn bench(
         bytes_source,
         gbps: bytes as f64 / timing.median_ns,
         gflops: flops.map(|f| f as f64 / timing.median_ns),
-        copy_gbps: bytes as f64 / copy.median_ns,
-    })
+        copy_gbps: gbps(reference),
+        copy_method,
+        copy_buffer_gbps: gbps(copy.copy_buffer),
+        copy_shader_gbps: gbps(copy.shader),
+    };
+    measurement.warn_if_faster_than_copy();
+    Ok(measurement)
 }
 
 impl Measurement {
+    /// The kernel's GB/s as a fraction of the copy reference's.
+    pub(crate) fn ratio(&self) -> f64 {
+        self.gbps / self.copy_gbps
+    }
+
+    /// A warning when the kernel outran its copy reference by more than noise: no kernel moves
+    /// bytes faster than the device copies them, so either the reference is wrong on this device
+    /// or the kernel's byte count is too high (re-reads its caches served, or `--bytes`), and
+    /// the ratio means nothing.
+    pub(crate) fn warn_if_faster_than_copy(&self) {
+        if self.ratio() > COPY_SLACK {
+            eprintln!(
+                "tkc: warning: kernel `{}` ran at {:.2} GB/s, {:.2}x its copy reference on `{}` \
+                 (vkCmdCopyBuffer {:.2} GB/s, copy shader {:.2} GB/s): no kernel moves bytes \
+                 faster than the device copies them, so the reference is wrong on this device or \
+                 the byte count is too high (re-reads the caches served, or --bytes); the ratio \
+                 to copy means nothing here",
+                self.kernel,
+                self.gbps,
+                self.ratio(),
+                self.device,
+                self.copy_buffer_gbps,
+                self.copy_shader_gbps,
+            );
+        }
+    }
+
     fn mode(&self) -> &'static str {
         if self.unchecked {
             "unchecked"
@@ -161,7 +209,8 @@ impl Measurement {
             "{{{sweep}\"kernel\": {}, \"device\": {}, \"mode\": \"{}\", \"grid\": [{}, {}, {}], \
              \"iterations\": {}, \"median_us\": {:.3}, \"p20_us\": {:.3}, \
              \"p80_us\": {:.3}, \"bytes\": {}, \"gbps\": {:.4}, \"gflops\": {}, \
-             \"copy_gbps\": {:.4}, \"ratio_to_copy\": {:.4}}}",
+             \"copy_gbps\": {:.4}, \"copy_method\": {}, \"copy_buffer_gbps\": {:.4}, \
+             \"copy_shader_gbps\": {:.4}, \"ratio_to_copy\": {:.4}}}",
             json_string(&self.kernel),
             json_string(&self.device),
             self.mode(),
@@ -177,7 +226,10 @@ impl Measurement {
             self.gflops
                 .map_or("null".to_string(), |g| format!("{g:.4}")),
             self.copy_gbps,
-            self.gbps / self.copy_gbps,
+            json_string(&self.copy_method.to_string()),
+            self.copy_buffer_gbps,
+            self.copy_shader_gbps,
+            self.ratio(),
         )
     }
 
@@ -205,14 +257,16 @@ impl Measurement {
         if let Some(g) = self.gflops {
             println!("compute:         {g:.2} GFLOP/s");
         }
+        let (other, other_gbps) = match self.copy_method {
+            runtime::CopyMethod::CopyBuffer => ("copy shader", self.copy_shader_gbps),
+            runtime::CopyMethod::Shader => ("vkCmdCopyBuffer", self.copy_buffer_gbps),
+        };
         println!(
-            "copy (same run): {:.2} GB/s (vkCmdCopyBuffer, read + write)",
-            self.copy_gbps
+            "copy (same run): {:.2} GB/s by {} ({other} {other_gbps:.2}; device-local, read + \
+             write, timed like the kernel)",
+            self.copy_gbps, self.copy_method
         );
-        println!(
-            "ratio:           {:.2} of copy bandwidth",
-            self.gbps / self.copy_gbps
-        );
+        println!("ratio:           {:.2} of copy bandwidth", self.ratio());
     }
 }
 
@@ -342,7 +396,7 @@ pub(crate) fn bench_sweep(
                 m.gbps,
                 m.gflops.map_or("-".to_string(), |g| format!("{g:.3}")),
                 m.copy_gbps,
-                m.gbps / m.copy_gbps
+                m.ratio()
             );
         }
         points.push((value, m));

@@ -98,14 +98,16 @@ pub(crate) enum Command {
     },
     /// Run a kernel on a Vulkan device or the reference interpreter.
     Run(LaunchArgs),
-    /// Time a kernel on a Vulkan device against the device's own copy bandwidth.
+    /// Time a kernel on a Vulkan device against the device's own copy bandwidth, measured the
+    /// same way (the faster of vkCmdCopyBuffer and a copy shader, device-local, warmed up).
     Bench {
         #[command(flatten)]
         launch: LaunchArgs,
-        /// Timed dispatches (after 3 warm-up ones).
+        /// Timed dispatches (after 3 warm-up ones), for the kernel and each copy alike.
         #[arg(long, visible_alias = "reps", default_value_t = 20)]
         iterations: u32,
-        /// Print one JSON object (median_us, p20_us, p80_us, gbps, gflops, copy_gbps, device).
+        /// Print one JSON object (median_us, p20_us, p80_us, gbps, gflops, copy_gbps,
+        /// copy_method, copy_buffer_gbps, copy_shader_gbps, ratio_to_copy, device).
         #[arg(long)]
         json: bool,
         /// Bytes one launch moves (default: every buffer once).
