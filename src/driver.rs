@@ -66,6 +66,12 @@ pub fn lower(
 /// compiles nothing).
 pub static SPIRV_COMPILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Runs the scheduling passes on a Lowered module for `target` (`passes::run`): the Scheduled
+/// module that `spirv::emit` takes.
+pub fn schedule(lowered: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic> {
+    crate::passes::run(lowered, target)
+}
+
 /// Schedules a Lowered module for `target` and emits SPIR-V.
 pub fn compile(
     lowered: ir::Module,
@@ -73,7 +79,7 @@ pub fn compile(
     safe: bool,
 ) -> Result<(ir::Module, Artifact), Diagnostic> {
     SPIRV_COMPILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let scheduled = crate::passes::run(lowered, target)?;
+    let scheduled = schedule(lowered, target)?;
     // Aliased vector views only where a real device is the target: portable SPIR-V stays
     // translatable by naga.
     let vector_views = target.processor != crate::abi::Processor::Unknown;

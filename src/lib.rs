@@ -33,11 +33,16 @@
 //! - `ir`: the block IR — data, builder, text printer and verifier only. Instructions live in an
 //!   arena; control flow is structured (`If`, `For`, `While` own regions); mutable variables are
 //!   explicit locals, so `break`/`continue`/`return` need no block arguments. Spans are a side
-//!   table. `ir::layout` holds the layout model (blocked and slice layouts) and the `Schedule`.
+//!   table. `ir::layout` holds the layout model (blocked and slice layouts) and its algebra;
+//!   `ir::schedule` the `Schedule`, the one record of every lowering decision: threads, layouts,
+//!   and a plan per instruction that has a choice (vector widths, how reductions, scans, `dot`s
+//!   and conversions run, the shared memory each uses), which the verifier checks.
 //! - `interp`: executes Lowered IR on the CPU with C integer semantics, masks and bounds checks.
-//! - `passes`: the scheduling pipeline, one explicit ordered list of passes, verifier after each.
+//! - `passes`: the scheduling pipeline, one explicit ordered list of passes, verifier after each;
+//!   the passes make every lowering decision and record it in the `Schedule`.
 //! - `spirv`: Scheduled IR → SPIR-V 1.3 compute shader + `abi::Abi` (cooperative matrices for the
-//!   f16 `dot`s of devices that offer them: `spirv/coop.rs`).
+//!   f16 `dot`s of devices that offer them: `spirv/coop.rs`). It follows the schedule's plans and
+//!   imports nothing from `passes` (tests/hygiene.rs keeps it so).
 //! - `abi`: the artifact and binding model — the only type the runtime shares with the compiler.
 //!   `abi::bind` is the one argument binder: values by name or position checked against a
 //!   kernel's parameters and ordered, for the CLI, the API, the interpreter and the runtime.

@@ -63,7 +63,7 @@ fn count_op(words: &[u32], op: spirv::Op) -> usize {
 
 fn coop_dots(module: &ir::Module) -> usize {
     let schedule = module.kernel.schedule.as_ref().unwrap();
-    schedule.coop.as_ref().map_or(0, |c| c.dots.len())
+    schedule.cooperative_dots().len()
 }
 
 #[test]

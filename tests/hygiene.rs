@@ -1,7 +1,8 @@
 //! Resource hygiene and safe mode on the Vulkan device: 10,000 launches keep host memory flat;
 //! the validation layer reports nothing, leaked objects included, when the device closes; an
 //! out-of-bounds store is stopped and reported with kernel, parameter and index while the
-//! buffers around the target (guards) stay exactly as they were.
+//! buffers around the target (guards) stay exactly as they were. And the SPIR-V emitter's sources
+//! reach nothing of the scheduling passes: every lowering decision comes from the schedule.
 mod common;
 
 use common::*;
@@ -209,4 +210,64 @@ fn tkc_reports_the_overrun_with_exit_3() {
             "{stderr}"
         );
     }
+}
+
+/// Every `.rs` file under `dir`, recursively, in name order.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// True when `code` names `passes` as an identifier (a path segment or an item of a `use` list).
+fn names_passes(code: &str) -> bool {
+    code.match_indices("passes").any(|(at, word)| {
+        let before = code[..at].chars().next_back();
+        let after = code[at + word.len()..].chars().next();
+        let part_of_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !part_of_word(before) && !part_of_word(after)
+    })
+}
+
+/// The SPIR-V emitter only reads the schedule (`ir::schedule`): no file under src/spirv, its tests
+/// included, imports or names the scheduling passes, so that no lowering decision is made twice.
+#[test]
+fn the_spirv_emitter_reaches_nothing_of_the_passes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/spirv");
+    let files = rust_files(&root);
+    assert!(files.len() > 5, "src/spirv has its files");
+    let mut found = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if line.contains("crate::passes") || line.contains("passes::") || names_passes(code) {
+                found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "src/spirv uses the passes:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_passes_check_finds_the_identifier_only() {
+    assert!(names_passes("use crate::{ir, passes};"));
+    assert!(names_passes("let x = passes::shared::one_subgroup(t);"));
+    assert!(!names_passes("let planned_passes = 3;"));
+    assert!(!names_passes("let passes_run = true;"));
 }

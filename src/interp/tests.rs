@@ -947,7 +947,8 @@ fn f16_buffers_round_trip_and_compute_in_f32() {
 #[test]
 fn scheduled_kernels_run_with_convert_layout_as_identity() {
     use crate::ir::layout::{Blocked, Layout};
-    use crate::ir::{Schedule, Stage};
+    use crate::ir::schedule::{ConvertPlan, Scratch};
+    use crate::ir::{Plan, Schedule, Stage};
     let mut b = Builder::new("scheduled");
     let out = pointer(&mut b, "out", ScalarType::I32, true);
     let lanes = b.arange(0, 8);
@@ -971,12 +972,17 @@ fn scheduled_kernels_run_with_convert_layout_as_identity() {
     layouts[po.index() - 1] = blocked(2);
     layouts[po.index()] = blocked(2);
     kernel.stage = Stage::Scheduled;
+    let mut plans = vec![None; kernel.insts.len()];
+    plans[moved.index()] = Some(Plan::Convert(ConvertPlan::Shared(Scratch {
+        offset: 0,
+        bytes: 32,
+    })));
+    plans[po.index() + 1] = Some(Plan::Access { vector: 1 });
     kernel.schedule = Some(Schedule {
-        threads: 4,
         layouts,
-        local_layouts: Vec::new(),
+        plans,
         shared_bytes: 32,
-        coop: None,
+        ..Schedule::new(4, 16384, false)
     });
     let module = Module { kernel };
     assert_eq!(ir::verify::verify(&module), Ok(()));

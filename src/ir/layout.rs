@@ -1,5 +1,6 @@
 //! Layouts: how a tile's elements are spread over the invocations of a workgroup (Triton's idea),
-//! and the `Schedule` that the passes attach to a kernel.
+//! and the layout algebra that the passes, the verifier and the SPIR-V emitter share (coordinates
+//! of registers, register renamings between layouts, the invocations a reduction or scan spans).
 //!
 //! A `Blocked` layout of shape `S` gives each invocation `size_per_thread[d]` contiguous elements
 //! along each dim `d` and spreads the invocations over the dims row-major (last dim fastest) with
@@ -16,6 +17,8 @@
 //! A `Slice { parent, dim }` layout is the result of reducing `parent` along `dim`: the shape and
 //! registers drop that dim, and every invocation along `dim` holds the same (replicated) values.
 //! `x[:, None]` of a slice layout re-inserts the dim with size 1 and needs no data movement.
+
+use std::collections::HashMap;
 
 /// A blocked layout; every vector has one entry per dim of the tile.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -76,43 +79,6 @@ impl Layout {
                 .map(|d| parent.regs_per_dim(d))
                 .product(),
         }
-    }
-}
-
-/// What the scheduling passes decided for one kernel.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Schedule {
-    /// Invocations per workgroup (one program instance).
-    pub threads: u32,
-    /// The layout of each value, indexed like `Kernel::insts` (`None` for instructions without a
-    /// result).
-    pub layouts: Vec<Option<Layout>>,
-    /// The layout of each local, indexed like `Kernel::locals`.
-    pub local_layouts: Vec<Layout>,
-    /// Bytes of workgroup shared memory the kernel needs (reductions, layout conversions).
-    pub shared_bytes: u32,
-    /// The `dot`s that run on cooperative matrices, when the target offers them.
-    pub coop: Option<CoopPlan>,
-}
-
-/// `dot`s computed with `VK_KHR_cooperative_matrix` tiles of `m×k · k×n` (f16 operands, f32
-/// accumulators, subgroup scope): each stages `a` and `b` as f16 (exact: they were converted from
-/// f16) and the accumulator as f32 in two workgroup arrays of their own (`halves` f16 and `floats`
-/// f32 elements, sized for the largest of them); each subgroup then multiplies whole tiles.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CoopPlan {
-    pub m: u32,
-    pub n: u32,
-    pub k: u32,
-    pub dots: Vec<super::InstId>,
-    pub halves: u32,
-    pub floats: u32,
-}
-
-impl CoopPlan {
-    /// Bytes of workgroup memory the two arrays take.
-    pub fn bytes(&self) -> u32 {
-        (self.halves * 2).next_multiple_of(4) + self.floats * 4
     }
 }
 
@@ -230,6 +196,179 @@ impl Layout {
     pub fn threads(&self) -> u32 {
         self.base().map_or(1, |b| b.threads())
     }
+}
+
+// ---- what work across invocations a layout implies (the passes plan it, the verifier checks the
+// plans against it, the emitter walks it) ----------------------------------------------------------
+
+impl Layout {
+    /// The parent dims whose invocations a reduction of this layout along `axis` (`None`: every
+    /// dim) must combine: the reduced dims spread over more than one invocation and, for a full
+    /// reduction of a slice, the sliced dim. Empty when each invocation reduces in registers.
+    pub fn reduction_group_dims(&self, axis: Option<u32>) -> Vec<usize> {
+        let Some(base) = self.base() else {
+            return Vec::new();
+        };
+        let dims = self.parent_dims();
+        let reduced: Vec<usize> = match axis {
+            Some(a) => dims.get(a as usize).copied().into_iter().collect(),
+            None => dims,
+        };
+        let mut group: Vec<usize> = reduced
+            .into_iter()
+            .filter(|&d| base.threads_per_dim[d] > 1)
+            .collect();
+        if let (None, Layout::Slice { dim, .. }) = (axis, self) {
+            if base.threads_per_dim[*dim as usize] > 1 {
+                group.push(*dim as usize);
+            }
+        }
+        group
+    }
+
+    /// True when a scan of this layout along `axis` needs other invocations' elements: the axis
+    /// is spread over several invocations and no invocation holds all of it.
+    pub fn scan_crosses_invocations(&self, axis: u32) -> bool {
+        let Some(base) = self.base() else {
+            return false;
+        };
+        let Some(&d) = self.parent_dims().get(axis as usize) else {
+            return false;
+        };
+        base.threads_per_dim[d] > 1 && base.size_per_thread[d] < base.shape[d]
+    }
+}
+
+/// The operand layouts of a `dot` computed in registers: for an accumulator layout `acc` of
+/// `[M, N]` and depth `k`, each invocation holds the rows of `a: [M, K]` and the columns of
+/// `b: [K, N]` that its accumulator registers need, all of K, replicated across the invocations
+/// that share them. The product then needs no data movement: register `(i, j)` of the result is
+/// `fma(a[(i, k)], b[(k, j)], ·)` over k in order.
+pub fn register_dot_operands(acc: &Blocked, k: u32) -> (Blocked, Blocked) {
+    let a = Blocked {
+        shape: vec![acc.shape[0], k],
+        size_per_thread: vec![acc.size_per_thread[0], k],
+        threads_per_dim: acc.threads_per_dim.clone(),
+    };
+    let b = Blocked {
+        shape: vec![k, acc.shape[1]],
+        size_per_thread: vec![k, acc.size_per_thread[1]],
+        threads_per_dim: acc.threads_per_dim.clone(),
+    };
+    (a, b)
+}
+
+// ---- register renamings between layouts ---------------------------------------------------------
+
+/// How a user reads an operand's coordinates from its own: identity, dropping an inserted dim
+/// (`ExpandDims`) or zeroing broadcast dims.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Projection {
+    Identity,
+    RemoveDim(usize),
+    ZeroDims(Vec<usize>),
+}
+
+impl Projection {
+    pub fn apply(&self, coords: &[u32]) -> Vec<u32> {
+        match self {
+            Projection::Identity => coords.to_vec(),
+            Projection::RemoveDim(d) => {
+                let mut c = coords.to_vec();
+                c.remove(*d);
+                c
+            }
+            Projection::ZeroDims(dims) => {
+                let mut c = coords.to_vec();
+                for &d in dims {
+                    c[d] = 0;
+                }
+                c
+            }
+        }
+    }
+}
+
+type MemoKey = (Layout, Layout, Projection);
+thread_local! {
+    /// `local_map` answers of the compilation under way (cleared by `forget_local_maps`).
+    static MEMO: std::cell::RefCell<HashMap<MemoKey, Option<Vec<u32>>>> = Default::default();
+}
+
+/// Starts a compilation with no remembered `local_map` answers (so one compilation's time never
+/// depends on an earlier one's).
+pub fn forget_local_maps() {
+    MEMO.with(|m| m.borrow_mut().clear());
+}
+
+/// When every invocation holds, for each register of `dst`, the operand element it needs in a
+/// register of `src` whose number is the same for every invocation, returns those register
+/// numbers (indexed by `dst` register): the operation needs no data movement.
+pub fn local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Option<Vec<u32>> {
+    if src == dst && *projection == Projection::Identity {
+        return Some((0..dst.regs()).collect());
+    }
+    // The layout search asks the same questions many times (the candidates of every user of a
+    // value); large register tiles make each answer cost thousands of coordinate computations.
+    let key = (src.clone(), dst.clone(), projection.clone());
+    if let Some(hit) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let answer = compute_local_map(src, dst, projection);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        m.insert(key, answer.clone());
+    });
+    answer
+}
+
+fn compute_local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Option<Vec<u32>> {
+    if src.threads() != dst.threads()
+        && !matches!(src, Layout::Uniform)
+        && !matches!(dst, Layout::Uniform)
+    {
+        return None;
+    }
+    if matches!(src, Layout::Uniform) {
+        return Some(vec![0; dst.regs() as usize]);
+    }
+    // Coordinates as one number (row-major over the source's shape).
+    let shape = src.shape();
+    let flat = |c: &[u32]| -> u64 {
+        c.iter()
+            .zip(&shape)
+            .fold(0u64, |acc, (&x, &n)| acc * n as u64 + x as u64)
+    };
+    let threads = src.threads().max(dst.threads());
+    let mut map: Vec<Option<u32>> = vec![None; dst.regs() as usize];
+    let mut held: HashMap<u64, u32> = HashMap::new();
+    for t in 0..threads {
+        held.clear();
+        for s in (0..src.regs()).rev() {
+            held.insert(flat(&src.coords(t, s)), s);
+        }
+        for (r, slot) in map.iter_mut().enumerate() {
+            let want = projection.apply(&dst.coords(t, r as u32));
+            if want.len() != shape.len() {
+                return None;
+            }
+            let want = flat(&want);
+            let &s = held.get(&want)?;
+            match slot {
+                None => *slot = Some(s),
+                Some(prev) => {
+                    // Another register of the same invocation may hold the same element.
+                    if *prev != s && flat(&src.coords(t, *prev)) != want {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    Some(map.into_iter().map(|s| s.unwrap_or(0)).collect())
 }
 
 #[cfg(test)]

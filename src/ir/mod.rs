@@ -8,15 +8,22 @@
 //! it. The IR knows nothing of the surface syntax; spans live in a side table for late errors.
 //!
 //! Stages: `Lowered` (no layouts) is what the checker produces and the interpreter runs;
-//! `Scheduled` adds a `Schedule` (threads, a layout per tile value, shared memory) made by `passes`.
+//! `LaidOut` adds a `Schedule` with threads and a layout per value while the planning passes run;
+//! `Scheduled` has every plan the emitter reads (`schedule`: how each reduction, scan, `dot`,
+//! conversion and memory access runs, and the shared memory each uses), made by `passes`.
 pub mod builder;
 pub mod layout;
 pub mod print;
+pub mod schedule;
+#[cfg(test)]
+pub(crate) mod test_kernels;
 pub mod verify;
+mod verify_schedule;
 
 use crate::base::{Arena, Id, ScalarType, Span};
 pub use crate::base::{Literal, Param, ParamKind};
-pub use layout::{Layout, Schedule};
+pub use layout::Layout;
+pub use schedule::{Plan, Schedule};
 
 pub type InstId = Id<Inst>;
 /// A value is the result of an instruction.
@@ -26,6 +33,8 @@ pub type LocalId = Id<Local>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Lowered,
+    /// Threads and layouts assigned; plans may be missing (the planning passes are under way).
+    LaidOut,
     Scheduled,
 }
 
@@ -421,7 +430,7 @@ pub struct Kernel {
     pub locals: Arena<Local>,
     pub body: Region,
     pub stage: Stage,
-    /// Present from the `Scheduled` stage on.
+    /// Present from the `LaidOut` stage on.
     pub schedule: Option<Schedule>,
 }
 

@@ -2,9 +2,12 @@
 //!
 //! One line per instruction, `%N = op operands : type` (values are named by their arena index,
 //! locals `$N`), nested regions indented by two spaces. In the Scheduled stage each value's layout
-//! follows its type (`: f32[1024] #blocked<spt=[4], tpd=[128]>`). The output depends only on the
-//! module, so it can be compared as text.
+//! follows its type (`: f32[1024] #blocked<spt=[4], tpd=[128]>`) and each instruction's plan ends
+//! its line (`!vector(4)`, `!shared(chunk = 2, scratch = 0..1024)`, `!cooperative`, ...); the
+//! header shows the schedule's totals. The output depends only on the module, so it can be
+//! compared as text.
 use super::layout::{Blocked, Layout};
+use super::schedule::{ConvertPlan, DotPlan, Plan, ReducePlan, ScanPlan, Scratch};
 use super::*;
 use std::fmt::{self, Write};
 
@@ -68,22 +71,27 @@ fn header(kernel: &Kernel, out: &mut String) {
     if let Some(schedule) = &kernel.schedule {
         let _ = write!(
             out,
-            " schedule(threads = {}, shared_bytes = {}",
-            schedule.threads, schedule.shared_bytes
+            " schedule(threads = {}, shared_bytes = {}, max_shared_bytes = {}",
+            schedule.threads, schedule.shared_bytes, schedule.max_shared_bytes
         );
+        if schedule.one_subgroup {
+            out.push_str(", one_subgroup");
+        }
         if let Some(coop) = &schedule.coop {
-            let dots: Vec<String> = coop
-                .dots
+            let dots: Vec<String> = schedule
+                .cooperative_dots()
                 .iter()
                 .map(|d| format!("%{}", d.index()))
                 .collect();
             let _ = write!(
                 out,
-                ", cooperative_matrix = {}x{}x{} for {}",
+                ", cooperative_matrix = {}x{}x{} for {} (halves = {}, floats = {})",
                 coop.m,
                 coop.n,
                 coop.k,
-                dots.join(", ")
+                dots.join(", "),
+                coop.halves,
+                coop.floats
             );
         }
         out.push(')');
@@ -290,6 +298,9 @@ fn inst(kernel: &Kernel, id: InstId, depth: usize, out: &mut String) {
             let _ = write!(out, " {layout}");
         }
     }
+    if let Some(plan) = kernel.schedule.as_ref().and_then(|s| s.plan(id)) {
+        let _ = write!(out, " {plan}");
+    }
     out.push('\n');
 }
 
@@ -323,6 +334,40 @@ impl fmt::Display for Layout {
                 parent.shape,
                 blocked_fields(parent)
             ),
+        }
+    }
+}
+
+fn scratch_text(scratch: &Scratch) -> String {
+    format!("scratch = {}..{}", scratch.offset, scratch.end())
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Plan::Access { vector } => write!(f, "!vector({vector})"),
+            Plan::Reduce(ReducePlan::Registers)
+            | Plan::Scan(ScanPlan::Registers)
+            | Plan::Dot(DotPlan::Registers)
+            | Plan::Convert(ConvertPlan::Registers) => write!(f, "!registers"),
+            Plan::Reduce(ReducePlan::Subgroup) | Plan::Scan(ScanPlan::Subgroup) => {
+                write!(f, "!subgroup")
+            }
+            Plan::Reduce(ReducePlan::Shared { chunk, scratch }) => {
+                write!(f, "!shared(chunk = {chunk}, {})", scratch_text(scratch))
+            }
+            Plan::Scan(ScanPlan::Shared(scratch))
+            | Plan::Convert(ConvertPlan::Shared(scratch))
+            | Plan::Staged(scratch) => write!(f, "!shared({})", scratch_text(scratch)),
+            Plan::Dot(DotPlan::Staged(s)) => write!(
+                f,
+                "!staged(a_row_stride = {}, b_row_stride = {}, k_unroll = {}, {})",
+                s.a_row_stride,
+                s.b_row_stride,
+                s.k_unroll,
+                scratch_text(&s.scratch)
+            ),
+            Plan::Dot(DotPlan::Cooperative) => write!(f, "!cooperative"),
         }
     }
 }
@@ -494,28 +539,14 @@ kernel scale(x: *mut f32, n: i32) consts(BLOCK = 4) grid(cdiv(n, 4)) {
     }
 
     #[test]
-    fn prints_layouts_when_scheduled() {
-        let mut b = Builder::new("k");
-        b.arange(0, 512);
-        let mut kernel = b.finish();
-        kernel.stage = Stage::Scheduled;
-        kernel.schedule = Some(Schedule {
-            threads: 128,
-            layouts: vec![Some(Layout::Blocked(Blocked {
-                shape: vec![512],
-                size_per_thread: vec![4],
-                threads_per_dim: vec![128],
-            }))],
-            local_layouts: Vec::new(),
-            shared_bytes: 0,
-            coop: None,
-        });
-        let module = Module { kernel };
+    fn prints_layouts_and_plans_when_scheduled() {
+        let module = crate::ir::test_kernels::hand_scheduled_sum();
         assert_eq!(crate::ir::verify::verify(&module), Ok(()));
         assert_eq!(
             print(&module),
-            "kernel k() schedule(threads = 128, shared_bytes = 0) {\n  \
-             %0 = arange 0 : i32[512] #blocked<spt=[4], tpd=[128]>\n}\n"
+            "kernel k() schedule(threads = 128, shared_bytes = 512, max_shared_bytes = 16384) {\n  \
+             %0 = arange 0 : i32[512] #blocked<spt=[4], tpd=[128]>\n  \
+             %1 = reduce sum %0 : i32 #uniform !shared(chunk = 1, scratch = 0..512)\n}\n"
         );
     }
 }

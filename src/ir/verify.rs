@@ -4,7 +4,6 @@
 //! Visibility: a value is visible after its definition in its own region and in the regions nested
 //! in it. The values of a `While`'s `cond_region` are also visible in its `body`, which they
 //! dominate. `Break` and `Continue` must sit in a loop body (not in a `cond_region`).
-use super::layout::Layout;
 use super::*;
 
 /// Checks `module`; the error names the first offending instruction (`%12: …`).
@@ -543,7 +542,7 @@ impl<'a> Ctx<'a> {
                 self.expect_same(id, "result", ty(), operand)?;
             }
             InstKind::ConvertLayout(value) => {
-                if kernel.stage != Stage::Scheduled {
+                if kernel.stage == Stage::Lowered {
                     return fail(id, "convert_layout before scheduling");
                 }
                 let operand = self.operand(id, *value)?;
@@ -648,48 +647,6 @@ fn mask_type(ty: &Type) -> Type {
     Type::tile(ScalarType::Bool, ty.shape.clone())
 }
 
-/// The shape a layout describes (`None` for `Uniform`, which fits any scalar).
-fn layout_shape(layout: &Layout) -> Option<Vec<u32>> {
-    match layout {
-        Layout::Uniform => None,
-        Layout::Blocked(b) => Some(b.shape.clone()),
-        Layout::Slice { parent, dim } => {
-            let mut shape = parent.shape.clone();
-            if (*dim as usize) < shape.len() {
-                shape.remove(*dim as usize);
-            }
-            Some(shape)
-        }
-    }
-}
-
-fn check_layout(layout: &Layout, threads: u32) -> Result<(), String> {
-    let blocked = match layout {
-        Layout::Uniform => return Ok(()),
-        Layout::Blocked(b) => b,
-        Layout::Slice { parent, dim } => {
-            if *dim as usize >= parent.rank() {
-                return Err(format!("slice dim {dim} out of range"));
-            }
-            parent
-        }
-    };
-    let rank = blocked.rank();
-    if blocked.size_per_thread.len() != rank || blocked.threads_per_dim.len() != rank {
-        return Err("layout vectors differ in length from its rank".into());
-    }
-    if blocked.size_per_thread.contains(&0) || !is_pow2_shape(&blocked.threads_per_dim) {
-        return Err("layout has a zero size per thread or a non-power-of-two thread count".into());
-    }
-    if blocked.threads() != threads {
-        return Err(format!(
-            "layout spreads over {} invocations, the workgroup has {threads}",
-            blocked.threads()
-        ));
-    }
-    Ok(())
-}
-
 /// Stage invariants; only instructions placed in the body count (passes may leave dead ones in
 /// the arena).
 fn check_stage(kernel: &Kernel, placed: &[bool]) -> Result<(), String> {
@@ -700,84 +657,12 @@ fn check_stage(kernel: &Kernel, placed: &[bool]) -> Result<(), String> {
             }
             Ok(())
         }
-        Stage::Scheduled => {
+        Stage::LaidOut | Stage::Scheduled => {
             let Some(schedule) = &kernel.schedule else {
-                return Err("a Scheduled kernel has no schedule".into());
+                return Err(format!("a {:?} kernel has no schedule", kernel.stage));
             };
-            if schedule.layouts.len() != kernel.insts.len() {
-                return Err(format!(
-                    "the schedule has {} layouts for {} instructions",
-                    schedule.layouts.len(),
-                    kernel.insts.len()
-                ));
-            }
-            if schedule.local_layouts.len() != kernel.locals.len() {
-                return Err(format!(
-                    "the schedule has {} local layouts for {} locals",
-                    schedule.local_layouts.len(),
-                    kernel.locals.len()
-                ));
-            }
-            for (id, inst) in kernel.insts.iter() {
-                let Some(ty) = inst.ty.as_ref().filter(|_| placed[id.index()]) else {
-                    continue;
-                };
-                let layout = &schedule.layouts[id.index()];
-                let check = match layout {
-                    None if ty.is_scalar() => Ok(()),
-                    None => Err(format!("tile {} has no layout", show(ty))),
-                    Some(layout) => check_fits(layout, ty, schedule.threads),
-                };
-                check.map_err(|m| format!("%{}: {m}", id.index()))?;
-            }
-            for (id, local) in kernel.locals.iter() {
-                check_fits(
-                    &schedule.local_layouts[id.index()],
-                    &local.ty,
-                    schedule.threads,
-                )
-                .map_err(|m| format!("local ${}: {m}", id.index()))?;
-            }
-            if let Some(coop) = &schedule.coop {
-                for &id in &coop.dots {
-                    let fits = match kernel.insts[id].kind {
-                        InstKind::Dot { a, b, .. } => {
-                            let (sa, sb) = (&kernel.ty(a).shape, &kernel.ty(b).shape);
-                            sa[0] % coop.m == 0
-                                && sb[1] % coop.n == 0
-                                && sa[1] % coop.k == 0
-                                && sa[0] * sa[1] + sa[1] * sb[1] <= coop.halves
-                                && sa[0] * sb[1] <= coop.floats
-                        }
-                        _ => false,
-                    };
-                    if !fits {
-                        return Err(format!(
-                            "%{} is planned on {}x{}x{} cooperative matrices but is not a dot \
-                             they tile within the planned arrays",
-                            id.index(),
-                            coop.m,
-                            coop.n,
-                            coop.k
-                        ));
-                    }
-                }
-            }
-            Ok(())
+            super::verify_schedule::check(kernel, schedule, placed)
         }
-    }
-}
-
-fn check_fits(layout: &Layout, ty: &Type, threads: u32) -> Result<(), String> {
-    check_layout(layout, threads)?;
-    match layout_shape(layout) {
-        None if ty.is_scalar() => Ok(()),
-        None => Err(format!("tile {} has a uniform layout", show(ty))),
-        Some(shape) if shape == ty.shape => Ok(()),
-        Some(shape) => Err(format!(
-            "layout of shape {shape:?} does not fit {}",
-            show(ty)
-        )),
     }
 }
 
@@ -955,7 +840,7 @@ mod tests {
         );
 
         let mut b = Builder::new("k");
-        let x = b.arange(0, 4);
+        b.arange(0, 4);
         let mut m = module(b);
         m.kernel.stage = Stage::Scheduled;
         assert_eq!(verify(&m), Err("a Scheduled kernel has no schedule".into()));
@@ -965,30 +850,19 @@ mod tests {
             threads_per_dim: vec![4],
         };
         m.kernel.schedule = Some(Schedule {
-            threads: 4,
             layouts: vec![Some(Layout::Blocked(blocked.clone()))],
-            local_layouts: Vec::new(),
-            shared_bytes: 0,
-            coop: None,
+            plans: vec![None],
+            ..Schedule::new(4, 16384, false)
         });
         assert_eq!(verify(&m), Ok(()));
-        m.kernel.schedule.as_mut().unwrap().coop = Some(layout::CoopPlan {
-            m: 16,
-            n: 16,
-            k: 16,
-            dots: vec![x],
-            halves: 512,
-            floats: 256,
-        });
+        // An arange has no choice to make, so no plan.
+        m.kernel.schedule.as_mut().unwrap().plans[0] =
+            Some(schedule::Plan::Dot(schedule::DotPlan::Cooperative));
         assert_eq!(
             verify(&m),
-            Err(
-                "%0 is planned on 16x16x16 cooperative matrices but is not a dot they tile \
-                 within the planned arrays"
-                    .into()
-            )
+            Err("%0: has a plan but no choice to make".into())
         );
-        m.kernel.schedule.as_mut().unwrap().coop = None;
+        m.kernel.schedule.as_mut().unwrap().plans[0] = None;
         let wrong = layout::Blocked {
             shape: vec![8],
             ..blocked

@@ -1,9 +1,11 @@
-//! The schedule of `dot` as data: how the operands are staged in shared memory (row padding
-//! against bank conflicts) and how the K loop is unrolled. The SPIR-V emitter reads these; a
-//! tuning pass may change them without touching emission.
+//! The choices for `dot`: how the operands are staged in shared memory (row padding against bank
+//! conflicts) and how the K loop is unrolled, recorded in each `dot`'s `ir::schedule::DotPlan`
+//! by the planning pass (`shared`). The SPIR-V emitter reads the plans; a tuning pass may change
+//! them without touching emission.
 //!
-//! On CPU devices `dot` runs in registers instead (`register_operand_layouts`): the layout pass
-//! gives the operands layouts that hold what each invocation's accumulator registers need.
+//! On CPU devices `dot` runs in registers instead (`ir::layout::register_dot_operands`): the
+//! layout pass gives the operands layouts that hold what each invocation's accumulator registers
+//! need.
 //!
 //! Staging: `a: [M, K]` is stored row-major with row stride `K + pad(K)`, `b: [K, N]` after it with
 //! row stride `N + pad(N)`. Each invocation computes the output registers of the product's layout
@@ -15,35 +17,16 @@
 
 use crate::abi::Target;
 use crate::base::ScalarType;
-use crate::ir::layout::{Blocked, CoopPlan};
-use crate::ir::{Elem, InstKind, Kernel, Layout, ValueId};
-
-/// The operand layouts of a `dot` computed in registers (CPU devices, where barriers and
-/// shared memory are dear): for an accumulator layout `acc` of `[M, N]` and depth `k`, each
-/// invocation holds the rows of `a: [M, K]` and the columns of `b: [K, N]` that its accumulator
-/// registers need, all of K, replicated across the invocations that share them. The product
-/// then needs no data movement: register `(i, j)` of the result is
-/// `fma(a[(i, k)], b[(k, j)], ·)` over k in order.
-pub fn register_operand_layouts(acc: &Blocked, k: u32) -> (Blocked, Blocked) {
-    let a = Blocked {
-        shape: vec![acc.shape[0], k],
-        size_per_thread: vec![acc.size_per_thread[0], k],
-        threads_per_dim: acc.threads_per_dim.clone(),
-    };
-    let b = Blocked {
-        shape: vec![k, acc.shape[1]],
-        size_per_thread: vec![k, acc.size_per_thread[1]],
-        threads_per_dim: acc.threads_per_dim.clone(),
-    };
-    (a, b)
-}
+use crate::ir::layout::{register_dot_operands, Blocked};
+use crate::ir::schedule::{CoopPlan, DotPlan, DotStaging, Scratch};
+use crate::ir::{Elem, InstId, InstKind, Kernel, Layout, ValueId};
 
 /// True when `a` and `b` arrive in the register layouts of the product layout `acc`: the
 /// emitter then computes the `dot` with FMAs only and it needs no shared memory.
 pub fn in_registers(acc: &Layout, a: &Layout, b: &Layout, k: u32) -> bool {
     match acc {
         Layout::Blocked(r) => {
-            let (la, lb) = register_operand_layouts(r, k);
+            let (la, lb) = register_dot_operands(r, k);
             *a == Layout::Blocked(la) && *b == Layout::Blocked(lb)
         }
         _ => false,
@@ -55,7 +38,7 @@ pub fn in_registers(acc: &Layout, a: &Layout, b: &Layout, k: u32) -> bool {
 /// operands within 1,024 registers per invocation and at most 4,096 FMAs per `dot`. Larger
 /// products stage through shared memory.
 pub fn register_dot_layouts(acc: &Blocked, k: u32) -> Option<(Blocked, Blocked)> {
-    let (a, b) = register_operand_layouts(acc, k);
+    let (a, b) = register_dot_operands(acc, k);
     (a.regs() + b.regs() <= 1024 && acc.regs() * k <= 4096).then_some((a, b))
 }
 
@@ -69,12 +52,6 @@ pub fn row_pad(width: u32) -> u32 {
     }
 }
 
-/// Words of shared memory that staging both operands takes (f32 words).
-pub fn staging_words(a: &[u32], b: &[u32]) -> u32 {
-    let (m, k, n) = (a[0], a[1], b[1]);
-    m * (k + row_pad(k)) + k * (n + row_pad(n))
-}
-
 /// How many k steps one iteration of the emitted K loop does (the loop body is unrolled this
 /// many times); kept small so that LLVM-based drivers compile quickly.
 pub fn k_unroll(k: u32, regs: u32) -> u32 {
@@ -86,22 +63,58 @@ pub fn k_unroll(k: u32, regs: u32) -> u32 {
     u
 }
 
+/// The plan of `dot` instruction `id` whose values have `layouts` (`cooperative`: it is one of
+/// `coop_plan`'s): in registers when its operands arrive in register layouts, else staged with
+/// padded rows, its scratch region still to be sized.
+pub fn dot_plan(
+    kernel: &Kernel,
+    layouts: &[Option<Layout>],
+    id: InstId,
+    cooperative: bool,
+) -> Option<DotPlan> {
+    let InstKind::Dot { a, b, .. } = kernel.insts[id].kind else {
+        return None;
+    };
+    if cooperative {
+        return Some(DotPlan::Cooperative);
+    }
+    let layout_of = |v: ValueId| layouts[v.index()].clone().unwrap_or(Layout::Uniform);
+    let (k, n) = (kernel.ty(a).shape[1], kernel.ty(b).shape[1]);
+    let acc = layout_of(id);
+    if in_registers(&acc, &layout_of(a), &layout_of(b), k) {
+        return Some(DotPlan::Registers);
+    }
+    Some(DotPlan::Staged(DotStaging {
+        a_row_stride: k + row_pad(k),
+        b_row_stride: n + row_pad(n),
+        k_unroll: k_unroll(k, acc.regs()),
+        scratch: Scratch {
+            offset: 0,
+            bytes: 0,
+        },
+    }))
+}
+
 /// The `dot`s of `kernel` that can run on the target's cooperative matrices, and the workgroup
-/// arrays they need (`ir::layout::CoopPlan`): the target offers f16 × f16 + f32 tiles, its
+/// arrays they need (`ir::schedule::CoopPlan`): the target offers f16 × f16 + f32 tiles, its
 /// workgroups are whole subgroups (cooperative operations need every invocation of the
 /// subgroup), both operands were converted from f16 (so staging them as f16 is exact) and the
 /// tile divides M, N and K. `None` when no `dot` qualifies.
-pub fn coop_plan(kernel: &Kernel, threads: u32, target: &Target) -> Option<CoopPlan> {
+pub fn coop_plan(
+    kernel: &Kernel,
+    threads: u32,
+    target: &Target,
+) -> Option<(CoopPlan, Vec<InstId>)> {
     let shape = target.cooperative_matrix?;
     let subgroup = target.subgroup_size?;
     if !target.features.cooperative_matrix || threads % subgroup != 0 {
         return None;
     }
+    let mut dots = Vec::new();
     let mut plan = CoopPlan {
         m: shape.m,
         n: shape.n,
         k: shape.k,
-        dots: Vec::new(),
         halves: 0,
         floats: 0,
     };
@@ -117,12 +130,12 @@ pub fn coop_plan(kernel: &Kernel, threads: u32, target: &Target) -> Option<CoopP
             && from_f16(kernel, a)
             && from_f16(kernel, b)
         {
-            plan.dots.push(id);
+            dots.push(id);
             plan.halves = plan.halves.max(m * k + k * n);
             plan.floats = plan.floats.max(m * n);
         }
     });
-    (!plan.dots.is_empty()).then_some(plan)
+    (!dots.is_empty()).then_some((plan, dots))
 }
 
 /// True when `value` is an f16 tile converted to f32 (through layout conversions).

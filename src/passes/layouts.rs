@@ -9,9 +9,8 @@
 //! layout unless their operands' layouts are cheaper; reductions give `Slice`, `ExpandDims` of a
 //! slice gives the parent with a size-1 dim, and a broadcast from that is local. Where an operand's
 //! layout still differs, a `ConvertLayout` is inserted before the user.
-use crate::ir::layout::Blocked;
+use crate::ir::layout::{local_map, Blocked, Projection};
 use crate::ir::{Inst, InstId, InstKind, Kernel, Layout, LocalId, Region, Type, ValueId};
-use std::collections::HashMap;
 
 /// Calls `f` on every instruction of `region` and its nested regions, in program order.
 pub fn for_each_inst(region: &Region, kernel: &Kernel, f: &mut dyn FnMut(InstId)) {
@@ -83,117 +82,6 @@ pub fn collapse(layout: &Layout, dims: &[usize]) -> Layout {
     }
 }
 
-/// How a user reads an operand's coordinates from its own: identity, dropping an inserted dim
-/// (`ExpandDims`) or zeroing broadcast dims.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Projection {
-    Identity,
-    RemoveDim(usize),
-    ZeroDims(Vec<usize>),
-}
-
-impl Projection {
-    pub fn apply(&self, coords: &[u32]) -> Vec<u32> {
-        match self {
-            Projection::Identity => coords.to_vec(),
-            Projection::RemoveDim(d) => {
-                let mut c = coords.to_vec();
-                c.remove(*d);
-                c
-            }
-            Projection::ZeroDims(dims) => {
-                let mut c = coords.to_vec();
-                for &d in dims {
-                    c[d] = 0;
-                }
-                c
-            }
-        }
-    }
-}
-
-/// When every invocation holds, for each register of `dst`, the operand element it needs in a
-/// register of `src` whose number is the same for every invocation, returns those register
-/// numbers (indexed by `dst` register): the operation needs no data movement.
-type MemoKey = (Layout, Layout, Projection);
-thread_local! {
-    /// `local_map` answers of the compilation under way (cleared by `forget_local_maps`).
-    static MEMO: std::cell::RefCell<HashMap<MemoKey, Option<Vec<u32>>>> = Default::default();
-}
-
-/// Starts a compilation with no remembered `local_map` answers (so one compilation's time never
-/// depends on an earlier one's).
-pub fn forget_local_maps() {
-    MEMO.with(|m| m.borrow_mut().clear());
-}
-
-pub fn local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Option<Vec<u32>> {
-    if src == dst && *projection == Projection::Identity {
-        return Some((0..dst.regs()).collect());
-    }
-    // The layout search asks the same questions many times (the candidates of every user of a
-    // value); large register tiles make each answer cost thousands of coordinate computations.
-    let key = (src.clone(), dst.clone(), projection.clone());
-    if let Some(hit) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
-        return hit;
-    }
-    let answer = compute_local_map(src, dst, projection);
-    MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= 4096 {
-            m.clear();
-        }
-        m.insert(key, answer.clone());
-    });
-    answer
-}
-
-fn compute_local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Option<Vec<u32>> {
-    if src.threads() != dst.threads()
-        && !matches!(src, Layout::Uniform)
-        && !matches!(dst, Layout::Uniform)
-    {
-        return None;
-    }
-    if matches!(src, Layout::Uniform) {
-        return Some(vec![0; dst.regs() as usize]);
-    }
-    // Coordinates as one number (row-major over the source's shape).
-    let shape = src.shape();
-    let flat = |c: &[u32]| -> u64 {
-        c.iter()
-            .zip(&shape)
-            .fold(0u64, |acc, (&x, &n)| acc * n as u64 + x as u64)
-    };
-    let threads = src.threads().max(dst.threads());
-    let mut map: Vec<Option<u32>> = vec![None; dst.regs() as usize];
-    let mut held: HashMap<u64, u32> = HashMap::new();
-    for t in 0..threads {
-        held.clear();
-        for s in (0..src.regs()).rev() {
-            held.insert(flat(&src.coords(t, s)), s);
-        }
-        for (r, slot) in map.iter_mut().enumerate() {
-            let want = projection.apply(&dst.coords(t, r as u32));
-            if want.len() != shape.len() {
-                return None;
-            }
-            let want = flat(&want);
-            let &s = held.get(&want)?;
-            match slot {
-                None => *slot = Some(s),
-                Some(prev) => {
-                    // Another register of the same invocation may hold the same element.
-                    if *prev != s && flat(&src.coords(t, *prev)) != want {
-                        return None;
-                    }
-                }
-            }
-        }
-    }
-    Some(map.into_iter().map(|s| s.unwrap_or(0)).collect())
-}
-
 /// The tile operands of an instruction that must share its (elementwise) layout.
 fn elementwise_operands(kind: &InstKind) -> Option<Vec<ValueId>> {
     Some(match kind {
@@ -245,7 +133,7 @@ fn is_tile(kernel: &Kernel, v: ValueId) -> bool {
 
 struct State {
     threads: u32,
-    /// `dot` runs in registers: its operands take `dot::register_operand_layouts`.
+    /// `dot` runs in registers: its operands take `ir::layout::register_dot_operands`.
     register_dot: bool,
     want: Vec<Option<Layout>>,
     local_want: Vec<Option<Layout>>,
@@ -327,13 +215,9 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool) {
     }
     let state = solve(kernel, threads, register_dot, seeds);
 
-    let schedule = kernel.schedule.get_or_insert_with(|| crate::ir::Schedule {
-        threads,
-        layouts: Vec::new(),
-        local_layouts: Vec::new(),
-        shared_bytes: 0,
-        coop: None,
-    });
+    let schedule = kernel
+        .schedule
+        .get_or_insert_with(|| crate::ir::Schedule::new(threads, 0, false));
     let mut layouts = state.layouts;
     layouts.resize(kernel.insts.len(), None);
     schedule.layouts = layouts;

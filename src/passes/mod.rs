@@ -1,39 +1,44 @@
 //! The scheduling pipeline: takes Lowered IR and produces Scheduled IR (workgroup size, a layout
-//! for every tile, layout conversions, shared memory). `run` lists the passes in order.
+//! for every tile, layout conversions, and a plan for every instruction that has a choice of how
+//! to run, with the shared memory each needs: `ir::schedule`). `run` lists the passes in order.
 pub mod axis;
 pub mod dot;
 pub mod layouts;
 pub mod shared;
 pub mod threads;
+pub mod vectors;
 
 use crate::abi::Target;
 use crate::base::Diagnostic;
 use crate::ir::{self, Schedule, Stage};
 
 /// Runs the scheduling passes in order: choose the workgroup size, assign layouts (inserting
-/// layout conversions), then size the shared memory.
+/// layout conversions), plan the vector width of loads and stores, then plan the work across
+/// invocations and size the shared memory.
 pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic> {
     let mut module = module;
     check(&module, "input")?;
-    layouts::forget_local_maps();
+    crate::ir::layout::forget_local_maps();
 
     let threads = threads::choose_threads(&module.kernel, target)?;
-    module.kernel.schedule = Some(Schedule {
+    module.kernel.schedule = Some(Schedule::new(
         threads,
-        layouts: Vec::new(),
-        local_layouts: Vec::new(),
-        shared_bytes: 0,
-        coop: None,
-    });
+        target.max_shared_bytes,
+        shared::one_subgroup(threads, target),
+    ));
 
     // CPU devices compute `dot` in registers (no barriers); GPUs stage it in shared memory.
     let register_dot = target.processor == crate::abi::Processor::Cpu;
     layouts::assign_layouts(&mut module.kernel, threads, register_dot);
-    module.kernel.stage = Stage::Scheduled;
+    module.kernel.stage = Stage::LaidOut;
     check(&module, "assign_layouts")?;
 
-    shared::size_shared_memory(&mut module.kernel, target)?;
-    check(&module, "size_shared_memory")?;
+    vectors::plan_accesses(&mut module.kernel);
+    check(&module, "plan_accesses")?;
+
+    shared::plan_shared_memory(&mut module.kernel, target)?;
+    module.kernel.stage = Stage::Scheduled;
+    check(&module, "plan_shared_memory")?;
     Ok(module)
 }
 

@@ -1,19 +1,17 @@
-//! Pass 3: workgroup shared memory. Reductions across invocations and layout conversions that
-//! move data each use one scratch array (reused, so the kernel needs the largest of them); over
-//! the device limit is a diagnostic at the instruction that needs the most.
-use super::layouts::{for_each_inst, local_map, Projection};
+//! Pass 4: the plans of the work across invocations (`ir::schedule`): how each reduction, scan,
+//! `dot` and layout conversion runs (in registers, by subgroup shuffles, through shared memory or
+//! on cooperative matrices), and the scratch region of each plan that moves data through the
+//! workgroup scratch array. Every use of the scratch ends with a barrier, so all regions start at
+//! 0 and the kernel needs the largest; over the device limit is a diagnostic at the instruction
+//! that needs the most.
+use super::layouts::for_each_inst;
 use crate::abi::Target;
 use crate::base::Diagnostic;
-use crate::ir::{Elem, InstKind, Kernel, Layout, Type};
-
-/// 32-bit words one element occupies in the scratch array.
-pub fn scratch_words(ty: &Type) -> u32 {
-    match ty.elem {
-        Elem::Scalar(s) if s.bytes() == 8 => 2,
-        Elem::Ptr { .. } => 2,
-        Elem::Scalar(_) => 1,
-    }
-}
+use crate::ir::layout::{local_map, Projection};
+use crate::ir::schedule::{
+    scratch_needed, scratch_words, ConvertPlan, Plan, ReducePlan, ScanPlan, Scratch,
+};
+use crate::ir::{InstId, InstKind, Kernel, Layout, ValueId};
 
 /// How many result registers of a reduction go through the scratch at once: all of them when
 /// they fit in `budget` bytes, else as many as fit (at least one).
@@ -33,119 +31,128 @@ pub fn one_subgroup(threads: u32, target: &Target) -> bool {
         && target.features.subgroup_shuffle
 }
 
-/// Bytes of scratch memory an instruction needs (0 when it needs none); reductions are chunked
-/// to fit `budget` when they can. In a workgroup of `one_subgroup`, reductions and scans need
-/// none.
-pub fn scratch_bytes(
+/// The plan of instruction `id` (`None` for instructions without a choice, and for loads and
+/// stores, which the access pass plans), its scratch region sized: reductions are chunked to fit
+/// `budget` bytes when they can. In a workgroup of `one_subgroup`, reductions and scans across
+/// invocations shuffle; `cooperative` puts a `dot` on the cooperative arrays.
+pub fn plan_inst(
     kernel: &Kernel,
     layouts: &[Option<Layout>],
-    id: crate::ir::InstId,
+    id: InstId,
     budget: u32,
     one_subgroup: bool,
-) -> u32 {
-    let layout_of = |v: crate::ir::ValueId| layouts[v.index()].clone().unwrap_or(Layout::Uniform);
-    match &kernel.insts[id].kind {
-        InstKind::Reduce { .. } | InstKind::Scan { .. } if one_subgroup => 0,
+    cooperative: bool,
+) -> Option<Plan> {
+    let layout_of = |v: ValueId| layouts[v.index()].clone().unwrap_or(Layout::Uniform);
+    let staged = Scratch {
+        offset: 0,
+        bytes: 0,
+    };
+    let mut plan = match &kernel.insts[id].kind {
         InstKind::Reduce { value, axis, .. } => {
             let src = layout_of(*value);
-            let words = scratch_words(kernel.ty(*value));
-            let threads = src.threads();
-            match (axis, &src) {
-                (None, _) if threads > 1 => threads * words * 4,
-                (Some(a), Layout::Blocked(b)) if b.threads_per_dim[*a as usize] > 1 => {
-                    let chunk = reduce_chunk(layout_of(id).regs(), threads, words, budget);
-                    threads * chunk * words * 4
-                }
-                _ => 0,
-            }
-        }
-        InstKind::ConvertLayout(value) => {
-            let src = layout_of(*value);
-            let dst = layout_of(id);
-            if local_map(&src, &dst, &Projection::Identity).is_some() {
-                0
+            Plan::Reduce(if src.reduction_group_dims(*axis).is_empty() {
+                ReducePlan::Registers
+            } else if one_subgroup {
+                ReducePlan::Subgroup
             } else {
-                let ty = kernel.ty(id);
-                ty.num_elements() as u32 * scratch_words(ty) * 4
-            }
+                let words = scratch_words(kernel.ty(*value));
+                let chunk = reduce_chunk(layout_of(id).regs(), src.threads(), words, budget);
+                ReducePlan::Shared {
+                    chunk,
+                    scratch: staged,
+                }
+            })
         }
         // A scan along a dim spread over invocations stages the whole tile (`spirv::shared`).
         InstKind::Scan { value, axis, .. } => {
-            let src = layout_of(*value);
-            let spread = src.base().is_some_and(|b| {
-                let d = src.parent_dims()[*axis as usize];
-                b.threads_per_dim[d] > 1 && b.size_per_thread[d] < b.shape[d]
-            });
-            if spread {
-                let ty = kernel.ty(*value);
-                ty.num_elements() as u32 * scratch_words(ty) * 4
+            Plan::Scan(if !layout_of(*value).scan_crosses_invocations(*axis) {
+                ScanPlan::Registers
+            } else if one_subgroup {
+                ScanPlan::Subgroup
             } else {
-                0
-            }
+                ScanPlan::Shared(staged)
+            })
         }
-        // The old values travel from each element's primary copy to all its copies.
-        InstKind::Atomic { .. } => {
-            let ty = kernel.ty(id);
-            ty.num_elements().max(1) as u32 * scratch_words(ty) * 4
-        }
-        InstKind::Dot { a, b, .. } => {
-            // Operands already in register layouts need no staging (`passes::dot`).
-            let k = kernel.ty(*a).shape[1];
-            if super::dot::in_registers(&layout_of(id), &layout_of(*a), &layout_of(*b), k) {
-                0
+        InstKind::ConvertLayout(value) => Plan::Convert(
+            if local_map(&layout_of(*value), &layout_of(id), &Projection::Identity).is_some() {
+                ConvertPlan::Registers
             } else {
-                super::dot::staging_words(&kernel.ty(*a).shape, &kernel.ty(*b).shape) * 4
-            }
+                ConvertPlan::Shared(staged)
+            },
+        ),
+        InstKind::Dot { .. } => Plan::Dot(super::dot::dot_plan(kernel, layouts, id, cooperative)?),
+        // The old values of an atomic travel from each element's primary copy to all its
+        // copies; reshapes and permutes move the whole tile.
+        InstKind::Atomic { .. } | InstKind::Reshape(_) | InstKind::Permute { .. } => {
+            Plan::Staged(staged)
         }
-        InstKind::Reshape(value) | InstKind::Permute { value, .. } => {
-            let ty = kernel.ty(*value);
-            ty.num_elements() as u32 * scratch_words(ty) * 4
-        }
-        _ => 0,
+        _ => return None,
+    };
+    let needed = scratch_needed(kernel, layouts, id, &plan);
+    if let Some(scratch) = plan.scratch_mut() {
+        scratch.bytes = needed;
     }
+    Some(plan)
 }
 
-pub fn size_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Diagnostic> {
-    let layouts = kernel
-        .schedule
-        .as_ref()
-        .map(|s| s.layouts.clone())
-        .unwrap_or_default();
-    let threads = kernel.schedule.as_ref().map_or(1, |s| s.threads);
-    let one_subgroup = one_subgroup(threads, target);
-    // The largest scratch any instruction needs, leaving out the `dot`s in `skip`.
-    let largest = |skip: &[crate::ir::InstId]| {
+/// Plans every instruction that has a choice (keeping the access pass's plans of loads and
+/// stores) and sizes the scratch for the largest region: afterwards every instruction that
+/// needs a plan has one.
+pub fn plan_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Diagnostic> {
+    let Some(schedule) = kernel.schedule.as_ref() else {
+        return Err(Diagnostic::internal("planning a kernel without a schedule"));
+    };
+    let layouts = schedule.layouts.clone();
+    let threads = schedule.threads;
+    let one_subgroup = schedule.one_subgroup;
+    let mut plans = schedule.plans.clone();
+    plans.resize(kernel.insts.len(), None);
+    // Plans every instruction, the `dot`s in `cooperative` on the cooperative arrays; returns
+    // the largest scratch region and the instruction that needs it.
+    let mut plan_all = |cooperative: &[InstId]| {
         let mut largest = (0u32, None);
         for_each_inst(&kernel.body, kernel, &mut |id| {
-            if skip.contains(&id) {
+            let Some(plan) = plan_inst(
+                kernel,
+                &layouts,
+                id,
+                target.max_shared_bytes,
+                one_subgroup,
+                cooperative.contains(&id),
+            ) else {
                 return;
-            }
-            let bytes = scratch_bytes(kernel, &layouts, id, target.max_shared_bytes, one_subgroup);
+            };
+            let bytes = plan.scratch().map_or(0, |s| s.end());
             if bytes > largest.0 {
                 largest = (bytes, Some(id));
             }
+            plans[id.index()] = Some(plan);
         });
         largest
     };
     // `dot`s on cooperative matrices stage in arrays of their own instead of the scratch; the
     // plan stands when both fit, else those `dot`s stage in the scratch like the others.
     let mut coop = super::dot::coop_plan(kernel, threads, target);
-    let mut needed = largest(coop.as_ref().map_or(&[], |c| &c.dots[..]));
-    if let Some(plan) = &coop {
-        if needed.0 + plan.bytes() > target.max_shared_bytes {
+    let mut needed = plan_all(coop.as_ref().map_or(&[], |(_, dots)| &dots[..]));
+    if let Some((arrays, _)) = &coop {
+        if needed.0 + arrays.bytes() > target.max_shared_bytes {
             coop = None;
-            needed = largest(&[]);
+            needed = plan_all(&[]);
         }
     }
     if needed.0 > target.max_shared_bytes {
-        let id = needed.1.expect("an instruction needs the shared memory");
+        let id = needed
+            .1
+            .ok_or_else(|| Diagnostic::internal("shared memory needed by no instruction"))?;
         return Err(too_much_shared_memory(
             kernel, &layouts, id, needed.0, target,
         ));
     }
     if let Some(s) = kernel.schedule.as_mut() {
+        s.plans = plans;
         s.shared_bytes = needed.0;
-        s.coop = coop;
+        s.coop = coop.map(|(arrays, _)| arrays);
     }
     Ok(())
 }

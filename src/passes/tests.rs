@@ -1,11 +1,12 @@
 //! Pass tests: workgroup size, default layouts, backward propagation (no shared-memory
 //! conversions in softmax-like kernels), conversions where needed, and the E06xx limits.
-use super::layouts::{default_layout, local_map, Projection};
+use super::layouts::default_layout;
 use super::*;
 use crate::base::ScalarType::*;
 use crate::ir::builder::Builder;
-use crate::ir::layout::Blocked;
-use crate::ir::{BinaryOp, InstKind, Layout, ParamKind, ReduceOp, ScanOp, UnaryOp};
+use crate::ir::layout::{local_map, Blocked, Projection};
+use crate::ir::test_kernels::{conflict_kernel, row_sums_kernel, running_max_kernel};
+use crate::ir::{BinaryOp, InstKind, Layout, ParamKind, ReduceOp, ScanOp};
 use crate::spirv::tests::{column_sums, reduce_1d, softmax, vector_add};
 
 fn schedule(kernel: ir::Kernel) -> ir::Module {
@@ -123,31 +124,6 @@ fn column_sums_store_through_the_slice_layout() {
     assert_eq!(moving_conversions(&m), 0);
 }
 
-/// `p[i] = exp(x[i] + sum_j x[i])`: the reduction's slice layout meets the load's layout.
-pub(crate) fn conflict_kernel() -> ir::Kernel {
-    let mut b = Builder::new("conflict");
-    let p = b.add_param(
-        "p",
-        ParamKind::Pointer {
-            pointee: F32,
-            mutable: true,
-        },
-    );
-    let a = b.arange(0, 64);
-    let base = b.param(p);
-    let bp = b.splat(base, vec![64]);
-    let ptrs = b.ptr_offset(bp, a);
-    let x = b.load(ptrs, None, None);
-    // A transposed use: [64] as columns of a [64, 64] tile, reduced over rows → Slice(dim 0).
-    let e = b.expand_dims(x, 1);
-    let bc = b.broadcast(e, vec![64, 64]);
-    let r = b.reduce(ReduceOp::Sum, bc, Some(1));
-    let s = b.binary(BinaryOp::Add, x, r);
-    let q = b.unary(UnaryOp::Exp, s);
-    b.store(ptrs, q, None);
-    b.finish()
-}
-
 #[test]
 fn conflicting_layouts_still_compile() {
     let m = schedule(conflict_kernel());
@@ -210,81 +186,6 @@ fn local_map_of_collapsed_broadcast_is_local() {
     .is_some());
 }
 
-/// Running row max over column blocks: `m = maximum(m, max(x_k, 1))` in a loop, then stored
-/// through `arange` pointers.
-pub(crate) fn running_max_kernel(bm: u32, bn: u32) -> ir::Kernel {
-    use crate::ir::{CmpOp, Type};
-    let _ = CmpOp::Lt;
-    let mut b = Builder::new("running_max");
-    let x = b.add_param(
-        "x",
-        ParamKind::Pointer {
-            pointee: F32,
-            mutable: false,
-        },
-    );
-    let out = b.add_param(
-        "out",
-        ParamKind::Pointer {
-            pointee: F32,
-            mutable: true,
-        },
-    );
-    let blocks = b.add_param("blocks", ParamKind::Scalar(I32));
-    let m = b.add_local("m", Type::tile(F32, vec![bm]));
-    let k = b.add_local("k", Type::scalar(I32));
-    let ninf = b.const_f32(f32::NEG_INFINITY);
-    let init = b.splat(ninf, vec![bm]);
-    b.local_set(m, init);
-    let start = b.const_i32(0);
-    let end = b.param(blocks);
-    let step = b.const_i32(1);
-    b.begin_region();
-    // offs = rows[:, None] * (blocks * bn) + (k * bn + cols)[None, :]
-    let rows = b.arange(0, bm);
-    let rows = b.expand_dims(rows, 1);
-    let e = b.param(blocks);
-    let bnc = b.const_i32(bn as i32);
-    let width = b.binary(BinaryOp::Mul, e, bnc);
-    let ws = b.splat(width, vec![bm, 1]);
-    let rows = b.binary(BinaryOp::Mul, rows, ws);
-    let rows = b.broadcast(rows, vec![bm, bn]);
-    let kv = b.local_get(k);
-    let col0 = b.binary(BinaryOp::Mul, kv, bnc);
-    let c0s = b.splat(col0, vec![bn]);
-    let cols = b.arange(0, bn);
-    let cols = b.binary(BinaryOp::Add, c0s, cols);
-    let cols = b.expand_dims(cols, 0);
-    let cols = b.broadcast(cols, vec![bm, bn]);
-    let offs = b.binary(BinaryOp::Add, rows, cols);
-    let base = b.param(x);
-    let bp = b.splat(base, vec![bm, bn]);
-    let p = b.ptr_offset(bp, offs);
-    let v = b.load(p, None, None);
-    let r = b.reduce(ReduceOp::Max, v, Some(1));
-    let mv = b.local_get(m);
-    let nm = b.binary(BinaryOp::Max, mv, r);
-    b.local_set(m, nm);
-    let body = b.end_region();
-    b.push(
-        InstKind::For {
-            var: k,
-            start,
-            end,
-            step,
-            body,
-        },
-        None,
-    );
-    let mv = b.local_get(m);
-    let rows = b.arange(0, bm);
-    let ob = b.param(out);
-    let os = b.splat(ob, vec![bm]);
-    let op = b.ptr_offset(os, rows);
-    b.store(op, mv, None);
-    b.finish()
-}
-
 #[test]
 fn loop_carried_reduction_keeps_the_slice_layout() {
     let m = schedule(running_max_kernel(8, 64));
@@ -292,46 +193,6 @@ fn loop_carried_reduction_keeps_the_slice_layout() {
     let s = m.kernel.schedule.as_ref().unwrap();
     assert!(matches!(s.local_layouts[0], Layout::Slice { dim: 1, .. }));
     crate::spirv::tests::compile(running_max_kernel(8, 64), true);
-}
-
-/// `out[i] = sum(x[i, :])` for an `[r, c]` matrix in one program.
-pub(crate) fn row_sums_kernel(r: u32, c: u32) -> ir::Kernel {
-    let mut b = Builder::new("row_sums");
-    let x = b.add_param(
-        "x",
-        ParamKind::Pointer {
-            pointee: F32,
-            mutable: false,
-        },
-    );
-    let out = b.add_param(
-        "out",
-        ParamKind::Pointer {
-            pointee: F32,
-            mutable: true,
-        },
-    );
-    let rows = b.arange(0, r);
-    let r2 = b.expand_dims(rows, 1);
-    let cc = b.const_i32(c as i32);
-    let cs = b.splat(cc, vec![r, 1]);
-    let r2 = b.binary(BinaryOp::Mul, r2, cs);
-    let r2 = b.broadcast(r2, vec![r, c]);
-    let cols = b.arange(0, c);
-    let c2 = b.expand_dims(cols, 0);
-    let c2 = b.broadcast(c2, vec![r, c]);
-    let offs = b.binary(BinaryOp::Add, r2, c2);
-    let base = b.param(x);
-    let bp = b.splat(base, vec![r, c]);
-    let p = b.ptr_offset(bp, offs);
-    let v = b.load(p, None, None);
-    let s = b.reduce(ReduceOp::Sum, v, Some(1));
-    let rows = b.arange(0, r);
-    let ob = b.param(out);
-    let os = b.splat(ob, vec![r]);
-    let op = b.ptr_offset(os, rows);
-    b.store(op, s, None);
-    b.finish()
 }
 
 #[test]
@@ -436,7 +297,7 @@ fn a_scan_keeps_its_operand_layout_and_stages_only_across_invocations() {
             })
             .expect("a scan");
         assert_eq!(s.layouts[id.index()], s.layouts[value.index()]);
-        let bytes = shared::scratch_bytes(&m.kernel, &s.layouts, id, u32::MAX, false);
+        let bytes = s.plan(id).and_then(|p| p.scratch()).map_or(0, |r| r.bytes);
         assert_eq!(bytes, if staged { 16 * 64 * 4 } else { 0 }, "axis {axis}");
         crate::spirv::tests::compile(scan_kernel(16, axis, threads), true);
     }

@@ -1,14 +1,15 @@
 //! Atomics: each element's read-modify-write is done once, by its primary copy (a scalar pointer:
 //! invocation 0), relaxed and device scope. The old values then reach every copy through the
-//! workgroup scratch array (write by the primary copy, barrier, read, barrier), so replicated
-//! layouts never repeat the side effect. Masked lanes give 0; in safe mode out-of-bounds lanes are
-//! dropped and recorded like stores. f32 `add` uses SPV_EXT_shader_atomic_float_add.
+//! atomic's region of the workgroup scratch array (`Plan::Staged`; write by the primary copy,
+//! barrier, read, barrier), so replicated layouts never repeat the side effect. Masked lanes give
+//! 0; in safe mode out-of-bounds lanes are dropped and recorded like stores. f32 `add` uses
+//! SPV_EXT_shader_atomic_float_add.
 use super::ctx::{ice, R};
 use super::memory::register_is_primary;
 use super::{Emitter, Val};
 use crate::abi;
 use crate::base::{Diagnostic, ScalarType};
-use crate::ir::{AtomicOp, InstId, ValueId};
+use crate::ir::{AtomicOp, InstId, Plan, ValueId};
 use spirv::{Capability, Op, Word};
 
 impl Emitter<'_> {
@@ -23,6 +24,10 @@ impl Emitter<'_> {
     ) -> R<Val> {
         let Val::Ptr { param, idx } = self.val(ptr)? else {
             return Err(Diagnostic::internal("atomic through a non-pointer"));
+        };
+        let region = match self.plan(id)? {
+            Plan::Staged(region) => *region,
+            other => return Err(super::shared::plan_mismatch(id, other)),
         };
         let layout = self.layout(ptr);
         let elem = self.scalar_type(id)?;
@@ -93,6 +98,7 @@ impl Emitter<'_> {
             let at = self.linear_index(&coords, &shape)?;
             let wc = self.cx.const_u32(words);
             let base = self.cx.op(Op::IMul, u, &[at, wc])?;
+            let base = self.region_word(region, base)?;
             let ws = self.register_words(Some(elem), old)?;
             match primary {
                 None => self.write_scratch(base, &ws)?,
@@ -107,6 +113,7 @@ impl Emitter<'_> {
             let at = self.linear_index(&coords, &shape)?;
             let wc = self.cx.const_u32(words);
             let base = self.cx.op(Op::IMul, u, &[at, wc])?;
+            let base = self.region_word(region, base)?;
             let ws = self.read_scratch(base, words)?;
             out.push(self.words_register(Some(elem), &ws)?);
         }

@@ -3,8 +3,9 @@
 use super::ctx::{ice, R};
 use super::{Emitter, LoopLabels, Val};
 use crate::base::{Diagnostic, Literal, ScalarType};
-use crate::ir::{Elem, InstId, InstKind, Layout, Region, ValueId};
-use crate::passes::layouts::{local_map, Projection};
+use crate::ir::layout::{local_map, Projection};
+use crate::ir::schedule::{ConvertPlan, DotPlan};
+use crate::ir::{Elem, InstId, InstKind, Layout, Plan, Region, ValueId};
 use spirv::{Op, Word};
 
 impl Emitter<'_> {
@@ -226,9 +227,16 @@ impl Emitter<'_> {
                 self.set(id, val);
             }
             InstKind::ConvertLayout(value) => {
-                let val = match self.gather_local(*value, &layout, &Projection::Identity)? {
-                    Some(v) => v,
-                    None => self.convert_through_shared(*value, &layout)?,
+                let val = match self.plan(id)? {
+                    Plan::Convert(ConvertPlan::Registers) => self
+                        .gather_local(*value, &layout, &Projection::Identity)?
+                        .ok_or_else(|| {
+                            Diagnostic::internal("a register conversion needs data movement")
+                        })?,
+                    Plan::Convert(ConvertPlan::Shared(region)) => {
+                        self.convert_through_shared(*value, &layout, *region)?
+                    }
+                    other => return Err(super::shared::plan_mismatch(id, other)),
                 };
                 self.set(id, val);
             }
@@ -324,7 +332,7 @@ impl Emitter<'_> {
                 self.set(id, val);
             }
             InstKind::Store { ptr, value, mask } => {
-                self.store_inst(*ptr, *value, *mask)?;
+                self.store_inst(id, *ptr, *value, *mask)?;
             }
             InstKind::Atomic {
                 op,
@@ -337,28 +345,32 @@ impl Emitter<'_> {
                 self.set(id, val);
             }
             InstKind::Reshape(value) => {
-                let val = self.reorder(*value, None, &layout)?;
+                let val = self.reorder(id, *value, None, &layout)?;
                 self.set(id, val);
             }
             InstKind::Permute { value, perm } => {
-                let val = self.reorder(*value, Some(perm), &layout)?;
+                let val = self.reorder(id, *value, Some(perm), &layout)?;
                 self.set(id, val);
             }
             InstKind::Dot { a, b, acc } => {
-                let coop = self.schedule.coop.as_ref();
-                let val = if coop.is_some_and(|c| c.dots.contains(&id)) {
-                    self.coop_dot(*a, *b, *acc, &layout)?
-                } else {
-                    self.dot(*a, *b, *acc, &layout)?
+                let val = match self.plan(id)? {
+                    Plan::Dot(DotPlan::Cooperative) => self.coop_dot(*a, *b, *acc, &layout)?,
+                    Plan::Dot(DotPlan::Registers) => {
+                        self.dot_in_registers(*a, *b, *acc, &layout)?
+                    }
+                    Plan::Dot(DotPlan::Staged(staging)) => {
+                        self.dot(*a, *b, *acc, &layout, staging)?
+                    }
+                    other => return Err(super::shared::plan_mismatch(id, other)),
                 };
                 self.set(id, val);
             }
             InstKind::Reduce { op, value, axis } => {
-                let val = self.reduce(*op, *value, *axis, &layout)?;
+                let val = self.reduce(id, *op, *value, *axis, &layout)?;
                 self.set(id, val);
             }
             InstKind::Scan { op, value, axis } => {
-                let val = self.scan(*op, *value, *axis, &layout)?;
+                let val = self.scan(id, *op, *value, *axis, &layout)?;
                 self.set(id, val);
             }
             InstKind::LocalGet(local) => {

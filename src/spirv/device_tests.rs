@@ -34,16 +34,27 @@ fn launch_with(
 /// Like `launch_with`, compiling for `target` (the device's, possibly with tighter limits).
 fn launch_for(
     kernel: crate::ir::Kernel,
-    mut args: Vec<KernelArg>,
+    args: Vec<KernelArg>,
     grid: [u32; 3],
     safe: bool,
     target: Target,
 ) -> Result<Vec<KernelArg>, crate::runtime::RuntimeError> {
+    let module = crate::driver::schedule(ir::Module { kernel }, &target).expect("schedule");
+    launch_scheduled(&module, args, grid, safe, &target)
+}
+
+/// Emits a scheduled module for `target` and launches it.
+fn launch_scheduled(
+    module: &ir::Module,
+    mut args: Vec<KernelArg>,
+    grid: [u32; 3],
+    safe: bool,
+    target: &Target,
+) -> Result<Vec<KernelArg>, crate::runtime::RuntimeError> {
     let dev = device();
-    let module = crate::passes::run(ir::Module { kernel }, &target).expect("schedule");
     let art = emit(
-        &module,
-        &target,
+        module,
+        target,
         &EmitOptions {
             safe,
             vector_views: true,
@@ -254,7 +265,7 @@ fn layout_conversion_through_shared_memory_runs() {
     let n = 64usize;
     let x: Vec<f32> = (0..n).map(|i| i as f32 * 0.001).collect();
     let out = launch(
-        crate::passes::tests::conflict_kernel(),
+        crate::ir::test_kernels::conflict_kernel(),
         vec![f32s(x.clone())],
         [1, 1, 1],
     );
@@ -605,7 +616,7 @@ fn running_max_over_column_blocks_runs() {
         int(blocks as i64),
     ];
     let out = launch(
-        crate::passes::tests::running_max_kernel(bm as u32, bn as u32),
+        crate::ir::test_kernels::running_max_kernel(bm as u32, bn as u32),
         args.clone(),
         [1, 1, 1],
     );
@@ -615,7 +626,7 @@ fn running_max_over_column_blocks_runs() {
         .collect();
     assert_eq!(buf(&out[1]).to_f32(), want);
     let reference = interpret(
-        crate::passes::tests::running_max_kernel(bm as u32, bn as u32),
+        crate::ir::test_kernels::running_max_kernel(bm as u32, bn as u32),
         args,
         [1, 1, 1],
     );
@@ -651,10 +662,87 @@ fn reductions_chunked_to_fit_shared_memory_run() {
     let x: Vec<f32> = (0..r * c).map(|i| ((i * 31) % 17) as f32).collect();
     let mut target = device().target();
     target.max_shared_bytes = 4096;
-    let mut kernel = crate::passes::tests::row_sums_kernel(r as u32, c as u32);
+    let mut kernel = crate::ir::test_kernels::row_sums_kernel(r as u32, c as u32);
     kernel.threads = Some(256);
     let args = vec![f32s(x.clone()), zeros(ScalarType::F32, r)];
     let out = launch_for(kernel, args, [1, 1, 1], true, target).expect("launch");
     let want: Vec<f32> = x.chunks(c).map(|row| row.iter().sum()).collect();
     assert_eq!(buf(&out[1]).to_f32(), want);
+}
+
+/// Row sums, row prefix sums, a product and a transposition of 16 × 16 tiles: on a GPU schedule
+/// each moves data through its own region of the scratch array.
+const SCRATCH_USERS: &str = "kernel k(x: *f32, y: *f32, sums: *mut f32, scans: *mut f32,
+        products: *mut f32, transposed: *mut f32) {
+    let r = arange(0, 16);
+    let c = arange(0, 16);
+    let offs = r[:, None] * 16 + c[None, :];
+    let v = load(x + offs);
+    let w = load(y + offs);
+    store(sums + r, sum(v, axis: 1));
+    store(scans + offs, cumsum(v, axis: 1));
+    store(products + offs, dot(v, w));
+    store(transposed + offs, trans(v));
+}";
+
+/// The emitter addresses each plan's scratch region where the schedule puts it: with every
+/// region moved up the scratch array the kernel computes the same bits.
+#[test]
+fn scratch_regions_away_from_the_start_run() {
+    let program =
+        crate::driver::check_source("scratch.tk", SCRATCH_USERS, &crate::driver::DiskLoader);
+    assert!(!program.has_errors(), "{:?}", program.diagnostics);
+    let lowered = crate::driver::lower(&program, "k", &[]).expect("lowers");
+    // A GPU schedule on the device: reductions, scans and `dot` stage through shared memory.
+    let mut target = device().target();
+    target.processor = crate::abi::Processor::Gpu;
+    target.features.subgroup_shuffle = false;
+    let module = crate::driver::schedule(lowered, &target).expect("schedules");
+    let mut moved = module.clone();
+    let schedule = moved.kernel.schedule.as_mut().expect("a schedule");
+    let shift = 256;
+    let mut regions = 0;
+    for plan in schedule.plans.iter_mut().flatten() {
+        if let Some(scratch) = plan.scratch_mut() {
+            scratch.offset += shift;
+            regions += 1;
+        }
+    }
+    schedule.shared_bytes += shift;
+    assert!(regions >= 4, "{}", crate::ir::print::print(&module));
+    assert_eq!(crate::ir::verify::verify(&moved), Ok(()));
+    let options = EmitOptions {
+        safe: true,
+        vector_views: true,
+    };
+    let words = |m: &ir::Module| emit(m, &target, &options).expect("emits").words;
+    assert_ne!(
+        words(&module),
+        words(&moved),
+        "the regions' offsets reach the code"
+    );
+
+    let x: Vec<f32> = (0..256).map(|i| ((i * 37) % 23) as f32 - 11.0).collect();
+    let y: Vec<f32> = (0..256).map(|i| ((i * 11) % 7) as f32 * 0.5).collect();
+    let args = vec![
+        f32s(x.clone()),
+        f32s(y),
+        zeros(ScalarType::F32, 16),
+        zeros(ScalarType::F32, 256),
+        zeros(ScalarType::F32, 256),
+        zeros(ScalarType::F32, 256),
+    ];
+    let at_start = launch_scheduled(&module, args.clone(), [1, 1, 1], true, &target).unwrap();
+    let away = launch_scheduled(&moved, args, [1, 1, 1], true, &target).unwrap();
+    for output in 2..6 {
+        assert_eq!(
+            buf(&at_start[output]).data,
+            buf(&away[output]).data,
+            "output {output}"
+        );
+    }
+    let sums: Vec<f32> = x.chunks(16).map(|row| row.iter().sum()).collect();
+    assert_eq!(buf(&away[2]).to_f32(), sums);
+    let transposed: Vec<f32> = (0..256).map(|i| x[(i % 16) * 16 + i / 16]).collect();
+    assert_eq!(buf(&away[5]).to_f32(), transposed);
 }

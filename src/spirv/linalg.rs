@@ -1,18 +1,19 @@
 //! `dot` and the data-moving shape instructions (`Reshape`, `Permute`) on the device.
 //!
-//! On CPU devices `dot`'s operands arrive in register layouts (`passes::dot`) and the product is
-//! FMAs on registers only.
+//! A `dot` planned in registers (`ir::schedule::DotPlan::Registers`, CPU devices) has its operands
+//! in register layouts and the product is FMAs on registers only.
 //!
-//! Both stage their operands in the workgroup scratch array. `dot` follows the schedule in
-//! `passes::dot`: operands stored row-major with padded rows, a barrier, then each invocation
-//! walks K in a runtime loop (unrolled `k_unroll` times) keeping its register tile of
-//! accumulators in Function variables, one FMA per register and k. The shape instructions write
-//! their operand row-major and read each result register from the element its coordinates map to.
+//! Otherwise both stage their operands in their plan's region of the workgroup scratch array. A
+//! staged `dot` follows its `DotStaging`: operands stored row-major with padded rows, a barrier,
+//! then each invocation walks K in a runtime loop (unrolled `k_unroll` times) keeping its register
+//! tile of accumulators in Function variables, one FMA per register and k. The shape instructions
+//! write their operand row-major and read each result register from the element its coordinates
+//! map to.
 use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::base::{Diagnostic, ScalarType};
-use crate::ir::{Layout, ValueId};
-use crate::passes::dot::{in_registers, k_unroll, row_pad};
+use crate::ir::schedule::DotStaging;
+use crate::ir::{InstId, Layout, Plan, ValueId};
 use spirv::{Op, Word};
 
 impl Emitter<'_> {
@@ -53,15 +54,26 @@ impl Emitter<'_> {
         }
     }
 
-    /// `Reshape` (`perm: None`) or `Permute` of `value` into `dst`, through the scratch array.
-    pub(crate) fn reorder(&mut self, value: ValueId, perm: Option<&[u32]>, dst: &Layout) -> R<Val> {
+    /// `Reshape` (`perm: None`) or `Permute` `id` of `value` into `dst`, through its plan's
+    /// region of the scratch array.
+    pub(crate) fn reorder(
+        &mut self,
+        id: InstId,
+        value: ValueId,
+        perm: Option<&[u32]>,
+        dst: &Layout,
+    ) -> R<Val> {
+        let region = match self.plan(id)? {
+            Plan::Staged(region) => *region,
+            other => return Err(super::shared::plan_mismatch(id, other)),
+        };
         let src_ty = self.kernel.ty(value).clone();
         let sty = src_ty.scalar_type();
         let nwords = self.words_of(sty);
         let dst_shape = dst.shape();
         let u = self.cx.u32();
         self.barrier()?;
-        self.stage(value, 0, None)?;
+        self.stage(value, region.first_word(), None)?;
         self.barrier()?;
         let mut out = Vec::new();
         for r in 0..dst.regs() {
@@ -78,6 +90,7 @@ impl Emitter<'_> {
             };
             let wc = self.cx.const_u32(nwords);
             let at = self.cx.op(Op::IMul, u, &[idx, wc])?;
+            let at = self.region_word(region, at)?;
             let words = self.read_scratch(at, nwords)?;
             out.push(self.words_register(sty, &words)?);
         }
@@ -95,23 +108,27 @@ impl Emitter<'_> {
         self.words_register(Some(ScalarType::F32), &[w])
     }
 
-    pub(crate) fn dot(&mut self, a: ValueId, b: ValueId, acc: ValueId, dst: &Layout) -> R<Val> {
-        let (sa, sb) = (
-            self.kernel.ty(a).shape.clone(),
-            self.kernel.ty(b).shape.clone(),
-        );
-        let (k, n) = (sa[1], sb[1]);
-        if in_registers(dst, &self.layout(a), &self.layout(b), k) {
-            return self.dot_in_registers(a, b, acc, dst, k);
-        }
-        let (stride_a, stride_b) = (k + row_pad(k), n + row_pad(n));
-        let b_base = sa[0] * stride_a;
+    /// A staged `dot(a, b, acc)` into `dst` (the module doc).
+    pub(crate) fn dot(
+        &mut self,
+        a: ValueId,
+        b: ValueId,
+        acc: ValueId,
+        dst: &Layout,
+        staging: &DotStaging,
+    ) -> R<Val> {
+        let sa = self.kernel.ty(a).shape.clone();
+        let k = sa[1];
+        let (stride_a, stride_b) = (staging.a_row_stride, staging.b_row_stride);
+        let region = staging.scratch;
+        let a_base = region.first_word();
+        let b_base = a_base + sa[0] * stride_a;
         let acc_regs = self.regs(acc)?;
         if acc_regs.len() != dst.regs() as usize || dst.shape().len() != 2 {
             return Err(Diagnostic::internal("dot accumulator in another layout"));
         }
         self.barrier()?;
-        self.stage(a, 0, Some(stride_a))?;
+        self.stage(a, a_base, Some(stride_a))?;
         self.stage(b, b_base, Some(stride_b))?;
         self.barrier()?;
 
@@ -127,7 +144,8 @@ impl Emitter<'_> {
             if row_at[idx[0] as usize].is_none() {
                 let m = self.cx.op(Op::Bitcast, u, &[coords[0]])?;
                 let s = self.cx.const_u32(stride_a);
-                row_at[idx[0] as usize] = Some(self.cx.op(Op::IMul, u, &[m, s])?);
+                let row = self.cx.op(Op::IMul, u, &[m, s])?;
+                row_at[idx[0] as usize] = Some(self.region_word(region, row)?);
             }
             if col_at[idx[1] as usize].is_none() {
                 let c = self.cx.op(Op::Bitcast, u, &[coords[1]])?;
@@ -144,7 +162,7 @@ impl Emitter<'_> {
         for (&v, &x) in vars.iter().zip(&acc_regs) {
             self.cx.store(v, x)?;
         }
-        let unroll = k_unroll(k, dst.regs());
+        let unroll = staging.k_unroll;
         let mut step = |e: &mut Self, k0: Word| -> R<()> {
             let mut accs = Vec::new();
             for &v in &vars {
@@ -190,16 +208,16 @@ impl Emitter<'_> {
         Ok(Val::Regs(out))
     }
 
-    /// `dot` with operands in `passes::dot::register_operand_layouts`: every invocation already holds the
-    /// rows and columns its accumulator registers need, so it is FMAs only.
-    fn dot_in_registers(
+    /// `dot` with operands in `ir::layout::register_dot_operands`: every invocation already holds
+    /// the rows and columns its accumulator registers need, so it is FMAs only.
+    pub(crate) fn dot_in_registers(
         &mut self,
         a: ValueId,
         b: ValueId,
         acc: ValueId,
         dst: &Layout,
-        k: u32,
     ) -> R<Val> {
+        let k = self.kernel.ty(a).shape[1];
         let (a_regs, b_regs, acc_regs) = (self.regs(a)?, self.regs(b)?, self.regs(acc)?);
         let cols = dst.regs_per_dim()[1] as usize;
         let k = k as usize;

@@ -2,14 +2,15 @@
 //! loads are branch free (load from index 0 when masked off, then select `other`); masked stores
 //! branch. In safe mode an index outside `[0, OpArrayLength)` loads 0 or drops the store and the
 //! first violation is written to the status buffer. Stores are done by the primary copy of each
-//! element only (a scalar pointer: invocation 0). Where the axis analysis proves a group of
-//! registers consecutive and aligned, the group is one vec2/vec4 access through a vector view of
-//! the same binding, with one branch per vector when masked (a partial vector goes element-wise).
+//! element only (a scalar pointer: invocation 0). Where the access's plan gives a vector width
+//! (`Plan::Access`: the axis analysis proved each group of registers consecutive and aligned),
+//! the group is one vec2/vec4 access through a vector view of the same binding, with one branch
+//! per vector when masked (a partial vector goes element-wise).
 use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::abi;
 use crate::base::{Diagnostic, ScalarType};
-use crate::ir::{InstId, Layout, ValueId};
+use crate::ir::{InstId, Plan, ValueId};
 use rspirv::dr::Operand;
 use spirv::{Decoration, Op, StorageClass, Word};
 
@@ -183,38 +184,23 @@ impl Emitter<'_> {
         self.cx.op(Op::Select, u, &[present, length, zero])
     }
 
-    /// The widest vector (4, 2 or 1 elements) that serves groups of consecutive registers of a
-    /// load or store through `ptr` in `layout`: the axis analysis must prove the pointer indices
-    /// of each group consecutive and aligned, and the layout must keep each group in one
-    /// invocation's contiguous run.
-    fn vector_width(&self, ptr: ValueId, layout: &Layout, elem: ScalarType) -> u32 {
-        if !self.options.vector_views
-            || elem.bytes() != 4
-            || elem == ScalarType::Bool
-            || elem == ScalarType::BF16
-        {
-            return 1;
+    /// Elements per buffer access of load or store `id`: its plan's vector width when vector
+    /// views are on, else 1.
+    fn vector_width(&self, id: InstId, registers: usize) -> R<u32> {
+        let vector = match self.plan(id)? {
+            Plan::Access { vector } => *vector,
+            other => return Err(super::shared::plan_mismatch(id, other)),
+        };
+        if !self.options.vector_views || vector == 1 {
+            return Ok(1);
         }
-        let Some(b) = layout.base() else {
-            return 1;
-        };
-        let Some(&d) = layout.parent_dims().last() else {
-            return 1;
-        };
-        let Some(info) = self.axis.get(ptr.index()).and_then(|i| i.as_ref()) else {
-            return 1;
-        };
-        let (contiguity, divisibility) = info.last();
-        let spt = b.size_per_thread[d];
-        [4u32, 2]
-            .into_iter()
-            .find(|&v| {
-                spt % v == 0
-                    && b.shape[d] % v == 0
-                    && contiguity >= v as u64
-                    && divisibility >= v as u64
-            })
-            .unwrap_or(1)
+        if !registers.is_multiple_of(vector as usize) {
+            return Err(Diagnostic::internal(format!(
+                "%{}: {registers} registers in vectors of {vector}",
+                id.index()
+            )));
+        }
+        Ok(vector)
     }
 
     /// The vec`width` view of a pointer parameter's buffer: a second variable at the same
@@ -381,12 +367,7 @@ impl Emitter<'_> {
             }
             conds.push(self.all(&m.into_iter().chain(inb).collect::<Vec<_>>())?);
         }
-        let layout = self.layout(id);
-        let width = if layout.regs() as usize == idx.len() {
-            self.vector_width(ptr, &layout, elem)
-        } else {
-            1
-        };
+        let width = self.vector_width(id, idx.len())?;
         let mut out = Vec::new();
         if width == 1 {
             for (r, &i) in idx.iter().enumerate() {
@@ -460,6 +441,7 @@ impl Emitter<'_> {
 
     pub(crate) fn store_inst(
         &mut self,
+        id: InstId,
         ptr: ValueId,
         value: ValueId,
         mask: Option<ValueId>,
@@ -498,12 +480,7 @@ impl Emitter<'_> {
                 &mut violations,
             )?));
         }
-        let elem = self.scalar_type(value)?;
-        let width = if layout.regs() as usize == idx.len() {
-            self.vector_width(ptr, &layout, elem)
-        } else {
-            1
-        };
+        let width = self.vector_width(id, idx.len())?;
         let store_elements = |e: &mut Self, range: std::ops::Range<usize>| -> R<()> {
             for r in range {
                 let Some(cond) = conds[r] else { continue };

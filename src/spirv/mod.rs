@@ -4,6 +4,10 @@
 //! tile (fully unrolled registers) whose coordinates are functions of `LocalInvocationIndex` (see
 //! `ir::layout`). Scalars are computed redundantly by every invocation and control flow is
 //! uniform, so `if`/loops become structured selections and loops over Function variables.
+//!
+//! Every lowering decision comes from the kernel's `ir::Schedule`: the layouts, and each
+//! instruction's plan (vector widths, how reductions, scans, `dot`s and conversions run, the
+//! scratch region each uses). The emitter follows the plans and decides none of them itself.
 mod atomics;
 mod body;
 mod coop;
@@ -52,7 +56,6 @@ pub fn emit(
     let mut e = Emitter::new(kernel, schedule, options);
     e.packed_views =
         options.vector_views && target.processor == abi::Processor::Cpu && target.features.int64;
-    e.one_subgroup = crate::passes::shared::one_subgroup(schedule.threads, target);
     e.declare_interface(target.max_push_bytes)?;
     e.begin_main()?;
     e.prelude()?;
@@ -192,8 +195,6 @@ pub(crate) struct Emitter<'a> {
     grid: [Word; 3],
     /// Per blocked layout, per dim: this invocation's index along the dim and its offset.
     thread_dims: ctx::FastMap<ir::layout::Blocked, Vec<ThreadDim>>,
-    /// Axis facts per value (contiguity and alignment of pointer indices), for vector accesses.
-    axis: Vec<Option<crate::passes::axis::AxisInfo>>,
     /// Vector views (vec2/vec4 runtime arrays aliasing a pointer parameter's binding), made on
     /// first use, per (parameter, width).
     vector_views: HashMap<(u32, u32), Buffer>,
@@ -203,10 +204,6 @@ pub(crate) struct Emitter<'a> {
     /// four): on CPU devices every buffer access costs per component and per SIMD lane, so
     /// 64-bit components halve the accesses (BENCHMARKS.md, vector add).
     packed_views: bool,
-    /// The workgroup fits in one subgroup of a known size (`passes::shared::one_subgroup`): work
-    /// across invocations uses subgroup shuffles instead of shared memory and barriers
-    /// (`subgroup.rs`).
-    one_subgroup: bool,
     /// The `device_assert`s emitted so far (safe mode), for `Abi::asserts`.
     asserts: Vec<abi::AssertSite>,
 }
@@ -268,13 +265,20 @@ impl<'a> Emitter<'a> {
             pids: [0; 3],
             grid: [0; 3],
             thread_dims: ctx::FastMap::default(),
-            axis: crate::passes::axis::analyze(kernel),
             vector_views: HashMap::new(),
             view_types_decorated: HashSet::new(),
             packed_views: false,
-            one_subgroup: false,
             asserts: Vec::new(),
         }
+    }
+
+    /// The plan the schedule recorded for instruction `id` (the verifier makes sure every
+    /// instruction that needs one has it).
+    pub(crate) fn plan(&self, id: ir::InstId) -> R<&'a ir::Plan> {
+        let schedule: &'a ir::Schedule = self.schedule;
+        schedule
+            .plan(id)
+            .ok_or_else(|| Diagnostic::internal(format!("%{} has no plan", id.index())))
     }
 
     pub(crate) fn layout(&self, v: ValueId) -> Layout {
@@ -429,7 +433,9 @@ impl<'a> Emitter<'a> {
             Decoration::BuiltIn,
             [rspirv::dr::Operand::BuiltIn(BuiltIn::LocalInvocationIndex)],
         );
-        if self.one_subgroup {
+        // A workgroup of one subgroup numbers its invocations by subgroup lane, so that the
+        // lanes a shuffle pairs are the invocations the layout math expects (`subgroup.rs`).
+        if self.schedule.one_subgroup {
             self.cx.capability(spirv::Capability::GroupNonUniform);
             let lane = self.cx.b.variable(u32_ptr, None, StorageClass::Input, None);
             self.cx.b.decorate(
@@ -742,8 +748,7 @@ impl<'a> Emitter<'a> {
             }),
             uniform_binding: self.uniform_binding,
             uniform_bytes: self.uniform_bytes,
-            shared_bytes: self.schedule.shared_bytes
-                + self.schedule.coop.as_ref().map_or(0, |c| c.bytes()),
+            shared_bytes: self.schedule.workgroup_bytes(),
             features: self.cx.features,
             asserts: self.asserts,
         };

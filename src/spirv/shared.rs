@@ -2,14 +2,16 @@
 //! registers, then one partial per invocation combined in a fixed order, so every invocation of a
 //! reduction group gets the same bits), inclusive scans (in registers when one invocation holds
 //! the whole axis, else Hillis–Steele rounds through the scratch) and layout conversions (write
-//! row-major, barrier, read).
-//! No subgroup size is assumed here (a workgroup of exactly one subgroup reduces by shuffles
-//! instead, `subgroup.rs`). Each use ends with a barrier so the next may reuse the
+//! row-major, barrier, read), each as its plan in the schedule says (`ir::schedule`), within the
+//! plan's scratch region.
+//! No subgroup size is assumed here (a plan for a workgroup of exactly one subgroup reduces by
+//! shuffles instead, `subgroup.rs`). Each use ends with a barrier so the next may reuse the
 //! scratch.
 use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::base::{Diagnostic, ScalarType};
-use crate::ir::{BinaryOp, Elem, Layout, ReduceOp, ScanOp, ValueId};
+use crate::ir::schedule::{ReducePlan, ScanPlan, Scratch};
+use crate::ir::{BinaryOp, Elem, InstId, Layout, Plan, ReduceOp, ScanOp, ValueId};
 use spirv::{Op, StorageClass, Word};
 
 impl Emitter<'_> {
@@ -161,6 +163,16 @@ impl Emitter<'_> {
         Ok(out)
     }
 
+    /// Word `word` (u32) of `region` as a word index of the whole scratch array.
+    pub(crate) fn region_word(&mut self, region: Scratch, word: Word) -> R<Word> {
+        if region.offset == 0 {
+            return Ok(word);
+        }
+        let u = self.cx.u32();
+        let first = self.cx.const_u32(region.first_word());
+        self.cx.op(Op::IAdd, u, &[word, first])
+    }
+
     /// Row-major element index (u32) of coordinates in `shape`.
     pub(crate) fn linear_index(&mut self, coords: &[Word], shape: &[u32]) -> R<Word> {
         let i = self.cx.i32();
@@ -175,8 +187,13 @@ impl Emitter<'_> {
         self.cx.op(Op::Bitcast, u, &[acc])
     }
 
-    /// Moves `value` into `dst` through shared memory.
-    pub(crate) fn convert_through_shared(&mut self, value: ValueId, dst: &Layout) -> R<Val> {
+    /// Moves `value` into `dst` through the scratch `region`.
+    pub(crate) fn convert_through_shared(
+        &mut self,
+        value: ValueId,
+        dst: &Layout,
+        region: Scratch,
+    ) -> R<Val> {
         let src = self.layout(value);
         let val = self.val(value)?;
         let ty = self.kernel.ty(value).clone();
@@ -191,6 +208,7 @@ impl Emitter<'_> {
             let idx = self.linear_index(&coords, &ty.shape)?;
             let wc = self.cx.const_u32(nwords);
             let base = self.cx.op(Op::IMul, u, &[idx, wc])?;
+            let base = self.region_word(region, base)?;
             let words = self.register_words(sty, x)?;
             match primary {
                 None => self.write_scratch(base, &words)?,
@@ -204,6 +222,7 @@ impl Emitter<'_> {
             let idx = self.linear_index(&coords, &ty.shape)?;
             let wc = self.cx.const_u32(nwords);
             let base = self.cx.op(Op::IMul, u, &[idx, wc])?;
+            let base = self.region_word(region, base)?;
             let words = self.read_scratch(base, nwords)?;
             out.push(self.words_register(sty, &words)?);
         }
@@ -214,8 +233,10 @@ impl Emitter<'_> {
         })
     }
 
+    /// Reduction `id` of `value` along `axis` (`None`: every dim) into `dst`, as its plan says.
     pub(crate) fn reduce(
         &mut self,
+        id: InstId,
         op: ReduceOp,
         value: ValueId,
         axis: Option<u32>,
@@ -292,38 +313,23 @@ impl Emitter<'_> {
         }
 
         // 2. Across invocations: the invocations that differ only along the reduced dims.
-        let mut group_dims: Vec<usize> = reduced
-            .iter()
-            .copied()
-            .filter(|&d| base.threads_per_dim[d] > 1)
-            .collect();
-        if axis.is_none() {
-            if let Layout::Slice { dim, .. } = &src {
-                if base.threads_per_dim[*dim as usize] > 1 {
-                    group_dims.push(*dim as usize);
-                }
+        let group_dims = src.reduction_group_dims(axis);
+        let (chunk, region) = match self.plan(id)? {
+            Plan::Reduce(ReducePlan::Registers) => return Ok(Val::Regs(partial)),
+            Plan::Reduce(ReducePlan::Subgroup) => {
+                let out = self.subgroup_reduce(op, ty, &base, &group_dims, partial)?;
+                return Ok(Val::Regs(out));
             }
-        }
-        if group_dims.is_empty() {
-            return Ok(Val::Regs(partial));
-        }
-        if self.one_subgroup {
-            let out = self.subgroup_reduce(op, ty, &base, &group_dims, partial)?;
-            return Ok(Val::Regs(out));
-        }
+            Plan::Reduce(ReducePlan::Shared { chunk, scratch }) => (*chunk as usize, *scratch),
+            other => return Err(plan_mismatch(id, other)),
+        };
         let nwords = self.words_of(Some(ty));
-        // Result registers go through the scratch in chunks that fit the shared memory the
-        // schedule sized (see `passes::shared::reduce_chunk`).
-        let chunk = crate::passes::shared::reduce_chunk(
-            nres as u32,
-            base.threads(),
-            nwords,
-            self.schedule.shared_bytes,
-        ) as usize;
+        // Result registers go through the scratch `chunk` at a time, as planned.
         let slot_words = chunk as u32 * nwords;
         // This invocation's slot, and the invocation index with the group dims zeroed.
         let wc = self.cx.const_u32(slot_words);
         let mine = self.cx.op(Op::IMul, u, &[self.thread, wc])?;
+        let mine = self.region_word(region, mine)?;
         let mut group_base = self.thread;
         for &d in &group_dims {
             let stride: u32 = base.threads_per_dim[d + 1..].iter().product();
@@ -351,6 +357,7 @@ impl Emitter<'_> {
                     let mc = self.cx.const_u32(m);
                     let t = self.cx.op(Op::IAdd, u, &[group_base, mc])?;
                     let start = self.cx.op(Op::IMul, u, &[t, wc])?;
+                    let start = self.region_word(region, start)?;
                     let off = self.cx.const_u32(j as u32 * nwords);
                     let at = self.cx.op(Op::IAdd, u, &[start, off])?;
                     let words = self.read_scratch(at, nwords)?;
@@ -377,7 +384,14 @@ impl Emitter<'_> {
     /// in log2(n) Hillis–Steele rounds: write each element to the scratch, barrier, then combine
     /// each element with the one `2^k` before it along the axis (earlier operand first). Every copy
     /// of an element computes the same value, so only primary copies write.
-    pub(crate) fn scan(&mut self, op: ScanOp, value: ValueId, axis: u32, dst: &Layout) -> R<Val> {
+    pub(crate) fn scan(
+        &mut self,
+        id: InstId,
+        op: ScanOp,
+        value: ValueId,
+        axis: u32,
+        dst: &Layout,
+    ) -> R<Val> {
         let src = self.layout(value);
         if &src != dst {
             return Err(Diagnostic::internal("a scan changes its operand's layout"));
@@ -388,12 +402,10 @@ impl Emitter<'_> {
         };
         let shape = self.kernel.ty(value).shape.clone();
         let regs = self.regs(value)?;
-        let base = src
-            .base()
-            .cloned()
-            .ok_or_else(|| Diagnostic::internal("scan of a scalar"))?;
+        if src.base().is_none() {
+            return Err(Diagnostic::internal("scan of a scalar"));
+        }
         let axis = axis as usize;
-        let parent_axis = src.parent_dims()[axis];
         let n = shape[axis];
         if n == 1 {
             return Ok(Val::Regs(regs));
@@ -402,13 +414,17 @@ impl Emitter<'_> {
             ScanOp::Sum => BinaryOp::Add,
             ScanOp::Prod => BinaryOp::Mul,
         };
-        if base.threads_per_dim[parent_axis] == 1 || base.size_per_thread[parent_axis] >= n {
-            return self.scan_in_registers(combine_op, ty, &src, axis, &regs);
-        }
-        if self.one_subgroup {
-            let out = self.subgroup_scan(combine_op, ty, &src, axis, &regs)?;
-            return Ok(Val::Regs(out));
-        }
+        let region = match self.plan(id)? {
+            Plan::Scan(ScanPlan::Registers) => {
+                return self.scan_in_registers(combine_op, ty, &src, axis, &regs)
+            }
+            Plan::Scan(ScanPlan::Subgroup) => {
+                let out = self.subgroup_scan(combine_op, ty, &src, axis, &regs)?;
+                return Ok(Val::Regs(out));
+            }
+            Plan::Scan(ScanPlan::Shared(scratch)) => *scratch,
+            other => return Err(plan_mismatch(id, other)),
+        };
 
         let nwords = self.words_of(Some(ty));
         let u = self.cx.u32();
@@ -435,6 +451,7 @@ impl Emitter<'_> {
             }
             for (r, &x) in current.clone().iter().enumerate() {
                 let word = self.cx.op(Op::IMul, u, &[at[r], wc])?;
+                let word = self.region_word(region, word)?;
                 let words = self.register_words(Some(ty), x)?;
                 match primary {
                     None => self.write_scratch(word, &words)?,
@@ -455,6 +472,7 @@ impl Emitter<'_> {
                     .cx
                     .op(Op::Select, u, &[has_earlier, earlier_at, at[r]])?;
                 let word = self.cx.op(Op::IMul, u, &[from, wc])?;
+                let word = self.region_word(region, word)?;
                 let words = self.read_scratch(word, nwords)?;
                 let earlier = self.words_register(Some(ty), &words)?;
                 let combined = self.binary(combine_op, ty, earlier, current[r])?;
@@ -526,6 +544,14 @@ impl Emitter<'_> {
         }
         Ok(Val::Regs(out))
     }
+}
+
+/// The internal error for a plan of another kind than its instruction (the verifier rejects it).
+pub(crate) fn plan_mismatch(id: InstId, plan: &Plan) -> Diagnostic {
+    Diagnostic::internal(format!(
+        "%{} has a plan for another instruction: {plan:?}",
+        id.index()
+    ))
 }
 
 /// Offsets (in invocation index) of the members of a reduction group spanning `dims`.

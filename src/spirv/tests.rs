@@ -39,7 +39,8 @@ pub fn validate(words: &[u32], name: &str) {
 /// Schedules and emits a kernel (safe and unchecked), validating both.
 pub fn compile(kernel: crate::ir::Kernel, safe: bool) -> Artifact {
     let name = kernel.name.clone();
-    let module = crate::passes::run(ir::Module { kernel }, &Target::portable()).expect("schedule");
+    let module =
+        crate::driver::schedule(ir::Module { kernel }, &Target::portable()).expect("schedule");
     let unchecked = emit(
         &module,
         &Target::portable(),
@@ -680,7 +681,7 @@ fn wide_offsets_and_tile_control_flow_validate() {
 
 #[test]
 fn missing_device_feature_is_a_diagnostic() {
-    let module = crate::passes::run(
+    let module = crate::driver::schedule(
         ir::Module {
             kernel: typed_kernel(F64, 64),
         },

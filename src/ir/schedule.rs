@@ -1,0 +1,274 @@
+//! The `Schedule`: every lowering decision the scheduling passes make for one kernel, as data.
+//! The passes fill it, the verifier checks it (`verify_schedule`), `--emit ir-scheduled` prints
+//! it, and the SPIR-V emitter only reads it: it re-derives none of these choices, so shared memory
+//! is sized and used by the same plan.
+//!
+//! Besides the workgroup size and a layout per value and local, every instruction that has a
+//! choice of how to run carries a `Plan`:
+//!
+//! - a load or store: the width of its vector accesses (`Plan::Access`);
+//! - a reduction: in registers, by subgroup shuffles, or through the scratch array in chunks of
+//!   result registers (`ReducePlan`);
+//! - a scan: in registers, by subgroup shuffles, or staged whole through the scratch (`ScanPlan`);
+//! - a `dot`: in registers, staged with padded rows and an unrolled K loop, or on cooperative
+//!   matrices (`DotPlan`; the cooperative arrays are the schedule's `CoopPlan`);
+//! - a layout conversion: a register renaming or a move through the scratch (`ConvertPlan`);
+//! - an atomic, reshape or permute: always through the scratch (`Plan::Staged`).
+//!
+//! The scratch is one workgroup array of u32 words, `shared_bytes` long; every plan that uses it
+//! names its region (`Scratch`, offset and size in bytes). Each use ends with a barrier, so the
+//! regions of different instructions may overlap (today they all start at 0).
+use super::layout::Layout;
+use super::{Elem, InstId, InstKind, Kernel, Type, ValueId};
+
+/// What the scheduling passes decided for one kernel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// Invocations per workgroup (one program instance).
+    pub threads: u32,
+    /// The layout of each value, indexed like `Kernel::insts` (`None` for instructions without a
+    /// result).
+    pub layouts: Vec<Option<Layout>>,
+    /// The layout of each local, indexed like `Kernel::locals`.
+    pub local_layouts: Vec<Layout>,
+    /// The plan of each instruction, indexed like `Kernel::insts` (`None` where there is no
+    /// choice to make); empty until the planning passes run.
+    pub plans: Vec<Option<Plan>>,
+    /// Bytes of the workgroup scratch array: every plan's `Scratch` lies within it.
+    pub shared_bytes: u32,
+    /// The target's limit on workgroup shared memory (`maxComputeSharedMemorySize`), which the
+    /// scratch and the cooperative arrays together must fit.
+    pub max_shared_bytes: u32,
+    /// The workgroup is one subgroup of the target that can shuffle: work across invocations may
+    /// use subgroup operations, and the invocation index is the subgroup lane.
+    pub one_subgroup: bool,
+    /// The workgroup arrays of the `dot`s planned on cooperative matrices.
+    pub coop: Option<CoopPlan>,
+}
+
+impl Schedule {
+    /// A schedule of `threads` invocations with nothing assigned yet.
+    pub fn new(threads: u32, max_shared_bytes: u32, one_subgroup: bool) -> Schedule {
+        Schedule {
+            threads,
+            layouts: Vec::new(),
+            local_layouts: Vec::new(),
+            plans: Vec::new(),
+            shared_bytes: 0,
+            max_shared_bytes,
+            one_subgroup,
+            coop: None,
+        }
+    }
+
+    /// The plan of instruction `id`, if it has one.
+    pub fn plan(&self, id: InstId) -> Option<&Plan> {
+        self.plans.get(id.index()).and_then(|p| p.as_ref())
+    }
+
+    /// Bytes of workgroup memory the kernel declares: the scratch and the cooperative arrays.
+    pub fn workgroup_bytes(&self) -> u32 {
+        self.shared_bytes
+            .saturating_add(self.coop.as_ref().map_or(0, |c| c.bytes()))
+    }
+
+    /// The `dot`s planned on cooperative matrices, in instruction order.
+    pub fn cooperative_dots(&self) -> Vec<InstId> {
+        self.plans
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p, Some(Plan::Dot(DotPlan::Cooperative))))
+            .map(|(i, _)| InstId::new(i))
+            .collect()
+    }
+}
+
+/// How one instruction runs, where there is a choice.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// A load or store: elements per buffer access (1, 2 or 4), proven consecutive and aligned
+    /// by the axis analysis. The emitter accesses one element at a time when vector views are
+    /// off (portable output).
+    Access {
+        vector: u32,
+    },
+    Reduce(ReducePlan),
+    Scan(ScanPlan),
+    Dot(DotPlan),
+    Convert(ConvertPlan),
+    /// An atomic (the old values reach every copy), a reshape or a permute: the data moves
+    /// through the scratch.
+    Staged(Scratch),
+}
+
+/// A reduction across the invocations that hold its reduced dims.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReducePlan {
+    /// Every invocation holds whole reduced groups: registers only.
+    Registers,
+    /// Butterflies of subgroup shuffles (the workgroup is one subgroup).
+    Subgroup,
+    /// One partial per invocation through the scratch, `chunk` result registers at a time.
+    Shared { chunk: u32, scratch: Scratch },
+}
+
+/// An inclusive scan along an axis.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanPlan {
+    /// One invocation holds the whole axis: prefixes in registers.
+    Registers,
+    /// Shuffles within the one subgroup.
+    Subgroup,
+    /// Hillis–Steele rounds over the whole tile staged in the scratch.
+    Shared(Scratch),
+}
+
+/// A `dot(a: [M, K], b: [K, N], acc: [M, N])`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DotPlan {
+    /// The operands arrive in `layout::register_dot_operands` of the result's layout: FMAs on
+    /// registers only.
+    Registers,
+    /// Both operands staged in the scratch, then a K loop of FMAs (`DotStaging`).
+    Staged(DotStaging),
+    /// On the target's cooperative matrices, in the schedule's `CoopPlan` arrays.
+    Cooperative,
+}
+
+/// A staged `dot`: `a` row-major with rows `a_row_stride` words apart at the start of the
+/// region, `b` after it with rows `b_row_stride` apart (padding against bank conflicts), and the
+/// K loop's body unrolled `k_unroll` times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DotStaging {
+    pub a_row_stride: u32,
+    pub b_row_stride: u32,
+    pub k_unroll: u32,
+    pub scratch: Scratch,
+}
+
+/// A layout conversion.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConvertPlan {
+    /// Every invocation already holds what it needs: a register renaming.
+    Registers,
+    /// Written row-major to the scratch, then read back in the new layout.
+    Shared(Scratch),
+}
+
+/// The region of the scratch array that one instruction uses: `bytes` from byte `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scratch {
+    pub offset: u32,
+    pub bytes: u32,
+}
+
+impl Scratch {
+    /// The first byte after the region.
+    pub fn end(&self) -> u32 {
+        self.offset.saturating_add(self.bytes)
+    }
+    /// The region's first 32-bit word.
+    pub fn first_word(&self) -> u32 {
+        self.offset / 4
+    }
+}
+
+impl Plan {
+    /// The scratch region the plan uses, if any.
+    pub fn scratch(&self) -> Option<Scratch> {
+        match self {
+            Plan::Reduce(ReducePlan::Shared { scratch, .. })
+            | Plan::Scan(ScanPlan::Shared(scratch))
+            | Plan::Dot(DotPlan::Staged(DotStaging { scratch, .. }))
+            | Plan::Convert(ConvertPlan::Shared(scratch))
+            | Plan::Staged(scratch) => Some(*scratch),
+            _ => None,
+        }
+    }
+    /// The scratch region, to size it.
+    pub fn scratch_mut(&mut self) -> Option<&mut Scratch> {
+        match self {
+            Plan::Reduce(ReducePlan::Shared { scratch, .. })
+            | Plan::Scan(ScanPlan::Shared(scratch))
+            | Plan::Dot(DotPlan::Staged(DotStaging { scratch, .. }))
+            | Plan::Convert(ConvertPlan::Shared(scratch))
+            | Plan::Staged(scratch) => Some(scratch),
+            _ => None,
+        }
+    }
+}
+
+/// `dot`s computed with `VK_KHR_cooperative_matrix` tiles of `m×k · k×n` (f16 operands, f32
+/// accumulators, subgroup scope): each stages `a` and `b` as f16 (exact: they were converted from
+/// f16) and the accumulator as f32 in two workgroup arrays of their own (`halves` f16 and `floats`
+/// f32 elements, sized for the largest of them); each subgroup then multiplies whole tiles. The
+/// `dot`s that use them have `DotPlan::Cooperative`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoopPlan {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub halves: u32,
+    pub floats: u32,
+}
+
+impl CoopPlan {
+    /// Bytes of workgroup memory the two arrays take.
+    pub fn bytes(&self) -> u32 {
+        (self.halves * 2).next_multiple_of(4) + self.floats * 4
+    }
+}
+
+/// 32-bit words one element of `ty` occupies in the scratch array.
+pub fn scratch_words(ty: &Type) -> u32 {
+    match ty.elem {
+        Elem::Scalar(s) if s.bytes() == 8 => 2,
+        Elem::Ptr { .. } => 2,
+        Elem::Scalar(_) => 1,
+    }
+}
+
+/// Bytes of scratch that `plan` needs for instruction `id` of `kernel` with value layouts
+/// `layouts` (0 for a plan that uses none). The passes size each plan's region with it and the
+/// verifier checks every region against it.
+pub fn scratch_needed(kernel: &Kernel, layouts: &[Option<Layout>], id: InstId, plan: &Plan) -> u32 {
+    let layout_of = |v: ValueId| {
+        layouts
+            .get(v.index())
+            .cloned()
+            .flatten()
+            .unwrap_or(Layout::Uniform)
+    };
+    // The whole tile of `v`, `words` per element.
+    let tile = |v: ValueId| {
+        let ty = kernel.ty(v);
+        (ty.num_elements().max(1) as u32)
+            .saturating_mul(scratch_words(ty))
+            .saturating_mul(4)
+    };
+    match (plan, &kernel.insts[id].kind) {
+        (Plan::Reduce(ReducePlan::Shared { chunk, .. }), InstKind::Reduce { value, .. }) => {
+            layout_of(*value)
+                .threads()
+                .saturating_mul(*chunk)
+                .saturating_mul(scratch_words(kernel.ty(*value)))
+                .saturating_mul(4)
+        }
+        (Plan::Scan(ScanPlan::Shared(_)), InstKind::Scan { value, .. }) => tile(*value),
+        (Plan::Convert(ConvertPlan::Shared(_)), InstKind::ConvertLayout(_)) => tile(id),
+        (Plan::Dot(DotPlan::Staged(s)), InstKind::Dot { a, .. }) => {
+            let (m, k) = match kernel.ty(*a).shape[..] {
+                [m, k] => (m, k),
+                _ => return u32::MAX,
+            };
+            m.saturating_mul(s.a_row_stride)
+                .saturating_add(k.saturating_mul(s.b_row_stride))
+                .saturating_mul(4)
+        }
+        (Plan::Staged(_), InstKind::Atomic { .. }) => tile(id),
+        (Plan::Staged(_), InstKind::Reshape(value) | InstKind::Permute { value, .. }) => {
+            tile(*value)
+        }
+        _ => 0,
+    }
+}

@@ -1,0 +1,756 @@
+//! The verifier's half for the `Schedule` (`verify` calls it from the `LaidOut` stage on): every
+//! value and local has a layout that fits it; every plan belongs to an instruction that has that
+//! choice and agrees with its layouts (a plan in registers only where the layouts make it
+//! possible, subgroup plans only in a one-subgroup workgroup); every scratch region lies within
+//! `shared_bytes` and holds what its plan stages; the scratch and the cooperative arrays fit the
+//! target's limit. In the `Scheduled` stage every instruction that has a choice has its plan.
+use super::layout::{local_map, register_dot_operands, Layout, Projection};
+use super::schedule::{scratch_needed, ConvertPlan, DotPlan, Plan, ReducePlan, ScanPlan, Schedule};
+use super::*;
+
+/// Checks `schedule` against `kernel`; `placed` marks the instructions in the body.
+pub(super) fn check(kernel: &Kernel, schedule: &Schedule, placed: &[bool]) -> Result<(), String> {
+    if schedule.layouts.len() != kernel.insts.len() {
+        return Err(format!(
+            "the schedule has {} layouts for {} instructions",
+            schedule.layouts.len(),
+            kernel.insts.len()
+        ));
+    }
+    if schedule.local_layouts.len() != kernel.locals.len() {
+        return Err(format!(
+            "the schedule has {} local layouts for {} locals",
+            schedule.local_layouts.len(),
+            kernel.locals.len()
+        ));
+    }
+    for (id, inst) in kernel.insts.iter() {
+        let Some(ty) = inst.ty.as_ref().filter(|_| placed[id.index()]) else {
+            continue;
+        };
+        let check = match &schedule.layouts[id.index()] {
+            None if ty.is_scalar() => Ok(()),
+            None => Err(format!("tile {} has no layout", show(ty))),
+            Some(layout) => check_fits(layout, ty, schedule.threads),
+        };
+        check.map_err(|m| format!("%{}: {m}", id.index()))?;
+    }
+    for (id, local) in kernel.locals.iter() {
+        check_fits(
+            &schedule.local_layouts[id.index()],
+            &local.ty,
+            schedule.threads,
+        )
+        .map_err(|m| format!("local ${}: {m}", id.index()))?;
+    }
+    check_plans(kernel, schedule, placed)
+}
+
+/// The plans, their scratch regions and the shared-memory totals.
+fn check_plans(kernel: &Kernel, schedule: &Schedule, placed: &[bool]) -> Result<(), String> {
+    let complete = kernel.stage == Stage::Scheduled;
+    if schedule.plans.len() != kernel.insts.len() && (complete || !schedule.plans.is_empty()) {
+        return Err(format!(
+            "the schedule has {} plans for {} instructions",
+            schedule.plans.len(),
+            kernel.insts.len()
+        ));
+    }
+    if schedule.one_subgroup && schedule.threads < 2 {
+        return Err(format!(
+            "a workgroup of {} invocation is marked as one subgroup",
+            schedule.threads
+        ));
+    }
+    let mut cooperative = false;
+    for (id, inst) in kernel.insts.iter() {
+        if !placed[id.index()] {
+            continue;
+        }
+        let plan = schedule.plan(id);
+        let at = |m: String| format!("%{}: {m}", id.index());
+        match plan {
+            None if complete && needs_plan(&inst.kind) => {
+                return Err(at("has no plan".into()));
+            }
+            None => continue,
+            Some(_) if !needs_plan(&inst.kind) => {
+                return Err(at("has a plan but no choice to make".into()));
+            }
+            Some(plan) => {
+                check_plan(kernel, schedule, id, plan).map_err(at)?;
+                check_scratch(kernel, schedule, id, plan).map_err(at)?;
+                cooperative |= *plan == Plan::Dot(DotPlan::Cooperative);
+            }
+        }
+    }
+    if complete && schedule.coop.is_some() && !cooperative {
+        return Err("the schedule plans cooperative arrays that no dot uses".into());
+    }
+    if schedule.workgroup_bytes() > schedule.max_shared_bytes {
+        return Err(format!(
+            "the schedule declares {} bytes of workgroup memory, more than the target's {}",
+            schedule.workgroup_bytes(),
+            schedule.max_shared_bytes
+        ));
+    }
+    Ok(())
+}
+
+/// The instructions that have a choice of how to run, so a plan.
+fn needs_plan(kind: &InstKind) -> bool {
+    matches!(
+        kind,
+        InstKind::Load { .. }
+            | InstKind::Store { .. }
+            | InstKind::Atomic { .. }
+            | InstKind::Reduce { .. }
+            | InstKind::Scan { .. }
+            | InstKind::Dot { .. }
+            | InstKind::ConvertLayout(_)
+            | InstKind::Reshape(_)
+            | InstKind::Permute { .. }
+    )
+}
+
+/// The plan agrees with the instruction and its layouts.
+fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> Result<(), String> {
+    let layout_of = |v: ValueId| {
+        schedule.layouts[v.index()]
+            .clone()
+            .unwrap_or(Layout::Uniform)
+    };
+    let subgroup = || {
+        if schedule.one_subgroup {
+            Ok(())
+        } else {
+            Err("a subgroup plan in a workgroup that is not one subgroup".to_string())
+        }
+    };
+    match (&kernel.insts[id].kind, plan) {
+        (InstKind::Load { ptr, .. }, Plan::Access { vector }) => {
+            let elem = kernel.ty(id).scalar_type();
+            check_vector(*vector, elem, &layout_of(id), &layout_of(*ptr))
+        }
+        (InstKind::Store { ptr, value, .. }, Plan::Access { vector }) => {
+            let elem = kernel.ty(*value).scalar_type();
+            check_vector(*vector, elem, &layout_of(*ptr), &layout_of(*ptr))
+        }
+        (InstKind::Reduce { value, axis, .. }, Plan::Reduce(reduce)) => {
+            let across = !layout_of(*value).reduction_group_dims(*axis).is_empty();
+            match reduce {
+                ReducePlan::Registers if across => {
+                    Err("a reduction across invocations is planned in registers".into())
+                }
+                ReducePlan::Registers => Ok(()),
+                _ if !across => Err("a reduction within each invocation leaves registers".into()),
+                ReducePlan::Subgroup => subgroup(),
+                ReducePlan::Shared { chunk, .. } => {
+                    let results = layout_of(id).regs().max(1);
+                    if (1..=results).contains(chunk) {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "chunks of {chunk} result registers, not between 1 and {results}"
+                        ))
+                    }
+                }
+            }
+        }
+        (InstKind::Scan { value, axis, .. }, Plan::Scan(scan)) => {
+            let across = layout_of(*value).scan_crosses_invocations(*axis);
+            match scan {
+                ScanPlan::Registers if across => {
+                    Err("a scan across invocations is planned in registers".into())
+                }
+                ScanPlan::Registers => Ok(()),
+                _ if !across => Err("a scan within each invocation leaves registers".into()),
+                ScanPlan::Subgroup => subgroup(),
+                ScanPlan::Shared(_) => Ok(()),
+            }
+        }
+        (InstKind::Dot { a, b, acc }, Plan::Dot(dot)) => {
+            let (sa, sb) = (&kernel.ty(*a).shape, &kernel.ty(*b).shape);
+            let (m, k, n) = (sa[0], sa[1], sb[1]);
+            let registers = match layout_of(id) {
+                Layout::Blocked(r) => {
+                    let (la, lb) = register_dot_operands(&r, k);
+                    layout_of(*a) == Layout::Blocked(la) && layout_of(*b) == Layout::Blocked(lb)
+                }
+                _ => false,
+            };
+            match dot {
+                DotPlan::Registers if registers => Ok(()),
+                DotPlan::Registers => {
+                    Err("a dot in registers whose operands are not in register layouts".into())
+                }
+                _ if registers => Err("a dot with register operands is staged".into()),
+                DotPlan::Staged(s) => {
+                    if layout_of(*acc).regs() != layout_of(id).regs() {
+                        Err("a staged dot's accumulator is in another layout".into())
+                    } else if s.a_row_stride < k || s.b_row_stride < n {
+                        Err(format!(
+                            "staged rows {} and {} words apart are shorter than K = {k} and \
+                             N = {n}",
+                            s.a_row_stride, s.b_row_stride
+                        ))
+                    } else if s.k_unroll == 0 || k % s.k_unroll != 0 {
+                        Err(format!(
+                            "a K loop unrolled {} times does not divide K = {k}",
+                            s.k_unroll
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                }
+                DotPlan::Cooperative => match &schedule.coop {
+                    None => Err("a cooperative dot without cooperative arrays".into()),
+                    Some(c)
+                        if m % c.m == 0
+                            && n % c.n == 0
+                            && k % c.k == 0
+                            && m * k + k * n <= c.halves
+                            && m * n <= c.floats =>
+                    {
+                        Ok(())
+                    }
+                    Some(c) => Err(format!(
+                        "planned on {}x{}x{} cooperative matrices but not a dot they tile \
+                         within the planned arrays",
+                        c.m, c.n, c.k
+                    )),
+                },
+            }
+        }
+        (InstKind::ConvertLayout(value), Plan::Convert(convert)) => {
+            let local =
+                local_map(&layout_of(*value), &layout_of(id), &Projection::Identity).is_some();
+            match convert {
+                ConvertPlan::Registers if !local => {
+                    Err("a conversion that moves data is planned in registers".into())
+                }
+                ConvertPlan::Shared(_) if local => {
+                    Err("a register renaming is planned through shared memory".into())
+                }
+                _ => Ok(()),
+            }
+        }
+        (
+            InstKind::Atomic { .. } | InstKind::Reshape(_) | InstKind::Permute { .. },
+            Plan::Staged(_),
+        ) => Ok(()),
+        (_, plan) => Err(format!(
+            "has a plan for another kind of instruction: {plan:?}"
+        )),
+    }
+}
+
+/// A vector width of 1, 2 or 4 elements; wider than 1 only for 32-bit elements (not bool or
+/// bf16, which are stored differently) whose layout keeps each vector in one invocation's run
+/// along the last dim, with one register per pointer.
+fn check_vector(
+    vector: u32,
+    elem: Option<ScalarType>,
+    layout: &Layout,
+    ptr: &Layout,
+) -> Result<(), String> {
+    if vector == 1 {
+        return Ok(());
+    }
+    if !matches!(vector, 2 | 4) {
+        return Err(format!("accesses of {vector} elements (1, 2 or 4)"));
+    }
+    let wide =
+        elem.is_some_and(|e| e.bytes() == 4 && e != ScalarType::Bool && e != ScalarType::BF16);
+    let runs = match (layout.base(), layout.parent_dims().last()) {
+        (Some(b), Some(&d)) => b.size_per_thread[d] % vector == 0 && b.shape[d] % vector == 0,
+        _ => false,
+    };
+    if wide && runs && layout.regs() == ptr.regs() {
+        Ok(())
+    } else {
+        Err(format!(
+            "accesses of {vector} elements that its element type or layout do not allow"
+        ))
+    }
+}
+
+/// The plan's scratch region is word-aligned, within `shared_bytes`, and holds what it stages.
+fn check_scratch(
+    kernel: &Kernel,
+    schedule: &Schedule,
+    id: InstId,
+    plan: &Plan,
+) -> Result<(), String> {
+    let Some(scratch) = plan.scratch() else {
+        return Ok(());
+    };
+    let needed = scratch_needed(kernel, &schedule.layouts, id, plan);
+    if scratch.offset % 4 != 0 {
+        Err(format!(
+            "scratch at byte {} is not word-aligned",
+            scratch.offset
+        ))
+    } else if scratch.bytes < needed {
+        Err(format!(
+            "its plan stages {needed} bytes in a scratch region of {}",
+            scratch.bytes
+        ))
+    } else if scratch.end() > schedule.shared_bytes {
+        Err(format!(
+            "its plan needs scratch bytes {}..{}, more than the {} the schedule declares",
+            scratch.offset,
+            scratch.end(),
+            schedule.shared_bytes
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn show(ty: &Type) -> String {
+    super::print::type_text(ty)
+}
+
+/// The shape a layout describes (`None` for `Uniform`, which fits any scalar).
+fn layout_shape(layout: &Layout) -> Option<Vec<u32>> {
+    match layout {
+        Layout::Uniform => None,
+        Layout::Blocked(b) => Some(b.shape.clone()),
+        Layout::Slice { parent, dim } => {
+            let mut shape = parent.shape.clone();
+            if (*dim as usize) < shape.len() {
+                shape.remove(*dim as usize);
+            }
+            Some(shape)
+        }
+    }
+}
+
+fn check_layout(layout: &Layout, threads: u32) -> Result<(), String> {
+    let blocked = match layout {
+        Layout::Uniform => return Ok(()),
+        Layout::Blocked(b) => b,
+        Layout::Slice { parent, dim } => {
+            if *dim as usize >= parent.rank() {
+                return Err(format!("slice dim {dim} out of range"));
+            }
+            parent
+        }
+    };
+    let rank = blocked.rank();
+    if blocked.size_per_thread.len() != rank || blocked.threads_per_dim.len() != rank {
+        return Err("layout vectors differ in length from its rank".into());
+    }
+    if blocked.size_per_thread.contains(&0)
+        || !blocked.threads_per_dim.iter().all(|d| d.is_power_of_two())
+    {
+        return Err("layout has a zero size per thread or a non-power-of-two thread count".into());
+    }
+    if blocked.threads() != threads {
+        return Err(format!(
+            "layout spreads over {} invocations, the workgroup has {threads}",
+            blocked.threads()
+        ));
+    }
+    Ok(())
+}
+
+fn check_fits(layout: &Layout, ty: &Type, threads: u32) -> Result<(), String> {
+    check_layout(layout, threads)?;
+    match layout_shape(layout) {
+        None if ty.is_scalar() => Ok(()),
+        None => Err(format!("tile {} has a uniform layout", show(ty))),
+        Some(shape) if shape == ty.shape => Ok(()),
+        Some(shape) => Err(format!(
+            "layout of shape {shape:?} does not fit {}",
+            show(ty)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::Target;
+    use crate::ir::builder::Builder;
+    use crate::ir::layout::Blocked;
+    use crate::ir::schedule::{CoopPlan, DotStaging, Scratch};
+    use crate::ir::verify::verify;
+
+    use crate::ir::test_kernels::hand_scheduled_sum;
+
+    fn schedule_of(m: &mut Module) -> &mut Schedule {
+        m.kernel.schedule.as_mut().expect("a schedule")
+    }
+
+    /// The kernel `k` of `source`, scheduled for `target` by the passes.
+    fn scheduled(source: &str, target: &Target) -> Module {
+        scheduled_kernel(source, "k", target)
+    }
+
+    /// The kernel `kernel` of `source`, scheduled for `target` by the passes.
+    fn scheduled_kernel(source: &str, kernel: &str, target: &Target) -> Module {
+        let program = crate::driver::check_source("plans.tk", source, &crate::driver::DiskLoader);
+        assert!(!program.has_errors(), "{:?}", program.diagnostics);
+        let lowered = crate::driver::lower(&program, kernel, &[]).expect("lowers");
+        let module = crate::driver::schedule(lowered, target).expect("schedules");
+        assert_eq!(verify(&module), Ok(()));
+        module
+    }
+
+    /// The first instruction of `module` that `pick` accepts.
+    fn find(module: &Module, pick: impl Fn(&InstKind) -> bool) -> InstId {
+        module
+            .kernel
+            .insts
+            .iter()
+            .find(|(_, inst)| pick(&inst.kind))
+            .expect("the kernel has the instruction")
+            .0
+    }
+
+    /// Verifies `m` with `plan` for the `dot` `id`.
+    fn with_dot_plan(m: &mut Module, id: InstId, plan: DotPlan) -> Result<(), String> {
+        schedule_of(m).plans[id.index()] = Some(Plan::Dot(plan));
+        verify(m)
+    }
+
+    #[test]
+    fn rejects_a_plan_needing_more_shared_memory_than_the_schedule_declares() {
+        let mut m = hand_scheduled_sum();
+        assert_eq!(verify(&m), Ok(()));
+        schedule_of(&mut m).shared_bytes = 256;
+        assert_eq!(
+            verify(&m),
+            Err(
+                "%1: its plan needs scratch bytes 0..512, more than the 256 the schedule \
+                 declares"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn rejects_a_scratch_region_too_small_or_misaligned() {
+        let mut m = hand_scheduled_sum();
+        let region = |offset, bytes| {
+            Some(Plan::Reduce(ReducePlan::Shared {
+                chunk: 1,
+                scratch: Scratch { offset, bytes },
+            }))
+        };
+        schedule_of(&mut m).plans[1] = region(0, 256);
+        assert_eq!(
+            verify(&m),
+            Err("%1: its plan stages 512 bytes in a scratch region of 256".into())
+        );
+        schedule_of(&mut m).shared_bytes = 1024;
+        schedule_of(&mut m).plans[1] = region(2, 512);
+        assert_eq!(
+            verify(&m),
+            Err("%1: scratch at byte 2 is not word-aligned".into())
+        );
+        schedule_of(&mut m).plans[1] = region(512, 512);
+        assert_eq!(verify(&m), Ok(()));
+    }
+
+    #[test]
+    fn rejects_workgroup_memory_over_the_target_limit() {
+        let mut m = hand_scheduled_sum();
+        schedule_of(&mut m).max_shared_bytes = 256;
+        assert_eq!(
+            verify(&m),
+            Err(
+                "the schedule declares 512 bytes of workgroup memory, more than the target's 256"
+                    .into()
+            )
+        );
+        // The cooperative arrays count too.
+        let mut m = scheduled(DOT, &Target::portable());
+        let dot = find(&m, |k| matches!(k, InstKind::Dot { .. }));
+        let s = schedule_of(&mut m);
+        s.plans[dot.index()] = Some(Plan::Dot(DotPlan::Cooperative));
+        s.coop = Some(CoopPlan {
+            m: 16,
+            n: 16,
+            k: 16,
+            halves: 1024,
+            floats: 1024,
+        });
+        assert_eq!(verify(&m), Ok(()));
+        let s = schedule_of(&mut m);
+        s.max_shared_bytes = s.shared_bytes + 2048;
+        let error = verify(&m).unwrap_err();
+        assert!(error.contains("more than the target's"), "{error}");
+    }
+
+    #[test]
+    fn rejects_missing_foreign_and_miscounted_plans() {
+        let mut m = hand_scheduled_sum();
+        schedule_of(&mut m).plans[1] = None;
+        assert_eq!(verify(&m), Err("%1: has no plan".into()));
+        // While the planning passes run, plans may be missing.
+        m.kernel.stage = Stage::LaidOut;
+        assert_eq!(verify(&m), Ok(()));
+        schedule_of(&mut m).plans.clear();
+        assert_eq!(verify(&m), Ok(()));
+        m.kernel.stage = Stage::Scheduled;
+        assert_eq!(
+            verify(&m),
+            Err("the schedule has 0 plans for 2 instructions".into())
+        );
+        schedule_of(&mut m).plans = vec![None, Some(Plan::Access { vector: 1 })];
+        assert_eq!(
+            verify(&m),
+            Err("%1: has a plan for another kind of instruction: Access { vector: 1 }".into())
+        );
+    }
+
+    #[test]
+    fn rejects_reduction_plans_the_layouts_do_not_allow() {
+        let mut m = hand_scheduled_sum();
+        schedule_of(&mut m).plans[1] = Some(Plan::Reduce(ReducePlan::Registers));
+        assert_eq!(
+            verify(&m),
+            Err("%1: a reduction across invocations is planned in registers".into())
+        );
+        schedule_of(&mut m).plans[1] = Some(Plan::Reduce(ReducePlan::Subgroup));
+        assert_eq!(
+            verify(&m),
+            Err("%1: a subgroup plan in a workgroup that is not one subgroup".into())
+        );
+        schedule_of(&mut m).one_subgroup = true;
+        assert_eq!(verify(&m), Ok(()));
+        schedule_of(&mut m).plans[1] = Some(Plan::Reduce(ReducePlan::Shared {
+            chunk: 2,
+            scratch: Scratch {
+                offset: 0,
+                bytes: 512,
+            },
+        }));
+        assert_eq!(
+            verify(&m),
+            Err("%1: chunks of 2 result registers, not between 1 and 1".into())
+        );
+        // A workgroup of one invocation reduces in registers.
+        let mut m = hand_scheduled_sum();
+        schedule_of(&mut m).threads = 1;
+        schedule_of(&mut m).layouts[0] = Some(Layout::Blocked(Blocked {
+            shape: vec![512],
+            size_per_thread: vec![512],
+            threads_per_dim: vec![1],
+        }));
+        assert_eq!(
+            verify(&m),
+            Err("%1: a reduction within each invocation leaves registers".into())
+        );
+    }
+
+    #[test]
+    fn rejects_a_one_subgroup_workgroup_of_one_invocation() {
+        let mut b = Builder::new("k");
+        b.const_i32(1);
+        let mut m = Module { kernel: b.finish() };
+        m.kernel.stage = Stage::Scheduled;
+        m.kernel.schedule = Some(Schedule {
+            layouts: vec![Some(Layout::Uniform)],
+            plans: vec![None],
+            ..Schedule::new(1, 16384, true)
+        });
+        assert_eq!(
+            verify(&m),
+            Err("a workgroup of 1 invocation is marked as one subgroup".into())
+        );
+    }
+
+    const SCAN: &str = "kernel k(x: *f32, out: *mut f32) {
+        let offs = arange(0, 256);
+        store(out + offs, cumsum(load(x + offs), axis: 0));
+    }";
+
+    #[test]
+    fn rejects_scan_plans_the_layouts_do_not_allow() {
+        let mut m = scheduled(SCAN, &Target::portable());
+        let scan = find(&m, |k| matches!(k, InstKind::Scan { .. }));
+        assert!(matches!(
+            schedule_of(&mut m).plan(scan),
+            Some(Plan::Scan(ScanPlan::Shared(_)))
+        ));
+        schedule_of(&mut m).plans[scan.index()] = Some(Plan::Scan(ScanPlan::Registers));
+        let error = verify(&m).unwrap_err();
+        assert!(
+            error.ends_with("a scan across invocations is planned in registers"),
+            "{error}"
+        );
+        schedule_of(&mut m).plans[scan.index()] = Some(Plan::Scan(ScanPlan::Subgroup));
+        let error = verify(&m).unwrap_err();
+        assert!(error.ends_with("is not one subgroup"), "{error}");
+    }
+
+    #[test]
+    fn rejects_vector_widths_the_element_type_or_layout_do_not_allow() {
+        let mut m = scheduled(SCAN, &Target::portable());
+        let load = find(&m, |k| matches!(k, InstKind::Load { .. }));
+        let store = find(&m, |k| matches!(k, InstKind::Store { .. }));
+        assert_eq!(
+            schedule_of(&mut m).plan(store),
+            Some(&Plan::Access { vector: 4 })
+        );
+        schedule_of(&mut m).plans[load.index()] = Some(Plan::Access { vector: 3 });
+        assert_eq!(
+            verify(&m),
+            Err(format!(
+                "%{}: accesses of 3 elements (1, 2 or 4)",
+                load.index()
+            ))
+        );
+        schedule_of(&mut m).plans[load.index()] = Some(Plan::Access { vector: 4 });
+        // Two elements per invocation cannot make vectors of four.
+        let InstKind::Store { ptr, .. } = m.kernel.insts[store].kind else {
+            unreachable!()
+        };
+        let s = schedule_of(&mut m);
+        let Some(Layout::Blocked(b)) = s.layouts[ptr.index()].as_mut() else {
+            panic!("a blocked pointer tile")
+        };
+        b.size_per_thread = vec![2];
+        assert_eq!(
+            verify(&m),
+            Err(format!(
+                "%{}: accesses of 4 elements that its element type or layout do not allow",
+                store.index()
+            ))
+        );
+    }
+
+    const DOT: &str = "kernel k(a: *f32, b: *f32, c: *mut f32) {
+        let m = arange(0, 32);
+        let n = arange(0, 32);
+        let k = arange(0, 16);
+        let x = load(a + m[:, None] * 16 + k[None, :]);
+        let y = load(b + k[:, None] * 32 + n[None, :]);
+        store(c + m[:, None] * 32 + n[None, :], dot(x, y));
+    }";
+
+    #[test]
+    fn rejects_dot_plans_that_do_not_fit_the_dot() {
+        let mut m = scheduled(DOT, &Target::portable());
+        let dot = find(&m, |k| matches!(k, InstKind::Dot { .. }));
+        let at = |m: &str| format!("%{}: {m}", dot.index());
+        let Some(Plan::Dot(DotPlan::Staged(staging))) = schedule_of(&mut m).plan(dot).cloned()
+        else {
+            panic!("a staged dot on a portable target")
+        };
+        let set = |m: &mut Module, plan| with_dot_plan(m, dot, plan);
+        let short = DotStaging {
+            a_row_stride: 8,
+            ..staging.clone()
+        };
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(short)),
+            Err(at(
+                "staged rows 8 and 33 words apart are shorter than K = 16 and N = 32"
+            ))
+        );
+        let odd = DotStaging {
+            k_unroll: 3,
+            ..staging.clone()
+        };
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(odd)),
+            Err(at("a K loop unrolled 3 times does not divide K = 16"))
+        );
+        assert_eq!(
+            set(&mut m, DotPlan::Registers),
+            Err(at(
+                "a dot in registers whose operands are not in register layouts"
+            ))
+        );
+        assert_eq!(
+            set(&mut m, DotPlan::Cooperative),
+            Err(at("a cooperative dot without cooperative arrays"))
+        );
+        schedule_of(&mut m).coop = Some(CoopPlan {
+            m: 64,
+            n: 16,
+            k: 16,
+            halves: 1024,
+            floats: 1024,
+        });
+        assert_eq!(
+            verify(&m),
+            Err(at(
+                "planned on 64x16x16 cooperative matrices but not a dot they tile within the \
+                 planned arrays"
+            ))
+        );
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(staging)),
+            Err("the schedule plans cooperative arrays that no dot uses".into())
+        );
+        // On a CPU device the operands arrive in register layouts: staging them is not the plan.
+        let mut m = scheduled(DOT, &Target::cpu());
+        let dot = find(&m, |k| matches!(k, InstKind::Dot { .. }));
+        assert_eq!(
+            schedule_of(&mut m).plan(dot),
+            Some(&Plan::Dot(DotPlan::Registers))
+        );
+        let staged = DotStaging {
+            a_row_stride: 16,
+            b_row_stride: 32,
+            k_unroll: 1,
+            scratch: Scratch {
+                offset: 0,
+                bytes: 0,
+            },
+        };
+        assert_eq!(
+            with_dot_plan(&mut m, dot, DotPlan::Staged(staged)),
+            Err(format!(
+                "%{}: a dot with register operands is staged",
+                dot.index()
+            ))
+        );
+    }
+
+    #[test]
+    fn rejects_conversion_plans_the_layouts_do_not_allow() {
+        // The matmul example moves its K offsets between the layouts of `a` and `b`.
+        let source = include_str!("../../examples/matmul.tk");
+        let mut m = scheduled_kernel(source, "matmul", &Target::portable());
+        let schedule = m.kernel.schedule.as_ref().expect("a schedule");
+        let moving = (0..m.kernel.insts.len())
+            .map(InstId::new)
+            .find(|&id| {
+                matches!(
+                    schedule.plan(id),
+                    Some(Plan::Convert(ConvertPlan::Shared(_)))
+                )
+            })
+            .expect("the matmul kernel moves data between layouts");
+        let shared = schedule_of(&mut m).plans[moving.index()].take();
+        schedule_of(&mut m).plans[moving.index()] = Some(Plan::Convert(ConvertPlan::Registers));
+        assert_eq!(
+            verify(&m),
+            Err(format!(
+                "%{}: a conversion that moves data is planned in registers",
+                moving.index()
+            ))
+        );
+        // Into its operand's own layout, the conversion is a renaming.
+        schedule_of(&mut m).plans[moving.index()] = shared;
+        let InstKind::ConvertLayout(value) = m.kernel.insts[moving].kind else {
+            unreachable!()
+        };
+        let s = schedule_of(&mut m);
+        s.layouts[moving.index()] = s.layouts[value.index()].clone();
+        assert_eq!(
+            verify(&m),
+            Err(format!(
+                "%{}: a register renaming is planned through shared memory",
+                moving.index()
+            ))
+        );
+    }
+}
