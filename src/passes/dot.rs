@@ -34,7 +34,7 @@ pub fn in_registers(acc: &Layout, a: &Layout, b: &Layout, k: u32) -> bool {
 }
 
 /// The register dot when it stays modest for the device compiler (lavapipe compiles the fully
-/// unrolled FMAs with LLVM; VULKAN-NOTES.md: a 32×32 register tile unrolled takes seconds):
+/// unrolled FMAs with LLVM; a 32×32 register tile unrolled takes seconds to compile there):
 /// operands within 1,024 registers per invocation and at most 4,096 FMAs per `dot`. Larger
 /// products stage through shared memory.
 pub fn register_dot_layouts(acc: &Blocked, k: u32) -> Option<(Blocked, Blocked)> {

@@ -53,7 +53,7 @@ pub fn choose_threads(kernel: &Kernel, target: &Target) -> Result<u32, Diagnosti
     });
     if target.processor == Processor::Cpu {
         // A CPU device runs one subgroup as one SIMD loop: a workgroup of one subgroup wastes no
-        // lanes, needs no barriers, and gives each invocation many elements (VULKAN-NOTES.md).
+        // lanes, needs no barriers, and gives each invocation many elements (docs/decisions.md, "Scheduling decisions").
         let subgroup = target.subgroup_size.unwrap_or(8).max(1);
         let wanted = (largest / 4).max(1).next_power_of_two().min(1 << 20) as u32;
         return Ok(wanted

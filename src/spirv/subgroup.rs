@@ -1,5 +1,5 @@
 //! Work across the invocations of a workgroup that is exactly one subgroup (CPU devices run
-//! workgroups of one subgroup, DESIGN.md §3): reductions combine through
+//! workgroups of one subgroup, docs/decisions.md, "Scheduling decisions"): reductions combine through
 //! `OpGroupNonUniformShuffleXor` butterflies and scans through `OpGroupNonUniformShuffle`, with
 //! no shared memory and no barrier. On lavapipe
 //! a barrier suspends every invocation (a coroutine switch) and each shared-memory access is a
@@ -58,7 +58,7 @@ impl Emitter<'_> {
     }
 
     /// The inclusive scan along `axis` of a layout whose axis is spread over the invocations of
-    /// the subgroup, each holding blocks of `spt` consecutive elements (DESIGN.md §3):
+    /// the subgroup, each holding blocks of `spt` consecutive elements (docs/decisions.md, "Scheduling decisions"):
     ///
     /// 1. each block's prefixes in registers, in index order; the last is the block's total;
     /// 2. an inclusive Hillis–Steele scan of the totals over the `m` invocations along the axis
