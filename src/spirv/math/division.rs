@@ -4,7 +4,7 @@
 //!
 //! What the sequences avoid:
 //! - `OpSDiv` is undefined for a zero divisor and for `MIN / -1`, `OpUDiv` and `OpUMod` for a zero
-//!   divisor: a divisor that could be one of those is replaced by 1 first (`int_div_rem`).
+//!   divisor: a divisor that is 0 or -1 is replaced by 1 first (`int_div_rem`).
 //! - Vulkan leaves the signed remainder instructions undefined when an operand is negative (its
 //!   SPIR-V environment, "Precision and Operation of SPIR-V Instructions"; only
 //!   VK_KHR_maintenance8 defines them, and an NVIDIA H200 returned the unsigned remainder):
@@ -42,10 +42,12 @@ impl Emitter<'_> {
 
     /// Integer `a / b` or `a % b` with the interpreter's results on every device: truncation
     /// toward zero, 0 for a zero divisor, `MIN / -1 == MIN` (it wraps) and `MIN % -1 == 0`.
-    /// A divisor that could make `OpSDiv`/`OpUDiv`/`OpUMod` undefined (0, or -1 with a dividend
-    /// of MIN) is replaced by 1, after which `a / 1 == a` is the wrapped `MIN / -1` and the
-    /// remainder `a - a * 1` is the 0 both cases want; only a quotient by zero needs a select.
-    /// A constant divisor needs no guard (kernels divide by consts: `pid % GROUP_M`).
+    /// The instructions run on a divisor `b'` that is 1 where `b` is 0 or -1, for which they are
+    /// defined whatever `a` is; then `a % b'` is already right (a remainder by 0, 1 or -1 is 0)
+    /// and the quotient is scaled by 0 where `b` is 0 and by -1 where it is -1 (the product
+    /// wraps, giving MIN for `MIN / -1`). Every guard depends on `b` alone, so for a scalar
+    /// divisor (`offs % M`) drivers compute it once, not per element; a constant divisor needs
+    /// none and gets none (kernels divide by consts: `pid % GROUP_M`, `offs / BLOCK`).
     pub(crate) fn int_div_rem(
         &mut self,
         op: BinaryOp,
@@ -54,42 +56,53 @@ impl Emitter<'_> {
         b: Word,
     ) -> R<Word> {
         let t = self.cx.compute_ty(ty);
-        let signed = ty.is_signed_int();
         let rem = op == BinaryOp::Rem;
         let zero = self.cx.const_scalar(ty, 0, 0.0);
+        if !ty.is_signed_int() {
+            match self.int_constant(ty, b) {
+                Some(0) => return Ok(zero),
+                Some(_) => return self.defined_div_rem(rem, ty, a, b),
+                None => {}
+            }
+            let bool_ty = self.cx.bool_ty();
+            let one = self.cx.const_scalar(ty, 1, 0.0);
+            let by_zero = self.cx.op(Op::IEqual, bool_ty, &[b, zero])?;
+            let divisor = self.cx.op(Op::Select, t, &[by_zero, one, b])?;
+            let r = self.defined_div_rem(rem, ty, a, divisor)?;
+            return if rem {
+                Ok(r)
+            } else {
+                self.cx.op(Op::Select, t, &[by_zero, zero, r])
+            };
+        }
+        let minus_one = self.cx.const_scalar(ty, -1, 0.0);
         match self.int_constant(ty, b) {
             Some(0) => return Ok(zero),
+            Some(-1) if rem => return Ok(zero),
             // `a / -1` is `-a`, which wraps for MIN as the interpreter's division does.
-            Some(-1) if signed && rem => return Ok(zero),
-            Some(-1) if signed => return self.cx.op(Op::ISub, t, &[zero, a]),
+            Some(-1) => return self.cx.op(Op::IMul, t, &[a, minus_one]),
             Some(_) => return self.defined_div_rem(rem, ty, a, b),
             None => {}
         }
         let bool_ty = self.cx.bool_ty();
-        let by_zero = self.cx.op(Op::IEqual, bool_ty, &[b, zero])?;
-        let undefined = if signed {
-            let bits = ty.bits();
-            let min = self.cx.const_scalar(ty, -(1i128 << (bits - 1)), 0.0);
-            let minus_one = self.cx.const_scalar(ty, -1, 0.0);
-            let a_min = self.cx.op(Op::IEqual, bool_ty, &[a, min])?;
-            let b_minus_one = self.cx.op(Op::IEqual, bool_ty, &[b, minus_one])?;
-            let overflow = self.cx.op(Op::LogicalAnd, bool_ty, &[a_min, b_minus_one])?;
-            self.cx.op(Op::LogicalOr, bool_ty, &[by_zero, overflow])?
-        } else {
-            by_zero
-        };
         let one = self.cx.const_scalar(ty, 1, 0.0);
-        let divisor = self.cx.op(Op::Select, t, &[undefined, one, b])?;
+        let by_zero = self.cx.op(Op::IEqual, bool_ty, &[b, zero])?;
+        let by_minus_one = self.cx.op(Op::IEqual, bool_ty, &[b, minus_one])?;
+        let replaced = self
+            .cx
+            .op(Op::LogicalOr, bool_ty, &[by_zero, by_minus_one])?;
+        let divisor = self.cx.op(Op::Select, t, &[replaced, one, b])?;
         let r = self.defined_div_rem(rem, ty, a, divisor)?;
         if rem {
-            Ok(r)
-        } else {
-            self.cx.op(Op::Select, t, &[by_zero, zero, r])
+            return Ok(r);
         }
+        let sign = self.cx.op(Op::Select, t, &[by_minus_one, minus_one, one])?;
+        let scale = self.cx.op(Op::Select, t, &[by_zero, zero, sign])?;
+        self.cx.op(Op::IMul, t, &[r, scale])
     }
 
     /// `a / b` or `a % b` for a divisor with which the instructions are defined: not 0, and not
-    /// -1 when `a` may be MIN. The signed remainder is `a - (a / b) * b`.
+    /// -1 (which is undefined for a dividend of MIN). The signed remainder is `a - (a / b) * b`.
     fn defined_div_rem(&mut self, rem: bool, ty: ScalarType, a: Word, b: Word) -> R<Word> {
         let t = self.cx.compute_ty(ty);
         match (ty.is_signed_int(), rem) {
@@ -163,10 +176,19 @@ impl Emitter<'_> {
             // A wrong sign wins where both hold (`r == -y`: a quotient that rounded up onto the
             // next integer of an exact one).
             let r = e.cx.op(Op::Select, f, &[wrong_sign, added, r])?;
-            let inf = e.float_const(wide, f64::INFINITY);
+            // Compared with the largest finite value rather than an infinite constant, which
+            // naga (behind `tkc export`) rejects in f64.
+            let largest = e.float_const(
+                wide,
+                if wide == ScalarType::F64 {
+                    f64::MAX
+                } else {
+                    f32::MAX as f64
+                },
+            );
             let x_abs = e.cx.glsl(FABS, f, &[x])?;
-            let x_finite = e.cx.op(Op::FOrdLessThan, bool_ty, &[x_abs, inf])?;
-            let y_infinite = e.cx.op(Op::FOrdEqual, bool_ty, &[y_abs, inf])?;
+            let x_finite = e.cx.op(Op::FOrdLessThanEqual, bool_ty, &[x_abs, largest])?;
+            let y_infinite = e.cx.op(Op::FOrdGreaterThan, bool_ty, &[y_abs, largest])?;
             let keep_x = e.cx.op(Op::LogicalAnd, bool_ty, &[x_finite, y_infinite])?;
             e.cx.op(Op::Select, f, &[keep_x, x, r])
         })

@@ -149,35 +149,49 @@ impl Emitter<'_> {
         let f = self.cx.compute_ty(wide);
         let bool_ty = self.cx.bool_ty();
         let zero = self.float_const(wide, 0.0);
-        let nan = self.float_const(wide, f64::NAN);
+        let nan = self.non_finite(wide, f32::NAN)?;
         let negative = self.cx.op(Op::FOrdLessThan, bool_ty, &[x, zero])?;
         self.cx.op(Op::Select, f, &[negative, nan, r])
     }
 
     /// An infinity with the sign bit of `x` (so -inf for -0): the sign bit read through a
-    /// bitcast, since no float comparison tells the zeros apart.
+    /// bitcast of `x` in f32 (converting keeps it), since no float comparison tells the zeros
+    /// apart.
     fn signed_infinity(&mut self, wide: ScalarType, x: Word) -> R<Word> {
-        let f = self.cx.compute_ty(wide);
+        let f32_ty = self.cx.f32();
         let bool_ty = self.cx.bool_ty();
         let i32_ty = self.cx.i32();
-        let u32_ty = self.cx.u32();
-        // The word holding the sign: the whole f32, or the high word of an f64 (bitcast to a
-        // pair of u32, low word first).
-        let word = if wide == ScalarType::F64 {
-            let pair_ty = self.cx.vector(u32_ty, 2);
-            let pair = self.cx.op(Op::Bitcast, pair_ty, &[x])?;
-            self.cx
-                .b
-                .composite_extract(u32_ty, None, pair, [1])
-                .map_err(super::super::ctx::ice)?
+        let narrow = if wide == ScalarType::F64 {
+            self.cx.op(Op::FConvert, f32_ty, &[x])?
         } else {
             x
         };
-        let bits = self.cx.op(Op::Bitcast, i32_ty, &[word])?;
+        let bits = self.cx.op(Op::Bitcast, i32_ty, &[narrow])?;
         let zero = self.cx.const_i32(0);
         let negative = self.cx.op(Op::SLessThan, bool_ty, &[bits, zero])?;
-        let inf = self.float_const(wide, f64::INFINITY);
-        let minus_inf = self.float_const(wide, f64::NEG_INFINITY);
-        self.cx.op(Op::Select, f, &[negative, minus_inf, inf])
+        let inf = self.cx.const_f32(f32::INFINITY);
+        let minus_inf = self.cx.const_f32(f32::NEG_INFINITY);
+        let r = self
+            .cx
+            .op(Op::Select, f32_ty, &[negative, minus_inf, inf])?;
+        self.widen_f32(wide, r)
+    }
+
+    /// A NaN or infinity of `wide` (F32 or F64). An f64 one is the f32 one converted: naga,
+    /// behind `tkc export`, rejects non-finite float constants, and the export's rewrite of them
+    /// (`export::runtime_non_finite_constants`) covers 32-bit ones.
+    fn non_finite(&mut self, wide: ScalarType, value: f32) -> R<Word> {
+        let c = self.cx.const_f32(value);
+        self.widen_f32(wide, c)
+    }
+
+    /// An f32 register as `wide` (F32 or F64).
+    fn widen_f32(&mut self, wide: ScalarType, x: Word) -> R<Word> {
+        if wide == ScalarType::F64 {
+            let f64_ty = self.cx.compute_ty(wide);
+            self.cx.op(Op::FConvert, f64_ty, &[x])
+        } else {
+            Ok(x)
+        }
     }
 }
