@@ -205,7 +205,7 @@ pub fn compute_unit_roundoff(t: ScalarType) -> f64 {
 }
 
 /// How a float result may differ from the reference; ints are always exact. The variants without
-/// `Device` apply on both backends; `Device` and `DeviceRem` hold the interpreter, which is
+/// `Device` apply on both backends; the `Device` ones hold the interpreter, which is
 /// correctly rounded, to the exact reference and the Vulkan device to the bound of Vulkan's
 /// precision table ("Precision and Operation of SPIR-V Instructions").
 #[derive(Clone, Copy, Debug)]
@@ -223,6 +223,10 @@ pub enum Tol {
     F32Ulps(u32, f64),
     /// Exact on the interpreter; within this absolute error on the device.
     Device(f64),
+    /// Exact on the interpreter; on the device within this many floats of the type (positions
+    /// on its ordered line, so 1 is either neighbour of the expected value, and the largest
+    /// finite value neighbours an infinity).
+    DeviceUlps(u32),
     /// A remainder `x % y`: exact on the interpreter; on the device within `.0` of the exact
     /// remainder, or, where the exact remainder lies within `.0` of a discontinuity of
     /// `x - y * trunc(x / y)` (0 or `±|y|`, `.1` being `|y|`), within `.0` of the value on its
@@ -248,8 +252,9 @@ pub fn close(t: ScalarType, got: V, want: V, tol: Tol, on_device: bool) -> bool 
                 Tol::UlpsOrAbs(u, abs) => ulp_diff(t, a, b) <= u as u128 || (a - b).abs() <= abs,
                 Tol::Abs(abs) => (a - b).abs() <= abs,
                 Tol::F32Ulps(u, abs) => ulp_diff(F32, a, b) <= u as u128 || (a - b).abs() <= abs,
-                Tol::Device(_) | Tol::DeviceRem(..) if !on_device => false,
+                Tol::Device(_) | Tol::DeviceUlps(_) | Tol::DeviceRem(..) if !on_device => false,
                 Tol::Device(abs) => (a - b).abs() <= abs,
+                Tol::DeviceUlps(u) => ulp_diff(t, a, b) <= u as u128,
                 Tol::DeviceRem(abs, period) => {
                     let near = |p: f64, q: f64| (p - q).abs() <= abs;
                     let at_discontinuity = near(b.abs(), 0.0) || near(b.abs(), period);

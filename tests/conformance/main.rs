@@ -4,9 +4,9 @@
 //! `cargo test --test conformance -- --nocapture` prints the number of cases per category.
 //!
 //! Categories and tolerances (each module's doc has the details). Where the reference is exact
-//! (binary, division), the interpreter, which is correctly rounded, must match it exactly and the
-//! device gets the bound of Vulkan's table "Precision and Operation of SPIR-V Instructions"
-//! (`Tol::Device`, `Tol::DeviceRem`; spec §6):
+//! (binary, division, casts), the interpreter, which is correctly rounded, must match it exactly
+//! and the device gets the bound of Vulkan's table "Precision and Operation of SPIR-V
+//! Instructions" (`Tol::Device`, `Tol::DeviceUlps`, `Tol::DeviceRem`; spec §6):
 //! - binary (`binary.rs`): operators × dtypes × tile–tile, tile–scalar, scalar–tile (order-
 //!   sensitive ops), broadcast. Ints exact on both backends, zero divisors and `MIN / -1`
 //!   included. Floats on the device: `+ - *` 1 ulp (Vulkan's "correctly rounded" is either
@@ -26,7 +26,9 @@
 //!   abs 4e-7; pow 8 or abs 2^-20; fma 1 ulp or half an ulp of `|a b|` (may be unfused).
 //!   f16/bf16: 1 ulp of the type (computed in f32); f64 transcendentals: f32 ulps + 1 (the
 //!   device computes them in f32). Integer unary ops exact.
-//! - casts (`casts.rs`): every dtype pair, edge values (saturation, NaN → 0, ±inf, ties): exact.
+//! - casts (`casts.rs`): every dtype pair, edge values (saturation, NaN → 0, ±inf, ties): exact
+//!   on the interpreter and for int results; float results on the device 1 ulp (Vulkan's
+//!   "correctly rounded" conversions: either neighbour, an overflow possibly the largest finite).
 //! - reductions (`reductions.rs`): ints, max, min exact; float sum `(ceil(log2 n) + 2) u Σ|x|`,
 //!   prod `(n + 1) u |Π x|` absolute, `u` the dtype's unit roundoff (any summation order).
 //! - scans (`scans.rs`): cumsum/cumprod with the same bounds per prefix; argmax/argmin exact.
