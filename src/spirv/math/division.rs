@@ -122,8 +122,8 @@ impl Emitter<'_> {
     /// the correctly rounded f16 quotient and takes the f16 subnormal divisors into the range.
     /// bf16 registers are f32 already; f64 divides in f64.
     pub(crate) fn float_div(&mut self, ty: ScalarType, x: Word, y: Word) -> R<Word> {
-        self.in_compute_float(ty, &[x, y], &mut |e, wide, xs| {
-            let f = e.cx.compute_ty(wide);
+        let f = self.cx.compute_ty(computing_float(ty));
+        self.in_compute_float(ty, &[x, y], &mut |e, xs| {
             e.cx.op(Op::FDiv, f, &[xs[0], xs[1]])
         })
     }
@@ -149,9 +149,14 @@ impl Emitter<'_> {
     /// followed by OpFAdd"), so it cannot make the product exact; drivers may still contract
     /// `x - y * t` into one, which only makes it more accurate.
     pub(crate) fn float_rem(&mut self, ty: ScalarType, x: Word, y: Word) -> R<Word> {
-        self.in_compute_float(ty, &[x, y], &mut |e, wide, xs| {
+        let wide = computing_float(ty);
+        let f = self.cx.compute_ty(wide);
+        let largest_finite = match wide {
+            ScalarType::F64 => f64::MAX,
+            _ => f32::MAX as f64,
+        };
+        self.in_compute_float(ty, &[x, y], &mut |e, xs| {
             let (x, y) = (xs[0], xs[1]);
-            let f = e.cx.compute_ty(wide);
             let bool_ty = e.cx.bool_ty();
             let q = e.cx.op(Op::FDiv, f, &[x, y])?;
             let whole = e.cx.glsl(TRUNC, f, &[q])?;
@@ -173,19 +178,12 @@ impl Emitter<'_> {
             let added = e.cx.op(Op::FAdd, f, &[r, step])?;
             let taken = e.cx.op(Op::FSub, f, &[r, step])?;
             let r = e.cx.op(Op::Select, f, &[too_far, taken, r])?;
-            // A wrong sign wins where both hold (`r == -y`: a quotient that rounded up onto the
-            // next integer of an exact one).
+            // A wrong sign wins where both hold: `r == -step` is an exact integer quotient
+            // truncated one too far (a huge quotient's error), and `r + step` is its 0.
             let r = e.cx.op(Op::Select, f, &[wrong_sign, added, r])?;
             // Compared with the largest finite value rather than an infinite constant, which
             // naga (behind `tkc export`) rejects in f64.
-            let largest = e.float_const(
-                wide,
-                if wide == ScalarType::F64 {
-                    f64::MAX
-                } else {
-                    f32::MAX as f64
-                },
-            );
+            let largest = e.float_const(wide, largest_finite);
             let x_abs = e.cx.glsl(FABS, f, &[x])?;
             let x_finite = e.cx.op(Op::FOrdLessThanEqual, bool_ty, &[x_abs, largest])?;
             let y_infinite = e.cx.op(Op::FOrdGreaterThan, bool_ty, &[y_abs, largest])?;
@@ -194,19 +192,28 @@ impl Emitter<'_> {
         })
     }
 
-    /// Runs `f` on `xs` in the float type that arithmetic beyond `+ - *` computes in: f32 for
-    /// f16 (converted there and back, one rounding), the registers' own type otherwise (f32 for
-    /// bf16, f64 for f64). `f` gets that type, F32 or F64.
+    /// Runs `f` on `xs` in the float type that arithmetic beyond `+ - *` computes in
+    /// (`computing_float`): f32 for f16 (converted there and back, one rounding), the registers'
+    /// own type otherwise (f32 for bf16, f64 for f64).
     pub(crate) fn in_compute_float(
         &mut self,
         ty: ScalarType,
         xs: &[Word],
-        f: &mut dyn FnMut(&mut Self, ScalarType, &[Word]) -> R<Word>,
+        f: &mut dyn FnMut(&mut Self, &[Word]) -> R<Word>,
     ) -> R<Word> {
-        match ty {
-            ScalarType::F16 => self.through_f32(ty, xs, &mut |e, xs| f(e, ScalarType::F32, xs)),
-            ScalarType::F64 => f(self, ScalarType::F64, xs),
-            _ => f(self, ScalarType::F32, xs),
+        if ty == ScalarType::F16 {
+            self.through_f32(ty, xs, f)
+        } else {
+            f(self, xs)
         }
+    }
+}
+
+/// The float type in which `in_compute_float` runs arithmetic on `ty`: F64 for f64, F32 else.
+pub(crate) fn computing_float(ty: ScalarType) -> ScalarType {
+    if ty == ScalarType::F64 {
+        ScalarType::F64
+    } else {
+        ScalarType::F32
     }
 }

@@ -7,6 +7,7 @@
 //! not the behaviour).
 use super::super::ctx::R;
 use super::super::Emitter;
+use super::division::computing_float;
 use super::{INVERSE_SQRT, POW, ROUND_EVEN, SQRT, TRUNC};
 use crate::base::ScalarType;
 use spirv::{Decoration, Op, Word};
@@ -19,8 +20,9 @@ const TWO_PI_LOW: f64 = std::f64::consts::TAU - TWO_PI_HIGH;
 impl Emitter<'_> {
     /// `sqrt`: NaN below zero (GLSL.std.450 `Sqrt` is undefined there). f16 computes in f32.
     pub(crate) fn sqrt(&mut self, ty: ScalarType, x: Word) -> R<Word> {
-        self.in_compute_float(ty, &[x], &mut |e, wide, xs| {
-            let f = e.cx.compute_ty(wide);
+        let wide = computing_float(ty);
+        let f = self.cx.compute_ty(wide);
+        self.in_compute_float(ty, &[x], &mut |e, xs| {
             let r = e.cx.glsl(SQRT, f, xs)?;
             e.nan_below_zero(wide, xs[0], r)
         })
@@ -29,9 +31,10 @@ impl Emitter<'_> {
     /// `rsqrt`: NaN below zero and an infinity with the zero's sign at zero (GLSL.std.450
     /// `InverseSqrt` is undefined for `x <= 0`). f16 computes in f32.
     pub(crate) fn rsqrt(&mut self, ty: ScalarType, x: Word) -> R<Word> {
-        self.in_compute_float(ty, &[x], &mut |e, wide, xs| {
+        let wide = computing_float(ty);
+        let f = self.cx.compute_ty(wide);
+        self.in_compute_float(ty, &[x], &mut |e, xs| {
             let x = xs[0];
-            let f = e.cx.compute_ty(wide);
             let bool_ty = e.cx.bool_ty();
             let r = e.cx.glsl(INVERSE_SQRT, f, &[x])?;
             let zero = e.float_const(wide, 0.0);
