@@ -47,20 +47,6 @@ fn example(name: &str) -> String {
     std::fs::read_to_string(format!("{}/examples/{name}.tk", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-/// How many instructions of opcode `op` the module has.
-fn count_op(words: &[u32], op: spirv::Op) -> usize {
-    let mut at = 5;
-    let mut count = 0;
-    while at < words.len() {
-        let (len, code) = ((words[at] >> 16) as usize, words[at] & 0xffff);
-        if code == op as u32 {
-            count += 1;
-        }
-        at += len.max(1);
-    }
-    count
-}
-
 fn coop_dots(module: &ir::Module) -> usize {
     let schedule = module.kernel.schedule.as_ref().unwrap();
     schedule.cooperative_dots().len()

@@ -471,7 +471,7 @@ fn int_op(ty: ScalarType, op: BinaryOp, x: i64, y: i64) -> i64 {
         BinaryOp::Add => w(x.wrapping_add(y)),
         BinaryOp::Sub => w(x.wrapping_sub(y)),
         BinaryOp::Mul => w(x.wrapping_mul(y)),
-        // Division by zero gives 0 (undefined on devices); MIN / -1 wraps to MIN.
+        // Division by zero gives 0, MIN / -1 wraps to MIN; devices agree (spirv/math/division.rs).
         BinaryOp::Div | BinaryOp::Rem if y == 0 => 0,
         BinaryOp::Div if u64 => ((x as u64) / (y as u64)) as i64,
         BinaryOp::Div => w(x.wrapping_div(y)),

@@ -11,6 +11,8 @@ pub struct Ctx {
     pub b: Builder,
     pub glsl: Word,
     consts: FastMap<(Word, u64), Word>,
+    /// The bit pattern of each constant in `consts`, by id (`const_bits_of`).
+    const_values: FastMap<Word, u64>,
     /// Types by a small key: rspirv finds an existing type by a linear scan of all types, which
     /// showed up as a tenth of the compile time of large CPU schedules.
     types: FastMap<TypeKey, Word>,
@@ -50,6 +52,7 @@ impl Ctx {
             b,
             glsl,
             consts: FastMap::default(),
+            const_values: FastMap::default(),
             types: FastMap::default(),
             capabilities: BTreeSet::new(),
             extensions: BTreeSet::new(),
@@ -215,7 +218,13 @@ impl Ctx {
             self.b.constant_bit32(ty, bits as u32)
         };
         self.consts.insert((ty, bits), id);
+        self.const_values.insert(id, bits);
         id
+    }
+    /// The bit pattern `const_bits` gave `id`, when `id` is one of its constants: sequences whose
+    /// guards a known operand makes unnecessary (a divisor that is neither 0 nor -1) ask here.
+    pub fn const_bits_of(&self, id: Word) -> Option<u64> {
+        self.const_values.get(&id).copied()
     }
     pub fn const_bool(&mut self, value: bool) -> Word {
         let ty = self.bool_ty();

@@ -7,6 +7,9 @@ use crate::base::{Diagnostic, ScalarType};
 use crate::ir::{BinaryOp, CmpOp, ReduceOp, UnaryOp};
 use spirv::{Op, Word};
 
+mod division;
+mod domains;
+
 // GLSL.std.450 instruction numbers.
 const ROUND_EVEN: u32 = 2;
 const TRUNC: u32 = 3;
@@ -44,6 +47,16 @@ impl Emitter<'_> {
         if matches!(ty, ScalarType::F32 | ScalarType::BF16) {
             return f(self, xs);
         }
+        self.through_f32(ty, xs, f)
+    }
+
+    /// Converts `xs` to f32, runs `f` on them and converts its result back to `ty`'s registers.
+    fn through_f32(
+        &mut self,
+        ty: ScalarType,
+        xs: &[Word],
+        f: &mut dyn FnMut(&mut Self, &[Word]) -> R<Word>,
+    ) -> R<Word> {
         let f32_ty = self.cx.f32();
         let mut wide = Vec::new();
         for &x in xs {
@@ -83,14 +96,14 @@ impl Emitter<'_> {
             UnaryOp::Ceil => self.cx.glsl(CEIL, t, &[x]),
             UnaryOp::Round if ty == ScalarType::F64 => self.round_even_exact(t, x),
             UnaryOp::Round => self.cx.glsl(ROUND_EVEN, t, &[x]),
-            UnaryOp::Sqrt => self.cx.glsl(SQRT, t, &[x]),
-            UnaryOp::Rsqrt => self.cx.glsl(INVERSE_SQRT, t, &[x]),
+            UnaryOp::Sqrt => self.sqrt(ty, x),
+            UnaryOp::Rsqrt => self.rsqrt(ty, x),
             UnaryOp::Exp => glsl1(self, EXP),
             UnaryOp::Exp2 => glsl1(self, EXP2),
-            UnaryOp::Log => glsl1(self, LOG),
-            UnaryOp::Log2 => glsl1(self, LOG2),
-            UnaryOp::Sin => glsl1(self, SIN),
-            UnaryOp::Cos => glsl1(self, COS),
+            UnaryOp::Log => self.log(ty, x, LOG),
+            UnaryOp::Log2 => self.log(ty, x, LOG2),
+            UnaryOp::Sin => self.sin_cos(ty, x, SIN),
+            UnaryOp::Cos => self.sin_cos(ty, x, COS),
             UnaryOp::Tanh => self.in_f32(ty, &[x], &mut |e, xs| e.tanh_f32(xs[0])),
             UnaryOp::Erf => self.in_f32(ty, &[x], &mut |e, xs| e.erf_f32(xs[0])),
             UnaryOp::Sigmoid => self.in_f32(ty, &[x], &mut |e, xs| {
@@ -186,14 +199,11 @@ impl Emitter<'_> {
                 BinaryOp::Add => self.cx.op(Op::FAdd, t, &[a, b]),
                 BinaryOp::Sub => self.cx.op(Op::FSub, t, &[a, b]),
                 BinaryOp::Mul => self.cx.op(Op::FMul, t, &[a, b]),
-                BinaryOp::Div => self.cx.op(Op::FDiv, t, &[a, b]),
-                BinaryOp::Rem => self.cx.op(Op::FRem, t, &[a, b]),
+                BinaryOp::Div => self.float_div(ty, a, b),
+                BinaryOp::Rem => self.float_rem(ty, a, b),
                 BinaryOp::Min => self.cx.glsl(NMIN, t, &[a, b]),
                 BinaryOp::Max => self.cx.glsl(NMAX, t, &[a, b]),
-                BinaryOp::Pow => self.in_f32(ty, &[a, b], &mut |e, xs| {
-                    let f = e.cx.f32();
-                    e.cx.glsl(POW, f, xs)
-                }),
+                BinaryOp::Pow => self.pow(ty, a, b),
                 _ => Err(Diagnostic::internal(format!("{op:?} on {ty}"))),
             };
         }
@@ -202,12 +212,7 @@ impl Emitter<'_> {
             BinaryOp::Add => self.cx.op(Op::IAdd, t, &[a, b]),
             BinaryOp::Sub => self.cx.op(Op::ISub, t, &[a, b]),
             BinaryOp::Mul => self.cx.op(Op::IMul, t, &[a, b]),
-            BinaryOp::Div => self
-                .cx
-                .op(if signed { Op::SDiv } else { Op::UDiv }, t, &[a, b]),
-            BinaryOp::Rem => self
-                .cx
-                .op(if signed { Op::SRem } else { Op::UMod }, t, &[a, b]),
+            BinaryOp::Div | BinaryOp::Rem => self.int_div_rem(op, ty, a, b),
             BinaryOp::And => self.cx.op(Op::BitwiseAnd, t, &[a, b]),
             BinaryOp::Or => self.cx.op(Op::BitwiseOr, t, &[a, b]),
             BinaryOp::Xor => self.cx.op(Op::BitwiseXor, t, &[a, b]),

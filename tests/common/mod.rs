@@ -168,6 +168,20 @@ pub fn validate_spirv_with(validator: &str, words: &[u32], envs: &[&str]) -> Res
     result
 }
 
+/// How many instructions of opcode `op` the module has.
+pub fn count_op(words: &[u32], op: spirv::Op) -> usize {
+    let mut at = 5;
+    let mut count = 0;
+    while at < words.len() {
+        let (len, code) = ((words[at] >> 16) as usize, words[at] & 0xffff);
+        if code == op as u32 {
+            count += 1;
+        }
+        at += len.max(1);
+    }
+    count
+}
+
 pub fn f32_buffer(values: &[f32]) -> KernelArg {
     KernelArg::Buffer(HostBuffer::from_f32(values, vec![values.len()]))
 }

@@ -5,7 +5,7 @@
 //! every case reads its inputs from and writes its results to its own slice of those buffers, so
 //! many cases share one kernel (one shader compile on lavapipe). When a batch does not compile or
 //! run, each of its cases is retried alone so that a failure names exactly the cases it belongs to.
-use super::common::{validate_spirv, Backend};
+use super::common::{count_op, validate_spirv, Backend};
 use half::{bf16, f16};
 use std::collections::BTreeMap;
 pub use tk::base::{diag, HostBuffer, KernelArg, ScalarType};
@@ -166,7 +166,48 @@ pub fn ulp_diff(t: ScalarType, a: f64, b: f64) -> u128 {
     (ordered(t, a) - ordered(t, b)).unsigned_abs()
 }
 
-/// How a float result may differ from the reference; ints are always exact.
+/// Vulkan's `ulp(x)` for type `t`: the distance between the floats of `t` around `|x|`, the
+/// larger one where `|x|` is a power of two (the gap to the next float up). Infinite for
+/// infinities and NaN.
+pub fn spacing(t: ScalarType, x: f64) -> f64 {
+    let x = round_to(t, x.abs());
+    if !x.is_finite() {
+        return f64::INFINITY;
+    }
+    let next = match t {
+        F16 => f16::from_bits(f16::from_f64(x).to_bits() + 1).to_f64(),
+        BF16 => bf16::from_bits(bf16::from_f64(x).to_bits() + 1).to_f64(),
+        F32 => f32::from_bits((x as f32).to_bits() + 1) as f64,
+        _ => f64::from_bits(x.to_bits() + 1),
+    };
+    if next.is_finite() {
+        next - x
+    } else {
+        // The largest finite value: the gap below it.
+        x - match t {
+            F16 => f16::from_bits(f16::from_f64(x).to_bits() - 1).to_f64(),
+            BF16 => bf16::from_bits(bf16::from_f64(x).to_bits() - 1).to_f64(),
+            F32 => f32::from_bits((x as f32).to_bits() - 1) as f64,
+            _ => f64::from_bits(x.to_bits() - 1),
+        }
+    }
+}
+
+/// The unit roundoff of the type a float operation of `t` computes in on the device: f32 for
+/// f16, bf16 and f32 (spec §6: f16/bf16 arithmetic beyond `+ - *` is computed in f32), f64 for
+/// f64.
+pub fn compute_unit_roundoff(t: ScalarType) -> f64 {
+    if t == F64 {
+        2f64.powi(-53)
+    } else {
+        2f64.powi(-24)
+    }
+}
+
+/// How a float result may differ from the reference; ints are always exact. The variants without
+/// `Device` apply on both backends; the `Device` ones hold the interpreter, which is
+/// correctly rounded, to the exact reference and the Vulkan device to the bound of Vulkan's
+/// precision table ("Precision and Operation of SPIR-V Instructions").
 #[derive(Clone, Copy, Debug)]
 pub enum Tol {
     /// Equal values (+0 == -0; NaN matches NaN).
@@ -180,9 +221,22 @@ pub enum Tol {
     Abs(f64),
     /// Within this many f32 ulps, or this absolute error (f64 results computed in f32).
     F32Ulps(u32, f64),
+    /// Exact on the interpreter; within this absolute error on the device.
+    Device(f64),
+    /// Exact on the interpreter; on the device within this many floats of the type (positions
+    /// on its ordered line, so 1 is either neighbour of the expected value, and the largest
+    /// finite value neighbours an infinity).
+    DeviceUlps(u32),
+    /// A remainder `x % y`: exact on the interpreter; on the device within `.0` of the exact
+    /// remainder, or, where the exact remainder lies within `.0` of a discontinuity of
+    /// `x - y * trunc(x / y)` (0 or `±|y|`, `.1` being `|y|`), within `.0` of the value on its
+    /// other side (any evaluation of Vulkan's formula may round across it).
+    DeviceRem(f64, f64),
 }
 
-pub fn close(t: ScalarType, got: V, want: V, tol: Tol) -> bool {
+/// Whether `got` passes for `want` under `tol`; `on_device` selects the device's bound of the
+/// `Device` tolerances.
+pub fn close(t: ScalarType, got: V, want: V, tol: Tol, on_device: bool) -> bool {
     match (got, want) {
         (V::I(a), V::I(b)) => a == b,
         (V::F(a), V::F(b)) => {
@@ -198,6 +252,14 @@ pub fn close(t: ScalarType, got: V, want: V, tol: Tol) -> bool {
                 Tol::UlpsOrAbs(u, abs) => ulp_diff(t, a, b) <= u as u128 || (a - b).abs() <= abs,
                 Tol::Abs(abs) => (a - b).abs() <= abs,
                 Tol::F32Ulps(u, abs) => ulp_diff(F32, a, b) <= u as u128 || (a - b).abs() <= abs,
+                Tol::Device(_) | Tol::DeviceUlps(_) | Tol::DeviceRem(..) if !on_device => false,
+                Tol::Device(abs) => (a - b).abs() <= abs,
+                Tol::DeviceUlps(u) => ulp_diff(t, a, b) <= u as u128,
+                Tol::DeviceRem(abs, period) => {
+                    let near = |p: f64, q: f64| (p - q).abs() <= abs;
+                    let at_discontinuity = near(b.abs(), 0.0) || near(b.abs(), period);
+                    near(a, b) || at_discontinuity && (near(a, b + period) || near(a, b - period))
+                }
             }
         }
         _ => false,
@@ -383,6 +445,7 @@ fn run_kernel(
                 .map_err(|d| diag::render(&d.into(), &program.sources, false))?;
             let t1 = t0.elapsed();
             validate_spirv(&artifact.words)?;
+            defined_in_vulkan(&artifact.words)?;
             let t2 = t0.elapsed();
             let pipeline = device.load(&artifact).map_err(|e| format!("load: {e}"))?;
             let t3 = t0.elapsed();
@@ -401,10 +464,26 @@ fn run_kernel(
     Ok(args)
 }
 
+/// Fails a module with an instruction whose result Vulkan leaves undefined on some devices: the
+/// signed remainders `OpSRem` and `OpSMod` (undefined for negative operands without
+/// VK_KHR_maintenance8; tk spells `%` as `a - (a / b) * b`).
+pub fn defined_in_vulkan(words: &[u32]) -> Result<(), String> {
+    for op in [spirv::Op::SRem, spirv::Op::SMod] {
+        let n = count_op(words, op);
+        if n > 0 {
+            return Err(format!(
+                "the module has {n} Op{op:?}, undefined in Vulkan for negative operands"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_case(
     case: &Case,
     args: &[KernelArg],
     out_index: &BTreeMap<ScalarType, usize>,
+    on_device: bool,
 ) -> Result<(), String> {
     for check in &case.checks {
         let slot = check.slot;
@@ -415,7 +494,7 @@ fn check_case(
         let got = &values[slot.offset..slot.offset + slot.len];
         for (i, (&g, &w)) in got.iter().zip(&check.expected).enumerate() {
             let tol = check.tols.as_ref().map_or(check.tol, |t| t[i]);
-            if !close(slot.elem, g, w, tol) {
+            if !close(slot.elem, g, w, tol, on_device) {
                 return Err(format!(
                     "element {i} of {} {}: got {g}, expected {w} (tolerance {tol:?})",
                     slot.len, slot.elem
@@ -448,14 +527,15 @@ pub fn run_batch(batch: &Batch, device: &Device) -> Vec<Outcome> {
             if let (Err(e), Ok(_)) = (&whole, std::env::var("TK_CONFORMANCE_VERBOSE")) {
                 println!("{e}");
             }
+            let on_device = matches!(backend, Backend::Vulkan(_));
             for case in chunk {
                 let result = match &whole {
-                    Ok(after) => check_case(case, after, &out_index),
+                    Ok(after) => check_case(case, after, &out_index, on_device),
                     // Alone, so that the failure is pinned to the cases it belongs to.
                     Err(_) => {
                         retried += 1;
                         run_kernel(&batch.source(&[case]), &args, batch.grid, &backend)
-                            .and_then(|after| check_case(case, &after, &out_index))
+                            .and_then(|after| check_case(case, &after, &out_index, on_device))
                     }
                 };
                 outcomes.push(Outcome {

@@ -8,11 +8,16 @@
 //! - sqrt 1 ulp; rsqrt 2 ulps (Vulkan: inversesqrt 2 ulps).
 //! - exp, exp2: 3 + 2|x| ulps f32 (Vulkan's bound); sigmoid 4 ulps.
 //! - log, log2: 4 ulps or abs 2^-21 (Vulkan: 3 ulps outside [0.5, 2], abs 2^-21 inside).
-//! - sin, cos: 4 ulps or abs 2^-20 on [-pi, pi] (Vulkan allows abs 2^-11).
+//! - sin, cos: 4 ulps or abs 2^-20 on [-pi, pi] (Vulkan allows abs 2^-11 there and bounds
+//!   nothing beyond; tk reduces wider arguments into [-pi, pi] first, tested on [-1000, 1000]).
 //! - tanh: 4 ulps or abs 2^-22; erf: abs 4e-7 (the device uses Abramowitz–Stegun 7.1.26, 1.5e-7,
 //!   evaluated in f32).
-//! - pow: 8 ulps or abs 2^-20 (exp2(b * log2(a))); fma: 1 ulp or half an ulp of the largest
-//!   |a b| (Vulkan lets Fma be an unfused multiply and add); f64 fma exact.
+//! - pow: 8 ulps or abs 2^-20 (exp2(b * log2(a))), negative and zero bases and C's special
+//!   cases included (GLSL.std.450 leaves them undefined; tk selects C's values).
+//! - fma: 1 ulp or half an ulp of the largest |a b| (Vulkan lets Fma be an unfused multiply and
+//!   add); f64 fma exact.
+//! - sqrt, rsqrt, log, log2 below zero (and rsqrt, log, log2 at zero), which GLSL.std.450 leaves
+//!   undefined: the IEEE values (NaN, ±inf), in the special inputs.
 //! - f16 and bf16: transcendental functions are computed in f32 and rounded: 1 ulp of the type.
 //! - f64: transcendental functions are computed in f32 on the device (GLSL.std.450 has no f64
 //!   versions): inputs are f32-representable and the result is compared in f32 ulps with the
@@ -219,7 +224,16 @@ pub fn batches() -> Vec<Batch> {
                     *x = round_to(t, (i as f64 - 30.5).round() + 0.5);
                 }
             }
-            let variants = [("range", random), ("special", SPECIALS.to_vec())];
+            let mut variants = vec![("range", random), ("special", SPECIALS.to_vec())];
+            if matches!(op.name, "sin" | "cos") {
+                // Beyond [-pi, pi], where Vulkan leaves the precision open and tk reduces the
+                // argument first (`spirv::math::domains::sin_cos`).
+                let mut wide_rng = Rng::new(350 + k as u64);
+                let wide = (0..N)
+                    .map(|_| round_to(t, wide_rng.float(-1000.0, 1000.0) as f32 as f64))
+                    .collect();
+                variants.push(("wide", wide));
+            }
             for (variant, inputs) in variants {
                 let n = inputs.len();
                 let values: Vec<V> = inputs.iter().map(|&x| V::F(x)).collect();
@@ -355,6 +369,7 @@ fn other_float_ops(batch: &mut Batch, rng: &mut Rng, t: ScalarType) {
             Tol::Exact,
         ),
     ];
+    pow_special_values(batch, t, pow_tol);
     for (name, expr, f, tol) in ops {
         let (out, slot) = batch.output(t, N);
         let expected = (0..N)
@@ -372,6 +387,60 @@ fn other_float_ops(batch: &mut Batch, rng: &mut Rng, t: ScalarType) {
             }],
         );
     }
+}
+
+/// `pow` where GLSL.std.450 `Pow` is undefined (a negative base; a zero base with `y <= 0`)
+/// and C's special cases (`y == 0`, `x == 1`, `x == -1` with `y == ±inf` give 1).
+fn pow_special_values(batch: &mut Batch, t: ScalarType, tol: Tol) {
+    let inf = f64::INFINITY;
+    let pairs: [(f64, f64); 20] = [
+        (-2.0, 3.0),
+        (-2.0, 2.0),
+        (-2.0, 0.5),
+        (-3.0, -1.0),
+        (-0.5, -3.0),
+        (-8.0, 1.0 / 3.0),
+        (0.0, 2.0),
+        (-0.0, 3.0),
+        (0.0, -1.0),
+        (-0.0, -1.0),
+        (-0.0, -2.0),
+        (0.0, 0.0),
+        (0.0, f64::NAN),
+        (f64::NAN, 0.0),
+        (1.0, f64::NAN),
+        (-1.0, inf),
+        (-1.0, -inf),
+        (2.0, -2.0),
+        (-2.5, 0.0),
+        (1.0, 3.5),
+    ];
+    let n = pairs.len();
+    let xs: Vec<V> = pairs.iter().map(|p| V::F(round_to(t, p.0))).collect();
+    let ys: Vec<V> = pairs.iter().map(|p| V::F(round_to(t, p.1))).collect();
+    let (px, py) = (batch.input(t, &xs), batch.input(t, &ys));
+    let (out, slot) = batch.output(t, n);
+    let expected = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| V::F(round_to(t, x.f().powf(y.f()))))
+        .collect();
+    let width = n.next_power_of_two();
+    batch.case(
+        "unary-math",
+        format!("math/pow/{t}/special"),
+        format!(
+            "let i = arange(0, {width}); let m = i < {n};\n\
+             let x = load({px} + i, mask: m); let y = load({py} + i, mask: m);\n\
+             store({out} + i, pow(x, y), mask: m);"
+        ),
+        vec![Check {
+            slot,
+            expected,
+            tol,
+            tols: None,
+        }],
+    );
 }
 
 /// neg, abs, ~, cdiv, umulhi on one int dtype.
