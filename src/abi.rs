@@ -148,6 +148,11 @@ pub struct Features {
     /// `VK_KHR_cooperative_matrix` (`dot` on subgroup-scope matrix tiles), with the Vulkan
     /// memory model at device scope that such modules declare.
     pub cooperative_matrix: bool,
+    /// `SignedZeroInfNanPreserve` and `RoundingModeRTE` for every float width the device has
+    /// (`VK_KHR_shader_float_controls`, core in Vulkan 1.2, its properties per width). Without
+    /// them Vulkan lets a driver assume no NaN or infinity, ignore the sign of zero and round
+    /// arithmetic either way, so a module declares them wherever the device offers them.
+    pub float_controls: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -276,7 +281,8 @@ pub enum Processor {
 
 impl Target {
     /// Compiling without a device (`tkc build`): Vulkan 1.1 minimum limits, any subgroup size, and
-    /// every feature assumed (the runtime refuses a launch whose `Abi::features` the device lacks).
+    /// every feature assumed (the runtime refuses a launch whose `Abi::features` the device lacks)
+    /// except float controls, which Vulkan 1.1 devices may lack and naga cannot read.
     pub fn portable() -> Target {
         Target {
             name: "portable Vulkan 1.1".to_string(),
@@ -297,6 +303,7 @@ impl Target {
                 subgroup_shuffle: true,
                 float_atomic_add: true,
                 cooperative_matrix: true,
+                float_controls: false,
             },
             processor: Processor::Unknown,
             cooperative_matrix: None,
@@ -312,6 +319,10 @@ impl Target {
             max_threads: 1024,
             max_shared_bytes: 32768,
             processor: Processor::Cpu,
+            features: Features {
+                float_controls: true,
+                ..Target::portable().features
+            },
             ..Target::portable()
         }
     }
@@ -324,6 +335,10 @@ impl Target {
             max_threads: 1024,
             max_shared_bytes: 49152,
             processor: Processor::Gpu,
+            features: Features {
+                float_controls: true,
+                ..Target::portable().features
+            },
             ..Target::portable()
         }
     }

@@ -253,6 +253,7 @@ fn feature_bits(features: &Features) -> u32 {
         features.float_atomic_add,
         features.subgroup_shuffle,
         features.cooperative_matrix,
+        features.float_controls,
     ];
     flags
         .iter()
@@ -261,7 +262,7 @@ fn feature_bits(features: &Features) -> u32 {
 }
 
 fn features_from_bits(bits: u32) -> Option<Features> {
-    if bits >> 11 != 0 {
+    if bits >> 12 != 0 {
         return None;
     }
     let bit = |i: u32| bits & (1 << i) != 0;
@@ -277,6 +278,7 @@ fn features_from_bits(bits: u32) -> Option<Features> {
         float_atomic_add: bit(8),
         subgroup_shuffle: bit(9),
         cooperative_matrix: bit(10),
+        float_controls: bit(11),
     })
 }
 

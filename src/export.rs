@@ -65,7 +65,7 @@ fn validator() -> naga::valid::Validator {
 
 /// Reads and validates the artifact's SPIR-V as a naga module.
 fn naga_module(artifact: &Artifact) -> Result<(naga::Module, naga::valid::ModuleInfo), String> {
-    let words = runtime_non_finite_constants(&artifact.words);
+    let words = runtime_non_finite_constants(&without_float_controls(&artifact.words));
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     let options = naga::front::spv::Options {
         adjust_coordinate_space: false,
@@ -78,6 +78,38 @@ fn naga_module(artifact: &Artifact) -> Result<(naga::Module, naga::valid::Module
         .validate(&module)
         .map_err(|e| format!("naga rejects the module: {}", error_chain(e.as_inner())))?;
     Ok((module, info))
+}
+
+/// The float-controls declarations of a module built for a device (`SignedZeroInfNanPreserve`,
+/// `RoundingModeRTE` and their extension) taken out: naga cannot read them, and what they promise
+/// (NaN and infinities kept, round to nearest even) is what WGSL, MSL and HLSL give anyway.
+/// Unreadable input is returned unchanged.
+fn without_float_controls(words: &[u32]) -> Vec<u32> {
+    use rspirv::binary::Assemble;
+    use rspirv::dr::Operand;
+    use spirv::{Capability, ExecutionMode};
+    let Ok(mut module) = rspirv::dr::load_words(words) else {
+        return words.to_vec();
+    };
+    let controls = [
+        Capability::SignedZeroInfNanPreserve,
+        Capability::RoundingModeRTE,
+    ];
+    module.capabilities.retain(
+        |i| !matches!(i.operands.first(), Some(Operand::Capability(c)) if controls.contains(c)),
+    );
+    module.extensions.retain(|i| {
+        !matches!(i.operands.first(), Some(Operand::LiteralString(s)) if s == "SPV_KHR_float_controls")
+    });
+    module.execution_modes.retain(|i| {
+        !matches!(
+            i.operands.get(1),
+            Some(Operand::ExecutionMode(
+                ExecutionMode::SignedZeroInfNanPreserve | ExecutionMode::RoundingModeRTE
+            ))
+        )
+    });
+    module.assemble()
 }
 
 /// WGSL (and naga's validator) forbid infinite and NaN constants, but tk's SPIR-V uses them

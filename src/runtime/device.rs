@@ -35,7 +35,7 @@ fn lifecycle() -> MutexGuard<'static, ()> {
 /// the extension's structures and rejects them (Debian's 1.3.239 layer and
 /// `VK_KHR_cooperative_matrix`: "unknown sType 1000506000"), so under validation tk leaves out
 /// what the installed layer predates.
-const OPTIONAL_EXTENSIONS: [(&CStr, u32); 4] = [
+const OPTIONAL_EXTENSIONS: [(&CStr, u32); 5] = [
     (
         ash::khr::_8bit_storage::NAME,
         vk::make_api_version(0, 1, 1, 80),
@@ -43,6 +43,10 @@ const OPTIONAL_EXTENSIONS: [(&CStr, u32); 4] = [
     (
         ash::khr::shader_float16_int8::NAME,
         vk::make_api_version(0, 1, 1, 95),
+    ),
+    (
+        ash::khr::shader_float_controls::NAME,
+        vk::make_api_version(0, 1, 1, 109),
     ),
     (
         ash::ext::shader_atomic_float::NAME,
@@ -164,6 +168,11 @@ struct Support {
     ext_8bit_storage: bool,
     ext_float16_int8: bool,
     ext_atomic_float: bool,
+    /// `VK_KHR_shader_float_controls` to enable (a Vulkan 1.1 device; core from 1.2).
+    ext_float_controls: bool,
+    /// NaN/infinity/signed-zero preservation and round-to-nearest-even declarable for f32 and
+    /// for each other float width the device has.
+    float_controls: bool,
 }
 
 impl Support {
@@ -180,6 +189,7 @@ impl Support {
             subgroup_shuffle: self.subgroup_shuffle,
             float_atomic_add: self.float_atomic_add,
             cooperative_matrix: self.cooperative_matrix,
+            float_controls: self.float_controls,
         }
     }
 }
@@ -576,6 +586,7 @@ fn probe(
             ext_8bit_storage: !core_12 && has(ash::khr::_8bit_storage::NAME),
             ext_float16_int8: !core_12 && has(ash::khr::shader_float16_int8::NAME),
             ext_atomic_float: has(ash::ext::shader_atomic_float::NAME),
+            ext_float_controls: !core_12 && has(ash::khr::shader_float_controls::NAME),
             subgroup_arithmetic: subgroup
                 .supported_operations
                 .contains(vk::SubgroupFeatureFlags::ARITHMETIC)
@@ -655,6 +666,25 @@ fn probe(
             None
         };
         support.cooperative_matrix = coop_shape.is_some();
+        if core_12 || support.ext_float_controls {
+            let mut controls = vk::PhysicalDeviceFloatControlsProperties::default();
+            let mut properties = vk::PhysicalDeviceProperties2::default().push_next(&mut controls);
+            instance.get_physical_device_properties2(physical, &mut properties);
+            let width = |preserve: vk::Bool32, rte: vk::Bool32| preserve != 0 && rte != 0;
+            support.float_controls = width(
+                controls.shader_signed_zero_inf_nan_preserve_float32,
+                controls.shader_rounding_mode_rte_float32,
+            ) && (!support.float16
+                || width(
+                    controls.shader_signed_zero_inf_nan_preserve_float16,
+                    controls.shader_rounding_mode_rte_float16,
+                ))
+                && (!support.float64
+                    || width(
+                        controls.shader_signed_zero_inf_nan_preserve_float64,
+                        controls.shader_rounding_mode_rte_float64,
+                    ));
+        }
 
         let kind = match basic.device_type {
             vk::PhysicalDeviceType::DISCRETE_GPU => DeviceKind::Discrete,
@@ -982,6 +1012,9 @@ fn create_device(instance: &ash::Instance, probe: &Probe) -> Result<ash::Device,
     }
     if support.cooperative_matrix {
         extensions.push(ash::khr::cooperative_matrix::NAME.as_ptr());
+    }
+    if support.ext_float_controls && support.float_controls {
+        extensions.push(ash::khr::shader_float_controls::NAME.as_ptr());
     }
     let basic = vk::PhysicalDeviceFeatures::default()
         .shader_int16(support.int16)

@@ -82,6 +82,11 @@ pub(super) fn missing_features(needed: Features, offered: Features) -> Vec<&'sta
             offered.cooperative_matrix,
             "cooperativeMatrix (VK_KHR_cooperative_matrix)",
         ),
+        (
+            needed.float_controls,
+            offered.float_controls,
+            "shaderSignedZeroInfNanPreserve and shaderRoundingModeRTE (VK_KHR_shader_float_controls)",
+        ),
     ];
     checks
         .iter()

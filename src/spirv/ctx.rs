@@ -157,6 +157,19 @@ impl Ctx {
         }
         self.cached_type(TypeKey::Float(bits), |b| b.type_float(bits, None))
     }
+    /// The widths of the float types the module has declared so far, ascending.
+    pub fn float_widths(&self) -> Vec<u32> {
+        let mut widths: Vec<u32> = self
+            .types
+            .keys()
+            .filter_map(|key| match key {
+                TypeKey::Float(bits) => Some(*bits),
+                _ => None,
+            })
+            .collect();
+        widths.sort_unstable();
+        widths
+    }
     pub fn u32(&mut self) -> Word {
         self.int(32, false)
     }

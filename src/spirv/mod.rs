@@ -56,6 +56,7 @@ pub fn emit(
     let mut e = Emitter::new(kernel, schedule, options);
     e.packed_views =
         options.vector_views && target.processor == abi::Processor::Cpu && target.features.int64;
+    e.float_controls = target.features.float_controls;
     e.declare_interface(target.max_push_bytes)?;
     e.begin_main()?;
     e.prelude()?;
@@ -105,6 +106,11 @@ fn check_features(needed: &abi::Features, target: &Target) -> Result<(), Diagnos
             needed.cooperative_matrix,
             have.cooperative_matrix,
             "cooperative matrices (VK_KHR_cooperative_matrix)",
+        ),
+        (
+            needed.float_controls,
+            have.float_controls,
+            "float controls (VK_KHR_shader_float_controls)",
         ),
     ];
     for (need, has, what) in pairs {
@@ -204,6 +210,9 @@ pub(crate) struct Emitter<'a> {
     /// four): on CPU devices every buffer access costs per component and per SIMD lane, so
     /// 64-bit components halve the accesses (BENCHMARKS.md, vector add).
     packed_views: bool,
+    /// Declare `SignedZeroInfNanPreserve` and `RoundingModeRTE` for the float widths the module
+    /// uses (the target offers them).
+    float_controls: bool,
     /// The `device_assert`s emitted so far (safe mode), for `Abi::asserts`.
     asserts: Vec<abi::AssertSite>,
 }
@@ -268,6 +277,7 @@ impl<'a> Emitter<'a> {
             vector_views: HashMap::new(),
             view_types_decorated: HashSet::new(),
             packed_views: false,
+            float_controls: false,
             asserts: Vec::new(),
         }
     }
@@ -706,6 +716,30 @@ impl<'a> Emitter<'a> {
         Ok(())
     }
 
+    /// Vulkan lets a driver assume that float operands and results are never NaN or infinite,
+    /// ignore the sign of zero, and round arithmetic and conversions either way, unless the entry
+    /// point declares otherwise per width: tk's semantics (NaN-propagating `max`, `isnan` in the
+    /// sequences of `math/`, round-to-nearest-even) need both declarations.
+    fn declare_float_controls(&mut self) {
+        let widths = self.cx.float_widths();
+        if widths.is_empty() {
+            return;
+        }
+        self.cx.extension("SPV_KHR_float_controls");
+        self.cx
+            .capability(spirv::Capability::SignedZeroInfNanPreserve);
+        self.cx.capability(spirv::Capability::RoundingModeRTE);
+        for bits in widths {
+            for mode in [
+                spirv::ExecutionMode::SignedZeroInfNanPreserve,
+                spirv::ExecutionMode::RoundingModeRTE,
+            ] {
+                self.cx.b.execution_mode(self.main, mode, [bits]);
+            }
+        }
+        self.cx.features.float_controls = true;
+    }
+
     fn finish(mut self) -> R<Artifact> {
         self.cx.b.end_function().map_err(ice)?;
         let mut interface = vec![self.builtin_wg, self.builtin_lii];
@@ -724,6 +758,9 @@ impl<'a> Emitter<'a> {
         self.cx
             .b
             .execution_mode(self.main, spirv::ExecutionMode::LocalSize, [threads, 1, 1]);
+        if self.float_controls {
+            self.declare_float_controls();
+        }
         let vars = std::mem::take(&mut self.cx.function_vars);
         let mut module = std::mem::replace(&mut self.cx.b, rspirv::dr::Builder::new()).module();
         let entry = &mut module.functions[0].blocks[0].instructions;

@@ -702,3 +702,72 @@ fn missing_device_feature_is_a_diagnostic() {
     assert_eq!(err.code, "E0609");
     assert!(err.message.contains("64-bit floats"));
 }
+
+/// The `OpExecutionMode` instructions of a module: (mode, its first literal).
+fn execution_modes(words: &[u32]) -> Vec<(u32, u32)> {
+    let module = rspirv::dr::load_words(words).expect("a readable module");
+    module
+        .execution_modes
+        .iter()
+        .filter_map(|i| match (i.operands.get(1), i.operands.get(2)) {
+            (
+                Some(rspirv::dr::Operand::ExecutionMode(mode)),
+                Some(rspirv::dr::Operand::LiteralBit32(value)),
+            ) => Some((*mode as u32, *value)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn float_controls_are_declared_for_each_float_width_the_target_offers_them_for() {
+    use spirv::ExecutionMode::{RoundingModeRTE, SignedZeroInfNanPreserve};
+    let source = "kernel k(x: *f16, out: *mut f32) {
+        let r = arange(0, 64);
+        store(out + r, max(load(x + r), axis: 0) as f32 + 0.0 * (r as f32));
+    }";
+    let program = crate::driver::check_source("k.tk", source, &crate::driver::DiskLoader);
+    assert!(!program.has_errors());
+    let lowered = crate::driver::lower(&program, "k", &[]).unwrap();
+    let modes = |target: &Target| {
+        let (_, artifact) = crate::driver::compile(lowered.clone(), target, true).unwrap();
+        validate(&artifact.words, "float-controls");
+        (execution_modes(&artifact.words), artifact)
+    };
+    let (gpu, artifact) = modes(&Target::gpu());
+    for bits in [16, 32] {
+        for mode in [SignedZeroInfNanPreserve, RoundingModeRTE] {
+            assert!(
+                gpu.contains(&(mode as u32, bits)),
+                "{mode:?} {bits}: {gpu:?}"
+            );
+        }
+    }
+    assert!(
+        !gpu.iter().any(|&(_, bits)| bits == 64),
+        "no f64 here: {gpu:?}"
+    );
+    assert!(artifact.abi.features.float_controls);
+    // naga cannot read the declarations: the export takes them out (a portable module, which
+    // naga can represent, with the declarations forced on).
+    let mut declaring = Target::portable();
+    declaring.features.float_controls = true;
+    let (declared, artifact) = modes(&declaring);
+    assert!(declared.contains(&(SignedZeroInfNanPreserve as u32, 32)));
+    let wgsl = crate::export::export(&artifact, crate::export::Language::Wgsl)
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    assert!(wgsl.contains("@compute"));
+
+    // The portable target (any Vulkan 1.1 device) promises none, and a device without them
+    // gets none.
+    let (portable, artifact) = modes(&Target::portable());
+    let declares = |modes: &[(u32, u32)]| {
+        modes
+            .iter()
+            .any(|&(mode, _)| mode == SignedZeroInfNanPreserve as u32)
+    };
+    assert!(!declares(&portable) && !artifact.abi.features.float_controls);
+    let mut without = Target::gpu();
+    without.features.float_controls = false;
+    assert!(!declares(&modes(&without).0));
+}
