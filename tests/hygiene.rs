@@ -43,7 +43,6 @@ fn rss_kib() -> u64 {
 fn ten_thousand_launches_keep_host_memory_flat() {
     // Without the validation layer: its own per-object bookkeeping is not what this measures
     // (the teardown test below runs under it).
-    std::env::set_var("XDG_RUNTIME_DIR", "/tmp");
     let device = Device::open_with(DeviceChoice::Auto, DeviceOptions::default())
         .expect("a Vulkan device (lavapipe) for the hygiene tests");
     let pipeline = device

@@ -209,14 +209,13 @@ pub fn spirv_val(words: &[u32]) -> Result<(), String> {
 }
 
 /// The Vulkan device for differential fuzzing, opened once with validation; `None` without one.
+/// The environment is only read (`run-campaign.sh` sets `XDG_RUNTIME_DIR`): writing it while
+/// another thread (libFuzzer's, a driver's) may read it is undefined behaviour.
 pub fn shared_device() -> Option<&'static tk::runtime::Device> {
     use std::sync::OnceLock;
     static DEVICE: OnceLock<Option<tk::runtime::Device>> = OnceLock::new();
     DEVICE
         .get_or_init(|| {
-            if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-                std::env::set_var("XDG_RUNTIME_DIR", "/tmp");
-            }
             let options = tk::runtime::DeviceOptions {
                 validation: std::env::var("TK_FUZZ_VALIDATION").map_or(true, |v| v != "0"),
                 ..Default::default()
