@@ -37,6 +37,13 @@ fn s(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// Writes `text` to `file` in the scratch directory `name`; returns the file's path.
+fn scratch_file(name: &str, file: &str, text: &str) -> String {
+    let path = scratch(name).join(file);
+    std::fs::write(&path, text).unwrap();
+    s(&path)
+}
+
 #[test]
 fn vector_add_with_npy_files_on_device_and_interpreter() {
     let dir = scratch("vadd");
@@ -384,6 +391,59 @@ fn failed_device_assert_stops_with_exit_3() {
     assert_eq!(
         tk::npy::read(&out).unwrap().to_i32(),
         (0..64).collect::<Vec<i32>>()
+    );
+}
+
+/// `print` on the interpreter writes `pid (x, y, z) label: value` lines to stdout in program
+/// order (before the buffer previews, and before a failure's report); on a device it is dropped
+/// and stderr says where it runs.
+#[test]
+fn print_lines_appear_on_the_interpreter() {
+    let file = scratch_file(
+        "print",
+        "print.tk",
+        "#[grid(2)]\nkernel k(out: *mut i32, n: i32) {\n    let pid = program_id(0);\n    \
+         print(\"start\");\n    print(\"pid\", pid);\n    print(\"row\", arange(0, 4) + pid);\n    \
+         device_assert(pid < n, \"pid past n\");\n    store(out + pid, pid * 10);\n}\n",
+    );
+    let run = |device: &str, n: &str| {
+        let n = format!("n={n}");
+        tkc(&[
+            "run",
+            &file,
+            "--arg",
+            "out=zeros:2",
+            "--arg",
+            &n,
+            "--device",
+            device,
+        ])
+    };
+    let printed = [
+        "pid (0, 0, 0) start",
+        "pid (0, 0, 0) pid: 0",
+        "pid (0, 0, 0) row: [0, 1, 2, 3]",
+        "pid (1, 0, 0) start",
+        "pid (1, 0, 0) pid: 1",
+        "pid (1, 0, 0) row: [1, 2, 3, 4]",
+    ];
+    let (code, stdout, stderr) = run("interp", "2");
+    assert_eq!(code, 0, "{stderr}");
+    let mut expected = printed.join("\n");
+    expected.push_str("\nout: i32[2] [0, 10]\n");
+    assert_eq!(stdout, expected);
+    // The lines printed before a failed assert still appear.
+    let (code, stdout, stderr) = run("interp", "1");
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(stdout, printed.join("\n") + "\n");
+    assert!(stderr.contains("error[E0952]"), "{stderr}");
+    // On the device the kernel runs, prints nothing, and stderr says where `print` works.
+    let (code, stdout, stderr) = run("auto", "2");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "out: i32[2] [0, 10]\n");
+    assert!(
+        stderr.contains("kernel `k` prints, but `print` runs only on the interpreter"),
+        "{stderr}"
     );
 }
 
