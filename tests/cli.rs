@@ -447,6 +447,23 @@ fn print_lines_appear_on_the_interpreter() {
     );
 }
 
+/// Without interpreter-counted traffic (every access masked off here) `tkc bench` counts the
+/// buffers as the device holds them: 4 bytes per `bool`, not the host's 1.
+#[test]
+fn bench_counts_bool_buffers_at_their_device_size() {
+    let file = scratch_file(
+        "bench-bool",
+        "flags.tk",
+        "#[grid(1)]\nkernel k(flags: *mut bool, n: i32) {\n    let r = arange(0, 64);\n    \
+         store(flags + r, true, mask: r < n);\n}\n",
+    );
+    let args = ["bench", &file, "--arg", "flags=zeros:64", "--arg", "n=0"];
+    let (code, stdout, stderr) = tkc(&[&args[..], &["--json", "--reps", "3"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(v["bytes"].as_u64(), Some(64 * 4), "{stdout}");
+}
+
 /// With no Vulkan driver at all, `--device auto` runs the interpreter and says so on stderr.
 #[test]
 fn no_vulkan_device_falls_back_to_the_interpreter() {
