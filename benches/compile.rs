@@ -3,7 +3,7 @@
 //! `cargo bench --bench compile`; targets (issue 4): vector add < 1 ms, matmul < 10 ms.
 use criterion::{criterion_group, criterion_main, Criterion};
 use tk::abi::Target;
-use tk::driver::{self, DiskLoader};
+use tk::driver::{self, BuildOptions, DiskLoader, Source};
 use tk::sema::FileLoader;
 
 const EXAMPLES: &[(&str, &str)] = &[
@@ -21,11 +21,9 @@ const EXAMPLES: &[(&str, &str)] = &[
 
 /// Source text to SPIR-V words for one kernel at its const defaults.
 fn compile(path: &str, text: &str, kernel: &str, target: &Target) -> usize {
-    let program = driver::check_source(path, text, &DiskLoader);
-    assert!(!program.has_errors(), "{path}: {:?}", program.diagnostics);
-    let lowered = driver::lower(&program, kernel, &[]).expect("lower");
-    let (_, artifact) = driver::compile(lowered, target, true).expect("compile");
-    artifact.words.len()
+    let source = Source::new(path, text);
+    let build = driver::build(&source, kernel, &[], target, &BuildOptions::default());
+    build.expect("builds").artifact.words.len()
 }
 
 fn bench(c: &mut Criterion) {

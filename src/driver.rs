@@ -1,7 +1,12 @@
 //! The pipeline glue shared by `tkc`, the tests and the benches: source files in, a checked
 //! program, a Lowered module, a Scheduled module and an `Artifact` out. No printing.
+//!
+//! Each stage has its function (`check_source`, `lower`, `compile`) for callers that stop between
+//! them (`tkc` parses consts against the checked signature, the API and `tkc run` put the kernel
+//! cache between lowering and compiling). Callers that start from source text and want a kernel
+//! go through `build` (or `lower_source` for the interpreter), the one place that chains them.
 use crate::abi::{Artifact, Target};
-use crate::base::{Diagnostic, Diagnostics, Literal, SourceMap};
+use crate::base::{diag, Diagnostic, Diagnostics, Literal, SourceMap};
 use crate::ir;
 use crate::sema::{self, Checked, FileLoader};
 use crate::spirv::EmitOptions;
@@ -87,6 +92,196 @@ pub fn compile(
     Ok((scheduled, artifact))
 }
 
+/// Source text to build: `name` is the path diagnostics show and the base of relative `use`s,
+/// which `loader` reads.
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+    pub loader: &'a dyn FileLoader,
+}
+
+impl<'a> Source<'a> {
+    /// Source text whose `use`d files are read from disk.
+    pub fn new(name: &'a str, text: &'a str) -> Source<'a> {
+        Source {
+            name,
+            text,
+            loader: &DiskLoader,
+        }
+    }
+}
+
+/// How `build` compiles for its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Safe mode: every access bounds-checked and every `device_assert` kept (the default;
+    /// `tkc --unchecked` turns it off).
+    pub safe: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions { safe: true }
+    }
+}
+
+/// One kernel checked and lowered from source text: what the interpreter runs.
+#[derive(Debug, Clone)]
+pub struct Lowered {
+    /// The program's files, to render diagnostics and locate spans (a failed `device_assert`).
+    pub sources: SourceMap,
+    pub module: ir::Module,
+}
+
+/// One kernel built from source text for one target, with every stage kept.
+#[derive(Debug, Clone)]
+pub struct Build {
+    /// The program's files, to render diagnostics and locate spans (a failed `device_assert`).
+    pub sources: SourceMap,
+    pub lowered: ir::Module,
+    pub scheduled: ir::Module,
+    pub artifact: Artifact,
+}
+
+/// The stage a build stopped at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// `check_source`: the program has errors.
+    Check,
+    /// `lower`: the kernel does not elaborate for these consts.
+    Lower,
+    /// `compile`: scheduling or SPIR-V emission refused the kernel for this target.
+    Compile,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Check => "check",
+            Stage::Lower => "lower",
+            Stage::Compile => "compile",
+        })
+    }
+}
+
+/// Why a build stopped: the diagnostics of the failed stage (warnings included at `Check`) with
+/// the program's files, so the caller can render them.
+#[derive(Clone)]
+pub struct BuildError {
+    pub stage: Stage,
+    pub diagnostics: Diagnostics,
+    pub sources: SourceMap,
+}
+
+impl BuildError {
+    /// The diagnostics as text, with ANSI colours when `color` is set.
+    pub fn render(&self, color: bool) -> String {
+        diag::render(&self.diagnostics, &self.sources, color)
+    }
+
+    /// Whether a broken internal invariant, not the program, stopped the build.
+    pub fn is_internal(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_internal)
+    }
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+/// The stage and the diagnostics; the sources (the embedded stdlib among them) are left out.
+impl std::fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildError")
+            .field("stage", &self.stage)
+            .field("diagnostics", &self.diagnostics)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Checks `source` and lowers `kernel` for `consts` (missing ones take their defaults).
+pub fn lower_source(
+    source: &Source,
+    kernel: &str,
+    consts: &[(&str, Literal)],
+) -> Result<Lowered, BuildError> {
+    let program = check_source(source.name, source.text, source.loader);
+    if program.has_errors() {
+        return Err(BuildError {
+            stage: Stage::Check,
+            diagnostics: program.diagnostics,
+            sources: program.sources,
+        });
+    }
+    let consts: Vec<(String, Literal)> = consts
+        .iter()
+        .map(|(name, value)| (name.to_string(), *value))
+        .collect();
+    match lower(&program, kernel, &consts) {
+        Ok(module) => Ok(Lowered {
+            sources: program.sources,
+            module,
+        }),
+        Err(diagnostics) => Err(BuildError {
+            stage: Stage::Lower,
+            diagnostics,
+            sources: program.sources,
+        }),
+    }
+}
+
+/// Checks `source`, lowers `kernel` for `consts`, schedules it for `target` and emits SPIR-V.
+pub fn build(
+    source: &Source,
+    kernel: &str,
+    consts: &[(&str, Literal)],
+    target: &Target,
+    options: &BuildOptions,
+) -> Result<Build, BuildError> {
+    let Lowered { sources, module } = lower_source(source, kernel, consts)?;
+    finish_build(sources, module, target, options)
+}
+
+/// Schedules and emits a kernel `lower_source` gave, keeping it for more targets or modes.
+pub fn build_lowered(
+    lowered: &Lowered,
+    target: &Target,
+    options: &BuildOptions,
+) -> Result<Build, BuildError> {
+    finish_build(
+        lowered.sources.clone(),
+        lowered.module.clone(),
+        target,
+        options,
+    )
+}
+
+fn finish_build(
+    sources: SourceMap,
+    lowered: ir::Module,
+    target: &Target,
+    options: &BuildOptions,
+) -> Result<Build, BuildError> {
+    match compile(lowered.clone(), target, options.safe) {
+        Ok((scheduled, artifact)) => Ok(Build {
+            sources,
+            lowered,
+            scheduled,
+            artifact,
+        }),
+        Err(diagnostic) => Err(BuildError {
+            stage: Stage::Compile,
+            diagnostics: diagnostic.into(),
+            sources,
+        }),
+    }
+}
+
 /// Parses a constant value given on the command line (`-D BLOCK=256`, `--arg n=4096`) for type `ty`.
 pub fn parse_literal(text: &str, ty: crate::base::ScalarType) -> Result<Literal, String> {
     let text = text.trim();
@@ -130,4 +325,64 @@ pub fn parse_literal(text: &str, ty: crate::base::ScalarType) -> Result<Literal,
         return Err(format!("{value} does not fit in {ty} ({min} to {max})"));
     }
     Ok(Literal::Int(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADD: &str = "kernel add(x: *mut f32, n: i32) {
+    let offs = program_id(0) * 64 + arange(0, 64);
+    store(x + offs, load(x + offs, mask: offs < n) + 1.0, mask: offs < n);
+}
+";
+
+    fn build_add(text: &str, kernel: &str, target: &Target) -> Result<Build, BuildError> {
+        let source = Source::new("add.tk", text);
+        build(&source, kernel, &[], target, &BuildOptions::default())
+    }
+
+    #[test]
+    fn a_build_keeps_every_stage() {
+        let build = build_add(ADD, "add", &Target::portable()).unwrap();
+        assert_eq!(build.lowered.kernel.name, "add");
+        assert!(build.lowered.kernel.schedule.is_none());
+        assert!(build.scheduled.kernel.schedule.is_some());
+        assert_eq!(build.artifact.abi.kernel, "add");
+        assert_eq!(build.sources.files[0].name, "add.tk");
+        // The same lowering built again unchecked: the bounds checks go, the kernel stays.
+        let lowered = lower_source(&Source::new("add.tk", ADD), "add", &[]).unwrap();
+        let unchecked =
+            build_lowered(&lowered, &Target::portable(), &BuildOptions { safe: false }).unwrap();
+        assert_eq!(unchecked.lowered, build.lowered);
+        assert_ne!(unchecked.artifact.words, build.artifact.words);
+    }
+
+    #[test]
+    fn a_build_error_names_its_stage_and_renders_against_the_sources() {
+        let error = build_add(
+            "kernel add(x: *mut f32) { nope }",
+            "add",
+            &Target::portable(),
+        )
+        .unwrap_err();
+        assert_eq!(error.stage, Stage::Check);
+        assert!(error.render(false).contains("add.tk:1:"), "{error}");
+
+        let error = build_add(ADD, "sub", &Target::portable()).unwrap_err();
+        assert_eq!(error.stage, Stage::Lower);
+        assert!(
+            error.diagnostics.iter().any(|d| d.code == "E0211"),
+            "{error:?}"
+        );
+
+        let mut small = Target::portable();
+        small.max_threads = 32;
+        let threads = format!("#[threads(64)]\n{ADD}");
+        let error = build_add(&threads, "add", &small).unwrap_err();
+        assert_eq!(error.stage, Stage::Compile);
+        assert!(error.to_string().contains("error[E0607]"), "{error}");
+        assert!(error.to_string().contains("add.tk:1:1"), "{error}");
+        assert!(!error.is_internal());
+    }
 }

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use tk::base::{HostBuffer, KernelArg, ScalarType};
+use tk::driver::{self, BuildOptions, Source, Stage};
 
 fn both(source: &str, args: &[KernelArg], grid: u32) -> [Vec<KernelArg>; 2] {
     let device = device();
@@ -258,22 +259,24 @@ fn out_of_bounds_atomics_are_dropped_and_reported() {
     // Unchecked mode drops nothing silently on the interpreter's side either: the in-bounds half
     // is updated exactly once (checked through the interpreter, which always continues).
     let mut args = vec![i32_buffer(&[0; 8])];
-    let program = tk::driver::check_source("t.tk", source, &tk::driver::DiskLoader);
-    let lowered = tk::driver::lower(&program, "k", &[]).unwrap();
-    let _ = tk::interp::run(&lowered, &mut args, [1, 1, 1]);
+    let lowered = driver::lower_source(&Source::new("t.tk", source), "k", &[]).unwrap();
+    let _ = tk::interp::run(&lowered.module, &mut args, [1, 1, 1]);
     assert_eq!(i32s(&args, 0), vec![1; 8]);
 }
 
 #[test]
 fn float_atomic_add_needs_the_device_feature() {
     let source = "kernel k(s: *mut f32) { atomic_add(s, 1.0); }";
-    let program = tk::driver::check_source("t.tk", source, &tk::driver::DiskLoader);
-    let lowered = tk::driver::lower(&program, "k", &[]).unwrap();
     let mut target = tk::abi::Target::portable();
     target.name = "test device".into();
     target.features.float_atomic_add = false;
-    let e = tk::driver::compile(lowered.clone(), &target, true).expect_err("missing feature");
-    let text = format!("{e:?}");
+    let build = |source| {
+        let options = BuildOptions::default();
+        driver::build(&Source::new("t.tk", source), "k", &[], &target, &options)
+    };
+    let e = build(source).expect_err("missing feature");
+    assert_eq!(e.stage, Stage::Compile);
+    let text = format!("{:?}", e.diagnostics);
     assert!(
         text.contains("E0609") && text.contains("f32 atomic add"),
         "{text}"
@@ -281,8 +284,6 @@ fn float_atomic_add_needs_the_device_feature() {
     assert!(text.contains("test device"), "{text}");
     // Integer atomics need no feature.
     let source = "kernel k(s: *mut i32) { atomic_add(s, 1); }";
-    let program = tk::driver::check_source("t.tk", source, &tk::driver::DiskLoader);
-    let lowered = tk::driver::lower(&program, "k", &[]).unwrap();
-    let (_, artifact) = tk::driver::compile(lowered, &target, true).unwrap();
+    let artifact = build(source).unwrap().artifact;
     assert!(!artifact.abi.features.float_atomic_add);
 }

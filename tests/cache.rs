@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 use tk::base::{KernelArg, Literal};
 use tk::cache::{self, CacheOutcome, KernelCache};
-use tk::driver::{self, DiskLoader};
+use tk::driver::{self, Source};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tk-cache-test-{name}-{}", std::process::id()));
@@ -36,14 +36,14 @@ fn compile(
     block: i32,
     safe: bool,
 ) -> (tk::abi::Artifact, CacheOutcome) {
-    let program = driver::check_source("vector_add.tk", source, &DiskLoader);
-    assert!(!program.has_errors());
-    let consts = vec![("BLOCK".to_string(), Literal::Int(block as i128))];
-    let lowered = driver::lower(&program, "vector_add", &consts).unwrap();
+    let consts = [("BLOCK", Literal::Int(block as i128))];
+    let lowered =
+        driver::lower_source(&Source::new("vector_add.tk", source), "vector_add", &consts)
+            .unwrap_or_else(|e| panic!("{e}"));
     let info = device.info();
     cache::compile(
-        &program.sources,
-        lowered,
+        &lowered.sources,
+        lowered.module,
         &device.target(),
         &info.driver,
         safe,

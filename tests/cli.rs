@@ -37,6 +37,13 @@ fn s(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// Writes `text` to `file` in the scratch directory `name`; returns the file's path.
+fn scratch_file(name: &str, file: &str, text: &str) -> String {
+    let path = scratch(name).join(file);
+    std::fs::write(&path, text).unwrap();
+    s(&path)
+}
+
 #[test]
 fn vector_add_with_npy_files_on_device_and_interpreter() {
     let dir = scratch("vadd");
@@ -385,6 +392,76 @@ fn failed_device_assert_stops_with_exit_3() {
         tk::npy::read(&out).unwrap().to_i32(),
         (0..64).collect::<Vec<i32>>()
     );
+}
+
+/// `print` on the interpreter writes `pid (x, y, z) label: value` lines to stdout in program
+/// order (before the buffer previews, and before a failure's report); on a device it is dropped
+/// and stderr says where it runs.
+#[test]
+fn print_lines_appear_on_the_interpreter() {
+    let file = scratch_file(
+        "print",
+        "print.tk",
+        "#[grid(2)]\nkernel k(out: *mut i32, n: i32) {\n    let pid = program_id(0);\n    \
+         print(\"start\");\n    print(\"pid\", pid);\n    print(\"row\", arange(0, 4) + pid);\n    \
+         device_assert(pid < n, \"pid past n\");\n    store(out + pid, pid * 10);\n}\n",
+    );
+    let run = |device: &str, n: &str| {
+        let n = format!("n={n}");
+        tkc(&[
+            "run",
+            &file,
+            "--arg",
+            "out=zeros:2",
+            "--arg",
+            &n,
+            "--device",
+            device,
+        ])
+    };
+    let printed = [
+        "pid (0, 0, 0) start",
+        "pid (0, 0, 0) pid: 0",
+        "pid (0, 0, 0) row: [0, 1, 2, 3]",
+        "pid (1, 0, 0) start",
+        "pid (1, 0, 0) pid: 1",
+        "pid (1, 0, 0) row: [1, 2, 3, 4]",
+    ];
+    let (code, stdout, stderr) = run("interp", "2");
+    assert_eq!(code, 0, "{stderr}");
+    let mut expected = printed.join("\n");
+    expected.push_str("\nout: i32[2] [0, 10]\n");
+    assert_eq!(stdout, expected);
+    // The lines printed before a failed assert still appear.
+    let (code, stdout, stderr) = run("interp", "1");
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(stdout, printed.join("\n") + "\n");
+    assert!(stderr.contains("error[E0952]"), "{stderr}");
+    // On the device the kernel runs, prints nothing, and stderr says where `print` works.
+    let (code, stdout, stderr) = run("auto", "2");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "out: i32[2] [0, 10]\n");
+    assert!(
+        stderr.contains("kernel `k` prints, but `print` runs only on the interpreter"),
+        "{stderr}"
+    );
+}
+
+/// Without interpreter-counted traffic (every access masked off here) `tkc bench` counts the
+/// buffers as the device holds them: 4 bytes per `bool`, not the host's 1.
+#[test]
+fn bench_counts_bool_buffers_at_their_device_size() {
+    let file = scratch_file(
+        "bench-bool",
+        "flags.tk",
+        "#[grid(1)]\nkernel k(flags: *mut bool, n: i32) {\n    let r = arange(0, 64);\n    \
+         store(flags + r, true, mask: r < n);\n}\n",
+    );
+    let args = ["bench", &file, "--arg", "flags=zeros:64", "--arg", "n=0"];
+    let (code, stdout, stderr) = tkc(&[&args[..], &["--json", "--reps", "3"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(v["bytes"].as_u64(), Some(64 * 4), "{stdout}");
 }
 
 /// With no Vulkan driver at all, `--device auto` runs the interpreter and says so on stderr.

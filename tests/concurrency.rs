@@ -13,6 +13,7 @@ use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 use tk::abi::Artifact;
 use tk::base::{KernelArg, ScalarType};
+use tk::driver::{self, BuildOptions, Source};
 use tk::runtime::{Device, Pipeline, RuntimeError};
 
 /// 2 × 128 lanes add 1 to one counter; the old values are a permutation of 0..n.
@@ -41,15 +42,6 @@ const SIXTEEN: &str = "kernel k(c: *mut i32) {
     atomic_add(c + r, 1);
 }";
 
-/// Compiles kernel `k` of `source` in safe mode for `device`.
-fn compile(device: &Device, source: &str) -> Artifact {
-    let program = tk::driver::check_source("concurrency.tk", source, &tk::driver::DiskLoader);
-    assert!(!program.has_errors(), "{:?}", program.diagnostics);
-    let lowered = tk::driver::lower(&program, "k", &[]).expect("lowers");
-    let (_, artifact) = tk::driver::compile(lowered, &device.target(), true).expect("compiles");
-    artifact
-}
-
 /// The four kernels, compiled once (the compiler is not what this test stresses).
 struct Kernels {
     counter: Artifact,
@@ -59,12 +51,20 @@ struct Kernels {
 }
 
 impl Kernels {
+    /// Compiles kernel `k` of each source in safe mode for `device`.
     fn new(device: &Device) -> Kernels {
+        let target = device.target();
+        let build = |source| {
+            let source = Source::new("concurrency.tk", source);
+            driver::build(&source, "k", &[], &target, &BuildOptions::default())
+                .expect("builds")
+                .artifact
+        };
         Kernels {
-            counter: compile(device, COUNTER),
-            histogram: compile(device, HISTOGRAM),
-            claim: compile(device, CLAIM),
-            sixteen: compile(device, SIXTEEN),
+            counter: build(COUNTER),
+            histogram: build(HISTOGRAM),
+            claim: build(CLAIM),
+            sixteen: build(SIXTEEN),
         }
     }
 }

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use tk::abi::{CoopShape, Target};
 use tk::base::{Literal, ScalarType};
-use tk::driver::{self, DiskLoader};
+use tk::driver::{self, Build, BuildOptions, Source};
 use tk::ir;
 
 const TILE: CoopShape = CoopShape {
@@ -23,24 +23,24 @@ fn coop_gpu(shape: CoopShape) -> Target {
     target
 }
 
-fn consts(m: usize, n: usize, k: usize) -> Vec<(String, Literal)> {
+fn consts(m: usize, n: usize, k: usize) -> Vec<(&'static str, Literal)> {
     vec![
-        ("M".to_string(), Literal::Int(m as i128)),
-        ("N".to_string(), Literal::Int(n as i128)),
-        ("K".to_string(), Literal::Int(k as i128)),
+        ("M", Literal::Int(m as i128)),
+        ("N", Literal::Int(n as i128)),
+        ("K", Literal::Int(k as i128)),
     ]
 }
 
-fn compile(
+/// Builds `kernel` of `source` for `target`, safe or unchecked.
+fn build(
     source: &str,
     kernel: &str,
-    consts: &[(String, Literal)],
+    consts: &[(&str, Literal)],
     target: &Target,
-) -> (ir::Module, tk::abi::Artifact) {
-    let program = driver::check_source("test.tk", source, &DiskLoader);
-    assert!(!program.has_errors(), "{:?}", program.diagnostics);
-    let lowered = driver::lower(&program, kernel, consts).expect("lowers");
-    driver::compile(lowered, target, true).expect("compiles")
+    safe: bool,
+) -> Build {
+    let source = Source::new("test.tk", source);
+    driver::build(&source, kernel, consts, target, &BuildOptions { safe }).expect("builds")
 }
 
 fn example(name: &str) -> String {
@@ -55,7 +55,7 @@ fn coop_dots(module: &ir::Module) -> usize {
 #[test]
 fn f16_dots_compile_to_cooperative_matrices_that_validate() {
     let validator = coop_spirv_val();
-    let mut cases: Vec<(String, String, Vec<(String, Literal)>, CoopShape, usize)> = vec![
+    let mut cases: Vec<(String, String, Vec<(&str, Literal)>, CoopShape, usize)> = vec![
         (
             matmul_source("f16"),
             "mm".into(),
@@ -87,10 +87,11 @@ fn f16_dots_compile_to_cooperative_matrices_that_validate() {
     }
     for (source, kernel, consts, shape, dots) in &cases {
         for safe in [true, false] {
-            let program = driver::check_source("test.tk", source, &DiskLoader);
-            let lowered = driver::lower(&program, kernel, consts).expect("lowers");
-            let (module, artifact) =
-                driver::compile(lowered, &coop_gpu(*shape), safe).expect("compiles");
+            let Build {
+                scheduled: module,
+                artifact,
+                ..
+            } = build(source, kernel, consts, &coop_gpu(*shape), safe);
             let what = format!("{kernel} {consts:?} on {shape} (safe {safe})");
             assert_eq!(
                 coop_dots(&module),
@@ -121,9 +122,10 @@ fn f16_dots_compile_to_cooperative_matrices_that_validate() {
 fn cooperative_matrices_are_taken_only_where_they_apply() {
     let f16 = matmul_source("f16");
     let f32 = matmul_source("f32");
-    let none = |source: &str, consts: Vec<(String, Literal)>, target: Target, why: &str| {
-        let (module, artifact) = compile(source, "mm", &consts, &target);
-        assert_eq!(coop_dots(&module), 0, "{why}");
+    let none = |source: &str, consts: Vec<(&str, Literal)>, target: Target, why: &str| {
+        let build = build(source, "mm", &consts, &target, true);
+        let artifact = &build.artifact;
+        assert_eq!(coop_dots(&build.scheduled), 0, "{why}");
         assert_eq!(
             count_op(&artifact.words, spirv::Op::CooperativeMatrixMulAddKHR),
             0,
@@ -173,8 +175,9 @@ fn cooperative_matrix_dot_on_the_device() {
                 let a = f16_values(&random_f32(m * k, 11));
                 let b = f16_values(&random_f32(k * n, 12));
                 let expected = matmul_f64(&a, &b, m, n, k);
-                let (module, artifact) = compile(&source, "mm", &consts(m, n, k), &device.target());
-                assert_eq!(coop_dots(&module), 1, "{m}x{n}x{k} on {shape}");
+                let build = build(&source, "mm", &consts(m, n, k), &device.target(), true);
+                let artifact = build.artifact;
+                assert_eq!(coop_dots(&build.scheduled), 1, "{m}x{n}x{k} on {shape}");
                 validate_spirv(&artifact.words).unwrap();
                 let pipeline = device.load(&artifact).expect("loads");
                 let mut args = vec![
@@ -204,8 +207,9 @@ fn cooperative_matrix_dot_on_the_device() {
             target.cooperative_matrix = Some(TILE);
             target.features.cooperative_matrix = true;
             target.subgroup_size = target.subgroup_size.or(Some(32));
-            let (module, artifact) = compile(&source, "mm", &consts(32, 32, 32), &target);
-            assert_eq!(coop_dots(&module), 1);
+            let build = build(&source, "mm", &consts(32, 32, 32), &target, true);
+            let artifact = build.artifact;
+            assert_eq!(coop_dots(&build.scheduled), 1);
             let error = device.load(&artifact).err().expect("refused");
             assert!(
                 error.to_string().contains("cooperativeMatrix"),

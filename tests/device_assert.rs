@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use tk::base::{KernelArg, Literal, ScalarType, SourceMap, Span};
-use tk::driver::{self, DiskLoader};
+use tk::driver::{self, BuildOptions, Source};
 use tk::runtime::{Device, RuntimeError};
 
 /// What a run ended with, the same shape for both backends.
@@ -31,15 +31,20 @@ fn run_both(
     args: &[KernelArg],
     grid: [u32; 3],
 ) -> (Outcome, Outcome) {
-    let program = driver::check_source("assert.tk", source, &DiskLoader);
-    assert!(!program.has_errors(), "{:?}", program.diagnostics);
-    let consts: Vec<(String, Literal)> = consts
+    let consts: Vec<(&str, Literal)> = consts
         .iter()
-        .map(|(n, v)| (n.to_string(), Literal::Int(*v as i128)))
+        .map(|(n, v)| (*n, Literal::Int(*v as i128)))
         .collect();
-    let lowered = driver::lower(&program, kernel, &consts).expect("lowers");
+    let build = driver::build(
+        &Source::new("assert.tk", source),
+        kernel,
+        &consts,
+        &device.target(),
+        &BuildOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let mut interp_args = args.to_vec();
-    let interp = match tk::interp::run(&lowered, &mut interp_args, grid) {
+    let interp = match tk::interp::run(&build.lowered, &mut interp_args, grid) {
         Ok(()) => Outcome::Finished(interp_args),
         Err(tk::interp::RunError::AssertFailed {
             message,
@@ -47,12 +52,11 @@ fn run_both(
             element,
             program: pid,
             ..
-        }) => Outcome::AssertFailed(message, line_col(&program.sources, span), element, pid),
+        }) => Outcome::AssertFailed(message, line_col(&build.sources, span), element, pid),
         Err(e) => panic!("interpreter: {e}"),
     };
-    let (_, artifact) = driver::compile(lowered, &device.target(), true).expect("compiles");
-    validate_spirv(&artifact.words).expect("spirv-val");
-    let pipeline = device.load(&artifact).expect("loads");
+    validate_spirv(&build.artifact.words).expect("spirv-val");
+    let pipeline = device.load(&build.artifact).expect("loads");
     let mut device_args = args.to_vec();
     let vulkan = match device.launch(&pipeline, &mut device_args, grid) {
         Ok(_) => Outcome::Finished(device_args),
@@ -62,7 +66,7 @@ fn run_both(
             element,
             program: pid,
             ..
-        }) => Outcome::AssertFailed(message, line_col(&program.sources, span), element, pid),
+        }) => Outcome::AssertFailed(message, line_col(&build.sources, span), element, pid),
         Err(e) => panic!("device: {e}"),
     };
     (interp, vulkan)
@@ -213,13 +217,13 @@ kernel k(out: *mut i32, bad: i32) {
 #[test]
 fn unchecked_builds_skip_asserts() {
     let device = device();
-    let program = driver::check_source("assert.tk", ROWS, &DiskLoader);
-    let lowered = driver::lower(&program, "k", &[]).expect("lowers");
-    let (_, safe) = driver::compile(lowered.clone(), &device.target(), true).expect("compiles");
+    let lowered = driver::lower_source(&Source::new("assert.tk", ROWS), "k", &[]).expect("lowers");
+    let build = |safe| driver::build_lowered(&lowered, &device.target(), &BuildOptions { safe });
+    let safe = build(true).expect("compiles").artifact;
     assert_eq!(safe.abi.asserts.len(), 1);
     assert_eq!(safe.abi.asserts[0].message, "hit the bad element");
     assert!(safe.abi.asserts[0].tile);
-    let (_, unchecked) = driver::compile(lowered, &device.target(), false).expect("compiles");
+    let unchecked = build(false).expect("compiles").artifact;
     validate_spirv(&unchecked.words).expect("spirv-val");
     assert!(unchecked.abi.asserts.is_empty());
     let pipeline = device.load(&unchecked).expect("loads");

@@ -1,18 +1,19 @@
 //! Portable export through naga: vector add, softmax and matmul become WGSL (re-parsed and validated by
 //! naga's WGSL front end), MSL and HLSL; what naga cannot represent is a clear E0620 error.
 use tk::abi::Target;
-use tk::base::Literal;
-use tk::driver::{self, DiskLoader};
+use tk::driver::{self, BuildOptions, Source};
 use tk::export::{export, validate_wgsl, Language};
 
 fn artifact(source: &str, kernel: &str, safe: bool) -> tk::abi::Artifact {
-    let program = driver::check_source("export.tk", source, &DiskLoader);
-    assert!(!program.has_errors(), "{:?}", program.diagnostics);
-    let consts: Vec<(String, Literal)> = Vec::new();
-    let lowered = driver::lower(&program, kernel, &consts).unwrap();
-    driver::compile(lowered, &Target::portable(), safe)
-        .unwrap()
-        .1
+    driver::build(
+        &Source::new("export.tk", source),
+        kernel,
+        &[],
+        &Target::portable(),
+        &BuildOptions { safe },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+    .artifact
 }
 
 const VECTOR_ADD: &str = include_str!("../examples/vector_add.tk");

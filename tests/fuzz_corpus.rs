@@ -10,7 +10,7 @@ use common::*;
 use std::path::{Path, PathBuf};
 use tk::abi::Target;
 use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
-use tk::driver;
+use tk::driver::{self, BuildOptions, Source};
 use tk::ir::ParamKind;
 use tk::sema::{FileLoader, KernelParamKind};
 
@@ -60,7 +60,12 @@ fn small_args(params: &[tk::ir::Param]) -> Vec<KernelArg> {
 /// Everything the fuzz targets do to one input; an error describes the first failure.
 fn replay(text: &str) -> Result<usize, String> {
     let _ = tk::syntax::parse(text, Default::default());
-    let program = driver::check_source("fuzz.tk", text, &NoFiles);
+    let source = Source {
+        name: "fuzz.tk",
+        text,
+        loader: &NoFiles,
+    };
+    let program = driver::check_source(source.name, source.text, source.loader);
     if let Some(ice) = program.diagnostics.iter().find(|d| d.is_internal()) {
         return Err(format!("check: internal error: {}", ice.message));
     }
@@ -77,15 +82,13 @@ fn replay(text: &str) -> Result<usize, String> {
         })
     });
     for sig in kernels.take(3) {
-        let lowered = match driver::lower(&program, &sig.name, &[]) {
+        let lowered = match driver::lower_source(&source, &sig.name, &[]) {
             Ok(lowered) => lowered,
-            Err(d) => match d.iter().find(|d| d.is_internal()) {
-                Some(ice) => return Err(format!("lower `{}`: {}", sig.name, ice.message)),
-                None => continue,
-            },
+            Err(e) if e.is_internal() => return Err(format!("lower `{}`: {e}", sig.name)),
+            Err(_) => continue,
         };
-        let mut args = small_args(&lowered.kernel.params);
-        match tk::interp::run_with_budget(&lowered, &mut args, [2, 1, 1], 1 << 20) {
+        let mut args = small_args(&lowered.module.kernel.params);
+        match tk::interp::run_with_budget(&lowered.module, &mut args, [2, 1, 1], 1 << 20) {
             Err(e @ tk::interp::RunError::InvalidIr { .. })
             | Err(e @ tk::interp::RunError::BadArguments(_)) => {
                 return Err(format!("interp `{}`: {e}", sig.name))
@@ -93,15 +96,13 @@ fn replay(text: &str) -> Result<usize, String> {
             _ => {}
         }
         for safe in [true, false] {
-            match driver::compile(lowered.clone(), &Target::portable(), safe) {
-                Ok((_, artifact)) => {
-                    validate_spirv(&artifact.words)
+            match driver::build_lowered(&lowered, &Target::portable(), &BuildOptions { safe }) {
+                Ok(build) => {
+                    validate_spirv(&build.artifact.words)
                         .map_err(|e| format!("kernel `{}` (safe: {safe}): {e}", sig.name))?;
                     modules += 1;
                 }
-                Err(d) if d.is_internal() => {
-                    return Err(format!("compile `{}`: {}", sig.name, d.message))
-                }
+                Err(e) if e.is_internal() => return Err(format!("compile `{}`: {e}", sig.name)),
                 Err(_) => {}
             }
         }

@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use std::process::Command;
 use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
-use tk::driver::{self, DiskLoader};
+use tk::driver::{self, BuildOptions, Source};
 use tk::runtime::{Device, DeviceChoice, DeviceOptions, RuntimeError};
 
 const ADD_ONE: &str = "
@@ -19,17 +19,14 @@ kernel add_one(x: *mut f32, n: i32) {
 }
 ";
 
-fn compile(source: &str, kernel: &str, device: &Device, safe: bool) -> tk::abi::Artifact {
-    let program = driver::check_source("test.tk", source, &DiskLoader);
-    assert!(
-        !program.has_errors(),
-        "{}",
-        tk::base::diag::render(&program.diagnostics, &program.sources, false)
-    );
-    let lowered = driver::lower(&program, kernel, &[]).expect("lower");
-    let (_, artifact) = driver::compile(lowered, &device.target(), safe).expect("compile");
-    validate_spirv(&artifact.words).expect("spirv-val");
-    artifact
+/// Builds `kernel` of `source` in safe mode for `device`, validated with spirv-val.
+fn build(source: &str, kernel: &str, device: &Device) -> tk::abi::Artifact {
+    let source = Source::new("test.tk", source);
+    let options = BuildOptions::default();
+    let build = driver::build(&source, kernel, &[], &device.target(), &options)
+        .unwrap_or_else(|e| panic!("{e}"));
+    validate_spirv(&build.artifact.words).expect("spirv-val");
+    build.artifact
 }
 
 /// Resident set size of this process in KiB, from /proc/self/status.
@@ -47,11 +44,10 @@ fn rss_kib() -> u64 {
 fn ten_thousand_launches_keep_host_memory_flat() {
     // Without the validation layer: its own per-object bookkeeping is not what this measures
     // (the teardown test below runs under it).
-    std::env::set_var("XDG_RUNTIME_DIR", "/tmp");
     let device = Device::open_with(DeviceChoice::Auto, DeviceOptions::default())
         .expect("a Vulkan device (lavapipe) for the hygiene tests");
     let pipeline = device
-        .load(&compile(ADD_ONE, "add_one", &device, true))
+        .load(&build(ADD_ONE, "add_one", &device))
         .expect("load");
     let n = 100;
     let mut args = vec![
@@ -89,7 +85,7 @@ fn ten_thousand_launches_keep_host_memory_flat() {
 fn validation_layer_reports_nothing_at_teardown() {
     let device = device();
     let pipeline = device
-        .load(&compile(ADD_ONE, "add_one", &device, true))
+        .load(&build(ADD_ONE, "add_one", &device))
         .expect("load");
     let mut args = vec![
         KernelArg::Buffer(HostBuffer::zeros(ScalarType::F32, vec![100])),
@@ -121,7 +117,7 @@ kernel overrun(below: *mut i32, target: *mut i32, above: *mut i32, n: i32) {
 fn out_of_bounds_stores_are_stopped_and_guards_stay_intact() {
     let device = device();
     let pipeline = device
-        .load(&compile(OVERRUN, "overrun", &device, true))
+        .load(&build(OVERRUN, "overrun", &device))
         .expect("load");
     let guard: Vec<i32> = (0..16).map(|i| 1000 + i).collect();
     let mut args = vec![
@@ -159,15 +155,16 @@ fn out_of_bounds_stores_are_stopped_and_guards_stay_intact() {
     assert_eq!(buffer(&args, 2).to_i32(), guard, "the guard above changed");
 
     // The interpreter agrees on all of it.
-    let program = driver::check_source("test.tk", OVERRUN, &DiskLoader);
-    let lowered = driver::lower(&program, "overrun", &[]).expect("lower");
+    let lowered =
+        driver::lower_source(&Source::new("test.tk", OVERRUN), "overrun", &[]).expect("lower");
     let mut interp_args = vec![
         i32_buffer(&guard),
         i32_buffer(&[-1; 16]),
         i32_buffer(&guard),
         KernelArg::Scalar(Literal::Int(16)),
     ];
-    let interp_error = tk::interp::run(&lowered, &mut interp_args, [1, 1, 1]).expect_err("stopped");
+    let interp_error =
+        tk::interp::run(&lowered.module, &mut interp_args, [1, 1, 1]).expect_err("stopped");
     assert!(
         matches!(&interp_error, tk::interp::RunError::OutOfBounds { param, store: true, .. } if param == "target"),
         "{interp_error}"

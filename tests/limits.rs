@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use tk::abi::Target;
-use tk::base::{diag, HostBuffer, KernelArg, Literal, ScalarType};
-use tk::driver::{self, DiskLoader};
+use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
+use tk::driver::{self, Build, BuildError, BuildOptions, Source};
 use tk::runtime::RuntimeError;
 
 /// A kernel with `n` i32 scalar parameters (plus an f32, a bool and an i64) that stores each
@@ -57,18 +57,15 @@ fn flat(rendered: &str) -> String {
         .join(" ")
 }
 
-fn compile(source: &str, kernel: &str, target: &Target) -> Result<tk::abi::Artifact, String> {
-    let program = driver::check_source("test.tk", source, &DiskLoader);
-    assert!(
-        !program.has_errors(),
-        "{}",
-        diag::render(&program.diagnostics, &program.sources, false)
-    );
-    let lowered = driver::lower(&program, kernel, &[])
-        .map_err(|d| diag::render(&d, &program.sources, false))?;
-    driver::compile(lowered, target, true)
-        .map(|(_, artifact)| artifact)
-        .map_err(|d| diag::render(&d.into(), &program.sources, false))
+/// Builds `kernel` of `source` (named `test.tk` in diagnostics) for `target` in safe mode.
+fn build(source: &str, kernel: &str, target: &Target) -> Result<Build, BuildError> {
+    driver::build(
+        &Source::new("test.tk", source),
+        kernel,
+        &[],
+        target,
+        &BuildOptions::default(),
+    )
 }
 
 #[test]
@@ -78,7 +75,7 @@ fn forty_scalar_parameters_run_through_a_uniform_buffer() {
     let n = 40;
     let source = many_params_source(n);
     // 40 i32 + f32 + bool + i64 after the 32-byte header is far past 128 bytes.
-    let artifact = compile(&source, "many", &target).unwrap();
+    let artifact = build(&source, "many", &target).unwrap().artifact;
     assert!(artifact.abi.push_bytes <= target.max_push_bytes);
     // 42 four-byte fields, then the i64 at byte 168.
     if target.max_push_bytes < 32 + 4 * 42 + 8 {
@@ -111,7 +108,7 @@ fn forty_scalar_parameters_run_through_a_uniform_buffer() {
 fn few_scalar_parameters_stay_in_push_constants_and_a_small_limit_moves_them() {
     let source = many_params_source(2);
     let mut target = Target::portable();
-    let artifact = compile(&source, "many", &target).unwrap();
+    let artifact = build(&source, "many", &target).unwrap().artifact;
     assert_eq!(artifact.abi.uniform_binding, None);
     assert_eq!(
         artifact.abi.push_fields[0].offset,
@@ -120,7 +117,7 @@ fn few_scalar_parameters_stay_in_push_constants_and_a_small_limit_moves_them() {
     // A device with only the header's room: the scalars go to a uniform buffer after the two
     // storage buffers and the status buffer, at offsets from 0 aligned to their size (std140).
     target.max_push_bytes = tk::abi::PUSH_HEADER_BYTES;
-    let artifact = compile(&source, "many", &target).unwrap();
+    let artifact = build(&source, "many", &target).unwrap().artifact;
     assert_eq!(artifact.abi.uniform_binding, Some(3));
     let offsets: Vec<u32> = artifact.abi.push_fields.iter().map(|f| f.offset).collect();
     assert_eq!(offsets, vec![0, 4, 8, 12, 16]);
@@ -130,17 +127,15 @@ fn few_scalar_parameters_stay_in_push_constants_and_a_small_limit_moves_them() {
 
 /// Runs `source` on both backends and returns the out-of-bounds (index, store) each reports.
 fn oob_on_both(source: &str, args: &[KernelArg]) -> [(i64, bool); 2] {
-    let program = driver::check_source("test.tk", source, &DiskLoader);
-    assert!(!program.has_errors());
-    let lowered = driver::lower(&program, "k", &[]).unwrap();
+    let lowered = driver::lower_source(&Source::new("test.tk", source), "k", &[]).unwrap();
     let mut interp_args = args.to_vec();
-    let interp = match tk::interp::run(&lowered, &mut interp_args, [1, 1, 1]) {
+    let interp = match tk::interp::run(&lowered.module, &mut interp_args, [1, 1, 1]) {
         Err(tk::interp::RunError::OutOfBounds { index, store, .. }) => (index, store),
         other => panic!("interpreter: expected out of bounds, got {other:?}"),
     };
     let device = device();
-    let (_, artifact) = driver::compile(lowered, &device.target(), true).unwrap();
-    let pipeline = device.load(&artifact).unwrap();
+    let build = driver::build_lowered(&lowered, &device.target(), &BuildOptions::default());
+    let pipeline = device.load(&build.unwrap().artifact).unwrap();
     let mut device_args = args.to_vec();
     let on_device = match device.launch(&pipeline, &mut device_args, [1, 1, 1]) {
         Err(RuntimeError::OutOfBounds { index, store, .. }) => (index, store),
@@ -195,11 +190,7 @@ fn out_of_bounds_on_empty_buffers_reports_index_zero_on_both_backends() {
 fn a_buffer_past_max_storage_buffer_range_is_refused_by_name() {
     let device = device();
     let source = "#[grid(1)]\nkernel k(x: *f32, out: *mut f32) {\n    store(out, load(x));\n}\n";
-    let (_, artifact) = {
-        let program = driver::check_source("test.tk", source, &DiskLoader);
-        let lowered = driver::lower(&program, "k", &[]).unwrap();
-        driver::compile(lowered, &device.target(), true).unwrap()
-    };
+    let artifact = build(source, "k", &device.target()).unwrap().artifact;
     let pipeline = device.load(&artifact).unwrap();
     // One element past lavapipe's 128 MiB (the check comes before any upload); on a device with
     // a larger range the launch runs and the test only checks that it does.
@@ -240,9 +231,7 @@ fn a_buffer_past_max_storage_buffer_range_is_refused_by_name() {
 fn a_grid_past_the_dispatch_limit_names_the_grid() {
     let device = device();
     let source = "#[grid(1)]\nkernel k(out: *mut i32) {\n    store(out, 1);\n}\n";
-    let program = driver::check_source("test.tk", source, &DiskLoader);
-    let lowered = driver::lower(&program, "k", &[]).unwrap();
-    let (_, artifact) = driver::compile(lowered, &device.target(), true).unwrap();
+    let artifact = build(source, "k", &device.target()).unwrap().artifact;
     let pipeline = device.load(&artifact).unwrap();
     let mut args = vec![zeros(ScalarType::I32, 1)];
     let error = device
@@ -262,7 +251,7 @@ fn too_many_threads_for_the_target_points_at_the_attribute() {
     let source = "#[threads(256)]\n#[grid(1)]\nkernel k(out: *mut f32) {\n    store(out + arange(0, 256), 1.0);\n}\n";
     let mut target = Target::portable();
     target.max_threads = 128;
-    let rendered = flat(&compile(source, "k", &target).unwrap_err());
+    let rendered = flat(&build(source, "k", &target).unwrap_err().render(false));
     assert!(rendered.contains("error[E0607]"), "{rendered}");
     assert!(rendered.contains("256 invocations"), "{rendered}");
     assert!(rendered.contains("more than the 128"), "{rendered}");
@@ -276,7 +265,7 @@ fn too_much_shared_memory_points_at_the_op() {
     let source = "#[grid(1)]\nkernel k(x: *f32, out: *mut f32) {\n    let v = load(x + arange(0, 4096));\n    store(out, sum(v, axis: 0));\n}\n";
     let mut target = Target::portable();
     target.max_shared_bytes = 64;
-    let rendered = flat(&compile(source, "k", &target).unwrap_err());
+    let rendered = flat(&build(source, "k", &target).unwrap_err().render(false));
     assert!(rendered.contains("error[E0608]"), "{rendered}");
     assert!(rendered.contains("this reduction needs"), "{rendered}");
     assert!(rendered.contains("more than the 64 bytes"), "{rendered}");
@@ -286,7 +275,7 @@ fn too_much_shared_memory_points_at_the_op() {
 
     let dot = "#[grid(1)]\nkernel k(a: *f32, b: *f32, c: *mut f32) {\n    let r = arange(0, 64);\n    let x = load(a + r[:, None] * 64 + r[None, :]);\n    let y = load(b + r[:, None] * 64 + r[None, :]);\n    store(c + r[:, None] * 64 + r[None, :], dot(x, y));\n}\n";
     target.max_shared_bytes = 16384;
-    let rendered = flat(&compile(dot, "k", &target).unwrap_err());
+    let rendered = flat(&build(dot, "k", &target).unwrap_err().render(false));
     assert!(rendered.contains("error[E0608]"), "{rendered}");
     assert!(rendered.contains("this `dot` needs"), "{rendered}");
     assert!(rendered.contains("smaller tiles"), "{rendered}");

@@ -7,18 +7,17 @@ mod common;
 
 use rspirv::binary::Disassemble;
 use tk::abi::{Artifact, Target};
-use tk::driver::{self, DiskLoader};
+use tk::driver::{self, BuildOptions, Source};
 use tk::ir::InstKind;
 
-fn compile(file: &str, kernel: &str, target: &Target) -> (tk::ir::Module, Artifact) {
+/// The scheduled module and the artifact of example `file`'s `kernel` for `target` (validated).
+fn build_example(file: &str, kernel: &str, target: &Target) -> (tk::ir::Module, Artifact) {
     let path = format!("{}/examples/{file}.tk", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
-    let program = driver::check_source(&path, &text, &DiskLoader);
-    assert!(!program.has_errors(), "{:?}", program.diagnostics);
-    let lowered = driver::lower(&program, kernel, &[]).unwrap();
-    let (scheduled, artifact) = driver::compile(lowered, target, true).unwrap();
-    common::validate_spirv(&artifact.words).unwrap();
-    (scheduled, artifact)
+    let source = Source::new(&path, &text);
+    let build = driver::build(&source, kernel, &[], target, &BuildOptions::default()).unwrap();
+    common::validate_spirv(&build.artifact.words).unwrap();
+    (build.scheduled, build.artifact)
 }
 
 fn assembly(artifact: &Artifact) -> String {
@@ -38,7 +37,7 @@ fn conversions(module: &tk::ir::Module) -> usize {
 
 #[test]
 fn cpu_matmul_runs_dot_in_registers() {
-    let (module, artifact) = compile("matmul", "matmul", &Target::cpu());
+    let (module, artifact) = build_example("matmul", "matmul", &Target::cpu());
     assert_eq!(conversions(&module), 0, "{}", tk::ir::print::print(&module));
     let asm = assembly(&artifact);
     assert!(
@@ -51,7 +50,7 @@ fn cpu_matmul_runs_dot_in_registers() {
 #[test]
 fn gpu_matmul_stages_dot_in_shared_memory() {
     for target in [Target::gpu(), Target::portable()] {
-        let (module, artifact) = compile("matmul", "matmul", &target);
+        let (module, artifact) = build_example("matmul", "matmul", &target);
         assert!(module.kernel.schedule.as_ref().unwrap().shared_bytes > 0);
         assert!(assembly(&artifact).contains("OpControlBarrier"));
     }
@@ -59,7 +58,7 @@ fn gpu_matmul_stages_dot_in_shared_memory() {
 
 #[test]
 fn cpu_softmax_reduces_by_subgroup_shuffles() {
-    let (module, artifact) = compile("softmax", "softmax", &Target::cpu());
+    let (module, artifact) = build_example("softmax", "softmax", &Target::cpu());
     assert_eq!(conversions(&module), 0);
     let asm = assembly(&artifact);
     assert!(!asm.contains("OpControlBarrier"), "{asm}");
@@ -68,17 +67,17 @@ fn cpu_softmax_reduces_by_subgroup_shuffles() {
     assert!(asm.contains("SubgroupLocalInvocationId"));
     assert!(artifact.abi.features.subgroup_shuffle);
     // Portable output assumes no subgroup size.
-    let (_, portable) = compile("softmax", "softmax", &Target::portable());
+    let (_, portable) = build_example("softmax", "softmax", &Target::portable());
     let asm = assembly(&portable);
     assert!(!asm.contains("ShuffleXor") && asm.contains("OpControlBarrier"));
 }
 
 #[test]
 fn cpu_vector_add_moves_64_bit_components() {
-    let (_, artifact) = compile("vector_add", "vector_add", &Target::cpu());
+    let (_, artifact) = build_example("vector_add", "vector_add", &Target::cpu());
     let asm = assembly(&artifact);
     assert!(asm.contains("OpTypeInt 64 0"), "packed u64 views: {asm}");
     assert!(artifact.abi.features.int64);
-    let (_, portable) = compile("vector_add", "vector_add", &Target::portable());
+    let (_, portable) = build_example("vector_add", "vector_add", &Target::portable());
     assert!(!assembly(&portable).contains("OpTypeInt 64"));
 }

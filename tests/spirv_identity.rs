@@ -5,7 +5,7 @@
 //! commit message; the diff of the table names every module it changed.
 use std::fmt::Write;
 use tk::abi::{CoopShape, Target};
-use tk::driver::{self, DiskLoader};
+use tk::driver::{self, BuildOptions, Source};
 
 const SNAPSHOT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -52,14 +52,17 @@ fn table() -> String {
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let program = driver::check_source(&path.to_string_lossy(), &text, &DiskLoader);
+        let path = path.to_string_lossy();
+        let source = Source::new(&path, &text);
+        let program = driver::check_source(source.name, source.text, source.loader);
         assert!(!program.has_errors(), "{name}: {:?}", program.diagnostics);
         for kernel in &program.checked.kernels {
-            let lowered = driver::lower(&program, &kernel.name, &[]).expect("lowers");
+            let lowered = driver::lower_source(&source, &kernel.name, &[]).expect("lowers");
             for (target_name, target) in targets() {
                 for (mode, safe) in [("safe", true), ("unchecked", false)] {
-                    let (_, artifact) = driver::compile(lowered.clone(), &target, safe)
-                        .unwrap_or_else(|e| panic!("{name} {}: {e:?}", kernel.name));
+                    let artifact = driver::build_lowered(&lowered, &target, &BuildOptions { safe })
+                        .unwrap_or_else(|e| panic!("{name} {}: {e:?}", kernel.name))
+                        .artifact;
                     writeln!(
                         out,
                         "{name} {} {target_name} {mode} {} {:016x}",

@@ -3,23 +3,14 @@
 //! (`E0301_mixed_types.tk`), and that code must appear in the output. Bless new expectations
 //! with `TK_BLESS=1 cargo test --test ui`.
 use std::path::{Path, PathBuf};
-use tk::base::{diag, SourceMap};
-use tk::sema::{self, FileLoader};
-
-struct DiskLoader;
-impl FileLoader for DiskLoader {
-    fn load(&self, path: &Path) -> Option<String> {
-        std::fs::read_to_string(path).ok()
-    }
-}
+use tk::base::diag;
+use tk::driver::{self, DiskLoader};
 
 fn render(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut sources = SourceMap::new();
     let name = format!("tests/ui/{}", path.file_name().unwrap().to_string_lossy());
-    let main = sources.add(name, text);
-    let (_, diagnostics) = sema::check(&mut sources, main, &DiskLoader);
-    diag::render(&diagnostics, &sources, false)
+    let program = driver::check_source(&name, &text, &DiskLoader);
+    diag::render(&program.diagnostics, &program.sources, false)
 }
 
 #[test]

@@ -7,7 +7,7 @@ pub mod gen;
 
 use tk::abi::{Artifact, Target};
 use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
-use tk::driver::{self, Program};
+use tk::driver::{self, BuildOptions, Program, Source, Stage};
 use tk::ir::ParamKind;
 use tk::sema::{FileLoader, KernelParamKind};
 
@@ -209,14 +209,13 @@ pub fn spirv_val(words: &[u32]) -> Result<(), String> {
 }
 
 /// The Vulkan device for differential fuzzing, opened once with validation; `None` without one.
+/// The environment is only read (`run-campaign.sh` sets `XDG_RUNTIME_DIR`): writing it while
+/// another thread (libFuzzer's, a driver's) may read it is undefined behaviour.
 pub fn shared_device() -> Option<&'static tk::runtime::Device> {
     use std::sync::OnceLock;
     static DEVICE: OnceLock<Option<tk::runtime::Device>> = OnceLock::new();
     DEVICE
         .get_or_init(|| {
-            if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-                std::env::set_var("XDG_RUNTIME_DIR", "/tmp");
-            }
             let options = tk::runtime::DeviceOptions {
                 validation: std::env::var("TK_FUZZ_VALIDATION").map_or(true, |v| v != "0"),
                 ..Default::default()
@@ -268,30 +267,38 @@ pub fn differential(
     device: Option<&tk::runtime::Device>,
     run: bool,
 ) -> Result<bool, String> {
-    let program = check(&case.source);
-    let unsupported =
-        |d: &tk::base::Diagnostics| d.iter().filter(|d| d.is_error()).all(|d| d.code == "E0601");
-    if program.has_errors() && unsupported(&program.diagnostics) {
-        return Ok(false);
-    }
-    if program.has_errors() {
-        return Err(format!(
-            "the generator made a kernel the checker rejects:\n{}",
-            tk::base::diag::render(&program.diagnostics, &program.sources, false)
-        ));
-    }
-    let lowered = driver::lower(&program, "gen", &[])
-        .map_err(|d| tk::base::diag::render(&d, &program.sources, false))?;
+    let source = Source {
+        name: "fuzz.tk",
+        text: &case.source,
+        loader: &NoFiles,
+    };
+    let target = device.map_or_else(Target::portable, |device| device.target());
+    let build = match driver::build(&source, "gen", &[], &target, &BuildOptions::default()) {
+        Ok(build) => build,
+        Err(error) => {
+            return match error.stage {
+                Stage::Check => {
+                    assert_no_ice(&error.diagnostics, "check");
+                    let mut errors = error.diagnostics.iter().filter(|d| d.is_error());
+                    if errors.all(|d| d.code == "E0601") {
+                        Ok(false)
+                    } else {
+                        Err(format!(
+                            "the generator made a kernel the checker rejects:\n{}",
+                            error.render(false)
+                        ))
+                    }
+                }
+                Stage::Lower => Err(error.render(false)),
+                Stage::Compile => Err(format!("compile: {error}")),
+            }
+        }
+    };
     let grid = [(case.n as u32).div_ceil(case.block).max(1), 1, 1];
     let mut expected = case_args(case);
-    tk::interp::run_with_budget(&lowered, &mut expected, grid, BUDGET * 16)
+    tk::interp::run_with_budget(&build.lowered, &mut expected, grid, BUDGET * 16)
         .map_err(|e| format!("interpreter: {e}"))?;
-    let target = match device {
-        Some(device) => device.target(),
-        None => Target::portable(),
-    };
-    let (_, artifact) =
-        driver::compile(lowered, &target, true).map_err(|d| format!("compile: {}", d.message))?;
+    let artifact = build.artifact;
     rspirv::dr::load_words(&artifact.words).map_err(|e| format!("SPIR-V does not load: {e}"))?;
     let Some(device) = device.filter(|_| run) else {
         return Ok(true);

@@ -3,8 +3,8 @@
 //! reference. Device tests FAIL when no Vulkan device exists: CI must not silently skip them.
 #![allow(dead_code)]
 
-use tk::base::{diag, HostBuffer, KernelArg, Literal, ScalarType};
-use tk::driver::{self, DiskLoader};
+use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
+use tk::driver::{self, BuildOptions, Source};
 use tk::runtime::{Device, DeviceChoice, DeviceOptions, RuntimeError};
 
 /// Opens the Vulkan device the tests run on, or fails the test with a clear message. The
@@ -85,23 +85,28 @@ pub fn run_source(
     grid: [u32; 3],
     backend: &Backend,
 ) -> Result<Vec<KernelArg>, String> {
-    let program = driver::check_source("test.tk", source, &DiskLoader);
-    if program.has_errors() {
-        return Err(diag::render(&program.diagnostics, &program.sources, false));
-    }
-    let consts: Vec<(String, Literal)> = consts.iter().map(|(n, v)| (n.to_string(), *v)).collect();
-    let lowered = driver::lower(&program, kernel, &consts)
-        .map_err(|d| diag::render(&d, &program.sources, false))?;
+    let source = Source::new("test.tk", source);
     let mut args = args.to_vec();
     match backend {
         Backend::Interp => {
-            tk::interp::run(&lowered, &mut args, grid).map_err(|e| format!("interp: {e:?}"))?
+            let lowered =
+                driver::lower_source(&source, kernel, consts).map_err(|e| e.render(false))?;
+            tk::interp::run(&lowered.module, &mut args, grid)
+                .map_err(|e| format!("interp: {e:?}"))?
         }
         Backend::Vulkan(device) => {
-            let (_, artifact) = driver::compile(lowered, &device.target(), true)
-                .map_err(|d| diag::render(&d.into(), &program.sources, false))?;
-            validate_spirv(&artifact.words)?;
-            let pipeline = device.load(&artifact).map_err(|e| format!("load: {e}"))?;
+            let build = driver::build(
+                &source,
+                kernel,
+                consts,
+                &device.target(),
+                &BuildOptions::default(),
+            )
+            .map_err(|e| e.render(false))?;
+            validate_spirv(&build.artifact.words)?;
+            let pipeline = device
+                .load(&build.artifact)
+                .map_err(|e| format!("load: {e}"))?;
             device
                 .launch(&pipeline, &mut args, grid)
                 .map_err(|e| format!("launch: {e}"))?;

@@ -107,11 +107,12 @@ pub(crate) fn bench(
     unchecked: bool,
 ) -> Result<Measurement> {
     let iterations = options.iterations.max(1);
+    // The buffers as the device holds them (a bool takes 4 bytes there, 1 on the host).
     let buffer_bytes: u64 = args
         .iter()
         .map(|a| {
             if let KernelArg::Buffer(b) = a {
-                b.data.len() as u64
+                b.len() as u64 * tk::abi::device_elem_bytes(b.elem) as u64
             } else {
                 0
             }

@@ -411,10 +411,27 @@ pub(crate) fn run(
                     "use --device auto or an index".into(),
                 ));
             }
-            tk::interp::run(&lowered, &mut args, grid)
-                .map_err(|e| run_error_interp(e, &program.sources))?;
+            let mut output = tk::interp::RunOutput::default();
+            let result = tk::interp::run_with_output(&lowered, &mut args, grid, &mut output);
+            // The lines printed before a failure are shown too: they are often why one prints.
+            for line in &output.printed {
+                println!("{line}");
+            }
+            result.map_err(|e| run_error_interp(e, &program.sources))?;
         }
         Some(device) => {
+            let prints = lowered
+                .kernel
+                .insts
+                .iter()
+                .any(|(_, inst)| matches!(inst.kind, ir::InstKind::Print { .. }));
+            if prints {
+                eprintln!(
+                    "tkc: kernel `{}` prints, but `print` runs only on the interpreter \
+                     (--device interp)",
+                    sig.name
+                );
+            }
             let (lowered, grid) = match autotuned(
                 command_line,
                 &device,

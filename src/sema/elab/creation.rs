@@ -9,7 +9,7 @@ use crate::syntax::ast;
 /// What a creation builtin fills its block with.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Fill<'e> {
-    /// An untyped `0` (`zeros_like` of a bool block gives `false`).
+    /// Zero of the block's type (`false` for `bool`).
     Zero,
     /// The scalar argument in this slot.
     Value(Option<&'e ast::Arg>),
@@ -51,9 +51,11 @@ impl Elab<'_> {
         Val::Rt(self.b.arange(start as i64, len as u32))
     }
 
-    /// The scalar a block is filled with: an untyped `0` (at the call) or the argument.
-    fn fill_value(&mut self, fill: Fill<'_>, span: Span) -> (Val, Span) {
+    /// The scalar a block of `ty` is filled with: zero (`false` for `bool`, which no number
+    /// converts to) at the call, or the argument.
+    fn fill_value(&mut self, fill: Fill<'_>, ty: ScalarType, span: Span) -> (Val, Span) {
         match fill {
+            Fill::Zero if ty.is_bool() => (Val::known(ty, Literal::Bool(false)), span),
             Fill::Zero => (
                 Val::Known {
                     ty: None,
@@ -80,7 +82,7 @@ impl Elab<'_> {
         let Some(ty) = dtype.and_then(|a| self.type_arg(a)) else {
             return Val::Error;
         };
-        let (v, vs) = self.fill_value(fill, span);
+        let (v, vs) = self.fill_value(fill, ty, span);
         self.fill(v, vs, ty, &shape, span)
     }
 
@@ -97,16 +99,7 @@ impl Elab<'_> {
             return self.not_a_number(&x, xs, name);
         };
         let shape = self.shape_of(&x);
-        let (v, vs) = self.fill_value(fill, span);
-        if ty.is_bool() && fill == Fill::Zero {
-            return self.fill(
-                Val::known(ScalarType::Bool, Literal::Bool(false)),
-                vs,
-                ty,
-                &shape,
-                span,
-            );
-        }
+        let (v, vs) = self.fill_value(fill, ty, span);
         self.fill(v, vs, ty, &shape, span)
     }
 
