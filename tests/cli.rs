@@ -464,6 +464,23 @@ fn bench_counts_bool_buffers_at_their_device_size() {
     assert_eq!(v["bytes"].as_u64(), Some(64 * 4), "{stdout}");
 }
 
+/// The interpreter's traffic count (what `tkc bench` divides by when no `--bytes` is given) counts
+/// bool elements at their device size too: 64 stored flags are 256 bytes.
+#[test]
+fn bench_counts_stored_bools_at_their_device_size() {
+    let file = scratch_file(
+        "bench-bool-traffic",
+        "flags.tk",
+        "#[grid(1)]\nkernel k(flags: *mut bool, n: i32) {\n    let r = arange(0, 64);\n    \
+         store(flags + r, true, mask: r < n);\n}\n",
+    );
+    let args = ["bench", &file, "--arg", "flags=zeros:64", "--arg", "n=64"];
+    let (code, stdout, stderr) = tkc(&[&args[..], &["--json", "--reps", "3"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(v["bytes"].as_u64(), Some(64 * 4), "{stdout}");
+}
+
 /// With no Vulkan driver at all, `--device auto` runs the interpreter and says so on stderr.
 #[test]
 fn no_vulkan_device_falls_back_to_the_interpreter() {

@@ -691,8 +691,12 @@ impl<'a> Machine<'a> {
                 return Err(Stop::Invalid(id, "access through a non-pointer".into()))
             }
         };
+        // Traffic counts the bytes the device moves: a bool element is 4 bytes there.
         let (len, elem_bytes) = match self.args.get(param) {
-            Some(KernelArg::Buffer(buffer)) => (buffer.len() as i64, buffer.elem.bytes() as u64),
+            Some(KernelArg::Buffer(buffer)) => (
+                buffer.len() as i64,
+                crate::abi::device_elem_bytes(buffer.elem) as u64,
+            ),
             _ => return Err(Stop::Invalid(id, format!("parameter {param} is no buffer"))),
         };
         let offsets = self

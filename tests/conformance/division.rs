@@ -316,7 +316,7 @@ fn float_batch(t: ScalarType) -> Batch {
 /// width by a loaded divisor and by constants, each named.
 pub fn compiled_modules() -> Vec<(String, Vec<u32>)> {
     use tk::abi::Target;
-    use tk::driver::{self, DiskLoader};
+    use tk::driver::{self, BuildOptions, Source};
     let mut sources: Vec<(String, String)> = Vec::new();
     let root = env!("CARGO_MANIFEST_DIR");
     let mut examples: Vec<_> = std::fs::read_dir(format!("{root}/examples"))
@@ -346,14 +346,16 @@ pub fn compiled_modules() -> Vec<(String, Vec<u32>)> {
     }
     let mut modules = Vec::new();
     for (name, text) in sources {
-        let program = driver::check_source(&name, &text, &DiskLoader);
+        let source = Source::new(&name, &text);
+        let program = driver::check_source(source.name, source.text, source.loader);
         assert!(!program.has_errors(), "{name}: {:?}", program.diagnostics);
         for kernel in &program.checked.kernels {
-            let lowered = driver::lower(&program, &kernel.name, &[]).expect("lowers");
+            let lowered = driver::lower_source(&source, &kernel.name, &[]).expect("lowers");
             for target in [Target::portable(), Target::cpu(), Target::gpu()] {
                 for safe in [true, false] {
-                    let (_, artifact) = driver::compile(lowered.clone(), &target, safe)
-                        .unwrap_or_else(|e| panic!("{name} {}: {e:?}", kernel.name));
+                    let artifact = driver::build_lowered(&lowered, &target, &BuildOptions { safe })
+                        .unwrap_or_else(|e| panic!("{name} {}: {e:?}", kernel.name))
+                        .artifact;
                     let what = format!("{name} {} for {} (safe {safe})", kernel.name, target.name);
                     modules.push((what, artifact.words));
                 }

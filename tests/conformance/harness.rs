@@ -8,8 +8,8 @@
 use super::common::{count_op, validate_spirv, Backend};
 use half::{bf16, f16};
 use std::collections::BTreeMap;
-pub use tk::base::{diag, HostBuffer, KernelArg, ScalarType};
-use tk::driver::{self, DiskLoader};
+pub use tk::base::{HostBuffer, KernelArg, ScalarType};
+use tk::driver::{self, BuildOptions, Source};
 use tk::runtime::Device;
 
 pub use ScalarType::*;
@@ -420,16 +420,13 @@ fn run_kernel(
     grid: [u32; 3],
     backend: &Backend,
 ) -> Result<Vec<KernelArg>, String> {
-    let program = driver::check_source("conformance.tk", source, &DiskLoader);
-    if program.has_errors() {
-        return Err(diag::render(&program.diagnostics, &program.sources, false));
-    }
-    let lowered =
-        driver::lower(&program, "k", &[]).map_err(|d| diag::render(&d, &program.sources, false))?;
+    let source = Source::new("conformance.tk", source);
     let mut args = args.to_vec();
     match backend {
         Backend::Interp => {
-            tk::interp::run(&lowered, &mut args, grid).map_err(|e| format!("interp: {e:?}"))?
+            let lowered = driver::lower_source(&source, "k", &[]).map_err(|e| e.render(false))?;
+            tk::interp::run(&lowered.module, &mut args, grid)
+                .map_err(|e| format!("interp: {e:?}"))?
         }
         Backend::Vulkan(device) => {
             let verbose = std::env::var("TK_CONFORMANCE_VERBOSE").is_ok();
@@ -439,10 +436,12 @@ fn run_kernel(
             // against 4.6 s for the 72 i32 binary cases). TK_CONFORMANCE_SAFE=1 runs checked.
             let safe = std::env::var("TK_CONFORMANCE_SAFE").is_ok();
             if let Ok(path) = std::env::var("TK_CONFORMANCE_DUMP") {
-                std::fs::write(path, source).unwrap();
+                std::fs::write(path, source.text).unwrap();
             }
-            let (_, artifact) = driver::compile(lowered, &device.target(), safe)
-                .map_err(|d| diag::render(&d.into(), &program.sources, false))?;
+            let artifact =
+                driver::build(&source, "k", &[], &device.target(), &BuildOptions { safe })
+                    .map_err(|e| e.render(false))?
+                    .artifact;
             let t1 = t0.elapsed();
             validate_spirv(&artifact.words)?;
             defined_in_vulkan(&artifact.words)?;
