@@ -664,6 +664,11 @@ impl<'a> IntoArg<'a> for bool {
         ArgValue::Scalar(ScalarType::Bool, Literal::Bool(self))
     }
 }
+impl<'a> IntoArg<'a> for ArgValue<'a> {
+    fn into_arg(self) -> ArgValue<'a> {
+        self
+    }
+}
 impl<'a> IntoArg<'a> for Literal {
     fn into_arg(self) -> ArgValue<'a> {
         ArgValue::Untyped(self)

@@ -4,12 +4,13 @@
 //! errors into Python exceptions; binding, checking, compiling, launching, timing and tuning are
 //! the library's. The Triton-style surface (`kernel[grid](...)`, attributes per kernel) is
 //! `tk/__init__.py`, over the `Module` class here.
-use numpy::npyffi::{self, flags::NPY_ARRAY_WRITEABLE};
+use numpy::npyffi::flags::NPY_ARRAY_WRITEABLE;
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyFileNotFoundError, PyOSError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyTuple};
+use pyo3::BoundObject;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -19,27 +20,27 @@ use tk::base::{diag, HostBuffer, Literal, ParamKind, ScalarType};
 use tk::sema::KernelParamKind;
 
 create_exception!(
-    _native,
+    tk,
     TkError,
     PyException,
     "The base of every error tk raises."
 );
 create_exception!(
-    _native,
+    tk,
     CompileError,
     TkError,
     "The source has errors. `.diagnostics` lists them (each with `code`, `message`, `line`, \
      `column`); `str()` renders them as `tkc check` does."
 );
 create_exception!(
-    _native,
+    tk,
     LaunchError,
     TkError,
     "The arguments do not fit the kernel (a wrong dtype, a missing or unknown parameter, a grid \
      too large, ...). `.kernel`, `.parameter` (or None) and `.message` say which and what."
 );
 create_exception!(
-    _native,
+    tk,
     KernelError,
     TkError,
     "Safe mode stopped the kernel: an access out of bounds (`.parameter`, `.index`, `.store`) or \
@@ -47,7 +48,7 @@ create_exception!(
      name where."
 );
 create_exception!(
-    _native,
+    tk,
     DeviceError,
     TkError,
     "The Vulkan device failed, or lacks a feature or a limit the kernel needs."
@@ -354,7 +355,7 @@ enum Arg<'py> {
 
 fn is_writeable(array: &Bound<'_, PyUntypedArray>) -> bool {
     // SAFETY: `as_array_ptr` points at the live array object the `Bound` keeps alive.
-    unsafe { (*array.as_array_ptr()).flags & NPY_ARRAY_WRITEABLE != 0 }
+    unsafe { (*array.as_array_ptr()).fields.flags & NPY_ARRAY_WRITEABLE != 0 }
 }
 
 /// The bytes of a C-contiguous array.
@@ -366,7 +367,7 @@ fn array_bytes<'a>(array: &'a Bound<'_, PyUntypedArray>, elem: ScalarType) -> &'
     // SAFETY: the array is C-contiguous (checked by the caller) with `len()` elements of
     // `elem.bytes()` bytes each, starting at its data pointer; the GIL is held.
     unsafe {
-        let data = (*array.as_array_ptr()).data as *const u8;
+        let data = (*array.as_array_ptr()).fields.data as *const u8;
         std::slice::from_raw_parts(data, len)
     }
 }
@@ -851,7 +852,7 @@ impl NativeModule {
                     // SAFETY: the array is C-contiguous and writeable with exactly `len` bytes
                     // (the buffer was read from it and the launch keeps lengths); GIL held.
                     unsafe {
-                        let data = (*array.as_array_ptr()).data as *mut u8;
+                        let data = (*array.as_array_ptr()).fields.data as *mut u8;
                         std::ptr::copy_nonoverlapping(host.data.as_ptr(), data, len);
                     }
                 }
