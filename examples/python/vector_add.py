@@ -18,4 +18,6 @@ out = np.zeros_like(x)
 mod.vector_add[(tk.cdiv(n, 1024),)](x, y, out, n, BLOCK=1024)  # grid, then the arguments
 assert np.array_equal(out, x + y)
 print(f"device: {mod.device}")
-print(f"out: {out}")
+head = ", ".join(f"{v:g}" for v in out[:4])
+tail = ", ".join(f"{v:g}" for v in out[-3:])
+print(f"out: float32[{n}] [{head}, …, {tail}]")
