@@ -30,33 +30,58 @@
 //! Compiled kernels go through the on-disk cache (`cache`) unless the context was made with
 //! `Context::without_cache`. A launch uploads its buffers, runs, and copies the writable ones
 //! back; buffers live on the host between launches.
-use crate::abi::bind::{BindError, Binder, Params, Problem, Value};
-use crate::abi::Artifact;
+//!
+//! For callers from a dynamic language (the Python bindings), `Module` checks a file once and
+//! compiles each kernel lazily per set of const values, Triton-style; launches then take values
+//! by name or by position (`Key`), scalars untyped (`Literal`) as well as typed, and `bench`
+//! returns `tkc bench`'s measurement (`crate::bench`).
+use crate::abi::bind::{BindError, Binder, Key, Params, Problem, Value};
+use crate::abi::{Artifact, Features, Target};
 use crate::base::{diag, Diagnostics, HostBuffer, KernelArg, Literal, ScalarType, SourceMap};
+use crate::bench::Measurement;
 use crate::cache::{self, CacheOutcome, KernelCache};
 use crate::driver::{self, DiskLoader};
 use crate::ir;
-use crate::runtime::{Device, DeviceChoice, Pipeline, RuntimeError, Timing};
+use crate::runtime::{Device, DeviceChoice, DeviceInfo, Pipeline, RuntimeError, Timing};
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod module;
+pub use module::{Module, TuneReport};
+
 /// Everything that can go wrong through the API.
 #[derive(Debug, Clone)]
 pub enum Error {
-    /// The source has errors; `rendered` holds the diagnostics as text with source snippets.
+    /// The source has errors; `rendered` holds the diagnostics as text with source snippets
+    /// (`tkc check`'s rendering, without colour); `sources` locates their spans.
     Compile {
         rendered: String,
         diagnostics: Diagnostics,
+        sources: SourceMap,
     },
     /// A file could not be read.
     Io { path: String, message: String },
-    /// The arguments of a launch do not fit the kernel.
-    Arguments { kernel: String, message: String },
+    /// The arguments of a launch do not fit the kernel. `problem` is the binder's finding when
+    /// it made the error (an edge may word it its own way); `None` for the grid and the like.
+    Arguments {
+        kernel: String,
+        message: String,
+        problem: Option<Problem>,
+    },
     /// The device failed or a safety check stopped the kernel.
     Runtime(RuntimeError),
-    /// The interpreter stopped the kernel (out-of-bounds access).
+    /// Safe mode stopped the kernel at an access outside buffer `param` (the first one), on the
+    /// device or on the interpreter: the same fields from both.
+    OutOfBounds {
+        kernel: String,
+        param: String,
+        index: i64,
+        store: bool,
+        program: [u32; 3],
+    },
+    /// The interpreter could not run the kernel (an internal error or its work budget).
     Interpreter(String),
     /// A `device_assert` failed, on the interpreter or on the device (safe mode): the same fields
     /// from both. `location` is the assert's `file:line:col`; `element` the row-major index of a
@@ -77,10 +102,24 @@ impl fmt::Display for Error {
                 write!(f, "the kernel does not compile:\n{rendered}")
             }
             Error::Io { path, message } => write!(f, "cannot read `{path}`: {message}"),
-            Error::Arguments { kernel, message } => {
+            Error::Arguments {
+                kernel, message, ..
+            } => {
                 write!(f, "bad arguments for kernel `{kernel}`: {message}")
             }
             Error::Runtime(error) => write!(f, "{error}"),
+            Error::OutOfBounds {
+                kernel,
+                param,
+                index,
+                store,
+                program,
+            } => write!(
+                f,
+                "kernel `{kernel}` {} `{param}` out of bounds at index {index} (program \
+                 {program:?})",
+                if *store { "stored to" } else { "loaded from" }
+            ),
             Error::Interpreter(message) => write!(f, "{message}"),
             Error::AssertFailed {
                 kernel,
@@ -201,6 +240,50 @@ impl Drop for Context {
     }
 }
 
+/// One Vulkan device with the facts `tkc devices` lists: what the loader reports of it, and the
+/// limits and features of the device once opened (or why it would not open).
+#[derive(Debug, Clone)]
+pub struct DeviceFacts {
+    pub info: DeviceInfo,
+    pub target: Result<Target, RuntimeError>,
+}
+
+/// The Vulkan devices (none when the machine has no Vulkan), each opened once to read its limits
+/// and features: `tkc devices` and `tk.devices()` in Python.
+pub fn devices() -> Result<Vec<DeviceFacts>, Error> {
+    let infos = match crate::runtime::list_devices() {
+        Ok(infos) => infos,
+        Err(error) if error.is_unavailable() => Vec::new(),
+        Err(error) => return Err(error.into()),
+    };
+    Ok(infos
+        .into_iter()
+        .map(|info| {
+            let target = Device::open(DeviceChoice::Index(info.index)).map(|d| d.target());
+            DeviceFacts { info, target }
+        })
+        .collect())
+}
+
+/// The device features tk uses, by name, with whether `features` has each (`tkc devices`'
+/// order).
+pub fn feature_list(features: Features) -> [(&'static str, bool); 11] {
+    let f = features;
+    [
+        ("f16", f.float16),
+        ("f64", f.float64),
+        ("i8", f.int8),
+        ("i16", f.int16),
+        ("i64", f.int64),
+        ("8-bit storage", f.storage8),
+        ("16-bit storage", f.storage16),
+        ("subgroup arithmetic", f.subgroup_arithmetic),
+        ("subgroup shuffle", f.subgroup_shuffle),
+        ("float atomic add", f.float_atomic_add),
+        ("cooperative matrix", f.cooperative_matrix),
+    ]
+}
+
 /// A kernel compiled for one context and one set of const values.
 pub struct Kernel {
     lowered: ir::Module,
@@ -211,13 +294,32 @@ pub struct Kernel {
     artifact: Option<Artifact>,
     pipeline: Option<Pipeline>,
     cache_outcome: CacheOutcome,
+    safe: bool,
 }
 
 fn compile_error(diagnostics: Diagnostics, sources: &SourceMap) -> Error {
     Error::Compile {
         rendered: diag::render(&diagnostics, sources, false),
         diagnostics,
+        sources: sources.clone(),
     }
+}
+
+/// Reads a source file for `Kernel::from_file` and `Module::from_file`.
+fn read_source(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Checks source text; its errors are a compile error.
+fn check_program(name: &str, text: &str) -> Result<driver::Program, Error> {
+    let program = driver::check_source(name, text, &DiskLoader);
+    if program.has_errors() {
+        return Err(compile_error(program.diagnostics, &program.sources));
+    }
+    Ok(program)
 }
 
 impl Kernel {
@@ -229,10 +331,7 @@ impl Kernel {
         consts: &[(&str, Const)],
     ) -> Result<Kernel, Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text = read_source(path)?;
         Kernel::from_source(ctx, &path.display().to_string(), &text, kernel, consts)
     }
 
@@ -244,16 +343,23 @@ impl Kernel {
         kernel: &str,
         consts: &[(&str, Const)],
     ) -> Result<Kernel, Error> {
-        let program = driver::check_source(name, text, &DiskLoader);
-        if program.has_errors() {
-            return Err(compile_error(program.diagnostics, &program.sources));
-        }
+        let program = check_program(name, text)?;
         let consts: Vec<(String, Literal)> = consts
             .iter()
             .map(|(name, value)| (name.to_string(), value.0))
             .collect();
         let lowered = driver::lower(&program, kernel, &consts)
             .map_err(|d| compile_error(d, &program.sources))?;
+        Kernel::from_lowered(ctx, &program.sources, lowered, true)
+    }
+
+    /// Compiles an elaborated kernel for `ctx` (through the kernel cache), in safe mode or not.
+    fn from_lowered(
+        ctx: &Context,
+        sources: &SourceMap,
+        lowered: ir::Module,
+        safe: bool,
+    ) -> Result<Kernel, Error> {
         let params = Params::new(
             lowered.kernel.name.clone(),
             lowered.kernel.params.clone(),
@@ -268,29 +374,31 @@ impl Kernel {
             return Ok(Kernel {
                 lowered,
                 params,
-                sources: program.sources,
+                sources: sources.clone(),
                 artifact: None,
                 pipeline: None,
                 cache_outcome: CacheOutcome::Bypassed,
+                safe,
             });
         };
         let (artifact, cache_outcome) = cache::compile(
-            &program.sources,
+            sources,
             lowered.clone(),
             &device.target(),
             &device.info().driver,
-            true,
+            safe,
             ctx.cache.as_ref(),
         )
-        .map_err(|d| compile_error(d.into(), &program.sources))?;
+        .map_err(|d| compile_error(d.into(), sources))?;
         let pipeline = device.load(&artifact)?;
         Ok(Kernel {
             lowered,
             params,
-            sources: program.sources,
+            sources: sources.clone(),
             artifact: Some(artifact),
             pipeline: Some(pipeline),
             cache_outcome,
+            safe,
         })
     }
 
@@ -301,6 +409,27 @@ impl Kernel {
     /// The runtime parameters, in order: name and kind.
     pub fn params(&self) -> &[ir::Param] {
         &self.params.runtime
+    }
+
+    /// The parameters as launches bind them: the runtime ones and the consts' names (to resolve
+    /// a name or a position to a parameter before binding, as the Python bindings do).
+    pub fn binding(&self) -> &Params {
+        &self.params
+    }
+
+    /// The const values this kernel was compiled with, defaults included.
+    pub fn consts(&self) -> &[(String, Literal)] {
+        &self.lowered.kernel.consts
+    }
+
+    /// The elaborated kernel (before scheduling).
+    pub fn lowered(&self) -> &ir::Module {
+        &self.lowered
+    }
+
+    /// Whether the kernel was compiled with safe mode's bounds checks and asserts.
+    pub fn is_safe(&self) -> bool {
+        self.safe
     }
 
     /// The compiled SPIR-V and ABI (`None` on the interpreter).
@@ -454,6 +583,7 @@ impl<T: Element> Buffer<T> {
                     values.len(),
                     self.len()
                 ),
+                problem: None,
             });
         }
         *self = Buffer::from_slice(values);
@@ -476,10 +606,14 @@ pub enum ArgValue<'a> {
     /// A buffer whose contents the launch replaces with the kernel's result.
     Output(&'a mut HostBuffer),
     Scalar(ScalarType, Literal),
+    /// A scalar without a type of its own (a Python `int` or `float`): it takes the parameter's
+    /// type when it fits, and an integer may be passed for a float parameter.
+    Untyped(Literal),
 }
 
 /// Anything `Launch::arg` accepts: `&Buffer<T>`, `&mut Buffer<T>`, `&HostBuffer`,
-/// `&mut HostBuffer`, and the scalars i32, u32, i64, u64, f32, f64, half::f16 and bool.
+/// `&mut HostBuffer`, the scalars i32, u32, i64, u64, f32, f64, half::f16 and bool, and an
+/// untyped `Literal`.
 pub trait IntoArg<'a> {
     fn into_arg(self) -> ArgValue<'a>;
 }
@@ -530,6 +664,16 @@ impl<'a> IntoArg<'a> for bool {
         ArgValue::Scalar(ScalarType::Bool, Literal::Bool(self))
     }
 }
+impl<'a> IntoArg<'a> for ArgValue<'a> {
+    fn into_arg(self) -> ArgValue<'a> {
+        self
+    }
+}
+impl<'a> IntoArg<'a> for Literal {
+    fn into_arg(self) -> ArgValue<'a> {
+        ArgValue::Untyped(self)
+    }
+}
 
 /// What a launch did.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -550,12 +694,12 @@ type Planned = (Vec<KernelArg>, Vec<usize>, [u32; 3]);
 pub struct Launch<'a> {
     kernel: &'a Kernel,
     ctx: &'a Context,
-    args: Vec<(&'a str, ArgValue<'a>)>,
+    args: Vec<(Key<'a>, ArgValue<'a>)>,
     grid: Option<[u32; 3]>,
 }
 
 /// Arguments the binder refused, in the API's words: a read-only buffer for a written parameter
-/// and a const are told how to pass them from Rust.
+/// and a const are told how to pass them from Rust. The binder's finding goes with it.
 fn arguments_error(error: BindError) -> Error {
     let message = match &error.problem {
         Problem::ReadOnly { param, elem } => {
@@ -570,13 +714,49 @@ fn arguments_error(error: BindError) -> Error {
     Error::Arguments {
         kernel: error.kernel,
         message,
+        problem: Some(error.problem),
     }
 }
 
+/// Checks `values` against `params` through the binder and orders them; returns the kernel
+/// arguments and, per parameter, the index into `values` of its value. Buffers are copied.
+fn bind_args(
+    params: &Params,
+    values: &[(Key<'_>, ArgValue<'_>)],
+) -> Result<(Vec<KernelArg>, Vec<usize>), Error> {
+    let mut binder = Binder::new(params);
+    let mut order = vec![0; params.runtime.len()];
+    for (i, (key, value)) in values.iter().enumerate() {
+        let value = match value {
+            ArgValue::Input(buffer) => Value::Buffer {
+                buffer: (*buffer).clone(),
+                writable: false,
+            },
+            ArgValue::Output(buffer) => Value::Buffer {
+                buffer: (**buffer).clone(),
+                writable: true,
+            },
+            ArgValue::Scalar(ty, value) => Value::Scalar {
+                value: *value,
+                ty: Some(*ty),
+            },
+            ArgValue::Untyped(value) => Value::Scalar {
+                value: *value,
+                ty: None,
+            },
+        };
+        let index = binder.bind(*key, value).map_err(arguments_error)?;
+        order[index] = i;
+    }
+    let args = binder.finish().map_err(arguments_error)?;
+    Ok((args, order))
+}
+
 impl<'a> Launch<'a> {
-    /// Sets parameter `name`. Checked when the launch runs.
-    pub fn arg(mut self, name: &'a str, value: impl IntoArg<'a>) -> Launch<'a> {
-        self.args.push((name, value.into_arg()));
+    /// Sets the parameter `key` names: a name (`"x"`) or a position among the runtime
+    /// parameters from 0 (`0usize`; consts take none). Checked when the launch runs.
+    pub fn arg(mut self, key: impl Into<Key<'a>>, value: impl IntoArg<'a>) -> Launch<'a> {
+        self.args.push((key.into(), value.into_arg()));
         self
     }
 
@@ -590,33 +770,14 @@ impl<'a> Launch<'a> {
         Error::Arguments {
             kernel: self.kernel.name().to_string(),
             message,
+            problem: None,
         }
     }
 
     /// Checks the arguments against the parameters and orders them (through the binder);
     /// returns the kernel arguments and, per parameter, the index into `self.args` of its value.
     fn plan(&self) -> Result<Planned, Error> {
-        let mut binder = Binder::new(&self.kernel.params);
-        let mut order = vec![0; self.kernel.params.runtime.len()];
-        for (i, (name, value)) in self.args.iter().enumerate() {
-            let value = match value {
-                ArgValue::Input(buffer) => Value::Buffer {
-                    buffer: (*buffer).clone(),
-                    writable: false,
-                },
-                ArgValue::Output(buffer) => Value::Buffer {
-                    buffer: (**buffer).clone(),
-                    writable: true,
-                },
-                ArgValue::Scalar(ty, value) => Value::Scalar {
-                    value: *value,
-                    ty: Some(*ty),
-                },
-            };
-            let index = binder.bind(*name, value).map_err(arguments_error)?;
-            order[index] = i;
-        }
-        let args = binder.finish().map_err(arguments_error)?;
+        let (args, order) = bind_args(&self.kernel.params, &self.args)?;
         let grid = match self.grid {
             Some(grid) => grid,
             None => match crate::interp::launch_grid(&self.kernel.lowered.kernel, &args) {
@@ -672,6 +833,19 @@ impl<'a> Launch<'a> {
                             element,
                             program,
                         } => self.assert_failed(kernel, message, span, element, program),
+                        RuntimeError::OutOfBounds {
+                            kernel,
+                            param,
+                            index,
+                            store,
+                            program,
+                        } => Error::OutOfBounds {
+                            kernel,
+                            param,
+                            index,
+                            store,
+                            program: program_coordinates(program, grid),
+                        },
                         other => Error::Runtime(other),
                     })?;
                 report.gpu_ns.map(Duration::from_nanos)
@@ -685,6 +859,19 @@ impl<'a> Launch<'a> {
                         element,
                         program,
                     } => self.assert_failed(kernel, message, span, element, program),
+                    crate::interp::RunError::OutOfBounds {
+                        kernel,
+                        param,
+                        index,
+                        store,
+                        program,
+                    } => Error::OutOfBounds {
+                        kernel,
+                        param,
+                        index,
+                        store,
+                        program,
+                    },
                     other => Error::Interpreter(other.to_string()),
                 })?;
                 None
@@ -720,4 +907,31 @@ impl<'a> Launch<'a> {
             _ => Err(self.fail("timing needs a Vulkan device, not the interpreter".into())),
         }
     }
+
+    /// Times the kernel as `tkc bench` does (`crate::bench::measure`): device timestamps
+    /// beside the device's copy bandwidth, bytes and dot flops counted by the interpreter unless
+    /// `options` give them. Buffers are left unchanged. Needs a Vulkan device.
+    pub fn measure(self, options: &crate::bench::BenchOptions) -> Result<Measurement, Error> {
+        let (mut args, _, grid) = self.plan()?;
+        let (Backend::Vulkan(device), Some(pipeline)) = (&self.ctx.backend, &self.kernel.pipeline)
+        else {
+            return Err(self.fail("timing needs a Vulkan device, not the interpreter".into()));
+        };
+        let kernel = self.kernel;
+        Ok(crate::bench::measure(
+            device,
+            pipeline,
+            &kernel.lowered,
+            &mut args,
+            grid,
+            options,
+            !kernel.safe,
+        )?)
+    }
+}
+
+/// The x, y, z of program `linear` of `grid`, numbered x fastest (as the device numbers them).
+fn program_coordinates(linear: u32, grid: [u32; 3]) -> [u32; 3] {
+    let (gx, gy) = (grid[0].max(1), grid[1].max(1));
+    [linear % gx, (linear / gx) % gy, linear / (gx * gy)]
 }

@@ -75,11 +75,28 @@ impl StableHasher {
     }
 }
 
+/// The file that holds the compiler when it is not the running executable (`set_compiler_file`).
+static COMPILER_FILE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Names the file that holds the compiler's code, for its identity: a library loaded into another
+/// program (the Python extension, loaded by `python`) names its own shared object, so that a
+/// rebuilt library never reuses an older one's kernels. The first call wins.
+pub fn set_compiler_file(path: impl Into<PathBuf>) {
+    let _ = COMPILER_FILE.set(path.into());
+}
+
+/// The compiler's file: the one `set_compiler_file` named, else the running executable.
+fn compiler_file() -> Option<PathBuf> {
+    COMPILER_FILE
+        .get()
+        .cloned()
+        .or_else(|| std::env::current_exe().ok())
+}
+
 /// The compiler's identity: crate version, grammar hash, and the running executable's size and
 /// modification time (a rebuild changes them even when the version does not).
 pub fn compiler_identity() -> String {
-    let executable = std::env::current_exe()
-        .ok()
+    let executable = compiler_file()
         .and_then(|path| std::fs::metadata(path).ok())
         .map(|meta| {
             let modified = meta

@@ -50,7 +50,11 @@
 //! - `npy`: `.npy` files to and from host buffers.
 //! - `api`: the Rust library API — a `Context` owning the device (or the interpreter when there
 //!   is no Vulkan), `Kernel`s compiled from a file or a string with consts, typed `Buffer<T>`s,
-//!   launches with arguments by name (checked at run time, errors in sentences), and timing.
+//!   launches with arguments by name or position (checked at run time, errors in sentences), and
+//!   timing; `api::Module` checks a file once and compiles each kernel lazily per const set
+//!   (Triton-style), the form the Python bindings (`python/`, PyO3) take.
+//! - `bench`: `tkc bench`'s measurement (device timestamps beside the device's copy bandwidth,
+//!   bytes and flops counted by the interpreter), shared by the CLI, the API and Python.
 //! - `cache`: the on-disk compiled-kernel cache (`$XDG_CACHE_HOME/tk/kernels`, keyed by every
 //!   source text, consts, threads, target, driver, safe flag and compiler build; atomic writes;
 //!   corrupt entries recompiled) and the persisted VkPipelineCache (`tk/pipelines/<uuid>.bin`).
@@ -103,6 +107,7 @@
 pub mod abi;
 pub mod api;
 pub mod base;
+pub mod bench;
 pub mod cache;
 pub mod driver;
 pub mod export;

@@ -227,15 +227,15 @@ fn plan(
         &context.info.name,
     )?;
 
-    let programs = grid.iter().map(|&g| g as u64).product::<u64>();
+    // Saturating: a grid of three huge dimensions overflows u64 and is too large all the same.
+    let programs = grid.iter().fold(1u64, |a, &g| a.saturating_mul(g as u64));
     let max = context.limits.max_compute_work_group_count;
     let dispatch = if programs == 0 {
         [0, 0, 0]
     } else {
         let capacity = max
             .iter()
-            .map(|&m| m as u64)
-            .product::<u64>()
+            .fold(1u64, |a, &m| a.saturating_mul(m as u64))
             .min(u32::MAX as u64);
         match linearise(programs, max) {
             Some(dispatch) if programs <= u32::MAX as u64 => dispatch,

@@ -3,12 +3,7 @@
 #![allow(unused_imports)]
 use super::*;
 
-/// Untimed launches before the timed ones, for the kernel and its copy reference alike.
-const WARMUP: u32 = 3;
-
-/// How far a kernel may outrun its copy reference before `tkc bench` calls the reference into
-/// question: timing noise stays well under it.
-const COPY_SLACK: f64 = 1.10;
+pub(crate) use tk::bench::{sample_traffic, Measurement, SampledTraffic};
 
 /// What `tkc bench` was asked for beyond the launch.
 #[derive(Clone)]
@@ -20,81 +15,8 @@ pub(crate) struct BenchOptions {
     pub(crate) flops: Option<u64>,
 }
 
-/// What the interpreter counted on a sample of programs, scaled to the whole grid.
-#[derive(Clone, Copy)]
-pub(crate) struct SampledTraffic {
-    pub(crate) bytes: u64,
-    pub(crate) flops: u64,
-    pub(crate) sampled: u64,
-    pub(crate) programs: u64,
-}
-
-/// Counts the bytes and dot flops of a launch by running up to three of its programs on the
-/// interpreter, on a copy of the arguments: the last program (often a partial tail) counts once,
-/// the first and the middle one stand for all the others. `None` when the interpreter cannot
-/// run them (the launch itself then reports why) or the grid is empty.
-pub(crate) fn sample_traffic(
-    module: &ir::Module,
-    args: &[KernelArg],
-    grid: [u32; 3],
-) -> Option<SampledTraffic> {
-    let programs = grid.iter().map(|&g| g as u64).product::<u64>();
-    if programs == 0 {
-        return None;
-    }
-    let mut picks: Vec<u64> = vec![0, programs / 2, programs - 1];
-    picks.dedup();
-    let at = |p: u64| {
-        let (gx, gy) = (grid[0] as u64, grid[1] as u64);
-        [
-            (p % gx) as u32,
-            ((p / gx) % gy) as u32,
-            (p / (gx * gy)) as u32,
-        ]
-    };
-    let mut counts = Vec::new();
-    for &p in &picks {
-        counts.push(tk::interp::measure_traffic(module, args, grid, &[at(p)]).ok()?);
-    }
-    let last = counts.pop().expect("at least one program");
-    let (mut bytes, mut flops) = (last.bytes, last.flops);
-    if !counts.is_empty() {
-        let n = counts.len() as u64;
-        let others = programs - 1;
-        bytes += counts.iter().map(|t| t.bytes).sum::<u64>() * others / n;
-        flops += counts.iter().map(|t| t.flops).sum::<u64>() * others / n;
-    }
-    Some(SampledTraffic {
-        bytes,
-        flops,
-        sampled: picks.len() as u64,
-        programs,
-    })
-}
-
-/// One timed launch and the copy it is measured against.
-pub(crate) struct Measurement {
-    pub(crate) kernel: String,
-    pub(crate) device: String,
-    pub(crate) unchecked: bool,
-    pub(crate) grid: [u32; 3],
-    pub(crate) iterations: u32,
-    pub(crate) median_us: f64,
-    pub(crate) p20_us: f64,
-    pub(crate) p80_us: f64,
-    pub(crate) bytes: u64,
-    /// Where `bytes` comes from, for the report.
-    pub(crate) bytes_source: String,
-    pub(crate) gbps: f64,
-    pub(crate) gflops: Option<f64>,
-    /// The copy reference: the faster of the two copies below.
-    pub(crate) copy_gbps: f64,
-    pub(crate) copy_method: runtime::CopyMethod,
-    /// `vkCmdCopyBuffer` and the runtime's copy shader, on the same buffers.
-    pub(crate) copy_buffer_gbps: f64,
-    pub(crate) copy_shader_gbps: f64,
-}
-
+/// The measurement of one launch (`tk::bench::measure_with`, the one the API and the Python
+/// bindings take too); a kernel that outran its copy reference is warned about on stderr.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn bench(
     device: &Device,
@@ -103,138 +25,30 @@ pub(crate) fn bench(
     grid: [u32; 3],
     options: &BenchOptions,
     traffic: Option<SampledTraffic>,
-    kernel: &str,
+    _kernel: &str,
     unchecked: bool,
 ) -> Result<Measurement> {
-    let iterations = options.iterations.max(1);
-    // The buffers as the device holds them (a bool takes 4 bytes there, 1 on the host).
-    let buffer_bytes: u64 = args
-        .iter()
-        .map(|a| {
-            if let KernelArg::Buffer(b) = a {
-                b.len() as u64 * tk::abi::device_elem_bytes(b.elem) as u64
-            } else {
-                0
-            }
-        })
-        .sum();
-    let bytes = options
-        .bytes
-        .or(traffic.map(|t| t.bytes).filter(|&b| b > 0))
-        .unwrap_or(buffer_bytes);
-    let flops = options
-        .flops
-        .or(traffic.map(|t| t.flops).filter(|&f| f > 0));
-    let timing = device
-        .bench(pipeline, args, grid, WARMUP, iterations)
-        .map_err(runtime_failure)?;
-    // At least `bytes` read and written in all, counted like the kernel's, device-local, warmed
-    // up and timed like the kernel.
-    let copy = device
-        .copy_bandwidth(bytes, WARMUP, iterations)
-        .map_err(runtime_failure)?;
-    let (copy_method, reference) = copy.best();
-    let gbps = |timing: runtime::Timing| timing.gb_per_s().unwrap_or(0.0);
-    let bytes_source = match (options.bytes, traffic) {
-        (Some(_), _) => "given with --bytes".to_string(),
-        (None, Some(t)) if t.bytes > 0 => format!(
-            "the unmasked accesses of {} of {} programs, counted by the interpreter and scaled",
-            t.sampled, t.programs
-        ),
-        _ => "every buffer once".to_string(),
+    let options = tk::bench::BenchOptions {
+        iterations: options.iterations,
+        bytes: options.bytes,
+        flops: options.flops,
     };
-    let measurement = Measurement {
-        kernel: kernel.to_string(),
-        device: device.info().name.clone(),
-        unchecked,
-        grid,
-        iterations,
-        median_us: timing.median_ns / 1e3,
-        p20_us: timing.p20_ns / 1e3,
-        p80_us: timing.p80_ns / 1e3,
-        bytes,
-        bytes_source,
-        gbps: bytes as f64 / timing.median_ns,
-        gflops: flops.map(|f| f as f64 / timing.median_ns),
-        copy_gbps: gbps(reference),
-        copy_method,
-        copy_buffer_gbps: gbps(copy.copy_buffer),
-        copy_shader_gbps: gbps(copy.shader),
-    };
-    measurement.warn_if_faster_than_copy();
+    let measurement =
+        tk::bench::measure_with(device, pipeline, args, grid, &options, traffic, unchecked)
+            .map_err(runtime_failure)?;
+    if let Some(warning) = measurement.copy_warning() {
+        eprintln!("tkc: warning: {warning}");
+    }
     Ok(measurement)
 }
 
-impl Measurement {
-    /// The kernel's GB/s as a fraction of the copy reference's.
-    pub(crate) fn ratio(&self) -> f64 {
-        self.gbps / self.copy_gbps
-    }
+/// `tkc bench`'s human-readable report of a measurement.
+pub(crate) trait Report {
+    fn print(&self);
+}
 
-    /// A warning when the kernel outran its copy reference by more than noise: no kernel moves
-    /// bytes faster than the device copies them, so either the reference is wrong on this device
-    /// or the kernel's byte count is too high (re-reads its caches served, or `--bytes`), and
-    /// the ratio means nothing.
-    pub(crate) fn warn_if_faster_than_copy(&self) {
-        if self.ratio() > COPY_SLACK {
-            eprintln!(
-                "tkc: warning: kernel `{}` ran at {:.2} GB/s, {:.2}x its copy reference on `{}` \
-                 (vkCmdCopyBuffer {:.2} GB/s, copy shader {:.2} GB/s): no kernel moves bytes \
-                 faster than the device copies them, so the reference is wrong on this device or \
-                 the byte count is too high (re-reads the caches served, or --bytes); the ratio \
-                 to copy means nothing here",
-                self.kernel,
-                self.gbps,
-                self.ratio(),
-                self.device,
-                self.copy_buffer_gbps,
-                self.copy_shader_gbps,
-            );
-        }
-    }
-
-    fn mode(&self) -> &'static str {
-        if self.unchecked {
-            "unchecked"
-        } else {
-            "safe"
-        }
-    }
-
-    /// One JSON object; `sweep` adds the swept name and value.
-    pub(crate) fn json(&self, sweep: Option<(&str, u64)>) -> String {
-        let sweep = sweep.map_or(String::new(), |(name, value)| {
-            format!("\"sweep\": {}, \"value\": {value}, ", json_string(name))
-        });
-        format!(
-            "{{{sweep}\"kernel\": {}, \"device\": {}, \"mode\": \"{}\", \"grid\": [{}, {}, {}], \
-             \"iterations\": {}, \"median_us\": {:.3}, \"p20_us\": {:.3}, \
-             \"p80_us\": {:.3}, \"bytes\": {}, \"gbps\": {:.4}, \"gflops\": {}, \
-             \"copy_gbps\": {:.4}, \"copy_method\": {}, \"copy_buffer_gbps\": {:.4}, \
-             \"copy_shader_gbps\": {:.4}, \"ratio_to_copy\": {:.4}}}",
-            json_string(&self.kernel),
-            json_string(&self.device),
-            self.mode(),
-            self.grid[0],
-            self.grid[1],
-            self.grid[2],
-            self.iterations,
-            self.median_us,
-            self.p20_us,
-            self.p80_us,
-            self.bytes,
-            self.gbps,
-            self.gflops
-                .map_or("null".to_string(), |g| format!("{g:.4}")),
-            self.copy_gbps,
-            json_string(&self.copy_method.to_string()),
-            self.copy_buffer_gbps,
-            self.copy_shader_gbps,
-            self.ratio(),
-        )
-    }
-
-    pub(crate) fn print(&self) {
+impl Report for Measurement {
+    fn print(&self) {
         println!("device:          {}", self.device);
         println!(
             "kernel:          {} ({}, grid {:?})",
@@ -560,19 +374,4 @@ fn xml_text(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-/// A JSON string literal.
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

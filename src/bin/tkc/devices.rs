@@ -1,14 +1,20 @@
 //! `tkc devices`: each Vulkan device with its type, driver, subgroup size, limits and the
-//! features tk uses.
+//! features tk uses (the facts come from `tk::api::devices`, which Python's `tk.devices()` shares).
 #![allow(unused_imports)]
 use super::*;
 
 pub(crate) fn devices() -> Result<()> {
-    let devices = runtime::list_devices().map_err(runtime_failure)?;
+    let devices = tk::api::devices().map_err(|error| match error {
+        tk::api::Error::Runtime(error) => runtime_failure(error),
+        other => Fail {
+            code: 3,
+            text: format!("error: {other}\n"),
+        },
+    })?;
     if devices.is_empty() {
         println!("no Vulkan device (tkc run falls back to the interpreter)");
     }
-    for info in devices {
+    for tk::api::DeviceFacts { info, target } in devices {
         println!("{}: {}", info.index, info.name);
         println!("    type:            {}", info.kind);
         let (major, minor, patch) = info.api_version;
@@ -21,26 +27,12 @@ pub(crate) fn devices() -> Result<()> {
             println!("    note:            {left}");
         }
         // Limits and features need the device opened; a device that fails to open still lists.
-        match Device::open(DeviceChoice::Index(info.index)) {
-            Ok(device) => {
-                let target = device.target();
+        match target {
+            Ok(target) => {
                 println!("    shared memory:   {} bytes", target.max_shared_bytes);
                 println!("    max threads:     {}", target.max_threads);
                 println!("    push constants:  {} bytes", target.max_push_bytes);
-                let f = target.features;
-                let features = [
-                    ("f16", f.float16),
-                    ("f64", f.float64),
-                    ("i8", f.int8),
-                    ("i16", f.int16),
-                    ("i64", f.int64),
-                    ("8-bit storage", f.storage8),
-                    ("16-bit storage", f.storage16),
-                    ("subgroup arithmetic", f.subgroup_arithmetic),
-                    ("subgroup shuffle", f.subgroup_shuffle),
-                    ("float atomic add", f.float_atomic_add),
-                    ("cooperative matrix", f.cooperative_matrix),
-                ];
+                let features = tk::api::feature_list(target.features);
                 let has: Vec<&str> = features.iter().filter(|f| f.1).map(|f| f.0).collect();
                 let lacks: Vec<&str> = features.iter().filter(|f| !f.1).map(|f| f.0).collect();
                 println!("    features:        {}", list(&has));
