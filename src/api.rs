@@ -267,7 +267,7 @@ pub fn devices() -> Result<Vec<DeviceFacts>, Error> {
 
 /// The device features tk uses, by name, with whether `features` has each (`tkc devices`'
 /// order).
-pub fn feature_list(features: Features) -> [(&'static str, bool); 11] {
+pub fn feature_list(features: Features) -> [(&'static str, bool); 12] {
     let f = features;
     [
         ("f16", f.float16),
@@ -281,6 +281,7 @@ pub fn feature_list(features: Features) -> [(&'static str, bool); 11] {
         ("subgroup shuffle", f.subgroup_shuffle),
         ("float atomic add", f.float_atomic_add),
         ("cooperative matrix", f.cooperative_matrix),
+        ("float controls", f.float_controls),
     ]
 }
 

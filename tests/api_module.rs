@@ -198,5 +198,5 @@ fn devices_report_what_tkc_devices_prints() {
     assert!(target.max_threads >= 128);
     let features = tk::api::feature_list(target.features);
     assert_eq!(features[0].0, "f16");
-    assert_eq!(features.len(), 11);
+    assert_eq!(features.len(), 12);
 }
