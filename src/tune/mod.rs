@@ -12,10 +12,13 @@
 //! Reporting progress is the caller's business (callbacks); this module never prints.
 mod check;
 pub mod cost;
+mod prune;
+mod rank;
 pub mod record;
 pub mod search;
 pub mod space;
 mod stored;
+mod timing;
 use crate::base::{Diagnostics, KernelArg, Literal};
 use crate::cache::{self, KernelCache};
 use crate::driver::{self, Program};

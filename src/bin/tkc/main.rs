@@ -138,7 +138,7 @@ pub(crate) enum Command {
         search: bool,
         /// Seconds the search may spend timing candidates (device compiles included; at least
         /// one is timed).
-        #[arg(long, default_value_t = 45.0)]
+        #[arg(long, default_value_t = 40.0)]
         budget: f64,
         /// At most this many candidates of a search are timed.
         #[arg(long, default_value_t = 6)]
