@@ -286,7 +286,9 @@ pub fn search(
             let reasons: Vec<String> = modelled
                 .iter()
                 .filter_map(|c| match &c.verdict {
-                    Verdict::Failed(why) => Some(format!("{}: {why}", c.config)),
+                    Verdict::Failed(why) | Verdict::Skipped(why) => {
+                        Some(format!("{}: {why}", c.config))
+                    }
                     _ => None,
                 })
                 .collect();

@@ -33,8 +33,9 @@ pub(super) fn time_best(
     for candidate in modelled.iter_mut() {
         let elapsed = start.elapsed();
         let enough = match first_predicted {
-            // Nothing timed yet: keep going, within twice the budget.
-            None => elapsed >= options.budget * 2,
+            // Nothing timed yet: keep going until a device attempt was made, and within twice
+            // the budget.
+            None => attempts > 0 && elapsed >= options.budget * 2,
             Some(first) => {
                 timed >= options.max_timed
                     || attempts >= 2 * options.max_timed

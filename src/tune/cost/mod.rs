@@ -30,8 +30,9 @@
 //!
 //! # How counts become time (`Machine`)
 //!
-//! A program costs `alu + memory_access × accesses + shared_access × shared accesses + barrier ×
-//! barriers × groups + program_overhead` units. A device runs `units × resident` programs at once
+//! A program costs `alu + memory_access × accesses + shared_access × scratch accesses +
+//! dot_shared_access × staged-dot reads + barrier × barriers × groups + program_overhead` units
+//! (`groups`: SIMD groups per workgroup). A device runs `units × resident` programs at once
 //! (a CPU: one per core; a GPU: as many per unit as its invocation slots, registers and shared
 //! memory allow). The kernel takes `waves × resident × units-per-program × ns_per_unit /
 //! efficiency`, or the time its bytes take at the memory bandwidth if that is longer; `efficiency`
@@ -43,6 +44,13 @@
 //! Registers per invocation are estimated as the 32-bit words of every local (they live across
 //! loops) plus the largest value (the working set of the operation under way). Past the
 //! machine's `max_registers` a candidate is pruned.
+//!
+//! # A lower bound before scheduling
+//!
+//! `lower_bound` counts the same work on the Lowered kernel with its knobs set, as if every tile
+//! were spread without replicas and every access were a vec4, with no data exchange and no
+//! barrier: scheduling only adds work, so it never passes `estimate`, and the search schedules
+//! candidates in order of it. `registers` bounds the registers the same way.
 use crate::abi::{Processor, Target};
 use crate::base::KernelArg;
 use crate::ir::layout::Layout;
