@@ -159,6 +159,8 @@ enum Backend {
 pub struct Context {
     backend: Backend,
     cache: Option<KernelCache>,
+    /// Where tuning results (`#[autotune]` and the schedule search) are kept and looked up.
+    tune_dir: Option<std::path::PathBuf>,
 }
 
 impl Context {
@@ -186,6 +188,7 @@ impl Context {
         Context {
             backend: Backend::Vulkan(device),
             cache: KernelCache::default_location(),
+            tune_dir: crate::tune::default_dir(),
         }
     }
 
@@ -194,17 +197,21 @@ impl Context {
         Context {
             backend: Backend::Interpreter,
             cache: None,
+            tune_dir: None,
         }
     }
 
-    /// The same context without the on-disk kernel cache.
+    /// The same context without the on-disk kernel cache and tuning records.
     pub fn without_cache(mut self) -> Context {
         self.cache = None;
+        self.tune_dir = None;
         self
     }
 
-    /// The same context with the kernel cache in `dir`.
+    /// The same context with the kernel cache in `dir` and the tuning records in `dir/tune`.
     pub fn with_cache_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Context {
+        let dir = dir.into();
+        self.tune_dir = Some(dir.join("tune"));
         self.cache = Some(KernelCache::new(dir));
         self
     }

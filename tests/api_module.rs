@@ -200,3 +200,72 @@ fn devices_report_what_tkc_devices_prints() {
     assert_eq!(features[0].0, "f16");
     assert_eq!(features.len(), 12);
 }
+
+/// A launch of a kernel without `#[autotune]` picks up the config a schedule search stored for
+/// its key values on this device (`tkc tune`, `tune::search_or_reuse`), for the consts it leaves
+/// free; a launch never searches by itself.
+#[test]
+fn a_stored_search_choice_is_what_a_launch_runs() {
+    use tk::api::ArgValue;
+    use tk::base::{HostBuffer, KernelArg, ScalarType};
+    use tk::tune::{self, Config, Tuned};
+    let dir = temp_dir("searched");
+    let ctx = Arc::new(Context::with_device(common::device()).with_cache_dir(&dir));
+    let module = Module::from_source(ctx.clone(), "scale.tk", SOURCE).unwrap();
+    let n = 100;
+    let x = HostBuffer::zeros(ScalarType::F32, vec![n]);
+    let mut out = HostBuffer::zeros(ScalarType::F32, vec![n]);
+    let blocks = |module: &Module, out: &mut HostBuffer| {
+        let args = [
+            ("x".into(), ArgValue::Input(&x)),
+            ("out".into(), ArgValue::Output(out)),
+            ("n".into(), ArgValue::Untyped(Literal::Int(n as i128))),
+            ("s".into(), ArgValue::Untyped(Literal::Float(2.0))),
+        ];
+        let kernel = module.select("scale", &[], &args, None).unwrap();
+        kernel.consts().to_vec()
+    };
+    // Nothing stored: the defaults.
+    assert_eq!(
+        blocks(&module, &mut out),
+        [("BLOCK".into(), Literal::Int(64))]
+    );
+
+    // A search's record for these key values, as `tkc tune` writes it, choosing BLOCK = 32.
+    let program = tk::driver::check_source("scale.tk", SOURCE, &tk::driver::DiskLoader);
+    let lowered = tk::driver::lower(&program, "scale", &[]).unwrap();
+    let Some(device) = ctx.vulkan_device() else {
+        panic!("a device context")
+    };
+    let bound = [
+        KernelArg::Buffer(x.clone()),
+        KernelArg::Buffer(out.clone()),
+        KernelArg::Scalar(Literal::Int(n as i128)),
+        KernelArg::Scalar(Literal::Float(2.0)),
+    ];
+    let (_, record) = tune::search_record(
+        device,
+        &program,
+        &lowered.kernel,
+        &[],
+        &bound,
+        true,
+        Some(&dir.join("tune")),
+    );
+    let record = record.unwrap();
+    std::fs::create_dir_all(record.parent().unwrap()).unwrap();
+    let chosen = Config {
+        consts: vec![("BLOCK".into(), Literal::Int(32))],
+        knobs: vec![],
+    };
+    let tuned = Tuned {
+        times: vec![Ok(1000.0)],
+        choice: 0,
+    };
+    tune::save(&record, "scale", &[chosen], &tuned, true).unwrap();
+    let module = Module::from_source(ctx, "scale.tk", SOURCE).unwrap();
+    assert_eq!(
+        blocks(&module, &mut out),
+        [("BLOCK".into(), Literal::Int(32))]
+    );
+}

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// The specialisations compiled so far, by kernel, const values and tuned `threads`.
-type Specialisations = HashMap<(String, Vec<(String, String)>, Option<u32>), Arc<Kernel>>;
+/// The specialisations compiled so far, by kernel, const values and tuned knobs (`threads`, …).
+type Specialisations = HashMap<(String, Vec<(String, String)>, Vec<(String, u32)>), Arc<Kernel>>;
 
 /// A checked source file and its kernels' specialisations for one context.
 pub struct Module {
@@ -122,21 +122,21 @@ impl Module {
             .iter()
             .map(|(name, value)| (name.to_string(), value.0))
             .collect();
-        self.specialise(name, &consts, None)
+        self.specialise(name, &consts, &[])
     }
 
     fn specialise(
         &self,
         name: &str,
         consts: &[(String, Literal)],
-        threads: Option<u32>,
+        knobs: &[(String, u32)],
     ) -> Result<Arc<Kernel>, Error> {
         let mut key_consts: Vec<(String, String)> = consts
             .iter()
             .map(|(name, value)| (name.clone(), const_key(value)))
             .collect();
         key_consts.sort();
-        let key = (name.to_string(), key_consts, threads);
+        let key = (name.to_string(), key_consts, knobs.to_vec());
         if let Some(kernel) = self.lock().get(&key) {
             return Ok(kernel.clone());
         }
@@ -144,8 +144,10 @@ impl Module {
         // them too, and one of the two equal kernels is kept.
         let mut lowered = driver::lower(&self.program, name, consts)
             .map_err(|d| compile_error(d, &self.program.sources))?;
-        if threads.is_some() {
-            lowered.kernel.threads = threads;
+        for (knob, value) in knobs {
+            if let Some(knob) = tune::space::knob(knob) {
+                (knob.apply)(&mut lowered.kernel, *value);
+            }
         }
         let kernel = Arc::new(Kernel::from_lowered(
             &self.ctx,
@@ -180,7 +182,10 @@ impl Module {
     /// The kernel a launch with `consts` and `args` runs: `kernel(name, consts)`, except for a
     /// kernel with `#[autotune]` on a device when `consts` set none of the tuned consts: then
     /// the config tuned for the arguments' key values (tuned now, with `grid` or the kernel's
-    /// `#[grid]`, when no result is stored).
+    /// `#[grid]`, when no result is stored); and for a kernel without `#[autotune]` whose
+    /// schedule search (`tkc tune`, `tune::search_or_reuse`) stored a choice for these key values
+    /// on this device: that choice, for the consts `consts` leaves free (a launch never searches
+    /// by itself).
     pub fn select(
         &self,
         name: &str,
@@ -190,7 +195,7 @@ impl Module {
     ) -> Result<Arc<Kernel>, Error> {
         let base = self.kernel(name, consts)?;
         let Some(autotune) = self.autotune(name)? else {
-            return Ok(base);
+            return self.searched(name, consts, args, base);
         };
         let fixed = autotune
             .configs
@@ -217,7 +222,45 @@ impl Module {
         let mut consts = base_consts;
         consts.retain(|(name, _)| !config.consts.iter().any(|(n, _)| n == name));
         consts.extend(config.consts.iter().cloned());
-        self.specialise(name, &consts, config.threads)
+        self.specialise(name, &consts, &config.knobs)
+    }
+
+    /// `base`, or the config a stored search chose for `args`' key values on this device.
+    fn searched(
+        &self,
+        name: &str,
+        consts: &[(&str, Const)],
+        args: &[(Key<'_>, ArgValue<'_>)],
+        base: Arc<Kernel>,
+    ) -> Result<Arc<Kernel>, Error> {
+        let Backend::Vulkan(device) = &self.ctx.backend else {
+            return Ok(base);
+        };
+        let Some(records) = &self.ctx.tune_dir else {
+            return Ok(base);
+        };
+        let (bound, _) = bind_args(&base.params, args)?;
+        let base_consts = given_consts(consts);
+        let (_, record) = tune::search_record(
+            device,
+            &self.program,
+            &base.lowered.kernel,
+            &base_consts,
+            &bound,
+            self.safe,
+            Some(records),
+        );
+        let Some(config) = record.and_then(|record| tune::stored_config(&record, name)) else {
+            return Ok(base);
+        };
+        // Consts the caller gave keep their values; the search's fill the rest.
+        let mut merged = base_consts;
+        for (tuned, value) in &config.consts {
+            if !merged.iter().any(|(given, _)| given == tuned) {
+                merged.push((tuned.clone(), *value));
+            }
+        }
+        self.specialise(name, &merged, &config.knobs)
     }
 
     fn record_path(
@@ -228,9 +271,9 @@ impl Module {
         args: &[KernelArg],
         consts: &[(String, Literal)],
     ) -> (Option<PathBuf>, Vec<String>) {
-        let keys = tune::key_values(autotune, &base.lowered.kernel, args);
-        let path = match (&self.ctx.backend, &self.ctx.cache) {
-            (Backend::Vulkan(device), Some(_)) => tune::record_path(
+        let keys = tune::key_values(&autotune.key, &base.lowered.kernel, args);
+        let path = match (&self.ctx.backend, &self.ctx.tune_dir) {
+            (Backend::Vulkan(device), Some(dir)) => Some(dir.join(tune::record_name(
                 &device.info().name,
                 &device.info().driver,
                 &self.program.sources,
@@ -238,7 +281,8 @@ impl Module {
                 &keys,
                 consts,
                 self.safe,
-            ),
+                false,
+            ))),
             _ => None,
         };
         (path, keys)
@@ -335,7 +379,7 @@ impl Module {
         })?;
         if let Some(path) = &path {
             // A result that cannot be saved is tuned again next time; the launch goes on.
-            let _ = tune::save(path, name, autotune, &tuned);
+            let _ = tune::save(path, name, &autotune.configs, &tuned, false);
         }
         Ok(TuneReport {
             kernel: name.to_string(),

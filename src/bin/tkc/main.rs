@@ -124,12 +124,25 @@ pub(crate) enum Command {
         #[arg(long, value_name = "PATH.svg", requires = "sweep")]
         plot: Option<PathBuf>,
     },
-    /// Benchmark every `#[autotune]` config of a kernel now, save the fastest, print the table.
+    /// Benchmark every `#[autotune]` config of a kernel now, or search the schedules of a
+    /// kernel without configs (tile consts and knobs, ranked by a cost model, the best few timed);
+    /// save the fastest, print the table.
     Tune {
         #[command(flatten)]
         launch: LaunchArgs,
-        #[arg(long, default_value_t = 10)]
-        iterations: u32,
+        /// Timed dispatches per config (default: 10 for `#[autotune]`, 5 for a search).
+        #[arg(long)]
+        iterations: Option<u32>,
+        /// Search even when the kernel has `#[autotune]` configs.
+        #[arg(long)]
+        search: bool,
+        /// Seconds the search may spend timing candidates (device compiles included; at least
+        /// one is timed).
+        #[arg(long, default_value_t = 40.0)]
+        budget: f64,
+        /// At most this many candidates of a search are timed.
+        #[arg(long, default_value_t = 6)]
+        max_timed: usize,
     },
     /// List the Vulkan devices.
     Devices,
@@ -297,7 +310,22 @@ fn dispatch(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Tune { launch, iterations } => tune_command(&command_line, &launch, iterations),
+        Command::Tune {
+            launch,
+            iterations,
+            search,
+            budget,
+            max_timed,
+        } => tune_command(
+            &command_line,
+            &launch,
+            &TuneArgs {
+                search,
+                budget,
+                max_timed,
+                iterations,
+            },
+        ),
         Command::Devices => devices(),
         Command::Fmt { files, check } => fmt(&files, check),
         Command::Lsp => lsp(),

@@ -1,35 +1,85 @@
-//! The autotuner: reads a kernel's `#[autotune(key = [...], configs = [...])]`, benchmarks every
-//! config on the device (warm-up, device timestamps, median), picks the fastest, and persists the
-//! choice under `$XDG_CACHE_HOME/tk/tune`, keyed by device, driver, source hash, kernel, the
-//! values of the key parameters, the `-D` consts and the safety flag. Later runs reuse it.
+//! Tuning: the autotuner of `#[autotune(key = [...], configs = [...])]` (here: benchmark every
+//! listed config on the device, warm-up, device timestamps, median, keep the fastest) and the
+//! schedule search for kernels without configs (`search`: enumerate the tile consts and the
+//! scheduling knobs, prune by the device's limits and rank by the cost model of `cost`, time the
+//! best few). Both persist their choice under `$XDG_CACHE_HOME/tk/tune` (`record`), keyed by
+//! device, driver, source hash, kernel, the values of the key parameters, the `-D` consts and the
+//! safety flag; later runs reuse it.
 //!
-//! A config sets const parameters and, with `threads`, the workgroup size (overriding the
-//! kernel's `#[threads]`). The record is a small text file:
+//! A config sets const parameters and scheduling knobs (`space::KNOBS`: `threads`, the workgroup
+//! size, overriding the kernel's `#[threads]`).
 //!
-//! ```text
-//! tk-tune 1
-//! kernel softmax
-//! config 0 {BLOCK = 1024, threads = 64} 812345.0
-//! config 1 {BLOCK = 1024, threads = 256} failed: the device allows at most 128 invocations
-//! choice 0
-//! ```
-//!
-//! Reporting progress is the caller's business (a callback per config); this module never prints.
-use crate::base::{Diagnostics, KernelArg, Literal, SourceMap};
-use crate::cache::{self, KernelCache, StableHasher};
+//! Reporting progress is the caller's business (callbacks); this module never prints.
+mod check;
+pub mod cost;
+mod prune;
+mod rank;
+pub mod record;
+pub mod search;
+pub mod space;
+mod stored;
+mod timing;
+use crate::base::{Diagnostics, KernelArg, Literal};
+use crate::cache::{self, KernelCache};
 use crate::driver::{self, Program};
 use crate::ir;
 use crate::runtime::Device;
 use crate::sema::Checked;
 use crate::syntax::ast;
 use std::fmt;
-use std::path::{Path, PathBuf};
 
-/// One candidate configuration.
-#[derive(Debug, Clone, PartialEq)]
+pub use record::{default_dir, load, load_search, record_name, save};
+pub use search::{
+    search, Candidate, Prune, Search, SearchEvent, SearchOptions, Unmodelled, Verdict,
+};
+pub use stored::{
+    save_search, search_key, search_or_reuse, search_record, stored_config, Searched,
+};
+
+/// One candidate configuration: const values and scheduling knob values (`space::KNOBS`).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
     pub consts: Vec<(String, Literal)>,
-    pub threads: Option<u32>,
+    /// Knob name (one of `space::KNOBS`) and value, in the order of `KNOBS`.
+    pub knobs: Vec<(String, u32)>,
+}
+
+impl Config {
+    /// The value of knob `name`, if the config sets it.
+    pub fn knob(&self, name: &str) -> Option<u32> {
+        self.knobs.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// Parses the text `Display` writes (`{BLOCK = 64, threads = 32}`); names of knobs become
+    /// knobs, other names consts. `None` for anything else.
+    pub fn parse(text: &str) -> Option<Config> {
+        let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?.trim();
+        let mut config = Config::default();
+        if inner.is_empty() {
+            return Some(config);
+        }
+        for part in inner.split(", ") {
+            let (name, value) = part.split_once(" = ")?;
+            let name = name.trim();
+            if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                return None;
+            }
+            if space::knob(name).is_some() {
+                config
+                    .knobs
+                    .push((name.to_string(), value.trim().parse().ok()?));
+            } else {
+                let value = match value.trim() {
+                    "true" => Literal::Bool(true),
+                    "false" => Literal::Bool(false),
+                    v if v.contains(['.', 'e', 'i', 'N']) => Literal::Float(v.parse().ok()?),
+                    v => Literal::Int(v.parse().ok()?),
+                };
+                config.consts.push((name.to_string(), value));
+            }
+        }
+        Some(config)
+    }
 }
 
 impl fmt::Display for Config {
@@ -39,14 +89,12 @@ impl fmt::Display for Config {
             .iter()
             .map(|(name, value)| format!("{name} = {}", literal_text(value)))
             .collect();
-        if let Some(threads) = self.threads {
-            parts.push(format!("threads = {threads}"));
-        }
+        parts.extend(self.knobs.iter().map(|(name, v)| format!("{name} = {v}")));
         write!(f, "{{{}}}", parts.join(", "))
     }
 }
 
-fn literal_text(value: &Literal) -> String {
+pub(crate) fn literal_text(value: &Literal) -> String {
     match value {
         Literal::Bool(b) => b.to_string(),
         Literal::Int(i) => i.to_string(),
@@ -108,10 +156,7 @@ pub fn autotune_attr(checked: &Checked, kernel: &str) -> Option<Result<Autotune,
                     }
                 }
                 ("configs", ast::AttrVal::Record { fields, .. }) => {
-                    let mut config = Config {
-                        consts: Vec::new(),
-                        threads: None,
-                    };
+                    let mut config = Config::default();
                     for (field, expr) in fields {
                         let Some(value) = literal_of(expr) else {
                             return Some(Err(format!(
@@ -119,14 +164,15 @@ pub fn autotune_attr(checked: &Checked, kernel: &str) -> Option<Result<Autotune,
                                 field.name
                             )));
                         };
-                        if field.name == "threads" {
+                        if space::knob(&field.name).is_some() {
                             match value {
                                 Literal::Int(n) if (1..=1 << 16).contains(&n) => {
-                                    config.threads = Some(n as u32)
+                                    config.knobs.push((field.name.clone(), n as u32))
                                 }
                                 _ => {
                                     return Some(Err(format!(
-                                        "autotune `threads = {}` is not a workgroup size",
+                                        "autotune `{} = {}` is out of range",
+                                        field.name,
                                         literal_text(&value)
                                     )))
                                 }
@@ -147,11 +193,10 @@ pub fn autotune_attr(checked: &Checked, kernel: &str) -> Option<Result<Autotune,
     Some(Ok(autotune))
 }
 
-/// The values of the key parameters in `args` (runtime parameter order), as `name=value` text.
-pub fn key_values(autotune: &Autotune, kernel: &ir::Kernel, args: &[KernelArg]) -> Vec<String> {
-    autotune
-        .key
-        .iter()
+/// The values of the key parameters `key` in `args` (runtime parameter order), as `name=value`
+/// text.
+pub fn key_values(key: &[String], kernel: &ir::Kernel, args: &[KernelArg]) -> Vec<String> {
+    key.iter()
         .map(|name| {
             let value = kernel
                 .params
@@ -167,7 +212,18 @@ pub fn key_values(autotune: &Autotune, kernel: &ir::Kernel, args: &[KernelArg]) 
         .collect()
 }
 
-/// Lowers kernel `kernel` with `base` consts overridden by `config`, and applies its `threads`.
+/// The runtime scalar parameters of `kernel`: what a search keys its result on when the kernel
+/// has no `#[autotune(key = [...])]` (docs/decisions.md, "Schedule search").
+pub fn scalar_params(kernel: &ir::Kernel) -> Vec<String> {
+    kernel
+        .params
+        .iter()
+        .filter(|p| matches!(p.kind, ir::ParamKind::Scalar(_)))
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+/// Lowers kernel `kernel` with `base` consts overridden by `config`, and applies its knobs.
 pub fn lower_config(
     program: &Program,
     kernel: &str,
@@ -181,8 +237,10 @@ pub fn lower_config(
         .collect();
     consts.extend(config.consts.iter().cloned());
     let mut module = driver::lower(program, kernel, &consts)?;
-    if config.threads.is_some() {
-        module.kernel.threads = config.threads;
+    for (name, value) in &config.knobs {
+        if let Some(knob) = space::knob(name) {
+            (knob.apply)(&mut module.kernel, *value);
+        }
     }
     Ok(module)
 }
@@ -193,80 +251,6 @@ pub struct Tuned {
     pub times: Vec<Result<f64, String>>,
     /// Index into the configs of the fastest one.
     pub choice: usize,
-}
-
-/// Where the tuning result for this device, program, kernel, key values and consts lives.
-#[allow(clippy::too_many_arguments)]
-pub fn record_path(
-    device: &str,
-    driver: &str,
-    sources: &SourceMap,
-    kernel: &str,
-    key_values: &[String],
-    base: &[(String, Literal)],
-    safe: bool,
-) -> Option<PathBuf> {
-    let mut hasher = StableHasher::new();
-    hasher
-        .field(device)
-        .field(driver)
-        .field(&cache::source_hash(sources))
-        .field(kernel);
-    for value in key_values {
-        hasher.field(value);
-    }
-    for (name, value) in base {
-        hasher.field(name).field(&literal_text(value));
-    }
-    hasher.field(if safe { "safe" } else { "unchecked" });
-    cache::cache_root().map(|root| root.join("tune").join(format!("{}.txt", hasher.hex())))
-}
-
-/// Reads a tuning record; `None` when absent, malformed, or made for other configs.
-pub fn load(path: &Path, kernel: &str, autotune: &Autotune) -> Option<Tuned> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    if lines.next()? != "tk-tune 1" || lines.next()? != format!("kernel {kernel}") {
-        return None;
-    }
-    let mut times = Vec::new();
-    let mut choice = None;
-    for line in lines {
-        if let Some(rest) = line.strip_prefix("config ") {
-            let (index, rest) = rest.split_once(' ')?;
-            let index: usize = index.parse().ok()?;
-            let config = autotune.configs.get(index)?;
-            let rest = rest.strip_prefix(&config.to_string())?.trim_start();
-            if index != times.len() {
-                return None;
-            }
-            times.push(match rest.strip_prefix("failed: ") {
-                Some(why) => Err(why.to_string()),
-                None => Ok(rest.parse::<f64>().ok()?),
-            });
-        } else if let Some(index) = line.strip_prefix("choice ") {
-            choice = Some(index.parse::<usize>().ok()?);
-        }
-    }
-    let choice = choice?;
-    if times.len() != autotune.configs.len() || !matches!(times.get(choice), Some(Ok(_))) {
-        return None;
-    }
-    Some(Tuned { times, choice })
-}
-
-/// Writes a tuning record atomically.
-pub fn save(path: &Path, kernel: &str, autotune: &Autotune, tuned: &Tuned) -> std::io::Result<()> {
-    let mut text = format!("tk-tune 1\nkernel {kernel}\n");
-    for (index, (config, time)) in autotune.configs.iter().zip(&tuned.times).enumerate() {
-        let time = match time {
-            Ok(ns) => format!("{ns:.1}"),
-            Err(why) => format!("failed: {}", why.replace('\n', " ")),
-        };
-        text.push_str(&format!("config {index} {config} {time}\n"));
-    }
-    text.push_str(&format!("choice {}\n", tuned.choice));
-    cache::write_atomic(path, text.as_bytes())
 }
 
 /// How a tuning run measures each config.
@@ -356,44 +340,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_round_trip_and_reject_other_configs() {
-        let autotune = Autotune {
-            key: vec!["n".into()],
-            configs: vec![
-                Config {
-                    consts: vec![("BLOCK".into(), Literal::Int(64))],
-                    threads: Some(32),
-                },
-                Config {
-                    consts: vec![("BLOCK".into(), Literal::Int(128))],
-                    threads: None,
-                },
-            ],
-        };
-        let tuned = Tuned {
-            times: vec![Ok(1500.0), Err("too big\nsecond line".into())],
-            choice: 0,
-        };
-        let dir = std::env::temp_dir().join(format!("tk-tune-unit-{}", std::process::id()));
-        let path = dir.join("record.txt");
-        save(&path, "k", &autotune, &tuned).unwrap();
-        let loaded = load(&path, "k", &autotune).unwrap();
-        assert_eq!(loaded.choice, 0);
-        assert_eq!(loaded.times[0], Ok(1500.0));
-        assert_eq!(loaded.times[1], Err("too big second line".to_string()));
-        assert!(load(&path, "other", &autotune).is_none());
-        let mut changed = autotune.clone();
-        changed.configs[1].threads = Some(64);
-        assert!(load(&path, "k", &changed).is_none());
-        let _ = std::fs::remove_dir_all(dir);
-    }
-
-    #[test]
-    fn configs_display_like_the_attribute() {
+    fn configs_display_like_the_attribute_and_parse_back() {
         let config = Config {
-            consts: vec![("BLOCK".into(), Literal::Int(256))],
-            threads: Some(64),
+            consts: vec![
+                ("BLOCK".into(), Literal::Int(256)),
+                ("EPS".into(), Literal::Float(1e-5)),
+            ],
+            knobs: vec![("threads".into(), 64)],
         };
-        assert_eq!(config.to_string(), "{BLOCK = 256, threads = 64}");
+        assert_eq!(
+            config.to_string(),
+            "{BLOCK = 256, EPS = 1e-5, threads = 64}"
+        );
+        assert_eq!(Config::parse(&config.to_string()), Some(config));
+        assert_eq!(Config::parse("{}"), Some(Config::default()));
+        assert_eq!(Config::parse("{BLOCK = }"), None);
+        assert_eq!(Config::parse("BLOCK = 1"), None);
     }
 }
