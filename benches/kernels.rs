@@ -188,6 +188,9 @@ fn main() {
             .expect("#[grid]")
             .expect("grid");
         let (bytes, flops) = traffic(&lowered, &args, grid);
+        // Specialised for the arguments' divisibility, as `tkc run` and Triton launch.
+        let mut lowered = lowered;
+        driver::specialize(&mut lowered, &args);
         let (_, artifact) = driver::compile(lowered, &device.target(), true).expect("compile");
         let pipeline = device.load(&artifact).expect("load");
         let timing = device

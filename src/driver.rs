@@ -62,6 +62,46 @@ pub fn lower(
     }
 }
 
+/// The largest divisibility a launch promises (`specialize`): 16, as Triton's, covers the widest
+/// vector access (8 elements) while giving each parameter at most five variants.
+pub const MAX_PROMISED_DIVISIBILITY: u64 = 16;
+
+/// What launch arguments `args` (in parameter order) promise: per parameter, the largest power
+/// of two up to `MAX_PROMISED_DIVISIBILITY` that divides an integer scalar's value or a buffer's
+/// element count (0 is divisible by anything); 1 for other scalars. Launches with the same
+/// promises can share one compiled specialisation.
+pub fn promises(args: &[crate::base::KernelArg]) -> Vec<u64> {
+    use crate::base::KernelArg;
+    let divisor = |v: u128| -> u64 {
+        if v == 0 {
+            MAX_PROMISED_DIVISIBILITY
+        } else {
+            (1u64 << v.trailing_zeros().min(63)).min(MAX_PROMISED_DIVISIBILITY)
+        }
+    };
+    args.iter()
+        .map(|arg| match arg {
+            KernelArg::Buffer(buffer) => divisor(buffer.len() as u128),
+            KernelArg::Scalar(Literal::Int(v)) => divisor(v.unsigned_abs()),
+            KernelArg::Scalar(_) => 1,
+        })
+        .collect()
+}
+
+/// Specialises a Lowered module for launches whose arguments make the promises of `args`
+/// (`promises`), as Triton specialises integer arguments divisible by 16: the scheduling passes
+/// may then prove vector accesses aligned and their masks the same across each vector
+/// (`ir::Kernel::divisibility`). The caller launches the result only with arguments that keep
+/// the promises; the kernel cache keys on them.
+pub fn specialize(module: &mut ir::Module, args: &[crate::base::KernelArg]) {
+    let promised = promises(args);
+    module.kernel.divisibility = if promised.iter().all(|&d| d == 1) {
+        Vec::new()
+    } else {
+        promised
+    };
+}
+
 /// How many times `compile` has run in this process (the cache tests assert that a cache hit
 /// compiles nothing).
 pub static SPIRV_COMPILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -6,9 +6,11 @@
 //! Besides the workgroup size and a layout per value and local, every instruction that has a
 //! choice of how to run carries a `Plan`:
 //!
-//! - a load or store: the width of its vector accesses (`Plan::Access`);
-//! - a reduction: in registers, by subgroup shuffles, or through the scratch array in chunks of
-//!   result registers (`ReducePlan`);
+//! - a load or store: the width of its vector accesses and what is proven of each vector
+//!   (aligned, one mask, inside the buffer or outside it whole) (`AccessPlan`);
+//! - a reduction: in registers, by subgroup shuffles, by subgroup reductions and one value per
+//!   subgroup through the scratch, or every partial through the scratch in chunks of result
+//!   registers (`ReducePlan`);
 //! - a scan: in registers, by subgroup shuffles, or staged whole through the scratch (`ScanPlan`);
 //! - a `dot`: in registers, staged with padded rows and an unrolled K loop, or on cooperative
 //!   matrices (`DotPlan`; the cooperative arrays are the schedule's `CoopPlan`);
@@ -20,6 +22,7 @@
 //! regions of different instructions may overlap (today they all start at 0).
 use super::layout::Layout;
 use super::{Elem, InstId, InstKind, Kernel, Type, ValueId};
+use crate::base::ScalarType;
 
 /// What the scheduling passes decided for one kernel.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,12 +89,8 @@ impl Schedule {
 /// How one instruction runs, where there is a choice.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
-    /// A load or store: elements per buffer access (1, 2 or 4), proven consecutive and aligned
-    /// by the axis analysis. The emitter accesses one element at a time when vector views are
-    /// off (portable output).
-    Access {
-        vector: u32,
-    },
+    /// A load or store: how its registers go to the buffer.
+    Access(AccessPlan),
     Reduce(ReducePlan),
     Scan(ScanPlan),
     Dot(DotPlan),
@@ -101,6 +100,46 @@ pub enum Plan {
     Staged(Scratch),
 }
 
+/// How a load or store accesses its buffer: groups of `vector` consecutive registers (proven
+/// consecutive by the axis analysis) as one vector access each, with what is proven of every
+/// group. The emitter accesses one element at a time when vector views are off (portable
+/// output).
+///
+/// A group goes as one vector when all its elements are wanted (their masks, and in safe mode
+/// their bounds, hold) and, unless `aligned`, its first index is a multiple of `vector` at run
+/// time; otherwise element by element. With `one_mask` and (in safe mode) `whole_vectors`,
+/// every element of a group is wanted or none is: one condition per group and no
+/// element-by-element path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessPlan {
+    /// Elements per buffer access: 1, 2 or 4 (8 through a CPU device's 64-bit views).
+    pub vector: u32,
+    /// The first index of every group is proven a multiple of `vector`.
+    pub aligned: bool,
+    /// The mask is proven the same across every group (or there is none).
+    pub one_mask: bool,
+    /// The buffer's element count is proven a multiple of `vector` (the launch promised it), so
+    /// an aligned group lies inside the buffer whole or outside it whole.
+    pub whole_vectors: bool,
+}
+
+impl AccessPlan {
+    /// One element per access.
+    pub fn scalar() -> AccessPlan {
+        AccessPlan {
+            vector: 1,
+            aligned: true,
+            one_mask: true,
+            whole_vectors: true,
+        }
+    }
+    /// Every element of a group is wanted or none is, so one condition serves the group
+    /// (`safe`: bounds are checked too).
+    pub fn one_condition(&self, safe: bool) -> bool {
+        self.aligned && self.one_mask && (self.whole_vectors || !safe)
+    }
+}
+
 /// A reduction across the invocations that hold its reduced dims.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReducePlan {
@@ -108,6 +147,13 @@ pub enum ReducePlan {
     Registers,
     /// Butterflies of subgroup shuffles (the workgroup is one subgroup).
     Subgroup,
+    /// The reduction group is the whole workgroup: each subgroup reduces its partials with one
+    /// `OpGroupNonUniform…` reduction (any subgroup size, any assignment of invocations to
+    /// subgroups), one invocation per subgroup writes the subgroup's value to the scratch, and
+    /// every invocation combines the `NumSubgroups` values in subgroup order, `chunk` result
+    /// registers at a time. The scratch holds a slot per invocation, the most subgroups there
+    /// can be.
+    Subgroups { chunk: u32, scratch: Scratch },
     /// One partial per invocation through the scratch, `chunk` result registers at a time.
     Shared { chunk: u32, scratch: Scratch },
 }
@@ -178,6 +224,7 @@ impl Plan {
     pub fn scratch(&self) -> Option<Scratch> {
         match self {
             Plan::Reduce(ReducePlan::Shared { scratch, .. })
+            | Plan::Reduce(ReducePlan::Subgroups { scratch, .. })
             | Plan::Scan(ScanPlan::Shared(scratch))
             | Plan::Dot(DotPlan::Staged(DotStaging { scratch, .. }))
             | Plan::Convert(ConvertPlan::Shared(scratch))
@@ -189,6 +236,7 @@ impl Plan {
     pub fn scratch_mut(&mut self) -> Option<&mut Scratch> {
         match self {
             Plan::Reduce(ReducePlan::Shared { scratch, .. })
+            | Plan::Reduce(ReducePlan::Subgroups { scratch, .. })
             | Plan::Scan(ScanPlan::Shared(scratch))
             | Plan::Dot(DotPlan::Staged(DotStaging { scratch, .. }))
             | Plan::Convert(ConvertPlan::Shared(scratch))
@@ -219,6 +267,15 @@ impl CoopPlan {
     }
 }
 
+/// Whether a reduction of `ty` elements can combine through `OpGroupNonUniform` reductions:
+/// 32-bit floats and integers (narrower and wider types need `shaderSubgroupExtendedTypes`).
+pub fn subgroup_reducible(ty: &Type) -> bool {
+    matches!(
+        ty.elem,
+        Elem::Scalar(ScalarType::F32 | ScalarType::I32 | ScalarType::U32)
+    )
+}
+
 /// 32-bit words one element of `ty` occupies in the scratch array.
 pub fn scratch_words(ty: &Type) -> u32 {
     match ty.elem {
@@ -247,13 +304,14 @@ pub fn scratch_needed(kernel: &Kernel, layouts: &[Option<Layout>], id: InstId, p
             .saturating_mul(4)
     };
     match (plan, &kernel.insts[id].kind) {
-        (Plan::Reduce(ReducePlan::Shared { chunk, .. }), InstKind::Reduce { value, .. }) => {
-            layout_of(*value)
-                .threads()
-                .saturating_mul(*chunk)
-                .saturating_mul(scratch_words(kernel.ty(*value)))
-                .saturating_mul(4)
-        }
+        (
+            Plan::Reduce(ReducePlan::Shared { chunk, .. } | ReducePlan::Subgroups { chunk, .. }),
+            InstKind::Reduce { value, .. },
+        ) => layout_of(*value)
+            .threads()
+            .saturating_mul(*chunk)
+            .saturating_mul(scratch_words(kernel.ty(*value)))
+            .saturating_mul(4),
         (Plan::Scan(ScanPlan::Shared(_)), InstKind::Scan { value, .. }) => tile(*value),
         (Plan::Convert(ConvertPlan::Shared(_)), InstKind::ConvertLayout(_)) => tile(id),
         (Plan::Dot(DotPlan::Staged(s)), InstKind::Dot { a, .. }) => {

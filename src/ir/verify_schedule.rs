@@ -5,7 +5,9 @@
 //! `shared_bytes` and holds what its plan stages; the scratch and the cooperative arrays fit the
 //! target's limit. In the `Scheduled` stage every instruction that has a choice has its plan.
 use super::layout::{local_map, register_dot_operands, Layout, Projection};
-use super::schedule::{scratch_needed, ConvertPlan, DotPlan, Plan, ReducePlan, ScanPlan, Schedule};
+use super::schedule::{
+    scratch_needed, subgroup_reducible, ConvertPlan, DotPlan, Plan, ReducePlan, ScanPlan, Schedule,
+};
 use super::*;
 
 /// Checks `schedule` against `kernel`; `placed` marks the instructions in the body.
@@ -128,13 +130,13 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
         }
     };
     match (&kernel.insts[id].kind, plan) {
-        (InstKind::Load { ptr, .. }, Plan::Access { vector }) => {
+        (InstKind::Load { ptr, .. }, Plan::Access(access)) => {
             let elem = kernel.ty(id).scalar_type();
-            check_vector(*vector, elem, &layout_of(id), &layout_of(*ptr))
+            check_vector(access.vector, elem, &layout_of(id), &layout_of(*ptr))
         }
-        (InstKind::Store { ptr, value, .. }, Plan::Access { vector }) => {
+        (InstKind::Store { ptr, value, .. }, Plan::Access(access)) => {
             let elem = kernel.ty(*value).scalar_type();
-            check_vector(*vector, elem, &layout_of(*ptr), &layout_of(*ptr))
+            check_vector(access.vector, elem, &layout_of(*ptr), &layout_of(*ptr))
         }
         (InstKind::Reduce { value, axis, .. }, Plan::Reduce(reduce)) => {
             let across = !layout_of(*value).reduction_group_dims(*axis).is_empty();
@@ -145,16 +147,33 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
                 ReducePlan::Registers => Ok(()),
                 _ if !across => Err("a reduction within each invocation leaves registers".into()),
                 ReducePlan::Subgroup => subgroup(),
-                ReducePlan::Shared { chunk, .. } => {
-                    let results = layout_of(id).regs().max(1);
-                    if (1..=results).contains(chunk) {
-                        Ok(())
-                    } else {
+                ReducePlan::Subgroups { chunk, .. } => {
+                    let src = layout_of(*value);
+                    let spanned: u32 = match src.base() {
+                        Some(b) => src
+                            .reduction_group_dims(*axis)
+                            .iter()
+                            .map(|&d| b.threads_per_dim[d])
+                            .product(),
+                        None => 1,
+                    };
+                    check_chunk(*chunk, layout_of(id).regs())?;
+                    if spanned != schedule.threads {
                         Err(format!(
-                            "chunks of {chunk} result registers, not between 1 and {results}"
+                            "a reduction by subgroups over {spanned} of the workgroup's {} \
+                             invocations (it needs them all)",
+                            schedule.threads
                         ))
+                    } else if !subgroup_reducible(kernel.ty(*value)) {
+                        Err(format!(
+                            "a reduction of {} by subgroup operations",
+                            show(kernel.ty(*value))
+                        ))
+                    } else {
+                        Ok(())
                     }
                 }
+                ReducePlan::Shared { chunk, .. } => check_chunk(*chunk, layout_of(id).regs()),
             }
         }
         (InstKind::Scan { value, axis, .. }, Plan::Scan(scan)) => {
@@ -242,6 +261,18 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
         (_, plan) => Err(format!(
             "has a plan for another kind of instruction: {plan:?}"
         )),
+    }
+}
+
+/// `chunk` result registers at a time, between 1 and all `results` of them.
+fn check_chunk(chunk: u32, results: u32) -> Result<(), String> {
+    let results = results.max(1);
+    if (1..=results).contains(&chunk) {
+        Ok(())
+    } else {
+        Err(format!(
+            "chunks of {chunk} result registers, not between 1 and {results}"
+        ))
     }
 }
 
@@ -375,7 +406,7 @@ mod tests {
     use crate::abi::Target;
     use crate::ir::builder::Builder;
     use crate::ir::layout::Blocked;
-    use crate::ir::schedule::{CoopPlan, DotStaging, Scratch};
+    use crate::ir::schedule::{AccessPlan, CoopPlan, DotStaging, Scratch};
     use crate::ir::verify::verify;
 
     use crate::ir::test_kernels::hand_scheduled_sum;
@@ -500,10 +531,14 @@ mod tests {
             verify(&m),
             Err("the schedule has 0 plans for 2 instructions".into())
         );
-        schedule_of(&mut m).plans = vec![None, Some(Plan::Access { vector: 1 })];
+        schedule_of(&mut m).plans = vec![None, Some(Plan::Access(AccessPlan::scalar()))];
         assert_eq!(
             verify(&m),
-            Err("%1: has a plan for another kind of instruction: Access { vector: 1 }".into())
+            Err(
+                "%1: has a plan for another kind of instruction: Access(AccessPlan { vector: 1, \
+                 aligned: true, one_mask: true, whole_vectors: true })"
+                    .into()
+            )
         );
     }
 
@@ -593,11 +628,15 @@ mod tests {
         let mut m = scheduled(SCAN, &Target::portable());
         let load = find(&m, |k| matches!(k, InstKind::Load { .. }));
         let store = find(&m, |k| matches!(k, InstKind::Store { .. }));
-        assert_eq!(
-            schedule_of(&mut m).plan(store),
-            Some(&Plan::Access { vector: 4 })
-        );
-        schedule_of(&mut m).plans[load.index()] = Some(Plan::Access { vector: 3 });
+        let four = AccessPlan {
+            vector: 4,
+            aligned: true,
+            one_mask: true,
+            whole_vectors: false,
+        };
+        assert_eq!(schedule_of(&mut m).plan(store), Some(&Plan::Access(four)));
+        schedule_of(&mut m).plans[load.index()] =
+            Some(Plan::Access(AccessPlan { vector: 3, ..four }));
         assert_eq!(
             verify(&m),
             Err(format!(
@@ -605,7 +644,7 @@ mod tests {
                 load.index()
             ))
         );
-        schedule_of(&mut m).plans[load.index()] = Some(Plan::Access { vector: 4 });
+        schedule_of(&mut m).plans[load.index()] = Some(Plan::Access(four));
         // Two elements per invocation cannot make vectors of four.
         let InstKind::Store { ptr, .. } = m.kernel.insts[store].kind else {
             unreachable!()

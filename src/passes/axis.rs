@@ -5,8 +5,11 @@
 //! aligned elements, so one vec2/vec4 access can serve the group.
 //!
 //! Every figure is a power of two. The facts come from `arange`, constants, splats, broadcasts,
-//! additions and multiplications; anything else (loads, locals, comparisons) knows nothing
-//! (all ones), which is always safe.
+//! additions and multiplications, and from what the launch promises about its integer arguments
+//! (`ir::Kernel::divisibility`, `driver::specialize`); anything else (loads, locals) knows
+//! nothing (all ones), which is always safe. Bool values (masks) carry constancy: a comparison
+//! `x < m` of a run of consecutive values against a value constant over it is constant over
+//! aligned blocks as wide as what divides both, so a vector access can take one mask per vector.
 use super::layouts::for_each_inst;
 use crate::base::Literal;
 use crate::ir::{BinaryOp, InstKind, Kernel};
@@ -75,8 +78,8 @@ pub fn analyze(kernel: &Kernel) -> Vec<Option<AxisInfo>> {
         let Some(ty) = &inst.ty else {
             return;
         };
-        let is_int = ty.scalar_type().is_none_or(|s| s.is_int());
-        if !is_int {
+        let tracked = ty.scalar_type().is_none_or(|s| s.is_int() || s.is_bool());
+        if !tracked {
             return;
         }
         let shape = &ty.shape;
@@ -89,10 +92,14 @@ pub fn analyze(kernel: &Kernel) -> Vec<Option<AxisInfo>> {
         };
         let result = match &inst.kind {
             InstKind::Const(Literal::Int(v)) => AxisInfo::uniform(shape, power_of_two_divisor(*v)),
-            // A pointer parameter starts at element 0 of its buffer.
+            InstKind::Const(_) => AxisInfo::uniform(shape, 1),
+            // A pointer parameter starts at element 0 of its buffer; an integer parameter is
+            // divisible by what the launch promises.
             InstKind::Param(n) => match kernel.params[*n as usize].kind {
                 crate::ir::ParamKind::Pointer { .. } => AxisInfo::uniform(shape, MAX_DIVISIBILITY),
-                crate::ir::ParamKind::Scalar(_) => AxisInfo::uniform(shape, 1),
+                crate::ir::ParamKind::Scalar(_) => {
+                    AxisInfo::uniform(shape, kernel.param_divisibility(*n))
+                }
             },
             InstKind::ProgramId(_) | InstKind::NumPrograms(_) => AxisInfo::uniform(shape, 1),
             InstKind::Arange { start } => AxisInfo {
@@ -177,8 +184,11 @@ pub fn analyze(kernel: &Kernel) -> Vec<Option<AxisInfo>> {
                 }
             }
             InstKind::Select {
-                on_true, on_false, ..
-            } => elementwise(rank, &[&get(*on_true), &get(*on_false)]),
+                cond,
+                on_true,
+                on_false,
+            } => elementwise(rank, &[&get(*cond), &get(*on_true), &get(*on_false)]),
+            InstKind::Compare { op, lhs, rhs } => compare(*op, &get(*lhs), &get(*rhs)),
             _ => AxisInfo::unknown(rank),
         };
         info[id.index()] = Some(clamp(result, shape));
@@ -207,6 +217,33 @@ fn add(a: &AxisInfo, b: &AxisInfo) -> AxisInfo {
             .map(|d| a.constancy[d].min(b.constancy[d]))
             .collect(),
     }
+}
+
+/// A comparison: constant where both operands are, and over aligned blocks where a run of
+/// consecutive values meets a value constant over the block and both are multiples of the
+/// block's width: for `s` and `m` multiples of `k`, `x < m` is the same for every `x` in
+/// `[s, s + k)` (all true when `m >= s + k`, all false when `m <= s`). Only `<` and `>=` (and
+/// their mirrors) split at multiples of `k`; `<=` and `>` split one past them.
+fn compare(op: crate::ir::CmpOp, lhs: &AxisInfo, rhs: &AxisInfo) -> AxisInfo {
+    use crate::ir::CmpOp::*;
+    let rank = lhs.contiguity.len();
+    let mut out = elementwise(rank, &[lhs, rhs]);
+    // Which operand runs and which stays constant, for the orders that split at multiples.
+    let (run, constant) = match op {
+        Lt | Ge => (lhs, rhs),
+        Gt | Le => (rhs, lhs),
+        Eq | Ne => return out,
+    };
+    for d in 0..rank {
+        let block = run.contiguity[d]
+            .min(run.divisibility[d])
+            .min(constant.constancy[d])
+            .min(constant.element_divisibility(d));
+        if run.contiguity[d] > 1 {
+            out.constancy[d] = out.constancy[d].max(block);
+        }
+    }
+    out
 }
 
 /// Any other elementwise operation: only constancy survives.

@@ -505,6 +505,18 @@ impl Emitter<'_> {
         body: &Region,
         step: &mut dyn FnMut(&mut Self) -> R<()>,
     ) -> R<()> {
+        self.structured_loop(check, &mut |e| e.region(body), step)
+    }
+
+    /// A structured loop: header (with the merge instruction) → `check` → `body` → continue
+    /// block (`step`) → header. `check` emits the condition and returns it; `body` may end its
+    /// block itself (a `break` or `continue` to the innermost loop's labels).
+    pub(crate) fn structured_loop(
+        &mut self,
+        check: &mut dyn FnMut(&mut Self) -> R<Word>,
+        body: &mut dyn FnMut(&mut Self) -> R<()>,
+        step: &mut dyn FnMut(&mut Self) -> R<()>,
+    ) -> R<()> {
         let header = self.cx.id();
         let check_label = self.cx.id();
         let body_label = self.cx.id();
@@ -525,7 +537,7 @@ impl Emitter<'_> {
             .map_err(ice)?;
         self.cx.begin_block(body_label)?;
         self.loops.push(LoopLabels { merge, cont });
-        self.region(body)?;
+        body(self)?;
         self.loops.pop();
         if self.cx.block_open() {
             self.cx.branch(cont)?;

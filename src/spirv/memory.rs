@@ -10,6 +10,7 @@ use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::abi;
 use crate::base::{Diagnostic, ScalarType};
+use crate::ir::schedule::AccessPlan;
 use crate::ir::{InstId, Plan, ValueId};
 use rspirv::dr::Operand;
 use spirv::{Decoration, Op, StorageClass, Word};
@@ -184,23 +185,87 @@ impl Emitter<'_> {
         self.cx.op(Op::Select, u, &[present, length, zero])
     }
 
-    /// Elements per buffer access of load or store `id`: its plan's vector width when vector
-    /// views are on, else 1.
-    fn vector_width(&self, id: InstId, registers: usize) -> R<u32> {
-        let vector = match self.plan(id)? {
-            Plan::Access { vector } => *vector,
+    /// How load or store `id` accesses its buffer: its plan, with one element per access when
+    /// vector views are off (portable output).
+    fn access_plan(&self, id: InstId, registers: usize) -> R<AccessPlan> {
+        let plan = match self.plan(id)? {
+            Plan::Access(access) => *access,
             other => return Err(super::shared::plan_mismatch(id, other)),
         };
-        if !self.options.vector_views || vector == 1 {
-            return Ok(1);
+        if !self.options.vector_views || plan.vector == 1 {
+            return Ok(AccessPlan::scalar());
         }
-        if !registers.is_multiple_of(vector as usize) {
+        if !registers.is_multiple_of(plan.vector as usize) {
             return Err(Diagnostic::internal(format!(
-                "%{}: {registers} registers in vectors of {vector}",
-                id.index()
+                "%{}: {registers} registers in vectors of {}",
+                id.index(),
+                plan.vector
             )));
         }
-        Ok(vector)
+        Ok(plan)
+    }
+
+    /// The condition under which a group starting at index `first` goes as one vector: `wanted`
+    /// (every element's mask and bounds), and, when the plan has not proven it, the index being
+    /// a multiple of `width` at run time.
+    fn whole_vector_condition(
+        &mut self,
+        plan: &AccessPlan,
+        wanted: &[Word],
+        first: Word,
+    ) -> R<Option<Word>> {
+        let mut conds = wanted.to_vec();
+        if !plan.aligned {
+            let idx_ty = self.idx_ty();
+            let bool_ty = self.cx.bool_ty();
+            let low = self
+                .cx
+                .const_bits(idx_ty, plan.vector as u64 - 1, self.idx64);
+            let zero = self.cx.const_bits(idx_ty, 0, self.idx64);
+            let rest = self.cx.op(Op::BitwiseAnd, idx_ty, &[first, low])?;
+            conds.push(self.cx.op(Op::IEqual, bool_ty, &[rest, zero])?);
+        }
+        self.all(&conds)
+    }
+
+    /// Emits `if cond { then() } else { otherwise() }` where both produce as many values of
+    /// type `ty` (none for stores), and returns the values through phis.
+    fn select_paths(
+        &mut self,
+        cond: Word,
+        ty: Word,
+        then: &mut dyn FnMut(&mut Self) -> R<Vec<Word>>,
+        otherwise: &mut dyn FnMut(&mut Self) -> R<Vec<Word>>,
+    ) -> R<Vec<Word>> {
+        let then_label = self.cx.id();
+        let else_label = self.cx.id();
+        let merge = self.cx.id();
+        self.cx
+            .b
+            .selection_merge(merge, spirv::SelectionControl::NONE)
+            .map_err(ice)?;
+        self.cx
+            .b
+            .branch_conditional(cond, then_label, else_label, [])
+            .map_err(ice)?;
+        self.cx.begin_block(then_label)?;
+        let a = then(self)?;
+        let then_end = self.current_label()?;
+        self.cx.branch(merge)?;
+        self.cx.begin_block(else_label)?;
+        let b = otherwise(self)?;
+        let else_end = self.current_label()?;
+        self.cx.branch(merge)?;
+        self.cx.begin_block(merge)?;
+        a.into_iter()
+            .zip(b)
+            .map(|(x, y)| {
+                self.cx
+                    .b
+                    .phi(ty, None, [(x, then_end), (y, else_end)])
+                    .map_err(ice)
+            })
+            .collect()
     }
 
     /// The vec`width` view of a pointer parameter's buffer: a second variable at the same
@@ -347,41 +412,32 @@ impl Emitter<'_> {
         } else {
             None
         };
-        let bool_ty = self.cx.bool_ty();
-        // Per register: the condition under which it really loads (mask and bounds).
-        let mut conds = Vec::new();
+        let plan = self.access_plan(id, idx.len())?;
+        let width = plan.vector as usize;
+        let one_condition = width > 1 && plan.one_condition(safe);
+        // Per register: the condition under which it really loads (mask and bounds), `None`
+        // for an unconditional load. With one condition per group only the groups' first
+        // registers need one.
+        let mut conds = vec![None; idx.len()];
         let mut violations = Vec::new();
         for (r, &i) in idx.iter().enumerate() {
-            let m = masks.as_ref().map(|m| m[r]);
-            let inb = match len {
-                Some(l) => Some(self.in_bounds(l, i)?),
-                None => None,
-            };
-            if let Some(inb) = inb {
-                let bad = self.cx.op(Op::LogicalNot, bool_ty, &[inb])?;
-                let bad = match m {
-                    Some(m) => self.cx.op(Op::LogicalAnd, bool_ty, &[m, bad])?,
-                    None => bad,
-                };
-                violations.push((bad, i));
+            if one_condition && r % width != 0 {
+                continue;
             }
-            conds.push(self.all(&m.into_iter().chain(inb).collect::<Vec<_>>())?);
+            let m = masks.as_ref().map(|m| m[r]);
+            conds[r] = self.guarded_condition(m, len, i, &mut violations)?;
         }
-        let width = self.vector_width(id, idx.len())?;
         let mut out = Vec::new();
         if width == 1 {
             for (r, &i) in idx.iter().enumerate() {
                 out.push(self.masked_element(&buffer, conds[r], i, others[r], reg_ty)?);
             }
         } else {
-            let view = self.vector_view(param, width)?;
+            let view = self.vector_view(param, width as u32)?;
             let vec_ty = view.storage_ty;
-            for group in 0..idx.len() / width as usize {
-                let range = group * width as usize..(group + 1) * width as usize;
-                let vi = self.vector_index(idx[range.start], width)?;
-                let group_conds: Vec<Word> =
-                    conds[range.clone()].iter().flatten().copied().collect();
-                let all = self.all(&group_conds)?;
+            for group in 0..idx.len() / width {
+                let range = group * width..(group + 1) * width;
+                let vi = self.vector_index(idx[range.start], width as u32)?;
                 let load_vector = |e: &mut Self| -> R<Vec<Word>> {
                     let p = e.element_ptr(&view, vi)?;
                     let v = e.cx.load(vec_ty, p)?;
@@ -389,48 +445,51 @@ impl Emitter<'_> {
                         Some(lanes) => e.cx.op(Op::Bitcast, lanes, &[v])?,
                         None => v,
                     };
-                    (0..width)
+                    (0..width as u32)
                         .map(|k| e.cx.b.composite_extract(reg_ty, None, v, [k]).map_err(ice))
                         .collect()
                 };
-                match all {
+                let others = others[range.clone()].to_vec();
+                if one_condition {
+                    // Every element of the group is wanted or none is.
+                    match conds[range.start] {
+                        None => out.extend(load_vector(self)?),
+                        Some(c) => out.extend(self.select_paths(
+                            c,
+                            reg_ty,
+                            &mut |e| load_vector(e),
+                            &mut |_| Ok(others.clone()),
+                        )?),
+                    }
+                    continue;
+                }
+                let wanted: Vec<Word> = conds[range.clone()].iter().flatten().copied().collect();
+                match self.whole_vector_condition(&plan, &wanted, idx[range.start])? {
                     None => out.extend(load_vector(self)?),
+                    // One branch per vector: whole vectors load at once, a partial or
+                    // unaligned one element by element.
                     Some(all) => {
-                        // One branch per vector: whole vectors load at once, a partial one
-                        // (the tail of the data) element by element.
-                        let whole = self.cx.id();
-                        let partial = self.cx.id();
-                        let merge = self.cx.id();
-                        self.cx
-                            .b
-                            .selection_merge(merge, spirv::SelectionControl::NONE)
-                            .map_err(ice)?;
-                        self.cx
-                            .b
-                            .branch_conditional(all, whole, partial, [])
-                            .map_err(ice)?;
-                        self.cx.begin_block(whole)?;
-                        let from_vector = load_vector(self)?;
-                        let whole_end = self.current_label()?;
-                        self.cx.branch(merge)?;
-                        self.cx.begin_block(partial)?;
-                        let mut from_elements = Vec::new();
-                        for r in range.clone() {
-                            from_elements.push(
-                                self.masked_element(&buffer, conds[r], idx[r], others[r], reg_ty)?,
-                            );
-                        }
-                        let partial_end = self.current_label()?;
-                        self.cx.branch(merge)?;
-                        self.cx.begin_block(merge)?;
-                        for (a, b) in from_vector.into_iter().zip(from_elements) {
-                            out.push(
-                                self.cx
-                                    .b
-                                    .phi(reg_ty, None, [(a, whole_end), (b, partial_end)])
-                                    .map_err(ice)?,
-                            );
-                        }
+                        let buffer = buffer.clone();
+                        let (idx, conds) = (&idx, &conds);
+                        out.extend(self.select_paths(
+                            all,
+                            reg_ty,
+                            &mut |e| load_vector(e),
+                            &mut |e| {
+                                range
+                                    .clone()
+                                    .map(|r| {
+                                        e.masked_element(
+                                            &buffer,
+                                            conds[r],
+                                            idx[r],
+                                            others[r - range.start],
+                                            reg_ty,
+                                        )
+                                    })
+                                    .collect()
+                            },
+                        )?);
                     }
                 }
             }
@@ -462,12 +521,25 @@ impl Emitter<'_> {
         } else {
             None
         };
+        let plan = self.access_plan(id, idx.len())?;
+        let width = plan.vector as usize;
+        let one_condition = width > 1 && plan.one_condition(self.options.safe);
+        // A group whose registers all hold their element's first copy; only those may go as
+        // one vector.
+        let whole_group = |r: usize| {
+            let start = r - r % width;
+            (start..start + width).all(|k| register_is_primary(&layout, k as u32))
+        };
         let mut violations = Vec::new();
         // Per register: `None` when it never stores, else the condition under which it does.
+        // With one condition per group only the first register of a group of primary
+        // registers needs one.
         let mut conds: Vec<Option<Option<Word>>> = Vec::new();
         for (r, &i) in idx.iter().enumerate() {
             // Registers repeating an earlier register's element never store.
-            if !register_is_primary(&layout, r as u32) {
+            if !register_is_primary(&layout, r as u32)
+                || (one_condition && r % width != 0 && whole_group(r))
+            {
                 conds.push(None);
                 continue;
             }
@@ -480,7 +552,6 @@ impl Emitter<'_> {
                 &mut violations,
             )?));
         }
-        let width = self.vector_width(id, idx.len())?;
         let store_elements = |e: &mut Self, range: std::ops::Range<usize>| -> R<()> {
             for r in range {
                 let Some(cond) = conds[r] else { continue };
@@ -496,14 +567,14 @@ impl Emitter<'_> {
         if width == 1 {
             store_elements(self, 0..idx.len())?;
         } else {
-            let view = self.vector_view(param, width)?;
-            for group in 0..idx.len() / width as usize {
-                let range = group * width as usize..(group + 1) * width as usize;
-                if conds[range.clone()].iter().any(|c| c.is_none()) {
+            let view = self.vector_view(param, width as u32)?;
+            for group in 0..idx.len() / width {
+                let range = group * width..(group + 1) * width;
+                if !whole_group(range.start) {
                     store_elements(self, range)?;
                     continue;
                 }
-                let vi = self.vector_index(idx[range.start], width)?;
+                let vi = self.vector_index(idx[range.start], width as u32)?;
                 let parts: Vec<Word> = values[range.clone()].to_vec();
                 let vector = self
                     .cx
@@ -514,40 +585,37 @@ impl Emitter<'_> {
                     Some(_) => self.cx.op(Op::Bitcast, view.storage_ty, &[vector])?,
                     None => vector,
                 };
-                let group_conds: Vec<Word> = conds[range.clone()]
+                let view = view.clone();
+                let mut store_vector = |e: &mut Self| -> R<()> {
+                    let p = e.element_ptr(&view, vi)?;
+                    e.cx.store(p, vector)
+                };
+                if one_condition {
+                    // Every element of the group is wanted or none is.
+                    match conds[range.start].flatten() {
+                        None => store_vector(self)?,
+                        Some(c) => self.guarded(c, &mut store_vector)?,
+                    }
+                    continue;
+                }
+                let wanted: Vec<Word> = conds[range.clone()]
                     .iter()
                     .flatten()
                     .flatten()
                     .copied()
                     .collect();
-                let all = self.all(&group_conds)?;
-                let view = view.clone();
-                let store_vector = |e: &mut Self| -> R<()> {
-                    let p = e.element_ptr(&view, vi)?;
-                    e.cx.store(p, vector)
-                };
-                match all {
+                match self.whole_vector_condition(&plan, &wanted, idx[range.start])? {
                     None => store_vector(self)?,
                     Some(all) => {
-                        // One branch per vector; a partial vector stores element by element.
-                        let whole = self.cx.id();
-                        let partial = self.cx.id();
-                        let merge = self.cx.id();
-                        self.cx
-                            .b
-                            .selection_merge(merge, spirv::SelectionControl::NONE)
-                            .map_err(ice)?;
-                        self.cx
-                            .b
-                            .branch_conditional(all, whole, partial, [])
-                            .map_err(ice)?;
-                        self.cx.begin_block(whole)?;
-                        store_vector(self)?;
-                        self.cx.branch(merge)?;
-                        self.cx.begin_block(partial)?;
-                        store_elements(self, range)?;
-                        self.cx.branch(merge)?;
-                        self.cx.begin_block(merge)?;
+                        // One branch per vector; a partial or unaligned vector stores element
+                        // by element.
+                        let u = self.cx.u32();
+                        self.select_paths(
+                            all,
+                            u,
+                            &mut |e| store_vector(e).map(|()| Vec::new()),
+                            &mut |e| store_elements(e, range.clone()).map(|()| Vec::new()),
+                        )?;
                     }
                 }
             }

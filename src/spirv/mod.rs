@@ -179,6 +179,9 @@ pub(crate) struct Emitter<'a> {
     builtin_lii: Word,
     /// `SubgroupLocalInvocationId`, declared when the workgroup is one subgroup.
     builtin_lane: Option<Word>,
+    /// `SubgroupId` and `NumSubgroups`, declared when a reduction goes through subgroups
+    /// (`ReducePlan::Subgroups`) or cooperative matrices use them.
+    subgroup_ids: Option<(Word, Word)>,
     /// The cooperative-matrix arrays and builtins, declared when the schedule has a `CoopPlan`.
     coop: Option<coop::Coop>,
     shared_var: Option<Word>,
@@ -253,6 +256,7 @@ impl<'a> Emitter<'a> {
             builtin_wg: 0,
             builtin_lii: 0,
             builtin_lane: None,
+            subgroup_ids: None,
             coop: None,
             shared_var: None,
             main: 0,
@@ -458,7 +462,8 @@ impl<'a> Emitter<'a> {
             self.cx.b.name(var, "tk_scratch");
             self.shared_var = Some(var);
         }
-        self.declare_coop()
+        self.declare_coop()?;
+        self.declare_subgroup_ids()
     }
 
     /// The SPIR-V type of a push or uniform field.
@@ -710,8 +715,8 @@ impl<'a> Emitter<'a> {
         self.cx.b.end_function().map_err(ice)?;
         let mut interface = vec![self.builtin_wg, self.builtin_lii];
         interface.extend(self.builtin_lane);
-        if let Some(coop) = &self.coop {
-            interface.extend([coop.subgroup_id, coop.num_subgroups]);
+        if let Some((id, count)) = self.subgroup_ids {
+            interface.extend([id, count]);
         }
         interface.sort();
         let threads = self.schedule.threads;

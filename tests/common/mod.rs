@@ -98,6 +98,9 @@ pub fn run_source(
             tk::interp::run(&lowered, &mut args, grid).map_err(|e| format!("interp: {e:?}"))?
         }
         Backend::Vulkan(device) => {
+            // Specialised for what the arguments promise, as `tkc run` compiles a launch.
+            let mut lowered = lowered;
+            driver::specialize(&mut lowered, &args);
             let (_, artifact) = driver::compile(lowered, &device.target(), true)
                 .map_err(|d| diag::render(&d.into(), &program.sources, false))?;
             validate_spirv(&artifact.words)?;
