@@ -102,6 +102,21 @@ pub fn specialize(module: &mut ir::Module, args: &[crate::base::KernelArg]) {
     };
 }
 
+/// Specialises a Lowered module as `specialize` would for arguments whose integers and buffer
+/// lengths are all divisible by `divisor` (`tkc build --divisible`).
+pub fn specialize_all(module: &mut ir::Module, divisor: u64) {
+    module.kernel.divisibility = module
+        .kernel
+        .params
+        .iter()
+        .map(|p| match p.kind {
+            ir::ParamKind::Pointer { .. } => divisor,
+            ir::ParamKind::Scalar(t) if t.is_int() => divisor,
+            ir::ParamKind::Scalar(_) => 1,
+        })
+        .collect();
+}
+
 /// How many times `compile` has run in this process (the cache tests assert that a cache hit
 /// compiles nothing).
 pub static SPIRV_COMPILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -311,10 +311,10 @@ fn vector_add_specialised_has_no_element_path() {
             "{printed}"
         );
         let ops = memory_ops(&artifact);
-        // GPU: vec4 of f32; CPU: u64vec2 (lavapipe costs per component); nothing narrower
+        // GPU: vec4 of f32; CPU: u64vec4 (lavapipe costs per component); nothing narrower
         // but the status words of safe mode.
         let wide = if target.processor == tk::abi::Processor::Cpu {
-            "u64x2"
+            "u64x4"
         } else {
             "f32x4"
         };

@@ -29,11 +29,12 @@ pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic
 
     // CPU devices compute `dot` in registers (no barriers); GPUs stage it in shared memory.
     let register_dot = target.processor == crate::abi::Processor::Cpu;
-    layouts::assign_layouts(&mut module.kernel, threads, register_dot);
+    let widest = vectors::widest_vector(target);
+    layouts::assign_layouts(&mut module.kernel, threads, register_dot, widest);
     module.kernel.stage = Stage::LaidOut;
     check(&module, "assign_layouts")?;
 
-    vectors::plan_accesses(&mut module.kernel);
+    vectors::plan_accesses(&mut module.kernel, widest);
     check(&module, "plan_accesses")?;
 
     shared::plan_shared_memory(&mut module.kernel, target)?;

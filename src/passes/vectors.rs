@@ -16,8 +16,22 @@ use crate::base::ScalarType;
 use crate::ir::schedule::AccessPlan;
 use crate::ir::{InstKind, Kernel, Layout, Plan, ValueId};
 
-/// Records a `Plan::Access` for every load and store of `kernel`.
-pub fn plan_accesses(kernel: &mut Kernel) {
+/// The widest vector access of `target`, in 32-bit elements: 8 on CPU devices with 64-bit
+/// integers, whose vector views carry two elements per 64-bit component (`spirv::memory`):
+/// lavapipe moves every buffer access in a loop over its SIMD lanes with a step per component,
+/// so four u64 components move eight elements for the price of four (BENCHMARKS.md); 4 (128
+/// bits) elsewhere.
+pub fn widest_vector(target: &crate::abi::Target) -> u32 {
+    if target.processor == crate::abi::Processor::Cpu && target.features.int64 {
+        8
+    } else {
+        4
+    }
+}
+
+/// Records a `Plan::Access` for every load and store of `kernel`, with vectors of at most
+/// `widest` elements.
+pub fn plan_accesses(kernel: &mut Kernel, widest: u32) {
     let axis = analyze(kernel);
     let Some(schedule) = kernel.schedule.as_ref() else {
         return;
@@ -45,7 +59,15 @@ pub fn plan_accesses(kernel: &mut Kernel) {
             (Some(elem), Some(info)) if one_register_per_pointer => {
                 let mask_info = mask.and_then(|m| axis[m.index()].as_ref());
                 let buffer = kernel.param_divisibility(pointer_param(kernel, ptr));
-                access_plan(info, mask.is_some(), mask_info, buffer, &layout, elem)
+                access_plan(
+                    info,
+                    mask.is_some(),
+                    mask_info,
+                    buffer,
+                    &layout,
+                    elem,
+                    widest,
+                )
             }
             _ => AccessPlan::scalar(),
         };
@@ -64,7 +86,7 @@ fn pointer_param(kernel: &Kernel, ptr: ValueId) -> u32 {
     }
 }
 
-/// The widest vector (4, 2 or 1 elements) that serves groups of consecutive registers of an
+/// The widest vector (up to `widest`: 8, 4, 2 or 1 elements) that serves groups of consecutive registers of an
 /// access through a pointer with axis facts `info` in `layout`, and what is proven of each
 /// group: `mask_info` the facts of its mask (`masked` without facts: nothing known), `buffer`
 /// what divides the buffer's element count.
@@ -75,6 +97,7 @@ fn access_plan(
     buffer: u64,
     layout: &Layout,
     elem: ScalarType,
+    widest: u32,
 ) -> AccessPlan {
     if elem.bytes() != 4 || elem == ScalarType::Bool || elem == ScalarType::BF16 {
         return AccessPlan::scalar();
@@ -84,9 +107,9 @@ fn access_plan(
     };
     let (contiguity, divisibility) = info.last();
     let spt = b.size_per_thread[d];
-    let Some(vector) = [4u32, 2]
+    let Some(vector) = [8u32, 4, 2]
         .into_iter()
-        .find(|&v| spt % v == 0 && b.shape[d] % v == 0 && contiguity >= v as u64)
+        .find(|&v| v <= widest && spt % v == 0 && b.shape[d] % v == 0 && contiguity >= v as u64)
     else {
         return AccessPlan::scalar();
     };

@@ -281,15 +281,24 @@ impl Emitter<'_> {
             .find(|b| b.param_index == param)
             .ok_or_else(|| Diagnostic::internal("vector view of a parameter without a binding"))?;
         let (binding, writable) = (binding.binding, binding.writable);
-        let lanes_ty = self.cx.vector(scalar.storage_ty, width);
         let (vec_ty, unpacked_ty) = if self.packed_views {
+            // Up to four elements bitcast as one vector; eight (no 8-element vectors in
+            // shaders) as a pair per 64-bit component.
             let u64_ty = self.cx.int(64, false);
+            let lanes = self.cx.vector(scalar.storage_ty, width.min(4));
+            let pair = self.cx.vector(scalar.storage_ty, 2);
             match width {
-                2 => (u64_ty, Some(lanes_ty)),
-                _ => (self.cx.vector(u64_ty, width / 2), Some(lanes_ty)),
+                2 => (u64_ty, Some(lanes)),
+                4 => (self.cx.vector(u64_ty, 2), Some(lanes)),
+                8 => (self.cx.vector(u64_ty, 4), Some(pair)),
+                _ => return Err(Diagnostic::internal(format!("a view of {width} elements"))),
             }
+        } else if width <= 4 {
+            (self.cx.vector(scalar.storage_ty, width), None)
         } else {
-            (lanes_ty, None)
+            return Err(Diagnostic::internal(format!(
+                "a view of {width} elements without 64-bit components"
+            )));
         };
         let arr = self.cx.b.type_runtime_array(vec_ty);
         let st = self.cx.b.type_struct([arr]);
@@ -344,6 +353,70 @@ impl Emitter<'_> {
         };
         self.vector_views.insert((param, width), view.clone());
         Ok(view)
+    }
+
+    /// The `width` elements of vector `v` loaded through `view`, as registers of type `reg_ty`.
+    fn unpack_vector(
+        &mut self,
+        view: &super::Buffer,
+        v: Word,
+        width: u32,
+        reg_ty: Word,
+    ) -> R<Vec<Word>> {
+        let extract = |e: &mut Self, from: Word, count: u32| -> R<Vec<Word>> {
+            (0..count)
+                .map(|k| {
+                    e.cx.b
+                        .composite_extract(reg_ty, None, from, [k])
+                        .map_err(ice)
+                })
+                .collect()
+        };
+        match view.unpacked_ty {
+            None => extract(self, v, width),
+            Some(lanes) if width <= 4 => {
+                let lanes = self.cx.op(Op::Bitcast, lanes, &[v])?;
+                extract(self, lanes, width)
+            }
+            // A pair of elements per 64-bit component.
+            Some(pair) => {
+                let u64_ty = self.cx.int(64, false);
+                let mut out = Vec::with_capacity(width as usize);
+                for c in 0..width / 2 {
+                    let component = self
+                        .cx
+                        .b
+                        .composite_extract(u64_ty, None, v, [c])
+                        .map_err(ice)?;
+                    let two = self.cx.op(Op::Bitcast, pair, &[component])?;
+                    out.extend(extract(self, two, 2)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The vector of `view` holding the registers `parts`, to store.
+    fn pack_vector(&mut self, view: &super::Buffer, parts: &[Word]) -> R<Word> {
+        let construct = |e: &mut Self, ty: Word, parts: Vec<Word>| {
+            e.cx.b.composite_construct(ty, None, parts).map_err(ice)
+        };
+        match view.unpacked_ty {
+            None => construct(self, view.storage_ty, parts.to_vec()),
+            Some(lanes) if parts.len() <= 4 => {
+                let lanes = construct(self, lanes, parts.to_vec())?;
+                self.cx.op(Op::Bitcast, view.storage_ty, &[lanes])
+            }
+            Some(pair) => {
+                let u64_ty = self.cx.int(64, false);
+                let mut components = Vec::with_capacity(parts.len() / 2);
+                for two in parts.chunks(2) {
+                    let two = construct(self, pair, two.to_vec())?;
+                    components.push(self.cx.op(Op::Bitcast, u64_ty, &[two])?);
+                }
+                construct(self, view.storage_ty, components)
+            }
+        }
     }
 
     /// The vector index of an element index divisible by `width`.
@@ -441,13 +514,7 @@ impl Emitter<'_> {
                 let load_vector = |e: &mut Self| -> R<Vec<Word>> {
                     let p = e.element_ptr(&view, vi)?;
                     let v = e.cx.load(vec_ty, p)?;
-                    let v = match view.unpacked_ty {
-                        Some(lanes) => e.cx.op(Op::Bitcast, lanes, &[v])?,
-                        None => v,
-                    };
-                    (0..width as u32)
-                        .map(|k| e.cx.b.composite_extract(reg_ty, None, v, [k]).map_err(ice))
-                        .collect()
+                    e.unpack_vector(&view, v, width as u32, reg_ty)
                 };
                 let others = others[range.clone()].to_vec();
                 if one_condition {
@@ -575,16 +642,7 @@ impl Emitter<'_> {
                     continue;
                 }
                 let vi = self.vector_index(idx[range.start], width as u32)?;
-                let parts: Vec<Word> = values[range.clone()].to_vec();
-                let vector = self
-                    .cx
-                    .b
-                    .composite_construct(view.unpacked_ty.unwrap_or(view.storage_ty), None, parts)
-                    .map_err(ice)?;
-                let vector = match view.unpacked_ty {
-                    Some(_) => self.cx.op(Op::Bitcast, view.storage_ty, &[vector])?,
-                    None => vector,
-                };
+                let vector = self.pack_vector(&view, &values[range.clone()])?;
                 let view = view.clone();
                 let mut store_vector = |e: &mut Self| -> R<()> {
                     let p = e.element_ptr(&view, vi)?;

@@ -146,8 +146,9 @@ pub(crate) struct Buffer {
     elem: ScalarType,
     elem_ptr: Word,
     storage_ty: Word,
-    /// For a packed vector view (`storage_ty` is u64 or u64vec2), the vector of 32-bit
-    /// elements it carries: loads bitcast to it, stores bitcast from it.
+    /// For a packed vector view (`storage_ty` is u64, u64vec2 or u64vec4), the vector of
+    /// 32-bit elements loads bitcast to and stores bitcast from: the whole view's (2 or 4
+    /// elements), or for u64vec4 the pair of elements of each component.
     unpacked_ty: Option<Word>,
 }
 
