@@ -248,7 +248,7 @@ fn gpu_softmax_reduces_by_subgroups_with_one_shared_round() {
 }
 
 #[test]
-fn gpu_layer_norm_reduces_by_subgroups() {
+fn gpu_layer_norm_reduces_by_subgroups_and_moves_128_bit_vectors() {
     let (_, artifact) = compile_for(
         "layer_norm",
         "layer_norm_fwd",
@@ -259,6 +259,40 @@ fn gpu_layer_norm_reduces_by_subgroups() {
     let asm = assembly(&artifact);
     assert_eq!(asm.matches("OpGroupNonUniformFAdd").count(), 2, "{asm}");
     assert_eq!(memory_ops(&artifact).workgroup_loads, 4);
+    // Specialised for a row of 4096 (as the kernel suite launches it): the loop variable is a
+    // multiple of BLOCK, so every row access in the three loops is a vec4 under one condition.
+    let (rows, cols) = (16, 4096);
+    let args = [
+        common::zeros(ScalarType::F32, rows * cols),
+        common::zeros(ScalarType::F32, rows * cols),
+        common::zeros(ScalarType::F32, cols),
+        common::zeros(ScalarType::F32, cols),
+        common::zeros(ScalarType::F32, rows),
+        common::zeros(ScalarType::F32, rows),
+        common::int(cols as i64),
+        common::int(rows as i64),
+        common::int(cols as i64),
+        common::float(1e-5),
+    ];
+    let (module, artifact) = compile_for(
+        "layer_norm",
+        "layer_norm_fwd",
+        &[("BLOCK", 1024)],
+        &Target::gpu(),
+        Some(&args),
+    );
+    let printed = tk::ir::print::print(&module);
+    assert_eq!(
+        printed.matches("!vector(4, one mask, whole)").count(),
+        6,
+        "{printed}"
+    );
+    let ops = memory_ops(&artifact);
+    // x three times, w and b: one vec4 each per invocation; y as a vec4, mean and rstd alone.
+    assert_eq!(ops.buffer_loads.get("f32x4"), Some(&5), "{ops:?}");
+    assert_eq!(ops.buffer_loads.get("f32"), None, "{ops:?}");
+    assert_eq!(ops.buffer_stores.get("f32x4"), Some(&1), "{ops:?}");
+    assert_eq!(ops.buffer_stores.get("f32"), Some(&2), "{ops:?}");
 }
 
 #[test]

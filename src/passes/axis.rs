@@ -73,8 +73,32 @@ pub fn power_of_two_divisor(v: i128) -> u64 {
 /// are neither integers nor pointers, and for instructions without a result).
 pub fn analyze(kernel: &Kernel) -> Vec<Option<AxisInfo>> {
     let mut info: Vec<Option<AxisInfo>> = vec![None; kernel.insts.len()];
+    // Locals something other than their loop assigns: nothing is known of them.
+    let mut assigned = vec![false; kernel.locals.len()];
+    for_each_inst(&kernel.body, kernel, &mut |id| {
+        if let InstKind::LocalSet { local, .. } = kernel.insts[id].kind {
+            assigned[local.index()] = true;
+        }
+    });
+    // Per local that only its `for` loop sets: what divides every value it takes (the start
+    // and the step divide it).
+    let mut loop_divisibility: Vec<Option<u64>> = vec![None; kernel.locals.len()];
     for_each_inst(&kernel.body, kernel, &mut |id| {
         let inst = &kernel.insts[id];
+        if let InstKind::For {
+            var, start, step, ..
+        } = inst.kind
+        {
+            if !assigned[var.index()] {
+                let scalar = |v: crate::ir::ValueId| {
+                    info[v.index()]
+                        .as_ref()
+                        .map_or(1, |i| i.element_divisibility(0))
+                };
+                loop_divisibility[var.index()] = Some(scalar(start).min(scalar(step)));
+            }
+            return;
+        }
         let Some(ty) = &inst.ty else {
             return;
         };
@@ -102,6 +126,10 @@ pub fn analyze(kernel: &Kernel) -> Vec<Option<AxisInfo>> {
                 }
             },
             InstKind::ProgramId(_) | InstKind::NumPrograms(_) => AxisInfo::uniform(shape, 1),
+            InstKind::LocalGet(local) => match loop_divisibility[local.index()] {
+                Some(d) if ty.is_scalar() => AxisInfo::uniform(shape, d),
+                _ => AxisInfo::unknown(rank),
+            },
             InstKind::Arange { start } => AxisInfo {
                 contiguity: vec![shape[0] as u64],
                 divisibility: vec![power_of_two_divisor(*start as i128)],
@@ -340,5 +368,61 @@ mod tests {
         // The index load itself is aligned; the gather through it is not.
         assert_eq!(loads[1].divisibility, vec![MAX_DIVISIBILITY]);
         assert_eq!(loads[2].contiguity, vec![1]);
+    }
+
+    #[test]
+    fn loop_variables_are_divisible_by_start_and_step() {
+        let k = lower(
+            "kernel k(x: *f32, out: *mut f32, n: i32) {
+                for off in range(0, n, 256) {
+                    let cols = off + arange(0, 256);
+                    store(out + cols, load(x + cols));
+                }
+                let mut i = 0;
+                for j in range(0, n, 256) {
+                    let cols = i + arange(0, 256);
+                    store(out + cols, load(x + cols));
+                    i = i + 3;
+                }
+            }",
+            "k",
+        );
+        let loads = info_of_loads(&k);
+        assert_eq!(loads[0].divisibility, vec![256]);
+        // A local the body assigns knows nothing.
+        assert_eq!(loads[1].divisibility, vec![1]);
+    }
+
+    #[test]
+    fn comparisons_against_divisible_bounds_are_constant_in_blocks() {
+        let mut module = crate::driver::lower(
+            &crate::driver::check_source(
+                "axis.tk",
+                "kernel k(x: *f32, out: *mut f32, n: i32) {
+                    let offs = program_id(0) * 256 + arange(0, 256);
+                    store(out + offs, load(x + offs, mask: offs < n), mask: offs <= n);
+                }",
+                &crate::driver::DiskLoader,
+            ),
+            "k",
+            &[],
+        )
+        .expect("lowers");
+        let masks = |k: &Kernel| -> Vec<u64> {
+            let info = analyze(k);
+            k.insts
+                .iter()
+                .filter_map(|(id, inst)| match inst.kind {
+                    InstKind::Compare { .. } => Some(info[id.index()].as_ref()?.constancy[0]),
+                    _ => None,
+                })
+                .collect()
+        };
+        // Nothing known of n: every element may differ.
+        assert_eq!(masks(&module.kernel), vec![1, 1]);
+        // n divisible by 8: `offs < n` is constant over aligned blocks of 8; `offs <= n` still
+        // splits one past a multiple of 8.
+        crate::driver::specialize_all(&mut module, 8);
+        assert_eq!(masks(&module.kernel), vec![8, 1]);
     }
 }
