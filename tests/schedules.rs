@@ -374,3 +374,94 @@ fn vector_add_specialised_has_no_element_path() {
     let printed = tk::ir::print::print(&module);
     assert_eq!(printed.matches("!vector(4)").count(), 3, "{printed}");
 }
+
+/// `L` and `S` for each load and store of a storage-buffer u64vec4 (a CPU device's 8-element
+/// vector), in the order of the instructions.
+fn u64x4_accesses(artifact: &Artifact) -> String {
+    let module = rspirv::dr::load_words(&artifact.words).unwrap();
+    use rspirv::dr::Operand;
+    use rspirv::spirv::{Op, StorageClass};
+    let word = |op: &Operand| match op {
+        Operand::IdRef(id) => *id,
+        Operand::LiteralBit32(n) => *n,
+        _ => 0,
+    };
+    let (mut u64_ty, mut wanted) = (0, 0);
+    let mut pointers = std::collections::HashSet::new();
+    for inst in &module.types_global_values {
+        let id = inst.result_id.unwrap_or(0);
+        match inst.class.opcode {
+            Op::TypeInt if word(&inst.operands[0]) == 64 => u64_ty = id,
+            Op::TypeVector if word(&inst.operands[0]) == u64_ty && word(&inst.operands[1]) == 4 => {
+                wanted = id
+            }
+            Op::TypePointer
+                if inst.operands[0] == Operand::StorageClass(StorageClass::StorageBuffer)
+                    && word(&inst.operands[1]) == wanted =>
+            {
+                pointers.insert(id);
+            }
+            _ => {}
+        }
+    }
+    let mut typed = std::collections::HashMap::new();
+    let mut out = String::new();
+    for block in module.functions.iter().flat_map(|f| &f.blocks) {
+        for inst in &block.instructions {
+            if let (Some(t), Some(id)) = (inst.result_type, inst.result_id) {
+                typed.insert(id, t);
+            }
+            let kind = match inst.class.opcode {
+                Op::Load => 'L',
+                Op::Store => 'S',
+                _ => continue,
+            };
+            let pointer = word(&inst.operands[0]);
+            if typed.get(&pointer).is_some_and(|t| pointers.contains(t)) {
+                out.push(kind);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn cpu_vector_add_streams_one_vector_at_a_time() {
+    // On a CPU device each 8-element vector of x and y is loaded, added and stored before the
+    // next (a stream), instead of every vector of x, then of y, then the stores.
+    let args = vector_add_args(1 << 20);
+    let (module, artifact) = compile_for(
+        "vector_add",
+        "vector_add",
+        &[("BLOCK", 1024)],
+        &Target::cpu(),
+        Some(&args),
+    );
+    let schedule = module.kernel.schedule.as_ref().unwrap();
+    assert_eq!(schedule.streams.len(), 1, "{:?}", schedule.streams);
+    assert_eq!(schedule.streams[0].registers, 8);
+    assert_eq!(u64x4_accesses(&artifact), "LLS".repeat(16));
+    // GPUs schedule loads themselves: no streams there.
+    let (module, _) = compile_for(
+        "vector_add",
+        "vector_add",
+        &[("BLOCK", 1024)],
+        &Target::gpu(),
+        Some(&args),
+    );
+    assert!(module.kernel.schedule.unwrap().streams.is_empty());
+}
+
+#[test]
+fn a_run_storing_to_a_buffer_it_loads_is_not_streamed() {
+    // In place: streamed, the store of one vector would come before the load of the next, which
+    // a shifted access could read.
+    let source = "kernel k(x: *mut f32, n: i32) {
+        let offs = program_id(0) * 1024 + arange(0, 1024);
+        store(x + offs + 1, load(x + offs, mask: offs < n) + 1.0, mask: offs + 1 < n);
+    }";
+    let program = driver::check_source("k.tk", source, &DiskLoader);
+    let lowered = driver::lower(&program, "k", &[]).unwrap();
+    let (module, _) = driver::compile(lowered, &Target::cpu(), true).unwrap();
+    assert!(module.kernel.schedule.unwrap().streams.is_empty());
+}

@@ -409,6 +409,25 @@ pub enum GridExpr {
     Max(Box<GridExpr>, Box<GridExpr>),
 }
 
+impl InstKind {
+    /// The regions this instruction owns (`if` arms, loop bodies, a `while` condition), in
+    /// program order.
+    pub fn regions(&self) -> Vec<&Region> {
+        match self {
+            InstKind::If {
+                then_region,
+                else_region,
+                ..
+            } => vec![then_region, else_region],
+            InstKind::For { body, .. } => vec![body],
+            InstKind::While {
+                cond_region, body, ..
+            } => vec![cond_region, body],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// One kernel specialised for one set of const values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kernel {

@@ -95,6 +95,15 @@ fn header(kernel: &Kernel, out: &mut String) {
         if schedule.one_subgroup {
             out.push_str(", one_subgroup");
         }
+        for stream in &schedule.streams {
+            let _ = write!(
+                out,
+                ", stream %{}..%{} by {}",
+                stream.first.index(),
+                stream.last.index(),
+                stream.registers
+            );
+        }
         if let Some(coop) = &schedule.coop {
             let dots: Vec<String> = schedule
                 .cooperative_dots()

@@ -17,6 +17,9 @@
 //! - a layout conversion: a register renaming or a move through the scratch (`ConvertPlan`);
 //! - an atomic, reshape or permute: always through the scratch (`Plan::Staged`).
 //!
+//! On CPU devices, runs of elementwise instructions with their loads and stores are `Stream`s,
+//! emitted a few registers at a time.
+//!
 //! The scratch is one workgroup array of u32 words, `shared_bytes` long; every plan that uses it
 //! names its region (`Scratch`, offset and size in bytes). Each use ends with a barrier, so the
 //! regions of different instructions may overlap (today they all start at 0).
@@ -47,6 +50,8 @@ pub struct Schedule {
     pub one_subgroup: bool,
     /// The workgroup arrays of the `dot`s planned on cooperative matrices.
     pub coop: Option<CoopPlan>,
+    /// Runs of instructions emitted a few registers at a time (CPU devices), in no order.
+    pub streams: Vec<Stream>,
 }
 
 impl Schedule {
@@ -61,6 +66,7 @@ impl Schedule {
             max_shared_bytes,
             one_subgroup,
             coop: None,
+            streams: Vec::new(),
         }
     }
 
@@ -83,6 +89,70 @@ impl Schedule {
             .filter(|(_, p)| matches!(p, Some(Plan::Dot(DotPlan::Cooperative))))
             .map(|(i, _)| InstId::new(i))
             .collect()
+    }
+}
+
+/// A run of consecutive instructions of one region, from `first` to `last`, that the emitter
+/// emits `registers` registers at a time: every instruction of the run for the first registers
+/// of its tile, then every one for the next, and so on (instructions on scalars once, in the
+/// first pass). Its tiles share one layout and every instruction is elementwise
+/// (`streamable`), so each register depends only on the same register of its operands.
+///
+/// Why: a CPU device such as lavapipe runs every buffer access as a loop over its SIMD lanes
+/// that its compiler cannot move other work across, so the program order of the loads decides
+/// how many registers are live; a vector add emitted instruction by instruction keeps both whole
+/// input tiles live (spilled) before the first add, streamed it keeps one vector of each.
+///
+/// The run stores to no buffer it loads from and to no buffer twice, so the new order moves no
+/// access past another access to the same memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stream {
+    pub first: InstId,
+    pub last: InstId,
+    /// Registers per pass: a multiple of the vector width of every access in the run.
+    pub registers: u32,
+}
+
+/// How an instruction may take part in a `Stream`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streamable {
+    /// Elementwise on tiles (or a load or store): emitted one window of registers at a time.
+    Tile,
+    /// Without side effects and on scalars: emitted once.
+    Scalar,
+    /// Ends a stream.
+    No,
+}
+
+/// How instruction `id` of `kernel` may take part in a stream.
+pub fn streamable(kernel: &Kernel, id: InstId) -> Streamable {
+    let inst = &kernel.insts[id];
+    let tile = match &inst.kind {
+        InstKind::Store { ptr, .. } => !kernel.ty(*ptr).is_scalar(),
+        _ => inst.ty.as_ref().is_some_and(|t| !t.is_scalar()),
+    };
+    match &inst.kind {
+        InstKind::Arange { .. } | InstKind::Splat(_) => Streamable::Tile,
+        InstKind::Load { .. } | InstKind::Store { .. } if tile => Streamable::Tile,
+        InstKind::Unary { .. }
+        | InstKind::Binary { .. }
+        | InstKind::Compare { .. }
+        | InstKind::Select { .. }
+        | InstKind::Cast(_)
+        | InstKind::Bitcast(_)
+        | InstKind::Fma { .. }
+        | InstKind::PtrOffset { .. } => {
+            if tile {
+                Streamable::Tile
+            } else {
+                Streamable::Scalar
+            }
+        }
+        InstKind::Const(_)
+        | InstKind::Param(_)
+        | InstKind::ProgramId(_)
+        | InstKind::NumPrograms(_) => Streamable::Scalar,
+        _ => Streamable::No,
     }
 }
 

@@ -4,9 +4,11 @@
 //! possible, subgroup plans only in a one-subgroup workgroup); every scratch region lies within
 //! `shared_bytes` and holds what its plan stages; the scratch and the cooperative arrays fit the
 //! target's limit. In the `Scheduled` stage every instruction that has a choice has its plan.
+//! Every stream is a run of one region whose new order keeps the meaning (`check_stream`).
 use super::layout::{local_map, register_dot_operands, Layout, Projection};
 use super::schedule::{
-    scratch_needed, subgroup_reducible, ConvertPlan, DotPlan, Plan, ReducePlan, ScanPlan, Schedule,
+    scratch_needed, streamable, subgroup_reducible, ConvertPlan, DotPlan, Plan, ReducePlan,
+    ScanPlan, Schedule, Stream, Streamable,
 };
 use super::*;
 
@@ -94,6 +96,97 @@ fn check_plans(kernel: &Kernel, schedule: &Schedule, placed: &[bool]) -> Result<
             "the schedule declares {} bytes of workgroup memory, more than the target's {}",
             schedule.workgroup_bytes(),
             schedule.max_shared_bytes
+        ));
+    }
+    for stream in &schedule.streams {
+        check_stream(kernel, schedule, stream).map_err(|m| {
+            format!(
+                "the stream %{}..%{}: {m}",
+                stream.first.index(),
+                stream.last.index()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The instructions of `region` and of every region nested in it, region by region.
+fn regions<'k>(kernel: &'k Kernel, region: &'k Region, out: &mut Vec<&'k [InstId]>) {
+    out.push(&region.insts);
+    for &id in &region.insts {
+        for nested in kernel.insts[id].kind.regions() {
+            regions(kernel, nested, out);
+        }
+    }
+}
+
+/// A stream is a run of consecutive instructions of one region, each elementwise on the one
+/// layout of its tiles or on scalars, whose registers per pass divide the tiles and are a
+/// multiple of every access's vector, and whose new order moves no store past an access to the
+/// same buffer (no store to a buffer it loads, no buffer stored twice).
+fn check_stream(kernel: &Kernel, schedule: &Schedule, stream: &Stream) -> Result<(), String> {
+    let mut all = Vec::new();
+    regions(kernel, &kernel.body, &mut all);
+    let run = all
+        .iter()
+        .find_map(|insts| {
+            let a = insts.iter().position(|&i| i == stream.first)?;
+            let b = insts.iter().position(|&i| i == stream.last)?;
+            (a <= b).then(|| &insts[a..=b])
+        })
+        .ok_or("not a run of one region")?;
+    let layout_of = |v: ValueId| schedule.layouts[v.index()].clone();
+    let mut layout: Option<Layout> = None;
+    let (mut loaded, mut stored) = (Vec::new(), Vec::new());
+    let param = |ptr: ValueId| match kernel.ty(ptr).elem {
+        Elem::Ptr { param, .. } => param,
+        Elem::Scalar(_) => u32::MAX,
+    };
+    for &id in run {
+        match streamable(kernel, id) {
+            Streamable::No => return Err(format!("%{} cannot be streamed", id.index())),
+            Streamable::Scalar => continue,
+            Streamable::Tile => {}
+        }
+        let of = match kernel.insts[id].kind {
+            InstKind::Store { ptr, .. } => ptr,
+            _ => id,
+        };
+        let this = layout_of(of);
+        if layout.is_some() && layout != this {
+            return Err(format!("%{} has another layout", id.index()));
+        }
+        layout = this;
+        let vector = match (&kernel.insts[id].kind, schedule.plan(id)) {
+            (InstKind::Load { ptr, .. }, Some(Plan::Access(access))) => {
+                loaded.push(param(*ptr));
+                access.vector
+            }
+            (InstKind::Store { ptr, .. }, Some(Plan::Access(access))) => {
+                if stored.contains(&param(*ptr)) {
+                    return Err(format!("%{} stores to a buffer stored before", id.index()));
+                }
+                stored.push(param(*ptr));
+                access.vector
+            }
+            _ => 1,
+        };
+        if stream.registers % vector != 0 {
+            return Err(format!(
+                "passes of {} registers split the vectors of %{}",
+                stream.registers,
+                id.index()
+            ));
+        }
+    }
+    if stored.iter().any(|p| loaded.contains(p)) {
+        return Err("it stores to a buffer it loads".into());
+    }
+    let registers = layout.as_ref().map_or(1, |l| l.regs());
+    if stream.registers == 0 || registers % stream.registers != 0 {
+        return Err(format!(
+            "passes of {} registers do not divide tiles of {registers}",
+            stream.registers
         ));
     }
     Ok(())
@@ -407,7 +500,7 @@ mod tests {
     use crate::abi::Target;
     use crate::ir::builder::Builder;
     use crate::ir::layout::Blocked;
-    use crate::ir::schedule::{AccessPlan, CoopPlan, DotStaging, Scratch};
+    use crate::ir::schedule::{AccessPlan, CoopPlan, DotStaging, Scratch, Stream};
     use crate::ir::verify::verify;
 
     use crate::ir::test_kernels::hand_scheduled_sum;
@@ -792,5 +885,35 @@ mod tests {
                 moving.index()
             ))
         );
+    }
+
+    #[test]
+    fn rejects_streams_that_split_vectors_or_leave_their_region() {
+        let mut m = scheduled(
+            "kernel k(x: *f32, out: *mut f32) {
+                let offs = arange(0, 1024);
+                store(out + offs, load(x + offs) * 2.0);
+            }",
+            &Target::cpu(),
+        );
+        let stream = match schedule_of(&mut m).streams[..] {
+            [stream] => stream,
+            ref other => panic!("one stream, not {other:?}"),
+        };
+        assert_eq!(stream.registers, 8);
+        assert_eq!(verify(&m), Ok(()));
+        schedule_of(&mut m).streams[0].registers = 4;
+        let error = verify(&m).unwrap_err();
+        assert!(
+            error.contains("passes of 4 registers split the vectors"),
+            "{error}"
+        );
+        schedule_of(&mut m).streams[0] = Stream {
+            first: stream.last,
+            last: stream.first,
+            ..stream
+        };
+        let error = verify(&m).unwrap_err();
+        assert!(error.ends_with("not a run of one region"), "{error}");
     }
 }

@@ -16,23 +16,8 @@ use crate::ir::{Inst, InstId, InstKind, Kernel, Layout, LocalId, Region, Type, V
 pub fn for_each_inst(region: &Region, kernel: &Kernel, f: &mut dyn FnMut(InstId)) {
     for &id in &region.insts {
         f(id);
-        match &kernel.insts[id].kind {
-            InstKind::If {
-                then_region,
-                else_region,
-                ..
-            } => {
-                for_each_inst(then_region, kernel, f);
-                for_each_inst(else_region, kernel, f);
-            }
-            InstKind::For { body, .. } => for_each_inst(body, kernel, f),
-            InstKind::While {
-                cond_region, body, ..
-            } => {
-                for_each_inst(cond_region, kernel, f);
-                for_each_inst(body, kernel, f);
-            }
-            _ => {}
+        for nested in kernel.insts[id].kind.regions() {
+            for_each_inst(nested, kernel, f);
         }
     }
 }

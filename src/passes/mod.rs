@@ -5,6 +5,7 @@ pub mod axis;
 pub mod dot;
 pub mod layouts;
 pub mod shared;
+pub mod streams;
 pub mod threads;
 pub mod vectors;
 
@@ -13,8 +14,8 @@ use crate::base::Diagnostic;
 use crate::ir::{self, Schedule, Stage};
 
 /// Runs the scheduling passes in order: choose the workgroup size, assign layouts (inserting
-/// layout conversions), plan the vector width of loads and stores, then plan the work across
-/// invocations and size the shared memory.
+/// layout conversions), plan the vector width of loads and stores, plan the work across
+/// invocations and size the shared memory, then (CPU devices) the streams.
 pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic> {
     let mut module = module;
     check(&module, "input")?;
@@ -38,8 +39,9 @@ pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic
     check(&module, "plan_accesses")?;
 
     shared::plan_shared_memory(&mut module.kernel, target)?;
+    streams::plan_streams(&mut module.kernel, target);
     module.kernel.stage = Stage::Scheduled;
-    check(&module, "plan_shared_memory")?;
+    check(&module, "plan_streams")?;
     Ok(module)
 }
 

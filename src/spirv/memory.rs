@@ -21,7 +21,8 @@ impl Emitter<'_> {
             return Err(Diagnostic::internal("ptr offset of a non-pointer"));
         };
         let off_ty = self.scalar_type(offset)?;
-        let offs = self.regs(offset)?;
+        let offs = self.window_regs(offset)?;
+        let idx = &idx[self.span(idx.len())];
         let idx_ty = self.idx_ty();
         let width = if self.idx64 { 64 } else { 32 };
         let mut out = Vec::new();
@@ -159,6 +160,18 @@ impl Emitter<'_> {
     /// launch's header marks the buffer empty (an empty argument is bound to a small buffer,
     /// since Vulkan has none of size 0).
     pub(crate) fn array_length(&mut self, param: u32) -> R<Word> {
+        // Within a stream, the first pass's length serves the later passes.
+        if let Some(&length) = self.lengths.get(&param) {
+            return Ok(length);
+        }
+        let length = self.buffer_length(param)?;
+        if self.window.is_some() {
+            self.lengths.insert(param, length);
+        }
+        Ok(length)
+    }
+
+    fn buffer_length(&mut self, param: u32) -> R<Word> {
         let buffer = self.buffer_of(param)?;
         let u = self.cx.u32();
         let length = self
@@ -468,12 +481,14 @@ impl Emitter<'_> {
         let elem = self.scalar_type(id)?;
         let reg_ty = self.cx.compute_ty(elem);
         let buffer = self.buffer_of(param)?;
+        // Within a stream only the window's registers (`span`).
+        let idx = idx[self.span(idx.len())].to_vec();
         let masks = match mask {
-            Some(m) => Some(self.regs(m)?),
+            Some(m) => Some(self.window_regs(m)?),
             None => None,
         };
         let others = match other {
-            Some(o) => self.regs(o)?,
+            Some(o) => self.window_regs(o)?,
             None => {
                 let z = self.cx.const_scalar(elem, 0, 0.0);
                 vec![z; idx.len()]
@@ -576,10 +591,14 @@ impl Emitter<'_> {
             return Err(Diagnostic::internal("store through a non-pointer"));
         };
         let layout = self.layout(ptr);
-        let values = self.regs(value)?;
+        // Within a stream only the window's registers (`span`), from register `first` on.
+        let window = self.span(idx.len());
+        let first = window.start;
+        let idx = idx[window].to_vec();
+        let values = self.window_regs(value)?;
         let buffer = self.buffer_of(param)?;
         let masks = match mask {
-            Some(m) => Some(self.regs(m)?),
+            Some(m) => Some(self.window_regs(m)?),
             None => None,
         };
         let primary = self.thread_primary(&layout)?;
@@ -593,9 +612,10 @@ impl Emitter<'_> {
         let one_condition = width > 1 && plan.one_condition(self.options.safe);
         // A group whose registers all hold their element's first copy; only those may go as
         // one vector.
+        let primary_register = |r: usize| register_is_primary(&layout, (first + r) as u32);
         let whole_group = |r: usize| {
             let start = r - r % width;
-            (start..start + width).all(|k| register_is_primary(&layout, k as u32))
+            (start..start + width).all(primary_register)
         };
         let mut violations = Vec::new();
         // Per register: `None` when it never stores, else the condition under which it does.
@@ -604,9 +624,7 @@ impl Emitter<'_> {
         let mut conds: Vec<Option<Option<Word>>> = Vec::new();
         for (r, &i) in idx.iter().enumerate() {
             // Registers repeating an earlier register's element never store.
-            if !register_is_primary(&layout, r as u32)
-                || (one_condition && r % width != 0 && whole_group(r))
-            {
+            if !primary_register(r) || (one_condition && r % width != 0 && whole_group(r)) {
                 conds.push(None);
                 continue;
             }
@@ -748,6 +766,15 @@ impl Emitter<'_> {
             return Ok(());
         };
         if violations.is_empty() {
+            return Ok(());
+        }
+        // Within a stream, every pass's violations are recorded once, after the last.
+        if let Some(deferred) = self.deferred.as_mut() {
+            let at = self.stream_position;
+            match deferred.iter_mut().find(|(p, ..)| *p == at) {
+                Some((_, _, _, list)) => list.extend_from_slice(violations),
+                None => deferred.push((at, kind, param, violations.to_vec())),
+            }
             return Ok(());
         }
         let bool_ty = self.cx.bool_ty();

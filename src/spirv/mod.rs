@@ -210,6 +210,16 @@ pub(crate) struct Emitter<'a> {
     packed_views: bool,
     /// The `device_assert`s emitted so far (safe mode), for `Abi::asserts`.
     asserts: Vec<abi::AssertSite>,
+    /// While a stream (`ir::schedule::Stream`) is emitted: the registers of its tiles that this
+    /// pass emits (`Emitter::span`).
+    window: Option<std::ops::Range<usize>>,
+    /// While a stream is emitted: the bounds violations of its accesses per (position in the
+    /// run, status kind, parameter), recorded once after its last pass, in program order.
+    deferred: Option<Vec<(usize, u32, u32, Vec<(Word, Word)>)>>,
+    /// While a stream is emitted: the position in the run of the instruction being emitted.
+    stream_position: usize,
+    /// While a stream is emitted: each buffer's element count, computed in its first pass.
+    lengths: HashMap<u32, Word>,
 }
 
 /// An invocation's place along one dim of a blocked layout (prelude values).
@@ -274,6 +284,10 @@ impl<'a> Emitter<'a> {
             view_types_decorated: HashSet::new(),
             packed_views: false,
             asserts: Vec::new(),
+            window: None,
+            deferred: None,
+            stream_position: 0,
+            lengths: HashMap::new(),
         }
     }
 
