@@ -302,3 +302,38 @@ fn integer_reductions_by_subgroups() {
         Ok(())
     });
 }
+
+#[test]
+fn row_sums_and_maxima_under_every_schedule() {
+    // Reductions along the last dim of a [4, 1024] tile: under the GPU schedule the row of
+    // every result spans the whole workgroup, so each invocation carries four results through
+    // the subgroups' slots at once.
+    let source = "
+        #[grid(1)]
+        kernel k(x: *f32, sums: *mut f32, maxima: *mut f32, const R: i32 = 4, const C: i32 = 1024) {
+            let rows = arange(0, R);
+            let t = load(x + rows[:, None] * C + arange(0, C)[None, :]);
+            store(sums + rows, sum(t, axis: 1));
+            store(maxima + rows, max(t, axis: 1));
+        }";
+    each_schedule(|device, target, specialize| {
+        let (r, c) = (4, 1024);
+        let x = random_f32(r * c, 10);
+        let args = [
+            f32_buffer(&x),
+            zeros(ScalarType::F32, r),
+            zeros(ScalarType::F32, r),
+        ];
+        let out = run(device, target, specialize, source, "k", &[], &args);
+        let sums: Vec<f32> = x
+            .chunks(c)
+            .map(|row| row.iter().map(|&v| v as f64).sum::<f64>() as f32)
+            .collect();
+        let maxima: Vec<f32> = x
+            .chunks(c)
+            .map(|row| row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)))
+            .collect();
+        assert_close(&buffer(&out, 1).to_f32(), &sums, 1e-4)?;
+        assert_close(&buffer(&out, 2).to_f32(), &maxima, 0.0)
+    });
+}
