@@ -67,8 +67,9 @@ pub fn lower(
 pub const MAX_PROMISED_DIVISIBILITY: u64 = 16;
 
 /// What launch arguments `args` (in parameter order) promise: per parameter, the largest power
-/// of two up to `MAX_PROMISED_DIVISIBILITY` that divides an integer scalar's value or a buffer's
-/// element count (0 is divisible by anything); 1 for other scalars. Launches with the same
+/// of two up to `MAX_PROMISED_DIVISIBILITY` that divides an integer scalar's value (0 is
+/// divisible by anything) or a non-empty buffer's element count; 1 for other scalars and empty
+/// buffers. Launches with the same
 /// promises can share one compiled specialisation.
 pub fn promises(args: &[crate::base::KernelArg]) -> Vec<u64> {
     use crate::base::KernelArg;
@@ -81,6 +82,8 @@ pub fn promises(args: &[crate::base::KernelArg]) -> Vec<u64> {
     };
     args.iter()
         .map(|arg| match arg {
+            // An empty buffer promises nothing: it holds no whole vector to read in its place.
+            KernelArg::Buffer(buffer) if buffer.is_empty() => 1,
             KernelArg::Buffer(buffer) => divisor(buffer.len() as u128),
             KernelArg::Scalar(Literal::Int(v)) => divisor(v.unsigned_abs()),
             KernelArg::Scalar(_) => 1,
@@ -185,4 +188,28 @@ pub fn parse_literal(text: &str, ty: crate::base::ScalarType) -> Result<Literal,
         return Err(format!("{value} does not fit in {ty} ({min} to {max})"));
     }
     Ok(Literal::Int(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::{HostBuffer, KernelArg, Literal};
+
+    #[test]
+    fn promises_follow_the_arguments() {
+        let buffer = |n: usize| KernelArg::Buffer(HostBuffer::from_f32(&vec![0.0; n], vec![n]));
+        let args = [
+            buffer(48),
+            buffer(6),
+            buffer(0),
+            KernelArg::Scalar(Literal::Int(0)),
+            KernelArg::Scalar(Literal::Int(-24)),
+            KernelArg::Scalar(Literal::Int(7)),
+            KernelArg::Scalar(Literal::Float(16.0)),
+        ];
+        // 48 = 16·3; 6 = 2·3; an empty buffer promises nothing (it holds no whole vector to
+        // stand in for a masked one); 0 is divisible by anything; signs do not matter; floats
+        // promise nothing.
+        assert_eq!(promises(&args), vec![16, 2, 1, 16, 8, 1, 1]);
+    }
 }

@@ -188,8 +188,9 @@ pub struct AccessPlan {
     pub aligned: bool,
     /// The mask is proven the same across every group (or there is none).
     pub one_mask: bool,
-    /// The buffer's element count is proven a multiple of `vector` (the launch promised it), so
-    /// an aligned group lies inside the buffer whole or outside it whole.
+    /// The buffer's element count is proven a non-zero multiple of `vector` (the launch
+    /// promised it), so an aligned group lies inside the buffer whole or outside it whole, and
+    /// the buffer's first vector can stand in for a group that loads nothing.
     pub whole_vectors: bool,
 }
 

@@ -526,16 +526,26 @@ impl Emitter<'_> {
             for group in 0..idx.len() / width {
                 let range = group * width..(group + 1) * width;
                 let vi = self.vector_index(idx[range.start], width as u32)?;
-                let load_vector = |e: &mut Self| -> R<Vec<Word>> {
-                    let p = e.element_ptr(&view, vi)?;
+                // The group's vector, or the one at another index.
+                let load_at = |e: &mut Self, at: Word| -> R<Vec<Word>> {
+                    let p = e.element_ptr(&view, at)?;
                     let v = e.cx.load(vec_ty, p)?;
                     e.unpack_vector(&view, v, width as u32, reg_ty)
                 };
+                let load_vector = |e: &mut Self| load_at(e, vi);
                 let others = others[range.clone()].to_vec();
                 if one_condition {
                     // Every element of the group is wanted or none is.
                     match conds[range.start] {
                         None => out.extend(load_vector(self)?),
+                        // Without a branch: a group that loads nothing reads the buffer's first
+                        // vector and keeps `other` (a CPU device runs both sides of a branch).
+                        Some(c) if plan.whole_vectors => {
+                            let at = self.safe_index(c, vi)?;
+                            for (k, x) in load_at(self, at)?.into_iter().enumerate() {
+                                out.push(self.cx.op(Op::Select, reg_ty, &[c, x, others[k]])?);
+                            }
+                        }
                         Some(c) => out.extend(self.select_paths(
                             c,
                             reg_ty,
