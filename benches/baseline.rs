@@ -18,7 +18,13 @@ use tk::runtime::{Device, DeviceChoice, Pipeline};
 
 const N: usize = 1 << 24;
 const WARMUP: u32 = 3;
-const ITERATIONS: u32 = 10;
+/// Timed launches per kernel (`TK_BENCH_REPS`, default 10); the median is reported.
+fn iterations() -> u32 {
+    std::env::var("TK_BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
 
 struct Shader {
     path: PathBuf,
@@ -47,32 +53,40 @@ fn main() {
         .collect();
     shaders.sort_by(|a, b| a.path.cmp(&b.path));
     let bytes = 3 * 4 * N as u64;
-    let (copy_gbps, copy_method) = common::copy_reference(&device, bytes, WARMUP, ITERATIONS);
+    let (copy_gbps, copy_method) = common::copy_reference(&device, bytes, WARMUP, iterations());
     println!("copy reference: {copy_gbps:.2} GB/s ({copy_method})");
     println!("{:<40} {:>12} {:>8}", "kernel", "GB/s", "ratio");
     let report = |name: &str, pipeline: &Pipeline, grid: u32| {
         let mut args = vector_add_args();
         let timing = device
-            .bench(pipeline, &mut args, [grid, 1, 1], WARMUP, ITERATIONS)
+            .bench(pipeline, &mut args, [grid, 1, 1], WARMUP, iterations())
             .expect("bench");
         let gbps = bytes as f64 / timing.median_ns;
         println!("{name:<40} {gbps:>12.2} {:>8.3}", gbps / copy_gbps);
     };
-    for (block, safe) in [(1024, true), (1024, false), (4096, false)] {
+    // tk's kernel specialised for the launch's arguments (as `tkc run` compiles it: n and every
+    // buffer length divisible by 16) and without a specialisation.
+    for (block, safe, specialized) in [
+        (1024, true, true),
+        (1024, false, true),
+        (4096, false, true),
+        (1024, true, false),
+    ] {
         if filter.as_ref().is_some_and(|f| !"tk".contains(f.as_str())) {
             break;
         }
-        let artifact = tk_vector_add(&device, block, safe);
+        let artifact = tk_vector_add(&device, block, safe, specialized);
         let pipeline = device.load(&artifact).expect("load");
         let mode = if safe { "safe" } else { "unchecked" };
+        let how = if specialized { "" } else { ", general" };
         report(
-            &format!("tk vector_add BLOCK={block} {mode}"),
+            &format!("tk vector_add BLOCK={block} {mode}{how}"),
             &pipeline,
             (N as u32).div_ceil(block as u32),
         );
     }
     for shader in shaders.iter().filter(|s| s.kernel == "vector_add") {
-        let mut artifact = tk_vector_add(&device, 1024, false);
+        let mut artifact = tk_vector_add(&device, 1024, false, false);
         artifact.words = assemble(&shader.path);
         let pipeline = device.load(&artifact).expect("load");
         let name = shader
@@ -98,12 +112,12 @@ fn matmul(device: &Device, shaders: &[Shader], filter: Option<&str>) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(512);
     let flops = 2.0 * (n as f64).powi(3);
-    println!("\nf32 matmul {n}³ (GFLOP/s, median of {ITERATIONS})");
+    println!("\nf32 matmul {n}³ (GFLOP/s, median of {})", iterations());
     let mut reference: Option<Vec<f32>> = None;
     let mut report = |name: &str, pipeline: &Pipeline, grid: u32| {
         let mut args = matmul_args(n);
         let timing = device
-            .bench(pipeline, &mut args, [grid, 1, 1], WARMUP, ITERATIONS)
+            .bench(pipeline, &mut args, [grid, 1, 1], WARMUP, iterations())
             .expect("bench");
         device
             .launch(pipeline, &mut args, [grid, 1, 1])
@@ -196,16 +210,19 @@ fn vector_add_args() -> Vec<KernelArg> {
     ]
 }
 
-fn tk_vector_add(device: &Device, block: i128, safe: bool) -> Artifact {
+fn tk_vector_add(device: &Device, block: i128, safe: bool, specialized: bool) -> Artifact {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/vector_add.tk");
     let source = std::fs::read_to_string(path).expect("examples/vector_add.tk");
     let program = driver::check_source(path, &source, &DiskLoader);
-    let lowered = driver::lower(
+    let mut lowered = driver::lower(
         &program,
         "vector_add",
         &[("BLOCK".into(), Literal::Int(block))],
     )
     .expect("lower");
+    if specialized {
+        driver::specialize(&mut lowered, &vector_add_args());
+    }
     driver::compile(lowered, &device.target(), safe)
         .expect("compile")
         .1

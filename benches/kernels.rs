@@ -1,5 +1,6 @@
 //! The kernel suite of issue 4 on the Vulkan device: vector add, softmax, layer norm forward,
-//! f32 and f16 matmul, fused attention. Each kernel is timed (device timestamps, median of
+//! f32 and f16 matmul, fused attention (on a GPU the memory-bound kernels at the sizes of
+//! the Triton reference, `cases`). Each kernel is timed (device timestamps, median of
 //! `TK_BENCH_REPS` launches after 3 warm-ups) and read against the device's copy bandwidth
 //! measured in the same process the same way on at least the same number of bytes (the faster of
 //! `vkCmdCopyBuffer` and the runtime's copy shader, device-local). Bytes and `dot` flops are
@@ -53,10 +54,16 @@ fn matmul(
     }
 }
 
-fn cases() -> Vec<Case> {
+/// The cases; `gpu`: the memory-bound ones at the sizes of the Triton reference on the GPU
+/// machine (`triton_ref.py`: vector add 2^26, softmax and layer norm 16384 x 4096, the rows one
+/// block of 4096), so that the figures compare one to one.
+fn cases(gpu: bool) -> Vec<Case> {
     use ScalarType::{F16, F32};
-    let n = 1 << 24;
-    let (rows, cols) = (4096, 1024);
+    let (n, rows, cols, block) = if gpu {
+        (1 << 26, 16384, 4096, 4096)
+    } else {
+        (1 << 24, 4096, 1024, 1024)
+    };
     let mm: usize = std::env::var("TK_BENCH_MATMUL_N")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -64,17 +71,25 @@ fn cases() -> Vec<Case> {
     let (z_h, ctx, head) = (8, 1024, 32);
     vec![
         Case {
-            name: "vector add 2^24 f32",
+            name: if gpu {
+                "vector add 2^26 f32"
+            } else {
+                "vector add 2^24 f32"
+            },
             file: "examples/vector_add.tk",
             kernel: "vector_add",
             consts: vec![],
             args: vec![buf(F32, &[n]), buf(F32, &[n]), buf(F32, &[n]), int(n)],
         },
         Case {
-            name: "softmax 4096x1024 f32",
+            name: if gpu {
+                "softmax 16384x4096 f32"
+            } else {
+                "softmax 4096x1024 f32"
+            },
             file: "examples/softmax.tk",
             kernel: "softmax",
-            consts: vec![],
+            consts: vec![("BLOCK", block)],
             args: vec![
                 buf(F32, &[rows, cols]),
                 buf(F32, &[rows, cols]),
@@ -83,10 +98,14 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
-            name: "layer norm fwd 4096x1024 f32",
+            name: if gpu {
+                "layer norm fwd 16384x4096 f32"
+            } else {
+                "layer norm fwd 4096x1024 f32"
+            },
             file: "examples/layer_norm.tk",
             kernel: "layer_norm_fwd",
-            consts: vec![("BLOCK", 1024)],
+            consts: vec![("BLOCK", block)],
             args: vec![
                 buf(F32, &[rows, cols]),
                 buf(F32, &[rows, cols]),
@@ -169,7 +188,8 @@ fn main() {
         "kernel", "median ms", "GB/s", "GFLOP/s", "copy GB/s", "ratio"
     );
     let root = env!("CARGO_MANIFEST_DIR");
-    for case in cases() {
+    let gpu = device.target().processor == tk::abi::Processor::Gpu;
+    for case in cases(gpu) {
         if filter.as_deref().is_some_and(|f| !case.name.contains(f)) {
             continue;
         }
@@ -188,6 +208,9 @@ fn main() {
             .expect("#[grid]")
             .expect("grid");
         let (bytes, flops) = traffic(&lowered, &args, grid);
+        // Specialised for the arguments' divisibility, as `tkc run` and Triton launch.
+        let mut lowered = lowered;
+        driver::specialize(&mut lowered, &args);
         let (_, artifact) = driver::compile(lowered, &device.target(), true).expect("compile");
         let pipeline = device.load(&artifact).expect("load");
         let timing = device

@@ -3,7 +3,8 @@
 //! (falling back to `~/.cache/tk`).
 //!
 //! A kernel's key hashes the text of every source file of the program, the kernel name, its
-//! complete const values (defaults included), its `#[threads]`, the target (device name, limits,
+//! complete const values (defaults included), its `#[threads]`, the divisibility its launch
+//! arguments promise (`driver::specialize`), the target (device name, limits,
 //! features, subgroup size) and driver text, the safe-mode flag and the compiler's identity
 //! (crate version, grammar hash, and the size and modification time of the running executable,
 //! so that a rebuilt compiler never reuses an older one's output). Entries are written to a
@@ -142,6 +143,7 @@ pub fn kernel_key(
         hasher.field(name).field(&literal_key(value));
     }
     hasher.field(&format!("threads {:?}", kernel.threads));
+    hasher.field(&format!("divisible {:?}", kernel.divisibility));
     hasher.field(&format!("{target:?}")).field(driver);
     hasher.field(if safe { "safe" } else { "unchecked" });
     hasher.hex()

@@ -67,6 +67,64 @@ pub fn lower(
     }
 }
 
+/// The largest divisibility a launch promises (`specialize`): 16, as Triton's, covers the widest
+/// vector access (8 elements) while giving each parameter at most five variants.
+pub const MAX_PROMISED_DIVISIBILITY: u64 = 16;
+
+/// What launch arguments `args` (in parameter order) promise: per parameter, the largest power
+/// of two up to `MAX_PROMISED_DIVISIBILITY` that divides an integer scalar's value (0 is
+/// divisible by anything) or a non-empty buffer's element count; 1 for other scalars and empty
+/// buffers. Launches with the same
+/// promises can share one compiled specialisation.
+pub fn promises(args: &[crate::base::KernelArg]) -> Vec<u64> {
+    use crate::base::KernelArg;
+    let divisor = |v: u128| -> u64 {
+        if v == 0 {
+            MAX_PROMISED_DIVISIBILITY
+        } else {
+            (1u64 << v.trailing_zeros().min(63)).min(MAX_PROMISED_DIVISIBILITY)
+        }
+    };
+    args.iter()
+        .map(|arg| match arg {
+            // An empty buffer promises nothing: it holds no whole vector to read in its place.
+            KernelArg::Buffer(buffer) if buffer.is_empty() => 1,
+            KernelArg::Buffer(buffer) => divisor(buffer.len() as u128),
+            KernelArg::Scalar(Literal::Int(v)) => divisor(v.unsigned_abs()),
+            KernelArg::Scalar(_) => 1,
+        })
+        .collect()
+}
+
+/// Specialises a Lowered module for launches whose arguments make the promises of `args`
+/// (`promises`), as Triton specialises integer arguments divisible by 16: the scheduling passes
+/// may then prove vector accesses aligned and their masks the same across each vector
+/// (`ir::Kernel::divisibility`). The caller launches the result only with arguments that keep
+/// the promises; the kernel cache keys on them.
+pub fn specialize(module: &mut ir::Module, args: &[crate::base::KernelArg]) {
+    let promised = promises(args);
+    module.kernel.divisibility = if promised.iter().all(|&d| d == 1) {
+        Vec::new()
+    } else {
+        promised
+    };
+}
+
+/// Specialises a Lowered module as `specialize` would for arguments whose integers and buffer
+/// lengths are all divisible by `divisor` (`tkc build --divisible`).
+pub fn specialize_all(module: &mut ir::Module, divisor: u64) {
+    module.kernel.divisibility = module
+        .kernel
+        .params
+        .iter()
+        .map(|p| match p.kind {
+            ir::ParamKind::Pointer { .. } => divisor,
+            ir::ParamKind::Scalar(t) if t.is_int() => divisor,
+            ir::ParamKind::Scalar(_) => 1,
+        })
+        .collect();
+}
+
 /// How many times `compile` has run in this process (the cache tests assert that a cache hit
 /// compiles nothing).
 pub static SPIRV_COMPILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -384,5 +442,25 @@ mod tests {
         assert!(error.to_string().contains("error[E0607]"), "{error}");
         assert!(error.to_string().contains("add.tk:1:1"), "{error}");
         assert!(!error.is_internal());
+    }
+
+    use crate::base::{HostBuffer, KernelArg, Literal};
+
+    #[test]
+    fn promises_follow_the_arguments() {
+        let buffer = |n: usize| KernelArg::Buffer(HostBuffer::from_f32(&vec![0.0; n], vec![n]));
+        let args = [
+            buffer(48),
+            buffer(6),
+            buffer(0),
+            KernelArg::Scalar(Literal::Int(0)),
+            KernelArg::Scalar(Literal::Int(-24)),
+            KernelArg::Scalar(Literal::Int(7)),
+            KernelArg::Scalar(Literal::Float(16.0)),
+        ];
+        // 48 = 16·3; 6 = 2·3; an empty buffer promises nothing (it holds no whole vector to
+        // stand in for a masked one); 0 is divisible by anything; signs do not matter; floats
+        // promise nothing.
+        assert_eq!(promises(&args), vec![16, 2, 1, 16, 8, 1, 1]);
     }
 }

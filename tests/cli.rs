@@ -800,6 +800,33 @@ fn build_for_cooperative_matrices() {
 }
 
 #[test]
+fn build_divisible_specialises_like_a_launch() {
+    // `--divisible 16` compiles as `tkc run` compiles a launch whose integers and buffer lengths
+    // are multiples of 16: each vector access then has one condition.
+    let softmax = format!("{}/examples/softmax.tk", env!("CARGO_MANIFEST_DIR"));
+    let (code, stdout, stderr) = tkc(&[
+        "build",
+        &softmax,
+        "--target",
+        "gpu",
+        "--divisible",
+        "16",
+        "--emit",
+        "ir-scheduled",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("n_cols % 16"), "{stdout}");
+    assert_eq!(
+        stdout.matches("!vector(4, one mask, whole)").count(),
+        2,
+        "{stdout}"
+    );
+    let (code, _, stderr) = tkc(&["build", &softmax, "--divisible", "12"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("E0921"), "{stderr}");
+}
+
+#[test]
 fn a_closed_output_pipe_is_not_an_internal_error() {
     use std::io::Read;
     use std::process::{Command, Stdio};

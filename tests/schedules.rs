@@ -7,7 +7,8 @@ mod common;
 
 use rspirv::binary::Disassemble;
 use tk::abi::{Artifact, Target};
-use tk::driver::{self, BuildOptions, Source};
+use tk::base::{KernelArg, Literal, ScalarType};
+use tk::driver::{self, BuildOptions, DiskLoader, Source};
 use tk::ir::InstKind;
 
 /// The scheduled module and the artifact of example `file`'s `kernel` for `target` (validated).
@@ -80,4 +81,386 @@ fn cpu_vector_add_moves_64_bit_components() {
     assert!(artifact.abi.features.int64);
     let (_, portable) = build_example("vector_add", "vector_add", &Target::portable());
     assert!(!assembly(&portable).contains("OpTypeInt 64"));
+}
+
+/// The launch arguments of `examples/softmax.tk` for `rows` × `cols` f32.
+fn softmax_args(rows: usize, cols: usize) -> Vec<KernelArg> {
+    vec![
+        common::zeros(ScalarType::F32, rows * cols),
+        common::zeros(ScalarType::F32, rows * cols),
+        common::int(rows as i64),
+        common::int(cols as i64),
+    ]
+}
+
+/// The launch arguments of `examples/vector_add.tk` for `n` f32.
+fn vector_add_args(n: usize) -> Vec<KernelArg> {
+    vec![
+        common::zeros(ScalarType::F32, n),
+        common::zeros(ScalarType::F32, n),
+        common::zeros(ScalarType::F32, n),
+        common::int(n as i64),
+    ]
+}
+
+/// Compiles an example kernel with `consts` for `target`, specialised for `args` when given (as
+/// `tkc run` compiles a launch), and validates it.
+fn compile_for(
+    file: &str,
+    kernel: &str,
+    consts: &[(&str, i128)],
+    target: &Target,
+    args: Option<&[KernelArg]>,
+) -> (tk::ir::Module, Artifact) {
+    let path = format!("{}/examples/{file}.tk", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let program = driver::check_source(&path, &text, &DiskLoader);
+    assert!(!program.has_errors(), "{:?}", program.diagnostics);
+    let consts: Vec<(String, Literal)> = consts
+        .iter()
+        .map(|(name, v)| (name.to_string(), Literal::Int(*v)))
+        .collect();
+    let mut lowered = driver::lower(&program, kernel, &consts).unwrap();
+    if let Some(args) = args {
+        driver::specialize(&mut lowered, args);
+    }
+    let (scheduled, artifact) = driver::compile(lowered, target, true).unwrap();
+    common::validate_spirv(&artifact.words).unwrap();
+    (scheduled, artifact)
+}
+
+/// What one invocation's code does with memory, counted in the module's instructions.
+#[derive(Debug, Default)]
+struct MemoryOps {
+    /// Loads from workgroup memory.
+    workgroup_loads: usize,
+    /// Loads and stores of storage buffers by the type they move (`f32`, `f32x4`, `u64x2`;
+    /// `u32` includes the status buffer of safe mode).
+    buffer_loads: std::collections::BTreeMap<String, usize>,
+    buffer_stores: std::collections::BTreeMap<String, usize>,
+}
+
+fn memory_ops(artifact: &Artifact) -> MemoryOps {
+    use rspirv::dr::Operand;
+    use rspirv::spirv::{Op, StorageClass};
+    let module = rspirv::dr::load_words(&artifact.words).unwrap();
+    // The text of every scalar and vector type, the storage class and pointee of every pointer
+    // type, and the type of every value.
+    let mut names = std::collections::HashMap::new();
+    let mut pointers = std::collections::HashMap::new();
+    let mut types = std::collections::HashMap::new();
+    let word = |op: &Operand| match op {
+        Operand::IdRef(id) => *id,
+        Operand::LiteralBit32(n) => *n,
+        _ => 0,
+    };
+    for inst in &module.types_global_values {
+        let id = inst.result_id.unwrap_or(0);
+        match inst.class.opcode {
+            Op::TypeInt => {
+                let signed = word(&inst.operands[1]) == 1;
+                let kind = if signed { "i" } else { "u" };
+                names.insert(id, format!("{kind}{}", word(&inst.operands[0])));
+            }
+            Op::TypeFloat => {
+                names.insert(id, format!("f{}", word(&inst.operands[0])));
+            }
+            Op::TypeVector => {
+                let elem = names[&word(&inst.operands[0])].clone();
+                names.insert(id, format!("{elem}x{}", word(&inst.operands[1])));
+            }
+            Op::TypePointer => {
+                let Operand::StorageClass(class) = inst.operands[0] else {
+                    continue;
+                };
+                pointers.insert(id, (class, word(&inst.operands[1])));
+            }
+            _ => {}
+        }
+        if let (Some(ty), Some(id)) = (inst.result_type, inst.result_id) {
+            types.insert(id, ty);
+        }
+    }
+    let mut ops = MemoryOps::default();
+    for function in &module.functions {
+        for block in &function.blocks {
+            for inst in &block.instructions {
+                if let (Some(ty), Some(id)) = (inst.result_type, inst.result_id) {
+                    types.insert(id, ty);
+                }
+                let pointer = match inst.class.opcode {
+                    Op::Load | Op::Store => word(&inst.operands[0]),
+                    _ => continue,
+                };
+                let Some(&(class, pointee)) = types.get(&pointer).and_then(|t| pointers.get(t))
+                else {
+                    continue;
+                };
+                let name = names.get(&pointee).cloned().unwrap_or_default();
+                match (inst.class.opcode, class) {
+                    (Op::Load, StorageClass::Workgroup) => ops.workgroup_loads += 1,
+                    (Op::Load, StorageClass::StorageBuffer) => {
+                        *ops.buffer_loads.entry(name).or_default() += 1
+                    }
+                    (Op::Store, StorageClass::StorageBuffer) => {
+                        *ops.buffer_stores.entry(name).or_default() += 1
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    ops
+}
+
+/// `examples/softmax.tk` at BLOCK 4096 for a GPU, specialised for `args` when given.
+fn gpu_softmax(args: Option<&[KernelArg]>) -> (tk::ir::Module, Artifact) {
+    compile_for(
+        "softmax",
+        "softmax",
+        &[("BLOCK", 4096)],
+        &Target::gpu(),
+        args,
+    )
+}
+
+#[test]
+fn gpu_softmax_reduces_by_subgroups_with_one_shared_round() {
+    let (module, artifact) = gpu_softmax(None);
+    let schedule = module.kernel.schedule.as_ref().unwrap();
+    assert_eq!(schedule.threads, 256);
+    let asm = assembly(&artifact);
+    // max then sum: one subgroup reduction each (max adds one for NaNs).
+    assert_eq!(asm.matches("OpGroupNonUniformFMax").count(), 1, "{asm}");
+    assert_eq!(asm.matches("OpGroupNonUniformFAdd").count(), 1);
+    assert!(asm.contains("BuiltIn SubgroupId") && asm.contains("BuiltIn NumSubgroups"));
+    assert!(!asm.contains("ShuffleXor"), "no subgroup size is assumed");
+    // One value per subgroup through shared memory: per reduction, subgroup 0's value and one
+    // load in the loop over the other subgroups (was 256 loads per reduction, one per
+    // invocation of the workgroup), and two barriers.
+    let ops = memory_ops(&artifact);
+    assert_eq!(ops.workgroup_loads, 4, "{ops:?}");
+    assert_eq!(asm.matches("OpControlBarrier").count(), 4);
+    assert!(artifact.abi.features.subgroup_arithmetic);
+    // The scratch holds a slot per invocation: the most subgroups there can be.
+    assert_eq!(schedule.shared_bytes, 1024);
+}
+
+#[test]
+fn gpu_layer_norm_reduces_by_subgroups_and_moves_128_bit_vectors() {
+    let (_, artifact) = compile_for(
+        "layer_norm",
+        "layer_norm_fwd",
+        &[("BLOCK", 4096)],
+        &Target::gpu(),
+        None,
+    );
+    let asm = assembly(&artifact);
+    assert_eq!(asm.matches("OpGroupNonUniformFAdd").count(), 2, "{asm}");
+    assert_eq!(memory_ops(&artifact).workgroup_loads, 4);
+    // Specialised for a row of 4096 (as the kernel suite launches it): the loop variable is a
+    // multiple of BLOCK, so every row access in the three loops is a vec4 under one condition.
+    let (rows, cols) = (16, 4096);
+    let args = [
+        common::zeros(ScalarType::F32, rows * cols),
+        common::zeros(ScalarType::F32, rows * cols),
+        common::zeros(ScalarType::F32, cols),
+        common::zeros(ScalarType::F32, cols),
+        common::zeros(ScalarType::F32, rows),
+        common::zeros(ScalarType::F32, rows),
+        common::int(cols as i64),
+        common::int(rows as i64),
+        common::int(cols as i64),
+        common::float(1e-5),
+    ];
+    let (module, artifact) = compile_for(
+        "layer_norm",
+        "layer_norm_fwd",
+        &[("BLOCK", 1024)],
+        &Target::gpu(),
+        Some(&args),
+    );
+    let printed = tk::ir::print::print(&module);
+    assert_eq!(
+        printed.matches("!vector(4, one mask, whole)").count(),
+        6,
+        "{printed}"
+    );
+    let ops = memory_ops(&artifact);
+    // x three times, w and b: one vec4 each per invocation; y as a vec4, mean and rstd alone.
+    assert_eq!(ops.buffer_loads.get("f32x4"), Some(&5), "{ops:?}");
+    assert_eq!(ops.buffer_loads.get("f32"), None, "{ops:?}");
+    assert_eq!(ops.buffer_stores.get("f32x4"), Some(&1), "{ops:?}");
+    assert_eq!(ops.buffer_stores.get("f32"), Some(&2), "{ops:?}");
+}
+
+#[test]
+fn gpu_softmax_rows_move_in_128_bit_vectors() {
+    // Specialised for 4096 columns (divisible by 16, as Triton specialises): every row access
+    // is a vec4 of f32 under one condition, with no element-by-element path.
+    let (module, artifact) = gpu_softmax(Some(&softmax_args(16, 4096)));
+    let printed = tk::ir::print::print(&module);
+    assert!(printed.contains("divisible(x.len % 16, out.len % 16, n_rows % 16, n_cols % 16)"));
+    assert_eq!(
+        printed.matches("!vector(4, one mask, whole)").count(),
+        2,
+        "{printed}"
+    );
+    let ops = memory_ops(&artifact);
+    // 16 elements per invocation: four vec4 loads and four vec4 stores, no f32 alone.
+    assert_eq!(ops.buffer_loads.get("f32x4"), Some(&4), "{ops:?}");
+    assert_eq!(ops.buffer_stores.get("f32x4"), Some(&4), "{ops:?}");
+    assert_eq!(ops.buffer_loads.get("f32"), None, "{ops:?}");
+    assert_eq!(ops.buffer_stores.get("f32"), None, "{ops:?}");
+    // Without the promise each vec4 checks its alignment at run time and keeps an
+    // element-by-element path.
+    let (module, artifact) = gpu_softmax(None);
+    let printed = tk::ir::print::print(&module);
+    assert_eq!(
+        printed.matches("!vector(4, unaligned)").count(),
+        2,
+        "{printed}"
+    );
+    let ops = memory_ops(&artifact);
+    assert_eq!(ops.buffer_loads.get("f32x4"), Some(&4), "{ops:?}");
+    assert_eq!(ops.buffer_loads.get("f32"), Some(&16), "{ops:?}");
+}
+
+#[test]
+fn vector_add_specialised_has_no_element_path() {
+    let args = vector_add_args(1 << 20);
+    for target in [Target::gpu(), Target::cpu()] {
+        let (module, artifact) = compile_for(
+            "vector_add",
+            "vector_add",
+            &[("BLOCK", 1024)],
+            &target,
+            Some(&args),
+        );
+        let printed = tk::ir::print::print(&module);
+        assert_eq!(
+            printed.matches(", one mask, whole)").count(),
+            3,
+            "{printed}"
+        );
+        let ops = memory_ops(&artifact);
+        // GPU: vec4 of f32; CPU: u64vec4 (lavapipe costs per component); nothing narrower
+        // but the status words of safe mode.
+        let wide = if target.processor == tk::abi::Processor::Cpu {
+            "u64x4"
+        } else {
+            "f32x4"
+        };
+        assert_eq!(
+            ops.buffer_loads.keys().collect::<Vec<_>>(),
+            [wide],
+            "{ops:?}"
+        );
+        let mut stored: Vec<&str> = ops.buffer_stores.keys().map(|k| k.as_str()).collect();
+        stored.retain(|&k| k != "u32");
+        assert_eq!(stored, [wide], "{ops:?}");
+    }
+    // An odd n: the mask may change within a vector, so each vector keeps its
+    // element-by-element path for the tail.
+    let args = vector_add_args((1 << 20) + 3);
+    let (module, _) = compile_for(
+        "vector_add",
+        "vector_add",
+        &[("BLOCK", 1024)],
+        &Target::gpu(),
+        Some(&args),
+    );
+    let printed = tk::ir::print::print(&module);
+    assert_eq!(printed.matches("!vector(4)").count(), 3, "{printed}");
+}
+
+/// `L` and `S` for each load and store of a storage-buffer u64vec4 (a CPU device's 8-element
+/// vector), in the order of the instructions.
+fn u64x4_accesses(artifact: &Artifact) -> String {
+    let module = rspirv::dr::load_words(&artifact.words).unwrap();
+    use rspirv::dr::Operand;
+    use rspirv::spirv::{Op, StorageClass};
+    let word = |op: &Operand| match op {
+        Operand::IdRef(id) => *id,
+        Operand::LiteralBit32(n) => *n,
+        _ => 0,
+    };
+    let (mut u64_ty, mut wanted) = (0, 0);
+    let mut pointers = std::collections::HashSet::new();
+    for inst in &module.types_global_values {
+        let id = inst.result_id.unwrap_or(0);
+        match inst.class.opcode {
+            Op::TypeInt if word(&inst.operands[0]) == 64 => u64_ty = id,
+            Op::TypeVector if word(&inst.operands[0]) == u64_ty && word(&inst.operands[1]) == 4 => {
+                wanted = id
+            }
+            Op::TypePointer
+                if inst.operands[0] == Operand::StorageClass(StorageClass::StorageBuffer)
+                    && word(&inst.operands[1]) == wanted =>
+            {
+                pointers.insert(id);
+            }
+            _ => {}
+        }
+    }
+    let mut typed = std::collections::HashMap::new();
+    let mut out = String::new();
+    for block in module.functions.iter().flat_map(|f| &f.blocks) {
+        for inst in &block.instructions {
+            if let (Some(t), Some(id)) = (inst.result_type, inst.result_id) {
+                typed.insert(id, t);
+            }
+            let kind = match inst.class.opcode {
+                Op::Load => 'L',
+                Op::Store => 'S',
+                _ => continue,
+            };
+            let pointer = word(&inst.operands[0]);
+            if typed.get(&pointer).is_some_and(|t| pointers.contains(t)) {
+                out.push(kind);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn cpu_vector_add_streams_one_vector_at_a_time() {
+    // On a CPU device each 8-element vector of x and y is loaded, added and stored before the
+    // next (a stream), instead of every vector of x, then of y, then the stores.
+    let args = vector_add_args(1 << 20);
+    let (module, artifact) = compile_for(
+        "vector_add",
+        "vector_add",
+        &[("BLOCK", 1024)],
+        &Target::cpu(),
+        Some(&args),
+    );
+    let schedule = module.kernel.schedule.as_ref().unwrap();
+    assert_eq!(schedule.streams.len(), 1, "{:?}", schedule.streams);
+    assert_eq!(schedule.streams[0].registers, 8);
+    assert_eq!(u64x4_accesses(&artifact), "LLS".repeat(16));
+    // GPUs schedule loads themselves: no streams there.
+    let (module, _) = compile_for(
+        "vector_add",
+        "vector_add",
+        &[("BLOCK", 1024)],
+        &Target::gpu(),
+        Some(&args),
+    );
+    assert!(module.kernel.schedule.unwrap().streams.is_empty());
+}
+
+#[test]
+fn a_run_storing_to_a_buffer_it_loads_is_not_streamed() {
+    // In place: streamed, the store of one vector would come before the load of the next, which
+    // a shifted access could read.
+    let source = "kernel k(x: *mut f32, n: i32) {
+        let offs = program_id(0) * 1024 + arange(0, 1024);
+        store(x + offs + 1, load(x + offs, mask: offs < n) + 1.0, mask: offs + 1 < n);
+    }";
+    let program = driver::check_source("k.tk", source, &DiskLoader);
+    let lowered = driver::lower(&program, "k", &[]).unwrap();
+    let (module, _) = driver::compile(lowered, &Target::cpu(), true).unwrap();
+    assert!(module.kernel.schedule.unwrap().streams.is_empty());
 }

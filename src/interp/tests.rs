@@ -977,7 +977,7 @@ fn scheduled_kernels_run_with_convert_layout_as_identity() {
         offset: 0,
         bytes: 32,
     })));
-    plans[po.index() + 1] = Some(Plan::Access { vector: 1 });
+    plans[po.index() + 1] = Some(Plan::Access(crate::ir::schedule::AccessPlan::scalar()));
     kernel.schedule = Some(Schedule {
         layouts,
         plans,

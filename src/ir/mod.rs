@@ -409,6 +409,25 @@ pub enum GridExpr {
     Max(Box<GridExpr>, Box<GridExpr>),
 }
 
+impl InstKind {
+    /// The regions this instruction owns (`if` arms, loop bodies, a `while` condition), in
+    /// program order.
+    pub fn regions(&self) -> Vec<&Region> {
+        match self {
+            InstKind::If {
+                then_region,
+                else_region,
+                ..
+            } => vec![then_region, else_region],
+            InstKind::For { body, .. } => vec![body],
+            InstKind::While {
+                cond_region, body, ..
+            } => vec![cond_region, body],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// One kernel specialised for one set of const values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kernel {
@@ -432,6 +451,12 @@ pub struct Kernel {
     pub stage: Stage,
     /// Present from the `LaidOut` stage on.
     pub schedule: Option<Schedule>,
+    /// What the launch this module is specialised for promises (`driver::specialize`, like
+    /// Triton's specialisation of integer arguments divisible by 16): per runtime parameter, a
+    /// power of two that divides its value (integer scalars) or its buffer's element count
+    /// (pointers). Empty when nothing is promised, as when compiling without arguments; the
+    /// scheduling passes read it to prove vector accesses aligned and their masks uniform.
+    pub divisibility: Vec<u64>,
 }
 
 impl Kernel {
@@ -449,7 +474,17 @@ impl Kernel {
             body: Region::default(),
             stage: Stage::Lowered,
             schedule: None,
+            divisibility: Vec::new(),
         }
+    }
+    /// The power of two the launch promises divides parameter `n`'s value or element count
+    /// (1 when nothing is promised).
+    pub fn param_divisibility(&self, n: u32) -> u64 {
+        self.divisibility
+            .get(n as usize)
+            .copied()
+            .unwrap_or(1)
+            .max(1)
     }
     pub fn inst(&self, id: InstId) -> &Inst {
         &self.insts[id]

@@ -68,6 +68,24 @@ fn header(kernel: &Kernel, out: &mut String) {
     if let Some(threads) = kernel.threads {
         let _ = write!(out, " threads({threads})");
     }
+    // The launch's promises (`driver::specialize`): `n % 16` says 16 divides n, `x.len % 16`
+    // that 16 divides the element count of x's buffer.
+    let promised: Vec<String> = kernel
+        .params
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| kernel.param_divisibility(i as u32) > 1)
+        .map(|(i, p)| {
+            let what = match p.kind {
+                ParamKind::Pointer { .. } => format!("{}.len", p.name),
+                ParamKind::Scalar(_) => p.name.clone(),
+            };
+            format!("{what} % {}", kernel.param_divisibility(i as u32))
+        })
+        .collect();
+    if !promised.is_empty() {
+        let _ = write!(out, " divisible({})", promised.join(", "));
+    }
     if let Some(schedule) = &kernel.schedule {
         let _ = write!(
             out,
@@ -76,6 +94,15 @@ fn header(kernel: &Kernel, out: &mut String) {
         );
         if schedule.one_subgroup {
             out.push_str(", one_subgroup");
+        }
+        for stream in &schedule.streams {
+            let _ = write!(
+                out,
+                ", stream %{}..%{} by {}",
+                stream.first.index(),
+                stream.last.index(),
+                stream.registers
+            );
         }
         if let Some(coop) = &schedule.coop {
             let dots: Vec<String> = schedule
@@ -345,7 +372,24 @@ fn scratch_text(scratch: &Scratch) -> String {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Plan::Access { vector } => write!(f, "!vector({vector})"),
+            // What is proven of each vector follows its width: `unaligned` when the emitter
+            // checks alignment at run time, `one mask` and `whole` (the buffer holds whole
+            // vectors) when one condition serves each vector.
+            Plan::Access(access) => {
+                write!(f, "!vector({}", access.vector)?;
+                if access.vector > 1 {
+                    if !access.aligned {
+                        write!(f, ", unaligned")?;
+                    }
+                    if access.one_mask {
+                        write!(f, ", one mask")?;
+                    }
+                    if access.whole_vectors {
+                        write!(f, ", whole")?;
+                    }
+                }
+                write!(f, ")")
+            }
             Plan::Reduce(ReducePlan::Registers)
             | Plan::Scan(ScanPlan::Registers)
             | Plan::Dot(DotPlan::Registers)
@@ -355,6 +399,9 @@ impl fmt::Display for Plan {
             }
             Plan::Reduce(ReducePlan::Shared { chunk, scratch }) => {
                 write!(f, "!shared(chunk = {chunk}, {})", scratch_text(scratch))
+            }
+            Plan::Reduce(ReducePlan::Subgroups { chunk, scratch }) => {
+                write!(f, "!subgroups(chunk = {chunk}, {})", scratch_text(scratch))
             }
             Plan::Scan(ScanPlan::Shared(scratch))
             | Plan::Convert(ConvertPlan::Shared(scratch))

@@ -6,20 +6,26 @@
 //! Besides the workgroup size and a layout per value and local, every instruction that has a
 //! choice of how to run carries a `Plan`:
 //!
-//! - a load or store: the width of its vector accesses (`Plan::Access`);
-//! - a reduction: in registers, by subgroup shuffles, or through the scratch array in chunks of
-//!   result registers (`ReducePlan`);
+//! - a load or store: the width of its vector accesses and what is proven of each vector
+//!   (aligned, one mask, inside the buffer or outside it whole) (`AccessPlan`);
+//! - a reduction: in registers, by subgroup shuffles, by subgroup reductions and one value per
+//!   subgroup through the scratch, or every partial through the scratch in chunks of result
+//!   registers (`ReducePlan`);
 //! - a scan: in registers, by subgroup shuffles, or staged whole through the scratch (`ScanPlan`);
 //! - a `dot`: in registers, staged with padded rows and an unrolled K loop, or on cooperative
 //!   matrices (`DotPlan`; the cooperative arrays are the schedule's `CoopPlan`);
 //! - a layout conversion: a register renaming or a move through the scratch (`ConvertPlan`);
 //! - an atomic, reshape or permute: always through the scratch (`Plan::Staged`).
 //!
+//! On CPU devices, runs of elementwise instructions with their loads and stores are `Stream`s,
+//! emitted a few registers at a time.
+//!
 //! The scratch is one workgroup array of u32 words, `shared_bytes` long; every plan that uses it
 //! names its region (`Scratch`, offset and size in bytes). Each use ends with a barrier, so the
 //! regions of different instructions may overlap (today they all start at 0).
 use super::layout::Layout;
 use super::{Elem, InstId, InstKind, Kernel, Type, ValueId};
+use crate::base::ScalarType;
 
 /// What the scheduling passes decided for one kernel.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +50,8 @@ pub struct Schedule {
     pub one_subgroup: bool,
     /// The workgroup arrays of the `dot`s planned on cooperative matrices.
     pub coop: Option<CoopPlan>,
+    /// Runs of instructions emitted a few registers at a time (CPU devices), in no order.
+    pub streams: Vec<Stream>,
 }
 
 impl Schedule {
@@ -58,6 +66,7 @@ impl Schedule {
             max_shared_bytes,
             one_subgroup,
             coop: None,
+            streams: Vec::new(),
         }
     }
 
@@ -83,15 +92,75 @@ impl Schedule {
     }
 }
 
+/// A run of consecutive instructions of one region, from `first` to `last`, that the emitter
+/// emits `registers` registers at a time: every instruction of the run for the first registers
+/// of its tile, then every one for the next, and so on (instructions on scalars once, in the
+/// first pass). Its tiles share one layout and every instruction is elementwise
+/// (`streamable`), so each register depends only on the same register of its operands.
+///
+/// Why: a CPU device such as lavapipe runs every buffer access as a loop over its SIMD lanes
+/// that its compiler cannot move other work across, so the program order of the loads decides
+/// how many registers are live; a vector add emitted instruction by instruction keeps both whole
+/// input tiles live (spilled) before the first add, streamed it keeps one vector of each.
+///
+/// The run stores to no buffer it loads from and to no buffer twice, so the new order moves no
+/// access past another access to the same memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stream {
+    pub first: InstId,
+    pub last: InstId,
+    /// Registers per pass: a multiple of the vector width of every access in the run.
+    pub registers: u32,
+}
+
+/// How an instruction may take part in a `Stream`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streamable {
+    /// Elementwise on tiles (or a load or store): emitted one window of registers at a time.
+    Tile,
+    /// Without side effects and on scalars: emitted once.
+    Scalar,
+    /// Ends a stream.
+    No,
+}
+
+/// How instruction `id` of `kernel` may take part in a stream.
+pub fn streamable(kernel: &Kernel, id: InstId) -> Streamable {
+    let inst = &kernel.insts[id];
+    let tile = match &inst.kind {
+        InstKind::Store { ptr, .. } => !kernel.ty(*ptr).is_scalar(),
+        _ => inst.ty.as_ref().is_some_and(|t| !t.is_scalar()),
+    };
+    match &inst.kind {
+        InstKind::Arange { .. } | InstKind::Splat(_) => Streamable::Tile,
+        InstKind::Load { .. } | InstKind::Store { .. } if tile => Streamable::Tile,
+        InstKind::Unary { .. }
+        | InstKind::Binary { .. }
+        | InstKind::Compare { .. }
+        | InstKind::Select { .. }
+        | InstKind::Cast(_)
+        | InstKind::Bitcast(_)
+        | InstKind::Fma { .. }
+        | InstKind::PtrOffset { .. } => {
+            if tile {
+                Streamable::Tile
+            } else {
+                Streamable::Scalar
+            }
+        }
+        InstKind::Const(_)
+        | InstKind::Param(_)
+        | InstKind::ProgramId(_)
+        | InstKind::NumPrograms(_) => Streamable::Scalar,
+        _ => Streamable::No,
+    }
+}
+
 /// How one instruction runs, where there is a choice.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
-    /// A load or store: elements per buffer access (1, 2 or 4), proven consecutive and aligned
-    /// by the axis analysis. The emitter accesses one element at a time when vector views are
-    /// off (portable output).
-    Access {
-        vector: u32,
-    },
+    /// A load or store: how its registers go to the buffer.
+    Access(AccessPlan),
     Reduce(ReducePlan),
     Scan(ScanPlan),
     Dot(DotPlan),
@@ -101,6 +170,47 @@ pub enum Plan {
     Staged(Scratch),
 }
 
+/// How a load or store accesses its buffer: groups of `vector` consecutive registers (proven
+/// consecutive by the axis analysis) as one vector access each, with what is proven of every
+/// group. The emitter accesses one element at a time when vector views are off (portable
+/// output).
+///
+/// A group goes as one vector when all its elements are wanted (their masks, and in safe mode
+/// their bounds, hold) and, unless `aligned`, its first index is a multiple of `vector` at run
+/// time; otherwise element by element. With `one_mask` and (in safe mode) `whole_vectors`,
+/// every element of a group is wanted or none is: one condition per group and no
+/// element-by-element path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessPlan {
+    /// Elements per buffer access: 1, 2 or 4 (8 through a CPU device's 64-bit views).
+    pub vector: u32,
+    /// The first index of every group is proven a multiple of `vector`.
+    pub aligned: bool,
+    /// The mask is proven the same across every group (or there is none).
+    pub one_mask: bool,
+    /// The buffer's element count is proven a non-zero multiple of `vector` (the launch
+    /// promised it), so an aligned group lies inside the buffer whole or outside it whole, and
+    /// the buffer's first vector can stand in for a group that loads nothing.
+    pub whole_vectors: bool,
+}
+
+impl AccessPlan {
+    /// One element per access.
+    pub fn scalar() -> AccessPlan {
+        AccessPlan {
+            vector: 1,
+            aligned: true,
+            one_mask: true,
+            whole_vectors: true,
+        }
+    }
+    /// Every element of a group is wanted or none is, so one condition serves the group
+    /// (`safe`: bounds are checked too).
+    pub fn one_condition(&self, safe: bool) -> bool {
+        self.aligned && self.one_mask && (self.whole_vectors || !safe)
+    }
+}
+
 /// A reduction across the invocations that hold its reduced dims.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReducePlan {
@@ -108,6 +218,13 @@ pub enum ReducePlan {
     Registers,
     /// Butterflies of subgroup shuffles (the workgroup is one subgroup).
     Subgroup,
+    /// The reduction group is the whole workgroup: each subgroup reduces its partials with one
+    /// `OpGroupNonUniform…` reduction (any subgroup size, any assignment of invocations to
+    /// subgroups), one invocation per subgroup writes the subgroup's value to the scratch, and
+    /// every invocation combines the `NumSubgroups` values in subgroup order, `chunk` result
+    /// registers at a time. The scratch holds a slot per invocation, the most subgroups there
+    /// can be.
+    Subgroups { chunk: u32, scratch: Scratch },
     /// One partial per invocation through the scratch, `chunk` result registers at a time.
     Shared { chunk: u32, scratch: Scratch },
 }
@@ -178,6 +295,7 @@ impl Plan {
     pub fn scratch(&self) -> Option<Scratch> {
         match self {
             Plan::Reduce(ReducePlan::Shared { scratch, .. })
+            | Plan::Reduce(ReducePlan::Subgroups { scratch, .. })
             | Plan::Scan(ScanPlan::Shared(scratch))
             | Plan::Dot(DotPlan::Staged(DotStaging { scratch, .. }))
             | Plan::Convert(ConvertPlan::Shared(scratch))
@@ -189,6 +307,7 @@ impl Plan {
     pub fn scratch_mut(&mut self) -> Option<&mut Scratch> {
         match self {
             Plan::Reduce(ReducePlan::Shared { scratch, .. })
+            | Plan::Reduce(ReducePlan::Subgroups { scratch, .. })
             | Plan::Scan(ScanPlan::Shared(scratch))
             | Plan::Dot(DotPlan::Staged(DotStaging { scratch, .. }))
             | Plan::Convert(ConvertPlan::Shared(scratch))
@@ -219,6 +338,15 @@ impl CoopPlan {
     }
 }
 
+/// Whether a reduction of `ty` elements can combine through `OpGroupNonUniform` reductions:
+/// 32-bit floats and integers (narrower and wider types need `shaderSubgroupExtendedTypes`).
+pub fn subgroup_reducible(ty: &Type) -> bool {
+    matches!(
+        ty.elem,
+        Elem::Scalar(ScalarType::F32 | ScalarType::I32 | ScalarType::U32)
+    )
+}
+
 /// 32-bit words one element of `ty` occupies in the scratch array.
 pub fn scratch_words(ty: &Type) -> u32 {
     match ty.elem {
@@ -247,13 +375,14 @@ pub fn scratch_needed(kernel: &Kernel, layouts: &[Option<Layout>], id: InstId, p
             .saturating_mul(4)
     };
     match (plan, &kernel.insts[id].kind) {
-        (Plan::Reduce(ReducePlan::Shared { chunk, .. }), InstKind::Reduce { value, .. }) => {
-            layout_of(*value)
-                .threads()
-                .saturating_mul(*chunk)
-                .saturating_mul(scratch_words(kernel.ty(*value)))
-                .saturating_mul(4)
-        }
+        (
+            Plan::Reduce(ReducePlan::Shared { chunk, .. } | ReducePlan::Subgroups { chunk, .. }),
+            InstKind::Reduce { value, .. },
+        ) => layout_of(*value)
+            .threads()
+            .saturating_mul(*chunk)
+            .saturating_mul(scratch_words(kernel.ty(*value)))
+            .saturating_mul(4),
         (Plan::Scan(ScanPlan::Shared(_)), InstKind::Scan { value, .. }) => tile(*value),
         (Plan::Convert(ConvertPlan::Shared(_)), InstKind::ConvertLayout(_)) => tile(id),
         (Plan::Dot(DotPlan::Staged(s)), InstKind::Dot { a, .. }) => {

@@ -4,8 +4,12 @@
 //! possible, subgroup plans only in a one-subgroup workgroup); every scratch region lies within
 //! `shared_bytes` and holds what its plan stages; the scratch and the cooperative arrays fit the
 //! target's limit. In the `Scheduled` stage every instruction that has a choice has its plan.
+//! Every stream is a run of one region whose new order keeps the meaning (`check_stream`).
 use super::layout::{local_map, register_dot_operands, Layout, Projection};
-use super::schedule::{scratch_needed, ConvertPlan, DotPlan, Plan, ReducePlan, ScanPlan, Schedule};
+use super::schedule::{
+    scratch_needed, streamable, subgroup_reducible, ConvertPlan, DotPlan, Plan, ReducePlan,
+    ScanPlan, Schedule, Stream, Streamable,
+};
 use super::*;
 
 /// Checks `schedule` against `kernel`; `placed` marks the instructions in the body.
@@ -94,6 +98,97 @@ fn check_plans(kernel: &Kernel, schedule: &Schedule, placed: &[bool]) -> Result<
             schedule.max_shared_bytes
         ));
     }
+    for stream in &schedule.streams {
+        check_stream(kernel, schedule, stream).map_err(|m| {
+            format!(
+                "the stream %{}..%{}: {m}",
+                stream.first.index(),
+                stream.last.index()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The instructions of `region` and of every region nested in it, region by region.
+fn regions<'k>(kernel: &'k Kernel, region: &'k Region, out: &mut Vec<&'k [InstId]>) {
+    out.push(&region.insts);
+    for &id in &region.insts {
+        for nested in kernel.insts[id].kind.regions() {
+            regions(kernel, nested, out);
+        }
+    }
+}
+
+/// A stream is a run of consecutive instructions of one region, each elementwise on the one
+/// layout of its tiles or on scalars, whose registers per pass divide the tiles and are a
+/// multiple of every access's vector, and whose new order moves no store past an access to the
+/// same buffer (no store to a buffer it loads, no buffer stored twice).
+fn check_stream(kernel: &Kernel, schedule: &Schedule, stream: &Stream) -> Result<(), String> {
+    let mut all = Vec::new();
+    regions(kernel, &kernel.body, &mut all);
+    let run = all
+        .iter()
+        .find_map(|insts| {
+            let a = insts.iter().position(|&i| i == stream.first)?;
+            let b = insts.iter().position(|&i| i == stream.last)?;
+            (a <= b).then(|| &insts[a..=b])
+        })
+        .ok_or("not a run of one region")?;
+    let layout_of = |v: ValueId| schedule.layouts[v.index()].clone();
+    let mut layout: Option<Layout> = None;
+    let (mut loaded, mut stored) = (Vec::new(), Vec::new());
+    let param = |ptr: ValueId| match kernel.ty(ptr).elem {
+        Elem::Ptr { param, .. } => param,
+        Elem::Scalar(_) => u32::MAX,
+    };
+    for &id in run {
+        match streamable(kernel, id) {
+            Streamable::No => return Err(format!("%{} cannot be streamed", id.index())),
+            Streamable::Scalar => continue,
+            Streamable::Tile => {}
+        }
+        let of = match kernel.insts[id].kind {
+            InstKind::Store { ptr, .. } => ptr,
+            _ => id,
+        };
+        let this = layout_of(of);
+        if layout.is_some() && layout != this {
+            return Err(format!("%{} has another layout", id.index()));
+        }
+        layout = this;
+        let vector = match (&kernel.insts[id].kind, schedule.plan(id)) {
+            (InstKind::Load { ptr, .. }, Some(Plan::Access(access))) => {
+                loaded.push(param(*ptr));
+                access.vector
+            }
+            (InstKind::Store { ptr, .. }, Some(Plan::Access(access))) => {
+                if stored.contains(&param(*ptr)) {
+                    return Err(format!("%{} stores to a buffer stored before", id.index()));
+                }
+                stored.push(param(*ptr));
+                access.vector
+            }
+            _ => 1,
+        };
+        if stream.registers % vector != 0 {
+            return Err(format!(
+                "passes of {} registers split the vectors of %{}",
+                stream.registers,
+                id.index()
+            ));
+        }
+    }
+    if stored.iter().any(|p| loaded.contains(p)) {
+        return Err("it stores to a buffer it loads".into());
+    }
+    let registers = layout.as_ref().map_or(1, |l| l.regs());
+    if stream.registers == 0 || registers % stream.registers != 0 {
+        return Err(format!(
+            "passes of {} registers do not divide tiles of {registers}",
+            stream.registers
+        ));
+    }
     Ok(())
 }
 
@@ -128,13 +223,13 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
         }
     };
     match (&kernel.insts[id].kind, plan) {
-        (InstKind::Load { ptr, .. }, Plan::Access { vector }) => {
+        (InstKind::Load { ptr, .. }, Plan::Access(access)) => {
             let elem = kernel.ty(id).scalar_type();
-            check_vector(*vector, elem, &layout_of(id), &layout_of(*ptr))
+            check_vector(access.vector, elem, &layout_of(id), &layout_of(*ptr))
         }
-        (InstKind::Store { ptr, value, .. }, Plan::Access { vector }) => {
+        (InstKind::Store { ptr, value, .. }, Plan::Access(access)) => {
             let elem = kernel.ty(*value).scalar_type();
-            check_vector(*vector, elem, &layout_of(*ptr), &layout_of(*ptr))
+            check_vector(access.vector, elem, &layout_of(*ptr), &layout_of(*ptr))
         }
         (InstKind::Reduce { value, axis, .. }, Plan::Reduce(reduce)) => {
             let across = !layout_of(*value).reduction_group_dims(*axis).is_empty();
@@ -145,16 +240,33 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
                 ReducePlan::Registers => Ok(()),
                 _ if !across => Err("a reduction within each invocation leaves registers".into()),
                 ReducePlan::Subgroup => subgroup(),
-                ReducePlan::Shared { chunk, .. } => {
-                    let results = layout_of(id).regs().max(1);
-                    if (1..=results).contains(chunk) {
-                        Ok(())
-                    } else {
+                ReducePlan::Subgroups { chunk, .. } => {
+                    let src = layout_of(*value);
+                    let spanned: u32 = match src.base() {
+                        Some(b) => src
+                            .reduction_group_dims(*axis)
+                            .iter()
+                            .map(|&d| b.threads_per_dim[d])
+                            .product(),
+                        None => 1,
+                    };
+                    check_chunk(*chunk, layout_of(id).regs())?;
+                    if spanned != schedule.threads {
                         Err(format!(
-                            "chunks of {chunk} result registers, not between 1 and {results}"
+                            "a reduction by subgroups over {spanned} of the workgroup's {} \
+                             invocations (it needs them all)",
+                            schedule.threads
                         ))
+                    } else if !subgroup_reducible(kernel.ty(*value)) {
+                        Err(format!(
+                            "a reduction of {} by subgroup operations",
+                            show(kernel.ty(*value))
+                        ))
+                    } else {
+                        Ok(())
                     }
                 }
+                ReducePlan::Shared { chunk, .. } => check_chunk(*chunk, layout_of(id).regs()),
             }
         }
         (InstKind::Scan { value, axis, .. }, Plan::Scan(scan)) => {
@@ -245,7 +357,20 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
     }
 }
 
-/// A vector width of 1, 2 or 4 elements; wider than 1 only for 32-bit elements (not bool or
+/// `chunk` result registers at a time, between 1 and all `results` of them.
+fn check_chunk(chunk: u32, results: u32) -> Result<(), String> {
+    let results = results.max(1);
+    if (1..=results).contains(&chunk) {
+        Ok(())
+    } else {
+        Err(format!(
+            "chunks of {chunk} result registers, not between 1 and {results}"
+        ))
+    }
+}
+
+/// A vector width of 1, 2, 4 or 8 elements (8 only through a CPU device's 64-bit views, which
+/// the emitter checks); wider than 1 only for 32-bit elements (not bool or
 /// bf16, which are stored differently) whose layout keeps each vector in one invocation's run
 /// along the last dim, with one register per pointer.
 fn check_vector(
@@ -257,8 +382,8 @@ fn check_vector(
     if vector == 1 {
         return Ok(());
     }
-    if !matches!(vector, 2 | 4) {
-        return Err(format!("accesses of {vector} elements (1, 2 or 4)"));
+    if !matches!(vector, 2 | 4 | 8) {
+        return Err(format!("accesses of {vector} elements (1, 2, 4 or 8)"));
     }
     let wide =
         elem.is_some_and(|e| e.bytes() == 4 && e != ScalarType::Bool && e != ScalarType::BF16);
@@ -375,7 +500,7 @@ mod tests {
     use crate::abi::Target;
     use crate::ir::builder::Builder;
     use crate::ir::layout::Blocked;
-    use crate::ir::schedule::{CoopPlan, DotStaging, Scratch};
+    use crate::ir::schedule::{AccessPlan, CoopPlan, DotStaging, Scratch, Stream};
     use crate::ir::verify::verify;
 
     use crate::ir::test_kernels::hand_scheduled_sum;
@@ -500,10 +625,14 @@ mod tests {
             verify(&m),
             Err("the schedule has 0 plans for 2 instructions".into())
         );
-        schedule_of(&mut m).plans = vec![None, Some(Plan::Access { vector: 1 })];
+        schedule_of(&mut m).plans = vec![None, Some(Plan::Access(AccessPlan::scalar()))];
         assert_eq!(
             verify(&m),
-            Err("%1: has a plan for another kind of instruction: Access { vector: 1 }".into())
+            Err(
+                "%1: has a plan for another kind of instruction: Access(AccessPlan { vector: 1, \
+                 aligned: true, one_mask: true, whole_vectors: true })"
+                    .into()
+            )
         );
     }
 
@@ -593,19 +722,23 @@ mod tests {
         let mut m = scheduled(SCAN, &Target::portable());
         let load = find(&m, |k| matches!(k, InstKind::Load { .. }));
         let store = find(&m, |k| matches!(k, InstKind::Store { .. }));
-        assert_eq!(
-            schedule_of(&mut m).plan(store),
-            Some(&Plan::Access { vector: 4 })
-        );
-        schedule_of(&mut m).plans[load.index()] = Some(Plan::Access { vector: 3 });
+        let four = AccessPlan {
+            vector: 4,
+            aligned: true,
+            one_mask: true,
+            whole_vectors: false,
+        };
+        assert_eq!(schedule_of(&mut m).plan(store), Some(&Plan::Access(four)));
+        schedule_of(&mut m).plans[load.index()] =
+            Some(Plan::Access(AccessPlan { vector: 3, ..four }));
         assert_eq!(
             verify(&m),
             Err(format!(
-                "%{}: accesses of 3 elements (1, 2 or 4)",
+                "%{}: accesses of 3 elements (1, 2, 4 or 8)",
                 load.index()
             ))
         );
-        schedule_of(&mut m).plans[load.index()] = Some(Plan::Access { vector: 4 });
+        schedule_of(&mut m).plans[load.index()] = Some(Plan::Access(four));
         // Two elements per invocation cannot make vectors of four.
         let InstKind::Store { ptr, .. } = m.kernel.insts[store].kind else {
             unreachable!()
@@ -752,5 +885,35 @@ mod tests {
                 moving.index()
             ))
         );
+    }
+
+    #[test]
+    fn rejects_streams_that_split_vectors_or_leave_their_region() {
+        let mut m = scheduled(
+            "kernel k(x: *f32, out: *mut f32) {
+                let offs = arange(0, 1024);
+                store(out + offs, load(x + offs) * 2.0);
+            }",
+            &Target::cpu(),
+        );
+        let stream = match schedule_of(&mut m).streams[..] {
+            [stream] => stream,
+            ref other => panic!("one stream, not {other:?}"),
+        };
+        assert_eq!(stream.registers, 8);
+        assert_eq!(verify(&m), Ok(()));
+        schedule_of(&mut m).streams[0].registers = 4;
+        let error = verify(&m).unwrap_err();
+        assert!(
+            error.contains("passes of 4 registers split the vectors"),
+            "{error}"
+        );
+        schedule_of(&mut m).streams[0] = Stream {
+            first: stream.last,
+            last: stream.first,
+            ..stream
+        };
+        let error = verify(&m).unwrap_err();
+        assert!(error.ends_with("not a run of one region"), "{error}");
     }
 }

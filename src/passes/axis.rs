@@ -5,8 +5,11 @@
 //! aligned elements, so one vec2/vec4 access can serve the group.
 //!
 //! Every figure is a power of two. The facts come from `arange`, constants, splats, broadcasts,
-//! additions and multiplications; anything else (loads, locals, comparisons) knows nothing
-//! (all ones), which is always safe.
+//! additions and multiplications, and from what the launch promises about its integer arguments
+//! (`ir::Kernel::divisibility`, `driver::specialize`); anything else (loads, locals) knows
+//! nothing (all ones), which is always safe. Bool values (masks) carry constancy: a comparison
+//! `x < m` of a run of consecutive values against a value constant over it is constant over
+//! aligned blocks as wide as what divides both, so a vector access can take one mask per vector.
 use super::layouts::for_each_inst;
 use crate::base::Literal;
 use crate::ir::{BinaryOp, InstKind, Kernel};
@@ -70,13 +73,37 @@ pub fn power_of_two_divisor(v: i128) -> u64 {
 /// are neither integers nor pointers, and for instructions without a result).
 pub fn analyze(kernel: &Kernel) -> Vec<Option<AxisInfo>> {
     let mut info: Vec<Option<AxisInfo>> = vec![None; kernel.insts.len()];
+    // Locals something other than their loop assigns: nothing is known of them.
+    let mut assigned = vec![false; kernel.locals.len()];
+    for_each_inst(&kernel.body, kernel, &mut |id| {
+        if let InstKind::LocalSet { local, .. } = kernel.insts[id].kind {
+            assigned[local.index()] = true;
+        }
+    });
+    // Per local that only its `for` loop sets: what divides every value it takes (the start
+    // and the step divide it).
+    let mut loop_divisibility: Vec<Option<u64>> = vec![None; kernel.locals.len()];
     for_each_inst(&kernel.body, kernel, &mut |id| {
         let inst = &kernel.insts[id];
+        if let InstKind::For {
+            var, start, step, ..
+        } = inst.kind
+        {
+            if !assigned[var.index()] {
+                let scalar = |v: crate::ir::ValueId| {
+                    info[v.index()]
+                        .as_ref()
+                        .map_or(1, |i| i.element_divisibility(0))
+                };
+                loop_divisibility[var.index()] = Some(scalar(start).min(scalar(step)));
+            }
+            return;
+        }
         let Some(ty) = &inst.ty else {
             return;
         };
-        let is_int = ty.scalar_type().is_none_or(|s| s.is_int());
-        if !is_int {
+        let tracked = ty.scalar_type().is_none_or(|s| s.is_int() || s.is_bool());
+        if !tracked {
             return;
         }
         let shape = &ty.shape;
@@ -89,12 +116,20 @@ pub fn analyze(kernel: &Kernel) -> Vec<Option<AxisInfo>> {
         };
         let result = match &inst.kind {
             InstKind::Const(Literal::Int(v)) => AxisInfo::uniform(shape, power_of_two_divisor(*v)),
-            // A pointer parameter starts at element 0 of its buffer.
+            InstKind::Const(_) => AxisInfo::uniform(shape, 1),
+            // A pointer parameter starts at element 0 of its buffer; an integer parameter is
+            // divisible by what the launch promises.
             InstKind::Param(n) => match kernel.params[*n as usize].kind {
                 crate::ir::ParamKind::Pointer { .. } => AxisInfo::uniform(shape, MAX_DIVISIBILITY),
-                crate::ir::ParamKind::Scalar(_) => AxisInfo::uniform(shape, 1),
+                crate::ir::ParamKind::Scalar(_) => {
+                    AxisInfo::uniform(shape, kernel.param_divisibility(*n))
+                }
             },
             InstKind::ProgramId(_) | InstKind::NumPrograms(_) => AxisInfo::uniform(shape, 1),
+            InstKind::LocalGet(local) => match loop_divisibility[local.index()] {
+                Some(d) if ty.is_scalar() => AxisInfo::uniform(shape, d),
+                _ => AxisInfo::unknown(rank),
+            },
             InstKind::Arange { start } => AxisInfo {
                 contiguity: vec![shape[0] as u64],
                 divisibility: vec![power_of_two_divisor(*start as i128)],
@@ -177,8 +212,11 @@ pub fn analyze(kernel: &Kernel) -> Vec<Option<AxisInfo>> {
                 }
             }
             InstKind::Select {
-                on_true, on_false, ..
-            } => elementwise(rank, &[&get(*on_true), &get(*on_false)]),
+                cond,
+                on_true,
+                on_false,
+            } => elementwise(rank, &[&get(*cond), &get(*on_true), &get(*on_false)]),
+            InstKind::Compare { op, lhs, rhs } => compare(*op, &get(*lhs), &get(*rhs)),
             _ => AxisInfo::unknown(rank),
         };
         info[id.index()] = Some(clamp(result, shape));
@@ -207,6 +245,33 @@ fn add(a: &AxisInfo, b: &AxisInfo) -> AxisInfo {
             .map(|d| a.constancy[d].min(b.constancy[d]))
             .collect(),
     }
+}
+
+/// A comparison: constant where both operands are, and over aligned blocks where a run of
+/// consecutive values meets a value constant over the block and both are multiples of the
+/// block's width: for `s` and `m` multiples of `k`, `x < m` is the same for every `x` in
+/// `[s, s + k)` (all true when `m >= s + k`, all false when `m <= s`). Only `<` and `>=` (and
+/// their mirrors) split at multiples of `k`; `<=` and `>` split one past them.
+fn compare(op: crate::ir::CmpOp, lhs: &AxisInfo, rhs: &AxisInfo) -> AxisInfo {
+    use crate::ir::CmpOp::*;
+    let rank = lhs.contiguity.len();
+    let mut out = elementwise(rank, &[lhs, rhs]);
+    // Which operand runs and which stays constant, for the orders that split at multiples.
+    let (run, constant) = match op {
+        Lt | Ge => (lhs, rhs),
+        Gt | Le => (rhs, lhs),
+        Eq | Ne => return out,
+    };
+    for d in 0..rank {
+        let block = run.contiguity[d]
+            .min(run.divisibility[d])
+            .min(constant.constancy[d])
+            .min(constant.element_divisibility(d));
+        if run.contiguity[d] > 1 {
+            out.constancy[d] = out.constancy[d].max(block);
+        }
+    }
+    out
 }
 
 /// Any other elementwise operation: only constancy survives.
@@ -303,5 +368,61 @@ mod tests {
         // The index load itself is aligned; the gather through it is not.
         assert_eq!(loads[1].divisibility, vec![MAX_DIVISIBILITY]);
         assert_eq!(loads[2].contiguity, vec![1]);
+    }
+
+    #[test]
+    fn loop_variables_are_divisible_by_start_and_step() {
+        let k = lower(
+            "kernel k(x: *f32, out: *mut f32, n: i32) {
+                for off in range(0, n, 256) {
+                    let cols = off + arange(0, 256);
+                    store(out + cols, load(x + cols));
+                }
+                let mut i = 0;
+                for j in range(0, n, 256) {
+                    let cols = i + arange(0, 256);
+                    store(out + cols, load(x + cols));
+                    i = i + 3;
+                }
+            }",
+            "k",
+        );
+        let loads = info_of_loads(&k);
+        assert_eq!(loads[0].divisibility, vec![256]);
+        // A local the body assigns knows nothing.
+        assert_eq!(loads[1].divisibility, vec![1]);
+    }
+
+    #[test]
+    fn comparisons_against_divisible_bounds_are_constant_in_blocks() {
+        let mut module = crate::driver::lower(
+            &crate::driver::check_source(
+                "axis.tk",
+                "kernel k(x: *f32, out: *mut f32, n: i32) {
+                    let offs = program_id(0) * 256 + arange(0, 256);
+                    store(out + offs, load(x + offs, mask: offs < n), mask: offs <= n);
+                }",
+                &crate::driver::DiskLoader,
+            ),
+            "k",
+            &[],
+        )
+        .expect("lowers");
+        let masks = |k: &Kernel| -> Vec<u64> {
+            let info = analyze(k);
+            k.insts
+                .iter()
+                .filter_map(|(id, inst)| match inst.kind {
+                    InstKind::Compare { .. } => Some(info[id.index()].as_ref()?.constancy[0]),
+                    _ => None,
+                })
+                .collect()
+        };
+        // Nothing known of n: every element may differ.
+        assert_eq!(masks(&module.kernel), vec![1, 1]);
+        // n divisible by 8: `offs < n` is constant over aligned blocks of 8; `offs <= n` still
+        // splits one past a multiple of 8.
+        crate::driver::specialize_all(&mut module, 8);
+        assert_eq!(masks(&module.kernel), vec![8, 1]);
     }
 }

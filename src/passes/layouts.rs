@@ -16,23 +16,8 @@ use crate::ir::{Inst, InstId, InstKind, Kernel, Layout, LocalId, Region, Type, V
 pub fn for_each_inst(region: &Region, kernel: &Kernel, f: &mut dyn FnMut(InstId)) {
     for &id in &region.insts {
         f(id);
-        match &kernel.insts[id].kind {
-            InstKind::If {
-                then_region,
-                else_region,
-                ..
-            } => {
-                for_each_inst(then_region, kernel, f);
-                for_each_inst(else_region, kernel, f);
-            }
-            InstKind::For { body, .. } => for_each_inst(body, kernel, f),
-            InstKind::While {
-                cond_region, body, ..
-            } => {
-                for_each_inst(cond_region, kernel, f);
-                for_each_inst(body, kernel, f);
-            }
-            _ => {}
+        for nested in kernel.insts[id].kind.regions() {
+            for_each_inst(nested, kernel, f);
         }
     }
 }
@@ -41,9 +26,22 @@ pub fn for_each_inst(region: &Region, kernel: &Kernel, f: &mut dyn FnMut(InstId)
 /// last dim (the vector width), invocations spread from the last dim outward, and leftover
 /// invocations along dim 0, where they hold replicas.
 pub fn default_layout(shape: &[u32], threads: u32) -> Blocked {
+    default_layout_with_run(shape, threads, 4)
+}
+
+/// `default_layout` with runs of `run` contiguous elements per invocation along the last dim
+/// where that dim has room for a run in every invocation (`run` is the target's widest vector
+/// access: 8 elements through a CPU device's 64-bit views, which lavapipe moves at a cost per
+/// component and per SIMD lane; 4 elsewhere).
+pub fn default_layout_with_run(shape: &[u32], threads: u32, run: u32) -> Blocked {
     let rank = shape.len();
     let mut size_per_thread = vec![1; rank];
-    size_per_thread[rank - 1] = shape[rank - 1].clamp(1, 4);
+    let last = shape[rank - 1];
+    size_per_thread[rank - 1] = if run > 4 && last >= run.saturating_mul(threads) {
+        run
+    } else {
+        last.clamp(1, 4)
+    };
     let mut threads_per_dim = vec![1; rank];
     let mut left = threads;
     for d in (0..rank).rev() {
@@ -135,6 +133,8 @@ struct State {
     threads: u32,
     /// `dot` runs in registers: its operands take `ir::layout::register_dot_operands`.
     register_dot: bool,
+    /// Contiguous elements per invocation along the last dim (`default_layout_with_run`).
+    run: u32,
     want: Vec<Option<Layout>>,
     local_want: Vec<Option<Layout>>,
     local_layouts: Vec<Layout>,
@@ -150,7 +150,7 @@ impl State {
         if ty.is_scalar() {
             Layout::Uniform
         } else {
-            Layout::Blocked(default_layout(&ty.shape, self.threads))
+            Layout::Blocked(default_layout_with_run(&ty.shape, self.threads, self.run))
         }
     }
     fn target(&self, kernel: &Kernel, v: ValueId) -> Layout {
@@ -189,14 +189,16 @@ struct Seeds {
 /// Solved twice. The first solve (on a copy) places the anchored values: loads, reductions and
 /// what derives from them. The second starts from those layouts, gives each local the layout of
 /// the last value stored into it (the loop-carried update), and lets the free producers (arange,
-/// splat and elementwise math on them) take what their users want.
-pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool) {
+/// splat and elementwise math on them) take what their users want. `run` is the target's
+/// widest vector access in elements (`default_layout_with_run`).
+pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool, run: u32) {
     let n = kernel.insts.len();
     let mut trial = kernel.clone();
     let first = solve(
         &mut trial,
         threads,
         register_dot,
+        run,
         Seeds {
             want: vec![None; n],
             local_want: vec![None; kernel.locals.len()],
@@ -213,7 +215,7 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool) {
             seeds.want[i] = first.layouts[i].clone();
         }
     }
-    let state = solve(kernel, threads, register_dot, seeds);
+    let state = solve(kernel, threads, register_dot, run, seeds);
 
     let schedule = kernel
         .schedule
@@ -224,11 +226,12 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool) {
     schedule.local_layouts = state.local_layouts;
 }
 
-fn solve(kernel: &mut Kernel, threads: u32, register_dot: bool, seeds: Seeds) -> State {
+fn solve(kernel: &mut Kernel, threads: u32, register_dot: bool, run: u32, seeds: Seeds) -> State {
     let n = kernel.insts.len();
     let mut state = State {
         threads,
         register_dot,
+        run,
         want: vec![None; n],
         local_want: seeds.local_want,
         local_layouts: Vec::new(),
@@ -597,7 +600,7 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
                         Layout::Blocked(b) => b,
                         _ => {
                             let shape = kernel.ty(*value).shape.clone();
-                            let b = default_layout(&shape, state.threads);
+                            let b = default_layout_with_run(&shape, state.threads, state.run);
                             *value =
                                 convert(kernel, state, out, id, *value, Layout::Blocked(b.clone()));
                             b

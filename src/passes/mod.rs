@@ -5,6 +5,7 @@ pub mod axis;
 pub mod dot;
 pub mod layouts;
 pub mod shared;
+pub mod streams;
 pub mod threads;
 pub mod vectors;
 
@@ -13,8 +14,8 @@ use crate::base::Diagnostic;
 use crate::ir::{self, Schedule, Stage};
 
 /// Runs the scheduling passes in order: choose the workgroup size, assign layouts (inserting
-/// layout conversions), plan the vector width of loads and stores, then plan the work across
-/// invocations and size the shared memory.
+/// layout conversions), plan the vector width of loads and stores, plan the work across
+/// invocations and size the shared memory, then (CPU devices) the streams.
 pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic> {
     let mut module = module;
     check(&module, "input")?;
@@ -29,16 +30,18 @@ pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic
 
     // CPU devices compute `dot` in registers (no barriers); GPUs stage it in shared memory.
     let register_dot = target.processor == crate::abi::Processor::Cpu;
-    layouts::assign_layouts(&mut module.kernel, threads, register_dot);
+    let widest = vectors::widest_vector(target);
+    layouts::assign_layouts(&mut module.kernel, threads, register_dot, widest);
     module.kernel.stage = Stage::LaidOut;
     check(&module, "assign_layouts")?;
 
-    vectors::plan_accesses(&mut module.kernel);
+    vectors::plan_accesses(&mut module.kernel, widest);
     check(&module, "plan_accesses")?;
 
     shared::plan_shared_memory(&mut module.kernel, target)?;
+    streams::plan_streams(&mut module.kernel, target);
     module.kernel.stage = Stage::Scheduled;
-    check(&module, "plan_shared_memory")?;
+    check(&module, "plan_streams")?;
     Ok(module)
 }
 

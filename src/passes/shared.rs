@@ -9,7 +9,8 @@ use crate::abi::Target;
 use crate::base::Diagnostic;
 use crate::ir::layout::{local_map, Projection};
 use crate::ir::schedule::{
-    scratch_needed, scratch_words, ConvertPlan, Plan, ReducePlan, ScanPlan, Scratch,
+    scratch_needed, scratch_words, subgroup_reducible, ConvertPlan, Plan, ReducePlan, ScanPlan,
+    Scratch,
 };
 use crate::ir::{InstId, InstKind, Kernel, Layout, ValueId};
 
@@ -31,18 +32,49 @@ pub fn one_subgroup(threads: u32, target: &Target) -> bool {
         && target.features.subgroup_shuffle
 }
 
+/// True when reductions over a workgroup of several subgroups of `target` may combine each
+/// subgroup's partials with one `OpGroupNonUniform` reduction and move one value per subgroup
+/// through the scratch (`ReducePlan::Subgroups`): GPUs with subgroup arithmetic. Portable
+/// output keeps every partial in the scratch (naga and other translators read fewer subgroup
+/// operations), and CPU devices run one subgroup per workgroup anyway.
+pub fn reduce_by_subgroups(target: &Target) -> bool {
+    target.processor == crate::abi::Processor::Gpu && target.features.subgroup_arithmetic
+}
+
+/// How instruction `plan_inst` plans work across invocations on a target: one subgroup per
+/// workgroup (shuffles), subgroup reductions across several subgroups, the scratch budget.
+#[derive(Debug, Clone, Copy)]
+pub struct Across {
+    /// The workgroup's invocations.
+    pub threads: u32,
+    /// Bytes of scratch a reduction may fill at once.
+    pub budget: u32,
+    /// The workgroup is one subgroup (`one_subgroup`).
+    pub one_subgroup: bool,
+    /// Reductions over the whole workgroup may go through subgroup reductions
+    /// (`reduce_by_subgroups`).
+    pub subgroups: bool,
+}
+
 /// The plan of instruction `id` (`None` for instructions without a choice, and for loads and
 /// stores, which the access pass plans), its scratch region sized: reductions are chunked to fit
-/// `budget` bytes when they can. In a workgroup of `one_subgroup`, reductions and scans across
-/// invocations shuffle; `cooperative` puts a `dot` on the cooperative arrays.
+/// `across.budget` bytes when they can. In a workgroup of one subgroup, reductions and scans
+/// across invocations shuffle; a reduction over a whole workgroup of several subgroups reduces
+/// within each subgroup first where the target allows; `cooperative` puts a `dot` on the
+/// cooperative arrays.
 pub fn plan_inst(
     kernel: &Kernel,
     layouts: &[Option<Layout>],
     id: InstId,
-    budget: u32,
-    one_subgroup: bool,
+    across: Across,
     cooperative: bool,
 ) -> Option<Plan> {
+    let Across {
+        threads,
+        budget,
+        one_subgroup,
+        subgroups,
+    } = across;
     let layout_of = |v: ValueId| layouts[v.index()].clone().unwrap_or(Layout::Uniform);
     let staged = Scratch {
         offset: 0,
@@ -51,13 +83,23 @@ pub fn plan_inst(
     let mut plan = match &kernel.insts[id].kind {
         InstKind::Reduce { value, axis, .. } => {
             let src = layout_of(*value);
-            Plan::Reduce(if src.reduction_group_dims(*axis).is_empty() {
+            let group = src.reduction_group_dims(*axis);
+            // Invocations in one reduction group: the whole workgroup when they span it.
+            let spanned: u32 = src
+                .base()
+                .map_or(1, |b| group.iter().map(|&d| b.threads_per_dim[d]).product());
+            let words = scratch_words(kernel.ty(*value));
+            let chunk = reduce_chunk(layout_of(id).regs(), src.threads(), words, budget);
+            Plan::Reduce(if group.is_empty() {
                 ReducePlan::Registers
             } else if one_subgroup {
                 ReducePlan::Subgroup
+            } else if subgroups && spanned == threads && subgroup_reducible(kernel.ty(*value)) {
+                ReducePlan::Subgroups {
+                    chunk,
+                    scratch: staged,
+                }
             } else {
-                let words = scratch_words(kernel.ty(*value));
-                let chunk = reduce_chunk(layout_of(id).regs(), src.threads(), words, budget);
                 ReducePlan::Shared {
                     chunk,
                     scratch: staged,
@@ -105,7 +147,12 @@ pub fn plan_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
     };
     let layouts = schedule.layouts.clone();
     let threads = schedule.threads;
-    let one_subgroup = schedule.one_subgroup;
+    let across = Across {
+        threads,
+        budget: target.max_shared_bytes,
+        one_subgroup: schedule.one_subgroup,
+        subgroups: reduce_by_subgroups(target),
+    };
     let mut plans = schedule.plans.clone();
     plans.resize(kernel.insts.len(), None);
     // Plans every instruction, the `dot`s in `cooperative` on the cooperative arrays; returns
@@ -113,14 +160,8 @@ pub fn plan_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
     let mut plan_all = |cooperative: &[InstId]| {
         let mut largest = (0u32, None);
         for_each_inst(&kernel.body, kernel, &mut |id| {
-            let Some(plan) = plan_inst(
-                kernel,
-                &layouts,
-                id,
-                target.max_shared_bytes,
-                one_subgroup,
-                cooperative.contains(&id),
-            ) else {
+            let Some(plan) = plan_inst(kernel, &layouts, id, across, cooperative.contains(&id))
+            else {
                 return;
             };
             let bytes = plan.scratch().map_or(0, |s| s.end());

@@ -4,20 +4,91 @@ use super::ctx::{ice, R};
 use super::{Emitter, LoopLabels, Val};
 use crate::base::{Diagnostic, Literal, ScalarType};
 use crate::ir::layout::{local_map, Projection};
-use crate::ir::schedule::{ConvertPlan, DotPlan};
+use crate::ir::schedule::{streamable, ConvertPlan, DotPlan, Streamable};
 use crate::ir::{Elem, InstId, InstKind, Layout, Plan, Region, ValueId};
 use spirv::{Op, Word};
 
 impl Emitter<'_> {
     /// Emits a region; stops after a `break`/`continue`/`return` (the rest is unreachable).
+    /// The schedule's streams in it are emitted a few registers at a time (`stream`).
     pub(crate) fn region(&mut self, region: &Region) -> R<()> {
-        for &id in &region.insts {
+        let mut i = 0;
+        while i < region.insts.len() {
             if !self.cx.block_open() {
                 break;
             }
-            self.inst(id)?;
+            let id = region.insts[i];
+            let stream = self
+                .schedule
+                .streams
+                .iter()
+                .find(|s| s.first == id)
+                .copied();
+            match stream.and_then(|s| {
+                let last = region.insts[i..].iter().position(|&x| x == s.last)?;
+                Some((s.registers as usize, i + last))
+            }) {
+                Some((registers, last)) => {
+                    self.stream(&region.insts[i..=last], registers)?;
+                    i = last + 1;
+                }
+                None => {
+                    self.inst(id)?;
+                    i += 1;
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Emits the run `run` (a `Stream`) `registers` registers at a time: every tile instruction
+    /// for the window of registers of each pass, scalars in the first pass; the bounds
+    /// violations of its accesses are recorded after the last pass.
+    fn stream(&mut self, run: &[InstId], registers: usize) -> R<()> {
+        let kernel = self.kernel;
+        let tiles = run
+            .iter()
+            .find(|&&id| streamable(kernel, id) == Streamable::Tile)
+            .map(|&id| match kernel.insts[id].kind {
+                InstKind::Store { ptr, .. } => self.layout(ptr).regs(),
+                _ => self.layout(id).regs(),
+            })
+            .ok_or_else(|| Diagnostic::internal("a stream without tiles"))?
+            as usize;
+        self.deferred = Some(Vec::new());
+        for pass in 0..tiles / registers {
+            self.window = Some(pass * registers..(pass + 1) * registers);
+            for (position, &id) in run.iter().enumerate() {
+                if pass == 0 || streamable(kernel, id) == Streamable::Tile {
+                    self.stream_position = position;
+                    self.inst(id)?;
+                }
+            }
+        }
+        self.window = None;
+        self.lengths.clear();
+        let mut deferred = self.deferred.take().unwrap_or_default();
+        deferred.sort_by_key(|(position, ..)| *position);
+        for (_, kind, param, violations) in deferred {
+            self.record_violation(&violations, kind, param)?;
+        }
+        Ok(())
+    }
+
+    /// The registers of a value of `n` registers that this instruction emits: the window of
+    /// the stream being emitted (for tiles), or all of them.
+    pub(crate) fn span(&self, n: usize) -> std::ops::Range<usize> {
+        match &self.window {
+            Some(window) if n > 1 => window.clone(),
+            _ => 0..n,
+        }
+    }
+
+    /// The registers of `v` in the current window (`span`).
+    pub(crate) fn window_regs(&self, v: ValueId) -> R<Vec<Word>> {
+        let regs = self.regs(v)?;
+        let span = self.span(regs.len());
+        Ok(regs[span].to_vec())
     }
 
     pub(crate) fn val(&self, v: ValueId) -> R<Val> {
@@ -28,8 +99,21 @@ impl Emitter<'_> {
     pub(crate) fn regs(&self, v: ValueId) -> R<Vec<Word>> {
         Ok(self.val(v)?.regs().to_vec())
     }
+    /// Records the value of `id`; within a stream, the window's registers of a tile join those
+    /// of the earlier passes.
     fn set(&mut self, id: InstId, val: Val) {
-        self.vals[id.index()] = Some(val);
+        let n = self.layout(id).regs() as usize;
+        let span = self.span(n);
+        if span.len() == n {
+            self.vals[id.index()] = Some(val);
+            return;
+        }
+        let mut full = match self.vals[id.index()].take() {
+            Some(earlier) => earlier.regs().to_vec(),
+            None => vec![0; n],
+        };
+        full[span].copy_from_slice(val.regs());
+        self.vals[id.index()] = Some(Self::with_regs(&val, full));
     }
     pub(crate) fn scalar_type(&self, v: ValueId) -> R<ScalarType> {
         self.kernel
@@ -196,8 +280,8 @@ impl Emitter<'_> {
                 let from_zero = *start == 0;
                 let start = self.cx.const_i32(*start as i32);
                 let mut regs = Vec::new();
-                for r in 0..nregs {
-                    let c = self.coords(&layout, r)?[0];
+                for r in self.span(nregs as usize) {
+                    let c = self.coords(&layout, r as u32)?[0];
                     regs.push(if from_zero {
                         c
                     } else {
@@ -209,7 +293,8 @@ impl Emitter<'_> {
             InstKind::Splat(s) => {
                 let val = self.val(*s)?;
                 let w = val.regs()[0];
-                self.set(id, Self::with_regs(&val, vec![w; nregs as usize]));
+                let n = self.span(nregs as usize).len();
+                self.set(id, Self::with_regs(&val, vec![w; n]));
             }
             InstKind::Broadcast(x) => {
                 let from = &kernel.ty(*x).shape;
@@ -242,7 +327,7 @@ impl Emitter<'_> {
             }
             InstKind::Unary { op, value } => {
                 let ty = self.scalar_type(*value)?;
-                let xs = self.regs(*value)?;
+                let xs = self.window_regs(*value)?;
                 let mut regs = Vec::new();
                 for x in xs {
                     regs.push(self.unary(*op, ty, x)?);
@@ -251,7 +336,7 @@ impl Emitter<'_> {
             }
             InstKind::Binary { op, lhs, rhs } => {
                 let ty = self.scalar_type(*lhs)?;
-                let (a, b) = (self.regs(*lhs)?, self.regs(*rhs)?);
+                let (a, b) = (self.window_regs(*lhs)?, self.window_regs(*rhs)?);
                 let mut regs = Vec::new();
                 for (x, y) in a.into_iter().zip(b) {
                     regs.push(self.binary(*op, ty, x, y)?);
@@ -259,7 +344,7 @@ impl Emitter<'_> {
                 self.set(id, Val::Regs(regs));
             }
             InstKind::Compare { op, lhs, rhs } => {
-                let (a, b) = (self.val(*lhs)?, self.val(*rhs)?);
+                let (a, b) = (self.window_regs(*lhs)?, self.window_regs(*rhs)?);
                 let ty = match kernel.ty(*lhs).elem {
                     Elem::Scalar(s) => s,
                     Elem::Ptr { .. } => {
@@ -271,8 +356,8 @@ impl Emitter<'_> {
                     }
                 };
                 let mut regs = Vec::new();
-                for (x, y) in a.regs().iter().zip(b.regs()) {
-                    regs.push(self.compare(*op, ty, *x, *y)?);
+                for (x, y) in a.into_iter().zip(b) {
+                    regs.push(self.compare(*op, ty, x, y)?);
                 }
                 self.set(id, Val::Regs(regs));
             }
@@ -281,23 +366,23 @@ impl Emitter<'_> {
                 on_true,
                 on_false,
             } => {
-                let c = self.regs(*cond)?;
-                let (a, b) = (self.val(*on_true)?, self.val(*on_false)?);
+                let c = self.window_regs(*cond)?;
+                let a = self.val(*on_true)?;
+                let (x, y) = (self.window_regs(*on_true)?, self.window_regs(*on_false)?);
                 let ty = match kernel.ty(id).elem {
                     Elem::Scalar(s) => self.cx.compute_ty(s),
                     Elem::Ptr { .. } => self.idx_ty(),
                 };
                 let mut regs = Vec::new();
                 for (i, &ci) in c.iter().enumerate() {
-                    let (x, y) = (a.regs()[i], b.regs()[i]);
-                    regs.push(self.cx.op(Op::Select, ty, &[ci, x, y])?);
+                    regs.push(self.cx.op(Op::Select, ty, &[ci, x[i], y[i]])?);
                 }
                 self.set(id, Self::with_regs(&a, regs));
             }
             InstKind::Cast(value) => {
                 let from = self.scalar_type(*value)?;
                 let to = self.scalar_type(id)?;
-                let xs = self.regs(*value)?;
+                let xs = self.window_regs(*value)?;
                 let mut regs = Vec::new();
                 for x in xs {
                     regs.push(self.cast(from, to, x)?);
@@ -307,7 +392,7 @@ impl Emitter<'_> {
             InstKind::Bitcast(value) => {
                 let from = self.scalar_type(*value)?;
                 let to = self.scalar_type(id)?;
-                let xs = self.regs(*value)?;
+                let xs = self.window_regs(*value)?;
                 let mut regs = Vec::new();
                 for x in xs {
                     regs.push(self.bitcast(from, to, x)?);
@@ -316,7 +401,11 @@ impl Emitter<'_> {
             }
             InstKind::Fma { a, b, c } => {
                 let ty = self.scalar_type(id)?;
-                let (a, b, c) = (self.regs(*a)?, self.regs(*b)?, self.regs(*c)?);
+                let (a, b, c) = (
+                    self.window_regs(*a)?,
+                    self.window_regs(*b)?,
+                    self.window_regs(*c)?,
+                );
                 let mut regs = Vec::new();
                 for i in 0..a.len() {
                     regs.push(self.fma(ty, a[i], b[i], c[i])?);
@@ -505,6 +594,18 @@ impl Emitter<'_> {
         body: &Region,
         step: &mut dyn FnMut(&mut Self) -> R<()>,
     ) -> R<()> {
+        self.structured_loop(check, &mut |e| e.region(body), step)
+    }
+
+    /// A structured loop: header (with the merge instruction) → `check` → `body` → continue
+    /// block (`step`) → header. `check` emits the condition and returns it; `body` may end its
+    /// block itself (a `break` or `continue` to the innermost loop's labels).
+    pub(crate) fn structured_loop(
+        &mut self,
+        check: &mut dyn FnMut(&mut Self) -> R<Word>,
+        body: &mut dyn FnMut(&mut Self) -> R<()>,
+        step: &mut dyn FnMut(&mut Self) -> R<()>,
+    ) -> R<()> {
         let header = self.cx.id();
         let check_label = self.cx.id();
         let body_label = self.cx.id();
@@ -525,7 +626,7 @@ impl Emitter<'_> {
             .map_err(ice)?;
         self.cx.begin_block(body_label)?;
         self.loops.push(LoopLabels { merge, cont });
-        self.region(body)?;
+        body(self)?;
         self.loops.pop();
         if self.cx.block_open() {
             self.cx.branch(cont)?;

@@ -10,6 +10,7 @@ use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::abi;
 use crate::base::{Diagnostic, ScalarType};
+use crate::ir::schedule::AccessPlan;
 use crate::ir::{InstId, Plan, ValueId};
 use rspirv::dr::Operand;
 use spirv::{Decoration, Op, StorageClass, Word};
@@ -20,7 +21,8 @@ impl Emitter<'_> {
             return Err(Diagnostic::internal("ptr offset of a non-pointer"));
         };
         let off_ty = self.scalar_type(offset)?;
-        let offs = self.regs(offset)?;
+        let offs = self.window_regs(offset)?;
+        let idx = &idx[self.span(idx.len())];
         let idx_ty = self.idx_ty();
         let width = if self.idx64 { 64 } else { 32 };
         let mut out = Vec::new();
@@ -158,6 +160,18 @@ impl Emitter<'_> {
     /// launch's header marks the buffer empty (an empty argument is bound to a small buffer,
     /// since Vulkan has none of size 0).
     pub(crate) fn array_length(&mut self, param: u32) -> R<Word> {
+        // Within a stream, the first pass's length serves the later passes.
+        if let Some(&length) = self.lengths.get(&param) {
+            return Ok(length);
+        }
+        let length = self.buffer_length(param)?;
+        if self.window.is_some() {
+            self.lengths.insert(param, length);
+        }
+        Ok(length)
+    }
+
+    fn buffer_length(&mut self, param: u32) -> R<Word> {
         let buffer = self.buffer_of(param)?;
         let u = self.cx.u32();
         let length = self
@@ -184,23 +198,87 @@ impl Emitter<'_> {
         self.cx.op(Op::Select, u, &[present, length, zero])
     }
 
-    /// Elements per buffer access of load or store `id`: its plan's vector width when vector
-    /// views are on, else 1.
-    fn vector_width(&self, id: InstId, registers: usize) -> R<u32> {
-        let vector = match self.plan(id)? {
-            Plan::Access { vector } => *vector,
+    /// How load or store `id` accesses its buffer: its plan, with one element per access when
+    /// vector views are off (portable output).
+    fn access_plan(&self, id: InstId, registers: usize) -> R<AccessPlan> {
+        let plan = match self.plan(id)? {
+            Plan::Access(access) => *access,
             other => return Err(super::shared::plan_mismatch(id, other)),
         };
-        if !self.options.vector_views || vector == 1 {
-            return Ok(1);
+        if !self.options.vector_views || plan.vector == 1 {
+            return Ok(AccessPlan::scalar());
         }
-        if !registers.is_multiple_of(vector as usize) {
+        if !registers.is_multiple_of(plan.vector as usize) {
             return Err(Diagnostic::internal(format!(
-                "%{}: {registers} registers in vectors of {vector}",
-                id.index()
+                "%{}: {registers} registers in vectors of {}",
+                id.index(),
+                plan.vector
             )));
         }
-        Ok(vector)
+        Ok(plan)
+    }
+
+    /// The condition under which a group starting at index `first` goes as one vector: `wanted`
+    /// (every element's mask and bounds), and, when the plan has not proven it, the index being
+    /// a multiple of `width` at run time.
+    fn whole_vector_condition(
+        &mut self,
+        plan: &AccessPlan,
+        wanted: &[Word],
+        first: Word,
+    ) -> R<Option<Word>> {
+        let mut conds = wanted.to_vec();
+        if !plan.aligned {
+            let idx_ty = self.idx_ty();
+            let bool_ty = self.cx.bool_ty();
+            let low = self
+                .cx
+                .const_bits(idx_ty, plan.vector as u64 - 1, self.idx64);
+            let zero = self.cx.const_bits(idx_ty, 0, self.idx64);
+            let rest = self.cx.op(Op::BitwiseAnd, idx_ty, &[first, low])?;
+            conds.push(self.cx.op(Op::IEqual, bool_ty, &[rest, zero])?);
+        }
+        self.all(&conds)
+    }
+
+    /// Emits `if cond { then() } else { otherwise() }` where both produce as many values of
+    /// type `ty` (none for stores), and returns the values through phis.
+    fn select_paths(
+        &mut self,
+        cond: Word,
+        ty: Word,
+        then: &mut dyn FnMut(&mut Self) -> R<Vec<Word>>,
+        otherwise: &mut dyn FnMut(&mut Self) -> R<Vec<Word>>,
+    ) -> R<Vec<Word>> {
+        let then_label = self.cx.id();
+        let else_label = self.cx.id();
+        let merge = self.cx.id();
+        self.cx
+            .b
+            .selection_merge(merge, spirv::SelectionControl::NONE)
+            .map_err(ice)?;
+        self.cx
+            .b
+            .branch_conditional(cond, then_label, else_label, [])
+            .map_err(ice)?;
+        self.cx.begin_block(then_label)?;
+        let a = then(self)?;
+        let then_end = self.current_label()?;
+        self.cx.branch(merge)?;
+        self.cx.begin_block(else_label)?;
+        let b = otherwise(self)?;
+        let else_end = self.current_label()?;
+        self.cx.branch(merge)?;
+        self.cx.begin_block(merge)?;
+        a.into_iter()
+            .zip(b)
+            .map(|(x, y)| {
+                self.cx
+                    .b
+                    .phi(ty, None, [(x, then_end), (y, else_end)])
+                    .map_err(ice)
+            })
+            .collect()
     }
 
     /// The vec`width` view of a pointer parameter's buffer: a second variable at the same
@@ -216,15 +294,24 @@ impl Emitter<'_> {
             .find(|b| b.param_index == param)
             .ok_or_else(|| Diagnostic::internal("vector view of a parameter without a binding"))?;
         let (binding, writable) = (binding.binding, binding.writable);
-        let lanes_ty = self.cx.vector(scalar.storage_ty, width);
         let (vec_ty, unpacked_ty) = if self.packed_views {
+            // Up to four elements bitcast as one vector; eight (no 8-element vectors in
+            // shaders) as a pair per 64-bit component.
             let u64_ty = self.cx.int(64, false);
+            let lanes = self.cx.vector(scalar.storage_ty, width.min(4));
+            let pair = self.cx.vector(scalar.storage_ty, 2);
             match width {
-                2 => (u64_ty, Some(lanes_ty)),
-                _ => (self.cx.vector(u64_ty, width / 2), Some(lanes_ty)),
+                2 => (u64_ty, Some(lanes)),
+                4 => (self.cx.vector(u64_ty, 2), Some(lanes)),
+                8 => (self.cx.vector(u64_ty, 4), Some(pair)),
+                _ => return Err(Diagnostic::internal(format!("a view of {width} elements"))),
             }
+        } else if width <= 4 {
+            (self.cx.vector(scalar.storage_ty, width), None)
         } else {
-            (lanes_ty, None)
+            return Err(Diagnostic::internal(format!(
+                "a view of {width} elements without 64-bit components"
+            )));
         };
         let arr = self.cx.b.type_runtime_array(vec_ty);
         let st = self.cx.b.type_struct([arr]);
@@ -281,6 +368,70 @@ impl Emitter<'_> {
         Ok(view)
     }
 
+    /// The `width` elements of vector `v` loaded through `view`, as registers of type `reg_ty`.
+    fn unpack_vector(
+        &mut self,
+        view: &super::Buffer,
+        v: Word,
+        width: u32,
+        reg_ty: Word,
+    ) -> R<Vec<Word>> {
+        let extract = |e: &mut Self, from: Word, count: u32| -> R<Vec<Word>> {
+            (0..count)
+                .map(|k| {
+                    e.cx.b
+                        .composite_extract(reg_ty, None, from, [k])
+                        .map_err(ice)
+                })
+                .collect()
+        };
+        match view.unpacked_ty {
+            None => extract(self, v, width),
+            Some(lanes) if width <= 4 => {
+                let lanes = self.cx.op(Op::Bitcast, lanes, &[v])?;
+                extract(self, lanes, width)
+            }
+            // A pair of elements per 64-bit component.
+            Some(pair) => {
+                let u64_ty = self.cx.int(64, false);
+                let mut out = Vec::with_capacity(width as usize);
+                for c in 0..width / 2 {
+                    let component = self
+                        .cx
+                        .b
+                        .composite_extract(u64_ty, None, v, [c])
+                        .map_err(ice)?;
+                    let two = self.cx.op(Op::Bitcast, pair, &[component])?;
+                    out.extend(extract(self, two, 2)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The vector of `view` holding the registers `parts`, to store.
+    fn pack_vector(&mut self, view: &super::Buffer, parts: &[Word]) -> R<Word> {
+        let construct = |e: &mut Self, ty: Word, parts: Vec<Word>| {
+            e.cx.b.composite_construct(ty, None, parts).map_err(ice)
+        };
+        match view.unpacked_ty {
+            None => construct(self, view.storage_ty, parts.to_vec()),
+            Some(lanes) if parts.len() <= 4 => {
+                let lanes = construct(self, lanes, parts.to_vec())?;
+                self.cx.op(Op::Bitcast, view.storage_ty, &[lanes])
+            }
+            Some(pair) => {
+                let u64_ty = self.cx.int(64, false);
+                let mut components = Vec::with_capacity(parts.len() / 2);
+                for two in parts.chunks(2) {
+                    let two = construct(self, pair, two.to_vec())?;
+                    components.push(self.cx.op(Op::Bitcast, u64_ty, &[two])?);
+                }
+                construct(self, view.storage_ty, components)
+            }
+        }
+    }
+
     /// The vector index of an element index divisible by `width`.
     fn vector_index(&mut self, idx: Word, width: u32) -> R<Word> {
         let idx_ty = self.idx_ty();
@@ -330,12 +481,14 @@ impl Emitter<'_> {
         let elem = self.scalar_type(id)?;
         let reg_ty = self.cx.compute_ty(elem);
         let buffer = self.buffer_of(param)?;
+        // Within a stream only the window's registers (`span`).
+        let idx = idx[self.span(idx.len())].to_vec();
         let masks = match mask {
-            Some(m) => Some(self.regs(m)?),
+            Some(m) => Some(self.window_regs(m)?),
             None => None,
         };
         let others = match other {
-            Some(o) => self.regs(o)?,
+            Some(o) => self.window_regs(o)?,
             None => {
                 let z = self.cx.const_scalar(elem, 0, 0.0);
                 vec![z; idx.len()]
@@ -347,90 +500,88 @@ impl Emitter<'_> {
         } else {
             None
         };
-        let bool_ty = self.cx.bool_ty();
-        // Per register: the condition under which it really loads (mask and bounds).
-        let mut conds = Vec::new();
+        let plan = self.access_plan(id, idx.len())?;
+        let width = plan.vector as usize;
+        let one_condition = width > 1 && plan.one_condition(safe);
+        // Per register: the condition under which it really loads (mask and bounds), `None`
+        // for an unconditional load. With one condition per group only the groups' first
+        // registers need one.
+        let mut conds = vec![None; idx.len()];
         let mut violations = Vec::new();
         for (r, &i) in idx.iter().enumerate() {
-            let m = masks.as_ref().map(|m| m[r]);
-            let inb = match len {
-                Some(l) => Some(self.in_bounds(l, i)?),
-                None => None,
-            };
-            if let Some(inb) = inb {
-                let bad = self.cx.op(Op::LogicalNot, bool_ty, &[inb])?;
-                let bad = match m {
-                    Some(m) => self.cx.op(Op::LogicalAnd, bool_ty, &[m, bad])?,
-                    None => bad,
-                };
-                violations.push((bad, i));
+            if one_condition && r % width != 0 {
+                continue;
             }
-            conds.push(self.all(&m.into_iter().chain(inb).collect::<Vec<_>>())?);
+            let m = masks.as_ref().map(|m| m[r]);
+            conds[r] = self.guarded_condition(m, len, i, &mut violations)?;
         }
-        let width = self.vector_width(id, idx.len())?;
         let mut out = Vec::new();
         if width == 1 {
             for (r, &i) in idx.iter().enumerate() {
                 out.push(self.masked_element(&buffer, conds[r], i, others[r], reg_ty)?);
             }
         } else {
-            let view = self.vector_view(param, width)?;
+            let view = self.vector_view(param, width as u32)?;
             let vec_ty = view.storage_ty;
-            for group in 0..idx.len() / width as usize {
-                let range = group * width as usize..(group + 1) * width as usize;
-                let vi = self.vector_index(idx[range.start], width)?;
-                let group_conds: Vec<Word> =
-                    conds[range.clone()].iter().flatten().copied().collect();
-                let all = self.all(&group_conds)?;
-                let load_vector = |e: &mut Self| -> R<Vec<Word>> {
-                    let p = e.element_ptr(&view, vi)?;
+            for group in 0..idx.len() / width {
+                let range = group * width..(group + 1) * width;
+                let vi = self.vector_index(idx[range.start], width as u32)?;
+                // The group's vector, or the one at another index.
+                let load_at = |e: &mut Self, at: Word| -> R<Vec<Word>> {
+                    let p = e.element_ptr(&view, at)?;
                     let v = e.cx.load(vec_ty, p)?;
-                    let v = match view.unpacked_ty {
-                        Some(lanes) => e.cx.op(Op::Bitcast, lanes, &[v])?,
-                        None => v,
-                    };
-                    (0..width)
-                        .map(|k| e.cx.b.composite_extract(reg_ty, None, v, [k]).map_err(ice))
-                        .collect()
+                    e.unpack_vector(&view, v, width as u32, reg_ty)
                 };
-                match all {
+                let load_vector = |e: &mut Self| load_at(e, vi);
+                let others = others[range.clone()].to_vec();
+                if one_condition {
+                    // Every element of the group is wanted or none is.
+                    match conds[range.start] {
+                        None => out.extend(load_vector(self)?),
+                        // Without a branch: a group that loads nothing reads the buffer's first
+                        // vector and keeps `other` (a CPU device runs both sides of a branch).
+                        Some(c) if plan.whole_vectors => {
+                            let at = self.safe_index(c, vi)?;
+                            for (k, x) in load_at(self, at)?.into_iter().enumerate() {
+                                out.push(self.cx.op(Op::Select, reg_ty, &[c, x, others[k]])?);
+                            }
+                        }
+                        Some(c) => out.extend(self.select_paths(
+                            c,
+                            reg_ty,
+                            &mut |e| load_vector(e),
+                            &mut |_| Ok(others.clone()),
+                        )?),
+                    }
+                    continue;
+                }
+                let wanted: Vec<Word> = conds[range.clone()].iter().flatten().copied().collect();
+                match self.whole_vector_condition(&plan, &wanted, idx[range.start])? {
                     None => out.extend(load_vector(self)?),
+                    // One branch per vector: whole vectors load at once, a partial or
+                    // unaligned one element by element.
                     Some(all) => {
-                        // One branch per vector: whole vectors load at once, a partial one
-                        // (the tail of the data) element by element.
-                        let whole = self.cx.id();
-                        let partial = self.cx.id();
-                        let merge = self.cx.id();
-                        self.cx
-                            .b
-                            .selection_merge(merge, spirv::SelectionControl::NONE)
-                            .map_err(ice)?;
-                        self.cx
-                            .b
-                            .branch_conditional(all, whole, partial, [])
-                            .map_err(ice)?;
-                        self.cx.begin_block(whole)?;
-                        let from_vector = load_vector(self)?;
-                        let whole_end = self.current_label()?;
-                        self.cx.branch(merge)?;
-                        self.cx.begin_block(partial)?;
-                        let mut from_elements = Vec::new();
-                        for r in range.clone() {
-                            from_elements.push(
-                                self.masked_element(&buffer, conds[r], idx[r], others[r], reg_ty)?,
-                            );
-                        }
-                        let partial_end = self.current_label()?;
-                        self.cx.branch(merge)?;
-                        self.cx.begin_block(merge)?;
-                        for (a, b) in from_vector.into_iter().zip(from_elements) {
-                            out.push(
-                                self.cx
-                                    .b
-                                    .phi(reg_ty, None, [(a, whole_end), (b, partial_end)])
-                                    .map_err(ice)?,
-                            );
-                        }
+                        let buffer = buffer.clone();
+                        let (idx, conds) = (&idx, &conds);
+                        out.extend(self.select_paths(
+                            all,
+                            reg_ty,
+                            &mut |e| load_vector(e),
+                            &mut |e| {
+                                range
+                                    .clone()
+                                    .map(|r| {
+                                        e.masked_element(
+                                            &buffer,
+                                            conds[r],
+                                            idx[r],
+                                            others[r - range.start],
+                                            reg_ty,
+                                        )
+                                    })
+                                    .collect()
+                            },
+                        )?);
                     }
                 }
             }
@@ -450,10 +601,14 @@ impl Emitter<'_> {
             return Err(Diagnostic::internal("store through a non-pointer"));
         };
         let layout = self.layout(ptr);
-        let values = self.regs(value)?;
+        // Within a stream only the window's registers (`span`), from register `first` on.
+        let window = self.span(idx.len());
+        let first = window.start;
+        let idx = idx[window].to_vec();
+        let values = self.window_regs(value)?;
         let buffer = self.buffer_of(param)?;
         let masks = match mask {
-            Some(m) => Some(self.regs(m)?),
+            Some(m) => Some(self.window_regs(m)?),
             None => None,
         };
         let primary = self.thread_primary(&layout)?;
@@ -462,12 +617,24 @@ impl Emitter<'_> {
         } else {
             None
         };
+        let plan = self.access_plan(id, idx.len())?;
+        let width = plan.vector as usize;
+        let one_condition = width > 1 && plan.one_condition(self.options.safe);
+        // A group whose registers all hold their element's first copy; only those may go as
+        // one vector.
+        let primary_register = |r: usize| register_is_primary(&layout, (first + r) as u32);
+        let whole_group = |r: usize| {
+            let start = r - r % width;
+            (start..start + width).all(primary_register)
+        };
         let mut violations = Vec::new();
         // Per register: `None` when it never stores, else the condition under which it does.
+        // With one condition per group only the first register of a group of primary
+        // registers needs one.
         let mut conds: Vec<Option<Option<Word>>> = Vec::new();
         for (r, &i) in idx.iter().enumerate() {
             // Registers repeating an earlier register's element never store.
-            if !register_is_primary(&layout, r as u32) {
+            if !primary_register(r) || (one_condition && r % width != 0 && whole_group(r)) {
                 conds.push(None);
                 continue;
             }
@@ -480,7 +647,6 @@ impl Emitter<'_> {
                 &mut violations,
             )?));
         }
-        let width = self.vector_width(id, idx.len())?;
         let store_elements = |e: &mut Self, range: std::ops::Range<usize>| -> R<()> {
             for r in range {
                 let Some(cond) = conds[r] else { continue };
@@ -496,58 +662,46 @@ impl Emitter<'_> {
         if width == 1 {
             store_elements(self, 0..idx.len())?;
         } else {
-            let view = self.vector_view(param, width)?;
-            for group in 0..idx.len() / width as usize {
-                let range = group * width as usize..(group + 1) * width as usize;
-                if conds[range.clone()].iter().any(|c| c.is_none()) {
+            let view = self.vector_view(param, width as u32)?;
+            for group in 0..idx.len() / width {
+                let range = group * width..(group + 1) * width;
+                if !whole_group(range.start) {
                     store_elements(self, range)?;
                     continue;
                 }
-                let vi = self.vector_index(idx[range.start], width)?;
-                let parts: Vec<Word> = values[range.clone()].to_vec();
-                let vector = self
-                    .cx
-                    .b
-                    .composite_construct(view.unpacked_ty.unwrap_or(view.storage_ty), None, parts)
-                    .map_err(ice)?;
-                let vector = match view.unpacked_ty {
-                    Some(_) => self.cx.op(Op::Bitcast, view.storage_ty, &[vector])?,
-                    None => vector,
+                let vi = self.vector_index(idx[range.start], width as u32)?;
+                let vector = self.pack_vector(&view, &values[range.clone()])?;
+                let view = view.clone();
+                let mut store_vector = |e: &mut Self| -> R<()> {
+                    let p = e.element_ptr(&view, vi)?;
+                    e.cx.store(p, vector)
                 };
-                let group_conds: Vec<Word> = conds[range.clone()]
+                if one_condition {
+                    // Every element of the group is wanted or none is.
+                    match conds[range.start].flatten() {
+                        None => store_vector(self)?,
+                        Some(c) => self.guarded(c, &mut store_vector)?,
+                    }
+                    continue;
+                }
+                let wanted: Vec<Word> = conds[range.clone()]
                     .iter()
                     .flatten()
                     .flatten()
                     .copied()
                     .collect();
-                let all = self.all(&group_conds)?;
-                let view = view.clone();
-                let store_vector = |e: &mut Self| -> R<()> {
-                    let p = e.element_ptr(&view, vi)?;
-                    e.cx.store(p, vector)
-                };
-                match all {
+                match self.whole_vector_condition(&plan, &wanted, idx[range.start])? {
                     None => store_vector(self)?,
                     Some(all) => {
-                        // One branch per vector; a partial vector stores element by element.
-                        let whole = self.cx.id();
-                        let partial = self.cx.id();
-                        let merge = self.cx.id();
-                        self.cx
-                            .b
-                            .selection_merge(merge, spirv::SelectionControl::NONE)
-                            .map_err(ice)?;
-                        self.cx
-                            .b
-                            .branch_conditional(all, whole, partial, [])
-                            .map_err(ice)?;
-                        self.cx.begin_block(whole)?;
-                        store_vector(self)?;
-                        self.cx.branch(merge)?;
-                        self.cx.begin_block(partial)?;
-                        store_elements(self, range)?;
-                        self.cx.branch(merge)?;
-                        self.cx.begin_block(merge)?;
+                        // One branch per vector; a partial or unaligned vector stores element
+                        // by element.
+                        let u = self.cx.u32();
+                        self.select_paths(
+                            all,
+                            u,
+                            &mut |e| store_vector(e).map(|()| Vec::new()),
+                            &mut |e| store_elements(e, range.clone()).map(|()| Vec::new()),
+                        )?;
                     }
                 }
             }
@@ -622,6 +776,15 @@ impl Emitter<'_> {
             return Ok(());
         };
         if violations.is_empty() {
+            return Ok(());
+        }
+        // Within a stream, every pass's violations are recorded once, after the last.
+        if let Some(deferred) = self.deferred.as_mut() {
+            let at = self.stream_position;
+            match deferred.iter_mut().find(|(p, ..)| *p == at) {
+                Some((_, _, _, list)) => list.extend_from_slice(violations),
+                None => deferred.push((at, kind, param, violations.to_vec())),
+            }
             return Ok(());
         }
         let bool_ty = self.cx.bool_ty();

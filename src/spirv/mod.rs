@@ -152,8 +152,9 @@ pub(crate) struct Buffer {
     elem: ScalarType,
     elem_ptr: Word,
     storage_ty: Word,
-    /// For a packed vector view (`storage_ty` is u64 or u64vec2), the vector of 32-bit
-    /// elements it carries: loads bitcast to it, stores bitcast from it.
+    /// For a packed vector view (`storage_ty` is u64, u64vec2 or u64vec4), the vector of
+    /// 32-bit elements loads bitcast to and stores bitcast from: the whole view's (2 or 4
+    /// elements), or for u64vec4 the pair of elements of each component.
     unpacked_ty: Option<Word>,
 }
 
@@ -185,6 +186,9 @@ pub(crate) struct Emitter<'a> {
     builtin_lii: Word,
     /// `SubgroupLocalInvocationId`, declared when the workgroup is one subgroup.
     builtin_lane: Option<Word>,
+    /// `SubgroupId` and `NumSubgroups`, declared when a reduction goes through subgroups
+    /// (`ReducePlan::Subgroups`) or cooperative matrices use them.
+    subgroup_ids: Option<(Word, Word)>,
     /// The cooperative-matrix arrays and builtins, declared when the schedule has a `CoopPlan`.
     coop: Option<coop::Coop>,
     shared_var: Option<Word>,
@@ -215,6 +219,16 @@ pub(crate) struct Emitter<'a> {
     float_controls: bool,
     /// The `device_assert`s emitted so far (safe mode), for `Abi::asserts`.
     asserts: Vec<abi::AssertSite>,
+    /// While a stream (`ir::schedule::Stream`) is emitted: the registers of its tiles that this
+    /// pass emits (`Emitter::span`).
+    window: Option<std::ops::Range<usize>>,
+    /// While a stream is emitted: the bounds violations of its accesses per (position in the
+    /// run, status kind, parameter), recorded once after its last pass, in program order.
+    deferred: Option<Vec<(usize, u32, u32, Vec<(Word, Word)>)>>,
+    /// While a stream is emitted: the position in the run of the instruction being emitted.
+    stream_position: usize,
+    /// While a stream is emitted: each buffer's element count, computed in its first pass.
+    lengths: HashMap<u32, Word>,
 }
 
 /// An invocation's place along one dim of a blocked layout (prelude values).
@@ -262,6 +276,7 @@ impl<'a> Emitter<'a> {
             builtin_wg: 0,
             builtin_lii: 0,
             builtin_lane: None,
+            subgroup_ids: None,
             coop: None,
             shared_var: None,
             main: 0,
@@ -279,6 +294,10 @@ impl<'a> Emitter<'a> {
             packed_views: false,
             float_controls: false,
             asserts: Vec::new(),
+            window: None,
+            deferred: None,
+            stream_position: 0,
+            lengths: HashMap::new(),
         }
     }
 
@@ -468,7 +487,8 @@ impl<'a> Emitter<'a> {
             self.cx.b.name(var, "tk_scratch");
             self.shared_var = Some(var);
         }
-        self.declare_coop()
+        self.declare_coop()?;
+        self.declare_subgroup_ids()
     }
 
     /// The SPIR-V type of a push or uniform field.
@@ -744,8 +764,8 @@ impl<'a> Emitter<'a> {
         self.cx.b.end_function().map_err(ice)?;
         let mut interface = vec![self.builtin_wg, self.builtin_lii];
         interface.extend(self.builtin_lane);
-        if let Some(coop) = &self.coop {
-            interface.extend([coop.subgroup_id, coop.num_subgroups]);
+        if let Some((id, count)) = self.subgroup_ids {
+            interface.extend([id, count]);
         }
         interface.sort();
         let threads = self.schedule.threads;

@@ -320,6 +320,10 @@ impl Emitter<'_> {
                 let out = self.subgroup_reduce(op, ty, &base, &group_dims, partial)?;
                 return Ok(Val::Regs(out));
             }
+            Plan::Reduce(ReducePlan::Subgroups { chunk, scratch }) => {
+                let out = self.reduce_by_subgroups(op, ty, partial, *chunk as usize, *scratch)?;
+                return Ok(Val::Regs(out));
+            }
             Plan::Reduce(ReducePlan::Shared { chunk, scratch }) => (*chunk as usize, *scratch),
             other => return Err(plan_mismatch(id, other)),
         };

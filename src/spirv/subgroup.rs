@@ -1,19 +1,27 @@
-//! Work across the invocations of a workgroup that is exactly one subgroup (CPU devices run
-//! workgroups of one subgroup, docs/decisions.md, "Scheduling decisions"): reductions combine through
-//! `OpGroupNonUniformShuffleXor` butterflies and scans through `OpGroupNonUniformShuffle`, with
-//! no shared memory and no barrier. On lavapipe
-//! a barrier suspends every invocation (a coroutine switch) and each shared-memory access is a
-//! loop over the SIMD lanes, while a shuffle is a vector permute.
+//! Work across invocations through subgroup operations.
 //!
-//! The invocation index is the subgroup lane (`SubgroupLocalInvocationId`) so that the lanes a
-//! shuffle pairs are the invocations the layout math expects.
+//! A workgroup that is exactly one subgroup (CPU devices run workgroups of one subgroup,
+//! docs/decisions.md, "Scheduling decisions"): reductions combine through
+//! `OpGroupNonUniformShuffleXor` butterflies and scans through `OpGroupNonUniformShuffle`, with
+//! no shared memory and no barrier. On lavapipe a barrier suspends every invocation (a coroutine
+//! switch) and each shared-memory access is a loop over the SIMD lanes, while a shuffle is a
+//! vector permute. The invocation index is the subgroup lane (`SubgroupLocalInvocationId`) so
+//! that the lanes a shuffle pairs are the invocations the layout math expects.
+//!
+//! A reduction over a whole workgroup of several subgroups (`ReducePlan::Subgroups`, GPUs): one
+//! `OpGroupNonUniform…` reduction per subgroup, then one value per subgroup through the scratch,
+//! combined by every invocation in subgroup order: two barriers and `NumSubgroups` scratch reads
+//! per invocation, where every partial through the scratch costs one read per invocation of the
+//! workgroup. Nothing here assumes a subgroup size or which invocations form a subgroup.
 use super::ctx::{ice, R};
 use super::Emitter;
 use crate::base::Diagnostic;
 use crate::base::ScalarType;
 use crate::ir::layout::Blocked;
-use crate::ir::{BinaryOp, Layout, ReduceOp};
-use spirv::{Capability, Op, Word};
+use crate::ir::schedule::{ReducePlan, Scratch};
+use crate::ir::{BinaryOp, Layout, Plan, ReduceOp};
+use rspirv::dr::Operand;
+use spirv::{BuiltIn, Capability, Decoration, GroupOperation, Op, StorageClass, Word};
 
 impl Emitter<'_> {
     /// Combines each of `partial` across the invocations that differ only along `group_dims`
@@ -200,6 +208,205 @@ impl Emitter<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Declares `SubgroupId` and `NumSubgroups` when a reduction goes through subgroups (the
+    /// cooperative path's, when it declared them).
+    pub(crate) fn declare_subgroup_ids(&mut self) -> R<()> {
+        if let Some(coop) = &self.coop {
+            self.subgroup_ids = Some((coop.subgroup_id, coop.num_subgroups));
+            return Ok(());
+        }
+        let needed = self
+            .schedule
+            .plans
+            .iter()
+            .any(|p| matches!(p, Some(Plan::Reduce(ReducePlan::Subgroups { .. }))));
+        if !needed {
+            return Ok(());
+        }
+        self.cx.capability(Capability::GroupNonUniform);
+        let u = self.cx.u32();
+        let input = self.cx.pointer(StorageClass::Input, u);
+        let builtin = |e: &mut Self, which: BuiltIn| {
+            let var = e.cx.b.variable(input, None, StorageClass::Input, None);
+            e.cx.b
+                .decorate(var, Decoration::BuiltIn, [Operand::BuiltIn(which)]);
+            var
+        };
+        let id = builtin(self, BuiltIn::SubgroupId);
+        let count = builtin(self, BuiltIn::NumSubgroups);
+        self.subgroup_ids = Some((id, count));
+        Ok(())
+    }
+
+    /// Reduces `partial` (one register per result) over the whole workgroup as
+    /// `ReducePlan::Subgroups` says: within each subgroup by `OpGroupNonUniform…` reductions,
+    /// then one value per subgroup through the scratch `region`, `chunk` results at a time,
+    /// combined by every invocation in subgroup order so that all of them get the same bits.
+    pub(crate) fn reduce_by_subgroups(
+        &mut self,
+        op: ReduceOp,
+        ty: ScalarType,
+        partial: Vec<Word>,
+        chunk: usize,
+        region: Scratch,
+    ) -> R<Vec<Word>> {
+        let (id_var, count_var) = self
+            .subgroup_ids
+            .ok_or_else(|| Diagnostic::internal("a reduction by subgroups without SubgroupId"))?;
+        let u = self.cx.u32();
+        let bool_ty = self.cx.bool_ty();
+        let reg_ty = self.cx.compute_ty(ty);
+        let subgroup = self.cx.load(u, id_var)?;
+        let subgroups = self.cx.load(u, count_var)?;
+        let mut reduced = Vec::with_capacity(partial.len());
+        for p in partial {
+            reduced.push(self.group_reduce(op, ty, p)?);
+        }
+        let scope = self.cx.const_u32(spirv::Scope::Subgroup as u32);
+        let elected = self
+            .cx
+            .b
+            .group_non_uniform_elect(bool_ty, None, scope)
+            .map_err(ice)?;
+        let chunk_words = self.cx.const_u32(chunk as u32);
+        let mut out = Vec::with_capacity(reduced.len());
+        for (c, values) in reduced.chunks(chunk).enumerate() {
+            if c > 0 {
+                // The previous chunk's reads are done before its slots are overwritten.
+                self.barrier()?;
+            }
+            // This subgroup's slot: `chunk` words from word `subgroup * chunk`.
+            let slot = self.cx.op(Op::IMul, u, &[subgroup, chunk_words])?;
+            let slot = self.region_word(region, slot)?;
+            let values = values.to_vec();
+            self.guarded(elected, &mut |e| {
+                for (j, &v) in values.iter().enumerate() {
+                    let at = e.word_after(slot, j as u32)?;
+                    let words = e.register_words(Some(ty), v)?;
+                    e.write_scratch(at, &words)?;
+                }
+                Ok(())
+            })?;
+            self.barrier()?;
+            // Subgroup 0's values, then every later subgroup's in order.
+            let zero = self.cx.const_u32(0);
+            let first = self.region_word(region, zero)?;
+            let mut accs = Vec::with_capacity(values.len());
+            for j in 0..values.len() {
+                let at = self.word_after(first, j as u32)?;
+                let words = self.read_scratch(at, 1)?;
+                let v = self.words_register(Some(ty), &words)?;
+                let var = self.cx.function_var(reg_ty);
+                self.cx.store(var, v)?;
+                accs.push(var);
+            }
+            self.loop_below(1, subgroups, &mut |e, s| {
+                let start = e.cx.op(Op::IMul, u, &[s, chunk_words])?;
+                let start = e.region_word(region, start)?;
+                for (j, &var) in accs.iter().enumerate() {
+                    let at = e.word_after(start, j as u32)?;
+                    let words = e.read_scratch(at, 1)?;
+                    let v = e.words_register(Some(ty), &words)?;
+                    let acc = e.cx.load(reg_ty, var)?;
+                    let combined = e.reduce_combine(op, ty, acc, v)?;
+                    e.cx.store(var, combined)?;
+                }
+                Ok(())
+            })?;
+            for var in accs {
+                out.push(self.cx.load(reg_ty, var)?);
+            }
+        }
+        // The next use of the scratch may overwrite the slots.
+        self.barrier()?;
+        Ok(out)
+    }
+
+    /// The u32 word index `offset` words after `base`.
+    fn word_after(&mut self, base: Word, offset: u32) -> R<Word> {
+        if offset == 0 {
+            return Ok(base);
+        }
+        let u = self.cx.u32();
+        let k = self.cx.const_u32(offset);
+        self.cx.op(Op::IAdd, u, &[base, k])
+    }
+
+    /// Emits `for s in start..end { body(s) }` over u32 values as a structured loop, `end` a
+    /// uniform value known only at run time.
+    fn loop_below(
+        &mut self,
+        start: u32,
+        end: Word,
+        body: &mut dyn FnMut(&mut Self, Word) -> R<()>,
+    ) -> R<()> {
+        let u = self.cx.u32();
+        let counter = self.cx.function_var(u);
+        let first = self.cx.const_u32(start);
+        self.cx.store(counter, first)?;
+        let mut check = |e: &mut Self| {
+            let bool_ty = e.cx.bool_ty();
+            let s = e.cx.load(u, counter)?;
+            e.cx.op(Op::ULessThan, bool_ty, &[s, end])
+        };
+        let mut run = |e: &mut Self| {
+            let s = e.cx.load(u, counter)?;
+            body(e, s)
+        };
+        let mut step = |e: &mut Self| {
+            let s = e.cx.load(u, counter)?;
+            let one = e.cx.const_u32(1);
+            let next = e.cx.op(Op::IAdd, u, &[s, one])?;
+            e.cx.store(counter, next)
+        };
+        self.structured_loop(&mut check, &mut run, &mut step)
+    }
+
+    /// `x` reduced over the active invocations of the subgroup with one `OpGroupNonUniform…`
+    /// reduction. Float `max`/`min` propagate NaN like `reduce_combine`: the subgroup's
+    /// reduction skips NaNs, so a second one (the largest bit pattern of the NaNs, 0 when there
+    /// are none) brings back one of them.
+    fn group_reduce(&mut self, op: ReduceOp, ty: ScalarType, x: Word) -> R<Word> {
+        self.cx.capability(Capability::GroupNonUniform);
+        self.cx.capability(Capability::GroupNonUniformArithmetic);
+        self.cx.features.subgroup_arithmetic = true;
+        let t = self.cx.compute_ty(ty);
+        let scope = self.cx.const_u32(spirv::Scope::Subgroup as u32);
+        let reduce = GroupOperation::Reduce;
+        let b = &mut self.cx.b;
+        use ReduceOp::*;
+        let r = match (op, ty.is_float(), ty.is_signed_int()) {
+            (Sum, true, _) => b.group_non_uniform_f_add(t, None, scope, reduce, x, None),
+            (Prod, true, _) => b.group_non_uniform_f_mul(t, None, scope, reduce, x, None),
+            (Max, true, _) => b.group_non_uniform_f_max(t, None, scope, reduce, x, None),
+            (Min, true, _) => b.group_non_uniform_f_min(t, None, scope, reduce, x, None),
+            (Sum, false, _) => b.group_non_uniform_i_add(t, None, scope, reduce, x, None),
+            (Prod, false, _) => b.group_non_uniform_i_mul(t, None, scope, reduce, x, None),
+            (Max, false, true) => b.group_non_uniform_s_max(t, None, scope, reduce, x, None),
+            (Min, false, true) => b.group_non_uniform_s_min(t, None, scope, reduce, x, None),
+            (Max, false, false) => b.group_non_uniform_u_max(t, None, scope, reduce, x, None),
+            (Min, false, false) => b.group_non_uniform_u_min(t, None, scope, reduce, x, None),
+        }
+        .map_err(ice)?;
+        if !(ty.is_float() && matches!(op, Max | Min)) {
+            return Ok(r);
+        }
+        let u = self.cx.u32();
+        let bool_ty = self.cx.bool_ty();
+        let zero = self.cx.const_u32(0);
+        let nan = self.cx.op(Op::IsNan, bool_ty, &[x])?;
+        let bits = self.cx.op(Op::Bitcast, u, &[x])?;
+        let nan_bits = self.cx.op(Op::Select, u, &[nan, bits, zero])?;
+        let some_nan = self
+            .cx
+            .b
+            .group_non_uniform_u_max(u, None, scope, reduce, nan_bits, None)
+            .map_err(ice)?;
+        let any = self.cx.op(Op::INotEqual, bool_ty, &[some_nan, zero])?;
+        let nan_value = self.cx.op(Op::Bitcast, t, &[some_nan])?;
+        self.cx.op(Op::Select, t, &[any, nan_value, r])
     }
 
     /// `x` of the partner invocation in the subgroup.

@@ -286,8 +286,9 @@ pub fn tune(
     let mut times = Vec::new();
     for (index, config) in autotune.configs.iter().enumerate() {
         let time = (|| -> Result<f64, String> {
-            let lowered = lower_config(program, kernel, base, config)
+            let mut lowered = lower_config(program, kernel, base, config)
                 .map_err(|d| crate::base::diag::render(&d, &program.sources, false))?;
+            crate::driver::specialize(&mut lowered, args);
             let grid = grid_for(&lowered.kernel, args)?;
             let (artifact, _) = cache::compile(
                 &program.sources,

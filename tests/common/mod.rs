@@ -95,14 +95,12 @@ pub fn run_source(
                 .map_err(|e| format!("interp: {e:?}"))?
         }
         Backend::Vulkan(device) => {
-            let build = driver::build(
-                &source,
-                kernel,
-                consts,
-                &device.target(),
-                &BuildOptions::default(),
-            )
-            .map_err(|e| e.render(false))?;
+            // Specialised for what the arguments promise, as `tkc run` compiles a launch.
+            let mut lowered =
+                driver::lower_source(&source, kernel, consts).map_err(|e| e.render(false))?;
+            driver::specialize(&mut lowered.module, &args);
+            let build = driver::build_lowered(&lowered, &device.target(), &BuildOptions::default())
+                .map_err(|e| e.render(false))?;
             validate_spirv(&build.artifact.words)?;
             let pipeline = device
                 .load(&build.artifact)

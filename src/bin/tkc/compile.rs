@@ -195,6 +195,7 @@ pub(crate) fn build(
     unchecked: bool,
     target: BuildTarget,
     cooperative_matrix: Option<&str>,
+    divisible: Option<u64>,
 ) -> Result<()> {
     let coop = cooperative_matrix
         .map(|spec| parse_coop_shape(command_line, spec, target))
@@ -202,8 +203,20 @@ pub(crate) fn build(
     let program = load_program(command_line, file)?;
     let sig = choose_kernel(command_line, &program, kernel, file)?;
     let consts = parse_defines(command_line, sig, defines)?;
-    let lowered = driver::lower(&program, &sig.name, &consts)
+    let mut lowered = driver::lower(&program, &sig.name, &consts)
         .map_err(|d| program_errors(&d, &program.sources))?;
+    if let Some(n) = divisible {
+        if !n.is_power_of_two() || !(2..=driver::MAX_PROMISED_DIVISIBILITY).contains(&n) {
+            return Err(command_line.fail(
+                "E0921",
+                format!("`--divisible {n}` is not 2, 4, 8 or 16"),
+                "--divisible",
+                "this option",
+                "launches are specialised for divisibility by a power of two up to 16".into(),
+            ));
+        }
+        driver::specialize_all(&mut lowered, n);
+    }
     let text = match emit {
         Emit::Ir => Some(ir::print::print(&lowered)),
         _ => None,

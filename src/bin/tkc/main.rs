@@ -95,6 +95,11 @@ pub(crate) enum Command {
         /// `VK_KHR_cooperative_matrix` would get them. Needs `--target gpu` or `cpu`.
         #[arg(long, value_name = "MxNxK")]
         cooperative_matrix: Option<String>,
+        /// Compile as for launches whose integer arguments and buffer lengths are all
+        /// divisible by N (2, 4, 8 or 16), as `tkc run` specialises each launch for its
+        /// arguments: vector accesses then need no element-by-element path.
+        #[arg(long, value_name = "N")]
+        divisible: Option<u64>,
     },
     /// Run a kernel on a Vulkan device or the reference interpreter.
     Run(LaunchArgs),
@@ -269,6 +274,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             unchecked,
             target,
             cooperative_matrix,
+            divisible,
         } => build(
             &command_line,
             &file,
@@ -279,6 +285,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             unchecked,
             target,
             cooperative_matrix.as_deref(),
+            divisible,
         ),
         Command::Run(launch) => run(&command_line, &launch, None).map(|_| ()),
         Command::Bench {

@@ -451,6 +451,10 @@ pub(crate) fn run(
                 }
                 _ => None,
             };
+            // Specialised for what the arguments promise (integers and buffer lengths divisible
+            // by 16, …), as Triton specialises its launches.
+            let mut lowered = lowered;
+            tk::driver::specialize(&mut lowered, &args);
             let (artifact, _) = cached_compile(&device, &program, lowered, launch)?;
             let pipeline = device.load(&artifact).map_err(runtime_failure)?;
             if !launch.no_cache {

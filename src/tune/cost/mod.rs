@@ -595,7 +595,7 @@ impl<'a> Walker<'a> {
     /// A load or store through `ptr` whose registers follow `value`'s layout.
     fn access(&self, value: ValueId, ptr: ValueId, c: &mut Counts) {
         let vector = match self.plan(value) {
-            Some(Plan::Access { vector }) => (*vector).max(1) as f64,
+            Some(Plan::Access(access)) => access.vector.max(1) as f64,
             // Before scheduling: the widest vector an access may get.
             _ if self.bound => 4.0,
             _ => 1.0,
