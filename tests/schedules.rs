@@ -1,6 +1,7 @@
 //! The schedules chosen per device kind (docs/decisions.md, "Scheduling decisions"), read off
 //! the compiled examples: on a CPU device reductions shuffle within the one-subgroup workgroup and
-//! `dot` runs in registers (no barrier, no layout conversion), and vectorised accesses move 64-bit
+//! `dot` runs in registers, `a` shuffled from the lanes that load it (no barrier, no layout
+//! conversion), and vectorised accesses move 64-bit
 //! components; GPUs and portable output stage through shared memory. The device tests
 //! (tests/tutorials.rs, tests/linalg.rs) run the same kernels on lavapipe, a CPU device.
 mod common;
@@ -81,4 +82,57 @@ fn cpu_vector_add_moves_64_bit_components() {
     assert!(artifact.abi.features.int64);
     let (_, portable) = compile("vector_add", "vector_add", &Target::portable());
     assert!(!assembly(&portable).contains("OpTypeInt 64"));
+}
+
+/// The first `dot` of a scheduled module and its plan.
+fn first_dot(module: &tk::ir::Module) -> (&tk::ir::Inst, tk::ir::Plan) {
+    let schedule = module.kernel.schedule.as_ref().unwrap();
+    let (id, inst) = module
+        .kernel
+        .insts
+        .iter()
+        .find(|(_, inst)| matches!(inst.kind, InstKind::Dot { .. }))
+        .expect("a dot");
+    (inst, schedule.plan(id).cloned().expect("the dot's plan"))
+}
+
+#[test]
+fn cpu_dot_shuffles_a_from_the_lanes_that_load_it() {
+    use tk::ir::layout::{Blocked, Layout};
+    use tk::ir::schedule::DotPlan;
+    // examples/matmul.tk at its defaults: a 32x32 result from [32, 16] x [16, 32] per step.
+    let (module, artifact) = compile("matmul", "matmul", &Target::cpu());
+    let (dot, plan) = first_dot(&module);
+    assert_eq!(plan, tk::ir::Plan::Dot(DotPlan::Broadcast));
+    let schedule = module.kernel.schedule.as_ref().unwrap();
+    let InstKind::Dot { a, b, .. } = dot.kind else {
+        unreachable!()
+    };
+    // `a` is loaded once between the 8 lanes (4 rows each, all of K), not once per lane.
+    assert_eq!(
+        schedule.layouts[a.index()],
+        Some(Layout::Blocked(Blocked {
+            shape: vec![32, 16],
+            size_per_thread: vec![1, 16],
+            threads_per_dim: vec![8, 1],
+        }))
+    );
+    assert_eq!(schedule.layouts[a.index()].as_ref().unwrap().regs(), 64);
+    // `b` holds each lane's own columns; every row of the result is in every lane.
+    let Some(Layout::Blocked(lb)) = &schedule.layouts[b.index()] else {
+        panic!("a blocked b")
+    };
+    assert_eq!(lb.threads_per_dim, vec![1, 8]);
+    assert_eq!(lb.size_per_thread, vec![16, 4]);
+    assert_eq!(conversions(&module), 0, "{}", tk::ir::print::print(&module));
+    let asm = assembly(&artifact);
+    assert!(
+        !asm.contains("OpControlBarrier"),
+        "no staging on a CPU device"
+    );
+    // One shuffle per element of `a` (32 rows x 16), from a constant lane.
+    assert_eq!(asm.matches("OpGroupNonUniformShuffle ").count(), 32 * 16);
+    assert!(artifact.abi.features.subgroup_shuffle);
+    // 32 x 32 results over 8 lanes, 16 FMAs each.
+    assert_eq!(asm.matches("Fma").count(), 32 * 4 * 16);
 }

@@ -96,6 +96,24 @@ impl Blocked {
         let spt = self.size_per_thread[d];
         (r_d / spt) * spt * self.threads_per_dim[d] + r_d % spt
     }
+    /// True when every element is held by exactly one invocation in exactly one register: along
+    /// every dim the pattern of one repetition fits the shape (no wrap-around replicas).
+    pub fn is_distributed(&self) -> bool {
+        (0..self.rank()).all(|d| self.size_per_thread[d] * self.threads_per_dim[d] <= self.shape[d])
+    }
+    /// The invocation and the register that hold the element at `coords`, for a distributed
+    /// layout (`is_distributed`): the inverse of `Layout::coords`.
+    pub fn owner(&self, coords: &[u32]) -> (u32, u32) {
+        let (mut thread, mut register) = (0, 0);
+        for (d, &c) in coords.iter().enumerate() {
+            let spt = self.size_per_thread[d];
+            let span = spt * self.threads_per_dim[d];
+            let (block, within) = (c / span, c % span);
+            thread = thread * self.threads_per_dim[d] + within / spt;
+            register = register * self.regs_per_dim(d) + block * spt + within % spt;
+        }
+        (thread, register)
+    }
     /// True when register `r_d` along `d` is the first register of the invocation holding its
     /// coordinate (registers repeat coordinates when `size_per_thread[d] > shape[d]`).
     pub fn is_primary_register(&self, d: usize, r_d: u32) -> bool {
@@ -373,7 +391,37 @@ fn compute_local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Opt
 
 #[cfg(test)]
 mod tests {
-    use super::Blocked;
+    use super::{Blocked, Layout};
+
+    /// `owner` inverts `coords` on distributed layouts.
+    #[test]
+    fn owners_invert_coordinates() {
+        for (shape, spt, tpd) in [
+            ([64, 8], [1, 4], [4, 2]),
+            ([16, 32], [2, 4], [2, 4]),
+            ([8, 8], [8, 1], [1, 8]),
+            ([32, 16], [4, 4], [8, 2]),
+        ] {
+            let b = Blocked {
+                shape: shape.to_vec(),
+                size_per_thread: spt.to_vec(),
+                threads_per_dim: tpd.to_vec(),
+            };
+            assert!(b.is_distributed());
+            let layout = Layout::Blocked(b.clone());
+            for t in 0..b.threads() {
+                for r in 0..b.regs() {
+                    assert_eq!(b.owner(&layout.coords(t, r)), (t, r), "{b:?}");
+                }
+            }
+        }
+        let replicated = Blocked {
+            shape: vec![4, 4],
+            size_per_thread: vec![1, 4],
+            threads_per_dim: vec![8, 1],
+        };
+        assert!(!replicated.is_distributed());
+    }
 
     /// `is_primary_register` (with its shortcut when `size_per_thread <= shape`) against its
     /// definition: the first register of the invocation holding its coordinate.

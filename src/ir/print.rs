@@ -367,6 +367,7 @@ impl fmt::Display for Plan {
                 s.k_unroll,
                 scratch_text(&s.scratch)
             ),
+            Plan::Dot(DotPlan::Broadcast) => write!(f, "!broadcast"),
             Plan::Dot(DotPlan::Cooperative) => write!(f, "!cooperative"),
         }
     }

@@ -10,8 +10,9 @@
 //! - a reduction: in registers, by subgroup shuffles, or through the scratch array in chunks of
 //!   result registers (`ReducePlan`);
 //! - a scan: in registers, by subgroup shuffles, or staged whole through the scratch (`ScanPlan`);
-//! - a `dot`: in registers, staged with padded rows and an unrolled K loop, or on cooperative
-//!   matrices (`DotPlan`; the cooperative arrays are the schedule's `CoopPlan`);
+//! - a `dot`: in registers (`a` replicated, or shuffled from the lanes that hold it), staged with
+//!   padded rows and an unrolled K loop, or on cooperative matrices (`DotPlan`; the cooperative
+//!   arrays are the schedule's `CoopPlan`);
 //! - a layout conversion: a register renaming or a move through the scratch (`ConvertPlan`);
 //! - an atomic, reshape or permute: always through the scratch (`Plan::Staged`).
 //!
@@ -129,6 +130,12 @@ pub enum DotPlan {
     /// The operands arrive in `layout::register_dot_operands` of the result's layout: FMAs on
     /// registers only.
     Registers,
+    /// In a one-subgroup workgroup whose result layout puts every row in every lane (one
+    /// invocation along M): `b` arrives in its register layout, `a` spread over the lanes with
+    /// each element held once (`Blocked::is_distributed`), and each `a[m, k]` reaches every lane
+    /// by a subgroup shuffle from the lane that holds it. The lanes then load `a` once between
+    /// them instead of once each, and the product is FMAs on registers.
+    Broadcast,
     /// Both operands staged in the scratch, then a K loop of FMAs (`DotStaging`).
     Staged(DotStaging),
     /// On the target's cooperative matrices, in the schedule's `CoopPlan` arrays.

@@ -185,6 +185,31 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
                     Err("a dot in registers whose operands are not in register layouts".into())
                 }
                 _ if registers => Err("a dot with register operands is staged".into()),
+                DotPlan::Broadcast => {
+                    subgroup()?;
+                    let spread = match (layout_of(id), layout_of(*a)) {
+                        (Layout::Blocked(r), Layout::Blocked(la)) => {
+                            let (_, lb) = register_dot_operands(&r, k);
+                            r.threads_per_dim[0] == 1
+                                && la.is_distributed()
+                                && la.threads() == r.threads()
+                                && layout_of(*b) == Layout::Blocked(lb)
+                        }
+                        _ => false,
+                    };
+                    if !spread {
+                        Err(
+                            "a broadcast dot whose result rows are not in every lane, or whose \
+                             `a` is not spread over the lanes, or whose `b` is not in its \
+                             register layout"
+                                .into(),
+                        )
+                    } else if layout_of(*acc) != layout_of(id) {
+                        Err("a broadcast dot's accumulator is in another layout".into())
+                    } else {
+                        Ok(())
+                    }
+                }
                 DotPlan::Staged(s) => {
                     if layout_of(*acc).regs() != layout_of(id).regs() {
                         Err("a staged dot's accumulator is in another layout".into())
@@ -689,26 +714,39 @@ mod tests {
             set(&mut m, DotPlan::Staged(staging)),
             Err("the schedule plans cooperative arrays that no dot uses".into())
         );
-        // On a CPU device the operands arrive in register layouts: staging them is not the plan.
+        // A broadcast dot needs the one subgroup, and the portable target has none.
+        assert_eq!(
+            with_dot_plan(&mut m, dot, DotPlan::Broadcast),
+            Err(at(
+                "a subgroup plan in a workgroup that is not one subgroup"
+            ))
+        );
+        // On a CPU device `a` is spread over the lanes and shuffled: the operands are not in
+        // register layouts, and `b` must be.
         let mut m = scheduled(DOT, &Target::cpu());
         let dot = find(&m, |k| matches!(k, InstKind::Dot { .. }));
+        let at = |m: &str| format!("%{}: {m}", dot.index());
         assert_eq!(
             schedule_of(&mut m).plan(dot),
-            Some(&Plan::Dot(DotPlan::Registers))
+            Some(&Plan::Dot(DotPlan::Broadcast))
         );
-        let staged = DotStaging {
-            a_row_stride: 16,
-            b_row_stride: 32,
-            k_unroll: 1,
-            scratch: Scratch {
-                offset: 0,
-                bytes: 0,
-            },
-        };
         assert_eq!(
-            with_dot_plan(&mut m, dot, DotPlan::Staged(staged)),
+            with_dot_plan(&mut m, dot, DotPlan::Registers),
+            Err(at(
+                "a dot in registers whose operands are not in register layouts"
+            ))
+        );
+        assert_eq!(with_dot_plan(&mut m, dot, DotPlan::Broadcast), Ok(()));
+        // The portable schedule's layouts (rows spread over invocations) do not allow it even
+        // where the workgroup is one subgroup.
+        let mut m = scheduled(DOT, &Target::portable());
+        let dot = find(&m, |k| matches!(k, InstKind::Dot { .. }));
+        schedule_of(&mut m).one_subgroup = true;
+        assert_eq!(
+            with_dot_plan(&mut m, dot, DotPlan::Broadcast),
             Err(format!(
-                "%{}: a dot with register operands is staged",
+                "%{}: a broadcast dot whose result rows are not in every lane, or whose `a` is \
+                 not spread over the lanes, or whose `b` is not in its register layout",
                 dot.index()
             ))
         );

@@ -9,7 +9,7 @@
 //! layout unless their operands' layouts are cheaper; reductions give `Slice`, `ExpandDims` of a
 //! slice gives the parent with a size-1 dim, and a broadcast from that is local. Where an operand's
 //! layout still differs, a `ConvertLayout` is inserted before the user.
-use crate::ir::layout::{local_map, Blocked, Projection};
+use crate::ir::layout::{local_map, register_dot_operands, Blocked, Projection};
 use crate::ir::{Inst, InstId, InstKind, Kernel, Layout, LocalId, Region, Type, ValueId};
 
 /// Calls `f` on every instruction of `region` and its nested regions, in program order.
@@ -333,11 +333,27 @@ fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) 
         }
         // The accumulator is read in the product's layout (it stays in registers across a loop).
         InstKind::Dot { a, b, acc } => {
+            let k = kernel.ty(*a).shape[1];
+            let mut result = result;
+            // On a CPU device the `dot` chooses its result's layout (`passes::dot`), and its
+            // accumulator follows.
+            if state.register_dot {
+                let [m, n] = kernel.ty(id).shape[..] else {
+                    unreachable!("a dot is 2-d")
+                };
+                if let Some(l) = super::dot::lanes_result_layout(m, n, state.threads) {
+                    result = Layout::Blocked(l);
+                    state.want[id.index()] = Some(result.clone());
+                }
+            }
             state.suggest(kernel, *acc, result.clone());
             if let (true, Layout::Blocked(r)) = (state.register_dot, &result) {
-                let k = kernel.ty(*a).shape[1];
-                if let Some((la, lb)) = super::dot::register_dot_layouts(r, k) {
-                    state.suggest(kernel, *a, Layout::Blocked(la));
+                if let Some((la, lb)) = super::dot::cpu_operand_layouts(r, k, None, state.threads) {
+                    // A computed `a` (attention's probabilities) keeps the layout it is computed
+                    // in when that is spread over the lanes; a loaded one is loaded spread.
+                    if super::dot::loaded(kernel, *a) || la == register_dot_operands(r, k).0 {
+                        state.suggest(kernel, *a, Layout::Blocked(la));
+                    }
                     state.suggest(kernel, *b, Layout::Blocked(lb));
                 }
             }
@@ -614,9 +630,12 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
                 *acc = convert(kernel, state, out, id, *acc, target.clone());
             }
             let register = match (state.register_dot, &target) {
-                (true, Layout::Blocked(r)) => {
-                    super::dot::register_dot_layouts(r, kernel.ty(*a).shape[1])
-                }
+                (true, Layout::Blocked(r)) => super::dot::cpu_operand_layouts(
+                    r,
+                    kernel.ty(*a).shape[1],
+                    Some(&state.layout(*a)),
+                    state.threads,
+                ),
                 _ => None,
             };
             if let Some((la, lb)) = register {

@@ -81,7 +81,13 @@ pub fn plan_inst(
                 ConvertPlan::Shared(staged)
             },
         ),
-        InstKind::Dot { .. } => Plan::Dot(super::dot::dot_plan(kernel, layouts, id, cooperative)?),
+        InstKind::Dot { .. } => Plan::Dot(super::dot::dot_plan(
+            kernel,
+            layouts,
+            id,
+            cooperative,
+            one_subgroup,
+        )?),
         // The old values of an atomic travel from each element's primary copy to all its
         // copies; reshapes and permutes move the whole tile.
         InstKind::Atomic { .. } | InstKind::Reshape(_) | InstKind::Permute { .. } => {

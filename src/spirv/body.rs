@@ -358,6 +358,7 @@ impl Emitter<'_> {
                     Plan::Dot(DotPlan::Registers) => {
                         self.dot_in_registers(*a, *b, *acc, &layout)?
                     }
+                    Plan::Dot(DotPlan::Broadcast) => self.dot_broadcast(*a, *b, *acc, &layout)?,
                     Plan::Dot(DotPlan::Staged(staging)) => {
                         self.dot(*a, *b, *acc, &layout, staging)?
                     }

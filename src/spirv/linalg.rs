@@ -1,7 +1,9 @@
 //! `dot` and the data-moving shape instructions (`Reshape`, `Permute`) on the device.
 //!
 //! A `dot` planned in registers (`ir::schedule::DotPlan::Registers`, CPU devices) has its operands
-//! in register layouts and the product is FMAs on registers only.
+//! in register layouts and the product is FMAs on registers only; one planned
+//! `DotPlan::Broadcast` takes each `a[m, k]` from the lane holding it by a subgroup shuffle, then
+//! does the same FMAs.
 //!
 //! Otherwise both stage their operands in their plan's region of the workgroup scratch array. A
 //! staged `dot` follows its `DotStaging`: operands stored row-major with padded rows, a barrier,
@@ -217,22 +219,68 @@ impl Emitter<'_> {
         acc: ValueId,
         dst: &Layout,
     ) -> R<Val> {
+        let k = self.kernel.ty(a).shape[1] as usize;
+        let a_regs = self.regs(a)?;
+        self.register_fmas(b, acc, dst, &mut |_, i| {
+            Ok(a_regs[i as usize * k..(i as usize + 1) * k].to_vec())
+        })
+    }
+
+    /// `dot` planned `DotPlan::Broadcast`: `b` in its register layout, `a` spread over the lanes
+    /// of the one subgroup and every row of the result in every lane. Each `a[m, k]` of a row
+    /// comes from the lane holding it (a shuffle from a constant lane).
+    pub(crate) fn dot_broadcast(
+        &mut self,
+        a: ValueId,
+        b: ValueId,
+        acc: ValueId,
+        dst: &Layout,
+    ) -> R<Val> {
         let k = self.kernel.ty(a).shape[1];
-        let (a_regs, b_regs, acc_regs) = (self.regs(a)?, self.regs(b)?, self.regs(acc)?);
+        let (Layout::Blocked(la), Layout::Blocked(r)) = (self.layout(a), dst.clone()) else {
+            return Err(Diagnostic::internal(
+                "a broadcast dot of non-blocked layouts",
+            ));
+        };
+        let a_regs = self.regs(a)?;
+        self.register_fmas(b, acc, dst, &mut |e, i| {
+            // Every lane holds the same rows (one invocation along M), so the lane and the
+            // register holding `a[m, k]` are the same for all of them.
+            let m = r.coord(0, 0, i);
+            (0..k)
+                .map(|kk| {
+                    let (lane, register) = la.owner(&[m, kk]);
+                    e.from_lane(ScalarType::F32, a_regs[register as usize], lane)
+                })
+                .collect()
+        })
+    }
+
+    /// The FMAs of a `dot` whose `b` is in its register layout (`register_dot_operands`) and
+    /// whose result is `dst`: row by row of the result (`row_values(i)` gives the K values of
+    /// `a` that row index `i` needs, asked once per row), each register takes its FMAs along k,
+    /// the accumulator innermost.
+    fn register_fmas(
+        &mut self,
+        b: ValueId,
+        acc: ValueId,
+        dst: &Layout,
+        row_values: &mut dyn FnMut(&mut Self, u32) -> R<Vec<Word>>,
+    ) -> R<Val> {
+        let (b_regs, acc_regs) = (self.regs(b)?, self.regs(acc)?);
         let cols = dst.regs_per_dim()[1] as usize;
-        let k = k as usize;
+        let mut row: Option<(u32, Vec<Word>)> = None;
         let mut out = Vec::with_capacity(acc_regs.len());
-        for (r, &start) in acc_regs.iter().enumerate() {
-            let idx = dst.register_indices(r as u32);
-            let (i, j) = (idx[0] as usize, idx[1] as usize);
+        for (at, &start) in acc_regs.iter().enumerate() {
+            let idx = dst.register_indices(at as u32);
+            let (i, j) = (idx[0], idx[1] as usize);
+            if row.as_ref().is_none_or(|(held, _)| *held != i) {
+                row = Some((i, row_values(self, i)?));
+            }
+            let a_row = &row.as_ref().expect("the row's values").1;
             let mut sum = start;
-            for kk in 0..k {
-                sum = self.fma(
-                    ScalarType::F32,
-                    a_regs[i * k + kk],
-                    b_regs[kk * cols + j],
-                    sum,
-                )?;
+            for (kk, &x) in a_row.iter().enumerate() {
+                sum = self.fma(ScalarType::F32, x, b_regs[kk * cols + j], sum)?;
             }
             out.push(sum);
         }
