@@ -125,6 +125,7 @@ pub fn kernel_key(
         hasher.field(name).field(&literal_key(value));
     }
     hasher.field(&format!("threads {:?}", kernel.threads));
+    hasher.field(&format!("stages {:?}", kernel.stages));
     hasher.field(&format!("{target:?}")).field(driver);
     hasher.field(if safe { "safe" } else { "unchecked" });
     hasher.hex()

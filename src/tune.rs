@@ -4,7 +4,8 @@
 //! values of the key parameters, the `-D` consts and the safety flag. Later runs reuse it.
 //!
 //! A config sets const parameters and, with `threads`, the workgroup size (overriding the
-//! kernel's `#[threads]`). The record is a small text file:
+//! kernel's `#[threads]`), with `stages` the buffers of each staged `dot` (overriding
+//! `#[stages]`). The record is a small text file:
 //!
 //! ```text
 //! tk-tune 1
@@ -30,6 +31,8 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     pub consts: Vec<(String, Literal)>,
     pub threads: Option<u32>,
+    /// The buffers each staged `dot` rotates through (overriding the kernel's `#[stages]`).
+    pub stages: Option<u32>,
 }
 
 impl fmt::Display for Config {
@@ -41,6 +44,9 @@ impl fmt::Display for Config {
             .collect();
         if let Some(threads) = self.threads {
             parts.push(format!("threads = {threads}"));
+        }
+        if let Some(stages) = self.stages {
+            parts.push(format!("stages = {stages}"));
         }
         write!(f, "{{{}}}", parts.join(", "))
     }
@@ -111,6 +117,7 @@ pub fn autotune_attr(checked: &Checked, kernel: &str) -> Option<Result<Autotune,
                     let mut config = Config {
                         consts: Vec::new(),
                         threads: None,
+                        stages: None,
                     };
                     for (field, expr) in fields {
                         let Some(value) = literal_of(expr) else {
@@ -119,7 +126,19 @@ pub fn autotune_attr(checked: &Checked, kernel: &str) -> Option<Result<Autotune,
                                 field.name
                             )));
                         };
-                        if field.name == "threads" {
+                        if field.name == "stages" {
+                            match value {
+                                Literal::Int(n) if crate::sema::STAGES.contains(&n) => {
+                                    config.stages = Some(n as u32)
+                                }
+                                _ => {
+                                    return Some(Err(format!(
+                                        "autotune `stages = {}` is not a number of buffers",
+                                        literal_text(&value)
+                                    )))
+                                }
+                            }
+                        } else if field.name == "threads" {
                             match value {
                                 Literal::Int(n) if (1..=1 << 16).contains(&n) => {
                                     config.threads = Some(n as u32)
@@ -167,7 +186,8 @@ pub fn key_values(autotune: &Autotune, kernel: &ir::Kernel, args: &[KernelArg]) 
         .collect()
 }
 
-/// Lowers kernel `kernel` with `base` consts overridden by `config`, and applies its `threads`.
+/// Lowers kernel `kernel` with `base` consts overridden by `config`, and applies its `threads`
+/// and `stages`.
 pub fn lower_config(
     program: &Program,
     kernel: &str,
@@ -183,6 +203,9 @@ pub fn lower_config(
     let mut module = driver::lower(program, kernel, &consts)?;
     if config.threads.is_some() {
         module.kernel.threads = config.threads;
+    }
+    if config.stages.is_some() {
+        module.kernel.stages = config.stages;
     }
     Ok(module)
 }
@@ -363,10 +386,12 @@ mod tests {
                 Config {
                     consts: vec![("BLOCK".into(), Literal::Int(64))],
                     threads: Some(32),
+                    stages: None,
                 },
                 Config {
                     consts: vec![("BLOCK".into(), Literal::Int(128))],
                     threads: None,
+                    stages: Some(2),
                 },
             ],
         };
@@ -393,7 +418,11 @@ mod tests {
         let config = Config {
             consts: vec![("BLOCK".into(), Literal::Int(256))],
             threads: Some(64),
+            stages: Some(1),
         };
-        assert_eq!(config.to_string(), "{BLOCK = 256, threads = 64}");
+        assert_eq!(
+            config.to_string(),
+            "{BLOCK = 256, threads = 64, stages = 1}"
+        );
     }
 }

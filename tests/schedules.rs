@@ -53,7 +53,7 @@ fn cpu_matmul_runs_dot_in_registers() {
 fn gpu_matmul_stages_dot_in_shared_memory() {
     for target in [Target::gpu(), Target::portable()] {
         let (module, artifact) = compile("matmul", "matmul", &target);
-        assert!(module.kernel.schedule.as_ref().unwrap().shared_bytes > 0);
+        assert!(module.kernel.schedule.as_ref().unwrap().dot_bytes > 0);
         assert!(assembly(&artifact).contains("OpControlBarrier"));
     }
 }
@@ -135,4 +135,71 @@ fn cpu_dot_shuffles_a_from_the_lanes_that_load_it() {
     assert!(artifact.abi.features.subgroup_shuffle);
     // 32 x 32 results over 8 lanes, 16 FMAs each.
     assert_eq!(asm.matches("Fma").count(), 32 * 4 * 16);
+}
+
+#[test]
+fn gpu_f32_dot_reads_a_register_tile_with_vectors_and_double_buffers() {
+    use tk::ir::layout::{Blocked, Layout};
+    use tk::ir::schedule::DotPlan;
+    let path = format!(
+        "{}/benches/kernels/matmul_autotune.tk",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let program = driver::check_source(&path, &text, &DiskLoader);
+    let consts = [
+        ("BLOCK_M".to_string(), tk::base::Literal::Int(128)),
+        ("BLOCK_N".to_string(), tk::base::Literal::Int(128)),
+        ("BLOCK_K".to_string(), tk::base::Literal::Int(16)),
+    ];
+    let lowered = driver::lower(&program, "matmul", &consts).unwrap();
+    let (module, artifact) = driver::compile(lowered, &Target::gpu(), true).unwrap();
+    common::validate_spirv(&artifact.words).unwrap();
+    let schedule = module.kernel.schedule.as_ref().unwrap();
+    assert_eq!(schedule.threads, 256);
+    let (dot, plan) = first_dot(&module);
+    let tk::ir::Plan::Dot(DotPlan::Staged(staging)) = plan else {
+        panic!("a staged dot: {plan:?}")
+    };
+    // An 8x8 register tile per invocation: blocks of 4x4, invocations 16 x 16.
+    let InstKind::Dot { acc, .. } = dot.kind else {
+        unreachable!()
+    };
+    let tile = Layout::Blocked(Blocked {
+        shape: vec![128, 128],
+        size_per_thread: vec![4, 4],
+        threads_per_dim: vec![16, 16],
+    });
+    assert_eq!(schedule.layouts[acc.index()], Some(tile.clone()));
+    assert_eq!(tile.regs(), 64);
+    // `a` transposed with rows padded by one four-vector, reads of four, all of K unrolled,
+    // two buffers of 16 x (132 + 128) f32.
+    assert_eq!((staging.a_row_stride, staging.b_row_stride), (132, 128));
+    assert_eq!(
+        (staging.vector, staging.k_unroll, staging.stages),
+        (4, 16, 2)
+    );
+    assert_eq!(schedule.dot_bytes, 2 * 16 * (132 + 128) * 4);
+    // Nothing moves between layouts, so the only barrier is the dot's one per K step.
+    assert_eq!(conversions(&module), 0, "{}", tk::ir::print::print(&module));
+    let asm = assembly(&artifact);
+    assert_eq!(asm.matches("OpControlBarrier").count(), 1, "{asm}");
+    // Per k: two four-vectors of `a_t` and two of `b` (8 rows and 8 columns), 64 FMAs.
+    let float = asm
+        .lines()
+        .find_map(|l| l.strip_suffix(" = OpTypeFloat 32"))
+        .expect("f32");
+    let vec4 = asm
+        .lines()
+        .find_map(|l| l.strip_suffix(&format!(" = OpTypeVector {float} 4")))
+        .expect("an f32 four-vector");
+    let vec4_loads = asm
+        .lines()
+        .filter(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.get(2) == Some(&"OpLoad") && words.get(3) == Some(&vec4)
+        })
+        .count();
+    assert_eq!(vec4_loads, 16 * 4, "{asm}");
+    assert!(asm.matches("Fma").count() >= 16 * 64);
 }

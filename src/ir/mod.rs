@@ -424,6 +424,9 @@ pub struct Kernel {
     pub threads: Option<u32>,
     /// Where `#[threads(N)]` is written, for diagnostics about the workgroup size.
     pub threads_span: Option<Span>,
+    /// `#[stages(N)]`, if given: the buffers each staged `dot` rotates through
+    /// (`ir::schedule::DotStaging::stages`).
+    pub stages: Option<u32>,
     pub insts: Arena<Inst>,
     /// Source span of each instruction, indexed like `insts` (a side table).
     pub spans: Vec<Span>,
@@ -443,6 +446,7 @@ impl Kernel {
             grid: None,
             threads: None,
             threads_span: None,
+            stages: None,
             insts: Arena::new(),
             spans: Vec::new(),
             locals: Arena::new(),

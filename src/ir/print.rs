@@ -68,6 +68,9 @@ fn header(kernel: &Kernel, out: &mut String) {
     if let Some(threads) = kernel.threads {
         let _ = write!(out, " threads({threads})");
     }
+    if let Some(stages) = kernel.stages {
+        let _ = write!(out, " stages({stages})");
+    }
     if let Some(schedule) = &kernel.schedule {
         let _ = write!(
             out,
@@ -76,6 +79,9 @@ fn header(kernel: &Kernel, out: &mut String) {
         );
         if schedule.one_subgroup {
             out.push_str(", one_subgroup");
+        }
+        if schedule.dot_bytes > 0 {
+            let _ = write!(out, ", dot_bytes = {}", schedule.dot_bytes);
         }
         if let Some(coop) = &schedule.coop {
             let dots: Vec<String> = schedule
@@ -361,11 +367,15 @@ impl fmt::Display for Plan {
             | Plan::Staged(scratch) => write!(f, "!shared({})", scratch_text(scratch)),
             Plan::Dot(DotPlan::Staged(s)) => write!(
                 f,
-                "!staged(a_row_stride = {}, b_row_stride = {}, k_unroll = {}, {})",
+                "!staged(a_row_stride = {}, b_row_stride = {}, k_unroll = {}, vector = {}, \
+                 stages = {}, dot = {}..{})",
                 s.a_row_stride,
                 s.b_row_stride,
                 s.k_unroll,
-                scratch_text(&s.scratch)
+                s.vector,
+                s.stages,
+                s.region.offset,
+                s.region.end()
             ),
             Plan::Dot(DotPlan::Broadcast) => write!(f, "!broadcast"),
             Plan::Dot(DotPlan::Cooperative) => write!(f, "!cooperative"),

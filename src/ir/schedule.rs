@@ -10,9 +10,9 @@
 //! - a reduction: in registers, by subgroup shuffles, or through the scratch array in chunks of
 //!   result registers (`ReducePlan`);
 //! - a scan: in registers, by subgroup shuffles, or staged whole through the scratch (`ScanPlan`);
-//! - a `dot`: in registers (`a` replicated, or shuffled from the lanes that hold it), staged with
-//!   padded rows and an unrolled K loop, or on cooperative matrices (`DotPlan`; the cooperative
-//!   arrays are the schedule's `CoopPlan`);
+//! - a `dot`: in registers (`a` replicated, or shuffled from the lanes that hold it), staged in
+//!   the dot array for a register tile (its buffers, read width and K unrolling), or on
+//!   cooperative matrices (`DotPlan`; the cooperative arrays are the schedule's `CoopPlan`);
 //! - a layout conversion: a register renaming or a move through the scratch (`ConvertPlan`);
 //! - an atomic, reshape or permute: always through the scratch (`Plan::Staged`).
 //!
@@ -38,13 +38,16 @@ pub struct Schedule {
     /// Bytes of the workgroup scratch array: every plan's `Scratch` lies within it.
     pub shared_bytes: u32,
     /// The target's limit on workgroup shared memory (`maxComputeSharedMemorySize`), which the
-    /// scratch and the cooperative arrays together must fit.
+    /// scratch, the cooperative arrays and the dot array together must fit.
     pub max_shared_bytes: u32,
     /// The workgroup is one subgroup of the target that can shuffle: work across invocations may
     /// use subgroup operations, and the invocation index is the subgroup lane.
     pub one_subgroup: bool,
     /// The workgroup arrays of the `dot`s planned on cooperative matrices.
     pub coop: Option<CoopPlan>,
+    /// Bytes of the dot array, the workgroup array of f32 four-vectors that the staged `dot`s
+    /// use (`DotStaging::region`); 0 when no `dot` is staged.
+    pub dot_bytes: u32,
 }
 
 impl Schedule {
@@ -59,6 +62,7 @@ impl Schedule {
             max_shared_bytes,
             one_subgroup,
             coop: None,
+            dot_bytes: 0,
         }
     }
 
@@ -67,10 +71,12 @@ impl Schedule {
         self.plans.get(id.index()).and_then(|p| p.as_ref())
     }
 
-    /// Bytes of workgroup memory the kernel declares: the scratch and the cooperative arrays.
+    /// Bytes of workgroup memory the kernel declares: the scratch, the cooperative arrays and
+    /// the dot array.
     pub fn workgroup_bytes(&self) -> u32 {
         self.shared_bytes
             .saturating_add(self.coop.as_ref().map_or(0, |c| c.bytes()))
+            .saturating_add(self.dot_bytes)
     }
 
     /// The `dot`s planned on cooperative matrices, in instruction order.
@@ -136,21 +142,50 @@ pub enum DotPlan {
     /// by a subgroup shuffle from the lane that holds it. The lanes then load `a` once between
     /// them instead of once each, and the product is FMAs on registers.
     Broadcast,
-    /// Both operands staged in the scratch, then a K loop of FMAs (`DotStaging`).
+    /// Both operands staged in the schedule's dot array, then a K loop of FMAs on a register
+    /// tile (`DotStaging`).
     Staged(DotStaging),
     /// On the target's cooperative matrices, in the schedule's `CoopPlan` arrays.
     Cooperative,
 }
 
-/// A staged `dot`: `a` row-major with rows `a_row_stride` words apart at the start of the
-/// region, `b` after it with rows `b_row_stride` apart (padding against bank conflicts), and the
-/// K loop's body unrolled `k_unroll` times.
+/// A staged `dot(a: [M, K], b: [K, N])`, in its region of the schedule's dot array (a workgroup
+/// array of f32 four-vectors of its own, `Schedule::dot_bytes`; each staged `dot` has a region
+/// of its own). A buffer holds `a` transposed (`a_t[k][m]`, rows `a_row_stride` elements apart:
+/// the rows of the result an invocation holds are then consecutive along a row) and after it
+/// `b` (`b[k][n]`, rows `b_row_stride` apart). Each invocation computes the registers of the
+/// result's layout with one FMA per register and k, reading the values of `a` and `b` its
+/// register tile needs `vector` at a time (4: one 128-bit read per four consecutive rows or
+/// columns of its tile), in a K loop unrolled `k_unroll` times.
+///
+/// The region holds `stages` buffers, used in turn by successive executions of the `dot`. With
+/// one, each execution waits (a barrier) until every invocation has read the previous
+/// execution's operands, writes, and waits again before reading. With two or more, an execution
+/// writes the buffer that the execution `stages` before it read, which every invocation finished
+/// before passing the barrier of the execution after that one: one barrier (after writing) per
+/// execution (double buffering).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DotStaging {
     pub a_row_stride: u32,
     pub b_row_stride: u32,
     pub k_unroll: u32,
-    pub scratch: Scratch,
+    pub vector: u32,
+    pub stages: u32,
+    /// Bytes of the dot array: all `stages` buffers.
+    pub region: Scratch,
+}
+
+impl DotStaging {
+    /// Elements (f32) of one buffer for a `dot` of depth `k`.
+    pub fn buffer_elements(&self, k: u32) -> u32 {
+        k.saturating_mul(self.a_row_stride.saturating_add(self.b_row_stride))
+    }
+    /// Bytes of the region for a `dot` of depth `k`: `stages` buffers.
+    pub fn bytes_needed(&self, k: u32) -> u32 {
+        self.buffer_elements(k)
+            .saturating_mul(4)
+            .saturating_mul(self.stages)
+    }
 }
 
 /// A layout conversion.
@@ -186,7 +221,6 @@ impl Plan {
         match self {
             Plan::Reduce(ReducePlan::Shared { scratch, .. })
             | Plan::Scan(ScanPlan::Shared(scratch))
-            | Plan::Dot(DotPlan::Staged(DotStaging { scratch, .. }))
             | Plan::Convert(ConvertPlan::Shared(scratch))
             | Plan::Staged(scratch) => Some(*scratch),
             _ => None,
@@ -197,7 +231,6 @@ impl Plan {
         match self {
             Plan::Reduce(ReducePlan::Shared { scratch, .. })
             | Plan::Scan(ScanPlan::Shared(scratch))
-            | Plan::Dot(DotPlan::Staged(DotStaging { scratch, .. }))
             | Plan::Convert(ConvertPlan::Shared(scratch))
             | Plan::Staged(scratch) => Some(scratch),
             _ => None,
@@ -263,15 +296,6 @@ pub fn scratch_needed(kernel: &Kernel, layouts: &[Option<Layout>], id: InstId, p
         }
         (Plan::Scan(ScanPlan::Shared(_)), InstKind::Scan { value, .. }) => tile(*value),
         (Plan::Convert(ConvertPlan::Shared(_)), InstKind::ConvertLayout(_)) => tile(id),
-        (Plan::Dot(DotPlan::Staged(s)), InstKind::Dot { a, .. }) => {
-            let (m, k) = match kernel.ty(*a).shape[..] {
-                [m, k] => (m, k),
-                _ => return u32::MAX,
-            };
-            m.saturating_mul(s.a_row_stride)
-                .saturating_add(k.saturating_mul(s.b_row_stride))
-                .saturating_mul(4)
-        }
         (Plan::Staged(_), InstKind::Atomic { .. }) => tile(id),
         (Plan::Staged(_), InstKind::Reshape(value) | InstKind::Permute { value, .. }) => {
             tile(*value)

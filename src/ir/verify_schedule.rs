@@ -5,7 +5,9 @@
 //! `shared_bytes` and holds what its plan stages; the scratch and the cooperative arrays fit the
 //! target's limit. In the `Scheduled` stage every instruction that has a choice has its plan.
 use super::layout::{local_map, register_dot_operands, Layout, Projection};
-use super::schedule::{scratch_needed, ConvertPlan, DotPlan, Plan, ReducePlan, ScanPlan, Schedule};
+use super::schedule::{
+    scratch_needed, ConvertPlan, DotPlan, DotStaging, Plan, ReducePlan, ScanPlan, Schedule,
+};
 use super::*;
 
 /// Checks `schedule` against `kernel`; `placed` marks the instructions in the body.
@@ -210,24 +212,8 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
                         Ok(())
                     }
                 }
-                DotPlan::Staged(s) => {
-                    if layout_of(*acc).regs() != layout_of(id).regs() {
-                        Err("a staged dot's accumulator is in another layout".into())
-                    } else if s.a_row_stride < k || s.b_row_stride < n {
-                        Err(format!(
-                            "staged rows {} and {} words apart are shorter than K = {k} and \
-                             N = {n}",
-                            s.a_row_stride, s.b_row_stride
-                        ))
-                    } else if s.k_unroll == 0 || k % s.k_unroll != 0 {
-                        Err(format!(
-                            "a K loop unrolled {} times does not divide K = {k}",
-                            s.k_unroll
-                        ))
-                    } else {
-                        Ok(())
-                    }
-                }
+                DotPlan::Staged(s) => check_staging(s, &layout_of(id), &layout_of(*acc), m, k, n)
+                    .and_then(|()| check_dot_region(kernel, schedule, id, s, k)),
                 DotPlan::Cooperative => match &schedule.coop {
                     None => Err("a cooperative dot without cooperative arrays".into()),
                     Some(c)
@@ -331,6 +317,93 @@ fn check_scratch(
     } else {
         Ok(())
     }
+}
+
+/// A staged `dot`'s plan against its shape and result layout: rows long enough, four-vector
+/// reads only where the register tile's blocks come in fours and the rows stay aligned, a K loop
+/// unrolled a divisor of K times, at least one buffer.
+fn check_staging(
+    s: &DotStaging,
+    result: &Layout,
+    acc: &Layout,
+    m: u32,
+    k: u32,
+    n: u32,
+) -> Result<(), String> {
+    let blocks_of_four = match result {
+        Layout::Blocked(r) => r.size_per_thread.iter().all(|&x| x % 4 == 0),
+        _ => false,
+    };
+    if acc.regs() != result.regs() {
+        Err("a staged dot's accumulator is in another layout".into())
+    } else if s.a_row_stride < m || s.b_row_stride < n {
+        Err(format!(
+            "staged rows {} and {} elements apart are shorter than M = {m} and N = {n}",
+            s.a_row_stride, s.b_row_stride
+        ))
+    } else if s.k_unroll == 0 || k % s.k_unroll != 0 {
+        Err(format!(
+            "a K loop unrolled {} times does not divide K = {k}",
+            s.k_unroll
+        ))
+    } else if s.vector != 1 && s.vector != 4 {
+        Err(format!("staged reads of {} elements (1 or 4)", s.vector))
+    } else if s.vector == 4
+        && (!blocks_of_four || s.a_row_stride % 4 != 0 || s.b_row_stride % 4 != 0)
+    {
+        Err("four-element staged reads of a register tile or rows that do not come in fours".into())
+    } else if s.stages == 0 {
+        Err("a staged dot with no buffer".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// A staged `dot`'s region of the dot array: 16-byte aligned, large enough for its `stages`
+/// buffers, within the array, and shared with no other `dot` (its barriers wait only for its
+/// own readers).
+fn check_dot_region(
+    kernel: &Kernel,
+    schedule: &Schedule,
+    id: InstId,
+    s: &DotStaging,
+    k: u32,
+) -> Result<(), String> {
+    let region = s.region;
+    // Regions are placed once every plan is made.
+    if kernel.stage != Stage::Scheduled {
+        return Ok(());
+    }
+    let needed = s.bytes_needed(k);
+    if region.offset % 16 != 0 {
+        return Err(format!(
+            "a dot region at byte {} is not 16-byte aligned",
+            region.offset
+        ));
+    }
+    if region.bytes < needed {
+        return Err(format!(
+            "its {} buffers need {needed} bytes of the dot array, its region has {}",
+            s.stages, region.bytes
+        ));
+    }
+    if region.end() > schedule.dot_bytes {
+        return Err(format!(
+            "its dot region {}..{} ends past the {} bytes of the dot array",
+            region.offset,
+            region.end(),
+            schedule.dot_bytes
+        ));
+    }
+    for (i, plan) in schedule.plans.iter().enumerate() {
+        if let Some(Plan::Dot(DotPlan::Staged(other))) = plan {
+            let o = other.region;
+            if i != id.index() && o.offset < region.end() && region.offset < o.end() {
+                return Err(format!("its dot region overlaps the region of %{i}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn show(ty: &Type) -> String {
@@ -675,8 +748,56 @@ mod tests {
         assert_eq!(
             set(&mut m, DotPlan::Staged(short)),
             Err(at(
-                "staged rows 8 and 33 words apart are shorter than K = 16 and N = 32"
+                "staged rows 8 and 32 elements apart are shorter than M = 32 and N = 32"
             ))
+        );
+        // 32x32 over 128 invocations leaves no 4x4 blocks: the reads are scalar.
+        assert_eq!(staging.vector, 1);
+        let wide = DotStaging {
+            vector: 4,
+            ..staging.clone()
+        };
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(wide)),
+            Err(at(
+                "four-element staged reads of a register tile or rows that do not come in fours"
+            ))
+        );
+        let none = DotStaging {
+            stages: 0,
+            ..staging.clone()
+        };
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(none)),
+            Err(at("a staged dot with no buffer"))
+        );
+        let more = DotStaging {
+            stages: staging.stages + 1,
+            ..staging.clone()
+        };
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(more)),
+            Err(at(&format!(
+                "its {} buffers need {} bytes of the dot array, its region has {}",
+                staging.stages + 1,
+                staging.region.bytes / staging.stages * (staging.stages + 1),
+                staging.region.bytes
+            )))
+        );
+        let past = DotStaging {
+            region: Scratch {
+                offset: 16,
+                bytes: staging.region.bytes,
+            },
+            ..staging.clone()
+        };
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(past)),
+            Err(at(&format!(
+                "its dot region 16..{} ends past the {} bytes of the dot array",
+                staging.region.bytes + 16,
+                staging.region.bytes
+            )))
         );
         let odd = DotStaging {
             k_unroll: 3,
@@ -754,9 +875,9 @@ mod tests {
 
     #[test]
     fn rejects_conversion_plans_the_layouts_do_not_allow() {
-        // The matmul example moves its K offsets between the layouts of `a` and `b`.
-        let source = include_str!("../../examples/matmul.tk");
-        let mut m = scheduled_kernel(source, "matmul", &Target::portable());
+        // The grouped GEMM example moves data between layouts.
+        let source = include_str!("../../examples/grouped_gemm.tk");
+        let mut m = scheduled_kernel(source, "grouped_matmul_tile", &Target::portable());
         let schedule = m.kernel.schedule.as_ref().expect("a schedule");
         let moving = (0..m.kernel.insts.len())
             .map(InstId::new)

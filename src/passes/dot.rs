@@ -1,7 +1,7 @@
-//! The choices for `dot`: how the operands are staged in shared memory (row padding against bank
-//! conflicts) and how the K loop is unrolled, recorded in each `dot`'s `ir::schedule::DotPlan`
-//! by the planning pass (`shared`). The SPIR-V emitter reads the plans; a tuning pass may change
-//! them without touching emission.
+//! The choices for `dot`, recorded in each `dot`'s `ir::schedule::DotPlan` (filled by the
+//! planning pass, `shared`, and `place_staging`): the layout of its result (chosen here for the
+//! layout pass), how the operands reach the FMAs, and the shared memory they are staged in. The
+//! SPIR-V emitter reads the plans; a tuning pass may change them without touching emission.
 //!
 //! On CPU devices `dot` runs in registers instead. The `dot` chooses its result's layout
 //! (`lanes_result_layout`: every row in every lane, the columns spread over the lanes), `b`
@@ -13,19 +13,22 @@
 //! replicated into register layouts, `DotPlan::Registers`, still the plan where the result's
 //! rows cannot be in every lane) to 10–15 (BENCHMARKS.md).
 //!
-//! Staging: `a: [M, K]` is stored row-major with row stride `K + pad(K)`, `b: [K, N]` after it with
-//! row stride `N + pad(N)`. Each invocation computes the output registers of the product's layout
-//! (its register tile) with one FMA per register and k, reading `a[m, k]` once per distinct row
-//! and `b[k, n]` once per distinct column of its tile.
+//! GPUs and portable output stage the operands in shared memory (`DotPlan::Staged`) and give
+//! each invocation a register tile (`tile_result_layout`: 4×4 blocks, as square a tile as the
+//! invocations allow; 8×8 for a 128×128 result over 256): `a` is staged transposed so that the
+//! rows of a tile are consecutive, the K loop reads them and the tile's columns of `b` with
+//! 128-bit reads (`read_vector`) and does one FMA per register and k, all of K unrolled while the
+//! body stays modest (`k_unroll`). The staging rotates through `stages` buffers in a dot array of
+//! its own (`place_staging`): with two, one barrier per execution instead of two.
 //!
 //! Where the device offers cooperative matrices (`VK_KHR_cooperative_matrix`), a `dot` of f16
 //! operands runs on them instead (`coop_plan`, `spirv::coop`).
 
 use crate::abi::Target;
-use crate::base::ScalarType;
+use crate::base::{Diagnostic, ScalarType};
 use crate::ir::layout::{register_dot_operands, Blocked};
 use crate::ir::schedule::{CoopPlan, DotPlan, DotStaging, Scratch};
-use crate::ir::{Elem, InstId, InstKind, Kernel, Layout, ValueId};
+use crate::ir::{self, Elem, InstId, InstKind, Kernel, Layout, Plan, ValueId};
 
 /// True when `a` and `b` arrive in the register layouts of the product layout `acc`: the
 /// emitter then computes the `dot` with FMAs only and it needs no shared memory.
@@ -119,30 +122,73 @@ pub fn cpu_operand_layouts(
     }
 }
 
-/// Padding (in words) added to each staged row of `width` words: one word when rows are a
-/// multiple of the 32 banks apart, so that a column walk hits different banks.
+/// The register tile a staged `dot`'s result takes (GPUs and portable output): four
+/// consecutive rows and columns per invocation block (so each k reads them with 128-bit reads
+/// from the staged `a_t` and `b`), the invocations split between M and N so that each one's tile
+/// is as square as the split allows (the most reuse per value read; ties go to more invocations
+/// along N). `None` when the result is too small to give every invocation a 4×4 block without
+/// replicas; the `dot` then takes the layout its users want.
+pub fn tile_result_layout(m: u32, n: u32, threads: u32) -> Option<Blocked> {
+    let mut best: Option<(u32, Blocked)> = None;
+    let mut along_n = 1;
+    while along_n <= threads {
+        let along_m = threads / along_n;
+        if along_m * 4 <= m && along_n * 4 <= n {
+            let (rows, cols) = (m / along_m, n / along_n);
+            let skew = rows.max(cols) / rows.min(cols);
+            if best.as_ref().is_none_or(|(s, _)| skew <= *s) {
+                best = Some((
+                    skew,
+                    Blocked {
+                        shape: vec![m, n],
+                        size_per_thread: vec![4, 4],
+                        threads_per_dim: vec![along_m, along_n],
+                    },
+                ));
+            }
+        }
+        along_n *= 2;
+    }
+    best.map(|(_, layout)| layout)
+}
+
+/// Padding (in elements) of each staged row of `a_t` that is `width` elements long: four (one
+/// 16-byte vector, keeping rows aligned for 128-bit reads) when the rows are a multiple of the
+/// 32 banks apart, so that the transposing writes of the invocations along K land in different
+/// banks. The reads need none: an invocation reads consecutive elements of one row.
 pub fn row_pad(width: u32) -> u32 {
     if width >= 32 && width % 32 == 0 {
-        1
+        4
     } else {
         0
     }
 }
 
 /// How many k steps one iteration of the emitted K loop does (the loop body is unrolled this
-/// many times); kept small so that LLVM-based drivers compile quickly.
+/// many times): all of K while the body stays within 2,048 FMAs per invocation (a GPU's 8×8
+/// register tile unrolls a K of 32), fewer for large register tiles so that LLVM-based drivers
+/// compile quickly.
 pub fn k_unroll(k: u32, regs: u32) -> u32 {
-    let budget = (64 / regs.max(1)).max(1);
     let mut u = 1;
-    while u * 2 <= budget && u * 2 <= k && u < 8 {
+    while u * 2 <= k && regs.max(1) * u * 2 <= 2048 {
         u *= 2;
     }
     u
 }
 
+/// Elements per read of the staged operands for a result in layout `acc`: 4 when its blocks of
+/// consecutive rows and columns come in fours (`tile_result_layout`), else 1.
+pub fn read_vector(acc: &Layout) -> u32 {
+    match acc {
+        Layout::Blocked(r) if r.rank() == 2 && r.size_per_thread.iter().all(|&s| s % 4 == 0) => 4,
+        _ => 1,
+    }
+}
+
 /// The plan of `dot` instruction `id` whose values have `layouts` (`cooperative`: it is one of
-/// `coop_plan`'s): in registers when its operands arrive in register layouts, else staged with
-/// padded rows, its scratch region still to be sized.
+/// `coop_plan`'s): in registers when its operands arrive in register layouts, shuffled from the
+/// lanes in a one-subgroup workgroup whose layouts allow it, else staged (`stages` buffers, its
+/// region of the dot array still to be placed by `place_staging`).
 pub fn dot_plan(
     kernel: &Kernel,
     layouts: &[Option<Layout>],
@@ -157,7 +203,11 @@ pub fn dot_plan(
         return Some(DotPlan::Cooperative);
     }
     let layout_of = |v: ValueId| layouts[v.index()].clone().unwrap_or(Layout::Uniform);
-    let (k, n) = (kernel.ty(a).shape[1], kernel.ty(b).shape[1]);
+    let (m, k, n) = (
+        kernel.ty(a).shape[0],
+        kernel.ty(a).shape[1],
+        kernel.ty(b).shape[1],
+    );
     let acc = layout_of(id);
     if in_registers(&acc, &layout_of(a), &layout_of(b), k) {
         return Some(DotPlan::Registers);
@@ -165,15 +215,92 @@ pub fn dot_plan(
     if one_subgroup && broadcasts(&acc, &layout_of(a), &layout_of(b), k) {
         return Some(DotPlan::Broadcast);
     }
+    let vector = read_vector(&acc);
+    let align = |x: u32| x.next_multiple_of(vector);
     Some(DotPlan::Staged(DotStaging {
-        a_row_stride: k + row_pad(k),
-        b_row_stride: n + row_pad(n),
+        a_row_stride: align(m + row_pad(m)),
+        b_row_stride: align(n),
         k_unroll: k_unroll(k, acc.regs()),
-        scratch: Scratch {
+        vector,
+        stages: kernel.stages.unwrap_or(DEFAULT_STAGES),
+        region: Scratch {
             offset: 0,
             bytes: 0,
         },
     }))
+}
+
+/// Buffers a staged `dot` rotates through unless `#[stages(N)]` says otherwise: two (double
+/// buffering), reduced to one when the dot array would not fit the shared memory.
+pub const DEFAULT_STAGES: u32 = 2;
+
+/// Places the regions of the staged `dot`s in the dot array, one after another (a `dot`'s
+/// buffers are its own, so its barriers need not wait for other instructions), and sizes the
+/// array. When the array does not fit beside the scratch and the cooperative arrays, the `dot`s
+/// that double-buffer by default stage once instead (`#[stages(N)]` given is kept); when that
+/// does not fit either, E0608 at the `dot` that needs the most.
+pub fn place_staging(kernel: &mut Kernel, target: &Target) -> Result<(), Diagnostic> {
+    let Some(mut schedule) = kernel.schedule.take() else {
+        return Err(Diagnostic::internal("placing dots without a schedule"));
+    };
+    let others = schedule.workgroup_bytes() - schedule.dot_bytes;
+    let dots: Vec<(InstId, u32)> = schedule
+        .plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, plan)| match plan {
+            Some(Plan::Dot(DotPlan::Staged(_))) => {
+                let id = InstId::new(i);
+                let InstKind::Dot { a, .. } = kernel.insts[id].kind else {
+                    return None;
+                };
+                Some((id, kernel.ty(a).shape[1]))
+            }
+            _ => None,
+        })
+        .collect();
+    let stages_given = kernel.stages.is_some();
+    let place = |schedule: &mut ir::Schedule, single: bool| -> u32 {
+        let mut end = 0u32;
+        for &(id, k) in &dots {
+            if let Some(Plan::Dot(DotPlan::Staged(s))) = schedule.plans[id.index()].as_mut() {
+                if single && !stages_given {
+                    s.stages = 1;
+                }
+                s.region = Scratch {
+                    offset: end,
+                    bytes: s.bytes_needed(k),
+                };
+                end = end.saturating_add(s.region.bytes);
+            }
+        }
+        end
+    };
+    let mut bytes = place(&mut schedule, false);
+    if others.saturating_add(bytes) > target.max_shared_bytes {
+        bytes = place(&mut schedule, true);
+    }
+    schedule.dot_bytes = bytes;
+    let fits = others.saturating_add(bytes) <= target.max_shared_bytes;
+    let largest = dots
+        .iter()
+        .filter_map(|&(id, _)| match schedule.plan(id) {
+            Some(Plan::Dot(DotPlan::Staged(s))) => Some((id, s.region.bytes)),
+            _ => None,
+        })
+        .max_by_key(|&(_, bytes)| bytes);
+    let layouts = schedule.layouts.clone();
+    kernel.schedule = Some(schedule);
+    if fits {
+        return Ok(());
+    }
+    // The `dot` whose region is the largest.
+    let (id, needed) =
+        largest.ok_or_else(|| Diagnostic::internal("shared memory needed by no instruction"))?;
+    let needed = needed.max(others.saturating_add(bytes));
+    Err(super::shared::too_much_shared_memory(
+        kernel, &layouts, id, needed, target,
+    ))
 }
 
 /// The `dot`s of `kernel` that can run on the target's cooperative matrices, and the workgroup

@@ -335,16 +335,19 @@ fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) 
         InstKind::Dot { a, b, acc } => {
             let k = kernel.ty(*a).shape[1];
             let mut result = result;
-            // On a CPU device the `dot` chooses its result's layout (`passes::dot`), and its
-            // accumulator follows.
-            if state.register_dot {
-                let [m, n] = kernel.ty(id).shape[..] else {
-                    unreachable!("a dot is 2-d")
-                };
-                if let Some(l) = super::dot::lanes_result_layout(m, n, state.threads) {
-                    result = Layout::Blocked(l);
-                    state.want[id.index()] = Some(result.clone());
-                }
+            // The `dot` chooses its result's layout (`passes::dot`: every row in every lane on
+            // a CPU device, a register tile elsewhere), and its accumulator follows.
+            let [m, n] = kernel.ty(id).shape[..] else {
+                unreachable!("a dot is 2-d")
+            };
+            let chosen = if state.register_dot {
+                super::dot::lanes_result_layout(m, n, state.threads)
+            } else {
+                super::dot::tile_result_layout(m, n, state.threads)
+            };
+            if let Some(l) = chosen {
+                result = Layout::Blocked(l);
+                state.want[id.index()] = Some(result.clone());
             }
             state.suggest(kernel, *acc, result.clone());
             if let (true, Layout::Blocked(r)) = (state.register_dot, &result) {
@@ -395,8 +398,25 @@ fn convert(
     layout: Layout,
 ) -> ValueId {
     let ty = kernel.ty(value).clone();
+    // A value computed from `arange`s and splats alone is computed again in the new layout
+    // rather than moved: moving it through shared memory costs two barriers (the matmul's K
+    // offsets, read along K by both operands, would cost them in every iteration).
+    let moves = local_map(&state.layout(value), &layout, &Projection::Identity).is_none();
+    let mut kind = kernel.insts[value].kind.clone();
+    let recompute = moves && recomputable(kernel, state, value);
+    if recompute {
+        for operand in elementwise_operands_mut(&mut kind) {
+            if is_tile(kernel, *operand) {
+                *operand = convert(kernel, state, out, span_of, *operand, layout.clone());
+            }
+        }
+    }
     let id = kernel.insts.alloc(Inst {
-        kind: InstKind::ConvertLayout(value),
+        kind: if recompute {
+            kind
+        } else {
+            InstKind::ConvertLayout(value)
+        },
         ty: Some(ty),
     });
     let span = kernel.span(span_of);
@@ -405,8 +425,45 @@ fn convert(
     state.layouts.resize(id.index() + 1, None);
     state.layouts[id.index()] = Some(layout);
     state.free.resize(id.index() + 1, false);
+    state.free[id.index()] = recompute;
     out.push(id);
     id
+}
+
+/// True when `value` is an `arange`, a splat, or elementwise arithmetic whose tile operands are
+/// such values: cheaper to compute again in another layout than to move.
+fn recomputable(kernel: &Kernel, state: &State, value: ValueId) -> bool {
+    if !state.free.get(value.index()).copied().unwrap_or(false) {
+        return false;
+    }
+    let mut kind = kernel.insts[value].kind.clone();
+    match kind {
+        InstKind::Arange { .. } | InstKind::Splat(_) => true,
+        InstKind::Unary { .. }
+        | InstKind::Binary { .. }
+        | InstKind::Compare { .. }
+        | InstKind::Cast(_)
+        | InstKind::Select { .. } => elementwise_operands_mut(&mut kind)
+            .into_iter()
+            .all(|v| !is_tile(kernel, *v) || recomputable(kernel, state, *v)),
+        _ => false,
+    }
+}
+
+/// The operands of the elementwise arithmetic that `recomputable` accepts, to rewrite.
+fn elementwise_operands_mut(kind: &mut InstKind) -> Vec<&mut ValueId> {
+    match kind {
+        InstKind::Unary { value, .. } | InstKind::Cast(value) => vec![value],
+        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
+            vec![lhs, rhs]
+        }
+        InstKind::Select {
+            cond,
+            on_true,
+            on_false,
+        } => vec![cond, on_true, on_false],
+        _ => Vec::new(),
+    }
 }
 
 fn forward_region(kernel: &mut Kernel, state: &mut State, region: &mut Region) {

@@ -13,8 +13,8 @@ use crate::base::Diagnostic;
 use crate::ir::{self, Schedule, Stage};
 
 /// Runs the scheduling passes in order: choose the workgroup size, assign layouts (inserting
-/// layout conversions), plan the vector width of loads and stores, then plan the work across
-/// invocations and size the shared memory.
+/// layout conversions), plan the vector width of loads and stores, plan the work across
+/// invocations and size the scratch, then place the staged `dot`s' buffers.
 pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic> {
     let mut module = module;
     check(&module, "input")?;
@@ -37,8 +37,11 @@ pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic
     check(&module, "plan_accesses")?;
 
     shared::plan_shared_memory(&mut module.kernel, target)?;
-    module.kernel.stage = Stage::Scheduled;
     check(&module, "plan_shared_memory")?;
+
+    dot::place_staging(&mut module.kernel, target)?;
+    module.kernel.stage = Stage::Scheduled;
+    check(&module, "place_staging")?;
     Ok(module)
 }
 

@@ -166,7 +166,7 @@ pub fn plan_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
 /// E0608: the instruction `id` needs `bytes` of shared memory, more than the target has. The
 /// help names what to shrink for that kind of instruction, and a note the const values of this
 /// specialisation.
-fn too_much_shared_memory(
+pub(super) fn too_much_shared_memory(
     kernel: &Kernel,
     layouts: &[Option<Layout>],
     id: crate::ir::InstId,

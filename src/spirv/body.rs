@@ -360,7 +360,7 @@ impl Emitter<'_> {
                     }
                     Plan::Dot(DotPlan::Broadcast) => self.dot_broadcast(*a, *b, *acc, &layout)?,
                     Plan::Dot(DotPlan::Staged(staging)) => {
-                        self.dot(*a, *b, *acc, &layout, staging)?
+                        self.dot(id, *a, *b, *acc, &layout, staging)?
                     }
                     other => return Err(super::shared::plan_mismatch(id, other)),
                 };

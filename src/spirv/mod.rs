@@ -181,6 +181,11 @@ pub(crate) struct Emitter<'a> {
     builtin_lane: Option<Word>,
     /// The cooperative-matrix arrays and builtins, declared when the schedule has a `CoopPlan`.
     coop: Option<coop::Coop>,
+    /// The dot array (`tk_dot`), declared when the schedule stages `dot`s.
+    dot_array: Option<Word>,
+    /// Per staged `dot` (instruction index) with several buffers: the Function variable
+    /// counting which buffer its next execution uses.
+    dot_counters: HashMap<usize, Word>,
     shared_var: Option<Word>,
     main: Word,
     /// Pointer indices are i64 when some offset is 64-bit.
@@ -254,6 +259,8 @@ impl<'a> Emitter<'a> {
             builtin_lii: 0,
             builtin_lane: None,
             coop: None,
+            dot_array: None,
+            dot_counters: HashMap::new(),
             shared_var: None,
             main: 0,
             idx64,
@@ -458,6 +465,7 @@ impl<'a> Emitter<'a> {
             self.cx.b.name(var, "tk_scratch");
             self.shared_var = Some(var);
         }
+        self.declare_dot_array()?;
         self.declare_coop()
     }
 
