@@ -234,11 +234,13 @@ pub fn dot_plan(
 /// buffering), reduced to one when the dot array would not fit the shared memory.
 pub const DEFAULT_STAGES: u32 = 2;
 
-/// Places the regions of the staged `dot`s in the dot array, one after another (a `dot`'s
-/// buffers are its own, so its barriers need not wait for other instructions), and sizes the
-/// array. When the array does not fit beside the scratch and the cooperative arrays, the `dot`s
-/// that double-buffer by default stage once instead (`#[stages(N)]` given is kept); when that
-/// does not fit either, E0608 at the `dot` that needs the most.
+/// Places the regions of the staged `dot`s in the dot array and sizes the array. A `dot` with
+/// several buffers gets a region of its own: it writes without waiting first, so nothing else
+/// may use its buffers. The single-buffered ones share one region after those (each waits at
+/// a barrier before writing, so the previous user of the region has finished reading). When the
+/// array does not fit beside the scratch and the cooperative arrays, the `dot`s that
+/// double-buffer by default stage once instead (`#[stages(N)]` given is kept); when that does
+/// not fit either, E0608 at the `dot` that needs the most.
 pub fn place_staging(kernel: &mut Kernel, target: &Target) -> Result<(), Diagnostic> {
     let Some(mut schedule) = kernel.schedule.take() else {
         return Err(Diagnostic::internal("placing dots without a schedule"));
@@ -262,19 +264,29 @@ pub fn place_staging(kernel: &mut Kernel, target: &Target) -> Result<(), Diagnos
     let stages_given = kernel.stages.is_some();
     let place = |schedule: &mut ir::Schedule, single: bool| -> u32 {
         let mut end = 0u32;
+        let mut shared = 0u32;
         for &(id, k) in &dots {
             if let Some(Plan::Dot(DotPlan::Staged(s))) = schedule.plans[id.index()].as_mut() {
                 if single && !stages_given {
                     s.stages = 1;
                 }
-                s.region = Scratch {
-                    offset: end,
-                    bytes: s.bytes_needed(k),
-                };
-                end = end.saturating_add(s.region.bytes);
+                s.region.bytes = s.bytes_needed(k);
+                if s.stages > 1 {
+                    s.region.offset = end;
+                    end = end.saturating_add(s.region.bytes);
+                } else {
+                    shared = shared.max(s.region.bytes);
+                }
             }
         }
-        end
+        for &(id, _) in &dots {
+            if let Some(Plan::Dot(DotPlan::Staged(s))) = schedule.plans[id.index()].as_mut() {
+                if s.stages <= 1 {
+                    s.region.offset = end;
+                }
+            }
+        }
+        end.saturating_add(shared)
     };
     let mut bytes = place(&mut schedule, false);
     if others.saturating_add(bytes) > target.max_shared_bytes {
