@@ -17,6 +17,10 @@
 //! A `Slice { parent, dim }` layout is the result of reducing `parent` along `dim`: the shape and
 //! registers drop that dim, and every invocation along `dim` holds the same (replicated) values.
 //! `x[:, None]` of a slice layout re-inserts the dim with size 1 and needs no data movement.
+//!
+//! A `Cooperative` layout holds a 2-d f32 tile in cooperative matrices, a block of whole ones per
+//! subgroup: the elements each invocation holds are the device's secret, so only a `dot`'s
+//! accumulator and result, the local carrying them and conversions may have it.
 
 use std::collections::HashMap;
 
@@ -37,6 +41,47 @@ pub enum Layout {
         parent: Blocked,
         dim: u32,
     },
+    /// A 2-d f32 tile held in cooperative matrices (`Cooperative`): a `dot`'s accumulator kept
+    /// in them across a loop. No invocation knows which elements it holds, so only the `dot`, the
+    /// local that carries it, a splat and a conversion may have this layout.
+    Cooperative(Cooperative),
+}
+
+/// A `[M, N]` tile in `tile[0] × tile[1]` cooperative-matrix accumulators (subgroup scope): the
+/// subgroups form a `subgroups[0] × subgroups[1]` grid over the tile, and subgroup `s` (row
+/// `s / subgroups[1]`, column `s % subgroups[1]`) holds the `tiles()` matrices of its block of
+/// `M / subgroups[0]` rows and `N / subgroups[1]` columns, row-major: its register `i * tiles()[1]
+/// + j` is the matrix at rows `(row * tiles()[0] + i) * tile[0]`, columns `(column * tiles()[1] +
+/// j) * tile[1]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cooperative {
+    pub shape: Vec<u32>,
+    pub tile: [u32; 2],
+    pub subgroups: [u32; 2],
+    pub subgroup_size: u32,
+}
+
+impl Cooperative {
+    /// Matrices per subgroup along each dim.
+    pub fn tiles(&self) -> [u32; 2] {
+        [
+            self.shape[0] / (self.tile[0] * self.subgroups[0]),
+            self.shape[1] / (self.tile[1] * self.subgroups[1]),
+        ]
+    }
+    /// Invocations of the workgroup.
+    pub fn threads(&self) -> u32 {
+        self.subgroups[0] * self.subgroups[1] * self.subgroup_size
+    }
+    /// True when the subgroups' blocks tile the shape with whole matrices.
+    pub fn fits(&self) -> bool {
+        self.shape.len() == 2
+            && (0..2).all(|d| {
+                self.tile[d] > 0
+                    && self.subgroups[d] > 0
+                    && self.shape[d] % (self.tile[d] * self.subgroups[d]) == 0
+            })
+    }
 }
 
 impl Blocked {
@@ -78,6 +123,7 @@ impl Layout {
                 .filter(|&d| d != *dim as usize)
                 .map(|d| parent.regs_per_dim(d))
                 .product(),
+            Layout::Cooperative(c) => c.tiles().iter().product(),
         }
     }
 }
@@ -134,6 +180,7 @@ impl Layout {
         match self {
             Layout::Uniform => Vec::new(),
             Layout::Blocked(b) => b.shape.clone(),
+            Layout::Cooperative(c) => c.shape.clone(),
             Layout::Slice { parent, dim } => {
                 let mut s = parent.shape.clone();
                 s.remove(*dim as usize);
@@ -141,10 +188,11 @@ impl Layout {
             }
         }
     }
-    /// The blocked layout whose thread decomposition this layout uses.
+    /// The blocked layout whose thread decomposition this layout uses (`None` for a scalar and
+    /// for cooperative matrices, whose elements no invocation can name).
     pub fn base(&self) -> Option<&Blocked> {
         match self {
-            Layout::Uniform => None,
+            Layout::Uniform | Layout::Cooperative(_) => None,
             Layout::Blocked(b) => Some(b),
             Layout::Slice { parent, .. } => Some(parent),
         }
@@ -152,7 +200,7 @@ impl Layout {
     /// The parent dims that this layout's dims correspond to, in order.
     pub fn parent_dims(&self) -> Vec<usize> {
         match self {
-            Layout::Uniform => Vec::new(),
+            Layout::Uniform | Layout::Cooperative(_) => Vec::new(),
             Layout::Blocked(b) => (0..b.rank()).collect(),
             Layout::Slice { parent, dim } => {
                 (0..parent.rank()).filter(|&d| d != *dim as usize).collect()
@@ -212,6 +260,9 @@ impl Layout {
     }
     /// Invocations the layout spreads over (1 for `Uniform`).
     pub fn threads(&self) -> u32 {
+        if let Layout::Cooperative(c) = self {
+            return c.threads();
+        }
         self.base().map_or(1, |b| b.threads())
     }
 }

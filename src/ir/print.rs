@@ -91,7 +91,7 @@ fn header(kernel: &Kernel, out: &mut String) {
                 .collect();
             let _ = write!(
                 out,
-                ", cooperative_matrix = {}x{}x{} for {} (halves = {}, floats = {})",
+                ", cooperative_matrix = {}x{}x{} for {} (halves = {}, floats = {}",
                 coop.m,
                 coop.n,
                 coop.k,
@@ -99,6 +99,10 @@ fn header(kernel: &Kernel, out: &mut String) {
                 coop.halves,
                 coop.floats
             );
+            if coop.vectors > 0 {
+                let _ = write!(out, ", vectors = {}", coop.vectors);
+            }
+            out.push(')');
         }
         out.push(')');
     }
@@ -340,6 +344,16 @@ impl fmt::Display for Layout {
                 parent.shape,
                 blocked_fields(parent)
             ),
+            Layout::Cooperative(c) => write!(
+                f,
+                "#cooperative<tile={}x{}, subgroups={}x{}, tiles={}x{}>",
+                c.tile[0],
+                c.tile[1],
+                c.subgroups[0],
+                c.subgroups[1],
+                c.tiles()[0],
+                c.tiles()[1]
+            ),
         }
     }
 }
@@ -379,6 +393,19 @@ impl fmt::Display for Plan {
             ),
             Plan::Dot(DotPlan::Broadcast) => write!(f, "!broadcast"),
             Plan::Dot(DotPlan::Cooperative) => write!(f, "!cooperative"),
+            Plan::Convert(ConvertPlan::Cooperative { rows }) => {
+                write!(f, "!cooperative(rows = {rows})")
+            }
+            Plan::Dot(DotPlan::CooperativeTiles(c)) => write!(
+                f,
+                "!cooperative_tiles(a_row_stride = {}, b_row_stride = {}, stages = {}, \
+                 halves = {}..{})",
+                c.a_row_stride,
+                c.b_row_stride,
+                c.stages,
+                c.region.offset,
+                c.region.end()
+            ),
         }
     }
 }

@@ -12,8 +12,10 @@
 //! - a scan: in registers, by subgroup shuffles, or staged whole through the scratch (`ScanPlan`);
 //! - a `dot`: in registers (`a` replicated, or shuffled from the lanes that hold it), staged in
 //!   the dot array for a register tile (its buffers, read width and K unrolling), or on
-//!   cooperative matrices (`DotPlan`; the cooperative arrays are the schedule's `CoopPlan`);
-//! - a layout conversion: a register renaming or a move through the scratch (`ConvertPlan`);
+//!   cooperative matrices, whole or keeping its accumulator in them (`DotPlan`; the cooperative
+//!   arrays are the schedule's `CoopPlan`);
+//! - a layout conversion: a register renaming, a move through the scratch, or into or out of
+//!   cooperative matrices through their f32 array (`ConvertPlan`);
 //! - an atomic, reshape or permute: always through the scratch (`Plan::Staged`).
 //!
 //! The scratch is one workgroup array of u32 words, `shared_bytes` long; every plan that uses it
@@ -84,7 +86,14 @@ impl Schedule {
         self.plans
             .iter()
             .enumerate()
-            .filter(|(_, p)| matches!(p, Some(Plan::Dot(DotPlan::Cooperative))))
+            .filter(|(_, p)| {
+                matches!(
+                    p,
+                    Some(Plan::Dot(
+                        DotPlan::Cooperative | DotPlan::CooperativeTiles(_)
+                    ))
+                )
+            })
             .map(|(i, _)| InstId::new(i))
             .collect()
     }
@@ -145,8 +154,43 @@ pub enum DotPlan {
     /// Both operands staged in the schedule's dot array, then a K loop of FMAs on a register
     /// tile (`DotStaging`).
     Staged(DotStaging),
-    /// On the target's cooperative matrices, in the schedule's `CoopPlan` arrays.
+    /// On the target's cooperative matrices, in the schedule's `CoopPlan` arrays, the
+    /// accumulator and the result in registers: staged as f32, multiplied tile by tile, read
+    /// back (the plan where the subgroups cannot each hold whole matrices of the result).
     Cooperative,
+    /// On the target's cooperative matrices with the accumulator and the result held in them
+    /// (`Layout::Cooperative`, kept across a loop by the local that carries them): the operands
+    /// staged as f16 (`CoopStaging`), then each subgroup loads the fragments of `a` for its rows
+    /// and of `b` for its columns once per K step and multiplies them into each of its matrices.
+    CooperativeTiles(CoopStaging),
+}
+
+/// The operands of a `CooperativeTiles` `dot(a: [M, K], b: [K, N])`, staged as f16 in its region
+/// of the cooperative staging array (f16 four-vectors, `CoopPlan::vectors`): a buffer holds `a`
+/// row-major with rows `a_row_stride` halves apart, then `b` row-major with rows `b_row_stride`
+/// apart (both multiples of 8 halves: 16-byte rows for the matrix loads, and padded against bank
+/// conflicts). Its `stages` buffers are used in turn, as a staged `dot`'s (`DotStaging`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoopStaging {
+    pub a_row_stride: u32,
+    pub b_row_stride: u32,
+    pub stages: u32,
+    /// Bytes of the cooperative staging array: all `stages` buffers.
+    pub region: Scratch,
+}
+
+impl CoopStaging {
+    /// Halves of one buffer for a `dot` of shape `m×k · k×n`.
+    pub fn buffer_halves(&self, m: u32, k: u32) -> u32 {
+        m.saturating_mul(self.a_row_stride)
+            .saturating_add(k.saturating_mul(self.b_row_stride))
+    }
+    /// Bytes of the region: `stages` buffers.
+    pub fn bytes_needed(&self, m: u32, k: u32) -> u32 {
+        self.buffer_halves(m, k)
+            .saturating_mul(2)
+            .saturating_mul(self.stages)
+    }
 }
 
 /// A staged `dot(a: [M, K], b: [K, N])`, in its region of the schedule's dot array (a workgroup
@@ -195,6 +239,11 @@ pub enum ConvertPlan {
     Registers,
     /// Written row-major to the scratch, then read back in the new layout.
     Shared(Scratch),
+    /// Into or out of cooperative matrices (`Layout::Cooperative`): through the cooperative f32
+    /// array (`CoopPlan::floats`), stored or loaded there by each subgroup's matrices, `rows`
+    /// rows of the tile at a time (whole matrices, and whole repetitions of the blocked side's
+    /// pattern, so each register's chunk is known when compiling).
+    Cooperative { rows: u32 },
 }
 
 /// The region of the scratch array that one instruction uses: `bytes` from byte `offset`.
@@ -250,12 +299,14 @@ pub struct CoopPlan {
     pub k: u32,
     pub halves: u32,
     pub floats: u32,
+    /// F16 four-vectors of the staging array of the `CooperativeTiles` `dot`s (0: none).
+    pub vectors: u32,
 }
 
 impl CoopPlan {
-    /// Bytes of workgroup memory the two arrays take.
+    /// Bytes of workgroup memory the arrays take.
     pub fn bytes(&self) -> u32 {
-        (self.halves * 2).next_multiple_of(4) + self.floats * 4
+        (self.halves * 2).next_multiple_of(4) + self.floats * 4 + self.vectors * 8
     }
 }
 

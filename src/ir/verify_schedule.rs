@@ -6,7 +6,8 @@
 //! target's limit. In the `Scheduled` stage every instruction that has a choice has its plan.
 use super::layout::{local_map, register_dot_operands, Layout, Projection};
 use super::schedule::{
-    scratch_needed, ConvertPlan, DotPlan, DotStaging, Plan, ReducePlan, ScanPlan, Schedule,
+    scratch_needed, ConvertPlan, CoopStaging, DotPlan, DotStaging, Plan, ReducePlan, ScanPlan,
+    Schedule,
 };
 use super::*;
 
@@ -45,7 +46,66 @@ pub(super) fn check(kernel: &Kernel, schedule: &Schedule, placed: &[bool]) -> Re
         )
         .map_err(|m| format!("local ${}: {m}", id.index()))?;
     }
+    check_cooperative_uses(kernel, schedule, placed)?;
     check_plans(kernel, schedule, placed)
+}
+
+/// Values held in cooperative matrices (`Layout::Cooperative`) are made only by a `dot`, a
+/// local's read, a splat or a conversion, and read only as a `dot`'s accumulator, by a local's
+/// write or by a conversion: no other instruction can name their elements. A local's reads and
+/// writes have its layout.
+fn check_cooperative_uses(
+    kernel: &Kernel,
+    schedule: &Schedule,
+    placed: &[bool],
+) -> Result<(), String> {
+    let cooperative = |v: ValueId| {
+        matches!(
+            schedule.layouts.get(v.index()),
+            Some(Some(Layout::Cooperative(_)))
+        )
+    };
+    for (id, inst) in kernel.insts.iter() {
+        if !placed[id.index()] {
+            continue;
+        }
+        let at = |m: &str| format!("%{}: {m}", id.index());
+        let made = matches!(
+            inst.kind,
+            InstKind::Dot { .. }
+                | InstKind::LocalGet(_)
+                | InstKind::Splat(_)
+                | InstKind::ConvertLayout(_)
+        );
+        if cooperative(id) && !made {
+            return Err(at(
+                "a value in cooperative matrices made by an instruction that cannot",
+            ));
+        }
+        let read_whole = match &inst.kind {
+            InstKind::Dot { a, b, .. } => !cooperative(*a) && !cooperative(*b),
+            InstKind::LocalSet { .. } | InstKind::ConvertLayout(_) => true,
+            kind => kind.operands().into_iter().all(|v| !cooperative(v)),
+        };
+        if !read_whole {
+            return Err(at("reads the elements of a value in cooperative matrices"));
+        }
+        let local_layout = |local: LocalId| schedule.local_layouts.get(local.index());
+        match &inst.kind {
+            InstKind::LocalGet(local) if cooperative(id) => {
+                if local_layout(*local) != schedule.layouts[id.index()].as_ref() {
+                    return Err(at("reads a local in another layout than the local's"));
+                }
+            }
+            InstKind::LocalSet { local, value } if cooperative(*value) => {
+                if local_layout(*local) != schedule.layouts[value.index()].as_ref() {
+                    return Err(at("writes a local in another layout than the local's"));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The plans, their scratch regions and the shared-memory totals.
@@ -82,7 +142,10 @@ fn check_plans(kernel: &Kernel, schedule: &Schedule, placed: &[bool]) -> Result<
             Some(plan) => {
                 check_plan(kernel, schedule, id, plan).map_err(at)?;
                 check_scratch(kernel, schedule, id, plan).map_err(at)?;
-                cooperative |= *plan == Plan::Dot(DotPlan::Cooperative);
+                cooperative |= matches!(
+                    plan,
+                    Plan::Dot(DotPlan::Cooperative | DotPlan::CooperativeTiles(_))
+                );
             }
         }
     }
@@ -214,14 +277,24 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
                 }
                 DotPlan::Staged(s) => check_staging(s, &layout_of(id), &layout_of(*acc), m, k, n)
                     .and_then(|()| check_dot_region(kernel, schedule, id, s, k)),
+                DotPlan::CooperativeTiles(c) => check_cooperative_tiles(
+                    schedule,
+                    c,
+                    &layout_of(id),
+                    &layout_of(*acc),
+                    [m, k, n],
+                )
+                .and_then(|()| check_coop_region(schedule, id, c, m, k)),
                 DotPlan::Cooperative => match &schedule.coop {
                     None => Err("a cooperative dot without cooperative arrays".into()),
+                    // The arrays are sized for the plans the dots end with: those that keep
+                    // their accumulators in matrices change plan in the last pass.
                     Some(c)
                         if m % c.m == 0
                             && n % c.n == 0
                             && k % c.k == 0
-                            && m * k + k * n <= c.halves
-                            && m * n <= c.floats =>
+                            && (kernel.stage != Stage::Scheduled
+                                || (m * k + k * n <= c.halves && m * n <= c.floats)) =>
                     {
                         Ok(())
                     }
@@ -232,6 +305,9 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
                     )),
                 },
             }
+        }
+        (InstKind::ConvertLayout(value), Plan::Convert(ConvertPlan::Cooperative { rows })) => {
+            check_cooperative_conversion(schedule, &layout_of(*value), &layout_of(id), *rows)
         }
         (InstKind::ConvertLayout(value), Plan::Convert(convert)) => {
             let local =
@@ -408,6 +484,134 @@ fn check_dot_region(
     Ok(())
 }
 
+/// A `CooperativeTiles` `dot`: the result and the accumulator in the same cooperative layout
+/// of the schedule's matrix shape, K a multiple of the matrix depth, rows long enough and
+/// 16-byte aligned for the matrix loads, at least one buffer.
+fn check_cooperative_tiles(
+    schedule: &Schedule,
+    c: &CoopStaging,
+    result: &Layout,
+    acc: &Layout,
+    [m, k, n]: [u32; 3],
+) -> Result<(), String> {
+    let Some(coop) = &schedule.coop else {
+        return Err("a cooperative dot without cooperative arrays".into());
+    };
+    let Layout::Cooperative(tiles) = result else {
+        return Err(
+            "a dot on cooperative tiles whose result is not in cooperative matrices".into(),
+        );
+    };
+    if acc != result {
+        Err("a dot on cooperative tiles whose accumulator is in another layout".into())
+    } else if tiles.tile != [coop.m, coop.n] || k % coop.k != 0 || tiles.shape != [m, n] {
+        Err(format!(
+            "cooperative tiles of {}x{} for a {m}x{k}x{n} dot on {}x{}x{} matrices",
+            tiles.tile[0], tiles.tile[1], coop.m, coop.n, coop.k
+        ))
+    } else if c.a_row_stride < k || c.b_row_stride < n {
+        Err(format!(
+            "staged rows {} and {} halves apart are shorter than K = {k} and N = {n}",
+            c.a_row_stride, c.b_row_stride
+        ))
+    } else if c.a_row_stride % 8 != 0 || c.b_row_stride % 8 != 0 {
+        Err(format!(
+            "staged rows {} and {} halves apart are not 16-byte aligned",
+            c.a_row_stride, c.b_row_stride
+        ))
+    } else if c.stages == 0 {
+        Err("a staged dot with no buffer".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// A `CooperativeTiles` `dot`'s region of the cooperative staging array: aligned, large enough,
+/// within the array, and shared only between single-buffered `dot`s (as `check_dot_region`).
+fn check_coop_region(
+    schedule: &Schedule,
+    id: InstId,
+    c: &CoopStaging,
+    m: u32,
+    k: u32,
+) -> Result<(), String> {
+    let region = c.region;
+    let capacity = schedule.coop.as_ref().map_or(0, |p| p.vectors * 8);
+    let needed = c.bytes_needed(m, k);
+    if region.offset % 16 != 0 {
+        return Err(format!(
+            "a cooperative staging region at byte {} is not 16-byte aligned",
+            region.offset
+        ));
+    }
+    if region.bytes < needed {
+        return Err(format!(
+            "its {} buffers need {needed} bytes of the cooperative staging array, its region \
+             has {}",
+            c.stages, region.bytes
+        ));
+    }
+    if region.end() > capacity {
+        return Err(format!(
+            "its cooperative staging region {}..{} ends past the {capacity} bytes of the array",
+            region.offset,
+            region.end()
+        ));
+    }
+    for (i, plan) in schedule.plans.iter().enumerate() {
+        if let Some(Plan::Dot(DotPlan::CooperativeTiles(other))) = plan {
+            let o = other.region;
+            let overlap = o.offset < region.end() && region.offset < o.end();
+            if i != id.index() && overlap && (c.stages > 1 || other.stages > 1) {
+                return Err(format!(
+                    "its cooperative staging region overlaps the region of %{i}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A conversion into or out of cooperative matrices: one side cooperative, the other a blocked
+/// layout of the same 2-d shape; its chunks of `rows` rows made of whole matrices and whole
+/// repetitions of the blocked side's pattern, within the cooperative f32 array.
+fn check_cooperative_conversion(
+    schedule: &Schedule,
+    from: &Layout,
+    to: &Layout,
+    rows: u32,
+) -> Result<(), String> {
+    let (tiles, other) = match (from, to) {
+        (Layout::Cooperative(c), Layout::Blocked(b))
+        | (Layout::Blocked(b), Layout::Cooperative(c)) => (c, b),
+        _ => return Err("a conversion through cooperative matrices between other layouts".into()),
+    };
+    let floats = schedule.coop.as_ref().map_or(0, |p| p.floats);
+    let m = tiles.shape[0];
+    let pattern = other.size_per_thread[0] * other.threads_per_dim[0];
+    if tiles.shape != other.shape {
+        Err("a conversion through cooperative matrices changes the shape".into())
+    } else if rows == 0
+        || m % rows != 0
+        || rows % tiles.tile[0] != 0
+        || (rows % pattern != 0 && rows != m)
+    {
+        Err(format!(
+            "a conversion through cooperative matrices {rows} rows at a time, not whole \
+             matrices of {} rows and whole repetitions of {pattern} rows",
+            tiles.tile[0]
+        ))
+    } else if floats < rows * tiles.shape[1] {
+        Err(format!(
+            "a conversion of {rows} rows of a {:?} tile at a time through a cooperative f32 \
+             array of {floats} elements",
+            tiles.shape
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 fn show(ty: &Type) -> String {
     super::print::type_text(ty)
 }
@@ -417,6 +621,7 @@ fn layout_shape(layout: &Layout) -> Option<Vec<u32>> {
     match layout {
         Layout::Uniform => None,
         Layout::Blocked(b) => Some(b.shape.clone()),
+        Layout::Cooperative(c) => Some(c.shape.clone()),
         Layout::Slice { parent, dim } => {
             let mut shape = parent.shape.clone();
             if (*dim as usize) < shape.len() {
@@ -430,6 +635,19 @@ fn layout_shape(layout: &Layout) -> Option<Vec<u32>> {
 fn check_layout(layout: &Layout, threads: u32) -> Result<(), String> {
     let blocked = match layout {
         Layout::Uniform => return Ok(()),
+        Layout::Cooperative(c) if !c.fits() => {
+            return Err(format!(
+                "cooperative matrices of {}x{} over {}x{} subgroups do not tile {:?}",
+                c.tile[0], c.tile[1], c.subgroups[0], c.subgroups[1], c.shape
+            ))
+        }
+        Layout::Cooperative(c) if c.threads() != threads => {
+            return Err(format!(
+                "layout spreads over {} invocations, the workgroup has {threads}",
+                c.threads()
+            ))
+        }
+        Layout::Cooperative(_) => return Ok(()),
         Layout::Blocked(b) => b,
         Layout::Slice { parent, dim } => {
             if *dim as usize >= parent.rank() {
@@ -577,6 +795,7 @@ mod tests {
             k: 16,
             halves: 1024,
             floats: 1024,
+            vectors: 0,
         });
         assert_eq!(verify(&m), Ok(()));
         let s = schedule_of(&mut m);
@@ -825,6 +1044,7 @@ mod tests {
             k: 16,
             halves: 1024,
             floats: 1024,
+            vectors: 0,
         });
         assert_eq!(
             verify(&m),

@@ -320,6 +320,12 @@ pub fn place_staging(kernel: &mut Kernel, target: &Target) -> Result<(), Diagnos
 /// workgroups are whole subgroups (cooperative operations need every invocation of the
 /// subgroup), both operands were converted from f16 (so staging them as f16 is exact) and the
 /// tile divides M, N and K. `None` when no `dot` qualifies.
+///
+/// The arrays are those of the plans the `dot`s end with: a `dot` whose subgroups can each hold
+/// whole matrices of the result keeps them (`passes::coop`: its operands in the staging array,
+/// one buffer counted here, and the f32 array only for the conversions out of the matrices, a
+/// chunk of rows at a time, `conversion_rows`); the others stage their operands as f16 and the
+/// accumulator as f32 whole.
 pub fn coop_plan(
     kernel: &Kernel,
     threads: u32,
@@ -337,6 +343,7 @@ pub fn coop_plan(
         k: shape.k,
         halves: 0,
         floats: 0,
+        vectors: 0,
     };
     super::layouts::for_each_inst(&kernel.body, kernel, &mut |id| {
         let InstKind::Dot { a, b, .. } = kernel.insts[id].kind else {
@@ -351,11 +358,36 @@ pub fn coop_plan(
             && from_f16(kernel, b)
         {
             dots.push(id);
-            plan.halves = plan.halves.max(m * k + k * n);
-            plan.floats = plan.floats.max(m * n);
+            let kept =
+                super::coop::tiles_layout([m, n], [shape.m, shape.n], threads / subgroup, subgroup)
+                    .is_some();
+            if kept {
+                let default = super::layouts::default_layout(&[m, n], threads);
+                let rows = conversion_rows(m, shape.m, &Layout::Blocked(default));
+                plan.floats = plan.floats.max(rows * n);
+                let halves = m * (k + super::coop::ROW_PAD) + k * (n + super::coop::ROW_PAD);
+                plan.vectors = plan.vectors.max(halves.div_ceil(4).next_multiple_of(2));
+            } else {
+                plan.halves = plan.halves.max(m * k + k * n);
+                plan.floats = plan.floats.max(m * n);
+            }
         }
     });
     (!dots.is_empty()).then_some((plan, dots))
+}
+
+/// Rows of an `[m, n]` tile moved at a time between cooperative matrices of `tile_rows` rows
+/// and the blocked layout `other`: whole matrices, and whole repetitions of `other`'s pattern
+/// along M (so that which chunk holds each register is known when compiling), the fewest
+/// rows that allows; all of them when `other` is not blocked.
+pub fn conversion_rows(m: u32, tile_rows: u32, other: &Layout) -> u32 {
+    match other {
+        Layout::Blocked(b) => {
+            let pattern = (b.size_per_thread[0] * b.threads_per_dim[0]).min(m);
+            pattern.max(tile_rows).min(m)
+        }
+        _ => m,
+    }
 }
 
 /// True when `value` is a loaded tile (through casts and layout conversions).

@@ -73,7 +73,8 @@ pub fn collapse(layout: &Layout, dims: &[usize]) -> Layout {
         b
     };
     match layout {
-        Layout::Uniform => Layout::Uniform,
+        // Cooperative layouts are given after the layout pass (`passes::coop`).
+        Layout::Uniform | Layout::Cooperative(_) => Layout::Uniform,
         Layout::Blocked(b) => Layout::Blocked(fix(b, &layout.parent_dims())),
         Layout::Slice { parent, dim } => Layout::Slice {
             parent: fix(parent, &layout.parent_dims()),
@@ -82,49 +83,26 @@ pub fn collapse(layout: &Layout, dims: &[usize]) -> Layout {
     }
 }
 
-/// The tile operands of an instruction that must share its (elementwise) layout.
+/// The tile operands of an instruction that must share its (elementwise) layout: elementwise
+/// arithmetic, pointer offsets, memory accesses and scans (a scan keeps its operand's layout,
+/// like an elementwise operation).
 fn elementwise_operands(kind: &InstKind) -> Option<Vec<ValueId>> {
-    Some(match kind {
-        InstKind::Unary { value, .. } | InstKind::Cast(value) | InstKind::Bitcast(value) => {
-            vec![*value]
-        }
-        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
-            vec![*lhs, *rhs]
-        }
-        InstKind::Select {
-            cond,
-            on_true,
-            on_false,
-        } => vec![*cond, *on_true, *on_false],
-        InstKind::Fma { a, b, c } => vec![*a, *b, *c],
-        InstKind::PtrOffset { ptr, offset } => vec![*ptr, *offset],
-        // A scan keeps its operand's layout, like an elementwise operation.
-        InstKind::Scan { value, .. } => vec![*value],
-        InstKind::Load { ptr, mask, other } => {
-            let mut v = vec![*ptr];
-            v.extend(mask.iter().copied());
-            v.extend(other.iter().copied());
-            v
-        }
-        InstKind::Store { ptr, value, mask } => {
-            let mut v = vec![*ptr, *value];
-            v.extend(mask.iter().copied());
-            v
-        }
-        InstKind::Atomic {
-            ptr,
-            value,
-            cmp,
-            mask,
-            ..
-        } => {
-            let mut v = vec![*ptr, *value];
-            v.extend(cmp.iter().copied());
-            v.extend(mask.iter().copied());
-            v
-        }
-        _ => return None,
-    })
+    matches!(
+        kind,
+        InstKind::Unary { .. }
+            | InstKind::Cast(_)
+            | InstKind::Bitcast(_)
+            | InstKind::Binary { .. }
+            | InstKind::Compare { .. }
+            | InstKind::Select { .. }
+            | InstKind::Fma { .. }
+            | InstKind::PtrOffset { .. }
+            | InstKind::Scan { .. }
+            | InstKind::Load { .. }
+            | InstKind::Store { .. }
+            | InstKind::Atomic { .. }
+    )
+    .then(|| kind.operands())
 }
 
 fn is_tile(kernel: &Kernel, v: ValueId) -> bool {
@@ -135,6 +113,9 @@ struct State {
     threads: u32,
     /// `dot` runs in registers: its operands take `ir::layout::register_dot_operands`.
     register_dot: bool,
+    /// The `dot`s that run on cooperative matrices: their results keep the layout their users
+    /// want (the register tile of a staged `dot` would serve no FMA).
+    cooperative: Vec<InstId>,
     want: Vec<Option<Layout>>,
     local_want: Vec<Option<Layout>>,
     local_layouts: Vec<Layout>,
@@ -190,13 +171,19 @@ struct Seeds {
 /// what derives from them. The second starts from those layouts, gives each local the layout of
 /// the last value stored into it (the loop-carried update), and lets the free producers (arange,
 /// splat and elementwise math on them) take what their users want.
-pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool) {
+pub fn assign_layouts(
+    kernel: &mut Kernel,
+    threads: u32,
+    register_dot: bool,
+    cooperative: &[InstId],
+) {
     let n = kernel.insts.len();
     let mut trial = kernel.clone();
     let first = solve(
         &mut trial,
         threads,
         register_dot,
+        cooperative,
         Seeds {
             want: vec![None; n],
             local_want: vec![None; kernel.locals.len()],
@@ -213,7 +200,7 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool) {
             seeds.want[i] = first.layouts[i].clone();
         }
     }
-    let state = solve(kernel, threads, register_dot, seeds);
+    let state = solve(kernel, threads, register_dot, cooperative, seeds);
 
     let schedule = kernel
         .schedule
@@ -224,11 +211,18 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool) {
     schedule.local_layouts = state.local_layouts;
 }
 
-fn solve(kernel: &mut Kernel, threads: u32, register_dot: bool, seeds: Seeds) -> State {
+fn solve(
+    kernel: &mut Kernel,
+    threads: u32,
+    register_dot: bool,
+    cooperative: &[InstId],
+    seeds: Seeds,
+) -> State {
     let n = kernel.insts.len();
     let mut state = State {
         threads,
         register_dot,
+        cooperative: cooperative.to_vec(),
         want: vec![None; n],
         local_want: seeds.local_want,
         local_layouts: Vec::new(),
@@ -342,6 +336,8 @@ fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) 
             };
             let chosen = if state.register_dot {
                 super::dot::lanes_result_layout(m, n, state.threads)
+            } else if state.cooperative.contains(&id) {
+                None
             } else {
                 super::dot::tile_result_layout(m, n, state.threads)
             };
@@ -405,7 +401,7 @@ fn convert(
     let mut kind = kernel.insts[value].kind.clone();
     let recompute = moves && recomputable(kernel, state, value);
     if recompute {
-        for operand in elementwise_operands_mut(&mut kind) {
+        for operand in kind.operands_mut() {
             if is_tile(kernel, *operand) {
                 *operand = convert(kernel, state, out, span_of, *operand, layout.clone());
             }
@@ -436,33 +432,18 @@ fn recomputable(kernel: &Kernel, state: &State, value: ValueId) -> bool {
     if !state.free.get(value.index()).copied().unwrap_or(false) {
         return false;
     }
-    let mut kind = kernel.insts[value].kind.clone();
+    let kind = &kernel.insts[value].kind;
     match kind {
         InstKind::Arange { .. } | InstKind::Splat(_) => true,
         InstKind::Unary { .. }
         | InstKind::Binary { .. }
         | InstKind::Compare { .. }
         | InstKind::Cast(_)
-        | InstKind::Select { .. } => elementwise_operands_mut(&mut kind)
+        | InstKind::Select { .. } => kind
+            .operands()
             .into_iter()
-            .all(|v| !is_tile(kernel, *v) || recomputable(kernel, state, *v)),
+            .all(|v| !is_tile(kernel, v) || recomputable(kernel, state, v)),
         _ => false,
-    }
-}
-
-/// The operands of the elementwise arithmetic that `recomputable` accepts, to rewrite.
-fn elementwise_operands_mut(kind: &mut InstKind) -> Vec<&mut ValueId> {
-    match kind {
-        InstKind::Unary { value, .. } | InstKind::Cast(value) => vec![value],
-        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
-            vec![lhs, rhs]
-        }
-        InstKind::Select {
-            cond,
-            on_true,
-            on_false,
-        } => vec![cond, on_true, on_false],
-        _ => Vec::new(),
     }
 }
 
@@ -563,42 +544,14 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
             vec![ptr, offset],
             Some(target),
         )),
-        InstKind::Atomic {
-            ptr,
-            value,
-            cmp,
-            mask,
-            ..
-        } => {
-            let mut ops = vec![ptr, value];
-            ops.extend(cmp.as_mut());
-            ops.extend(mask.as_mut());
-            Some(choose_elementwise(
-                kernel,
-                state,
-                id,
-                out,
-                ops,
-                Some(target),
-            ))
-        }
-        InstKind::Load { ptr, mask, other } => {
-            let mut ops = vec![ptr];
-            if let Some(m) = mask {
-                ops.push(m);
-            }
-            if let Some(o) = other {
-                ops.push(o);
-            }
-            Some(choose_elementwise(
-                kernel,
-                state,
-                id,
-                out,
-                ops,
-                Some(target),
-            ))
-        }
+        access @ (InstKind::Atomic { .. } | InstKind::Load { .. }) => Some(choose_elementwise(
+            kernel,
+            state,
+            id,
+            out,
+            access.operands_mut(),
+            Some(target),
+        )),
         InstKind::Broadcast(x) => {
             let from = kernel.ty(*x).shape.clone();
             let to = kernel.ty(id).shape.clone();

@@ -209,7 +209,13 @@ impl Emitter<'_> {
             InstKind::Splat(s) => {
                 let val = self.val(*s)?;
                 let w = val.regs()[0];
-                self.set(id, Self::with_regs(&val, vec![w; nregs as usize]));
+                match &layout {
+                    Layout::Cooperative(tiles) => {
+                        let matrices = self.coop_splat(w, tiles)?;
+                        self.set(id, matrices);
+                    }
+                    _ => self.set(id, Self::with_regs(&val, vec![w; nregs as usize])),
+                }
             }
             InstKind::Broadcast(x) => {
                 let from = &kernel.ty(*x).shape;
@@ -235,6 +241,9 @@ impl Emitter<'_> {
                         })?,
                     Plan::Convert(ConvertPlan::Shared(region)) => {
                         self.convert_through_shared(*value, &layout, *region)?
+                    }
+                    Plan::Convert(ConvertPlan::Cooperative { rows }) => {
+                        self.coop_convert(*value, &layout, *rows)?
                     }
                     other => return Err(super::shared::plan_mismatch(id, other)),
                 };
@@ -355,6 +364,14 @@ impl Emitter<'_> {
             InstKind::Dot { a, b, acc } => {
                 let val = match self.plan(id)? {
                     Plan::Dot(DotPlan::Cooperative) => self.coop_dot(*a, *b, *acc, &layout)?,
+                    Plan::Dot(DotPlan::CooperativeTiles(staging)) => {
+                        let Layout::Cooperative(tiles) = &layout else {
+                            return Err(Diagnostic::internal(
+                                "a dot on cooperative tiles with another layout",
+                            ));
+                        };
+                        self.coop_tiles_dot(id, *a, *b, *acc, tiles, staging)?
+                    }
                     Plan::Dot(DotPlan::Registers) => {
                         self.dot_in_registers(*a, *b, *acc, &layout)?
                     }
@@ -375,9 +392,13 @@ impl Emitter<'_> {
                 self.set(id, val);
             }
             InstKind::LocalGet(local) => {
-                let ty = match kernel.locals[*local].ty.elem {
-                    Elem::Scalar(s) => self.cx.compute_ty(s),
-                    Elem::Ptr { .. } => self.idx_ty(),
+                let ty = match (
+                    self.register_matrix_type(&layout)?,
+                    kernel.locals[*local].ty.elem,
+                ) {
+                    (Some(matrix), _) => matrix,
+                    (None, Elem::Scalar(s)) => self.cx.compute_ty(s),
+                    (None, Elem::Ptr { .. }) => self.idx_ty(),
                 };
                 let vars = self.local_vars[local.index()].clone();
                 let mut regs = Vec::new();

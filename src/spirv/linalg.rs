@@ -144,12 +144,18 @@ impl Emitter<'_> {
         self.cx.access_chain(ptr, array, &[quad, lane])
     }
 
-    /// The f32 element index (u32) where this execution of staged `dot` `id` finds its buffer:
-    /// the region's first buffer with one stage, else the buffer after the one the previous
-    /// execution used (a counter per `dot`, starting at 0).
-    fn dot_buffer(&mut self, id: InstId, staging: &DotStaging, k: u32) -> R<Word> {
-        let first = staging.region.offset / 4;
-        if staging.stages <= 1 {
+    /// The element index (u32) where this execution of `dot` `id` finds its buffer, among the
+    /// `stages` buffers of `size` elements from element `first`: the first with one stage, else
+    /// the buffer after the one the previous execution used (a counter per `dot`, starting at 0
+    /// in every invocation).
+    pub(crate) fn buffer_start(
+        &mut self,
+        id: InstId,
+        stages: u32,
+        first: u32,
+        size: u32,
+    ) -> R<Word> {
+        if stages <= 1 {
             return Ok(self.cx.const_u32(first));
         }
         let u = self.cx.u32();
@@ -165,10 +171,10 @@ impl Emitter<'_> {
         let used = self.cx.load(u, counter)?;
         let one = self.cx.const_u32(1);
         let next = self.cx.op(Op::IAdd, u, &[used, one])?;
-        let stages = self.cx.const_u32(staging.stages);
+        let stages = self.cx.const_u32(stages);
         let next = self.cx.op(Op::UMod, u, &[next, stages])?;
         self.cx.store(counter, next)?;
-        let size = self.cx.const_u32(staging.buffer_elements(k));
+        let size = self.cx.const_u32(size);
         let offset = self.cx.op(Op::IMul, u, &[used, size])?;
         let first = self.cx.const_u32(first);
         self.cx.op(Op::IAdd, u, &[first, offset])
@@ -225,10 +231,19 @@ impl Emitter<'_> {
                 writes.push((at, regs[r as usize], false));
             }
         }
-        let primary = self.thread_primary(&layout)?;
+        let mut stores = Vec::with_capacity(writes.len());
+        for (at, x, vector) in writes {
+            stores.push((self.dot_element(at, vector)?, x));
+        }
+        self.store_primary(&layout, &stores)
+    }
+
+    /// Stores each `(pointer, value)` of `stores` (workgroup memory) in the invocations that
+    /// hold the primary copies of `layout`'s elements: a replicated element is written once.
+    pub(crate) fn store_primary(&mut self, layout: &Layout, stores: &[(Word, Word)]) -> R<()> {
+        let primary = self.thread_primary(layout)?;
         let mut write_all = |e: &mut Self| -> R<()> {
-            for &(at, x, vector) in &writes {
-                let ptr = e.dot_element(at, vector)?;
+            for &(ptr, x) in stores {
                 e.cx.workgroup_store(ptr, x)?;
             }
             Ok(())
@@ -310,7 +325,12 @@ impl Emitter<'_> {
             // Every invocation has read the previous execution's operands.
             self.barrier()?;
         }
-        let a_base = self.dot_buffer(id, staging, k)?;
+        let a_base = self.buffer_start(
+            id,
+            staging.stages,
+            staging.region.offset / 4,
+            staging.buffer_elements(k),
+        )?;
         let b_offset = self.cx.const_u32(k * stride_a);
         let b_base = self.cx.op(Op::IAdd, u, &[a_base, b_offset])?;
         self.stage_dot_operand(a, a_base, stride_a, true)?;

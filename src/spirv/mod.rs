@@ -702,9 +702,10 @@ impl<'a> Emitter<'a> {
                 .get(id.index())
                 .cloned()
                 .unwrap_or(Layout::Uniform);
-            let ty = match local.ty.elem {
-                Elem::Scalar(s) => self.cx.compute_ty(s),
-                Elem::Ptr { .. } => self.idx_ty(),
+            let ty = match (self.register_matrix_type(&layout)?, local.ty.elem) {
+                (Some(matrix), _) => matrix,
+                (None, Elem::Scalar(s)) => self.cx.compute_ty(s),
+                (None, Elem::Ptr { .. }) => self.idx_ty(),
             };
             let vars = (0..layout.regs())
                 .map(|_| self.cx.function_var(ty))
