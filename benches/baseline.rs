@@ -142,7 +142,21 @@ fn matmul(device: &Device, shaders: &[Shader], filter: Option<&str>) {
             flops / timing.median_ns
         );
     };
-    for (bm, bn, bk) in [(32, 32, 16), (64, 32, 8), (32, 64, 8)] {
+    // `TK_BENCH_MATMUL_TILES=64x64x8,32x128x8` replaces the tile sizes measured.
+    let tiles: Vec<(i128, i128, i128)> = match std::env::var("TK_BENCH_MATMUL_TILES") {
+        Ok(list) => list
+            .split(',')
+            .map(|t| {
+                let v: Vec<i128> = t
+                    .split('x')
+                    .map(|x| x.trim().parse().expect("MxNxK"))
+                    .collect();
+                (v[0], v[1], v[2])
+            })
+            .collect(),
+        Err(_) => vec![(32, 32, 16), (64, 32, 8), (32, 64, 8)],
+    };
+    for (bm, bn, bk) in tiles {
         if filter.is_some_and(|f| !"tk matmul".contains(f)) {
             break;
         }

@@ -1,6 +1,6 @@
 //! The kernel suite of issue 4 on the Vulkan device: vector add, softmax, layer norm forward,
-//! f32 and f16 matmul, fused attention (on a GPU the memory-bound kernels at the sizes of
-//! the Triton reference, `cases`). Each kernel is timed (device timestamps, median of
+//! f32 and f16 matmul, fused attention in f16 and f32 (tile sizes per kind of device; on a GPU
+//! the memory-bound kernels at the sizes of the Triton reference, `cases`). Each kernel is timed (device timestamps, median of
 //! `TK_BENCH_REPS` launches after 3 warm-ups) and read against the device's copy bandwidth
 //! measured in the same process the same way on at least the same number of bytes (the faster of
 //! `vkCmdCopyBuffer` and the runtime's copy shader, device-local). Bytes and `dot` flops are
@@ -8,6 +8,7 @@
 //! the first stands for the others. Run with `cargo bench --bench kernels [-- FILTER]`.
 #[path = "common/mod.rs"]
 mod common;
+use tk::abi::Processor;
 use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
 use tk::driver::{self, DiskLoader};
 use tk::ir;
@@ -54,11 +55,45 @@ fn matmul(
     }
 }
 
-/// The cases; `gpu`: the memory-bound ones at the sizes of the Triton reference on the GPU
-/// machine (`triton_ref.py`: vector add 2^26, softmax and layer norm 16384 x 4096, the rows one
-/// block of 4096), so that the figures compare one to one.
-fn cases(gpu: bool) -> Vec<Case> {
+/// An attention case: `heads` heads of `ctx` positions and `head` dims, `tile` query rows and keys
+/// per step, from `file` (f16 or f32 tensors).
+fn attention(
+    name: &'static str,
+    file: &'static str,
+    ty: ScalarType,
+    [heads, ctx, head]: [usize; 3],
+    tile: i128,
+) -> Case {
+    Case {
+        name,
+        file,
+        kernel: "attention_fwd",
+        consts: vec![
+            ("HEAD_DIM", head as i128),
+            ("BLOCK_M", tile),
+            ("BLOCK_N", tile),
+        ],
+        args: vec![
+            buf(ty, &[heads, ctx, head]),
+            buf(ty, &[heads, ctx, head]),
+            buf(ty, &[heads, ctx, head]),
+            buf(ty, &[heads, ctx, head]),
+            float(1.0 / (head as f64).sqrt()),
+            int(heads),
+            int(ctx),
+        ],
+    }
+}
+
+/// The suite for `processor`: the same kernels everywhere at the sizes and tiles each kind of
+/// device runs best. A GPU runs the memory-bound kernels at the sizes of the Triton reference
+/// (`triton_ref.py`: vector add 2^26, softmax and layer norm 16384 x 4096, the rows one block
+/// of 4096) so that the figures compare one to one, 128×128 register tiles and
+/// cooperative-matrix blocks, and attention at PyTorch's f32 SDPA problem; a CPU device tiles
+/// its one-subgroup register `dot` keeps in registers.
+fn cases(processor: Processor) -> Vec<Case> {
     use ScalarType::{F16, F32};
+    let gpu = processor == Processor::Gpu;
     let (n, rows, cols, block) = if gpu {
         (1 << 26, 16384, 4096, 4096)
     } else {
@@ -68,7 +103,16 @@ fn cases(gpu: bool) -> Vec<Case> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(512);
-    let (z_h, ctx, head) = (8, 1024, 32);
+    let (f32_tiles, f16_tiles) = if gpu {
+        ([128, 128, 16], [128, 128, 32])
+    } else {
+        ([64, 64, 8], [64, 64, 8])
+    };
+    let (attention_f16, attention_f32, attention_tile) = if gpu {
+        ([1, 8192, 64], [1, 8192, 64], 64)
+    } else {
+        ([8, 1024, 32], [1, 1024, 64], 32)
+    };
     vec![
         Case {
             name: if gpu {
@@ -120,34 +164,33 @@ fn cases(gpu: bool) -> Vec<Case> {
             ],
         },
         matmul(
-            "matmul f32 (64x64x8 tiles)",
+            "matmul f32",
             "benches/kernels/matmul_autotune.tk",
             F32,
             mm,
-            [64, 64, 8],
+            f32_tiles.map(|t| t as i128),
         ),
         matmul(
-            "matmul f16 (32x32x16 tiles)",
+            "matmul f16",
             "examples/matmul.tk",
             F16,
             mm,
-            [32, 32, 16],
+            f16_tiles.map(|t| t as i128),
         ),
-        Case {
-            name: "attention fwd f16, 8 heads x 1024 x 32",
-            file: "examples/attention.tk",
-            kernel: "attention_fwd",
-            consts: vec![("HEAD_DIM", head as i128)],
-            args: vec![
-                buf(F16, &[z_h, ctx, head]),
-                buf(F16, &[z_h, ctx, head]),
-                buf(F16, &[z_h, ctx, head]),
-                buf(F16, &[z_h, ctx, head]),
-                float(1.0 / (head as f64).sqrt()),
-                int(z_h),
-                int(ctx),
-            ],
-        },
+        attention(
+            "attention fwd f16",
+            "examples/attention.tk",
+            F16,
+            attention_f16,
+            attention_tile,
+        ),
+        attention(
+            "attention fwd f32",
+            "benches/kernels/attention_f32.tk",
+            F32,
+            attention_f32,
+            attention_tile,
+        ),
     ]
 }
 
@@ -188,8 +231,7 @@ fn main() {
         "kernel", "median ms", "GB/s", "GFLOP/s", "copy GB/s", "ratio"
     );
     let root = env!("CARGO_MANIFEST_DIR");
-    let gpu = device.target().processor == tk::abi::Processor::Gpu;
-    for case in cases(gpu) {
+    for case in cases(device.target().processor) {
         if filter.as_deref().is_some_and(|f| !case.name.contains(f)) {
             continue;
         }
@@ -231,9 +273,14 @@ fn main() {
         } else {
             "-".into()
         };
+        let consts: Vec<String> = case.consts.iter().map(|(_, v)| v.to_string()).collect();
+        let name = match consts.is_empty() {
+            true => case.name.to_string(),
+            false => format!("{} ({})", case.name, consts.join("x")),
+        };
         println!(
             "{:<40} {:>10.3} {gbps:>9.3} {gflops:>9} {copy_gbps:>10.3} {:>7.3}  {copy_method}",
-            case.name,
+            name,
             timing.median_ns / 1e6,
             gbps / copy_gbps
         );

@@ -33,8 +33,8 @@
 //! - `ir`: the block IR — data, builder, text printer and verifier only. Instructions live in an
 //!   arena; control flow is structured (`If`, `For`, `While` own regions); mutable variables are
 //!   explicit locals, so `break`/`continue`/`return` need no block arguments. Spans are a side
-//!   table. `ir::layout` holds the layout model (blocked and slice layouts) and its algebra;
-//!   `ir::schedule` the `Schedule`, the one record of every lowering decision: threads, layouts,
+//!   table. `ir::layout` holds the layout model (blocked, slice and cooperative-matrix layouts)
+//!   and its algebra; `ir::schedule` the `Schedule`, the one record of every lowering decision: threads, layouts,
 //!   and a plan per instruction that has a choice (vector widths, how reductions, scans, `dot`s
 //!   and conversions run, the shared memory each uses), which the verifier checks.
 //! - `interp`: executes Lowered IR on the CPU with C integer semantics, masks and bounds checks.

@@ -256,3 +256,169 @@ fn shape_ops_match_numpy() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The GPU schedule's staged `dot` (a register tile per invocation read from shared memory with
+/// four-vector reads, double-buffered) run on the device: lavapipe runs any schedule, so a GPU
+/// target made from its own properties executes the plan a GPU gets. The f32 matmul of
+/// benches/kernels/matmul_autotune.tk (masked edges, runtime strides, a K loop of `dot`s) at
+/// shapes no tile divides, with one and two buffers, against a reference.
+#[test]
+fn gpu_staged_dot_runs_on_the_device() {
+    use tk::driver::{self, DiskLoader};
+    use tk::ir::schedule::DotPlan;
+    let device = device();
+    let mut target = device.target();
+    target.processor = tk::abi::Processor::Gpu;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/kernels/matmul_autotune.tk"
+    );
+    let source = std::fs::read_to_string(path).unwrap();
+    let program = driver::check_source(path, &source, &DiskLoader);
+    assert!(!program.has_errors());
+    let mut failures = Vec::new();
+    // (BLOCK_M, BLOCK_N, BLOCK_K, threads, stages, four-vector reads)
+    for (bm, bn, bk, threads, stages, vector) in [
+        (64, 64, 16, 64, 2, 4),
+        (64, 64, 16, 64, 1, 4),
+        (32, 64, 8, 32, 2, 4),
+        (32, 32, 8, 128, 2, 1),
+    ] {
+        let consts = [
+            ("BLOCK_M".to_string(), Literal::Int(bm)),
+            ("BLOCK_N".to_string(), Literal::Int(bn)),
+            ("BLOCK_K".to_string(), Literal::Int(bk)),
+        ];
+        let mut lowered = driver::lower(&program, "matmul", &consts).unwrap();
+        lowered.kernel.threads = Some(threads);
+        lowered.kernel.stages = Some(stages);
+        let (module, artifact) = driver::compile(lowered, &target, true).unwrap();
+        validate_spirv(&artifact.words).unwrap();
+        let what = format!("{bm}x{bn}x{bk}, {threads} threads, {stages} stages");
+        let schedule = module.kernel.schedule.as_ref().unwrap();
+        let staged: Vec<_> = schedule
+            .plans
+            .iter()
+            .filter_map(|p| match p {
+                Some(tk::ir::Plan::Dot(DotPlan::Staged(s))) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(staged.len(), 1, "{what}");
+        assert_eq!(staged[0].stages, stages, "{what}");
+        assert_eq!(staged[0].vector, vector, "{what}");
+        let pipeline = device.load(&artifact).unwrap();
+        for (m, n, k) in [(100, 72, 40), (64, 64, 16)] {
+            let a = random_f32(m * k, 21);
+            let b = random_f32(k * n, 22);
+            let expected = matmul_ref(&a, &b, &vec![0.0; m * n], m, n, k);
+            let int = |v: usize| KernelArg::Scalar(Literal::Int(v as i128));
+            let mut args = vec![
+                f32_buffer(&a),
+                f32_buffer(&b),
+                zeros(ScalarType::F32, m * n),
+            ];
+            args.extend([m, n, k, k, 1, n, 1, n, 1].map(int));
+            let grid = [
+                (m.div_ceil(bm as usize) * n.div_ceil(bn as usize)) as u32,
+                1,
+                1,
+            ];
+            device.launch(&pipeline, &mut args, grid).unwrap();
+            if let Err(e) = assert_close(&buffer(&args, 2).to_f32(), &expected, 1e-4) {
+                failures.push(format!("{what}, {m}x{n}x{k}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// benches/kernels/attention_f32.tk (examples/attention.tk in f32, the problem of PyTorch's f32
+/// SDPA) against a reference on the interpreter and the device, and attention in f32 and f16
+/// under the GPU schedule on the device (staged dots with register tiles, the softmax's
+/// reductions across invocations through shared memory).
+#[test]
+fn attention_f32_and_the_gpu_schedule_of_attention() {
+    use tk::driver::{self, DiskLoader};
+    let device = device();
+    let mut gpu = device.target();
+    gpu.processor = tk::abi::Processor::Gpu;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut failures = Vec::new();
+    for (file, half) in [
+        ("benches/kernels/attention_f32.tk", false),
+        ("examples/attention.tk", true),
+    ] {
+        let source = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+        for (zh, ctx, d, tile) in [(2usize, 64usize, 32usize, 32i128), (1, 72, 64, 32)] {
+            let scale = 1.0 / (d as f32).sqrt();
+            let round = |x: Vec<f32>| if half { f16_values(&x) } else { x };
+            let q = round(random_f32(zh * ctx * d, 61));
+            let k = round(random_f32(zh * ctx * d, 62));
+            let v = round(random_f32(zh * ctx * d, 63));
+            let expected = attention_ref(&q, &k, &v, zh, ctx, d, scale);
+            let buffer_of = |x: &[f32]| if half { f16_buffer(x) } else { f32_buffer(x) };
+            let elem = if half {
+                ScalarType::F16
+            } else {
+                ScalarType::F32
+            };
+            let args = vec![
+                buffer_of(&q),
+                buffer_of(&k),
+                buffer_of(&v),
+                zeros(elem, zh * ctx * d),
+                KernelArg::Scalar(Literal::Float(scale as f64)),
+                KernelArg::Scalar(Literal::Int(zh as i128)),
+                KernelArg::Scalar(Literal::Int(ctx as i128)),
+            ];
+            let consts = [
+                ("HEAD_DIM", Literal::Int(d as i128)),
+                ("BLOCK_M", Literal::Int(tile)),
+                ("BLOCK_N", Literal::Int(tile)),
+            ];
+            let grid = [ctx.div_ceil(tile as usize) as u32, zh as u32, 1];
+            // The probabilities are rounded to f16 before the second dot in the f16 kernel.
+            let tolerance = if half { 1e-2 } else { 1e-4 };
+            let what = format!("{file} zh={zh} ctx={ctx} d={d}");
+            let check = |out: &[KernelArg]| -> Result<(), String> {
+                let got = buffer(out, 3);
+                let got: Vec<f32> = if half {
+                    got.data
+                        .chunks_exact(2)
+                        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                        .collect()
+                } else {
+                    got.to_f32()
+                };
+                assert_close(&got, &expected, tolerance)
+            };
+            if !half {
+                failures.extend(both(&what, |backend| {
+                    check(&run_source(
+                        &source,
+                        "attention_fwd",
+                        &consts,
+                        &args,
+                        grid,
+                        backend,
+                    )?)
+                }));
+            }
+            let program = driver::check_source(file, &source, &DiskLoader);
+            let consts: Vec<(String, Literal)> =
+                consts.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+            let lowered = driver::lower(&program, "attention_fwd", &consts).unwrap();
+            let (module, artifact) = driver::compile(lowered, &gpu, true).unwrap();
+            validate_spirv(&artifact.words).unwrap();
+            assert!(module.kernel.schedule.as_ref().unwrap().dot_bytes > 0);
+            let pipeline = device.load(&artifact).unwrap();
+            let mut out = args.clone();
+            device.launch(&pipeline, &mut out, grid).unwrap();
+            if let Err(e) = check(&out) {
+                failures.push(format!("{what} on the GPU schedule: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

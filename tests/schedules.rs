@@ -1,6 +1,7 @@
 //! The schedules chosen per device kind (docs/decisions.md, "Scheduling decisions"), read off
 //! the compiled examples: on a CPU device reductions shuffle within the one-subgroup workgroup and
-//! `dot` runs in registers (no barrier, no layout conversion), and vectorised accesses move 64-bit
+//! `dot` runs in registers, `a` shuffled from the lanes that load it (no barrier, no layout
+//! conversion), and vectorised accesses move 64-bit
 //! components; GPUs and portable output stage through shared memory. The device tests
 //! (tests/tutorials.rs, tests/linalg.rs) run the same kernels on lavapipe, a CPU device.
 mod common;
@@ -52,7 +53,7 @@ fn cpu_matmul_runs_dot_in_registers() {
 fn gpu_matmul_stages_dot_in_shared_memory() {
     for target in [Target::gpu(), Target::portable()] {
         let (module, artifact) = build_example("matmul", "matmul", &target);
-        assert!(module.kernel.schedule.as_ref().unwrap().shared_bytes > 0);
+        assert!(module.kernel.schedule.as_ref().unwrap().dot_bytes > 0);
         assert!(assembly(&artifact).contains("OpControlBarrier"));
     }
 }

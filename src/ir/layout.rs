@@ -17,6 +17,10 @@
 //! A `Slice { parent, dim }` layout is the result of reducing `parent` along `dim`: the shape and
 //! registers drop that dim, and every invocation along `dim` holds the same (replicated) values.
 //! `x[:, None]` of a slice layout re-inserts the dim with size 1 and needs no data movement.
+//!
+//! A `Cooperative` layout holds a 2-d f32 tile in cooperative matrices, a block of whole ones per
+//! subgroup: the elements each invocation holds are the device's secret, so only a `dot`'s
+//! accumulator and result, the local carrying them and conversions may have it.
 
 use std::collections::HashMap;
 
@@ -37,6 +41,47 @@ pub enum Layout {
         parent: Blocked,
         dim: u32,
     },
+    /// A 2-d f32 tile held in cooperative matrices (`Cooperative`): a `dot`'s accumulator kept
+    /// in them across a loop. No invocation knows which elements it holds, so only the `dot`, the
+    /// local that carries it, a splat and a conversion may have this layout.
+    Cooperative(Cooperative),
+}
+
+/// A `[M, N]` tile in `tile[0] × tile[1]` cooperative-matrix accumulators (subgroup scope): the
+/// subgroups form a `subgroups[0] × subgroups[1]` grid over the tile, and subgroup `s` (row
+/// `s / subgroups[1]`, column `s % subgroups[1]`) holds the `tiles()` matrices of its block of
+/// `M / subgroups[0]` rows and `N / subgroups[1]` columns, row-major: its register `i * tiles()[1]
+/// + j` is the matrix at rows `(row * tiles()[0] + i) * tile[0]`, columns `(column * tiles()[1] +
+/// j) * tile[1]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cooperative {
+    pub shape: Vec<u32>,
+    pub tile: [u32; 2],
+    pub subgroups: [u32; 2],
+    pub subgroup_size: u32,
+}
+
+impl Cooperative {
+    /// Matrices per subgroup along each dim.
+    pub fn tiles(&self) -> [u32; 2] {
+        [
+            self.shape[0] / (self.tile[0] * self.subgroups[0]),
+            self.shape[1] / (self.tile[1] * self.subgroups[1]),
+        ]
+    }
+    /// Invocations of the workgroup.
+    pub fn threads(&self) -> u32 {
+        self.subgroups[0] * self.subgroups[1] * self.subgroup_size
+    }
+    /// True when the subgroups' blocks tile the shape with whole matrices.
+    pub fn fits(&self) -> bool {
+        self.shape.len() == 2
+            && (0..2).all(|d| {
+                self.tile[d] > 0
+                    && self.subgroups[d] > 0
+                    && self.shape[d] % (self.tile[d] * self.subgroups[d]) == 0
+            })
+    }
 }
 
 impl Blocked {
@@ -78,6 +123,7 @@ impl Layout {
                 .filter(|&d| d != *dim as usize)
                 .map(|d| parent.regs_per_dim(d))
                 .product(),
+            Layout::Cooperative(c) => c.tiles().iter().product(),
         }
     }
 }
@@ -95,6 +141,24 @@ impl Blocked {
     pub fn register_base(&self, d: usize, r_d: u32) -> u32 {
         let spt = self.size_per_thread[d];
         (r_d / spt) * spt * self.threads_per_dim[d] + r_d % spt
+    }
+    /// True when every element is held by exactly one invocation in exactly one register: along
+    /// every dim the pattern of one repetition fits the shape (no wrap-around replicas).
+    pub fn is_distributed(&self) -> bool {
+        (0..self.rank()).all(|d| self.size_per_thread[d] * self.threads_per_dim[d] <= self.shape[d])
+    }
+    /// The invocation and the register that hold the element at `coords`, for a distributed
+    /// layout (`is_distributed`): the inverse of `Layout::coords`.
+    pub fn owner(&self, coords: &[u32]) -> (u32, u32) {
+        let (mut thread, mut register) = (0, 0);
+        for (d, &c) in coords.iter().enumerate() {
+            let spt = self.size_per_thread[d];
+            let span = spt * self.threads_per_dim[d];
+            let (block, within) = (c / span, c % span);
+            thread = thread * self.threads_per_dim[d] + within / spt;
+            register = register * self.regs_per_dim(d) + block * spt + within % spt;
+        }
+        (thread, register)
     }
     /// True when register `r_d` along `d` is the first register of the invocation holding its
     /// coordinate (registers repeat coordinates when `size_per_thread[d] > shape[d]`).
@@ -116,6 +180,7 @@ impl Layout {
         match self {
             Layout::Uniform => Vec::new(),
             Layout::Blocked(b) => b.shape.clone(),
+            Layout::Cooperative(c) => c.shape.clone(),
             Layout::Slice { parent, dim } => {
                 let mut s = parent.shape.clone();
                 s.remove(*dim as usize);
@@ -123,10 +188,11 @@ impl Layout {
             }
         }
     }
-    /// The blocked layout whose thread decomposition this layout uses.
+    /// The blocked layout whose thread decomposition this layout uses (`None` for a scalar and
+    /// for cooperative matrices, whose elements no invocation can name).
     pub fn base(&self) -> Option<&Blocked> {
         match self {
-            Layout::Uniform => None,
+            Layout::Uniform | Layout::Cooperative(_) => None,
             Layout::Blocked(b) => Some(b),
             Layout::Slice { parent, .. } => Some(parent),
         }
@@ -134,7 +200,7 @@ impl Layout {
     /// The parent dims that this layout's dims correspond to, in order.
     pub fn parent_dims(&self) -> Vec<usize> {
         match self {
-            Layout::Uniform => Vec::new(),
+            Layout::Uniform | Layout::Cooperative(_) => Vec::new(),
             Layout::Blocked(b) => (0..b.rank()).collect(),
             Layout::Slice { parent, dim } => {
                 (0..parent.rank()).filter(|&d| d != *dim as usize).collect()
@@ -194,6 +260,9 @@ impl Layout {
     }
     /// Invocations the layout spreads over (1 for `Uniform`).
     pub fn threads(&self) -> u32 {
+        if let Layout::Cooperative(c) = self {
+            return c.threads();
+        }
         self.base().map_or(1, |b| b.threads())
     }
 }
@@ -373,7 +442,37 @@ fn compute_local_map(src: &Layout, dst: &Layout, projection: &Projection) -> Opt
 
 #[cfg(test)]
 mod tests {
-    use super::Blocked;
+    use super::{Blocked, Layout};
+
+    /// `owner` inverts `coords` on distributed layouts.
+    #[test]
+    fn owners_invert_coordinates() {
+        for (shape, spt, tpd) in [
+            ([64, 8], [1, 4], [4, 2]),
+            ([16, 32], [2, 4], [2, 4]),
+            ([8, 8], [8, 1], [1, 8]),
+            ([32, 16], [4, 4], [8, 2]),
+        ] {
+            let b = Blocked {
+                shape: shape.to_vec(),
+                size_per_thread: spt.to_vec(),
+                threads_per_dim: tpd.to_vec(),
+            };
+            assert!(b.is_distributed());
+            let layout = Layout::Blocked(b.clone());
+            for t in 0..b.threads() {
+                for r in 0..b.regs() {
+                    assert_eq!(b.owner(&layout.coords(t, r)), (t, r), "{b:?}");
+                }
+            }
+        }
+        let replicated = Blocked {
+            shape: vec![4, 4],
+            size_per_thread: vec![1, 4],
+            threads_per_dim: vec![8, 1],
+        };
+        assert!(!replicated.is_distributed());
+    }
 
     /// `is_primary_register` (with its shortcut when `size_per_thread <= shape`) against its
     /// definition: the first register of the invocation holding its coordinate.

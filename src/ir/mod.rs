@@ -393,6 +393,89 @@ pub enum InstKind {
     },
 }
 
+/// The value operands of an instruction kind, by reference or by mutable reference (the match
+/// binds by the scrutinee's reference kind).
+macro_rules! operands_of {
+    ($kind:expr) => {
+        match $kind {
+            InstKind::Const(_)
+            | InstKind::Param(_)
+            | InstKind::ProgramId(_)
+            | InstKind::NumPrograms(_)
+            | InstKind::Arange { .. }
+            | InstKind::LocalGet(_)
+            | InstKind::Break
+            | InstKind::Continue
+            | InstKind::Return => Vec::new(),
+            InstKind::Splat(v)
+            | InstKind::Broadcast(v)
+            | InstKind::ExpandDims { value: v, .. }
+            | InstKind::Reshape(v)
+            | InstKind::Permute { value: v, .. }
+            | InstKind::Unary { value: v, .. }
+            | InstKind::Cast(v)
+            | InstKind::Bitcast(v)
+            | InstKind::Reduce { value: v, .. }
+            | InstKind::Scan { value: v, .. }
+            | InstKind::ConvertLayout(v)
+            | InstKind::LocalSet { value: v, .. }
+            | InstKind::If { cond: v, .. }
+            | InstKind::While { cond: v, .. }
+            | InstKind::Assert { cond: v, .. } => vec![v],
+            InstKind::Print { value, .. } => value.into_iter().collect(),
+            InstKind::Dot { a, b, acc } => vec![a, b, acc],
+            InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
+                vec![lhs, rhs]
+            }
+            InstKind::Select {
+                cond,
+                on_true,
+                on_false,
+            } => vec![cond, on_true, on_false],
+            InstKind::Fma { a, b, c } => vec![a, b, c],
+            InstKind::PtrOffset { ptr, offset } => vec![ptr, offset],
+            InstKind::Load { ptr, mask, other } => {
+                let mut v = vec![ptr];
+                v.extend(mask);
+                v.extend(other);
+                v
+            }
+            InstKind::Store { ptr, value, mask } => {
+                let mut v = vec![ptr, value];
+                v.extend(mask);
+                v
+            }
+            InstKind::Atomic {
+                ptr,
+                value,
+                cmp,
+                mask,
+                ..
+            } => {
+                let mut v = vec![ptr, value];
+                v.extend(cmp);
+                v.extend(mask);
+                v
+            }
+            InstKind::For {
+                start, end, step, ..
+            } => vec![start, end, step],
+        }
+    };
+}
+
+impl InstKind {
+    /// The values this instruction reads (not those of its nested regions), to rewrite a use.
+    pub fn operands_mut(&mut self) -> Vec<&mut ValueId> {
+        operands_of!(self)
+    }
+    /// The values this instruction reads (not those of its nested regions).
+    pub fn operands(&self) -> Vec<ValueId> {
+        let refs: Vec<&ValueId> = operands_of!(self);
+        refs.into_iter().copied().collect()
+    }
+}
+
 /// A grid dimension as an expression over scalar parameters and constants, evaluated at launch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GridExpr {
@@ -443,6 +526,9 @@ pub struct Kernel {
     pub threads: Option<u32>,
     /// Where `#[threads(N)]` is written, for diagnostics about the workgroup size.
     pub threads_span: Option<Span>,
+    /// `#[stages(N)]`, if given: the buffers each staged `dot` rotates through
+    /// (`ir::schedule::DotStaging::stages`).
+    pub stages: Option<u32>,
     pub insts: Arena<Inst>,
     /// Source span of each instruction, indexed like `insts` (a side table).
     pub spans: Vec<Span>,
@@ -468,6 +554,7 @@ impl Kernel {
             grid: None,
             threads: None,
             threads_span: None,
+            stages: None,
             insts: Arena::new(),
             spans: Vec::new(),
             locals: Arena::new(),

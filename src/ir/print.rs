@@ -86,6 +86,9 @@ fn header(kernel: &Kernel, out: &mut String) {
     if !promised.is_empty() {
         let _ = write!(out, " divisible({})", promised.join(", "));
     }
+    if let Some(stages) = kernel.stages {
+        let _ = write!(out, " stages({stages})");
+    }
     if let Some(schedule) = &kernel.schedule {
         let _ = write!(
             out,
@@ -104,6 +107,9 @@ fn header(kernel: &Kernel, out: &mut String) {
                 stream.registers
             );
         }
+        if schedule.dot_bytes > 0 {
+            let _ = write!(out, ", dot_bytes = {}", schedule.dot_bytes);
+        }
         if let Some(coop) = &schedule.coop {
             let dots: Vec<String> = schedule
                 .cooperative_dots()
@@ -112,7 +118,7 @@ fn header(kernel: &Kernel, out: &mut String) {
                 .collect();
             let _ = write!(
                 out,
-                ", cooperative_matrix = {}x{}x{} for {} (halves = {}, floats = {})",
+                ", cooperative_matrix = {}x{}x{} for {} (halves = {}, floats = {}",
                 coop.m,
                 coop.n,
                 coop.k,
@@ -120,6 +126,10 @@ fn header(kernel: &Kernel, out: &mut String) {
                 coop.halves,
                 coop.floats
             );
+            if coop.vectors > 0 {
+                let _ = write!(out, ", vectors = {}", coop.vectors);
+            }
+            out.push(')');
         }
         out.push(')');
     }
@@ -361,6 +371,16 @@ impl fmt::Display for Layout {
                 parent.shape,
                 blocked_fields(parent)
             ),
+            Layout::Cooperative(c) => write!(
+                f,
+                "#cooperative<tile={}x{}, subgroups={}x{}, tiles={}x{}>",
+                c.tile[0],
+                c.tile[1],
+                c.subgroups[0],
+                c.subgroups[1],
+                c.tiles()[0],
+                c.tiles()[1]
+            ),
         }
     }
 }
@@ -408,13 +428,31 @@ impl fmt::Display for Plan {
             | Plan::Staged(scratch) => write!(f, "!shared({})", scratch_text(scratch)),
             Plan::Dot(DotPlan::Staged(s)) => write!(
                 f,
-                "!staged(a_row_stride = {}, b_row_stride = {}, k_unroll = {}, {})",
+                "!staged(a_row_stride = {}, b_row_stride = {}, k_unroll = {}, vector = {}, \
+                 stages = {}, dot = {}..{})",
                 s.a_row_stride,
                 s.b_row_stride,
                 s.k_unroll,
-                scratch_text(&s.scratch)
+                s.vector,
+                s.stages,
+                s.region.offset,
+                s.region.end()
             ),
+            Plan::Dot(DotPlan::Broadcast) => write!(f, "!broadcast"),
             Plan::Dot(DotPlan::Cooperative) => write!(f, "!cooperative"),
+            Plan::Convert(ConvertPlan::Cooperative { rows }) => {
+                write!(f, "!cooperative(rows = {rows})")
+            }
+            Plan::Dot(DotPlan::CooperativeTiles(c)) => write!(
+                f,
+                "!cooperative_tiles(a_row_stride = {}, b_row_stride = {}, stages = {}, \
+                 halves = {}..{})",
+                c.a_row_stride,
+                c.b_row_stride,
+                c.stages,
+                c.region.offset,
+                c.region.end()
+            ),
         }
     }
 }

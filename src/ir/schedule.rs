@@ -12,9 +12,12 @@
 //!   subgroup through the scratch, or every partial through the scratch in chunks of result
 //!   registers (`ReducePlan`);
 //! - a scan: in registers, by subgroup shuffles, or staged whole through the scratch (`ScanPlan`);
-//! - a `dot`: in registers, staged with padded rows and an unrolled K loop, or on cooperative
-//!   matrices (`DotPlan`; the cooperative arrays are the schedule's `CoopPlan`);
-//! - a layout conversion: a register renaming or a move through the scratch (`ConvertPlan`);
+//! - a `dot`: in registers (`a` replicated, or shuffled from the lanes that hold it), staged in
+//!   the dot array for a register tile (its buffers, read width and K unrolling), or on
+//!   cooperative matrices, whole or keeping its accumulator in them (`DotPlan`; the cooperative
+//!   arrays are the schedule's `CoopPlan`);
+//! - a layout conversion: a register renaming, a move through the scratch, or into or out of
+//!   cooperative matrices through their f32 array (`ConvertPlan`);
 //! - an atomic, reshape or permute: always through the scratch (`Plan::Staged`).
 //!
 //! On CPU devices, runs of elementwise instructions with their loads and stores are `Stream`s,
@@ -43,7 +46,7 @@ pub struct Schedule {
     /// Bytes of the workgroup scratch array: every plan's `Scratch` lies within it.
     pub shared_bytes: u32,
     /// The target's limit on workgroup shared memory (`maxComputeSharedMemorySize`), which the
-    /// scratch and the cooperative arrays together must fit.
+    /// scratch, the cooperative arrays and the dot array together must fit.
     pub max_shared_bytes: u32,
     /// The workgroup is one subgroup of the target that can shuffle: work across invocations may
     /// use subgroup operations, and the invocation index is the subgroup lane.
@@ -52,6 +55,9 @@ pub struct Schedule {
     pub coop: Option<CoopPlan>,
     /// Runs of instructions emitted a few registers at a time (CPU devices), in no order.
     pub streams: Vec<Stream>,
+    /// Bytes of the dot array, the workgroup array of f32 four-vectors that the staged `dot`s
+    /// use (`DotStaging::region`); 0 when no `dot` is staged.
+    pub dot_bytes: u32,
 }
 
 impl Schedule {
@@ -67,6 +73,7 @@ impl Schedule {
             one_subgroup,
             coop: None,
             streams: Vec::new(),
+            dot_bytes: 0,
         }
     }
 
@@ -75,10 +82,12 @@ impl Schedule {
         self.plans.get(id.index()).and_then(|p| p.as_ref())
     }
 
-    /// Bytes of workgroup memory the kernel declares: the scratch and the cooperative arrays.
+    /// Bytes of workgroup memory the kernel declares: the scratch, the cooperative arrays and
+    /// the dot array.
     pub fn workgroup_bytes(&self) -> u32 {
         self.shared_bytes
             .saturating_add(self.coop.as_ref().map_or(0, |c| c.bytes()))
+            .saturating_add(self.dot_bytes)
     }
 
     /// The `dot`s planned on cooperative matrices, in instruction order.
@@ -86,7 +95,14 @@ impl Schedule {
         self.plans
             .iter()
             .enumerate()
-            .filter(|(_, p)| matches!(p, Some(Plan::Dot(DotPlan::Cooperative))))
+            .filter(|(_, p)| {
+                matches!(
+                    p,
+                    Some(Plan::Dot(
+                        DotPlan::Cooperative | DotPlan::CooperativeTiles(_)
+                    ))
+                )
+            })
             .map(|(i, _)| InstId::new(i))
             .collect()
     }
@@ -246,21 +262,91 @@ pub enum DotPlan {
     /// The operands arrive in `layout::register_dot_operands` of the result's layout: FMAs on
     /// registers only.
     Registers,
-    /// Both operands staged in the scratch, then a K loop of FMAs (`DotStaging`).
+    /// In a one-subgroup workgroup whose result layout puts every row in every lane (one
+    /// invocation along M): `b` arrives in its register layout, `a` spread over the lanes with
+    /// each element held once (`Blocked::is_distributed`), and each `a[m, k]` reaches every lane
+    /// by a subgroup shuffle from the lane that holds it. The lanes then load `a` once between
+    /// them instead of once each, and the product is FMAs on registers.
+    Broadcast,
+    /// Both operands staged in the schedule's dot array, then a K loop of FMAs on a register
+    /// tile (`DotStaging`).
     Staged(DotStaging),
-    /// On the target's cooperative matrices, in the schedule's `CoopPlan` arrays.
+    /// On the target's cooperative matrices, in the schedule's `CoopPlan` arrays, the
+    /// accumulator and the result in registers: staged as f32, multiplied tile by tile, read
+    /// back (the plan where the subgroups cannot each hold whole matrices of the result).
     Cooperative,
+    /// On the target's cooperative matrices with the accumulator and the result held in them
+    /// (`Layout::Cooperative`, kept across a loop by the local that carries them): the operands
+    /// staged as f16 (`CoopStaging`), then each subgroup loads the fragments of `a` for its rows
+    /// and of `b` for its columns once per K step and multiplies them into each of its matrices.
+    CooperativeTiles(CoopStaging),
 }
 
-/// A staged `dot`: `a` row-major with rows `a_row_stride` words apart at the start of the
-/// region, `b` after it with rows `b_row_stride` apart (padding against bank conflicts), and the
-/// K loop's body unrolled `k_unroll` times.
+/// The operands of a `CooperativeTiles` `dot(a: [M, K], b: [K, N])`, staged as f16 in its region
+/// of the cooperative staging array (f16 four-vectors, `CoopPlan::vectors`): a buffer holds `a`
+/// row-major with rows `a_row_stride` halves apart, then `b` row-major with rows `b_row_stride`
+/// apart (both multiples of 8 halves: 16-byte rows for the matrix loads, and padded against bank
+/// conflicts). Its `stages` buffers are used in turn, as a staged `dot`'s (`DotStaging`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoopStaging {
+    pub a_row_stride: u32,
+    pub b_row_stride: u32,
+    pub stages: u32,
+    /// Bytes of the cooperative staging array: all `stages` buffers.
+    pub region: Scratch,
+}
+
+impl CoopStaging {
+    /// Halves of one buffer for a `dot` of shape `m×k · k×n`.
+    pub fn buffer_halves(&self, m: u32, k: u32) -> u32 {
+        m.saturating_mul(self.a_row_stride)
+            .saturating_add(k.saturating_mul(self.b_row_stride))
+    }
+    /// Bytes of the region: `stages` buffers.
+    pub fn bytes_needed(&self, m: u32, k: u32) -> u32 {
+        self.buffer_halves(m, k)
+            .saturating_mul(2)
+            .saturating_mul(self.stages)
+    }
+}
+
+/// A staged `dot(a: [M, K], b: [K, N])`, in its region of the schedule's dot array (a workgroup
+/// array of f32 four-vectors of its own, `Schedule::dot_bytes`; each staged `dot` has a region
+/// of its own). A buffer holds `a` transposed (`a_t[k][m]`, rows `a_row_stride` elements apart:
+/// the rows of the result an invocation holds are then consecutive along a row) and after it
+/// `b` (`b[k][n]`, rows `b_row_stride` apart). Each invocation computes the registers of the
+/// result's layout with one FMA per register and k, reading the values of `a` and `b` its
+/// register tile needs `vector` at a time (4: one 128-bit read per four consecutive rows or
+/// columns of its tile), in a K loop unrolled `k_unroll` times.
+///
+/// The region holds `stages` buffers, used in turn by successive executions of the `dot`. With
+/// one, each execution waits (a barrier) until every invocation has read the previous
+/// execution's operands, writes, and waits again before reading. With two or more, an execution
+/// writes the buffer that the execution `stages` before it read, which every invocation finished
+/// before passing the barrier of the execution after that one: one barrier (after writing) per
+/// execution (double buffering).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DotStaging {
     pub a_row_stride: u32,
     pub b_row_stride: u32,
     pub k_unroll: u32,
-    pub scratch: Scratch,
+    pub vector: u32,
+    pub stages: u32,
+    /// Bytes of the dot array: all `stages` buffers.
+    pub region: Scratch,
+}
+
+impl DotStaging {
+    /// Elements (f32) of one buffer for a `dot` of depth `k`.
+    pub fn buffer_elements(&self, k: u32) -> u32 {
+        k.saturating_mul(self.a_row_stride.saturating_add(self.b_row_stride))
+    }
+    /// Bytes of the region for a `dot` of depth `k`: `stages` buffers.
+    pub fn bytes_needed(&self, k: u32) -> u32 {
+        self.buffer_elements(k)
+            .saturating_mul(4)
+            .saturating_mul(self.stages)
+    }
 }
 
 /// A layout conversion.
@@ -270,6 +356,11 @@ pub enum ConvertPlan {
     Registers,
     /// Written row-major to the scratch, then read back in the new layout.
     Shared(Scratch),
+    /// Into or out of cooperative matrices (`Layout::Cooperative`): through the cooperative f32
+    /// array (`CoopPlan::floats`), stored or loaded there by each subgroup's matrices, `rows`
+    /// rows of the tile at a time (whole matrices, and whole repetitions of the blocked side's
+    /// pattern, so each register's chunk is known when compiling).
+    Cooperative { rows: u32 },
 }
 
 /// The region of the scratch array that one instruction uses: `bytes` from byte `offset`.
@@ -297,7 +388,6 @@ impl Plan {
             Plan::Reduce(ReducePlan::Shared { scratch, .. })
             | Plan::Reduce(ReducePlan::Subgroups { scratch, .. })
             | Plan::Scan(ScanPlan::Shared(scratch))
-            | Plan::Dot(DotPlan::Staged(DotStaging { scratch, .. }))
             | Plan::Convert(ConvertPlan::Shared(scratch))
             | Plan::Staged(scratch) => Some(*scratch),
             _ => None,
@@ -309,7 +399,6 @@ impl Plan {
             Plan::Reduce(ReducePlan::Shared { scratch, .. })
             | Plan::Reduce(ReducePlan::Subgroups { scratch, .. })
             | Plan::Scan(ScanPlan::Shared(scratch))
-            | Plan::Dot(DotPlan::Staged(DotStaging { scratch, .. }))
             | Plan::Convert(ConvertPlan::Shared(scratch))
             | Plan::Staged(scratch) => Some(scratch),
             _ => None,
@@ -329,12 +418,14 @@ pub struct CoopPlan {
     pub k: u32,
     pub halves: u32,
     pub floats: u32,
+    /// F16 four-vectors of the staging array of the `CooperativeTiles` `dot`s (0: none).
+    pub vectors: u32,
 }
 
 impl CoopPlan {
-    /// Bytes of workgroup memory the two arrays take.
+    /// Bytes of workgroup memory the arrays take.
     pub fn bytes(&self) -> u32 {
-        (self.halves * 2).next_multiple_of(4) + self.floats * 4
+        (self.halves * 2).next_multiple_of(4) + self.floats * 4 + self.vectors * 8
     }
 }
 
@@ -385,15 +476,6 @@ pub fn scratch_needed(kernel: &Kernel, layouts: &[Option<Layout>], id: InstId, p
             .saturating_mul(4),
         (Plan::Scan(ScanPlan::Shared(_)), InstKind::Scan { value, .. }) => tile(*value),
         (Plan::Convert(ConvertPlan::Shared(_)), InstKind::ConvertLayout(_)) => tile(id),
-        (Plan::Dot(DotPlan::Staged(s)), InstKind::Dot { a, .. }) => {
-            let (m, k) = match kernel.ty(*a).shape[..] {
-                [m, k] => (m, k),
-                _ => return u32::MAX,
-            };
-            m.saturating_mul(s.a_row_stride)
-                .saturating_add(k.saturating_mul(s.b_row_stride))
-                .saturating_mul(4)
-        }
         (Plan::Staged(_), InstKind::Atomic { .. }) => tile(id),
         (Plan::Staged(_), InstKind::Reshape(value) | InstKind::Permute { value, .. }) => {
             tile(*value)

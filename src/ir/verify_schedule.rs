@@ -7,8 +7,8 @@
 //! Every stream is a run of one region whose new order keeps the meaning (`check_stream`).
 use super::layout::{local_map, register_dot_operands, Layout, Projection};
 use super::schedule::{
-    scratch_needed, streamable, subgroup_reducible, ConvertPlan, DotPlan, Plan, ReducePlan,
-    ScanPlan, Schedule, Stream, Streamable,
+    scratch_needed, streamable, subgroup_reducible, ConvertPlan, CoopStaging, DotPlan, DotStaging,
+    Plan, ReducePlan, ScanPlan, Schedule, Stream, Streamable,
 };
 use super::*;
 
@@ -47,7 +47,66 @@ pub(super) fn check(kernel: &Kernel, schedule: &Schedule, placed: &[bool]) -> Re
         )
         .map_err(|m| format!("local ${}: {m}", id.index()))?;
     }
+    check_cooperative_uses(kernel, schedule, placed)?;
     check_plans(kernel, schedule, placed)
+}
+
+/// Values held in cooperative matrices (`Layout::Cooperative`) are made only by a `dot`, a
+/// local's read, a splat or a conversion, and read only as a `dot`'s accumulator, by a local's
+/// write or by a conversion: no other instruction can name their elements. A local's reads and
+/// writes have its layout.
+fn check_cooperative_uses(
+    kernel: &Kernel,
+    schedule: &Schedule,
+    placed: &[bool],
+) -> Result<(), String> {
+    let cooperative = |v: ValueId| {
+        matches!(
+            schedule.layouts.get(v.index()),
+            Some(Some(Layout::Cooperative(_)))
+        )
+    };
+    for (id, inst) in kernel.insts.iter() {
+        if !placed[id.index()] {
+            continue;
+        }
+        let at = |m: &str| format!("%{}: {m}", id.index());
+        let made = matches!(
+            inst.kind,
+            InstKind::Dot { .. }
+                | InstKind::LocalGet(_)
+                | InstKind::Splat(_)
+                | InstKind::ConvertLayout(_)
+        );
+        if cooperative(id) && !made {
+            return Err(at(
+                "a value in cooperative matrices made by an instruction that cannot",
+            ));
+        }
+        let read_whole = match &inst.kind {
+            InstKind::Dot { a, b, .. } => !cooperative(*a) && !cooperative(*b),
+            InstKind::LocalSet { .. } | InstKind::ConvertLayout(_) => true,
+            kind => kind.operands().into_iter().all(|v| !cooperative(v)),
+        };
+        if !read_whole {
+            return Err(at("reads the elements of a value in cooperative matrices"));
+        }
+        let local_layout = |local: LocalId| schedule.local_layouts.get(local.index());
+        match &inst.kind {
+            InstKind::LocalGet(local) if cooperative(id) => {
+                if local_layout(*local) != schedule.layouts[id.index()].as_ref() {
+                    return Err(at("reads a local in another layout than the local's"));
+                }
+            }
+            InstKind::LocalSet { local, value } if cooperative(*value) => {
+                if local_layout(*local) != schedule.layouts[value.index()].as_ref() {
+                    return Err(at("writes a local in another layout than the local's"));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The plans, their scratch regions and the shared-memory totals.
@@ -84,7 +143,10 @@ fn check_plans(kernel: &Kernel, schedule: &Schedule, placed: &[bool]) -> Result<
             Some(plan) => {
                 check_plan(kernel, schedule, id, plan).map_err(at)?;
                 check_scratch(kernel, schedule, id, plan).map_err(at)?;
-                cooperative |= *plan == Plan::Dot(DotPlan::Cooperative);
+                cooperative |= matches!(
+                    plan,
+                    Plan::Dot(DotPlan::Cooperative | DotPlan::CooperativeTiles(_))
+                );
             }
         }
     }
@@ -297,32 +359,51 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
                     Err("a dot in registers whose operands are not in register layouts".into())
                 }
                 _ if registers => Err("a dot with register operands is staged".into()),
-                DotPlan::Staged(s) => {
-                    if layout_of(*acc).regs() != layout_of(id).regs() {
-                        Err("a staged dot's accumulator is in another layout".into())
-                    } else if s.a_row_stride < k || s.b_row_stride < n {
-                        Err(format!(
-                            "staged rows {} and {} words apart are shorter than K = {k} and \
-                             N = {n}",
-                            s.a_row_stride, s.b_row_stride
-                        ))
-                    } else if s.k_unroll == 0 || k % s.k_unroll != 0 {
-                        Err(format!(
-                            "a K loop unrolled {} times does not divide K = {k}",
-                            s.k_unroll
-                        ))
+                DotPlan::Broadcast => {
+                    subgroup()?;
+                    let spread = match (layout_of(id), layout_of(*a)) {
+                        (Layout::Blocked(r), Layout::Blocked(la)) => {
+                            let (_, lb) = register_dot_operands(&r, k);
+                            r.threads_per_dim[0] == 1
+                                && la.is_distributed()
+                                && la.threads() == r.threads()
+                                && layout_of(*b) == Layout::Blocked(lb)
+                        }
+                        _ => false,
+                    };
+                    if !spread {
+                        Err(
+                            "a broadcast dot whose result rows are not in every lane, or whose \
+                             `a` is not spread over the lanes, or whose `b` is not in its \
+                             register layout"
+                                .into(),
+                        )
+                    } else if layout_of(*acc) != layout_of(id) {
+                        Err("a broadcast dot's accumulator is in another layout".into())
                     } else {
                         Ok(())
                     }
                 }
+                DotPlan::Staged(s) => check_staging(s, &layout_of(id), &layout_of(*acc), m, k, n)
+                    .and_then(|()| check_dot_region(kernel, schedule, id, s, k)),
+                DotPlan::CooperativeTiles(c) => check_cooperative_tiles(
+                    schedule,
+                    c,
+                    &layout_of(id),
+                    &layout_of(*acc),
+                    [m, k, n],
+                )
+                .and_then(|()| check_coop_region(schedule, id, c, m, k)),
                 DotPlan::Cooperative => match &schedule.coop {
                     None => Err("a cooperative dot without cooperative arrays".into()),
+                    // The arrays are sized for the plans the dots end with: those that keep
+                    // their accumulators in matrices change plan in the last pass.
                     Some(c)
                         if m % c.m == 0
                             && n % c.n == 0
                             && k % c.k == 0
-                            && m * k + k * n <= c.halves
-                            && m * n <= c.floats =>
+                            && (kernel.stage != Stage::Scheduled
+                                || (m * k + k * n <= c.halves && m * n <= c.floats)) =>
                     {
                         Ok(())
                     }
@@ -333,6 +414,9 @@ fn check_plan(kernel: &Kernel, schedule: &Schedule, id: InstId, plan: &Plan) -> 
                     )),
                 },
             }
+        }
+        (InstKind::ConvertLayout(value), Plan::Convert(ConvertPlan::Cooperative { rows })) => {
+            check_cooperative_conversion(schedule, &layout_of(*value), &layout_of(id), *rows)
         }
         (InstKind::ConvertLayout(value), Plan::Convert(convert)) => {
             let local =
@@ -433,6 +517,223 @@ fn check_scratch(
     }
 }
 
+/// A staged `dot`'s plan against its shape and result layout: rows long enough, four-vector
+/// reads only where the register tile's blocks come in fours and the rows stay aligned, a K loop
+/// unrolled a divisor of K times, at least one buffer.
+fn check_staging(
+    s: &DotStaging,
+    result: &Layout,
+    acc: &Layout,
+    m: u32,
+    k: u32,
+    n: u32,
+) -> Result<(), String> {
+    let blocks_of_four = match result {
+        Layout::Blocked(r) => r.size_per_thread.iter().all(|&x| x % 4 == 0),
+        _ => false,
+    };
+    if acc.regs() != result.regs() {
+        Err("a staged dot's accumulator is in another layout".into())
+    } else if s.a_row_stride < m || s.b_row_stride < n {
+        Err(format!(
+            "staged rows {} and {} elements apart are shorter than M = {m} and N = {n}",
+            s.a_row_stride, s.b_row_stride
+        ))
+    } else if s.k_unroll == 0 || k % s.k_unroll != 0 {
+        Err(format!(
+            "a K loop unrolled {} times does not divide K = {k}",
+            s.k_unroll
+        ))
+    } else if s.vector != 1 && s.vector != 4 {
+        Err(format!("staged reads of {} elements (1 or 4)", s.vector))
+    } else if s.vector == 4
+        && (!blocks_of_four || s.a_row_stride % 4 != 0 || s.b_row_stride % 4 != 0)
+    {
+        Err("four-element staged reads of a register tile or rows that do not come in fours".into())
+    } else if s.stages == 0 {
+        Err("a staged dot with no buffer".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// A staged `dot`'s region of the dot array: 16-byte aligned, large enough for its `stages`
+/// buffers, within the array, and shared with no other `dot` unless both have one buffer (a
+/// `dot` with several writes without waiting first; one with a single buffer waits at a barrier
+/// before writing).
+fn check_dot_region(
+    kernel: &Kernel,
+    schedule: &Schedule,
+    id: InstId,
+    s: &DotStaging,
+    k: u32,
+) -> Result<(), String> {
+    let region = s.region;
+    // Regions are placed once every plan is made.
+    if kernel.stage != Stage::Scheduled {
+        return Ok(());
+    }
+    let needed = s.bytes_needed(k);
+    if region.offset % 16 != 0 {
+        return Err(format!(
+            "a dot region at byte {} is not 16-byte aligned",
+            region.offset
+        ));
+    }
+    if region.bytes < needed {
+        return Err(format!(
+            "its {} buffers need {needed} bytes of the dot array, its region has {}",
+            s.stages, region.bytes
+        ));
+    }
+    if region.end() > schedule.dot_bytes {
+        return Err(format!(
+            "its dot region {}..{} ends past the {} bytes of the dot array",
+            region.offset,
+            region.end(),
+            schedule.dot_bytes
+        ));
+    }
+    for (i, plan) in schedule.plans.iter().enumerate() {
+        if let Some(Plan::Dot(DotPlan::Staged(other))) = plan {
+            let o = other.region;
+            let overlap = o.offset < region.end() && region.offset < o.end();
+            if i != id.index() && overlap && (s.stages > 1 || other.stages > 1) {
+                return Err(format!("its dot region overlaps the region of %{i}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `CooperativeTiles` `dot`: the result and the accumulator in the same cooperative layout
+/// of the schedule's matrix shape, K a multiple of the matrix depth, rows long enough and
+/// 16-byte aligned for the matrix loads, at least one buffer.
+fn check_cooperative_tiles(
+    schedule: &Schedule,
+    c: &CoopStaging,
+    result: &Layout,
+    acc: &Layout,
+    [m, k, n]: [u32; 3],
+) -> Result<(), String> {
+    let Some(coop) = &schedule.coop else {
+        return Err("a cooperative dot without cooperative arrays".into());
+    };
+    let Layout::Cooperative(tiles) = result else {
+        return Err(
+            "a dot on cooperative tiles whose result is not in cooperative matrices".into(),
+        );
+    };
+    if acc != result {
+        Err("a dot on cooperative tiles whose accumulator is in another layout".into())
+    } else if tiles.tile != [coop.m, coop.n] || k % coop.k != 0 || tiles.shape != [m, n] {
+        Err(format!(
+            "cooperative tiles of {}x{} for a {m}x{k}x{n} dot on {}x{}x{} matrices",
+            tiles.tile[0], tiles.tile[1], coop.m, coop.n, coop.k
+        ))
+    } else if c.a_row_stride < k || c.b_row_stride < n {
+        Err(format!(
+            "staged rows {} and {} halves apart are shorter than K = {k} and N = {n}",
+            c.a_row_stride, c.b_row_stride
+        ))
+    } else if c.a_row_stride % 8 != 0 || c.b_row_stride % 8 != 0 {
+        Err(format!(
+            "staged rows {} and {} halves apart are not 16-byte aligned",
+            c.a_row_stride, c.b_row_stride
+        ))
+    } else if c.stages == 0 {
+        Err("a staged dot with no buffer".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// A `CooperativeTiles` `dot`'s region of the cooperative staging array: aligned, large enough,
+/// within the array, and shared only between single-buffered `dot`s (as `check_dot_region`).
+fn check_coop_region(
+    schedule: &Schedule,
+    id: InstId,
+    c: &CoopStaging,
+    m: u32,
+    k: u32,
+) -> Result<(), String> {
+    let region = c.region;
+    let capacity = schedule.coop.as_ref().map_or(0, |p| p.vectors * 8);
+    let needed = c.bytes_needed(m, k);
+    if region.offset % 16 != 0 {
+        return Err(format!(
+            "a cooperative staging region at byte {} is not 16-byte aligned",
+            region.offset
+        ));
+    }
+    if region.bytes < needed {
+        return Err(format!(
+            "its {} buffers need {needed} bytes of the cooperative staging array, its region \
+             has {}",
+            c.stages, region.bytes
+        ));
+    }
+    if region.end() > capacity {
+        return Err(format!(
+            "its cooperative staging region {}..{} ends past the {capacity} bytes of the array",
+            region.offset,
+            region.end()
+        ));
+    }
+    for (i, plan) in schedule.plans.iter().enumerate() {
+        if let Some(Plan::Dot(DotPlan::CooperativeTiles(other))) = plan {
+            let o = other.region;
+            let overlap = o.offset < region.end() && region.offset < o.end();
+            if i != id.index() && overlap && (c.stages > 1 || other.stages > 1) {
+                return Err(format!(
+                    "its cooperative staging region overlaps the region of %{i}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A conversion into or out of cooperative matrices: one side cooperative, the other a blocked
+/// layout of the same 2-d shape; its chunks of `rows` rows made of whole matrices and whole
+/// repetitions of the blocked side's pattern, within the cooperative f32 array.
+fn check_cooperative_conversion(
+    schedule: &Schedule,
+    from: &Layout,
+    to: &Layout,
+    rows: u32,
+) -> Result<(), String> {
+    let (tiles, other) = match (from, to) {
+        (Layout::Cooperative(c), Layout::Blocked(b))
+        | (Layout::Blocked(b), Layout::Cooperative(c)) => (c, b),
+        _ => return Err("a conversion through cooperative matrices between other layouts".into()),
+    };
+    let floats = schedule.coop.as_ref().map_or(0, |p| p.floats);
+    let m = tiles.shape[0];
+    let pattern = other.size_per_thread[0] * other.threads_per_dim[0];
+    if tiles.shape != other.shape {
+        Err("a conversion through cooperative matrices changes the shape".into())
+    } else if rows == 0
+        || m % rows != 0
+        || rows % tiles.tile[0] != 0
+        || (rows % pattern != 0 && rows != m)
+    {
+        Err(format!(
+            "a conversion through cooperative matrices {rows} rows at a time, not whole \
+             matrices of {} rows and whole repetitions of {pattern} rows",
+            tiles.tile[0]
+        ))
+    } else if floats < rows * tiles.shape[1] {
+        Err(format!(
+            "a conversion of {rows} rows of a {:?} tile at a time through a cooperative f32 \
+             array of {floats} elements",
+            tiles.shape
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 fn show(ty: &Type) -> String {
     super::print::type_text(ty)
 }
@@ -442,6 +743,7 @@ fn layout_shape(layout: &Layout) -> Option<Vec<u32>> {
     match layout {
         Layout::Uniform => None,
         Layout::Blocked(b) => Some(b.shape.clone()),
+        Layout::Cooperative(c) => Some(c.shape.clone()),
         Layout::Slice { parent, dim } => {
             let mut shape = parent.shape.clone();
             if (*dim as usize) < shape.len() {
@@ -455,6 +757,19 @@ fn layout_shape(layout: &Layout) -> Option<Vec<u32>> {
 fn check_layout(layout: &Layout, threads: u32) -> Result<(), String> {
     let blocked = match layout {
         Layout::Uniform => return Ok(()),
+        Layout::Cooperative(c) if !c.fits() => {
+            return Err(format!(
+                "cooperative matrices of {}x{} over {}x{} subgroups do not tile {:?}",
+                c.tile[0], c.tile[1], c.subgroups[0], c.subgroups[1], c.shape
+            ))
+        }
+        Layout::Cooperative(c) if c.threads() != threads => {
+            return Err(format!(
+                "layout spreads over {} invocations, the workgroup has {threads}",
+                c.threads()
+            ))
+        }
+        Layout::Cooperative(_) => return Ok(()),
         Layout::Blocked(b) => b,
         Layout::Slice { parent, dim } => {
             if *dim as usize >= parent.rank() {
@@ -602,6 +917,7 @@ mod tests {
             k: 16,
             halves: 1024,
             floats: 1024,
+            vectors: 0,
         });
         assert_eq!(verify(&m), Ok(()));
         let s = schedule_of(&mut m);
@@ -783,8 +1099,56 @@ mod tests {
         assert_eq!(
             set(&mut m, DotPlan::Staged(short)),
             Err(at(
-                "staged rows 8 and 33 words apart are shorter than K = 16 and N = 32"
+                "staged rows 8 and 32 elements apart are shorter than M = 32 and N = 32"
             ))
+        );
+        // 32x32 over 128 invocations leaves no 4x4 blocks: the reads are scalar.
+        assert_eq!(staging.vector, 1);
+        let wide = DotStaging {
+            vector: 4,
+            ..staging.clone()
+        };
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(wide)),
+            Err(at(
+                "four-element staged reads of a register tile or rows that do not come in fours"
+            ))
+        );
+        let none = DotStaging {
+            stages: 0,
+            ..staging.clone()
+        };
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(none)),
+            Err(at("a staged dot with no buffer"))
+        );
+        let more = DotStaging {
+            stages: staging.stages + 1,
+            ..staging.clone()
+        };
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(more)),
+            Err(at(&format!(
+                "its {} buffers need {} bytes of the dot array, its region has {}",
+                staging.stages + 1,
+                staging.region.bytes / staging.stages * (staging.stages + 1),
+                staging.region.bytes
+            )))
+        );
+        let past = DotStaging {
+            region: Scratch {
+                offset: 16,
+                bytes: staging.region.bytes,
+            },
+            ..staging.clone()
+        };
+        assert_eq!(
+            set(&mut m, DotPlan::Staged(past)),
+            Err(at(&format!(
+                "its dot region 16..{} ends past the {} bytes of the dot array",
+                staging.region.bytes + 16,
+                staging.region.bytes
+            )))
         );
         let odd = DotStaging {
             k_unroll: 3,
@@ -810,6 +1174,7 @@ mod tests {
             k: 16,
             halves: 1024,
             floats: 1024,
+            vectors: 0,
         });
         assert_eq!(
             verify(&m),
@@ -822,26 +1187,39 @@ mod tests {
             set(&mut m, DotPlan::Staged(staging)),
             Err("the schedule plans cooperative arrays that no dot uses".into())
         );
-        // On a CPU device the operands arrive in register layouts: staging them is not the plan.
+        // A broadcast dot needs the one subgroup, and the portable target has none.
+        assert_eq!(
+            with_dot_plan(&mut m, dot, DotPlan::Broadcast),
+            Err(at(
+                "a subgroup plan in a workgroup that is not one subgroup"
+            ))
+        );
+        // On a CPU device `a` is spread over the lanes and shuffled: the operands are not in
+        // register layouts, and `b` must be.
         let mut m = scheduled(DOT, &Target::cpu());
         let dot = find(&m, |k| matches!(k, InstKind::Dot { .. }));
+        let at = |m: &str| format!("%{}: {m}", dot.index());
         assert_eq!(
             schedule_of(&mut m).plan(dot),
-            Some(&Plan::Dot(DotPlan::Registers))
+            Some(&Plan::Dot(DotPlan::Broadcast))
         );
-        let staged = DotStaging {
-            a_row_stride: 16,
-            b_row_stride: 32,
-            k_unroll: 1,
-            scratch: Scratch {
-                offset: 0,
-                bytes: 0,
-            },
-        };
         assert_eq!(
-            with_dot_plan(&mut m, dot, DotPlan::Staged(staged)),
+            with_dot_plan(&mut m, dot, DotPlan::Registers),
+            Err(at(
+                "a dot in registers whose operands are not in register layouts"
+            ))
+        );
+        assert_eq!(with_dot_plan(&mut m, dot, DotPlan::Broadcast), Ok(()));
+        // The portable schedule's layouts (rows spread over invocations) do not allow it even
+        // where the workgroup is one subgroup.
+        let mut m = scheduled(DOT, &Target::portable());
+        let dot = find(&m, |k| matches!(k, InstKind::Dot { .. }));
+        schedule_of(&mut m).one_subgroup = true;
+        assert_eq!(
+            with_dot_plan(&mut m, dot, DotPlan::Broadcast),
             Err(format!(
-                "%{}: a dot with register operands is staged",
+                "%{}: a broadcast dot whose result rows are not in every lane, or whose `a` is \
+                 not spread over the lanes, or whose `b` is not in its register layout",
                 dot.index()
             ))
         );
@@ -849,9 +1227,9 @@ mod tests {
 
     #[test]
     fn rejects_conversion_plans_the_layouts_do_not_allow() {
-        // The matmul example moves its K offsets between the layouts of `a` and `b`.
-        let source = include_str!("../../examples/matmul.tk");
-        let mut m = scheduled_kernel(source, "matmul", &Target::portable());
+        // The grouped GEMM example moves data between layouts.
+        let source = include_str!("../../examples/grouped_gemm.tk");
+        let mut m = scheduled_kernel(source, "grouped_matmul_tile", &Target::portable());
         let schedule = m.kernel.schedule.as_ref().expect("a schedule");
         let moving = (0..m.kernel.insts.len())
             .map(InstId::new)

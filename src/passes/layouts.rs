@@ -9,7 +9,7 @@
 //! layout unless their operands' layouts are cheaper; reductions give `Slice`, `ExpandDims` of a
 //! slice gives the parent with a size-1 dim, and a broadcast from that is local. Where an operand's
 //! layout still differs, a `ConvertLayout` is inserted before the user.
-use crate::ir::layout::{local_map, Blocked, Projection};
+use crate::ir::layout::{local_map, register_dot_operands, Blocked, Projection};
 use crate::ir::{Inst, InstId, InstKind, Kernel, Layout, LocalId, Region, Type, ValueId};
 
 /// Calls `f` on every instruction of `region` and its nested regions, in program order.
@@ -71,7 +71,8 @@ pub fn collapse(layout: &Layout, dims: &[usize]) -> Layout {
         b
     };
     match layout {
-        Layout::Uniform => Layout::Uniform,
+        // Cooperative layouts are given after the layout pass (`passes::coop`).
+        Layout::Uniform | Layout::Cooperative(_) => Layout::Uniform,
         Layout::Blocked(b) => Layout::Blocked(fix(b, &layout.parent_dims())),
         Layout::Slice { parent, dim } => Layout::Slice {
             parent: fix(parent, &layout.parent_dims()),
@@ -80,49 +81,26 @@ pub fn collapse(layout: &Layout, dims: &[usize]) -> Layout {
     }
 }
 
-/// The tile operands of an instruction that must share its (elementwise) layout.
+/// The tile operands of an instruction that must share its (elementwise) layout: elementwise
+/// arithmetic, pointer offsets, memory accesses and scans (a scan keeps its operand's layout,
+/// like an elementwise operation).
 fn elementwise_operands(kind: &InstKind) -> Option<Vec<ValueId>> {
-    Some(match kind {
-        InstKind::Unary { value, .. } | InstKind::Cast(value) | InstKind::Bitcast(value) => {
-            vec![*value]
-        }
-        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
-            vec![*lhs, *rhs]
-        }
-        InstKind::Select {
-            cond,
-            on_true,
-            on_false,
-        } => vec![*cond, *on_true, *on_false],
-        InstKind::Fma { a, b, c } => vec![*a, *b, *c],
-        InstKind::PtrOffset { ptr, offset } => vec![*ptr, *offset],
-        // A scan keeps its operand's layout, like an elementwise operation.
-        InstKind::Scan { value, .. } => vec![*value],
-        InstKind::Load { ptr, mask, other } => {
-            let mut v = vec![*ptr];
-            v.extend(mask.iter().copied());
-            v.extend(other.iter().copied());
-            v
-        }
-        InstKind::Store { ptr, value, mask } => {
-            let mut v = vec![*ptr, *value];
-            v.extend(mask.iter().copied());
-            v
-        }
-        InstKind::Atomic {
-            ptr,
-            value,
-            cmp,
-            mask,
-            ..
-        } => {
-            let mut v = vec![*ptr, *value];
-            v.extend(cmp.iter().copied());
-            v.extend(mask.iter().copied());
-            v
-        }
-        _ => return None,
-    })
+    matches!(
+        kind,
+        InstKind::Unary { .. }
+            | InstKind::Cast(_)
+            | InstKind::Bitcast(_)
+            | InstKind::Binary { .. }
+            | InstKind::Compare { .. }
+            | InstKind::Select { .. }
+            | InstKind::Fma { .. }
+            | InstKind::PtrOffset { .. }
+            | InstKind::Scan { .. }
+            | InstKind::Load { .. }
+            | InstKind::Store { .. }
+            | InstKind::Atomic { .. }
+    )
+    .then(|| kind.operands())
 }
 
 fn is_tile(kernel: &Kernel, v: ValueId) -> bool {
@@ -135,6 +113,9 @@ struct State {
     register_dot: bool,
     /// Contiguous elements per invocation along the last dim (`default_layout_with_run`).
     run: u32,
+    /// The `dot`s that run on cooperative matrices: their results keep the layout their users
+    /// want (the register tile of a staged `dot` would serve no FMA).
+    cooperative: Vec<InstId>,
     want: Vec<Option<Layout>>,
     local_want: Vec<Option<Layout>>,
     local_layouts: Vec<Layout>,
@@ -191,7 +172,13 @@ struct Seeds {
 /// the last value stored into it (the loop-carried update), and lets the free producers (arange,
 /// splat and elementwise math on them) take what their users want. `run` is the target's
 /// widest vector access in elements (`default_layout_with_run`).
-pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool, run: u32) {
+pub fn assign_layouts(
+    kernel: &mut Kernel,
+    threads: u32,
+    register_dot: bool,
+    run: u32,
+    cooperative: &[InstId],
+) {
     let n = kernel.insts.len();
     let mut trial = kernel.clone();
     let first = solve(
@@ -199,6 +186,7 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool, run
         threads,
         register_dot,
         run,
+        cooperative,
         Seeds {
             want: vec![None; n],
             local_want: vec![None; kernel.locals.len()],
@@ -215,7 +203,7 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool, run
             seeds.want[i] = first.layouts[i].clone();
         }
     }
-    let state = solve(kernel, threads, register_dot, run, seeds);
+    let state = solve(kernel, threads, register_dot, run, cooperative, seeds);
 
     let schedule = kernel
         .schedule
@@ -226,12 +214,20 @@ pub fn assign_layouts(kernel: &mut Kernel, threads: u32, register_dot: bool, run
     schedule.local_layouts = state.local_layouts;
 }
 
-fn solve(kernel: &mut Kernel, threads: u32, register_dot: bool, run: u32, seeds: Seeds) -> State {
+fn solve(
+    kernel: &mut Kernel,
+    threads: u32,
+    register_dot: bool,
+    run: u32,
+    cooperative: &[InstId],
+    seeds: Seeds,
+) -> State {
     let n = kernel.insts.len();
     let mut state = State {
         threads,
         register_dot,
         run,
+        cooperative: cooperative.to_vec(),
         want: vec![None; n],
         local_want: seeds.local_want,
         local_layouts: Vec::new(),
@@ -336,11 +332,32 @@ fn backward(kernel: &Kernel, state: &mut State, id: InstId, learn_locals: bool) 
         }
         // The accumulator is read in the product's layout (it stays in registers across a loop).
         InstKind::Dot { a, b, acc } => {
+            let k = kernel.ty(*a).shape[1];
+            let mut result = result;
+            // The `dot` chooses its result's layout (`passes::dot`: every row in every lane on
+            // a CPU device, a register tile elsewhere), and its accumulator follows.
+            let [m, n] = kernel.ty(id).shape[..] else {
+                unreachable!("a dot is 2-d")
+            };
+            let chosen = if state.register_dot {
+                super::dot::lanes_result_layout(m, n, state.threads)
+            } else if state.cooperative.contains(&id) {
+                None
+            } else {
+                super::dot::tile_result_layout(m, n, state.threads)
+            };
+            if let Some(l) = chosen {
+                result = Layout::Blocked(l);
+                state.want[id.index()] = Some(result.clone());
+            }
             state.suggest(kernel, *acc, result.clone());
             if let (true, Layout::Blocked(r)) = (state.register_dot, &result) {
-                let k = kernel.ty(*a).shape[1];
-                if let Some((la, lb)) = super::dot::register_dot_layouts(r, k) {
-                    state.suggest(kernel, *a, Layout::Blocked(la));
+                if let Some((la, lb)) = super::dot::cpu_operand_layouts(r, k, None, state.threads) {
+                    // A computed `a` (attention's probabilities) keeps the layout it is computed
+                    // in when that is spread over the lanes; a loaded one is loaded spread.
+                    if super::dot::loaded(kernel, *a) || la == register_dot_operands(r, k).0 {
+                        state.suggest(kernel, *a, Layout::Blocked(la));
+                    }
                     state.suggest(kernel, *b, Layout::Blocked(lb));
                 }
             }
@@ -382,8 +399,25 @@ fn convert(
     layout: Layout,
 ) -> ValueId {
     let ty = kernel.ty(value).clone();
+    // A value computed from `arange`s and splats alone is computed again in the new layout
+    // rather than moved: moving it through shared memory costs two barriers (the matmul's K
+    // offsets, read along K by both operands, would cost them in every iteration).
+    let moves = local_map(&state.layout(value), &layout, &Projection::Identity).is_none();
+    let mut kind = kernel.insts[value].kind.clone();
+    let recompute = moves && recomputable(kernel, state, value);
+    if recompute {
+        for operand in kind.operands_mut() {
+            if is_tile(kernel, *operand) {
+                *operand = convert(kernel, state, out, span_of, *operand, layout.clone());
+            }
+        }
+    }
     let id = kernel.insts.alloc(Inst {
-        kind: InstKind::ConvertLayout(value),
+        kind: if recompute {
+            kind
+        } else {
+            InstKind::ConvertLayout(value)
+        },
         ty: Some(ty),
     });
     let span = kernel.span(span_of);
@@ -392,8 +426,30 @@ fn convert(
     state.layouts.resize(id.index() + 1, None);
     state.layouts[id.index()] = Some(layout);
     state.free.resize(id.index() + 1, false);
+    state.free[id.index()] = recompute;
     out.push(id);
     id
+}
+
+/// True when `value` is an `arange`, a splat, or elementwise arithmetic whose tile operands are
+/// such values: cheaper to compute again in another layout than to move.
+fn recomputable(kernel: &Kernel, state: &State, value: ValueId) -> bool {
+    if !state.free.get(value.index()).copied().unwrap_or(false) {
+        return false;
+    }
+    let kind = &kernel.insts[value].kind;
+    match kind {
+        InstKind::Arange { .. } | InstKind::Splat(_) => true,
+        InstKind::Unary { .. }
+        | InstKind::Binary { .. }
+        | InstKind::Compare { .. }
+        | InstKind::Cast(_)
+        | InstKind::Select { .. } => kind
+            .operands()
+            .into_iter()
+            .all(|v| !is_tile(kernel, v) || recomputable(kernel, state, v)),
+        _ => false,
+    }
 }
 
 fn forward_region(kernel: &mut Kernel, state: &mut State, region: &mut Region) {
@@ -493,42 +549,14 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
             vec![ptr, offset],
             Some(target),
         )),
-        InstKind::Atomic {
-            ptr,
-            value,
-            cmp,
-            mask,
-            ..
-        } => {
-            let mut ops = vec![ptr, value];
-            ops.extend(cmp.as_mut());
-            ops.extend(mask.as_mut());
-            Some(choose_elementwise(
-                kernel,
-                state,
-                id,
-                out,
-                ops,
-                Some(target),
-            ))
-        }
-        InstKind::Load { ptr, mask, other } => {
-            let mut ops = vec![ptr];
-            if let Some(m) = mask {
-                ops.push(m);
-            }
-            if let Some(o) = other {
-                ops.push(o);
-            }
-            Some(choose_elementwise(
-                kernel,
-                state,
-                id,
-                out,
-                ops,
-                Some(target),
-            ))
-        }
+        access @ (InstKind::Atomic { .. } | InstKind::Load { .. }) => Some(choose_elementwise(
+            kernel,
+            state,
+            id,
+            out,
+            access.operands_mut(),
+            Some(target),
+        )),
         InstKind::Broadcast(x) => {
             let from = kernel.ty(*x).shape.clone();
             let to = kernel.ty(id).shape.clone();
@@ -617,9 +645,12 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
                 *acc = convert(kernel, state, out, id, *acc, target.clone());
             }
             let register = match (state.register_dot, &target) {
-                (true, Layout::Blocked(r)) => {
-                    super::dot::register_dot_layouts(r, kernel.ty(*a).shape[1])
-                }
+                (true, Layout::Blocked(r)) => super::dot::cpu_operand_layouts(
+                    r,
+                    kernel.ty(*a).shape[1],
+                    Some(&state.layout(*a)),
+                    state.threads,
+                ),
                 _ => None,
             };
             if let Some((la, lb)) = register {

@@ -2,6 +2,7 @@
 //! for every tile, layout conversions, and a plan for every instruction that has a choice of how
 //! to run, with the shared memory each needs: `ir::schedule`). `run` lists the passes in order.
 pub mod axis;
+pub mod coop;
 pub mod dot;
 pub mod layouts;
 pub mod shared;
@@ -15,7 +16,9 @@ use crate::ir::{self, Schedule, Stage};
 
 /// Runs the scheduling passes in order: choose the workgroup size, assign layouts (inserting
 /// layout conversions), plan the vector width of loads and stores, plan the work across
-/// invocations and size the shared memory, then (CPU devices) the streams.
+/// invocations and size the scratch, place the staged `dot`s' buffers, keep the accumulators
+/// of cooperative `dot`s in cooperative matrices where the subgroups can hold them, then (CPU
+/// devices) plan the streams.
 pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic> {
     let mut module = module;
     check(&module, "input")?;
@@ -31,7 +34,16 @@ pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic
     // CPU devices compute `dot` in registers (no barriers); GPUs stage it in shared memory.
     let register_dot = target.processor == crate::abi::Processor::Cpu;
     let widest = vectors::widest_vector(target);
-    layouts::assign_layouts(&mut module.kernel, threads, register_dot, widest);
+    let cooperative = dot::coop_plan(&module.kernel, threads, target)
+        .map(|(_, dots)| dots)
+        .unwrap_or_default();
+    layouts::assign_layouts(
+        &mut module.kernel,
+        threads,
+        register_dot,
+        widest,
+        &cooperative,
+    );
     module.kernel.stage = Stage::LaidOut;
     check(&module, "assign_layouts")?;
 
@@ -39,6 +51,14 @@ pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic
     check(&module, "plan_accesses")?;
 
     shared::plan_shared_memory(&mut module.kernel, target)?;
+    check(&module, "plan_shared_memory")?;
+
+    dot::place_staging(&mut module.kernel, target)?;
+    check(&module, "place_staging")?;
+
+    coop::keep_in_matrices(&mut module.kernel, target)?;
+    check(&module, "keep_in_matrices")?;
+
     streams::plan_streams(&mut module.kernel, target);
     module.kernel.stage = Stage::Scheduled;
     check(&module, "plan_streams")?;

@@ -123,7 +123,13 @@ pub fn plan_inst(
                 ConvertPlan::Shared(staged)
             },
         ),
-        InstKind::Dot { .. } => Plan::Dot(super::dot::dot_plan(kernel, layouts, id, cooperative)?),
+        InstKind::Dot { .. } => Plan::Dot(super::dot::dot_plan(
+            kernel,
+            layouts,
+            id,
+            cooperative,
+            one_subgroup,
+        )?),
         // The old values of an atomic travel from each element's primary copy to all its
         // copies; reshapes and permutes move the whole tile.
         InstKind::Atomic { .. } | InstKind::Reshape(_) | InstKind::Permute { .. } => {
@@ -201,7 +207,7 @@ pub fn plan_shared_memory(kernel: &mut Kernel, target: &Target) -> Result<(), Di
 /// E0608: the instruction `id` needs `bytes` of shared memory, more than the target has. The
 /// help names what to shrink for that kind of instruction, and a note the const values of this
 /// specialisation.
-fn too_much_shared_memory(
+pub(super) fn too_much_shared_memory(
     kernel: &Kernel,
     layouts: &[Option<Layout>],
     id: crate::ir::InstId,

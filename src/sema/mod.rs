@@ -189,7 +189,13 @@ pub struct AutotuneConfig {
     /// Const parameter values, typed like the consts.
     pub consts: Vec<(String, Literal)>,
     pub threads: Option<u32>,
+    /// `stages = n`: the buffers each staged `dot` rotates through (overrides `#[stages]`).
+    pub stages: Option<u32>,
 }
+
+/// The values `#[stages(N)]` and an autotune config's `stages` may take: buffers per staged
+/// `dot`.
+pub const STAGES: std::ops::RangeInclusive<i128> = 1..=4;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct KernelParamSig {
@@ -607,9 +613,14 @@ fn check_attr_shape(attr: &ast::Attr, diags: &mut Diagnostics) {
                 diags.push(diags::malformed_threads(attr.span));
             }
         }
+        "stages" => {
+            if attr.args.len() != 1 || !matches!(attr.args[0], ast::AttrArg::Expr(_)) {
+                diags.push(diags::malformed_stages(attr.span));
+            }
+        }
         "autotune" => {}
         other => {
-            let similar = suggest(other, ["grid", "threads", "autotune"].into_iter());
+            let similar = suggest(other, ["grid", "threads", "stages", "autotune"].into_iter());
             diags.push(diags::unknown_attribute(other, attr.name.span, similar));
         }
     }
@@ -691,6 +702,21 @@ fn check_autotune(
                             }
                             continue;
                         }
+                        if field.name == "stages" {
+                            match v {
+                                Val::Known {
+                                    lit: Literal::Int(n),
+                                    ..
+                                } if STAGES.contains(&n) => config.stages = Some(n as u32),
+                                _ => bad(
+                                    diags,
+                                    value.span,
+                                    "`stages` must be a number from 1 to 4".into(),
+                                    help,
+                                ),
+                            }
+                            continue;
+                        }
                         let const_ty = k.params.iter().find_map(|p| match p {
                             ast::KernelParam::Const { name, ty, .. } if name.name == field.name => {
                                 Some(ty.ty)
@@ -702,7 +728,7 @@ fn check_autotune(
                                 diags,
                                 field.span,
                                 format!("`{}` is not a const parameter of the kernel", field.name),
-                                "configs set const parameters and `threads`",
+                                "configs set const parameters, `threads` and `stages`",
                             );
                             continue;
                         };
@@ -860,6 +886,18 @@ pub fn lower(
                         }
                         Val::Error => {}
                         _ => elab.diags.push(diags::invalid_threads(e.span)),
+                    }
+                }
+            }
+            "stages" => {
+                if let Some(ast::AttrArg::Expr(e)) = attr.args.first() {
+                    match elab.expr(e) {
+                        Val::Known {
+                            lit: Literal::Int(n),
+                            ..
+                        } if STAGES.contains(&n) => elab.b.kernel.stages = Some(n as u32),
+                        Val::Error => {}
+                        _ => elab.diags.push(diags::invalid_stages(e.span)),
                     }
                 }
             }

@@ -922,6 +922,49 @@ kernel k(out: *mut f32, n: i32, m: i32, const BLOCK: i32 = 64) {
 }
 
 #[test]
+fn stages_attribute_and_autotune_knob() {
+    let src = r#"
+#[stages(1)]
+#[autotune(key = [n], configs = [{BLOCK = 64, stages = 2}, {BLOCK = 128, threads = 64, stages = 4}])]
+kernel k(out: *mut f32, n: i32, const BLOCK: i32 = 64) {
+    store(out, 1.0);
+}
+"#;
+    let module = lower_src(src, "k", &[]);
+    assert_eq!(module.kernel.stages, Some(1));
+    assert!(crate::ir::print::print(&module).contains(" stages(1)"));
+    let (checked, diags, _) = check_src(src);
+    assert!(diags.is_empty(), "{diags:?}");
+    let tune = checked.kernels[0].autotune.clone().expect("autotune");
+    assert_eq!(tune.configs[0].stages, Some(2));
+    assert_eq!(
+        (tune.configs[1].threads, tune.configs[1].stages),
+        (Some(64), Some(4))
+    );
+    for (bad, code) in [
+        (src.replace("stages(1)", "stages(0)"), "E0508"),
+        (src.replace("stages(1)", "stages(5)"), "E0508"),
+        (src.replace("stages = 4", "stages = 8"), "E0508"),
+        (src.replace("#[stages(1)]", "#[stages]"), "E0214"),
+        (src.replace("#[stages(1)]", "#[stages(1, 2)]"), "E0214"),
+    ] {
+        let (_, diags, _) = check_src(&bad);
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec![code], "{bad}");
+    }
+    // A misspelling is told the attribute it resembles.
+    let (_, diags, _) = check_src(&src.replace("#[stages(1)]", "#[stage(1)]"));
+    assert_eq!(
+        diags.iter().map(|d| d.code).collect::<Vec<_>>(),
+        vec!["E0214"]
+    );
+    assert!(
+        format!("{:?}", diags.iter().next().unwrap()).contains("stages"),
+        "{diags:?}"
+    );
+}
+
+#[test]
 fn use_errors_and_cycles() {
     let (_, diags, _) = check_src("use \"missing.tk\";\nkernel k() { let v = missing::f(1); }");
     let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();

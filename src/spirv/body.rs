@@ -293,8 +293,16 @@ impl Emitter<'_> {
             InstKind::Splat(s) => {
                 let val = self.val(*s)?;
                 let w = val.regs()[0];
-                let n = self.span(nregs as usize).len();
-                self.set(id, Self::with_regs(&val, vec![w; n]));
+                match &layout {
+                    Layout::Cooperative(tiles) => {
+                        let matrices = self.coop_splat(w, tiles)?;
+                        self.set(id, matrices);
+                    }
+                    _ => {
+                        let n = self.span(nregs as usize).len();
+                        self.set(id, Self::with_regs(&val, vec![w; n]));
+                    }
+                }
             }
             InstKind::Broadcast(x) => {
                 let from = &kernel.ty(*x).shape;
@@ -320,6 +328,9 @@ impl Emitter<'_> {
                         })?,
                     Plan::Convert(ConvertPlan::Shared(region)) => {
                         self.convert_through_shared(*value, &layout, *region)?
+                    }
+                    Plan::Convert(ConvertPlan::Cooperative { rows }) => {
+                        self.coop_convert(*value, &layout, *rows)?
                     }
                     other => return Err(super::shared::plan_mismatch(id, other)),
                 };
@@ -444,11 +455,20 @@ impl Emitter<'_> {
             InstKind::Dot { a, b, acc } => {
                 let val = match self.plan(id)? {
                     Plan::Dot(DotPlan::Cooperative) => self.coop_dot(*a, *b, *acc, &layout)?,
+                    Plan::Dot(DotPlan::CooperativeTiles(staging)) => {
+                        let Layout::Cooperative(tiles) = &layout else {
+                            return Err(Diagnostic::internal(
+                                "a dot on cooperative tiles with another layout",
+                            ));
+                        };
+                        self.coop_tiles_dot(id, *a, *b, *acc, tiles, staging)?
+                    }
                     Plan::Dot(DotPlan::Registers) => {
                         self.dot_in_registers(*a, *b, *acc, &layout)?
                     }
+                    Plan::Dot(DotPlan::Broadcast) => self.dot_broadcast(*a, *b, *acc, &layout)?,
                     Plan::Dot(DotPlan::Staged(staging)) => {
-                        self.dot(*a, *b, *acc, &layout, staging)?
+                        self.dot(id, *a, *b, *acc, &layout, staging)?
                     }
                     other => return Err(super::shared::plan_mismatch(id, other)),
                 };
@@ -463,9 +483,13 @@ impl Emitter<'_> {
                 self.set(id, val);
             }
             InstKind::LocalGet(local) => {
-                let ty = match kernel.locals[*local].ty.elem {
-                    Elem::Scalar(s) => self.cx.compute_ty(s),
-                    Elem::Ptr { .. } => self.idx_ty(),
+                let ty = match (
+                    self.register_matrix_type(&layout)?,
+                    kernel.locals[*local].ty.elem,
+                ) {
+                    (Some(matrix), _) => matrix,
+                    (None, Elem::Scalar(s)) => self.cx.compute_ty(s),
+                    (None, Elem::Ptr { .. }) => self.idx_ty(),
                 };
                 let vars = self.local_vars[local.index()].clone();
                 let mut regs = Vec::new();

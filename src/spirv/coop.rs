@@ -1,20 +1,42 @@
 //! `dot` on cooperative matrices (`SPV_KHR_cooperative_matrix`), for the `dot`s the schedule
-//! lists in `ir::layout::CoopPlan`:
+//! lists in its `CoopPlan`.
 //!
-//! 1. every invocation writes its registers of `a` and `b` as f16 (exact: they were converted
-//!    from f16) into the workgroup array `tk_coop_h` (`a` row-major `[M, K]`, then `b` row-major
-//!    `[K, N]`) and of the accumulator as f32 into `tk_coop_f` (`[M, N]`); barrier;
+//! A `dot` planned `CooperativeTiles` keeps its accumulator and result in matrices
+//! (`ir::layout::Cooperative`: each subgroup holds a block of whole matrices, registers that are
+//! matrix ids, carried across a loop by the local that holds the accumulator):
+//!
+//! 1. this execution's buffer of the staging array `tk_coop_v` (f16 four-vectors; a barrier
+//!    first when the `dot` has one buffer) takes `a` and `b` row-major as f16 (exact: they were
+//!    converted from f16), four halves per store where the layout gives four consecutive ones;
+//!    barrier;
+//! 2. for each K step the subgroup loads the fragments of `a` for its rows of matrices and of
+//!    `b` for its columns, once each, and multiplies every pair into its matrices.
+//!
+//! Values enter or leave the matrices only through a conversion (`coop_convert`): through the
+//! f32 array `tk_coop_f`, a chunk of rows at a time, each subgroup storing (or loading) its
+//! matrices and each invocation reading (or writing) its registers, barriers around.
+//!
+//! A `dot` planned `Cooperative` (the subgroups cannot each hold whole matrices) runs whole:
+//!
+//! 1. every invocation writes its registers of `a` and `b` as f16 into `tk_coop_h` (`a`
+//!    row-major `[M, K]`, then `b` row-major `[K, N]`) and of the accumulator as f32 into
+//!    `tk_coop_f` (`[M, N]`); barrier;
 //! 2. each subgroup takes the `m×n` result tiles `SubgroupId, SubgroupId + NumSubgroups, …`: it
 //!    loads the tile of the accumulator, multiplies-adds the `m×k` and `k×n` tiles along K
 //!    (`OpCooperativeMatrixMulAddKHR`) and stores the tile back; barrier;
 //! 3. every invocation reads its result registers from `tk_coop_f`; barrier.
 //!
-//! The tiles' loop bounds depend on the subgroup only, so every cooperative operation runs in
-//! subgroup-uniform control flow, as the extension requires.
+//! Every cooperative operation runs in control flow uniform within its subgroup, as the
+//! extension requires: the subgroup's matrices depend on `SubgroupId` only, and a conversion's
+//! branch on which chunk holds a matrix is the same for the whole subgroup. The module uses the
+//! Vulkan memory model: workgroup accesses are `NonPrivatePointer` and barriers make them
+//! available and visible.
 use super::ctx::{ice, R};
 use super::{Emitter, Val};
 use crate::base::{Diagnostic, ScalarType};
-use crate::ir::{Layout, ValueId};
+use crate::ir::layout::Cooperative;
+use crate::ir::schedule::CoopStaging;
+use crate::ir::{InstId, Layout, ValueId};
 use rspirv::dr::Operand;
 use spirv::{BuiltIn, Capability, Decoration, Op, StorageClass, Word};
 
@@ -25,10 +47,14 @@ const USE_ACC: u32 = 2;
 /// `RowMajorKHR`.
 const ROW_MAJOR: u32 = 0;
 
-/// The module-level state of the cooperative path: the two arrays and the subgroup builtins.
+/// The module-level state of the cooperative path: the arrays and the subgroup builtins.
 pub(crate) struct Coop {
-    halves: Word,
+    /// f16 elements (`dot`s planned `Cooperative`), when any.
+    halves: Option<Word>,
+    /// f32 elements: accumulators staged, results read back, conversions.
     floats: Word,
+    /// f16 four-vectors: the operands of `CooperativeTiles` `dot`s, when any.
+    vectors: Option<Word>,
     pub(crate) subgroup_id: Word,
     pub(crate) num_subgroups: Word,
 }
@@ -57,8 +83,10 @@ impl Emitter<'_> {
             e.cx.b.name(var, name);
             var
         };
-        let halves = array(self, f16, plan.halves, "tk_coop_h");
+        let halves = (plan.halves > 0).then(|| array(self, f16, plan.halves, "tk_coop_h"));
         let floats = array(self, f32, plan.floats, "tk_coop_f");
+        let f16x4 = self.cx.vector(f16, 4);
+        let vectors = (plan.vectors > 0).then(|| array(self, f16x4, plan.vectors, "tk_coop_v"));
         let u32_ty = self.cx.u32();
         let input = self.cx.pointer(StorageClass::Input, u32_ty);
         let builtin = |e: &mut Self, which: BuiltIn| {
@@ -72,6 +100,7 @@ impl Emitter<'_> {
         self.coop = Some(Coop {
             halves,
             floats,
+            vectors,
             subgroup_id,
             num_subgroups,
         });
@@ -86,14 +115,16 @@ impl Emitter<'_> {
         acc: ValueId,
         dst: &Layout,
     ) -> R<Val> {
-        let plan = self
-            .schedule
-            .coop
-            .clone()
-            .ok_or_else(|| Diagnostic::internal("a cooperative dot without a plan"))?;
+        let plan = self.coop_arrays()?;
         let (halves, floats, subgroup_id, num_subgroups) = match &self.coop {
-            Some(c) => (c.halves, c.floats, c.subgroup_id, c.num_subgroups),
-            None => return Err(Diagnostic::internal("cooperative arrays not declared")),
+            Some(Coop {
+                halves: Some(halves),
+                floats,
+                subgroup_id,
+                num_subgroups,
+                ..
+            }) => (*halves, *floats, *subgroup_id, *num_subgroups),
+            _ => return Err(Diagnostic::internal("cooperative arrays not declared")),
         };
         let (sa, sb) = (
             self.kernel.ty(a).shape.clone(),
@@ -180,6 +211,372 @@ impl Emitter<'_> {
         Ok(Val::Regs(out))
     }
 
+    /// The schedule's cooperative arrays (and matrix shape).
+    fn coop_arrays(&self) -> R<crate::ir::schedule::CoopPlan> {
+        self.schedule
+            .coop
+            .clone()
+            .ok_or_else(|| Diagnostic::internal("a cooperative dot without a plan"))
+    }
+
+    /// The staging array of f16 four-vectors.
+    fn staging_array(&self) -> R<Word> {
+        self.coop
+            .as_ref()
+            .and_then(|c| c.vectors)
+            .ok_or_else(|| Diagnostic::internal("the cooperative staging array is missing"))
+    }
+
+    /// A cooperative matrix type of the schedule's shape for `usage` (`USE_A`: m×k f16,
+    /// `USE_B`: k×n f16, `USE_ACC`: m×n f32), subgroup scope.
+    pub(crate) fn matrix_type(&mut self, usage: u32) -> R<Word> {
+        let plan = self.coop_arrays()?;
+        let (elem, rows, cols) = match usage {
+            USE_A => (self.cx.compute_ty(ScalarType::F16), plan.m, plan.k),
+            USE_B => (self.cx.compute_ty(ScalarType::F16), plan.k, plan.n),
+            _ => (self.cx.f32(), plan.m, plan.n),
+        };
+        let scope = self.cx.const_u32(spirv::Scope::Subgroup as u32);
+        let (r, c, us) = (
+            self.cx.const_u32(rows),
+            self.cx.const_u32(cols),
+            self.cx.const_u32(usage),
+        );
+        Ok(self.cx.b.type_cooperative_matrix_khr(elem, scope, r, c, us))
+    }
+
+    /// The type of one register of a value in `layout`: an accumulator matrix for a cooperative
+    /// layout, else `None` (the element type).
+    pub(crate) fn register_matrix_type(&mut self, layout: &Layout) -> R<Option<Word>> {
+        match layout {
+            Layout::Cooperative(_) => Ok(Some(self.matrix_type(USE_ACC)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A splat of the f32 `scalar` in cooperative matrices: one matrix of it, in every register.
+    pub(crate) fn coop_splat(&mut self, scalar: Word, layout: &Cooperative) -> R<Val> {
+        let ty = self.matrix_type(USE_ACC)?;
+        let m = self.cx.op(Op::CompositeConstruct, ty, &[scalar])?;
+        Ok(Val::Regs(vec![
+            m;
+            layout.tiles().iter().product::<u32>()
+                as usize
+        ]))
+    }
+
+    /// The first row and column (u32) of this subgroup's matrix `r` of `layout`
+    /// (`ir::layout::Cooperative`).
+    fn matrix_origin(&mut self, layout: &Cooperative, r: u32) -> R<(Word, Word)> {
+        let u = self.cx.u32();
+        let subgroup_id = self
+            .coop
+            .as_ref()
+            .ok_or_else(|| Diagnostic::internal("cooperative arrays not declared"))?
+            .subgroup_id;
+        let s = self.cx.load(u, subgroup_id)?;
+        let [rows, cols] = layout.tiles();
+        let across = self.cx.const_u32(layout.subgroups[1]);
+        let row = self.cx.op(Op::UDiv, u, &[s, across])?;
+        let col = self.cx.op(Op::UMod, u, &[s, across])?;
+        let (i, j) = (r / cols, r % cols);
+        // (row * rows + i) * tile_m and (col * cols + j) * tile_n.
+        let row = self.scaled(row, rows * layout.tile[0])?;
+        let i = self.cx.const_u32(i * layout.tile[0]);
+        let row = self.cx.op(Op::IAdd, u, &[row, i])?;
+        let col = self.scaled(col, cols * layout.tile[1])?;
+        let j = self.cx.const_u32(j * layout.tile[1]);
+        let col = self.cx.op(Op::IAdd, u, &[col, j])?;
+        Ok((row, col))
+    }
+
+    /// `ConvertLayout` into or out of cooperative matrices (`ConvertPlan::Cooperative`) through
+    /// the f32 array, `rows` rows of the tile at a time (row-major `[rows, N]`). For each chunk:
+    /// a barrier (the array's previous readers are done), the chunk's elements written (by each
+    /// subgroup storing its matrices that lie in it, or by the primary copies of the registers
+    /// that do), a barrier, and the chunk read back (the registers in it, or the matrices).
+    /// Which chunk holds a register is known when compiling (the chunks are whole repetitions of
+    /// the blocked layout's pattern); a matrix's depends on the subgroup, so its store or load
+    /// sits in a branch that is uniform within the subgroup.
+    pub(crate) fn coop_convert(&mut self, value: ValueId, to: &Layout, rows: u32) -> R<Val> {
+        let floats = self
+            .coop
+            .as_ref()
+            .ok_or_else(|| Diagnostic::internal("cooperative arrays not declared"))?
+            .floats;
+        let from = self.layout(value);
+        let shape = self.kernel.ty(value).shape.clone();
+        let (m, n) = (shape[0], shape[1]);
+        let (tiles, blocked, into) = match (&from, to) {
+            (Layout::Cooperative(t), Layout::Blocked(b)) => (t.clone(), b.clone(), false),
+            (Layout::Blocked(b), Layout::Cooperative(t)) => (t.clone(), b.clone(), true),
+            _ => {
+                return Err(Diagnostic::internal(
+                    "a cooperative conversion between other layouts",
+                ))
+            }
+        };
+        if rows == 0 || m % rows != 0 {
+            return Err(Diagnostic::internal(
+                "conversion chunks that do not divide M",
+            ));
+        }
+        let chunks = m / rows;
+        let u = self.cx.u32();
+        let f32 = self.cx.f32();
+        let bool_ty = self.cx.bool_ty();
+        let blocked_layout = Layout::Blocked(blocked.clone());
+        let matrices = tiles.tiles().iter().product::<u32>();
+        // The chunk holding each register of the blocked side (its row's pattern repetition).
+        let chunk_of = |r: u32| {
+            let r0 = blocked_layout.register_indices(r)[0];
+            (blocked.register_base(0, r0) % m) / rows
+        };
+        // Per matrix: its first row and column, and the chunk it lies in (u32 values).
+        let mut corners = Vec::with_capacity(matrices as usize);
+        for r in 0..matrices {
+            let (row, col) = self.matrix_origin(&tiles, r)?;
+            let rc = self.cx.const_u32(rows);
+            let chunk = self.cx.op(Op::UDiv, u, &[row, rc])?;
+            let within = self.cx.op(Op::UMod, u, &[row, rc])?;
+            let at = self.scaled(within, n)?;
+            let at = self.cx.op(Op::IAdd, u, &[at, col])?;
+            corners.push((chunk, at));
+        }
+        let in_chunk = |e: &mut Self, chunk: Word, c: u32| -> R<Word> {
+            let cc = e.cx.const_u32(c);
+            e.cx.op(Op::IEqual, bool_ty, &[chunk, cc])
+        };
+        let layout_word = self.cx.const_u32(ROW_MAJOR);
+        let stride = self.cx.const_u32(n);
+        let access = self.cx.workgroup_access();
+        let chunk_shape = [rows, n];
+        let regs = self.regs(value)?;
+        if !into {
+            let mut out = vec![0; to.regs() as usize];
+            for c in 0..chunks {
+                self.barrier()?;
+                for (r, &(chunk, at)) in corners.iter().enumerate() {
+                    let matrix = regs[r];
+                    let store = |e: &mut Self| -> R<()> {
+                        let ptr = e.array_element(floats, f32, at)?;
+                        e.cx.b
+                            .cooperative_matrix_store_khr(
+                                ptr,
+                                matrix,
+                                layout_word,
+                                Some(stride),
+                                access,
+                                [],
+                            )
+                            .map_err(ice)
+                    };
+                    if chunks == 1 {
+                        store(self)?;
+                    } else {
+                        let cond = in_chunk(self, chunk, c)?;
+                        self.guarded(cond, &mut { store })?;
+                    }
+                }
+                self.barrier()?;
+                for (r, slot) in out.iter_mut().enumerate() {
+                    if chunk_of(r as u32) != c {
+                        continue;
+                    }
+                    let mut coords = self.coords(to, r as u32)?;
+                    let first = self.cx.const_i32((c * rows) as i32);
+                    let i32_ty = self.cx.i32();
+                    coords[0] = self.cx.op(Op::ISub, i32_ty, &[coords[0], first])?;
+                    let at = self.linear_index(&coords, &chunk_shape)?;
+                    let ptr = self.array_element(floats, f32, at)?;
+                    *slot = self.cx.workgroup_load(f32, ptr)?;
+                }
+            }
+            return Ok(Val::Regs(out));
+        }
+        let ty = self.matrix_type(USE_ACC)?;
+        // With several chunks each matrix is loaded in a branch: a variable carries it out.
+        let vars: Vec<Word> = (0..matrices).map(|_| self.cx.function_var(ty)).collect();
+        let mut loaded = vec![0; matrices as usize];
+        for c in 0..chunks {
+            self.barrier()?;
+            let mut writes = Vec::new();
+            for (r, &x) in regs.iter().enumerate() {
+                if chunk_of(r as u32) != c {
+                    continue;
+                }
+                let mut coords = self.coords(&blocked_layout, r as u32)?;
+                let first = self.cx.const_i32((c * rows) as i32);
+                let i32_ty = self.cx.i32();
+                coords[0] = self.cx.op(Op::ISub, i32_ty, &[coords[0], first])?;
+                let at = self.linear_index(&coords, &chunk_shape)?;
+                writes.push((self.array_element(floats, f32, at)?, x));
+            }
+            self.store_primary(&blocked_layout, &writes)?;
+            self.barrier()?;
+            for (r, &(chunk, at)) in corners.iter().enumerate() {
+                if chunks == 1 {
+                    loaded[r] = self.coop_load(ty, floats, f32, at, n)?;
+                    continue;
+                }
+                let var = vars[r];
+                let cond = in_chunk(self, chunk, c)?;
+                self.guarded(cond, &mut |e: &mut Self| {
+                    let matrix = e.coop_load(ty, floats, f32, at, n)?;
+                    e.cx.store(var, matrix)
+                })?;
+            }
+        }
+        if chunks > 1 {
+            for (slot, &var) in loaded.iter_mut().zip(&vars) {
+                *slot = self.cx.load(ty, var)?;
+            }
+        }
+        Ok(Val::Regs(loaded))
+    }
+
+    /// Writes the 2-d tile `value` as f16 into the staging array of four-vectors at halves
+    /// `base + row * row_stride + col` (u32 `base`): four registers consecutive along the row
+    /// (the layout's blocks along it come in fours) as one four-vector, else one component at a
+    /// time. Only primary copies write.
+    fn stage_halves(&mut self, value: ValueId, base: Word, row_stride: u32) -> R<()> {
+        let vectors = self.staging_array()?;
+        let layout = self.layout(value);
+        let regs = self.regs(value)?;
+        let per_dim = layout.regs_per_dim();
+        let grouped = layout.base().is_some_and(|b| b.size_per_thread[1] % 4 == 0);
+        let u = self.cx.u32();
+        let f16 = self.cx.compute_ty(ScalarType::F16);
+        let f16x4 = self.cx.vector(f16, 4);
+        let stride = self.cx.const_u32(row_stride);
+        let two = self.cx.const_u32(2);
+        let three = self.cx.const_u32(3);
+        let mut writes: Vec<(Word, Option<Word>, Word)> = Vec::new();
+        for r in 0..regs.len() as u32 {
+            let idx = layout.register_indices(r);
+            if grouped && idx[1] % 4 != 0 {
+                continue;
+            }
+            let coords = self.coords(&layout, r)?;
+            let row = self.cx.op(Op::Bitcast, u, &[coords[0]])?;
+            let col = self.cx.op(Op::Bitcast, u, &[coords[1]])?;
+            let at = self.cx.op(Op::IMul, u, &[row, stride])?;
+            let at = self.cx.op(Op::IAdd, u, &[at, col])?;
+            let at = self.cx.op(Op::IAdd, u, &[at, base])?;
+            let quad = self.cx.op(Op::ShiftRightLogical, u, &[at, two])?;
+            if grouped {
+                let mut halves = Vec::with_capacity(4);
+                for c in 0..4 {
+                    let x = regs[(idx[0] * per_dim[1] + idx[1] + c) as usize];
+                    halves.push(self.cx.op(Op::FConvert, f16, &[x])?);
+                }
+                let v = self.cx.op(Op::CompositeConstruct, f16x4, &halves)?;
+                writes.push((quad, None, v));
+            } else {
+                let lane = self.cx.op(Op::BitwiseAnd, u, &[at, three])?;
+                let x = self.cx.op(Op::FConvert, f16, &[regs[r as usize]])?;
+                writes.push((quad, Some(lane), x));
+            }
+        }
+        let mut stores = Vec::with_capacity(writes.len());
+        for (quad, lane, x) in writes {
+            let ptr = match lane {
+                None => {
+                    let p = self.cx.pointer(StorageClass::Workgroup, f16x4);
+                    self.cx.access_chain(p, vectors, &[quad])?
+                }
+                Some(lane) => {
+                    let p = self.cx.pointer(StorageClass::Workgroup, f16);
+                    self.cx.access_chain(p, vectors, &[quad, lane])?
+                }
+            };
+            stores.push((ptr, x));
+        }
+        self.store_primary(&layout, &stores)
+    }
+
+    /// `dot(a, b, acc)` planned `CooperativeTiles`: the accumulator and the result are this
+    /// subgroup's matrices (`dst`). This execution's buffer of the staging array (a barrier
+    /// first with one buffer) takes `a` and `b` as f16, a barrier, then for each K step the
+    /// subgroup loads the fragments of `a` for its rows of matrices and of `b` for its columns
+    /// once each and multiplies every pair into its matrices. Nothing goes back to memory.
+    pub(crate) fn coop_tiles_dot(
+        &mut self,
+        id: InstId,
+        a: ValueId,
+        b: ValueId,
+        acc: ValueId,
+        dst: &Cooperative,
+        staging: &CoopStaging,
+    ) -> R<Val> {
+        let plan = self.coop_arrays()?;
+        let vectors = self.staging_array()?;
+        let (m, k) = (self.kernel.ty(a).shape[0], self.kernel.ty(a).shape[1]);
+        let (sa, sb) = (staging.a_row_stride, staging.b_row_stride);
+        let accs = self.regs(acc)?;
+        let [rows, cols] = dst.tiles();
+        if accs.len() != (rows * cols) as usize || k % plan.k != 0 || sa % 4 != 0 || sb % 4 != 0 {
+            return Err(Diagnostic::internal(
+                "a cooperative dot whose tiles do not fit its plan",
+            ));
+        }
+        let u = self.cx.u32();
+        if staging.stages <= 1 {
+            self.barrier()?;
+        }
+        let a_base = self.buffer_start(
+            id,
+            staging.stages,
+            staging.region.offset / 2,
+            staging.buffer_halves(m, k),
+        )?;
+        let b_offset = self.cx.const_u32(m * sa);
+        let b_base = self.cx.op(Op::IAdd, u, &[a_base, b_offset])?;
+        self.stage_halves(a, a_base, sa)?;
+        self.stage_halves(b, b_base, sb)?;
+        self.barrier()?;
+
+        let ty_a = self.matrix_type(USE_A)?;
+        let ty_b = self.matrix_type(USE_B)?;
+        let ty_c = self.matrix_type(USE_ACC)?;
+        let f16 = self.cx.compute_ty(ScalarType::F16);
+        let f16x4 = self.cx.vector(f16, 4);
+        // Where this subgroup's first matrix starts: its first row of `a`, its first column of
+        // `b` (halves from the buffers' starts).
+        let (row, col) = self.matrix_origin(dst, 0)?;
+        let a_rows = self.scaled(row, sa)?;
+        let a_rows = self.cx.op(Op::IAdd, u, &[a_rows, a_base])?;
+        let first_col = self.cx.op(Op::IAdd, u, &[col, b_base])?;
+        let two = self.cx.const_u32(2);
+        let quad = |e: &mut Self, halves: Word| e.cx.op(Op::ShiftRightLogical, u, &[halves, two]);
+        let mut out = accs;
+        for kk in 0..k / plan.k {
+            let mut a_frags = Vec::with_capacity(rows as usize);
+            for i in 0..rows {
+                let off = self.cx.const_u32(i * plan.m * sa + kk * plan.k);
+                let at = self.cx.op(Op::IAdd, u, &[a_rows, off])?;
+                let at = quad(self, at)?;
+                a_frags.push(self.coop_load(ty_a, vectors, f16x4, at, sa / 4)?);
+            }
+            let mut b_frags = Vec::with_capacity(cols as usize);
+            for j in 0..cols {
+                let off = self.cx.const_u32(kk * plan.k * sb + j * plan.n);
+                let at = self.cx.op(Op::IAdd, u, &[first_col, off])?;
+                let at = quad(self, at)?;
+                b_frags.push(self.coop_load(ty_b, vectors, f16x4, at, sb / 4)?);
+            }
+            for (r, c) in out.iter_mut().enumerate() {
+                let (i, j) = (r / cols as usize, r % cols as usize);
+                *c = self
+                    .cx
+                    .b
+                    .cooperative_matrix_mul_add_khr(ty_c, None, a_frags[i], b_frags[j], *c, None)
+                    .map_err(ice)?;
+            }
+        }
+        Ok(Val::Regs(out))
+    }
+
     /// `x * factor` (u32).
     fn scaled(&mut self, x: Word, factor: u32) -> R<Word> {
         let u = self.cx.u32();
@@ -224,19 +621,8 @@ impl Emitter<'_> {
             } else {
                 self.cx.op(Op::FConvert, elem, &[x])?
             };
-            writes.push((at, x));
+            writes.push((self.array_element(var, elem, at)?, x));
         }
-        let primary = self.thread_primary(&layout)?;
-        let mut write_all = |e: &mut Self| -> R<()> {
-            for &(at, x) in &writes {
-                let ptr = e.array_element(var, elem, at)?;
-                e.cx.workgroup_store(ptr, x)?;
-            }
-            Ok(())
-        };
-        match primary {
-            None => write_all(self),
-            Some(p) => self.guarded(p, &mut write_all),
-        }
+        self.store_primary(&layout, &writes)
     }
 }

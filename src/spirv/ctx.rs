@@ -353,13 +353,23 @@ impl Ctx {
     }
     /// A Function-storage variable of `pointee` type (hoisted to the entry block).
     pub fn function_var(&mut self, pointee: Word) -> Word {
+        self.hoisted_var(pointee, None)
+    }
+    /// A Function-storage variable of `pointee` type starting at the constant `init` (hoisted
+    /// to the entry block, so it starts there once per invocation whatever loop uses it).
+    pub fn function_var_initialized(&mut self, pointee: Word, init: Word) -> Word {
+        self.hoisted_var(pointee, Some(init))
+    }
+    fn hoisted_var(&mut self, pointee: Word, init: Option<Word>) -> Word {
         let ptr = self.pointer(StorageClass::Function, pointee);
         let id = self.b.id();
+        let mut operands = vec![Operand::StorageClass(StorageClass::Function)];
+        operands.extend(init.map(Operand::IdRef));
         self.function_vars.push(Instruction::new(
             Op::Variable,
             Some(ptr),
             Some(id),
-            vec![Operand::StorageClass(StorageClass::Function)],
+            operands,
         ));
         id
     }

@@ -707,8 +707,14 @@ fn scratch_regions_away_from_the_start_run() {
             scratch.offset += shift;
             regions += 1;
         }
+        // The staged `dot`'s buffers, in the dot array.
+        if let crate::ir::Plan::Dot(crate::ir::schedule::DotPlan::Staged(s)) = plan {
+            s.region.offset += shift;
+            regions += 1;
+        }
     }
     schedule.shared_bytes += shift;
+    schedule.dot_bytes += shift;
     assert!(regions >= 4, "{}", crate::ir::print::print(&module));
     assert_eq!(crate::ir::verify::verify(&moved), Ok(()));
     let options = EmitOptions {

@@ -191,6 +191,11 @@ pub(crate) struct Emitter<'a> {
     subgroup_ids: Option<(Word, Word)>,
     /// The cooperative-matrix arrays and builtins, declared when the schedule has a `CoopPlan`.
     coop: Option<coop::Coop>,
+    /// The dot array (`tk_dot`), declared when the schedule stages `dot`s.
+    dot_array: Option<Word>,
+    /// Per staged `dot` (instruction index) with several buffers: the Function variable
+    /// counting which buffer its next execution uses.
+    dot_counters: HashMap<usize, Word>,
     shared_var: Option<Word>,
     main: Word,
     /// Pointer indices are i64 when some offset is 64-bit.
@@ -278,6 +283,8 @@ impl<'a> Emitter<'a> {
             builtin_lane: None,
             subgroup_ids: None,
             coop: None,
+            dot_array: None,
+            dot_counters: HashMap::new(),
             shared_var: None,
             main: 0,
             idx64,
@@ -487,6 +494,7 @@ impl<'a> Emitter<'a> {
             self.cx.b.name(var, "tk_scratch");
             self.shared_var = Some(var);
         }
+        self.declare_dot_array()?;
         self.declare_coop()?;
         self.declare_subgroup_ids()
     }
@@ -724,9 +732,10 @@ impl<'a> Emitter<'a> {
                 .get(id.index())
                 .cloned()
                 .unwrap_or(Layout::Uniform);
-            let ty = match local.ty.elem {
-                Elem::Scalar(s) => self.cx.compute_ty(s),
-                Elem::Ptr { .. } => self.idx_ty(),
+            let ty = match (self.register_matrix_type(&layout)?, local.ty.elem) {
+                (Some(matrix), _) => matrix,
+                (None, Elem::Scalar(s)) => self.cx.compute_ty(s),
+                (None, Elem::Ptr { .. }) => self.idx_ty(),
             };
             let vars = (0..layout.regs())
                 .map(|_| self.cx.function_var(ty))

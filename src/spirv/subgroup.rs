@@ -409,6 +409,12 @@ impl Emitter<'_> {
         self.cx.op(Op::Select, t, &[any, nan_value, r])
     }
 
+    /// `x` of lane `lane` (the same for every invocation) of the subgroup.
+    pub(crate) fn from_lane(&mut self, ty: ScalarType, x: Word, lane: u32) -> R<Word> {
+        let lane = self.cx.const_u32(lane);
+        self.shuffle(ty, x, Partner::Lane(lane))
+    }
+
     /// `x` of the partner invocation in the subgroup.
     fn shuffle(&mut self, ty: ScalarType, x: Word, partner: Partner) -> R<Word> {
         self.cx.capability(Capability::GroupNonUniformShuffle);

@@ -7,7 +7,8 @@
 //! safety flag; later runs reuse it.
 //!
 //! A config sets const parameters and scheduling knobs (`space::KNOBS`: `threads`, the workgroup
-//! size, overriding the kernel's `#[threads]`).
+//! size, overriding the kernel's `#[threads]`; `stages`, the buffers each staged `dot` rotates
+//! through, overriding `#[stages]`).
 //!
 //! Reporting progress is the caller's business (callbacks); this module never prints.
 mod check;

@@ -31,12 +31,20 @@ pub struct Knob {
 }
 
 /// Every knob, in the order configs list them.
-pub static KNOBS: &[Knob] = &[Knob {
-    name: "threads",
-    candidates: thread_candidates,
-    apply: |kernel, threads| kernel.threads = Some(threads),
-    chosen: |kernel| kernel.schedule.as_ref().map(|s| s.threads),
-}];
+pub static KNOBS: &[Knob] = &[
+    Knob {
+        name: "threads",
+        candidates: thread_candidates,
+        apply: |kernel, threads| kernel.threads = Some(threads),
+        chosen: |kernel| kernel.schedule.as_ref().map(|s| s.threads),
+    },
+    Knob {
+        name: "stages",
+        candidates: stage_candidates,
+        apply: |kernel, stages| kernel.stages = Some(stages),
+        chosen: chosen_stages,
+    },
+];
 
 /// The knob called `name`.
 pub fn knob(name: &str) -> Option<&'static Knob> {
@@ -65,12 +73,47 @@ pub fn thread_candidates(kernel: &ir::Kernel, target: &Target) -> Vec<u32> {
         .collect()
 }
 
+/// Buffers per staged `dot` worth trying: one or two (double buffering) where a GPU stages a
+/// `dot` in shared memory; none (the knob is left out) for kernels without `dot` and on CPU
+/// devices, which keep `dot` in registers.
+pub fn stage_candidates(kernel: &ir::Kernel, target: &Target) -> Vec<u32> {
+    let has_dot = kernel
+        .insts
+        .iter()
+        .any(|(_, inst)| matches!(inst.kind, InstKind::Dot { .. }));
+    if has_dot && target.processor != Processor::Cpu {
+        vec![1, 2]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The buffers the staged `dot`s of a Scheduled kernel rotate through (the most of any).
+fn chosen_stages(kernel: &ir::Kernel) -> Option<u32> {
+    let schedule = kernel.schedule.as_ref()?;
+    schedule
+        .plans
+        .iter()
+        .filter_map(|plan| match plan {
+            Some(ir::schedule::Plan::Dot(ir::schedule::DotPlan::Staged(s))) => Some(s.stages),
+            Some(ir::schedule::Plan::Dot(ir::schedule::DotPlan::CooperativeTiles(s))) => {
+                Some(s.stages)
+            }
+            _ => None,
+        })
+        .max()
+}
+
 /// Every combination of knob values for `kernel` on `target` (the product of the knobs'
 /// candidates), each in `KNOBS` order.
 pub fn knob_settings(kernel: &ir::Kernel, target: &Target) -> Vec<Vec<(String, u32)>> {
     let mut settings: Vec<Vec<(String, u32)>> = vec![Vec::new()];
     for knob in KNOBS {
         let values = (knob.candidates)(kernel, target);
+        if values.is_empty() {
+            // Nothing to choose: the scheduler's default stands.
+            continue;
+        }
         settings = settings
             .into_iter()
             .flat_map(|setting| {

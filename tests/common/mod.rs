@@ -277,3 +277,38 @@ kernel mm(a: *{elem}, b: *{elem}, out: *mut f32, const M: i32, const N: i32, con
 "#
     )
 }
+
+/// Attention forward in f64: `zh` heads of `ctx` positions and `d` dims (row-major
+/// `[zh, ctx, d]`), softmax of `q kᵀ · scale` over the keys, times `v`.
+pub fn attention_ref(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    zh: usize,
+    ctx: usize,
+    d: usize,
+    scale: f32,
+) -> Vec<f32> {
+    let mut out = vec![0.0; zh * ctx * d];
+    for h in 0..zh {
+        let base = h * ctx * d;
+        for i in 0..ctx {
+            let s: Vec<f64> = (0..ctx)
+                .map(|j| {
+                    (0..d)
+                        .map(|t| q[base + i * d + t] as f64 * k[base + j * d + t] as f64)
+                        .sum::<f64>()
+                        * scale as f64
+                })
+                .collect();
+            let mx = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = s.iter().map(|x| (x - mx).exp()).collect();
+            let total: f64 = e.iter().sum();
+            for t in 0..d {
+                let o: f64 = (0..ctx).map(|j| e[j] * v[base + j * d + t] as f64).sum();
+                out[base + i * d + t] = (o / total) as f32;
+            }
+        }
+    }
+    out
+}

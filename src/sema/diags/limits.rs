@@ -68,6 +68,13 @@ pub fn invalid_threads(span: Span) -> Diagnostic {
     .with_help("write e.g. `#[threads(128)]`")
 }
 
+/// E0508: a `#[stages]` value that is not a number of buffers from 1 to 4.
+pub fn invalid_stages(span: Span) -> Diagnostic {
+    Diagnostic::error("E0508", "`#[stages]` must be a number from 1 to 4")
+        .with_label(span, "invalid number of stages")
+        .with_help("write e.g. `#[stages(2)]`: two buffers per staged `dot` (double buffering)")
+}
+
 /// E0601: a builtin of the language that the IR cannot express yet.
 pub fn not_supported_yet(name: &str, signature: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0601", format!("`{name}` is not supported yet"))

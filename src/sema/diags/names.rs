@@ -223,13 +223,20 @@ pub fn malformed_threads(span: Span) -> Diagnostic {
         .with_help("write e.g. `#[threads(128)]`")
 }
 
+/// E0214: `#[stages]` without exactly one argument.
+pub fn malformed_stages(span: Span) -> Diagnostic {
+    Diagnostic::error("E0214", "`#[stages]` takes one number")
+        .with_label(span, "malformed attribute")
+        .with_help("write e.g. `#[stages(2)]`")
+}
+
 /// E0214: an attribute kernels do not have.
 pub fn unknown_attribute(name: &str, span: Span, similar: Option<String>) -> Diagnostic {
     Diagnostic::error("E0214", format!("unknown attribute `{name}`"))
         .with_label(span, "not a kernel attribute")
         .with_help(did_you_mean(
             similar,
-            "the kernel attributes are `grid`, `threads` and `autotune`",
+            "the kernel attributes are `grid`, `threads`, `stages` and `autotune`",
         ))
 }
 
