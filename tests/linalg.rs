@@ -264,7 +264,7 @@ fn shape_ops_match_numpy() {
 /// shapes no tile divides, with one and two buffers, against a reference.
 #[test]
 fn gpu_staged_dot_runs_on_the_device() {
-    use tk::driver::{self, DiskLoader};
+    use tk::driver::{self, BuildOptions, Source};
     use tk::ir::schedule::DotPlan;
     let device = device();
     let mut target = device.target();
@@ -273,9 +273,8 @@ fn gpu_staged_dot_runs_on_the_device() {
         env!("CARGO_MANIFEST_DIR"),
         "/benches/kernels/matmul_autotune.tk"
     );
-    let source = std::fs::read_to_string(path).unwrap();
-    let program = driver::check_source(path, &source, &DiskLoader);
-    assert!(!program.has_errors());
+    let text = std::fs::read_to_string(path).unwrap();
+    let source = Source::new(path, &text);
     let mut failures = Vec::new();
     // (BLOCK_M, BLOCK_N, BLOCK_K, threads, stages, four-vector reads)
     for (bm, bn, bk, threads, stages, vector) in [
@@ -285,14 +284,15 @@ fn gpu_staged_dot_runs_on_the_device() {
         (32, 32, 8, 128, 2, 1),
     ] {
         let consts = [
-            ("BLOCK_M".to_string(), Literal::Int(bm)),
-            ("BLOCK_N".to_string(), Literal::Int(bn)),
-            ("BLOCK_K".to_string(), Literal::Int(bk)),
+            ("BLOCK_M", Literal::Int(bm)),
+            ("BLOCK_N", Literal::Int(bn)),
+            ("BLOCK_K", Literal::Int(bk)),
         ];
-        let mut lowered = driver::lower(&program, "matmul", &consts).unwrap();
-        lowered.kernel.threads = Some(threads);
-        lowered.kernel.stages = Some(stages);
-        let (module, artifact) = driver::compile(lowered, &target, true).unwrap();
+        let mut lowered = driver::lower_source(&source, "matmul", &consts).unwrap();
+        lowered.module.kernel.threads = Some(threads);
+        lowered.module.kernel.stages = Some(stages);
+        let build = driver::build_lowered(&lowered, &target, &BuildOptions::default()).unwrap();
+        let (module, artifact) = (build.scheduled, build.artifact);
         validate_spirv(&artifact.words).unwrap();
         let what = format!("{bm}x{bn}x{bk}, {threads} threads, {stages} stages");
         let schedule = module.kernel.schedule.as_ref().unwrap();
@@ -339,7 +339,7 @@ fn gpu_staged_dot_runs_on_the_device() {
 /// reductions across invocations through shared memory).
 #[test]
 fn attention_f32_and_the_gpu_schedule_of_attention() {
-    use tk::driver::{self, DiskLoader};
+    use tk::driver::{self, BuildOptions, Source};
     let device = device();
     let mut gpu = device.target();
     gpu.processor = tk::abi::Processor::Gpu;
@@ -405,11 +405,15 @@ fn attention_f32_and_the_gpu_schedule_of_attention() {
                     )?)
                 }));
             }
-            let program = driver::check_source(file, &source, &DiskLoader);
-            let consts: Vec<(String, Literal)> =
-                consts.iter().map(|(n, v)| (n.to_string(), *v)).collect();
-            let lowered = driver::lower(&program, "attention_fwd", &consts).unwrap();
-            let (module, artifact) = driver::compile(lowered, &gpu, true).unwrap();
+            let build = driver::build(
+                &Source::new(file, &source),
+                "attention_fwd",
+                &consts,
+                &gpu,
+                &BuildOptions::default(),
+            )
+            .unwrap();
+            let (module, artifact) = (build.scheduled, build.artifact);
             validate_spirv(&artifact.words).unwrap();
             assert!(module.kernel.schedule.as_ref().unwrap().dot_bytes > 0);
             let pipeline = device.load(&artifact).unwrap();

@@ -9,7 +9,7 @@ mod common;
 use rspirv::binary::Disassemble;
 use tk::abi::{Artifact, Target};
 use tk::base::{KernelArg, Literal, ScalarType};
-use tk::driver::{self, BuildOptions, DiskLoader, Source};
+use tk::driver::{self, BuildOptions, Source};
 use tk::ir::InstKind;
 
 /// The scheduled module and the artifact of example `file`'s `kernel` for `target` (validated).
@@ -115,19 +115,14 @@ fn compile_for(
 ) -> (tk::ir::Module, Artifact) {
     let path = format!("{}/examples/{file}.tk", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
-    let program = driver::check_source(&path, &text, &DiskLoader);
-    assert!(!program.has_errors(), "{:?}", program.diagnostics);
-    let consts: Vec<(String, Literal)> = consts
-        .iter()
-        .map(|(name, v)| (name.to_string(), Literal::Int(*v)))
-        .collect();
-    let mut lowered = driver::lower(&program, kernel, &consts).unwrap();
+    let consts: Vec<(&str, Literal)> = consts.iter().map(|&(n, v)| (n, Literal::Int(v))).collect();
+    let mut lowered = driver::lower_source(&Source::new(&path, &text), kernel, &consts).unwrap();
     if let Some(args) = args {
-        driver::specialize(&mut lowered, args);
+        driver::specialize(&mut lowered.module, args);
     }
-    let (scheduled, artifact) = driver::compile(lowered, target, true).unwrap();
-    common::validate_spirv(&artifact.words).unwrap();
-    (scheduled, artifact)
+    let build = driver::build_lowered(&lowered, target, &BuildOptions::default()).unwrap();
+    common::validate_spirv(&build.artifact.words).unwrap();
+    (build.scheduled, build.artifact)
 }
 
 /// What one invocation's code does with memory, counted in the module's instructions.
@@ -460,8 +455,13 @@ fn a_run_storing_to_a_buffer_it_loads_is_not_streamed() {
         let offs = program_id(0) * 1024 + arange(0, 1024);
         store(x + offs + 1, load(x + offs, mask: offs < n) + 1.0, mask: offs + 1 < n);
     }";
-    let program = driver::check_source("k.tk", source, &DiskLoader);
-    let lowered = driver::lower(&program, "k", &[]).unwrap();
-    let (module, _) = driver::compile(lowered, &Target::cpu(), true).unwrap();
-    assert!(module.kernel.schedule.unwrap().streams.is_empty());
+    let build = driver::build(
+        &Source::new("k.tk", source),
+        "k",
+        &[],
+        &Target::cpu(),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    assert!(build.scheduled.kernel.schedule.unwrap().streams.is_empty());
 }

@@ -1,7 +1,8 @@
 //! Step 2 of the search: the model. Every candidate (a surviving combination with each knob
 //! setting) gets the cheap lower bound of its cost (`cost::lower_bound`); they are scheduled and
 //! estimated in order of it, a batch at a time on every core, until the bound passes the
-//! `keep`-th best estimate (no later candidate can beat it) or the modelling time is up.
+//! `keep`-th best estimate (no later candidate can beat it) or the modelling time is up. The
+//! defaults' configuration is always modelled.
 use super::cost;
 use super::prune::Combo;
 use super::search::{
@@ -20,6 +21,7 @@ pub(super) fn rank(
     cx: &Context,
     tile_consts: &[TileConst],
     combos: &[Combo],
+    defaults: Option<&Config>,
     pruned: &mut Vec<Candidate>,
     on_event: &mut OnSearch<'_>,
 ) -> Result<(Vec<Candidate>, Unmodelled), String> {
@@ -69,10 +71,17 @@ pub(super) fn rank(
     let mut best: Vec<f64> = Vec::new();
     let total = queue.len();
     let mut unmodelled = Unmodelled::default();
+    // The defaults' configuration is modelled first, whatever its bound: it computes the
+    // reference result, so the search always has a candidate that passes the check even when
+    // cheaper-looking ones (a tile too short for the row) fail it.
+    let first = defaults
+        .and_then(|d| queue.iter().position(|(_, _, c)| c == d))
+        .map(|at| queue.remove(at));
     let mut queue = queue.into_iter().peekable();
     let mut done = 0;
+    let mut first = first.into_iter();
     loop {
-        let mut batch = Vec::new();
+        let mut batch: Vec<_> = first.by_ref().collect();
         while batch.len() < 4 * workers {
             let Some((bound, _, _)) = queue.peek() else {
                 break;

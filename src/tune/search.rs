@@ -256,7 +256,15 @@ pub fn search(
     let tile_consts = space::tile_consts(program, kernel, base, &defaults.kernel);
     let grid = grid_for(&defaults.kernel, args)?;
     let (combos, mut pruned) = prune::combos(&cx, &tile_consts, &defaults.kernel, grid);
-    let (mut modelled, unmodelled) = rank::rank(&cx, &tile_consts, &combos, &mut pruned, on_event)?;
+    let default_config = defaults_config(&defaults, &tile_consts, &cx.target);
+    let (mut modelled, unmodelled) = rank::rank(
+        &cx,
+        &tile_consts,
+        &combos,
+        default_config.as_ref(),
+        &mut pruned,
+        on_event,
+    )?;
     if modelled.is_empty() {
         let reasons: Vec<String> = pruned
             .iter()
@@ -294,7 +302,6 @@ pub fn search(
                 .collect();
             format!("no candidate of the search ran: {}", reasons.join("; "))
         })?;
-    let default_config = defaults_config(&defaults, &tile_consts, &cx.target);
     let defaults_index = modelled
         .iter()
         .position(|c| Some(&c.config) == default_config.as_ref());

@@ -90,6 +90,8 @@ pub struct Machine {
     pub max_registers: u32,
     /// The device offers cooperative matrices (`dot`s of f16 may run on them).
     pub cooperative: bool,
+    /// Elements the widest vector access moves (`passes::vectors::widest_vector`).
+    pub widest_vector: u32,
 }
 
 impl Machine {
@@ -133,6 +135,7 @@ impl Machine {
                 bytes_per_ns: 10.0,
                 max_registers: 2048,
                 cooperative: target.cooperative_matrix.is_some(),
+                widest_vector: crate::passes::vectors::widest_vector(target),
             },
             Processor::Gpu | Processor::Unknown => Machine {
                 processor: target.processor,
@@ -150,6 +153,7 @@ impl Machine {
                 bytes_per_ns: 1000.0,
                 max_registers: 255,
                 cooperative: target.cooperative_matrix.is_some(),
+                widest_vector: crate::passes::vectors::widest_vector(target),
             },
         }
     }
@@ -407,6 +411,8 @@ struct Walker<'a> {
     bound: bool,
     /// The device multiplies matrices on cooperative-matrix units.
     cooperative: bool,
+    /// The widest vector access of the device, in elements.
+    widest_vector: u32,
 }
 
 impl<'a> Walker<'a> {
@@ -424,6 +430,7 @@ impl<'a> Walker<'a> {
             padded: threads.div_ceil(simd) * simd,
             bound: kernel.schedule.is_none(),
             cooperative: machine.cooperative,
+            widest_vector: machine.widest_vector.max(1),
         }
     }
 
@@ -597,7 +604,7 @@ impl<'a> Walker<'a> {
         let vector = match self.plan(value) {
             Some(Plan::Access(access)) => access.vector.max(1) as f64,
             // Before scheduling: the widest vector an access may get.
-            _ if self.bound => 4.0,
+            _ if self.bound => self.widest_vector as f64,
             _ => 1.0,
         };
         c.accesses = self.lanes(ptr) / vector;
