@@ -145,6 +145,7 @@ pub fn kernel_key(
     hasher.field(&format!("threads {:?}", kernel.threads));
     hasher.field(&format!("divisible {:?}", kernel.divisibility));
     hasher.field(&format!("stages {:?}", kernel.stages));
+    hasher.field(&format!("vector {:?}", kernel.vector));
     hasher.field(&format!("{target:?}")).field(driver);
     hasher.field(if safe { "safe" } else { "unchecked" });
     hasher.hex()

@@ -465,3 +465,32 @@ fn a_run_storing_to_a_buffer_it_loads_is_not_streamed() {
     .unwrap();
     assert!(build.scheduled.kernel.schedule.unwrap().streams.is_empty());
 }
+
+#[test]
+fn a_vector_knob_caps_every_access() {
+    // The autotune/search knob `vector`: vector add on a CPU device moves 8 elements per access
+    // by default, at most what the knob allows when set.
+    let path = format!("{}/examples/vector_add.tk", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let widest = |vector: Option<u32>| {
+        let mut lowered =
+            driver::lower_source(&Source::new(&path, &text), "vector_add", &[]).unwrap();
+        lowered.module.kernel.vector = vector;
+        let build =
+            driver::build_lowered(&lowered, &Target::cpu(), &BuildOptions::default()).unwrap();
+        common::validate_spirv(&build.artifact.words).unwrap();
+        let schedule = build.scheduled.kernel.schedule.unwrap();
+        schedule
+            .plans
+            .iter()
+            .filter_map(|plan| match plan {
+                Some(tk::ir::schedule::Plan::Access(access)) => Some(access.vector),
+                _ => None,
+            })
+            .max()
+            .unwrap()
+    };
+    assert_eq!(widest(None), 8);
+    assert_eq!(widest(Some(4)), 4);
+    assert_eq!(widest(Some(1)), 1);
+}

@@ -529,6 +529,9 @@ pub struct Kernel {
     /// `#[stages(N)]`, if given: the buffers each staged `dot` rotates through
     /// (`ir::schedule::DotStaging::stages`).
     pub stages: Option<u32>,
+    /// The most elements one memory access may move (an autotune config's or the search's
+    /// `vector` knob); the target's widest when unset (`passes::vectors::widest_vector`).
+    pub vector: Option<u32>,
     pub insts: Arena<Inst>,
     /// Source span of each instruction, indexed like `insts` (a side table).
     pub spans: Vec<Span>,
@@ -555,6 +558,7 @@ impl Kernel {
             threads: None,
             threads_span: None,
             stages: None,
+            vector: None,
             insts: Arena::new(),
             spans: Vec::new(),
             locals: Arena::new(),

@@ -89,6 +89,9 @@ fn header(kernel: &Kernel, out: &mut String) {
     if let Some(stages) = kernel.stages {
         let _ = write!(out, " stages({stages})");
     }
+    if let Some(vector) = kernel.vector {
+        let _ = write!(out, " vector({vector})");
+    }
     if let Some(schedule) = &kernel.schedule {
         let _ = write!(
             out,

@@ -33,7 +33,7 @@ pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic
 
     // CPU devices compute `dot` in registers (no barriers); GPUs stage it in shared memory.
     let register_dot = target.processor == crate::abi::Processor::Cpu;
-    let widest = vectors::widest_vector(target);
+    let widest = vectors::widest_vector(target).min(module.kernel.vector.unwrap_or(u32::MAX));
     let cooperative = dot::coop_plan(&module.kernel, threads, target)
         .map(|(_, dots)| dots)
         .unwrap_or_default();

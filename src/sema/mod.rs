@@ -191,6 +191,8 @@ pub struct AutotuneConfig {
     pub threads: Option<u32>,
     /// `stages = n`: the buffers each staged `dot` rotates through (overrides `#[stages]`).
     pub stages: Option<u32>,
+    /// `vector = n`: the most elements one memory access moves (a power of two up to 8).
+    pub vector: Option<u32>,
 }
 
 /// The values `#[stages(N)]` and an autotune config's `stages` may take: buffers per staged
@@ -702,6 +704,21 @@ fn check_autotune(
                             }
                             continue;
                         }
+                        if field.name == "vector" {
+                            match v {
+                                Val::Known {
+                                    lit: Literal::Int(n),
+                                    ..
+                                } if matches!(n, 1 | 2 | 4 | 8) => config.vector = Some(n as u32),
+                                _ => bad(
+                                    diags,
+                                    value.span,
+                                    "`vector` must be 1, 2, 4 or 8".into(),
+                                    help,
+                                ),
+                            }
+                            continue;
+                        }
                         if field.name == "stages" {
                             match v {
                                 Val::Known {
@@ -728,7 +745,7 @@ fn check_autotune(
                                 diags,
                                 field.span,
                                 format!("`{}` is not a const parameter of the kernel", field.name),
-                                "configs set const parameters, `threads` and `stages`",
+                                "configs set const parameters, `threads`, `stages` and `vector`",
                             );
                             continue;
                         };

@@ -925,7 +925,7 @@ kernel k(out: *mut f32, n: i32, m: i32, const BLOCK: i32 = 64) {
 fn stages_attribute_and_autotune_knob() {
     let src = r#"
 #[stages(1)]
-#[autotune(key = [n], configs = [{BLOCK = 64, stages = 2}, {BLOCK = 128, threads = 64, stages = 4}])]
+#[autotune(key = [n], configs = [{BLOCK = 64, stages = 2, vector = 2}, {BLOCK = 128, threads = 64, stages = 4}])]
 kernel k(out: *mut f32, n: i32, const BLOCK: i32 = 64) {
     store(out, 1.0);
 }
@@ -937,6 +937,7 @@ kernel k(out: *mut f32, n: i32, const BLOCK: i32 = 64) {
     assert!(diags.is_empty(), "{diags:?}");
     let tune = checked.kernels[0].autotune.clone().expect("autotune");
     assert_eq!(tune.configs[0].stages, Some(2));
+    assert_eq!(tune.configs[0].vector, Some(2));
     assert_eq!(
         (tune.configs[1].threads, tune.configs[1].stages),
         (Some(64), Some(4))
@@ -945,6 +946,7 @@ kernel k(out: *mut f32, n: i32, const BLOCK: i32 = 64) {
         (src.replace("stages(1)", "stages(0)"), "E0508"),
         (src.replace("stages(1)", "stages(5)"), "E0508"),
         (src.replace("stages = 4", "stages = 8"), "E0508"),
+        (src.replace("stages = 4", "stages = 4, vector = 3"), "E0508"),
         (src.replace("#[stages(1)]", "#[stages]"), "E0214"),
         (src.replace("#[stages(1)]", "#[stages(1, 2)]"), "E0214"),
     ] {

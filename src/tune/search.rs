@@ -358,7 +358,9 @@ fn defaults_config(
             .collect(),
         knobs: space::KNOBS
             .iter()
-            .filter_map(|k| Some((k.name.to_string(), (k.chosen)(&scheduled.kernel)?)))
+            // Knobs the search does not try for this kernel stay out, as in its candidates.
+            .filter(|k| !(k.candidates)(&defaults.kernel, target).is_empty())
+            .filter_map(|k| Some((k.name.to_string(), (k.chosen)(&scheduled.kernel, target)?)))
             .collect(),
     })
 }

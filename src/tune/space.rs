@@ -3,7 +3,8 @@
 //!
 //! - **Knobs** (`KNOBS`) are scheduling choices that a config sets beside the consts, each with
 //!   its candidate values for a kernel on a target and the way it applies to a Lowered module.
-//!   `threads` (the workgroup size) is one; a new knob is one more entry.
+//!   `threads` (the workgroup size), `stages` (buffers per staged `dot`) and `vector` (the widest
+//!   memory access) are the knobs; a new knob is one more entry.
 //! - **Tile consts** are the integer const parameters whose value changes the shape of some tile
 //!   (they flow into `arange` bounds, `zeros`/`full` shapes, block types, reshapes): found by
 //!   lowering the kernel at the const's value and at twice (or half) of it and comparing the
@@ -27,7 +28,7 @@ pub struct Knob {
     pub apply: fn(&mut ir::Kernel, u32),
     /// The value a Scheduled kernel ended up with (what the scheduler chose when no config set
     /// the knob).
-    pub chosen: fn(&ir::Kernel) -> Option<u32>,
+    pub chosen: fn(&ir::Kernel, &Target) -> Option<u32>,
 }
 
 /// Every knob, in the order configs list them.
@@ -36,13 +37,19 @@ pub static KNOBS: &[Knob] = &[
         name: "threads",
         candidates: thread_candidates,
         apply: |kernel, threads| kernel.threads = Some(threads),
-        chosen: |kernel| kernel.schedule.as_ref().map(|s| s.threads),
+        chosen: |kernel, _| kernel.schedule.as_ref().map(|s| s.threads),
     },
     Knob {
         name: "stages",
         candidates: stage_candidates,
         apply: |kernel, stages| kernel.stages = Some(stages),
         chosen: chosen_stages,
+    },
+    Knob {
+        name: "vector",
+        candidates: vector_candidates,
+        apply: |kernel, vector| kernel.vector = Some(vector),
+        chosen: chosen_vector,
     },
 ];
 
@@ -88,8 +95,32 @@ pub fn stage_candidates(kernel: &ir::Kernel, target: &Target) -> Vec<u32> {
     }
 }
 
+/// The widest memory access worth trying, in elements: the target's widest and half of it, for
+/// kernels without `dot` (memory-bound ones, where the access width is the schedule's main
+/// choice: on lavapipe 8-element `u64vec4` views against 4-element ones trade fewer lane loops
+/// for more registers); none (the knob is left out) for kernels with `dot`, whose search space is
+/// large already.
+pub fn vector_candidates(kernel: &ir::Kernel, target: &Target) -> Vec<u32> {
+    let has_dot = kernel
+        .insts
+        .iter()
+        .any(|(_, inst)| matches!(inst.kind, InstKind::Dot { .. }));
+    let widest = crate::passes::vectors::widest_vector(target);
+    if has_dot || widest < 2 {
+        Vec::new()
+    } else {
+        vec![widest / 2, widest]
+    }
+}
+
+/// The widest memory access a kernel was scheduled with: its `vector`, else the target's.
+fn chosen_vector(kernel: &ir::Kernel, target: &Target) -> Option<u32> {
+    let widest = crate::passes::vectors::widest_vector(target);
+    Some(kernel.vector.map_or(widest, |v| v.min(widest)))
+}
+
 /// The buffers the staged `dot`s of a Scheduled kernel rotate through (the most of any).
-fn chosen_stages(kernel: &ir::Kernel) -> Option<u32> {
+fn chosen_stages(kernel: &ir::Kernel, _: &Target) -> Option<u32> {
     let schedule = kernel.schedule.as_ref()?;
     schedule
         .plans
@@ -345,8 +376,41 @@ mod tests {
             ty: Some(ir::Type::tile(ScalarType::I32, vec![4096])),
         });
         assert_eq!(thread_candidates(&kernel, &gpu), [32, 64, 128, 256]);
+        // Four workgroup sizes by two access widths; no `dot`, so no stages.
         let settings = knob_settings(&kernel, &gpu);
-        assert_eq!(settings.len(), 4);
-        assert_eq!(settings[0], vec![("threads".to_string(), 32)]);
+        assert_eq!(settings.len(), 8);
+        assert_eq!(
+            settings[0],
+            vec![("threads".to_string(), 32), ("vector".to_string(), 2)]
+        );
+    }
+
+    #[test]
+    fn stages_and_vector_are_tried_where_they_choose_something() {
+        let tile = |kernel: &mut ir::Kernel, kind: InstKind| {
+            kernel.insts.alloc(ir::Inst {
+                kind,
+                ty: Some(ir::Type::tile(ScalarType::F32, vec![16, 16])),
+            })
+        };
+        let mut memory_bound = ir::Kernel::new("k");
+        let a = tile(&mut memory_bound, InstKind::Arange { start: 0 });
+        let (mut cpu, mut gpu) = (Target::cpu(), Target::gpu());
+        cpu.features.int64 = true;
+        gpu.features.int64 = true;
+        assert_eq!(vector_candidates(&memory_bound, &cpu), [4, 8]);
+        assert_eq!(vector_candidates(&memory_bound, &gpu), [2, 4]);
+        assert!(stage_candidates(&memory_bound, &gpu).is_empty());
+        let mut with_dot = memory_bound.clone();
+        tile(&mut with_dot, InstKind::Dot { a, b: a, acc: a });
+        assert!(vector_candidates(&with_dot, &gpu).is_empty());
+        assert_eq!(stage_candidates(&with_dot, &gpu), [1, 2]);
+        // A CPU device keeps `dot` in registers: nothing to stage.
+        assert!(stage_candidates(&with_dot, &cpu).is_empty());
+        // The scheduler's choices, as the defaults' configuration names them.
+        let mut capped = memory_bound.clone();
+        capped.vector = Some(2);
+        assert_eq!(chosen_vector(&capped, &cpu), Some(2));
+        assert_eq!(chosen_vector(&memory_bound, &cpu), Some(8));
     }
 }
