@@ -264,7 +264,7 @@ impl Emitter<'_> {
 
         // 1. In registers: only registers holding the first copy along the reduced dims count.
         let nres = dst.regs() as usize;
-        let mut partial: Vec<Option<Word>> = vec![None; nres];
+        let mut terms: Vec<Vec<Word>> = vec![Vec::new(); nres];
         for (r, &x) in regs.iter().enumerate() {
             let idx = src.register_indices(r as u32);
             let mut keep = true;
@@ -279,11 +279,25 @@ impl Emitter<'_> {
             if !keep {
                 continue;
             }
-            let slot = &mut partial[res_index as usize];
-            *slot = Some(match *slot {
-                None => x,
-                Some(acc) => self.reduce_combine(op, ty, acc, x)?,
-            });
+            terms[res_index as usize].push(x);
+        }
+        // Pairwise, as a balanced tree: independent combines the device can overlap, where a
+        // chain would wait on each one (a softmax row of 128 registers per invocation: 7
+        // levels instead of 127 steps), and float sums that round less.
+        let mut partial: Vec<Option<Word>> = Vec::with_capacity(nres);
+        for mut level in terms {
+            while level.len() > 1 {
+                let mut next = Vec::with_capacity(level.len().div_ceil(2));
+                for pair in level.chunks(2) {
+                    next.push(match *pair {
+                        [a, b] => self.reduce_combine(op, ty, a, b)?,
+                        [a] => a,
+                        _ => unreachable!("chunks of two"),
+                    });
+                }
+                level = next;
+            }
+            partial.push(level.pop());
         }
         // Invocations holding replicas along a reduced dim contribute the identity.
         let mut conds = Vec::new();
