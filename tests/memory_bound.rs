@@ -11,7 +11,7 @@ mod common;
 use common::*;
 use tk::abi::{Processor, Target};
 use tk::base::{KernelArg, Literal, ScalarType};
-use tk::driver::{self, DiskLoader};
+use tk::driver::{self, BuildOptions, Source};
 use tk::runtime::Device;
 
 fn example(name: &str) -> String {
@@ -40,22 +40,18 @@ fn run(
     consts: &[(&str, i128)],
     args: &[KernelArg],
 ) -> Vec<KernelArg> {
-    let program = driver::check_source("test.tk", source, &DiskLoader);
-    assert!(!program.has_errors(), "{:?}", program.diagnostics);
-    let consts: Vec<(String, Literal)> = consts
-        .iter()
-        .map(|(name, v)| (name.to_string(), Literal::Int(*v)))
-        .collect();
-    let mut lowered = driver::lower(&program, kernel, &consts).unwrap();
+    let consts: Vec<(&str, Literal)> = consts.iter().map(|&(n, v)| (n, Literal::Int(v))).collect();
+    let mut lowered =
+        driver::lower_source(&Source::new("test.tk", source), kernel, &consts).unwrap();
     if specialize {
-        driver::specialize(&mut lowered, args);
+        driver::specialize(&mut lowered.module, args);
     }
-    let grid = tk::interp::launch_grid(&lowered.kernel, args)
+    let grid = tk::interp::launch_grid(&lowered.module.kernel, args)
         .unwrap()
         .unwrap();
-    let (_, artifact) = driver::compile(lowered, target, true).unwrap();
-    validate_spirv(&artifact.words).unwrap();
-    let pipeline = device.load(&artifact).unwrap();
+    let build = driver::build_lowered(&lowered, target, &BuildOptions::default()).unwrap();
+    validate_spirv(&build.artifact.words).unwrap();
+    let pipeline = device.load(&build.artifact).unwrap();
     let mut args = args.to_vec();
     device.launch(&pipeline, &mut args, grid).unwrap();
     args
