@@ -465,3 +465,62 @@ fn a_run_storing_to_a_buffer_it_loads_is_not_streamed() {
     let (module, _) = driver::compile(lowered, &Target::cpu(), true).unwrap();
     assert!(module.kernel.schedule.unwrap().streams.is_empty());
 }
+
+/// Buffer loads and stores of `file`'s `kernel` compiled for `target`, safe (`true`) or with
+/// `--unchecked`, specialised for `args` when given.
+fn buffer_accesses(
+    file: &str,
+    kernel: &str,
+    target: &Target,
+    args: Option<&[KernelArg]>,
+    safe: bool,
+) -> (usize, usize, String) {
+    let path = format!("{}/examples/{file}.tk", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let program = driver::check_source(&path, &text, &DiskLoader);
+    let mut lowered = driver::lower(&program, kernel, &[]).unwrap();
+    if let Some(args) = args {
+        driver::specialize(&mut lowered, args);
+    }
+    let (scheduled, artifact) = driver::compile(lowered, target, safe).unwrap();
+    common::validate_spirv(&artifact.words).unwrap();
+    let ops = memory_ops(&artifact);
+    (
+        ops.buffer_loads.values().sum(),
+        ops.buffer_stores.values().sum(),
+        tk::ir::print::print(&scheduled),
+    )
+}
+
+#[test]
+fn safe_mode_costs_no_memory_instructions_where_bounds_are_proven() {
+    // Every access of these kernels is proven under a launch contract, so safe mode emits the
+    // loads and stores `--unchecked` does (no per-element path, no status words), whatever the
+    // target and whether or not the launch promised divisibility.
+    let softmax = softmax_args(16, 1000);
+    let vector_add = vector_add_args(1000);
+    let kernels: [(&str, &str, &[KernelArg]); 2] = [
+        ("vector_add", "vector_add", &vector_add),
+        ("softmax", "softmax", &softmax),
+    ];
+    for (file, kernel, args) in kernels {
+        for target in [Target::cpu(), Target::gpu(), Target::portable()] {
+            for args in [None, Some(args)] {
+                let (loads, stores, printed) = buffer_accesses(file, kernel, &target, args, true);
+                let unchecked = buffer_accesses(file, kernel, &target, args, false);
+                assert_eq!(
+                    (loads, stores),
+                    (unchecked.0, unchecked.1),
+                    "{file} on {}: {printed}",
+                    target.name
+                );
+                let accesses = printed
+                    .lines()
+                    .filter(|l| l.contains(" load ") || l.trim_start().starts_with("store "));
+                for access in accesses {
+                    assert!(access.contains("!proven"), "{access}");
+                }
+            }
+        }
+    }
+}

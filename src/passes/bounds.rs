@@ -1,0 +1,332 @@
+//! Pass 4: bounds checks proven away. Safe mode checks every element of an access against its
+//! buffer's length; where this pass can write the access's index as a sum of offsets over the
+//! launch's scalar arguments, the program coordinates and `arange` lanes (`abi::contract::Expr`)
+//! and, for a masked access, find a conjunct `offset < limit` of its mask among them, it marks
+//! the access `proven` and records a launch contract (`abi::contract::Contract`) that the
+//! runtime checks once before dispatch: every node of the computation stays in its type, the
+//! lowest index is not negative and the highest (the masked offset below its limit) is below the
+//! buffer's length. Anything else (loads of indices, loop-carried pointers, unsigned or narrow
+//! arithmetic, division, a mask of another form) keeps its per-element check.
+//!
+//! Why a contract and not a proof alone: whether `offs < n` keeps an access inside `x` depends on
+//! the buffer bound to `x` holding `n` elements, which only the launch knows; checking it once
+//! per launch costs nothing beside the kernel (docs/decisions.md, "Bounds checks proven away").
+use super::layouts::for_each_inst;
+use crate::abi::contract::{Contract, Expr, MaskBound, Op};
+use crate::base::{Literal, ParamKind, ScalarType};
+use crate::ir::{BinaryOp, CmpOp, Elem, InstKind, Kernel, Plan, ValueId};
+
+/// Marks every load and store of `kernel` that a launch contract proves inside its buffer and
+/// records the contracts in the schedule (after `vectors::plan_accesses`).
+pub fn prove_accesses(kernel: &mut Kernel) {
+    let index_bits = index_bits(kernel);
+    let mut proven = Vec::new();
+    for_each_inst(&kernel.body, kernel, &mut |id| {
+        let (ptr, mask, store) = match kernel.insts[id].kind {
+            InstKind::Load { ptr, mask, .. } => (ptr, mask, false),
+            InstKind::Store { ptr, mask, .. } => (ptr, mask, true),
+            _ => return,
+        };
+        if let Some(contract) = contract(kernel, ptr, mask, store, index_bits) {
+            proven.push((id, contract));
+        }
+    });
+    let Some(schedule) = kernel.schedule.as_mut() else {
+        return;
+    };
+    for (id, contract) in proven {
+        let Some(Some(Plan::Access(plan))) = schedule.plans.get_mut(id.index()) else {
+            continue;
+        };
+        plan.proven = true;
+        if !schedule.contracts.contains(&contract) {
+            schedule.contracts.push(contract);
+        }
+    }
+}
+
+/// The bits of the kernel's index type: 64 when some pointer offset is a 64-bit integer (as
+/// the SPIR-V emitter decides), else 32.
+fn index_bits(kernel: &Kernel) -> u32 {
+    let wide = kernel.insts.iter().any(|(_, inst)| match &inst.kind {
+        InstKind::PtrOffset { offset, .. } => kernel
+            .ty(*offset)
+            .scalar_type()
+            .is_some_and(|t| t.bits() == 64),
+        _ => false,
+    });
+    if wide {
+        64
+    } else {
+        32
+    }
+}
+
+/// The launch contract under which the access through `ptr` with `mask` stays inside its
+/// buffer, if the pass can write one.
+fn contract(
+    kernel: &Kernel,
+    ptr: ValueId,
+    mask: Option<ValueId>,
+    store: bool,
+    index_bits: u32,
+) -> Option<Contract> {
+    let (param, offsets) = pointer(kernel, ptr)?;
+    // An offset that may be negative by its form is left to its per-element check: a launch
+    // could well keep every access inside the buffer and yet break the contract.
+    if !offsets.iter().all(non_negative_form) {
+        return None;
+    }
+    // An unmasked access keeps its check too: its index leaves the buffer only through a
+    // mistake, which the per-element check reports where it happens.
+    let mut bounds = Vec::new();
+    conjuncts(kernel, mask?, &mut bounds);
+    // The first conjunct that bounds one of the offsets.
+    let mask = bounds.into_iter().find_map(|(lhs, limit)| {
+        let k = offsets.iter().position(|o| *o == lhs)?;
+        Some(MaskBound {
+            offset: k as u32,
+            limit,
+        })
+    })?;
+    Some(Contract {
+        param,
+        name: kernel.params[param as usize].name.clone(),
+        store,
+        offsets,
+        mask: Some(mask),
+        index_bits,
+    })
+}
+
+/// The pointer parameter `ptr` derives from and the offsets added to it, in order.
+fn pointer(kernel: &Kernel, ptr: ValueId) -> Option<(u32, Vec<Expr>)> {
+    match &kernel.insts[ptr].kind {
+        InstKind::Param(n) => match kernel.params[*n as usize].kind {
+            ParamKind::Pointer { .. } => Some((*n, Vec::new())),
+            ParamKind::Scalar(_) => None,
+        },
+        InstKind::PtrOffset { ptr, offset } => {
+            let (param, mut offsets) = pointer(kernel, *ptr)?;
+            offsets.push(expr(kernel, *offset)?);
+            Some((param, offsets))
+        }
+        // The same elements in a tile (a broadcast keeps its dims, a new dim shifts the lanes'
+        // dims past it, a layout conversion moves them between invocations).
+        InstKind::Splat(p) | InstKind::Broadcast(p) | InstKind::ConvertLayout(p) => {
+            pointer(kernel, *p)
+        }
+        InstKind::ExpandDims { value, axis } => {
+            let (param, offsets) = pointer(kernel, *value)?;
+            Some((
+                param,
+                offsets.iter().map(|o| shift_dims(o, *axis)).collect(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The conjuncts `lhs < limit` of a mask, as expressions (others are left out: fewer conjuncts
+/// prove less, never something false).
+fn conjuncts(kernel: &Kernel, mask: ValueId, out: &mut Vec<(Expr, Expr)>) {
+    match &kernel.insts[mask].kind {
+        InstKind::Binary {
+            op: BinaryOp::And,
+            lhs,
+            rhs,
+        } => {
+            conjuncts(kernel, *lhs, out);
+            conjuncts(kernel, *rhs, out);
+        }
+        InstKind::Compare { op, lhs, rhs } => {
+            let (below, limit) = match op {
+                CmpOp::Lt => (*lhs, *rhs),
+                CmpOp::Gt => (*rhs, *lhs),
+                _ => return,
+            };
+            if let (Some(b), Some(l)) = (expr(kernel, below), expr(kernel, limit)) {
+                out.push((b, l));
+            }
+        }
+        InstKind::Splat(m) | InstKind::Broadcast(m) | InstKind::ConvertLayout(m) => {
+            conjuncts(kernel, *m, out)
+        }
+        InstKind::ExpandDims { value, axis } => {
+            let mut inner = Vec::new();
+            conjuncts(kernel, *value, &mut inner);
+            out.extend(
+                inner
+                    .iter()
+                    .map(|(b, l)| (shift_dims(b, *axis), shift_dims(l, *axis))),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// Signed integer types whose arithmetic the contract models (each wraps at its own width on
+/// the device; narrower types compute in 32 bits there, so they are left out).
+fn modelled(ty: ScalarType) -> bool {
+    matches!(ty, ScalarType::I32 | ScalarType::I64)
+}
+
+/// Value `v` as a contract expression, if it is one the runtime can bound.
+fn expr(kernel: &Kernel, v: ValueId) -> Option<Expr> {
+    let ty = kernel.ty(v);
+    let Elem::Scalar(scalar) = ty.elem else {
+        return None;
+    };
+    let inst = &kernel.insts[v];
+    match &inst.kind {
+        InstKind::Const(Literal::Int(c)) if scalar.is_signed_int() => {
+            Some(Expr::Const(i64::try_from(*c).ok()?))
+        }
+        InstKind::Param(n) => match kernel.params[*n as usize].kind {
+            ParamKind::Scalar(t) if t.is_signed_int() => Some(Expr::Scalar {
+                param: *n,
+                name: kernel.params[*n as usize].name.clone(),
+            }),
+            _ => None,
+        },
+        InstKind::ProgramId(d) => Some(Expr::ProgramId(*d)),
+        InstKind::NumPrograms(d) => Some(Expr::NumPrograms(*d)),
+        InstKind::Arange { start } => Some(Expr::Arange {
+            dim: 0,
+            start: *start,
+            end: start.checked_add(*ty.shape.first()? as i64)?,
+        }),
+        InstKind::Splat(x) | InstKind::Broadcast(x) | InstKind::ConvertLayout(x) => {
+            expr(kernel, *x)
+        }
+        InstKind::ExpandDims { value, axis } => Some(shift_dims(&expr(kernel, *value)?, *axis)),
+        // A widening cast between signed integers keeps every value.
+        InstKind::Cast(x) => {
+            let from = kernel.ty(*x).scalar_type()?;
+            (from.is_signed_int() && scalar.is_signed_int() && scalar.bits() >= from.bits())
+                .then(|| expr(kernel, *x))?
+        }
+        InstKind::Binary { op, lhs, rhs } if modelled(scalar) => {
+            let op = match op {
+                BinaryOp::Add => Op::Add,
+                BinaryOp::Sub => Op::Sub,
+                BinaryOp::Mul => Op::Mul,
+                _ => return None,
+            };
+            Some(Expr::Binary {
+                op,
+                lhs: Box::new(expr(kernel, *lhs)?),
+                rhs: Box::new(expr(kernel, *rhs)?),
+                bits: scalar.bits(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Whether `e` is a sum of products of values that are not negative when the launch passes no
+/// negative size: no subtraction, no negative constant or `arange` start (scalar arguments and
+/// the program coordinates are checked by the contract).
+fn non_negative_form(e: &Expr) -> bool {
+    match e {
+        Expr::Const(v) => *v >= 0,
+        Expr::Arange { start, .. } => *start >= 0,
+        Expr::Scalar { .. } | Expr::ProgramId(_) | Expr::NumPrograms(_) => true,
+        Expr::Binary { op, lhs, rhs, .. } => {
+            *op != Op::Sub && non_negative_form(lhs) && non_negative_form(rhs)
+        }
+    }
+}
+
+/// `e` with a new dim inserted at `axis`: lanes along dims at or past it move one dim on.
+fn shift_dims(e: &Expr, axis: u32) -> Expr {
+    match e {
+        Expr::Arange { dim, start, end } => Expr::Arange {
+            dim: if *dim >= axis { dim + 1 } else { *dim },
+            start: *start,
+            end: *end,
+        },
+        Expr::Binary { op, lhs, rhs, bits } => Expr::Binary {
+            op: *op,
+            lhs: Box::new(shift_dims(lhs, axis)),
+            rhs: Box::new(shift_dims(rhs, axis)),
+            bits: *bits,
+        },
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contracts(src: &str, kernel: &str) -> (Vec<String>, Vec<bool>) {
+        let program = crate::driver::check_source("bounds.tk", src, &crate::driver::DiskLoader);
+        assert!(!program.has_errors(), "{:?}", program.diagnostics);
+        let module = crate::driver::lower(&program, kernel, &[]).expect("lowers");
+        let module = crate::passes::run(module, &crate::abi::Target::cpu()).expect("schedules");
+        let k = &module.kernel;
+        let schedule = k.schedule.as_ref().unwrap();
+        let proven = k
+            .insts
+            .iter()
+            .filter_map(|(id, _)| match schedule.plan(id) {
+                Some(Plan::Access(a)) => Some(a.proven),
+                _ => None,
+            })
+            .collect();
+        (
+            schedule.contracts.iter().map(|c| c.to_string()).collect(),
+            proven,
+        )
+    }
+
+    #[test]
+    fn a_mask_below_n_proves_the_access_under_n_elements() {
+        let (c, proven) = contracts(
+            "kernel k(x: *f32, out: *mut f32, n: i32, const BLOCK: i32 = 64) {
+                let offs = program_id(0) * BLOCK + arange(0, BLOCK);
+                store(out + offs, load(x + offs, mask: offs < n), mask: offs < n);
+            }",
+            "k",
+        );
+        assert_eq!(c, vec!["x: n elements", "out: n elements"]);
+        assert_eq!(proven, vec![true, true]);
+    }
+
+    #[test]
+    fn a_row_of_a_matrix_is_bounded_by_the_rows_before_it() {
+        let (c, _) = contracts(
+            "kernel k(x: *f32, n_cols: i32) {
+                let cols = arange(0, 64);
+                let v = load(x + program_id(0) * n_cols + cols, mask: cols < n_cols);
+                device_assert(v == v, \"read\");
+            }",
+            "k",
+        );
+        assert_eq!(c, vec!["x: program_id(0) * n_cols + n_cols elements"]);
+    }
+
+    #[test]
+    fn unprovable_accesses_keep_their_checks() {
+        let (c, proven) = contracts(
+            "kernel k(x: *f32, idx: *i32, out: *mut f32, n: i32) {
+                let offs = arange(0, 64);
+                // The mask bounds another dim than the index.
+                let rows = arange(0, 8);
+                let a = load(x + rows[:, None] * 0 + offs[None, :], mask: rows[:, None] < n);
+                // An index loaded from memory (and an unmasked load).
+                let b = load(x + load(idx + offs), mask: offs < n);
+                // A subtraction.
+                let c = load(x + (offs - 1), mask: offs - 1 < n);
+                store(out + offs, c, mask: offs + 1 < n);
+                // A mask that bounds something else.
+                store(out + offs, b, mask: offs + 1 < n);
+                store(out + offs[None, :] + rows[:, None] * 0, a, mask: rows[:, None] < n);
+            }",
+            "k",
+        );
+        assert!(c.is_empty(), "{c:?}");
+        assert_eq!(proven, vec![false; 7]);
+    }
+}
