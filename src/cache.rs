@@ -267,6 +267,20 @@ impl Writer {
                 self.expr(lhs);
                 self.expr(rhs);
             }
+            Expr::Loop {
+                local,
+                start,
+                end,
+                step,
+                bits,
+            } => {
+                self.u32(6);
+                self.u32(*local);
+                self.i64(*step);
+                self.u32(*bits);
+                self.expr(start);
+                self.expr(end);
+            }
         }
     }
     fn contract(&mut self, c: &Contract) {
@@ -351,6 +365,13 @@ impl Reader<'_> {
                 bits: self.u32()?,
                 lhs: Box::new(self.expr(depth)?),
                 rhs: Box::new(self.expr(depth)?),
+            },
+            6 => Expr::Loop {
+                local: self.u32()?,
+                step: self.i64()?,
+                bits: self.u32()?,
+                start: Box::new(self.expr(depth)?),
+                end: Box::new(self.expr(depth)?),
             },
             _ => return None,
         })

@@ -40,6 +40,16 @@ pub enum Expr {
         rhs: Box<Expr>,
         bits: u32,
     },
+    /// The variable `local` (the compiler's number for it) of `for v in range(start, end, step)`
+    /// with a constant `step` > 0, in a signed type of `bits` bits, that nothing else assigns:
+    /// from `start` to `end - 1` in the body, as long as the last increment does not wrap.
+    Loop {
+        local: u32,
+        start: Box<Expr>,
+        end: Box<Expr>,
+        step: i64,
+        bits: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -135,6 +145,18 @@ impl Launch<'_> {
                 };
                 return fits(r, *bits);
             }
+            Expr::Loop {
+                start,
+                end,
+                step,
+                bits,
+                ..
+            } => {
+                let (start, end) = (self.range(start)?, self.range(end)?);
+                // The increment after the last pass must not wrap back below `end`.
+                fits((end.1 - 1, end.1 - 1 + *step as i128), *bits)?;
+                (start.0, (end.1 - 1).max(start.0))
+            }
         };
         Ok(r)
     }
@@ -229,6 +251,9 @@ impl fmt::Display for Expr {
             Expr::ProgramId(d) => write!(f, "program_id({d})"),
             Expr::NumPrograms(d) => write!(f, "num_programs({d})"),
             Expr::Arange { start, end, .. } => write!(f, "arange({start}, {end})"),
+            Expr::Loop {
+                start, end, step, ..
+            } => write!(f, "range({start}, {end}, {step})"),
             Expr::Binary { op, lhs, rhs, .. } => {
                 let operand = |f: &mut fmt::Formatter<'_>, e: &Expr| match (op, e) {
                     (Op::Mul | Op::Sub, Expr::Binary { op: inner, .. }) if *inner != Op::Mul => {
@@ -274,28 +299,16 @@ impl fmt::Display for Contract {
     }
 }
 
+/// Why the contract is broken, in a clause (the index and the access are reported beside it).
 impl fmt::Display for Broken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let access = if self.store {
-            "stored to"
-        } else {
-            "loaded from"
-        };
         match self.breach {
-            Breach::TooShort { len } => write!(
-                f,
-                "`{}` holds {len} elements, but the launch may have {access} it at index {}",
-                self.param, self.index
-            ),
-            Breach::Negative => write!(
-                f,
-                "the launch may have {access} `{}` at the negative index {}",
-                self.param, self.index
-            ),
+            Breach::TooShort { len } => write!(f, "`{}` holds {len} elements", self.param),
+            Breach::Negative => write!(f, "the index may be negative"),
             Breach::Wraps { bits } => write!(
                 f,
-                "an index into `{}` reaches {}, which wraps in {bits} bits",
-                self.param, self.index
+                "a value of the index's computation reaches {}, past its {bits}-bit type",
+                self.index
             ),
         }
     }
@@ -379,6 +392,41 @@ mod tests {
             .check(&args(10, 10), [1 << 30, 1, 1])
             .unwrap_err();
         assert_eq!(err.breach, Breach::Wraps { bits: 32 });
+    }
+
+    #[test]
+    fn a_loop_variable_runs_below_its_end_unless_its_increment_wraps() {
+        // cols = off + arange(0, 4) for off in range(0, n, 4), masked by cols < n.
+        let off = Expr::Loop {
+            local: 0,
+            start: Box::new(Expr::Const(0)),
+            end: Box::new(scalar(1, "n")),
+            step: 4,
+            bits: 32,
+        };
+        let cols = binary(
+            Op::Add,
+            off,
+            Expr::Arange {
+                dim: 0,
+                start: 0,
+                end: 4,
+            },
+        );
+        let c = Contract {
+            offsets: vec![cols],
+            ..vector_add()
+        };
+        assert_eq!(c.check(&args(10, 10), [1, 1, 1]), Ok(()));
+        assert_eq!(
+            c.check(&args(10, 11), [1, 1, 1]).unwrap_err().breach,
+            Breach::TooShort { len: 10 }
+        );
+        let near_max = i32::MAX as i128 - 1;
+        assert_eq!(
+            c.check(&args(10, near_max), [1, 1, 1]).unwrap_err().breach,
+            Breach::Wraps { bits: 32 }
+        );
     }
 
     #[test]

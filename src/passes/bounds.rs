@@ -20,6 +20,10 @@ use crate::ir::{BinaryOp, CmpOp, Elem, InstKind, Kernel, Plan, ValueId};
 /// records the contracts in the schedule (after `vectors::plan_accesses`).
 pub fn prove_accesses(kernel: &mut Kernel) {
     let index_bits = index_bits(kernel);
+    let cx = Cx {
+        kernel,
+        loops: counted_loops(kernel),
+    };
     let mut proven = Vec::new();
     for_each_inst(&kernel.body, kernel, &mut |id| {
         let (ptr, mask, store) = match kernel.insts[id].kind {
@@ -27,7 +31,7 @@ pub fn prove_accesses(kernel: &mut Kernel) {
             InstKind::Store { ptr, mask, .. } => (ptr, mask, true),
             _ => return,
         };
-        if let Some(contract) = contract(kernel, ptr, mask, store, index_bits) {
+        if let Some(contract) = contract(&cx, ptr, mask, store, index_bits) {
             proven.push((id, contract));
         }
     });
@@ -43,6 +47,47 @@ pub fn prove_accesses(kernel: &mut Kernel) {
             schedule.contracts.push(contract);
         }
     }
+}
+
+/// What the pass reads of a kernel: the kernel and its counted loops.
+struct Cx<'a> {
+    kernel: &'a Kernel,
+    /// Per local: `(start, end, step)` of the `for` loop whose variable it is, when nothing
+    /// else assigns it and `step` is a positive constant.
+    loops: Vec<Option<(ValueId, ValueId, i64)>>,
+}
+
+/// The counted loops of `kernel`, per local (see `Cx::loops`).
+fn counted_loops(kernel: &Kernel) -> Vec<Option<(ValueId, ValueId, i64)>> {
+    let mut assigned = vec![false; kernel.locals.len()];
+    let mut loops = vec![None; kernel.locals.len()];
+    for_each_inst(
+        &kernel.body,
+        kernel,
+        &mut |id| match kernel.insts[id].kind {
+            InstKind::LocalSet { local, .. } => assigned[local.index()] = true,
+            InstKind::For {
+                var,
+                start,
+                end,
+                step,
+                ..
+            } => {
+                if let InstKind::Const(Literal::Int(s)) = kernel.insts[step].kind {
+                    if s > 0 && s <= i64::MAX as i128 {
+                        loops[var.index()] = Some((start, end, s as i64));
+                    }
+                }
+            }
+            _ => {}
+        },
+    );
+    for (l, a) in loops.iter_mut().zip(&assigned) {
+        if *a {
+            *l = None;
+        }
+    }
+    loops
 }
 
 /// The bits of the kernel's index type: 64 when some pointer offset is a 64-bit integer (as
@@ -65,13 +110,13 @@ fn index_bits(kernel: &Kernel) -> u32 {
 /// The launch contract under which the access through `ptr` with `mask` stays inside its
 /// buffer, if the pass can write one.
 fn contract(
-    kernel: &Kernel,
+    cx: &Cx,
     ptr: ValueId,
     mask: Option<ValueId>,
     store: bool,
     index_bits: u32,
 ) -> Option<Contract> {
-    let (param, offsets) = pointer(kernel, ptr)?;
+    let (param, offsets) = pointer(cx, ptr)?;
     // An offset that may be negative by its form is left to its per-element check: a launch
     // could well keep every access inside the buffer and yet break the contract.
     if !offsets.iter().all(non_negative_form) {
@@ -80,7 +125,7 @@ fn contract(
     // An unmasked access keeps its check too: its index leaves the buffer only through a
     // mistake, which the per-element check reports where it happens.
     let mut bounds = Vec::new();
-    conjuncts(kernel, mask?, &mut bounds);
+    conjuncts(cx, mask?, &mut bounds);
     // The first conjunct that bounds one of the offsets.
     let mask = bounds.into_iter().find_map(|(lhs, limit)| {
         let k = offsets.iter().position(|o| *o == lhs)?;
@@ -91,7 +136,7 @@ fn contract(
     })?;
     Some(Contract {
         param,
-        name: kernel.params[param as usize].name.clone(),
+        name: cx.kernel.params[param as usize].name.clone(),
         store,
         offsets,
         mask: Some(mask),
@@ -100,24 +145,23 @@ fn contract(
 }
 
 /// The pointer parameter `ptr` derives from and the offsets added to it, in order.
-fn pointer(kernel: &Kernel, ptr: ValueId) -> Option<(u32, Vec<Expr>)> {
+fn pointer(cx: &Cx, ptr: ValueId) -> Option<(u32, Vec<Expr>)> {
+    let kernel = cx.kernel;
     match &kernel.insts[ptr].kind {
         InstKind::Param(n) => match kernel.params[*n as usize].kind {
             ParamKind::Pointer { .. } => Some((*n, Vec::new())),
             ParamKind::Scalar(_) => None,
         },
         InstKind::PtrOffset { ptr, offset } => {
-            let (param, mut offsets) = pointer(kernel, *ptr)?;
-            offsets.push(expr(kernel, *offset)?);
+            let (param, mut offsets) = pointer(cx, *ptr)?;
+            offsets.push(expr(cx, *offset)?);
             Some((param, offsets))
         }
         // The same elements in a tile (a broadcast keeps its dims, a new dim shifts the lanes'
         // dims past it, a layout conversion moves them between invocations).
-        InstKind::Splat(p) | InstKind::Broadcast(p) | InstKind::ConvertLayout(p) => {
-            pointer(kernel, *p)
-        }
+        InstKind::Splat(p) | InstKind::Broadcast(p) | InstKind::ConvertLayout(p) => pointer(cx, *p),
         InstKind::ExpandDims { value, axis } => {
-            let (param, offsets) = pointer(kernel, *value)?;
+            let (param, offsets) = pointer(cx, *value)?;
             Some((
                 param,
                 offsets.iter().map(|o| shift_dims(o, *axis)).collect(),
@@ -129,15 +173,16 @@ fn pointer(kernel: &Kernel, ptr: ValueId) -> Option<(u32, Vec<Expr>)> {
 
 /// The conjuncts `lhs < limit` of a mask, as expressions (others are left out: fewer conjuncts
 /// prove less, never something false).
-fn conjuncts(kernel: &Kernel, mask: ValueId, out: &mut Vec<(Expr, Expr)>) {
+fn conjuncts(cx: &Cx, mask: ValueId, out: &mut Vec<(Expr, Expr)>) {
+    let kernel = cx.kernel;
     match &kernel.insts[mask].kind {
         InstKind::Binary {
             op: BinaryOp::And,
             lhs,
             rhs,
         } => {
-            conjuncts(kernel, *lhs, out);
-            conjuncts(kernel, *rhs, out);
+            conjuncts(cx, *lhs, out);
+            conjuncts(cx, *rhs, out);
         }
         InstKind::Compare { op, lhs, rhs } => {
             let (below, limit) = match op {
@@ -145,16 +190,16 @@ fn conjuncts(kernel: &Kernel, mask: ValueId, out: &mut Vec<(Expr, Expr)>) {
                 CmpOp::Gt => (*rhs, *lhs),
                 _ => return,
             };
-            if let (Some(b), Some(l)) = (expr(kernel, below), expr(kernel, limit)) {
+            if let (Some(b), Some(l)) = (expr(cx, below), expr(cx, limit)) {
                 out.push((b, l));
             }
         }
         InstKind::Splat(m) | InstKind::Broadcast(m) | InstKind::ConvertLayout(m) => {
-            conjuncts(kernel, *m, out)
+            conjuncts(cx, *m, out)
         }
         InstKind::ExpandDims { value, axis } => {
             let mut inner = Vec::new();
-            conjuncts(kernel, *value, &mut inner);
+            conjuncts(cx, *value, &mut inner);
             out.extend(
                 inner
                     .iter()
@@ -172,7 +217,8 @@ fn modelled(ty: ScalarType) -> bool {
 }
 
 /// Value `v` as a contract expression, if it is one the runtime can bound.
-fn expr(kernel: &Kernel, v: ValueId) -> Option<Expr> {
+fn expr(cx: &Cx, v: ValueId) -> Option<Expr> {
+    let kernel = cx.kernel;
     let ty = kernel.ty(v);
     let Elem::Scalar(scalar) = ty.elem else {
         return None;
@@ -190,21 +236,29 @@ fn expr(kernel: &Kernel, v: ValueId) -> Option<Expr> {
             _ => None,
         },
         InstKind::ProgramId(d) => Some(Expr::ProgramId(*d)),
+        InstKind::LocalGet(local) if modelled(scalar) && ty.shape.is_empty() => {
+            let (start, end, step) = cx.loops.get(local.index()).copied().flatten()?;
+            Some(Expr::Loop {
+                local: local.index() as u32,
+                start: Box::new(expr(cx, start)?),
+                end: Box::new(expr(cx, end)?),
+                step,
+                bits: scalar.bits(),
+            })
+        }
         InstKind::NumPrograms(d) => Some(Expr::NumPrograms(*d)),
         InstKind::Arange { start } => Some(Expr::Arange {
             dim: 0,
             start: *start,
             end: start.checked_add(*ty.shape.first()? as i64)?,
         }),
-        InstKind::Splat(x) | InstKind::Broadcast(x) | InstKind::ConvertLayout(x) => {
-            expr(kernel, *x)
-        }
-        InstKind::ExpandDims { value, axis } => Some(shift_dims(&expr(kernel, *value)?, *axis)),
+        InstKind::Splat(x) | InstKind::Broadcast(x) | InstKind::ConvertLayout(x) => expr(cx, *x),
+        InstKind::ExpandDims { value, axis } => Some(shift_dims(&expr(cx, *value)?, *axis)),
         // A widening cast between signed integers keeps every value.
         InstKind::Cast(x) => {
             let from = kernel.ty(*x).scalar_type()?;
             (from.is_signed_int() && scalar.is_signed_int() && scalar.bits() >= from.bits())
-                .then(|| expr(kernel, *x))?
+                .then(|| expr(cx, *x))?
         }
         InstKind::Binary { op, lhs, rhs } if modelled(scalar) => {
             let op = match op {
@@ -215,8 +269,8 @@ fn expr(kernel: &Kernel, v: ValueId) -> Option<Expr> {
             };
             Some(Expr::Binary {
                 op,
-                lhs: Box::new(expr(kernel, *lhs)?),
-                rhs: Box::new(expr(kernel, *rhs)?),
+                lhs: Box::new(expr(cx, *lhs)?),
+                rhs: Box::new(expr(cx, *rhs)?),
                 bits: scalar.bits(),
             })
         }
@@ -235,6 +289,7 @@ fn non_negative_form(e: &Expr) -> bool {
         Expr::Binary { op, lhs, rhs, .. } => {
             *op != Op::Sub && non_negative_form(lhs) && non_negative_form(rhs)
         }
+        Expr::Loop { start, .. } => non_negative_form(start),
     }
 }
 

@@ -347,11 +347,15 @@ impl fmt::Display for RuntimeError {
                 reason,
             } => {
                 write!(
-                f,
-                "kernel `{kernel}` {} `{param}` out of bounds at index {index} (launch contract \
-                 `{contract}` broken: {reason})",
-                if *store { "would store to" } else { "would load from" }
-            )
+                    f,
+                    "kernel `{kernel}` {} `{param}` out of bounds at index {index}: the launch \
+                 breaks the contract `{contract}` ({reason})",
+                    if *store {
+                        "would store to"
+                    } else {
+                        "would load from"
+                    }
+                )
             }
             RuntimeError::AssertFailed {
                 kernel,
