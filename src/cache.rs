@@ -291,13 +291,10 @@ impl Writer {
         for offset in &c.offsets {
             self.expr(offset);
         }
-        match &c.mask {
-            Some(mask) => {
-                self.u32(1);
-                self.u32(mask.offset);
-                self.expr(&mask.limit);
-            }
-            None => self.u32(0),
+        self.u32(c.bounds.len() as u32);
+        for bound in &c.bounds {
+            self.expr(&bound.lhs);
+            self.expr(&bound.limit);
         }
         self.u32(c.index_bits);
     }
@@ -385,20 +382,20 @@ impl Reader<'_> {
         for _ in 0..count {
             offsets.push(self.expr(EXPR_DEPTH)?);
         }
-        let mask = if self.bool()? {
-            Some(MaskBound {
-                offset: self.u32()?,
+        let count = self.u32()? as usize;
+        let mut bounds = Vec::with_capacity(count.min(64));
+        for _ in 0..count {
+            bounds.push(MaskBound {
+                lhs: self.expr(EXPR_DEPTH)?,
                 limit: self.expr(EXPR_DEPTH)?,
-            })
-        } else {
-            None
-        };
+            });
+        }
         Some(Contract {
             param,
             name,
             store,
             offsets,
-            mask,
+            bounds,
             index_bits: self.u32()?,
         })
     }
@@ -741,14 +738,14 @@ mod tests {
                         }),
                         bits: 64,
                     }],
-                    mask: Some(MaskBound {
-                        offset: 0,
+                    bounds: vec![MaskBound {
+                        lhs: Expr::ProgramId(0),
                         limit: Expr::Arange {
                             dim: 1,
                             start: -3,
                             end: 5,
                         },
-                    }),
+                    }],
                     index_bits: 32,
                 }],
             },

@@ -370,38 +370,61 @@ fn n_past_the_buffers_breaks_the_launch_contract_with_exit_3() {
 }
 
 #[test]
-fn a_stride_the_mask_does_not_bound_is_still_checked_per_element() {
-    // The mask bounds `offs`, the access reads `2 * offs`: no contract covers it, so the
-    // device checks each element and reports the first out of bounds as before.
-    let path = scratch_file(
-        "stride",
-        "stride.tk",
-        "#[grid(1)]\nkernel k(x: *f32, out: *mut f32, n: i32) {\n    let offs = arange(0, 64);\n    \
-         store(out + offs, load(x + offs * 2, mask: offs < n), mask: offs < n);\n}\n",
-    );
-    let (code, _, stderr) = tkc(&[
-        "run",
-        &path,
-        "--arg",
-        "x=zeros:64",
-        "--arg",
-        "out=zeros:64",
-        "--arg",
-        "n=64",
-        "--device",
-        "auto",
-    ]);
-    assert_eq!(code, 3, "{stderr}");
+fn a_strided_access_breaks_its_contract_and_a_subtraction_is_checked_per_element() {
+    // `x + offs * 2` under `offs < n` is proven for buffers of 2n - 1 elements; a launch with
+    // fewer breaks the contract before it runs. `x + (offs - 1)` may be negative by its form:
+    // it keeps its per-element check, which stops at the access as before.
+    let run = |name: &str, index: &str| {
+        let path = scratch_file(
+            name,
+            "k.tk",
+            &format!(
+                "#[grid(1)]\nkernel k(x: *f32, out: *mut f32, n: i32) {{\n    let offs = \
+                 arange(0, 64);\n    store(out + offs, load(x + {index}, mask: offs < n), \
+                 mask: offs < n);\n}}\n"
+            ),
+        );
+        let (code, _, stderr) = tkc(&[
+            "run",
+            &path,
+            "--arg",
+            "x=zeros:64",
+            "--arg",
+            "out=zeros:64",
+            "--arg",
+            "n=64",
+            "--device",
+            "auto",
+        ]);
+        assert_eq!(code, 3, "{stderr}");
+        let (code, ir, err) = tkc(&["build", &path, "--emit", "ir-scheduled"]);
+        assert_eq!(code, 0, "{err}");
+        let words = stderr
+            .replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (words, ir)
+    };
+    let (stderr, ir) = run("stride", "offs * 2");
     assert!(
-        stderr.contains("kernel `k` loaded from `x` out of bounds at index 64 (program 0)"),
+        stderr.contains(
+            "kernel `k` would load from `x` out of bounds at index 126: the launch breaks the \
+             contract `x: (n - 1) * 2 + 1 elements` (`x` holds 64 elements)"
+        ),
+        "{stderr}"
+    );
+    // `tkc build --emit ir-scheduled` shows the proven accesses and their contracts.
+    assert!(ir.contains("contract(x: (n - 1) * 2 + 1 elements)"), "{ir}");
+    assert!(ir.contains("contract(out: n elements)"), "{ir}");
+    assert_eq!(ir.matches("!proven").count(), 2, "{ir}");
+    let (stderr, ir) = run("minus", "(offs - 1)");
+    assert!(
+        stderr.contains("kernel `k` loaded from `x` out of bounds at index -1 (program 0)"),
         "{stderr}"
     );
     assert!(!stderr.contains("contract"), "{stderr}");
-    // `tkc build --emit ir-scheduled` shows which access is proven and the contract.
-    let (code, out, stderr) = tkc(&["build", &path, "--emit", "ir-scheduled"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(out.contains("contract(out: n elements)"), "{out}");
-    assert_eq!(out.matches("!proven").count(), 1, "{out}");
+    assert_eq!(ir.matches("!proven").count(), 1, "{ir}");
 }
 
 /// A failed `device_assert` stops `tkc run` with exit 3 on the device and on the interpreter, and

@@ -3,12 +3,14 @@
 //! proven away").
 //!
 //! A proven access reaches its parameter's buffer at the sum of `offsets`, integer expressions
-//! over the launch's scalar arguments, the program coordinates and the lanes of a tile
-//! (`arange`), each computed in its own signed type. When the access is masked by
-//! `offsets[k] < limit`, offset `k` is below `limit` wherever the access happens. Before
-//! dispatch the runtime evaluates every expression's range exactly (`Contract::check`): when no
-//! node can wrap, the lowest index is not negative and the highest is below the buffer's length,
-//! no access of any program can leave the buffer, so the kernel carries no check for it.
+//! over the launch's scalar arguments, the program coordinates, the lanes of a tile (`arange`)
+//! and counted loop variables, each computed in its own signed type. Its mask's conjuncts
+//! `lhs < limit` (`bounds`) hold wherever the access happens, so wherever a subexpression of the
+//! offsets is such an `lhs`, it stays below its limit there. Before dispatch the runtime
+//! evaluates every expression's range exactly (`Contract::check`): when no value the kernel
+//! computes for an access that happens can wrap, the lowest index is not negative and the highest
+//! is below the buffer's length, no access of any program can leave the buffer, so the kernel
+//! carries no check for it.
 use crate::base::{KernelArg, Literal};
 use std::fmt;
 
@@ -59,10 +61,10 @@ pub enum Op {
     Mul,
 }
 
-/// A mask conjunct `offsets[offset] < limit` that holds wherever the access happens.
+/// A mask conjunct `lhs < limit` that holds wherever the access happens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MaskBound {
-    pub offset: u32,
+    pub lhs: Expr,
     pub limit: Expr,
 }
 
@@ -77,7 +79,8 @@ pub struct Contract {
     /// The element offsets added to the parameter's first element, in order, summed in the
     /// kernel's index type (`index_bits` bits, signed).
     pub offsets: Vec<Expr>,
-    pub mask: Option<MaskBound>,
+    /// The mask's conjuncts whose `lhs` is a subexpression of the offsets.
+    pub bounds: Vec<MaskBound>,
     pub index_bits: u32,
 }
 
@@ -111,13 +114,21 @@ type Range = (i128, i128);
 struct Launch<'a> {
     args: &'a [KernelArg],
     grid: [u32; 3],
+    /// Per mask conjunct: its `lhs` and the highest value that takes where the access happens.
+    bounds: Vec<(&'a Expr, i128)>,
 }
 
 impl Launch<'_> {
     /// The exact range of `e` over every program and lane, or the value that leaves its type
     /// (`Err((value, bits))`) when some node may wrap.
     fn range(&self, e: &Expr) -> Result<Range, (i128, u32)> {
-        let r = match e {
+        self.range_where(e, false)
+    }
+
+    /// The range of `e` over the lanes where the access happens (`masked`: every conjunct of
+    /// `bounds` holds) or over every lane.
+    fn range_where(&self, e: &Expr, masked: bool) -> Result<Range, (i128, u32)> {
+        let mut r = match e {
             Expr::Const(v) => (*v as i128, *v as i128),
             Expr::Scalar { param, .. } => match self.args.get(*param as usize) {
                 Some(KernelArg::Scalar(Literal::Int(v))) => (*v, *v),
@@ -126,15 +137,16 @@ impl Launch<'_> {
             },
             Expr::ProgramId(d) => {
                 let g = self.grid.get(*d as usize).copied().unwrap_or(1) as i128;
-                return fits((0, g - 1), 32);
+                fits((0, g - 1), 32)?
             }
             Expr::NumPrograms(d) => {
                 let g = self.grid.get(*d as usize).copied().unwrap_or(1) as i128;
-                return fits((g, g), 32);
+                fits((g, g), 32)?
             }
             Expr::Arange { start, end, .. } => (*start as i128, *end as i128 - 1),
             Expr::Binary { op, lhs, rhs, bits } => {
-                let (a, b) = (self.range(lhs)?, self.range(rhs)?);
+                let a = self.range_where(lhs, masked)?;
+                let b = self.range_where(rhs, masked)?;
                 let r = match op {
                     Op::Add => (a.0 + b.0, a.1 + b.1),
                     Op::Sub => (a.0 - b.1, a.1 - b.0),
@@ -143,7 +155,7 @@ impl Launch<'_> {
                         (*p.iter().min().unwrap(), *p.iter().max().unwrap())
                     }
                 };
-                return fits(r, *bits);
+                fits(r, *bits)?
             }
             Expr::Loop {
                 start,
@@ -158,6 +170,13 @@ impl Launch<'_> {
                 (start.0, (end.1 - 1).max(start.0))
             }
         };
+        if masked {
+            for &(lhs, highest) in &self.bounds {
+                if lhs == e {
+                    r.1 = r.1.min(highest);
+                }
+            }
+        }
         Ok(r)
     }
 }
@@ -182,7 +201,11 @@ impl Contract {
     /// Checks the contract against a launch over `grid` (at least one program) with `args`
     /// (already checked against the kernel's parameters).
     pub fn check(&self, args: &[KernelArg], grid: [u32; 3]) -> Result<(), Broken> {
-        let launch = Launch { args, grid };
+        let mut launch = Launch {
+            args,
+            grid,
+            bounds: Vec::new(),
+        };
         let broken = |index: i128, breach: Breach| Broken {
             param: self.name.clone(),
             store: self.store,
@@ -191,38 +214,23 @@ impl Contract {
             breach,
         };
         let wraps = |(value, bits): (i128, u32)| broken(value, Breach::Wraps { bits });
-        let bounded = match &self.mask {
-            Some(mask) => {
-                let offset = self.offsets.get(mask.offset as usize).ok_or_else(|| {
-                    broken(
-                        0,
-                        Breach::Wraps {
-                            bits: self.index_bits,
-                        },
-                    )
-                })?;
-                let lanes = launch.range(offset).map_err(wraps)?;
-                let limit = launch.range(&mask.limit).map_err(wraps)?;
-                // Every lane is at or above every limit: the mask never holds, nothing is
-                // accessed.
-                if lanes.0 >= limit.1 {
-                    return Ok(());
-                }
-                Some((mask.offset as usize, limit.1 - 1))
+        // Each conjunct compares exact values (neither side wraps on any lane).
+        for bound in &self.bounds {
+            let lhs = launch.range(&bound.lhs).map_err(wraps)?;
+            let limit = launch.range(&bound.limit).map_err(wraps)?;
+            // Every lane is at or above every limit: the mask never holds, nothing is
+            // accessed.
+            if lhs.0 >= limit.1 {
+                return Ok(());
             }
-            None => None,
-        };
-        // The running sum of the offsets, as the kernel adds them in its index type, and the
-        // lowest and highest index an access that happens may reach.
-        let (mut sum, mut low, mut high) = ((0i128, 0i128), 0i128, 0i128);
-        for (k, offset) in self.offsets.iter().enumerate() {
-            let r = launch.range(offset).map_err(wraps)?;
-            sum = fits((sum.0 + r.0, sum.1 + r.1), self.index_bits).map_err(wraps)?;
-            low += r.0;
-            high += match bounded {
-                Some((masked, below)) if masked == k => r.1.min(below),
-                _ => r.1,
-            };
+            launch.bounds.push((&bound.lhs, limit.1 - 1));
+        }
+        // The running sum of the offsets, as the kernel adds them in its index type, over the
+        // lanes where the access happens.
+        let (mut low, mut high) = (0i128, 0i128);
+        for offset in &self.offsets {
+            let r = launch.range_where(offset, true).map_err(wraps)?;
+            (low, high) = fits((low + r.0, high + r.1), self.index_bits).map_err(wraps)?;
         }
         if low < 0 {
             return Err(broken(low, Breach::Negative));
@@ -274,19 +282,26 @@ impl fmt::Display for Expr {
     }
 }
 
-/// `x: n elements`: the buffer holds at least the bound on the index an access reaches (the
-/// masked offset replaced by its limit; for an unmasked access, one past the offsets), with
-/// `program_id` at its largest.
+/// `x: n elements`: the buffer holds at least one past the highest index an access reaches,
+/// written as the offsets with each bounded subexpression at its limit less one, and with
+/// `program_id` and loop variables at their largest (an offset that is itself bounded is
+/// written as its limit, and then nothing is added).
 impl fmt::Display for Contract {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let whole = self
+            .offsets
+            .iter()
+            .position(|o| self.bounds.iter().any(|b| b.lhs == *o));
         let mut terms: Vec<String> = Vec::new();
         for (k, offset) in self.offsets.iter().enumerate() {
-            match &self.mask {
-                Some(mask) if mask.offset as usize == k => terms.push(mask.limit.to_string()),
-                _ => terms.push(offset.to_string()),
+            if Some(k) == whole {
+                let bound = self.bounds.iter().find(|b| b.lhs == *offset);
+                terms.extend(bound.map(|b| b.limit.to_string()));
+            } else {
+                terms.push(self.substituted(offset).to_string());
             }
         }
-        if self.mask.is_none() {
+        if whole.is_none() {
             terms.push("1".to_string());
         }
         let terms: Vec<String> = terms.into_iter().filter(|t| t != "0").collect();
@@ -296,6 +311,29 @@ impl fmt::Display for Contract {
             terms.join(" + ")
         };
         write!(f, "{}: {bound} elements", self.name)
+    }
+}
+
+impl Contract {
+    /// `e` with every bounded subexpression replaced by its limit less one (for the text).
+    fn substituted(&self, e: &Expr) -> Expr {
+        if let Some(b) = self.bounds.iter().find(|b| b.lhs == *e) {
+            return Expr::Binary {
+                op: Op::Sub,
+                lhs: Box::new(b.limit.clone()),
+                rhs: Box::new(Expr::Const(1)),
+                bits: 64,
+            };
+        }
+        match e {
+            Expr::Binary { op, lhs, rhs, bits } => Expr::Binary {
+                op: *op,
+                lhs: Box::new(self.substituted(lhs)),
+                rhs: Box::new(self.substituted(rhs)),
+                bits: *bits,
+            },
+            other => other.clone(),
+        }
     }
 }
 
@@ -350,11 +388,11 @@ mod tests {
             param: 0,
             name: "x".to_string(),
             store: false,
-            offsets: vec![offs],
-            mask: Some(MaskBound {
-                offset: 0,
+            offsets: vec![offs.clone()],
+            bounds: vec![MaskBound {
+                lhs: offs,
                 limit: scalar(1, "n"),
-            }),
+            }],
             index_bits: 32,
         }
     }
@@ -414,7 +452,11 @@ mod tests {
             },
         );
         let c = Contract {
-            offsets: vec![cols],
+            offsets: vec![cols.clone()],
+            bounds: vec![MaskBound {
+                lhs: cols,
+                limit: scalar(1, "n"),
+            }],
             ..vector_add()
         };
         assert_eq!(c.check(&args(10, 10), [1, 1, 1]), Ok(()));
@@ -430,13 +472,65 @@ mod tests {
     }
 
     #[test]
+    fn every_conjunct_bounds_its_own_part_of_the_index() {
+        // col_sum's x + rows[:, None] * n_cols + cols[None, :] under rows < n_rows and
+        // cols < n_cols, rows = r0 + arange(0, 4) for r0 in range(0, n_rows, 4).
+        let rows = binary(
+            Op::Add,
+            Expr::Loop {
+                local: 0,
+                start: Box::new(Expr::Const(0)),
+                end: Box::new(scalar(2, "n_rows")),
+                step: 4,
+                bits: 32,
+            },
+            Expr::Arange {
+                dim: 0,
+                start: 0,
+                end: 4,
+            },
+        );
+        let cols = Expr::Arange {
+            dim: 1,
+            start: 0,
+            end: 8,
+        };
+        let c = Contract {
+            offsets: vec![
+                binary(Op::Mul, rows.clone(), scalar(1, "n_cols")),
+                cols.clone(),
+            ],
+            bounds: vec![
+                MaskBound {
+                    lhs: rows,
+                    limit: scalar(2, "n_rows"),
+                },
+                MaskBound {
+                    lhs: cols,
+                    limit: scalar(1, "n_cols"),
+                },
+            ],
+            ..vector_add()
+        };
+        assert_eq!(c.to_string(), "x: (n_rows - 1) * n_cols + n_cols elements");
+        let args = |len: usize, rows: i128, cols: i128| {
+            vec![
+                KernelArg::Buffer(HostBuffer::zeros(ScalarType::F32, vec![len])),
+                KernelArg::Scalar(Literal::Int(cols)),
+                KernelArg::Scalar(Literal::Int(rows)),
+            ]
+        };
+        // 1 × 1: the row mask keeps rows 1..3 of the tile away.
+        assert_eq!(c.check(&args(1, 1, 1), [1, 1, 1]), Ok(()));
+        assert_eq!(c.check(&args(15, 3, 5), [1, 1, 1]), Ok(()));
+        let err = c.check(&args(14, 3, 5), [1, 1, 1]).unwrap_err();
+        assert_eq!((err.index, err.breach), (14, Breach::TooShort { len: 14 }));
+    }
+
+    #[test]
     fn a_negative_offset_breaks_it() {
         let mut c = vector_add();
         c.offsets.insert(0, Expr::Const(-1));
-        c.mask = Some(MaskBound {
-            offset: 1,
-            limit: scalar(1, "n"),
-        });
         let err = c.check(&args(10, 10), [3, 1, 1]).unwrap_err();
         assert_eq!(err.breach, Breach::Negative);
         assert_eq!(err.index, -1);

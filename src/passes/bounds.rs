@@ -1,10 +1,10 @@
 //! Pass 4: bounds checks proven away. Safe mode checks every element of an access against its
 //! buffer's length; where this pass can write the access's index as a sum of offsets over the
 //! launch's scalar arguments, the program coordinates and `arange` lanes (`abi::contract::Expr`)
-//! and, for a masked access, find a conjunct `offset < limit` of its mask among them, it marks
+//! and, for a masked access, find conjuncts `lhs < limit` of its mask whose `lhs` is part of them, it marks
 //! the access `proven` and records a launch contract (`abi::contract::Contract`) that the
 //! runtime checks once before dispatch: every node of the computation stays in its type, the
-//! lowest index is not negative and the highest (the masked offset below its limit) is below the
+//! lowest index is not negative and the highest (each bounded part below its limit) is below the
 //! buffer's length. Anything else (loads of indices, loop-carried pointers, unsigned or narrow
 //! arithmetic, division, a mask of another form) keeps its per-element check.
 //!
@@ -124,24 +124,34 @@ fn contract(
     }
     // An unmasked access keeps its check too: its index leaves the buffer only through a
     // mistake, which the per-element check reports where it happens.
-    let mut bounds = Vec::new();
-    conjuncts(cx, mask?, &mut bounds);
-    // The first conjunct that bounds one of the offsets.
-    let mask = bounds.into_iter().find_map(|(lhs, limit)| {
-        let k = offsets.iter().position(|o| *o == lhs)?;
-        Some(MaskBound {
-            offset: k as u32,
-            limit,
-        })
-    })?;
+    let mut conjuncts_found = Vec::new();
+    conjuncts(cx, mask?, &mut conjuncts_found);
+    // The conjuncts that bound a part of the index; without one the access keeps its check.
+    let bounds: Vec<MaskBound> = conjuncts_found
+        .into_iter()
+        .filter(|(lhs, _)| offsets.iter().any(|o| contains(o, lhs)))
+        .map(|(lhs, limit)| MaskBound { lhs, limit })
+        .collect();
+    if bounds.is_empty() {
+        return None;
+    }
     Some(Contract {
         param,
         name: cx.kernel.params[param as usize].name.clone(),
         store,
         offsets,
-        mask: Some(mask),
+        bounds,
         index_bits,
     })
+}
+
+/// Whether `part` is `e` or one of its subexpressions.
+fn contains(e: &Expr, part: &Expr) -> bool {
+    e == part
+        || match e {
+            Expr::Binary { lhs, rhs, .. } => contains(lhs, part) || contains(rhs, part),
+            _ => false,
+        }
 }
 
 /// The pointer parameter `ptr` derives from and the offsets added to it, in order.
@@ -363,21 +373,47 @@ mod tests {
     }
 
     #[test]
+    fn every_conjunct_of_a_2d_mask_bounds_its_part_of_the_index() {
+        let (c, proven) = contracts(
+            "kernel k(x: *f32, out: *mut f32, n_rows: i32, n_cols: i32) {
+                let cols = program_id(0) * 64 + arange(0, 64);
+                let mut acc = zeros([64], f32);
+                for r0 in range(0, n_rows, 8) {
+                    let rows = r0 + arange(0, 8);
+                    let mask = (rows < n_rows)[:, None] & (cols < n_cols)[None, :];
+                    acc += sum(load(x + rows[:, None] * n_cols + cols[None, :], mask: mask), axis: 0);
+                }
+                store(out + cols, acc, mask: cols < n_cols);
+            }",
+            "k",
+        );
+        assert_eq!(
+            c,
+            vec![
+                "x: (n_rows - 1) * n_cols + n_cols elements",
+                "out: n_cols elements"
+            ]
+        );
+        assert_eq!(proven, vec![true, true]);
+    }
+
+    #[test]
     fn unprovable_accesses_keep_their_checks() {
         let (c, proven) = contracts(
             "kernel k(x: *f32, idx: *i32, out: *mut f32, n: i32) {
                 let offs = arange(0, 64);
                 // The mask bounds another dim than the index.
                 let rows = arange(0, 8);
-                let a = load(x + rows[:, None] * 0 + offs[None, :], mask: rows[:, None] < n);
+                let cols = offs[None, :] + zeros([8, 64], i32);
+                let a = load(x + cols, mask: rows[:, None] < n);
                 // An index loaded from memory (and an unmasked load).
                 let b = load(x + load(idx + offs), mask: offs < n);
                 // A subtraction.
                 let c = load(x + (offs - 1), mask: offs - 1 < n);
-                store(out + offs, c, mask: offs + 1 < n);
                 // A mask that bounds something else.
                 store(out + offs, b, mask: offs + 1 < n);
-                store(out + offs[None, :] + rows[:, None] * 0, a, mask: rows[:, None] < n);
+                store(out + offs, c, mask: offs + 1 < n);
+                store(out + cols, a, mask: rows[:, None] < n);
             }",
             "k",
         );
