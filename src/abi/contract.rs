@@ -131,7 +131,7 @@ impl Launch<'_> {
         let mut r = match e {
             Expr::Const(v) => (*v as i128, *v as i128),
             Expr::Scalar { param, .. } => match self.args.get(*param as usize) {
-                Some(KernelArg::Scalar(Literal::Int(v))) => (*v, *v),
+                Some(KernelArg::Scalar(Literal::Int(v))) => fits((*v, *v), 64)?,
                 // The binder checked the argument's type; anything else proves nothing.
                 _ => return Err((0, 0)),
             },
@@ -183,6 +183,10 @@ impl Launch<'_> {
 
 /// `r` when every value of it fits a signed `bits`-bit integer, else the one furthest out.
 fn fits(r: Range, bits: u32) -> Result<Range, (i128, u32)> {
+    // A width no integer type has (a damaged artifact) fits nothing.
+    if !(1..=64).contains(&bits) {
+        return Err((r.1, bits));
+    }
     let max = (1i128 << (bits - 1)) - 1;
     if r.0 < -max - 1 {
         Err((r.0, bits))

@@ -1,12 +1,13 @@
-//! Pass 4: bounds checks proven away. Safe mode checks every element of an access against its
-//! buffer's length; where this pass can write the access's index as a sum of offsets over the
-//! launch's scalar arguments, the program coordinates and `arange` lanes (`abi::contract::Expr`)
-//! and, for a masked access, find conjuncts `lhs < limit` of its mask whose `lhs` is part of them, it marks
-//! the access `proven` and records a launch contract (`abi::contract::Contract`) that the
-//! runtime checks once before dispatch: every node of the computation stays in its type, the
-//! lowest index is not negative and the highest (each bounded part below its limit) is below the
-//! buffer's length. Anything else (loads of indices, loop-carried pointers, unsigned or narrow
-//! arithmetic, division, a mask of another form) keeps its per-element check.
+//! The pass after `vectors`: bounds checks proven away. Safe mode checks every element of an
+//! access against its buffer's length; where this pass can write the access's index as a sum of
+//! offsets over the launch's scalar arguments, the program coordinates, `arange` lanes and
+//! counted loop variables (`abi::contract::Expr`), and find conjuncts `part < limit` of its mask
+//! whose `part` is one of the offsets or a piece of one, it marks the access `proven` and records
+//! a launch contract (`abi::contract::Contract`) that the runtime checks once before dispatch:
+//! no value of the computation leaves its type, the lowest index is not negative and the highest
+//! (each bounded part below its limit) is below the buffer's length. Anything else (unmasked
+//! accesses, loads of indices, loop-carried pointers, subtraction, unsigned or narrow arithmetic,
+//! division, a mask of another form) keeps its per-element check.
 //!
 //! Why a contract and not a proof alone: whether `offs < n` keeps an access inside `x` depends on
 //! the buffer bound to `x` holding `n` elements, which only the launch knows; checking it once
@@ -381,7 +382,8 @@ mod tests {
                 for r0 in range(0, n_rows, 8) {
                     let rows = r0 + arange(0, 8);
                     let mask = (rows < n_rows)[:, None] & (cols < n_cols)[None, :];
-                    acc += sum(load(x + rows[:, None] * n_cols + cols[None, :], mask: mask), axis: 0);
+                    let tile = load(x + rows[:, None] * n_cols + cols[None, :], mask: mask);
+                    acc += sum(tile, axis: 0);
                 }
                 store(out + cols, acc, mask: cols < n_cols);
             }",
