@@ -128,9 +128,12 @@ fn contract(
     let mut conjuncts_found = Vec::new();
     conjuncts(cx, mask?, &mut conjuncts_found);
     // The conjuncts that bound a part of the index; without one the access keeps its check.
+    // A limit must be the same for the whole launch: one that moves with the program or the
+    // loop (`cols < K - k * BLOCK_K`) usually cancels another part of the index, which ranges
+    // cannot see, so its contract would refuse launches that stay inside the buffer.
     let bounds: Vec<MaskBound> = conjuncts_found
         .into_iter()
-        .filter(|(lhs, _)| offsets.iter().any(|o| contains(o, lhs)))
+        .filter(|(lhs, limit)| launch_constant(limit) && offsets.iter().any(|o| contains(o, lhs)))
         .map(|(lhs, limit)| MaskBound { lhs, limit })
         .collect();
     if bounds.is_empty() {
@@ -144,6 +147,15 @@ fn contract(
         bounds,
         index_bits,
     })
+}
+
+/// Whether `e` has one value for the whole launch (scalar arguments, constants, grid sizes).
+fn launch_constant(e: &Expr) -> bool {
+    match e {
+        Expr::Const(_) | Expr::Scalar { .. } | Expr::NumPrograms(_) => true,
+        Expr::ProgramId(_) | Expr::Arange { .. } | Expr::Loop { .. } => false,
+        Expr::Binary { lhs, rhs, .. } => launch_constant(lhs) && launch_constant(rhs),
+    }
 }
 
 /// Whether `part` is `e` or one of its subexpressions.
@@ -414,12 +426,18 @@ mod tests {
                 let c = load(x + (offs - 1), mask: offs - 1 < n);
                 // A mask that bounds something else.
                 store(out + offs, b, mask: offs + 1 < n);
+                // A limit that moves with the loop (Triton's `K - k * BLOCK_K`): it cancels
+                // the loop's part of the index, which a contract on ranges could not see.
+                for k in range(0, n, 64) {
+                    let v = load(x + k + offs, mask: offs < n - k);
+                    store(out + k + offs, v, mask: offs < n - k);
+                }
                 store(out + offs, c, mask: offs + 1 < n);
                 store(out + cols, a, mask: rows[:, None] < n);
             }",
             "k",
         );
         assert!(c.is_empty(), "{c:?}");
-        assert_eq!(proven, vec![false; 7]);
+        assert_eq!(proven, vec![false; 9]);
     }
 }
