@@ -14,11 +14,15 @@
 //! offsets from 0 (every field is a 4- or 8-byte scalar aligned to its size); the push constants
 //! then hold the header alone.
 //!
+//! In safe mode an access the compiler proved inside its buffer carries no check; its launch
+//! contract (`Abi::contracts`, `contract::Contract`) is verified by the runtime before dispatch.
+//!
 //! `bind` checks and orders a launch's arguments against a kernel's parameters (from this ABI or
 //! from the compiler's signature), for every caller: the CLI, the Rust API and the runtime.
 use crate::base::{HostBuffer, ScalarType, Span};
 
 pub mod bind;
+pub mod contract;
 
 /// Bytes one element of a storage buffer takes on the device: its size on the host, except for
 /// `bool`, which the device stores as a u32 (0 or 1) where the host has one byte.
@@ -178,6 +182,9 @@ pub struct Abi {
     /// The kernel's `device_assert`s, indexed by the status buffer's `param` word when its kind is
     /// `STATUS_ASSERT` (empty with `--unchecked`: asserts are compiled out there).
     pub asserts: Vec<AssertSite>,
+    /// What a launch must promise for the accesses whose checks the compiler proved away (safe
+    /// mode), verified by the runtime before dispatch (`contract`; empty with `--unchecked`).
+    pub contracts: Vec<contract::Contract>,
 }
 
 /// One `device_assert` of a compiled kernel, for the runtime's report.

@@ -13,6 +13,7 @@
 //!
 //! The artifact format is tk's own, little endian: the magic `TKART`, a format version, then
 //! length-prefixed fields in `Artifact` order (see `encode_artifact`).
+use crate::abi::contract::{Contract, Expr, MaskBound, Op};
 use crate::abi::{Abi, Artifact, AssertSite, BufferBinding, Features, PushField, PushRepr, Target};
 use crate::base::{FileId, Literal, ScalarType, SourceMap, Span};
 use crate::ir;
@@ -209,8 +210,8 @@ impl KernelCache {
 }
 
 const MAGIC: &[u8; 5] = b"TKART";
-// 2: the assert table, or the uniform-buffer fields (two branches); 3: both.
-const FORMAT_VERSION: u32 = 3;
+// 2: the assert table, or the uniform-buffer fields (two branches); 3: both; 4: launch contracts.
+const FORMAT_VERSION: u32 = 4;
 
 struct Writer {
     out: Vec<u8>,
@@ -227,7 +228,81 @@ impl Writer {
     fn scalar(&mut self, ty: ScalarType) {
         self.text(ty.name());
     }
+    fn i64(&mut self, v: i64) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    /// An expression in prefix order: a tag, its fields, its operands.
+    fn expr(&mut self, e: &Expr) {
+        match e {
+            Expr::Const(v) => {
+                self.u32(0);
+                self.i64(*v);
+            }
+            Expr::Scalar { param, name } => {
+                self.u32(1);
+                self.u32(*param);
+                self.text(name);
+            }
+            Expr::ProgramId(d) => {
+                self.u32(2);
+                self.u32(*d);
+            }
+            Expr::NumPrograms(d) => {
+                self.u32(3);
+                self.u32(*d);
+            }
+            Expr::Arange { dim, start, end } => {
+                self.u32(4);
+                self.u32(*dim);
+                self.i64(*start);
+                self.i64(*end);
+            }
+            Expr::Binary { op, lhs, rhs, bits } => {
+                self.u32(5);
+                self.u32(match op {
+                    Op::Add => 0,
+                    Op::Sub => 1,
+                    Op::Mul => 2,
+                });
+                self.u32(*bits);
+                self.expr(lhs);
+                self.expr(rhs);
+            }
+            Expr::Loop {
+                local,
+                start,
+                end,
+                step,
+                bits,
+            } => {
+                self.u32(6);
+                self.u32(*local);
+                self.i64(*step);
+                self.u32(*bits);
+                self.expr(start);
+                self.expr(end);
+            }
+        }
+    }
+    fn contract(&mut self, c: &Contract) {
+        self.u32(c.param);
+        self.text(&c.name);
+        self.u32(c.store as u32);
+        self.u32(c.offsets.len() as u32);
+        for offset in &c.offsets {
+            self.expr(offset);
+        }
+        self.u32(c.bounds.len() as u32);
+        for bound in &c.bounds {
+            self.expr(&bound.lhs);
+            self.expr(&bound.limit);
+        }
+        self.u32(c.index_bits);
+    }
 }
+
+/// How deep a cached expression may nest (deeper entries are treated as damaged).
+const EXPR_DEPTH: u32 = 256;
 
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -258,6 +333,72 @@ impl Reader<'_> {
             1 => Some(true),
             _ => None,
         }
+    }
+    fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    /// An expression written by `Writer::expr`, nested at most `depth` deep.
+    fn expr(&mut self, depth: u32) -> Option<Expr> {
+        let depth = depth.checked_sub(1)?;
+        Some(match self.u32()? {
+            0 => Expr::Const(self.i64()?),
+            1 => Expr::Scalar {
+                param: self.u32()?,
+                name: self.text()?,
+            },
+            2 => Expr::ProgramId(self.u32()?),
+            3 => Expr::NumPrograms(self.u32()?),
+            4 => Expr::Arange {
+                dim: self.u32()?,
+                start: self.i64()?,
+                end: self.i64()?,
+            },
+            5 => Expr::Binary {
+                op: match self.u32()? {
+                    0 => Op::Add,
+                    1 => Op::Sub,
+                    2 => Op::Mul,
+                    _ => return None,
+                },
+                bits: self.u32()?,
+                lhs: Box::new(self.expr(depth)?),
+                rhs: Box::new(self.expr(depth)?),
+            },
+            6 => Expr::Loop {
+                local: self.u32()?,
+                step: self.i64()?,
+                bits: self.u32()?,
+                start: Box::new(self.expr(depth)?),
+                end: Box::new(self.expr(depth)?),
+            },
+            _ => return None,
+        })
+    }
+    fn contract(&mut self) -> Option<Contract> {
+        let param = self.u32()?;
+        let name = self.text()?;
+        let store = self.bool()?;
+        let count = self.u32()? as usize;
+        let mut offsets = Vec::with_capacity(count.min(64));
+        for _ in 0..count {
+            offsets.push(self.expr(EXPR_DEPTH)?);
+        }
+        let count = self.u32()? as usize;
+        let mut bounds = Vec::with_capacity(count.min(64));
+        for _ in 0..count {
+            bounds.push(MaskBound {
+                lhs: self.expr(EXPR_DEPTH)?,
+                limit: self.expr(EXPR_DEPTH)?,
+            });
+        }
+        Some(Contract {
+            param,
+            name,
+            store,
+            offsets,
+            bounds,
+            index_bits: self.u32()?,
+        })
     }
 }
 
@@ -379,6 +520,10 @@ pub fn encode_artifact(artifact: &Artifact) -> Vec<u8> {
         w.u32(site.span.end);
         w.u32(site.tile as u32);
     }
+    w.u32(abi.contracts.len() as u32);
+    for contract in &abi.contracts {
+        w.contract(contract);
+    }
     w.u32(artifact.words.len() as u32);
     for &word in &artifact.words {
         w.u32(word);
@@ -450,6 +595,11 @@ pub fn decode_artifact(bytes: &[u8]) -> Option<Artifact> {
             tile: r.bool()?,
         });
     }
+    let contract_count = r.u32()? as usize;
+    let mut contracts = Vec::with_capacity(contract_count.min(1024));
+    for _ in 0..contract_count {
+        contracts.push(r.contract()?);
+    }
     let word_count = r.u32()? as usize;
     if r.bytes.len() != word_count * 4 {
         return None;
@@ -474,6 +624,7 @@ pub fn decode_artifact(bytes: &[u8]) -> Option<Artifact> {
             shared_bytes,
             features,
             asserts,
+            contracts,
         },
     })
 }
@@ -574,6 +725,29 @@ mod tests {
                         end: 40,
                     },
                     tile: true,
+                }],
+                contracts: vec![Contract {
+                    param: 0,
+                    name: "x".into(),
+                    store: true,
+                    offsets: vec![Expr::Binary {
+                        op: Op::Mul,
+                        lhs: Box::new(Expr::ProgramId(0)),
+                        rhs: Box::new(Expr::Scalar {
+                            param: 1,
+                            name: "n".into(),
+                        }),
+                        bits: 64,
+                    }],
+                    bounds: vec![MaskBound {
+                        lhs: Expr::ProgramId(0),
+                        limit: Expr::Arange {
+                            dim: 1,
+                            start: -3,
+                            end: 5,
+                        },
+                    }],
+                    index_bits: 32,
                 }],
             },
         }

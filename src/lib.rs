@@ -46,6 +46,8 @@
 //! - `abi`: the artifact and binding model — the only type the runtime shares with the compiler.
 //!   `abi::bind` is the one argument binder: values by name or position checked against a
 //!   kernel's parameters and ordered, for the CLI, the API, the interpreter and the runtime.
+//!   `abi::contract` holds the launch contracts of the accesses safe mode proved inside their
+//!   buffers (`passes::bounds`), which the runtime checks once before dispatch.
 //! - `runtime`: Vulkan instance/device choice, buffers, pipelines, dispatch, readback, timing.
 //! - `npy`: `.npy` files to and from host buffers.
 //! - `api`: the Rust library API — a `Context` owning the device (or the interpreter when there

@@ -269,3 +269,54 @@ fn a_stored_search_choice_is_what_a_launch_runs() {
         [("BLOCK".into(), Literal::Int(32))]
     );
 }
+
+#[test]
+fn a_launch_past_its_buffers_is_refused_by_the_contract_before_it_runs() {
+    // `scale` reads and writes under `offs < n`: safe mode checks `x: n elements` and
+    // `out: n elements` once, before dispatch; `out` is left untouched.
+    let ctx = device_context("contract");
+    let module = Module::from_source(ctx.clone(), "scale.tk", SOURCE).unwrap();
+    let kernel = module.kernel("scale", &[]).unwrap();
+    let x = Buffer::from_slice(&[1.0f32; 100]);
+    let mut out = Buffer::<f32>::from_slice(&[7.0f32; 64]);
+    let error = kernel
+        .launch(&ctx)
+        .arg("x", &x)
+        .arg("out", &mut out)
+        .arg("n", 100)
+        .arg("s", 2.0f32)
+        .run()
+        .unwrap_err();
+    let Error::Runtime(tk::runtime::RuntimeError::ContractBroken {
+        kernel: ref name,
+        ref param,
+        index,
+        store,
+        ref contract,
+        ..
+    }) = error
+    else {
+        panic!("expected a broken contract, got {error}");
+    };
+    assert_eq!(
+        (name.as_str(), param.as_str(), index, store),
+        ("scale", "out", 99, true)
+    );
+    assert_eq!(contract, "out: n elements");
+    assert_eq!(
+        error.to_string(),
+        "kernel `scale` would store to `out` out of bounds at index 99: the launch breaks the \
+         contract `out: n elements` (`out` holds 64 elements)"
+    );
+    assert_eq!(out.to_vec(), vec![7.0f32; 64], "nothing ran");
+    // Within the contract the launch runs.
+    kernel
+        .launch(&ctx)
+        .arg("x", &x)
+        .arg("out", &mut out)
+        .arg("n", 64)
+        .arg("s", 2.0f32)
+        .run()
+        .unwrap();
+    assert_eq!(out.to_vec(), vec![2.0f32; 64]);
+}

@@ -324,6 +324,109 @@ fn out_of_bounds_store_stops_with_exit_3() {
     }
 }
 
+#[test]
+fn n_past_the_buffers_breaks_the_launch_contract_with_exit_3() {
+    // vector_add's accesses are masked by `offs < n`: safe mode proves them inside buffers of n
+    // elements and checks that contract before dispatch, naming the access, the index and the
+    // contract. The interpreter still checks every element and stops at the first.
+    let args = |device: &'static str| {
+        vec![
+            "run",
+            "examples/vector_add.tk",
+            "--arg",
+            "x=zeros:1000",
+            "--arg",
+            "y=zeros:1000",
+            "--arg",
+            "out=zeros:1000",
+            "--arg",
+            "n=2000",
+            "--device",
+            device,
+        ]
+    };
+    let (code, _, stderr) = tkc(&args("auto"));
+    assert_eq!(code, 3, "{stderr}");
+    // The report as one line of words (the renderer wraps it).
+    let words = stderr
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for part in [
+        "error[E0951]",
+        "kernel `vector_add` would load from `x` out of bounds at index 1999",
+        "the launch breaks the contract `x: n elements` (`x` holds 1000 elements)",
+        "nothing ran",
+    ] {
+        assert!(words.contains(part), "{part}: {stderr}");
+    }
+    let (code, _, stderr) = tkc(&args("interp"));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("kernel `vector_add` loaded from `x` out of bounds at index 1000"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_strided_access_breaks_its_contract_and_a_subtraction_is_checked_per_element() {
+    // `x + offs * 2` under `offs < n` is proven for buffers of 2n - 1 elements; a launch with
+    // fewer breaks the contract before it runs. `x + (offs - 1)` may be negative by its form:
+    // it keeps its per-element check, which stops at the access as before.
+    let run = |name: &str, index: &str| {
+        let path = scratch_file(
+            name,
+            "k.tk",
+            &format!(
+                "#[grid(1)]\nkernel k(x: *f32, out: *mut f32, n: i32) {{\n    let offs = \
+                 arange(0, 64);\n    store(out + offs, load(x + {index}, mask: offs < n), \
+                 mask: offs < n);\n}}\n"
+            ),
+        );
+        let (code, _, stderr) = tkc(&[
+            "run",
+            &path,
+            "--arg",
+            "x=zeros:64",
+            "--arg",
+            "out=zeros:64",
+            "--arg",
+            "n=64",
+            "--device",
+            "auto",
+        ]);
+        assert_eq!(code, 3, "{stderr}");
+        let (code, ir, err) = tkc(&["build", &path, "--emit", "ir-scheduled"]);
+        assert_eq!(code, 0, "{err}");
+        let words = stderr
+            .replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (words, ir)
+    };
+    let (stderr, ir) = run("stride", "offs * 2");
+    assert!(
+        stderr.contains(
+            "kernel `k` would load from `x` out of bounds at index 126: the launch breaks the \
+             contract `x: (n - 1) * 2 + 1 elements` (`x` holds 64 elements)"
+        ),
+        "{stderr}"
+    );
+    // `tkc build --emit ir-scheduled` shows the proven accesses and their contracts.
+    assert!(ir.contains("contract(x: (n - 1) * 2 + 1 elements)"), "{ir}");
+    assert!(ir.contains("contract(out: n elements)"), "{ir}");
+    assert_eq!(ir.matches("!proven").count(), 2, "{ir}");
+    let (stderr, ir) = run("minus", "(offs - 1)");
+    assert!(
+        stderr.contains("kernel `k` loaded from `x` out of bounds at index -1 (program 0)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("contract"), "{stderr}");
+    assert_eq!(ir.matches("!proven").count(), 1, "{ir}");
+}
+
 /// A failed `device_assert` stops `tkc run` with exit 3 on the device and on the interpreter, and
 /// both name the kernel, the message, `file:line:col`, the program and the element in the same
 /// words; a passing run writes the same buffer as without the assert; `--unchecked` skips it on

@@ -494,3 +494,86 @@ fn a_vector_knob_caps_every_access() {
     assert_eq!(widest(Some(4)), 4);
     assert_eq!(widest(Some(1)), 1);
 }
+
+/// The buffer loads and stores of `file`'s `kernel` compiled for `target`, safe or with
+/// `--unchecked`, specialised for `args` when given, and the scheduled IR printed.
+fn buffer_accesses(
+    file: &str,
+    kernel: &str,
+    target: &Target,
+    args: Option<&[KernelArg]>,
+    safe: bool,
+) -> (MemoryOps, String) {
+    let path = format!("{}/examples/{file}.tk", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lowered = driver::lower_source(&Source::new(&path, &text), kernel, &[]).unwrap();
+    if let Some(args) = args {
+        driver::specialize(&mut lowered.module, args);
+    }
+    let build = driver::build_lowered(&lowered, target, &BuildOptions { safe }).unwrap();
+    common::validate_spirv(&build.artifact.words).unwrap();
+    (
+        memory_ops(&build.artifact),
+        tk::ir::print::print(&build.scheduled),
+    )
+}
+
+/// The launch arguments of `examples/layer_norm.tk`'s forward kernel for `rows` × `cols` f32.
+fn layer_norm_args(rows: usize, cols: usize) -> Vec<KernelArg> {
+    let f32s = |n: usize| common::zeros(ScalarType::F32, n);
+    vec![
+        f32s(rows * cols),
+        f32s(rows * cols),
+        f32s(cols),
+        f32s(cols),
+        f32s(rows),
+        f32s(rows),
+        common::int(cols as i64),
+        common::int(rows as i64),
+        common::int(cols as i64),
+        KernelArg::Scalar(Literal::Float(1e-5)),
+    ]
+}
+
+#[test]
+fn safe_mode_costs_no_memory_instructions_where_bounds_are_proven() {
+    // Every masked access of these kernels is proven under a launch contract, so safe mode
+    // emits the loads and stores `--unchecked` does (no per-element path), whatever the target
+    // and whether or not the launch promised divisibility. Only layer_norm_fwd's unmasked
+    // stores of one mean and one deviation per row keep their checks, which write the status
+    // buffer (u32) when they fail.
+    let softmax = softmax_args(16, 1000);
+    let vector_add = vector_add_args(1000);
+    let layer_norm = layer_norm_args(16, 1000);
+    let kernels: [(&str, &str, &[KernelArg]); 3] = [
+        ("vector_add", "vector_add", &vector_add),
+        ("softmax", "softmax", &softmax),
+        ("layer_norm", "layer_norm_fwd", &layer_norm),
+    ];
+    for (file, kernel, args) in kernels {
+        for target in [Target::cpu(), Target::gpu(), Target::portable()] {
+            for args in [None, Some(args)] {
+                let (mut safe, printed) = buffer_accesses(file, kernel, &target, args, true);
+                let (unchecked, _) = buffer_accesses(file, kernel, &target, args, false);
+                let status_stores = safe.buffer_stores.remove("u32");
+                assert_eq!(
+                    status_stores.is_some(),
+                    kernel == "layer_norm_fwd",
+                    "{printed}"
+                );
+                assert_eq!(
+                    (&safe.buffer_loads, &safe.buffer_stores),
+                    (&unchecked.buffer_loads, &unchecked.buffer_stores),
+                    "{kernel} on {}: {printed}",
+                    target.name
+                );
+                let masked = printed.lines().filter(|l| {
+                    (l.contains(" load ") || l.contains("store ")) && l.contains("mask")
+                });
+                for access in masked {
+                    assert!(access.contains("!proven"), "{access}");
+                }
+            }
+        }
+    }
+}

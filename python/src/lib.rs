@@ -253,6 +253,26 @@ fn to_py_err(py: Python<'_>, error: api::Error) -> PyErr {
                 ("element", py.None()),
             ],
         ),
+        // A launch refused by a bounds contract: an out-of-bounds access caught before it ran.
+        api::Error::Runtime(RuntimeError::ContractBroken {
+            kernel,
+            param,
+            index,
+            store,
+            ..
+        }) => raise::<KernelError>(
+            py,
+            text,
+            &[
+                ("kernel", obj(py, kernel)),
+                ("parameter", obj(py, param)),
+                ("index", obj(py, index)),
+                ("store", obj(py, store)),
+                ("program", py.None()),
+                ("location", py.None()),
+                ("element", py.None()),
+            ],
+        ),
         api::Error::AssertFailed {
             kernel,
             message,

@@ -113,6 +113,9 @@ fn header(kernel: &Kernel, out: &mut String) {
         if schedule.dot_bytes > 0 {
             let _ = write!(out, ", dot_bytes = {}", schedule.dot_bytes);
         }
+        for contract in &schedule.contracts {
+            let _ = write!(out, ", contract({contract})");
+        }
         if let Some(coop) = &schedule.coop {
             let dots: Vec<String> = schedule
                 .cooperative_dots()
@@ -411,7 +414,11 @@ impl fmt::Display for Plan {
                         write!(f, ", whole")?;
                     }
                 }
-                write!(f, ")")
+                write!(f, ")")?;
+                if access.proven {
+                    write!(f, " !proven")?;
+                }
+                Ok(())
             }
             Plan::Reduce(ReducePlan::Registers)
             | Plan::Scan(ScanPlan::Registers)

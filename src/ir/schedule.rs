@@ -7,7 +7,8 @@
 //! choice of how to run carries a `Plan`:
 //!
 //! - a load or store: the width of its vector accesses and what is proven of each vector
-//!   (aligned, one mask, inside the buffer or outside it whole) (`AccessPlan`);
+//!   (aligned, one mask, inside the buffer or outside it whole), and whether the access is
+//!   proven inside its buffer under a launch contract (`AccessPlan`, `Schedule::contracts`);
 //! - a reduction: in registers, by subgroup shuffles, by subgroup reductions and one value per
 //!   subgroup through the scratch, or every partial through the scratch in chunks of result
 //!   registers (`ReducePlan`);
@@ -58,6 +59,8 @@ pub struct Schedule {
     /// Bytes of the dot array, the workgroup array of f32 four-vectors that the staged `dot`s
     /// use (`DotStaging::region`); 0 when no `dot` is staged.
     pub dot_bytes: u32,
+    /// The launch contracts of the proven accesses (`AccessPlan::proven`), without repeats.
+    pub contracts: Vec<crate::abi::contract::Contract>,
 }
 
 impl Schedule {
@@ -74,6 +77,7 @@ impl Schedule {
             coop: None,
             streams: Vec::new(),
             dot_bytes: 0,
+            contracts: Vec::new(),
         }
     }
 
@@ -208,6 +212,10 @@ pub struct AccessPlan {
     /// promised it), so an aligned group lies inside the buffer whole or outside it whole, and
     /// the buffer's first vector can stand in for a group that loads nothing.
     pub whole_vectors: bool,
+    /// Proven inside the buffer wherever the access happens, given the launch contract the
+    /// kernel records for it (`Schedule::contracts`): safe mode checks it once per launch,
+    /// not per element (`passes::bounds`).
+    pub proven: bool,
 }
 
 impl AccessPlan {
@@ -218,12 +226,17 @@ impl AccessPlan {
             aligned: true,
             one_mask: true,
             whole_vectors: true,
+            proven: false,
         }
     }
     /// Every element of a group is wanted or none is, so one condition serves the group
     /// (`safe`: bounds are checked too).
     pub fn one_condition(&self, safe: bool) -> bool {
-        self.aligned && self.one_mask && (self.whole_vectors || !safe)
+        self.aligned && self.one_mask && (self.whole_vectors || !self.checked(safe))
+    }
+    /// Whether each element's bounds are checked (safe mode, unless proven).
+    pub fn checked(&self, safe: bool) -> bool {
+        safe && !self.proven
     }
 }
 

@@ -946,7 +946,7 @@ mod tests {
             verify(&m),
             Err(
                 "%1: has a plan for another kind of instruction: Access(AccessPlan { vector: 1, \
-                 aligned: true, one_mask: true, whole_vectors: true })"
+                 aligned: true, one_mask: true, whole_vectors: true, proven: false })"
                     .into()
             )
         );
@@ -1043,6 +1043,7 @@ mod tests {
             aligned: true,
             one_mask: true,
             whole_vectors: false,
+            proven: false,
         };
         assert_eq!(schedule_of(&mut m).plan(store), Some(&Plan::Access(four)));
         schedule_of(&mut m).plans[load.index()] =

@@ -2,6 +2,7 @@
 //! for every tile, layout conversions, and a plan for every instruction that has a choice of how
 //! to run, with the shared memory each needs: `ir::schedule`). `run` lists the passes in order.
 pub mod axis;
+pub mod bounds;
 pub mod coop;
 pub mod dot;
 pub mod layouts;
@@ -15,7 +16,8 @@ use crate::base::Diagnostic;
 use crate::ir::{self, Schedule, Stage};
 
 /// Runs the scheduling passes in order: choose the workgroup size, assign layouts (inserting
-/// layout conversions), plan the vector width of loads and stores, plan the work across
+/// layout conversions), plan the vector width of loads and stores, prove what accesses a launch
+/// contract keeps inside their buffers (safe mode checks those once per launch), plan the work across
 /// invocations and size the scratch, place the staged `dot`s' buffers, keep the accumulators
 /// of cooperative `dot`s in cooperative matrices where the subgroups can hold them, then (CPU
 /// devices) plan the streams.
@@ -49,6 +51,9 @@ pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic
 
     vectors::plan_accesses(&mut module.kernel, widest);
     check(&module, "plan_accesses")?;
+
+    bounds::prove_accesses(&mut module.kernel);
+    check(&module, "prove_accesses")?;
 
     shared::plan_shared_memory(&mut module.kernel, target)?;
     check(&module, "plan_shared_memory")?;

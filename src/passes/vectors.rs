@@ -124,5 +124,6 @@ fn access_plan(
         aligned: divisibility >= wide,
         one_mask,
         whole_vectors: buffer >= wide,
+        proven: false,
     }
 }

@@ -229,6 +229,20 @@ fn plan(
 
     // Saturating: a grid of three huge dimensions overflows u64 and is too large all the same.
     let programs = grid.iter().fold(1u64, |a, &g| a.saturating_mul(g as u64));
+    // The accesses proven in bounds carry no check of their own: their contracts are checked
+    // here, once, before anything runs.
+    if programs > 0 {
+        abi::contract::check_all(&abi.contracts, args, grid).map_err(|broken| {
+            RuntimeError::ContractBroken {
+                kernel: abi.kernel.clone(),
+                reason: broken.to_string(),
+                param: broken.param,
+                index: broken.index,
+                store: broken.store,
+                contract: broken.contract,
+            }
+        })?;
+    }
     let max = context.limits.max_compute_work_group_count;
     let dispatch = if programs == 0 {
         [0, 0, 0]

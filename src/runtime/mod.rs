@@ -232,6 +232,19 @@ pub enum RuntimeError {
         store: bool,
         program: u32,
     },
+    /// Safe mode refused the launch before dispatch: it breaks the launch contract of an access
+    /// the compiler proved inside its buffer (`abi::contract`), so that access could leave it.
+    ContractBroken {
+        kernel: String,
+        param: String,
+        /// The index the access may reach.
+        index: i64,
+        store: bool,
+        /// The contract, as `x: n elements`.
+        contract: String,
+        /// What breaks it, in a sentence.
+        reason: String,
+    },
     /// The safe-mode status buffer recorded a failed `device_assert`.
     AssertFailed {
         kernel: String,
@@ -325,6 +338,25 @@ impl fmt::Display for RuntimeError {
                 "kernel `{kernel}` {} `{param}` out of bounds at index {index} (program {program})",
                 if *store { "stored to" } else { "loaded from" }
             ),
+            RuntimeError::ContractBroken {
+                kernel,
+                param,
+                index,
+                store,
+                contract,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "kernel `{kernel}` {} `{param}` out of bounds at index {index}: the launch \
+                 breaks the contract `{contract}` ({reason})",
+                    if *store {
+                        "would store to"
+                    } else {
+                        "would load from"
+                    }
+                )
+            }
             RuntimeError::AssertFailed {
                 kernel,
                 message,

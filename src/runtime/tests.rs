@@ -339,6 +339,7 @@ fn abi(
         shared_bytes: 0,
         features: Features::default(),
         asserts: Vec::new(),
+        contracts: Vec::new(),
     }
 }
 

@@ -245,8 +245,9 @@ fn control_flow_runs() {
 }
 
 #[test]
-fn out_of_bounds_store_is_reported() {
-    // n larger than the buffers: the safe-mode checks must catch the store (and loads).
+fn n_past_the_buffers_breaks_the_launch_contract() {
+    // n larger than the buffers: the accesses masked by `offs < n` carry no check of their own;
+    // their contract `x: n elements` refuses the launch before it runs.
     let args = vec![
         f32s(vec![1.0; 100]),
         f32s(vec![2.0; 100]),
@@ -254,10 +255,19 @@ fn out_of_bounds_store_is_reported() {
         int(200),
     ];
     let err = launch_with(vector_add(256), args, [1, 1, 1], true).unwrap_err();
-    assert!(
-        matches!(err, crate::runtime::RuntimeError::OutOfBounds { .. }),
-        "{err:?}"
-    );
+    match err {
+        crate::runtime::RuntimeError::ContractBroken {
+            param,
+            index,
+            contract,
+            store,
+            ..
+        } => {
+            assert_eq!((param.as_str(), index, store), ("x", 199, false));
+            assert_eq!(contract, "x: n elements");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Pointers, loads and stores. A pointer value is (parameter, element index per register). Masked
 //! loads are branch free (load from index 0 when masked off, then select `other`); masked stores
 //! branch. In safe mode an index outside `[0, OpArrayLength)` loads 0 or drops the store and the
-//! first violation is written to the status buffer. Stores are done by the primary copy of each
+//! first violation is written to the status buffer, except for an access the schedule proved inside
+//! its buffer under a launch contract (`AccessPlan::proven`), which the runtime checks once before
+//! dispatch. Stores are done by the primary copy of each
 //! element only (a scalar pointer: invocation 0). Where the access's plan gives a vector width
 //! (`Plan::Access`: the axis analysis proved each group of registers consecutive and aligned),
 //! the group is one vec2/vec4 access through a vector view of the same binding, with one branch
@@ -206,7 +208,10 @@ impl Emitter<'_> {
             other => return Err(super::shared::plan_mismatch(id, other)),
         };
         if !self.options.vector_views || plan.vector == 1 {
-            return Ok(AccessPlan::scalar());
+            return Ok(AccessPlan {
+                proven: plan.proven,
+                ..AccessPlan::scalar()
+            });
         }
         if !registers.is_multiple_of(plan.vector as usize) {
             return Err(Diagnostic::internal(format!(
@@ -495,12 +500,13 @@ impl Emitter<'_> {
             }
         };
         let safe = self.options.safe;
-        let len = if safe {
+        let plan = self.access_plan(id, idx.len())?;
+        // A proven access is checked once per launch by its contract, not here.
+        let len = if plan.checked(safe) {
             Some(self.array_length(param)?)
         } else {
             None
         };
-        let plan = self.access_plan(id, idx.len())?;
         let width = plan.vector as usize;
         let one_condition = width > 1 && plan.one_condition(safe);
         // Per register: the condition under which it really loads (mask and bounds), `None`
@@ -612,12 +618,12 @@ impl Emitter<'_> {
             None => None,
         };
         let primary = self.thread_primary(&layout)?;
-        let len = if self.options.safe {
+        let plan = self.access_plan(id, idx.len())?;
+        let len = if plan.checked(self.options.safe) {
             Some(self.array_length(param)?)
         } else {
             None
         };
-        let plan = self.access_plan(id, idx.len())?;
         let width = plan.vector as usize;
         let one_condition = width > 1 && plan.one_condition(self.options.safe);
         // A group whose registers all hold their element's first copy; only those may go as

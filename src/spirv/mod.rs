@@ -817,6 +817,12 @@ impl<'a> Emitter<'a> {
             shared_bytes: self.schedule.workgroup_bytes(),
             features: self.cx.features,
             asserts: self.asserts,
+            // The proven accesses went unchecked: their launch must keep the contracts.
+            contracts: if self.options.safe {
+                self.schedule.contracts.clone()
+            } else {
+                Vec::new()
+            },
         };
         Ok(Artifact { words, abi })
     }

@@ -443,6 +443,7 @@ fn abi_of(buffers: Vec<BufferBinding>, push_fields: Vec<PushField>) -> Abi {
         shared_bytes: 0,
         features: Default::default(),
         asserts: Vec::new(),
+        contracts: Vec::new(),
     }
 }
 

@@ -286,6 +286,11 @@ pub(crate) fn runtime_failure(error: RuntimeError) -> Fail {
             3,
             "mask the access (mask: offs < n) or pass a larger buffer; the access was dropped",
         ),
+        RuntimeError::ContractBroken { .. } => (
+            "E0951",
+            3,
+            "pass a buffer as large as the contract asks, or smaller sizes; nothing ran",
+        ),
         RuntimeError::MissingFeature { .. } => (
             "E0953",
             3,

@@ -266,6 +266,7 @@ pub(in crate::runtime) fn copy_artifact(workgroup: u32) -> Artifact {
             shared_bytes: 0,
             features: Features::default(),
             asserts: Vec::new(),
+            contracts: Vec::new(),
         },
     }
 }
