@@ -5,6 +5,7 @@ pub mod axis;
 pub mod coop;
 pub mod dot;
 pub mod layouts;
+pub mod pad;
 pub mod shared;
 pub mod streams;
 pub mod threads;
@@ -14,7 +15,8 @@ use crate::abi::Target;
 use crate::base::Diagnostic;
 use crate::ir::{self, Schedule, Stage};
 
-/// Runs the scheduling passes in order: choose the workgroup size, assign layouts (inserting
+/// Runs the scheduling passes in order: round tiles up to power-of-two dims (masking the
+/// padding), choose the workgroup size, assign layouts (inserting
 /// layout conversions), plan the vector width of loads and stores, plan the work across
 /// invocations and size the scratch, place the staged `dot`s' buffers, keep the accumulators
 /// of cooperative `dot`s in cooperative matrices where the subgroups can hold them, then (CPU
@@ -22,6 +24,8 @@ use crate::ir::{self, Schedule, Stage};
 pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic> {
     let mut module = module;
     check(&module, "input")?;
+    pad::pad_tiles(&mut module.kernel);
+    check(&module, "pad_tiles")?;
     crate::ir::layout::forget_local_maps();
 
     let threads = threads::choose_threads(&module.kernel, target)?;

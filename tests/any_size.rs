@@ -1,0 +1,363 @@
+//! Tiles of any size (not only powers of two): elementwise ops, `arange`, `zeros`/`full`,
+//! broadcasting, loads and stores with and without masks, reductions (`sum`, `max`, `min`,
+//! `argmax`, `argmin`), a softmax over rows of 100, `dot` and attention with non-power-of-two
+//! dims, scans, `trans` and `reshape`, at sizes 1, 3, 48, 80, 96, 100 and 1000, against a plain
+//! Rust reference on the interpreter and on the device under the device's own schedule (CPU), the
+//! GPU schedule and the portable one (no processor, no known subgroup size). The scheduler rounds
+//! each dim up to a power of two and masks the padding (`passes::pad`); these tests check that
+//! no real result sees the padding and that nothing is stored there.
+mod common;
+
+use common::*;
+use tk::abi::{Processor, Target};
+use tk::base::{KernelArg, Literal, ScalarType};
+use tk::driver::{self, BuildOptions, Source};
+use tk::runtime::Device;
+
+/// The sizes every shape category is checked at.
+const SIZES: [usize; 7] = [1, 3, 48, 80, 96, 100, 1000];
+
+/// The device's own schedule, the GPU schedule and the portable one, within the device's limits
+/// (the runtime runs a module for any target whose features and limits the device has).
+fn targets(device: &Device) -> Vec<(&'static str, Target)> {
+    let own = device.target();
+    let gpu = Target {
+        processor: Processor::Gpu,
+        ..own.clone()
+    };
+    let portable = Target {
+        processor: Processor::Unknown,
+        subgroup_size: None,
+        ..own.clone()
+    };
+    vec![("cpu", own), ("gpu", gpu), ("portable", portable)]
+}
+
+/// Runs kernel `kernel` of `source` on the interpreter and on `device` under every target and
+/// returns the failures of `check` (each named by `what` and the backend).
+fn on_every_backend(
+    device: &Device,
+    what: &str,
+    source: &str,
+    kernel: &str,
+    consts: &[(&str, i128)],
+    args: &[KernelArg],
+    grid: [u32; 3],
+    check: &dyn Fn(&[KernelArg]) -> Result<(), String>,
+) -> Vec<String> {
+    let consts: Vec<(&str, Literal)> = consts.iter().map(|(n, v)| (*n, Literal::Int(*v))).collect();
+    let mut failures = Vec::new();
+    match run_source(source, kernel, &consts, args, grid, &Backend::Interp) {
+        Ok(out) => failures.extend(check(&out).err().map(|e| format!("{what}, interp: {e}"))),
+        Err(e) => failures.push(format!("{what}, interp: {e}")),
+    }
+    for (name, target) in targets(device) {
+        let result = (|| -> Result<Vec<KernelArg>, String> {
+            let source = Source::new("test.tk", source);
+            let mut lowered =
+                driver::lower_source(&source, kernel, &consts).map_err(|e| e.render(false))?;
+            driver::specialize(&mut lowered.module, args);
+            let build = driver::build_lowered(&lowered, &target, &BuildOptions::default())
+                .map_err(|e| e.render(false))?;
+            validate_spirv(&build.artifact.words)?;
+            let pipeline = device
+                .load(&build.artifact)
+                .map_err(|e| format!("load: {e}"))?;
+            let mut out = args.to_vec();
+            device
+                .launch(&pipeline, &mut out, grid)
+                .map_err(|e| format!("launch: {e}"))?;
+            Ok(out)
+        })();
+        match result {
+            Ok(out) => failures.extend(check(&out).err().map(|e| format!("{what}, {name}: {e}"))),
+            Err(e) => failures.push(format!("{what}, {name}: {e}")),
+        }
+    }
+    failures
+}
+
+fn f32s(args: &[KernelArg], index: usize) -> Vec<f32> {
+    buffer(args, index).to_f32()
+}
+
+fn i32s(args: &[KernelArg], index: usize) -> Vec<i32> {
+    buffer(args, index)
+        .data
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Exact equality, naming the first difference.
+fn assert_equal<T: PartialEq + std::fmt::Debug>(got: &[T], want: &[T]) -> Result<(), String> {
+    if got.len() != want.len() {
+        return Err(format!("{} values, expected {}", got.len(), want.len()));
+    }
+    match got.iter().zip(want).position(|(g, w)| g != w) {
+        Some(i) => Err(format!("[{i}] is {:?}, expected {:?}", got[i], want[i])),
+        None => Ok(()),
+    }
+}
+
+/// The index of the first maximum (`max`) or minimum of `xs`.
+fn arg_extreme(xs: impl Iterator<Item = f32>, max: bool) -> i32 {
+    let mut best: Option<(usize, f32)> = None;
+    for (i, x) in xs.enumerate() {
+        let better = match best {
+            None => true,
+            Some((_, b)) => (max && x > b) || (!max && x < b),
+        };
+        if better {
+            best = Some((i, x));
+        }
+    }
+    best.map_or(0, |(i, _)| i as i32)
+}
+
+const ONE_D: &str = r#"
+kernel one_d(x: *f32, out: *mut f32, red: *mut f32, idx: *mut i32, n: i32, const N: i32 = 1) {
+    let offs = arange(0, N);
+    let a = load(x + offs);
+    let c = full([N], 2.0, f32) + zeros([N], f32);
+    store(out + offs, a * c + 1.0);
+    let m = offs < n;
+    let b = load(x + offs, mask: m, other: 5.0);
+    store(out + N + offs, b, mask: m);
+    store(red, sum(a));
+    store(red + 1, max(a, axis: 0));
+    store(red + 2, min(a));
+    store(red + 3, sum(b));
+    store(red + 4, max(b));
+    store(idx, argmax(a, axis: 0));
+    store(idx + 1, argmin(a));
+    store(idx + 2, sum(offs));
+    store(idx + 3, min(offs + 7));
+}
+"#;
+
+/// 1-D tiles: elementwise ops on `arange`, `full` and `zeros`, loads and stores with and
+/// without masks (a masked store leaves the rest of the buffer alone), and every reduction.
+#[test]
+fn one_dimensional_tiles() {
+    let device = device();
+    let mut failures = Vec::new();
+    for n in SIZES {
+        let x = random_f32(n, 11 + n as u64);
+        let limit = (n * 2 / 3) as i32;
+        let sentinel = -7.0f32;
+        let args = vec![
+            f32_buffer(&x),
+            f32_buffer(&vec![sentinel; 2 * n]),
+            zeros(ScalarType::F32, 5),
+            zeros(ScalarType::I32, 4),
+            int(limit as i64),
+        ];
+        let check = |out: &[KernelArg]| -> Result<(), String> {
+            let mut want: Vec<f32> = x.iter().map(|a| a * 2.0 + 1.0).collect();
+            want.extend((0..n).map(|i| if (i as i32) < limit { x[i] } else { sentinel }));
+            assert_equal(&f32s(out, 1), &want)?;
+            let b: Vec<f32> = (0..n)
+                .map(|i| if (i as i32) < limit { x[i] } else { 5.0 })
+                .collect();
+            let sum = |v: &[f32]| v.iter().map(|&a| a as f64).sum::<f64>() as f32;
+            let red = f32s(out, 2);
+            let max = x.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let min = x.iter().cloned().fold(f32::INFINITY, f32::min);
+            assert_close(&[red[0], red[3]], &[sum(&x), sum(&b)], 1e-4)?;
+            let b_max = b.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            assert_equal(&[red[1], red[2], red[4]], &[max, min, b_max])?;
+            let want_idx = [
+                arg_extreme(x.iter().cloned(), true),
+                arg_extreme(x.iter().cloned(), false),
+                (0..n as i32).sum(),
+                7,
+            ];
+            assert_equal(&i32s(out, 3), &want_idx)
+        };
+        failures.extend(on_every_backend(
+            &device,
+            &format!("N={n}"),
+            ONE_D,
+            "one_d",
+            &[("N", n as i128)],
+            &args,
+            [1, 1, 1],
+            &check,
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+const TWO_D: &str = r#"
+kernel two_d(
+    x: *f32,
+    out: *mut f32,
+    rows: *mut f32,
+    cols: *mut f32,
+    n_rows: i32,
+    n_cols: i32,
+    const R: i32 = 1,
+    const C: i32 = 1,
+) {
+    let r = arange(0, R);
+    let c = arange(0, C);
+    let offs = r[:, None] * C + c[None, :];
+    let a = load(x + offs);
+    let row_sum = sum(a, axis: 1);
+    let col_max = max(a, axis: 0);
+    store(out + offs, a - row_sum[:, None] + col_max[None, :]);
+    let m = (r[:, None] < n_rows) & (c[None, :] < n_cols);
+    let b = load(x + offs, mask: m, other: 0.0);
+    store(out + R * C + offs, b + 1.0, mask: m);
+    store(rows + r, row_sum);
+    store(rows + R + r, min(a, axis: 1));
+    store(rows + 2 * R + r, argmax(a, axis: 1) as f32);
+    store(rows + 3 * R + r, sum(b, axis: 1));
+    store(cols + c, col_max);
+    store(cols + C + c, sum(a, axis: 0));
+    store(cols + 2 * C + c, argmin(a, axis: 0) as f32);
+    store(cols + 3 * C, sum(a));
+    store(cols + 3 * C + 1, max(b));
+}
+"#;
+
+/// 2-D tiles: broadcasting of reduced rows and columns, masked and unmasked loads and stores,
+/// and reductions along each axis and over the whole tile.
+#[test]
+fn two_dimensional_tiles() {
+    let device = device();
+    let mut failures = Vec::new();
+    // Every size along each dim, the other dim small (1000 beside 1 only): lavapipe compiles a
+    // program's whole tile into each invocation's registers, and a tile of 1024 x 4 takes
+    // minutes to compile there, as it would written as a power of two.
+    let shapes = SIZES
+        .iter()
+        .filter(|&&n| n < 1000)
+        .flat_map(|&n| [(n, 3), (3, n)])
+        .chain([(1, 1000), (1000, 1), (1, 48), (96, 1)]);
+    for (rn, cn) in shapes {
+        let x = random_f32(rn * cn, 5 + (rn * cn) as u64);
+        let (lr, lc) = (rn - rn / 3, cn - cn / 2);
+        let sentinel = -7.0f32;
+        let args = vec![
+            f32_buffer(&x),
+            f32_buffer(&vec![sentinel; 2 * rn * cn]),
+            zeros(ScalarType::F32, 4 * rn),
+            zeros(ScalarType::F32, 3 * cn + 2),
+            int(lr as i64),
+            int(lc as i64),
+        ];
+        let at = |i: usize, j: usize| x[i * cn + j];
+        let check = |out: &[KernelArg]| -> Result<(), String> {
+            let sum = |v: &mut dyn Iterator<Item = f32>| v.map(|a| a as f64).sum::<f64>() as f32;
+            let row_sum: Vec<f32> = (0..rn)
+                .map(|i| sum(&mut (0..cn).map(|j| at(i, j))))
+                .collect();
+            let col = |j: usize| (0..rn).map(move |i| at(i, j));
+            let row = |i: usize| (0..cn).map(move |j| at(i, j));
+            let col_max: Vec<f32> = (0..cn)
+                .map(|j| col(j).fold(f32::NEG_INFINITY, f32::max))
+                .collect();
+            let inside = |i: usize, j: usize| i < lr && j < lc;
+            let got = f32s(out, 1);
+            let mut want = Vec::new();
+            for i in 0..rn {
+                for j in 0..cn {
+                    want.push(at(i, j) - row_sum[i] + col_max[j]);
+                }
+            }
+            assert_close(&got[..rn * cn], &want, 1e-4)?;
+            let masked: Vec<f32> = (0..rn * cn)
+                .map(|f| {
+                    let (i, j) = (f / cn, f % cn);
+                    if inside(i, j) {
+                        at(i, j) + 1.0
+                    } else {
+                        sentinel
+                    }
+                })
+                .collect();
+            assert_equal(&got[rn * cn..], &masked)?;
+            let rows = f32s(out, 2);
+            assert_close(&rows[..rn], &row_sum, 1e-4)?;
+            let row_min: Vec<f32> = (0..rn)
+                .map(|i| row(i).fold(f32::INFINITY, f32::min))
+                .collect();
+            assert_equal(&rows[rn..2 * rn], &row_min)?;
+            let row_arg: Vec<f32> = (0..rn).map(|i| arg_extreme(row(i), true) as f32).collect();
+            assert_equal(&rows[2 * rn..3 * rn], &row_arg)?;
+            let b_rows: Vec<f32> = (0..rn)
+                .map(|i| sum(&mut (0..cn).filter(|&j| inside(i, j)).map(|j| at(i, j))))
+                .collect();
+            assert_close(&rows[3 * rn..], &b_rows, 1e-4)?;
+            let cols = f32s(out, 3);
+            assert_equal(&cols[..cn], &col_max)?;
+            let col_sum: Vec<f32> = (0..cn).map(|j| sum(&mut col(j))).collect();
+            assert_close(&cols[cn..2 * cn], &col_sum, 1e-4)?;
+            let col_arg: Vec<f32> = (0..cn).map(|j| arg_extreme(col(j), false) as f32).collect();
+            assert_equal(&cols[2 * cn..3 * cn], &col_arg)?;
+            assert_close(
+                &cols[3 * cn..3 * cn + 1],
+                &[sum(&mut x.iter().cloned())],
+                1e-3,
+            )?;
+            // Masked-off elements read 0.0.
+            let b_max = (0..rn * cn)
+                .map(|f| if inside(f / cn, f % cn) { x[f] } else { 0.0 })
+                .fold(f32::NEG_INFINITY, f32::max);
+            assert_equal(&cols[3 * cn + 1..], &[b_max])
+        };
+        failures.extend(on_every_backend(
+            &device,
+            &format!("{rn}x{cn}"),
+            TWO_D,
+            "two_d",
+            &[("R", rn as i128), ("C", cn as i128)],
+            &args,
+            [1, 1, 1],
+            &check,
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Row softmax with a block of exactly the row length, 100, and no mask in the kernel.
+#[test]
+fn softmax_over_rows_of_100_without_padding_in_the_source() {
+    const SOURCE: &str = r#"
+kernel softmax(x: *f32, out: *mut f32, const BLOCK: i32 = 100) {
+    let row = program_id(0);
+    let cols = arange(0, BLOCK);
+    let v = load(x + row * BLOCK + cols);
+    let e = exp(v - max(v, axis: 0));
+    store(out + row * BLOCK + cols, e / sum(e, axis: 0));
+}
+"#;
+    let device = device();
+    let (rows, cols) = (7usize, 100usize);
+    let x: Vec<f32> = random_f32(rows * cols, 3).iter().map(|v| v * 4.0).collect();
+    let mut want = Vec::new();
+    for r in 0..rows {
+        let row = &x[r * cols..(r + 1) * cols];
+        let max = row
+            .iter()
+            .cloned()
+            .fold(f64::NEG_INFINITY, |m, v| m.max(v as f64));
+        let e: Vec<f64> = row.iter().map(|&v| (v as f64 - max).exp()).collect();
+        let total: f64 = e.iter().sum();
+        want.extend(e.iter().map(|v| (v / total) as f32));
+    }
+    let args = vec![f32_buffer(&x), zeros(ScalarType::F32, rows * cols)];
+    let failures = on_every_backend(
+        &device,
+        "softmax",
+        SOURCE,
+        "softmax",
+        &[],
+        &args,
+        [rows as u32, 1, 1],
+        &|out| assert_close(&f32s(out, 1), &want, 1e-5),
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
