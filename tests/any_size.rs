@@ -361,3 +361,220 @@ kernel softmax(x: *f32, out: *mut f32, const BLOCK: i32 = 100) {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+const DOT: &str = r#"
+kernel mm(a: *f32, b: *f32, c: *mut f32, const M: i32 = 1, const N: i32 = 1, const K: i32 = 1) {
+    let m = arange(0, M);
+    let n = arange(0, N);
+    let k = arange(0, K);
+    // Every element of `a` is 1 past the real K (and of `b`), so padding read as anything but
+    // zero would show.
+    let x = load(a + m[:, None] * K + k[None, :]);
+    let y = load(b + k[:, None] * N + n[None, :]);
+    let acc = full([M, N], 0.5, f32);
+    store(c + m[:, None] * N + n[None, :], dot(x, y, acc: acc));
+}
+"#;
+
+/// `dot` with M, N and K not powers of two: K's padding must not enter the sums, and nothing is
+/// stored past M and N. The shapes keep the GPU schedule's staged operands within lavapipe's
+/// 32 KiB of shared memory (as they would need to at the padded size in the source).
+#[test]
+fn dot_of_any_size() {
+    let device = device();
+    let mut failures = Vec::new();
+    for (m, n, k) in [
+        (48, 3, 48),
+        (3, 80, 3),
+        (100, 3, 3),
+        (3, 3, 100),
+        (3, 3, 80),
+        (1, 3, 96),
+        (1, 1000, 3),
+        (3, 1, 1000),
+    ] {
+        let a = random_f32(m * k + 1, 21);
+        let b = random_f32(k * n + 1, 22);
+        let sentinel = -7.0f32;
+        let args = vec![
+            f32_buffer(&a),
+            f32_buffer(&b),
+            f32_buffer(&vec![sentinel; m * n + 1]),
+        ];
+        let mut want: Vec<f32> = matmul_f64(&a[..m * k], &b[..k * n], m, n, k)
+            .iter()
+            .map(|v| v + 0.5)
+            .collect();
+        want.push(sentinel);
+        failures.extend(on_every_backend(
+            &device,
+            &format!("{m}x{n}x{k}"),
+            DOT,
+            "mm",
+            &[("M", m as i128), ("N", n as i128), ("K", k as i128)],
+            &args,
+            [1, 1, 1],
+            &|out| assert_close(&f32s(out, 2), &want, 1e-5),
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Attention (benches/kernels/attention_f32.tk: examples/attention.tk in f32) with a head
+/// dimension of 80 and key blocks of 8 and 12, over 40 positions (a partial last block of keys
+/// for 12). Small blocks: lavapipe takes minutes to compile 16 x 32 blocks of a head of 128, as
+/// it would written so.
+#[test]
+fn attention_with_a_head_dimension_of_80() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let source =
+        std::fs::read_to_string(format!("{root}/benches/kernels/attention_f32.tk")).unwrap();
+    let device = device();
+    let mut failures = Vec::new();
+    let (zh, ctx, d) = (2usize, 40usize, 80usize);
+    let scale = 1.0 / (d as f32).sqrt();
+    let q = random_f32(zh * ctx * d, 71);
+    let k = random_f32(zh * ctx * d, 72);
+    let v = random_f32(zh * ctx * d, 73);
+    let want = attention_ref(&q, &k, &v, zh, ctx, d, scale);
+    let args = vec![
+        f32_buffer(&q),
+        f32_buffer(&k),
+        f32_buffer(&v),
+        zeros(ScalarType::F32, zh * ctx * d),
+        KernelArg::Scalar(Literal::Float(scale as f64)),
+        int(zh as i64),
+        int(ctx as i64),
+    ];
+    for (block_m, block_n) in [(8usize, 8usize), (8, 12)] {
+        failures.extend(on_every_backend(
+            &device,
+            &format!("head 80, blocks {block_m}x{block_n}"),
+            &source,
+            "attention_fwd",
+            &[
+                ("HEAD_DIM", d as i128),
+                ("BLOCK_M", block_m as i128),
+                ("BLOCK_N", block_n as i128),
+            ],
+            &args,
+            [ctx.div_ceil(block_m) as u32, zh as u32, 1],
+            &|out| assert_close(&f32s(out, 3), &want, 1e-4),
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+const SCANS_AND_TRANSPOSES: &str = r#"
+kernel scans(x: *f32, out: *mut f32, const R: i32 = 1, const C: i32 = 1) {
+    let r = arange(0, R);
+    let c = arange(0, C);
+    let offs = r[:, None] * C + c[None, :];
+    let a = load(x + offs);
+    store(out + offs, cumsum(a, axis: 1));
+    store(out + R * C + offs, cumsum(a, axis: 0));
+    store(out + 2 * R * C + c[:, None] * R + r[None, :], trans(a));
+    store(out + 3 * R * C + offs, trans(trans(a) * 2.0));
+}
+"#;
+
+/// Scans along each axis and transposes of tiles of any size.
+#[test]
+fn scans_and_transposes() {
+    let device = device();
+    let mut failures = Vec::new();
+    let shapes = SIZES
+        .iter()
+        .filter(|&&n| n < 1000)
+        .flat_map(|&n| [(n, 3), (3, n)])
+        .chain([(1, 1000), (1000, 1)]);
+    for (rn, cn) in shapes {
+        let x = random_f32(rn * cn, 31 + rn as u64);
+        let at = |i: usize, j: usize| x[i * cn + j];
+        let mut want = vec![0.0f32; 4 * rn * cn];
+        for i in 0..rn {
+            let mut s = 0.0f64;
+            for j in 0..cn {
+                s += at(i, j) as f64;
+                want[i * cn + j] = s as f32;
+            }
+        }
+        for j in 0..cn {
+            let mut s = 0.0f64;
+            for i in 0..rn {
+                s += at(i, j) as f64;
+                want[rn * cn + i * cn + j] = s as f32;
+            }
+        }
+        for i in 0..rn {
+            for j in 0..cn {
+                want[2 * rn * cn + j * rn + i] = at(i, j);
+                want[3 * rn * cn + i * cn + j] = at(i, j) * 2.0;
+            }
+        }
+        let args = vec![f32_buffer(&x), zeros(ScalarType::F32, 4 * rn * cn)];
+        failures.extend(on_every_backend(
+            &device,
+            &format!("{rn}x{cn}"),
+            SCANS_AND_TRANSPOSES,
+            "scans",
+            &[("R", rn as i128), ("C", cn as i128)],
+            &args,
+            [1, 1, 1],
+            &|out| assert_close(&f32s(out, 1), &want, 1e-4),
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+const RESHAPES: &str = r#"
+kernel reshapes(x: *f32, out: *mut f32, const R: i32 = 1) {
+    let r = arange(0, R);
+    let c = arange(0, 16);
+    let offs = r[:, None] * 16 + c[None, :];
+    let a = load(x + offs);
+    let flat = ravel(a * 2.0);
+    let all = arange(0, R * 16);
+    store(out + all, flat);
+    store(out + R * 16 + offs, reshape(flat, [R, 16]) + 1.0);
+    store(out + 2 * R * 16 + all, cumsum(flat, axis: 0));
+    let rows = reshape(sum(a, axis: 1), [1, R]);
+    store(out + 3 * R * 16 + r[None, :], rows);
+}
+"#;
+
+/// `reshape` and `ravel` between shapes whose padding stays after the real elements (a first
+/// dim of any size, powers of two after it, and leading 1s).
+#[test]
+fn reshapes_that_keep_padding_last() {
+    let device = device();
+    let mut failures = Vec::new();
+    for rn in [1usize, 3, 48, 100] {
+        let x = random_f32(rn * 16, 41 + rn as u64);
+        let mut want: Vec<f32> = x.iter().map(|v| v * 2.0).collect();
+        want.extend(x.iter().map(|v| v * 2.0 + 1.0));
+        let mut s = 0.0f64;
+        want.extend(x.iter().map(|v| {
+            s += (v * 2.0) as f64;
+            s as f32
+        }));
+        want.extend((0..rn).map(|i| {
+            x[i * 16..(i + 1) * 16]
+                .iter()
+                .map(|&v| v as f64)
+                .sum::<f64>() as f32
+        }));
+        let args = vec![f32_buffer(&x), zeros(ScalarType::F32, 3 * rn * 16 + rn)];
+        failures.extend(on_every_backend(
+            &device,
+            &format!("{rn}x16"),
+            RESHAPES,
+            "reshapes",
+            &[("R", rn as i128)],
+            &args,
+            [1, 1, 1],
+            &|out| assert_close(&f32s(out, 1), &want, 1e-4),
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
