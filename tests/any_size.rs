@@ -17,6 +17,17 @@ use tk::runtime::Device;
 /// The sizes every shape category is checked at.
 const SIZES: [usize; 7] = [1, 3, 48, 80, 96, 100, 1000];
 
+/// The 2-D shapes: every size along each dim, the other dim small (1000 beside 1 only):
+/// lavapipe compiles a program's whole tile into each invocation's registers, and a tile of
+/// 1024 x 4 takes minutes to compile there, as it would written as a power of two.
+fn two_d_shapes() -> impl Iterator<Item = (usize, usize)> {
+    SIZES
+        .iter()
+        .filter(|&&n| n < 1000)
+        .flat_map(|&n| [(n, 3), (3, n)])
+        .chain([(1, 1000), (1000, 1), (1, 48), (96, 1)])
+}
+
 /// The device's own schedule, the GPU schedule and the portable one, within the device's limits
 /// (the runtime runs a module for any target whose features and limits the device has).
 fn targets(device: &Device) -> Vec<(&'static str, Target)> {
@@ -228,15 +239,7 @@ kernel two_d(
 fn two_dimensional_tiles() {
     let device = device();
     let mut failures = Vec::new();
-    // Every size along each dim, the other dim small (1000 beside 1 only): lavapipe compiles a
-    // program's whole tile into each invocation's registers, and a tile of 1024 x 4 takes
-    // minutes to compile there, as it would written as a power of two.
-    let shapes = SIZES
-        .iter()
-        .filter(|&&n| n < 1000)
-        .flat_map(|&n| [(n, 3), (3, n)])
-        .chain([(1, 1000), (1000, 1), (1, 48), (96, 1)]);
-    for (rn, cn) in shapes {
+    for (rn, cn) in two_d_shapes() {
         let x = random_f32(rn * cn, 5 + (rn * cn) as u64);
         let (lr, lc) = (rn - rn / 3, cn - cn / 2);
         let sentinel = -7.0f32;
@@ -483,12 +486,7 @@ kernel scans(x: *f32, out: *mut f32, const R: i32 = 1, const C: i32 = 1) {
 fn scans_and_transposes() {
     let device = device();
     let mut failures = Vec::new();
-    let shapes = SIZES
-        .iter()
-        .filter(|&&n| n < 1000)
-        .flat_map(|&n| [(n, 3), (3, n)])
-        .chain([(1, 1000), (1000, 1)]);
-    for (rn, cn) in shapes {
+    for (rn, cn) in two_d_shapes() {
         let x = random_f32(rn * cn, 31 + rn as u64);
         let at = |i: usize, j: usize| x[i * cn + j];
         let mut want = vec![0.0f32; 4 * rn * cn];
@@ -574,6 +572,39 @@ fn reshapes_that_keep_padding_last() {
             &args,
             [1, 1, 1],
             &|out| assert_close(&f32s(out, 1), &want, 1e-4),
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+const ATOMICS: &str = r#"
+kernel count(out: *mut i32, const N: i32 = 1) {
+    let offs = arange(0, N);
+    let old = atomic_add(out + offs % 4, 1);
+    store(out + 4 + offs, where(old >= 0, 1, 0));
+}
+"#;
+
+/// Atomics at padding positions do nothing: N increments spread over 4 counters.
+#[test]
+fn atomics_skip_padding() {
+    let device = device();
+    let mut failures = Vec::new();
+    for n in SIZES {
+        let mut want: Vec<i32> = (0..4)
+            .map(|c| (0..n).filter(|i| i % 4 == c).count() as i32)
+            .collect();
+        want.extend(std::iter::repeat_n(1, n));
+        let args = vec![zeros(ScalarType::I32, 4 + n)];
+        failures.extend(on_every_backend(
+            &device,
+            &format!("N={n}"),
+            ATOMICS,
+            "count",
+            &[("N", n as i128)],
+            &args,
+            [1, 1, 1],
+            &|out| assert_equal(&i32s(out, 0), &want),
         ));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
