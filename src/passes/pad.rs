@@ -285,3 +285,78 @@ impl Padder<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pad_tiles;
+    use crate::base::{Literal, ScalarType};
+    use crate::ir::builder::Builder;
+    use crate::ir::{verify, InstKind, Module, ParamKind, ReduceOp, Stage};
+
+    /// `sum(load(x + arange(0, n)))` stored to `out`, a kernel with one tile of `n`.
+    fn sum_of(n: u32) -> Module {
+        let mut b = Builder::new("k");
+        let pointer = |mutable| ParamKind::Pointer {
+            pointee: ScalarType::F32,
+            mutable,
+        };
+        b.add_param("x", pointer(false));
+        b.add_param("out", pointer(true));
+        let x = b.param(0);
+        let out = b.param(1);
+        let offs = b.arange(0, n);
+        let xs = b.splat(x, vec![n]);
+        let ptrs = b.ptr_offset(xs, offs);
+        let v = b.load(ptrs, None, None);
+        let s = b.reduce(ReduceOp::Sum, v, None);
+        b.store(out, s, None);
+        Module { kernel: b.finish() }
+    }
+
+    /// A kernel of powers of two is left exactly as it is.
+    #[test]
+    fn powers_of_two_are_untouched() {
+        let module = sum_of(64);
+        let mut padded = module.clone();
+        pad_tiles(&mut padded.kernel);
+        assert_eq!(padded, module);
+    }
+
+    /// A tile of 100 becomes one of 128 whose load is masked and whose sum reads the identity
+    /// at padding positions; the result verifies as a kernel of power-of-two tiles.
+    #[test]
+    fn a_tile_of_100_is_padded_and_masked() {
+        let mut module = sum_of(100);
+        pad_tiles(&mut module.kernel);
+        let k = &module.kernel;
+        let shapes_are_powers_of_two = k
+            .insts
+            .iter()
+            .filter_map(|(_, i)| i.ty.as_ref())
+            .all(|t| t.shape.iter().all(|d| d.is_power_of_two()));
+        assert!(shapes_are_powers_of_two);
+        let mut load_masked = false;
+        let mut sum_of_select = false;
+        for &id in &k.body.insts {
+            match &k.insts[id].kind {
+                InstKind::Load { mask, .. } => load_masked = mask.is_some(),
+                InstKind::Reduce { value, .. } => {
+                    sum_of_select = matches!(k.insts[*value].kind, InstKind::Select { .. })
+                }
+                _ => {}
+            }
+        }
+        assert!(load_masked && sum_of_select);
+        let limit = k
+            .insts
+            .iter()
+            .any(|(_, i)| i.kind == InstKind::Const(Literal::Int(100)));
+        assert!(limit, "the mask compares against the real size");
+        let mut laid_out = module.clone();
+        laid_out.kernel.stage = Stage::LaidOut;
+        // Only the missing schedule stops a LaidOut kernel now, not its shapes.
+        let error = verify::verify(&laid_out).unwrap_err();
+        assert!(!error.contains("power of two"), "{error}");
+        assert_eq!(verify::verify(&module), Ok(()));
+    }
+}
