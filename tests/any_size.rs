@@ -370,10 +370,10 @@ kernel mm(a: *f32, b: *f32, c: *mut f32, const M: i32 = 1, const N: i32 = 1, con
     let m = arange(0, M);
     let n = arange(0, N);
     let k = arange(0, K);
-    // Every element of `a` is 1 past the real K (and of `b`), so padding read as anything but
-    // zero would show.
-    let x = load(a + m[:, None] * K + k[None, :]);
-    let y = load(b + k[:, None] * N + n[None, :]);
+    // The loads give 0 at padding positions, their sums with 1 do not: the dot must leave out
+    // K's padding itself.
+    let x = load(a + m[:, None] * K + k[None, :]) + 1.0;
+    let y = load(b + k[:, None] * N + n[None, :]) + 1.0;
     let acc = full([M, N], 0.5, f32);
     store(c + m[:, None] * N + n[None, :], dot(x, y, acc: acc));
 }
@@ -404,10 +404,12 @@ fn dot_of_any_size() {
             f32_buffer(&b),
             f32_buffer(&vec![sentinel; m * n + 1]),
         ];
-        let mut want: Vec<f32> = matmul_f64(&a[..m * k], &b[..k * n], m, n, k)
-            .iter()
-            .map(|v| v + 0.5)
-            .collect();
+        let plus_one = |v: &[f32]| v.iter().map(|x| x + 1.0).collect::<Vec<f32>>();
+        let mut want: Vec<f32> =
+            matmul_f64(&plus_one(&a[..m * k]), &plus_one(&b[..k * n]), m, n, k)
+                .iter()
+                .map(|v| v + 0.5)
+                .collect();
         want.push(sentinel);
         failures.extend(on_every_backend(
             &device,

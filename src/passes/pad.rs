@@ -186,6 +186,31 @@ impl Padder<'_> {
         (shape != real).then(|| (shape.clone(), real.clone()))
     }
 
+    /// True when `value` is (a conversion of) a load that gives zero where it is masked off,
+    /// and so, once padded, zero at every padding position: a `dot` operand that needs no
+    /// `select` (and keeps the form a cooperative `dot` recognises).
+    fn zero_at_padding(&self, value: ValueId) -> bool {
+        let kernel = &*self.kernel;
+        let is_zero = |v: ValueId| {
+            let v = match kernel.insts[v].kind {
+                InstKind::Splat(s) => s,
+                _ => v,
+            };
+            matches!(
+                kernel.insts[v].kind,
+                InstKind::Const(Literal::Int(0)) | InstKind::Const(Literal::Float(0.0))
+            )
+        };
+        let mut v = value;
+        loop {
+            match &kernel.insts[v].kind {
+                InstKind::Cast(inner) => v = *inner,
+                InstKind::Load { other, .. } => return other.is_none_or(is_zero),
+                _ => return false,
+            }
+        }
+    }
+
     fn region(&mut self, region: Region) -> Region {
         let mut out = Vec::with_capacity(region.insts.len());
         for id in region.insts {
@@ -260,14 +285,15 @@ impl Padder<'_> {
                 }
             }
             InstKind::Dot { a, b, .. } => {
-                if let Some((shape, real)) = at.padder.shapes(*a) {
-                    if let Some(inside) = at.real_positions(&shape, &real, &[1]) {
-                        *a = at.select(inside, *a, Literal::Float(0.0));
+                for (operand, k) in [(a, 1), (b, 0)] {
+                    let Some((shape, real)) = at.padder.shapes(*operand) else {
+                        continue;
+                    };
+                    if at.padder.zero_at_padding(*operand) {
+                        continue;
                     }
-                }
-                if let Some((shape, real)) = at.padder.shapes(*b) {
-                    if let Some(inside) = at.real_positions(&shape, &real, &[0]) {
-                        *b = at.select(inside, *b, Literal::Float(0.0));
+                    if let Some(inside) = at.real_positions(&shape, &real, &[k]) {
+                        *operand = at.select(inside, *operand, Literal::Float(0.0));
                     }
                 }
             }
