@@ -39,7 +39,9 @@
 //!   and conversions run, the shared memory each uses), which the verifier checks.
 //! - `interp`: executes Lowered IR on the CPU with C integer semantics, masks and bounds checks.
 //! - `passes`: the scheduling pipeline, one explicit ordered list of passes, verifier after each;
-//!   the passes make every lowering decision and record it in the `Schedule`.
+//!   the passes make every lowering decision and record it in the `Schedule`. The first,
+//!   `passes::pad`, rounds tiles of any size up to power-of-two dims and masks the padding, so
+//!   the layouts and everything after them see powers of two only.
 //! - `spirv`: Scheduled IR → SPIR-V 1.3 compute shader + `abi::Abi` (cooperative matrices for the
 //!   f16 `dot`s of devices that offer them: `spirv/coop.rs`). It follows the schedule's plans and
 //!   imports nothing from `passes` (tests/hygiene.rs keeps it so).

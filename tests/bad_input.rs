@@ -374,12 +374,12 @@ fn missing_unknown_and_malformed_arguments() {
         expect(&strs(&args), exit, code, &needles);
     }
     // A const that makes the program invalid is a program error (exit 1), not an input error.
-    let args = with(&[&full[..], &["--arg", "n=8", "-D", "BLOCK=3"]].concat());
+    let args = with(&[&full[..], &["--arg", "n=8", "-D", "BLOCK=0"]].concat());
     expect(
         &strs(&args),
         1,
         "E0407",
-        &["`arange(0, 3)` has length 3, not a power of two"],
+        &["`arange(0, 0)` has length 0, not from 1 to 1048576"],
     );
 }
 

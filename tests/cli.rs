@@ -158,7 +158,7 @@ fn malformed_programs_get_diagnostics() {
         ("missing_semicolon", "kernel k(x: *f32) {\n    let a = 1\n    let b = 2;\n}\n"),
         ("unknown_name", "kernel k(x: *f32) {\n    let a = load(x + arange(0, 16));\n    let b = a + c;\n}\n"),
         ("mixed_types", "kernel k(x: *f32, n: i32) {\n    let a = load(x + arange(0, 16));\n    let b = a + n;\n}\n"),
-        ("not_power_of_two", "kernel k(x: *f32) {\n    let a = arange(0, 100);\n}\n"),
+        ("empty_arange", "kernel k(x: *f32) {\n    let a = arange(100, 0);\n}\n"),
         ("store_to_readonly", "kernel k(x: *f32) {\n    store(x + arange(0, 16), 1.0);\n}\n"),
         ("bad_char", "kernel k(x: *f32) {\n    let a = 1 @ 2;\n}\n"),
         ("half_literal", "kernel k(x: *f32) {\n    let a = .5;\n}\n"),

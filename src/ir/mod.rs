@@ -51,7 +51,8 @@ pub enum Elem {
     },
 }
 
-/// A value's type: scalars have an empty shape; tiles have 1 to 4 power-of-two dims.
+/// A value's type: scalars have an empty shape; tiles have 1 to 4 dims, powers of two from the
+/// `LaidOut` stage on (`passes::pad` rounds the checker's up and masks the padding).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Type {
     pub elem: Elem,
@@ -183,6 +184,37 @@ pub enum ReduceOp {
     Max,
     /// Propagates NaN.
     Min,
+}
+
+impl ReduceOp {
+    /// The value this reduction combines without changing its result, on `ty` (`-inf` for a
+    /// float `Max`, the smallest int for an int one, `true` for a bool `Prod` or `Min`).
+    pub fn identity(self, ty: ScalarType) -> Literal {
+        use ReduceOp::*;
+        if ty.is_bool() {
+            return Literal::Bool(matches!(self, Prod | Min));
+        }
+        if ty.is_float() {
+            return Literal::Float(match self {
+                Sum => 0.0,
+                Prod => 1.0,
+                Max => f64::NEG_INFINITY,
+                Min => f64::INFINITY,
+            });
+        }
+        let bits = ty.bits();
+        let (min, max) = if ty.is_signed_int() {
+            (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+        } else {
+            (0, (1i128 << bits) - 1)
+        };
+        Literal::Int(match self {
+            Sum => 0,
+            Prod => 1,
+            Max => min,
+            Min => max,
+        })
+    }
 }
 
 /// The combining operation of an inclusive `Scan`.

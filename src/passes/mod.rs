@@ -6,6 +6,7 @@ pub mod bounds;
 pub mod coop;
 pub mod dot;
 pub mod layouts;
+pub mod pad;
 pub mod shared;
 pub mod streams;
 pub mod threads;
@@ -15,15 +16,18 @@ use crate::abi::Target;
 use crate::base::Diagnostic;
 use crate::ir::{self, Schedule, Stage};
 
-/// Runs the scheduling passes in order: choose the workgroup size, assign layouts (inserting
-/// layout conversions), plan the vector width of loads and stores, prove what accesses a launch
-/// contract keeps inside their buffers (safe mode checks those once per launch), plan the work across
+/// Runs the scheduling passes in order: round tiles up to power-of-two dims (masking the
+/// padding), choose the workgroup size, assign layouts (inserting layout conversions), plan the
+/// vector width of loads and stores, prove what accesses a launch contract keeps inside their
+/// buffers (safe mode checks those once per launch), plan the work across
 /// invocations and size the scratch, place the staged `dot`s' buffers, keep the accumulators
 /// of cooperative `dot`s in cooperative matrices where the subgroups can hold them, then (CPU
 /// devices) plan the streams.
 pub fn run(module: ir::Module, target: &Target) -> Result<ir::Module, Diagnostic> {
     let mut module = module;
     check(&module, "input")?;
+    pad::pad_tiles(&mut module.kernel);
+    check(&module, "pad_tiles")?;
     crate::ir::layout::forget_local_maps();
 
     let threads = threads::choose_threads(&module.kernel, target)?;

@@ -37,7 +37,7 @@ pub enum Lowering {
     ProgramId,
     /// `NumPrograms(axis)`.
     NumPrograms,
-    /// `Arange` of a compile-time power-of-two length.
+    /// `Arange` of a compile-time length.
     Arange,
     /// A splatted constant zero of the given shape and type.
     Zeros,
@@ -228,7 +228,7 @@ pub static BUILTINS: &[Builtin] = &[
         "arange",
         Creation,
         "arange(start, end)",
-        "The i32 values start, start+1, …, end-1; `end - start` a compile-time power of two.",
+        "The i32 values start, start+1, …, end-1; `end - start` a positive compile-time integer.",
         "i32[end - start]",
         &[req("start"), req("end")],
         Lowering::Arange

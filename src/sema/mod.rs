@@ -85,13 +85,13 @@
 //! | E0317 | math builtin on a type it does not take (e.g. `exp` of an int) |
 //! | E0318 | fn argument does not match the parameter's declared type |
 //! | E0319 | `&&`/`||` on blocks |
-//! | E0401 | block dim is not a power of two |
+//! | E0401 | block dim not in 1..=2^20, or a `reshape` that padding to powers of two would break |
 //! | E0402 | shapes cannot be broadcast together (both shapes shown) |
 //! | E0403 | wrong rank (dim count, `:` count) |
-//! | E0404 | block has more than 2^20 elements |
+//! | E0404 | block has more than 2^20 elements (dims rounded up to powers of two) |
 //! | E0405 | block-valued condition in `if`/`while` (use `where`) |
 //! | E0406 | axis out of range |
-//! | E0407 | `arange` length not a power of two |
+//! | E0407 | `arange` length not in 1..=2^20 |
 //! | E0420 | `dot` operands' inner dims differ (`[M, K] × [K, N]`) |
 //! | E0421 | `dot` accumulator shape is not the product's `[M, N]` |
 //! | E0422 | unknown `dot` `input_precision` (only "ieee") |

@@ -574,13 +574,15 @@ const ERROR_CASES: &[(&str, &str)] = &[
     ("kernel k(n: i32) { let v = exp(n); }", "E0317"),
     ("fn f(a: f16) { a } kernel k(x: f32) { let v = f(x); }", "E0318"),
     ("kernel k() { let a = arange(0, 4) < 2; if a && a { } }", "E0319"),
-    ("kernel k() { let z = zeros([12], f32); }", "E0401"),
+    ("kernel k() { let z = zeros([0], f32); }", "E0401"),
+    ("kernel k() { let z = reshape(zeros([48], f32), [4, 12]); }", "E0401"),
+    ("kernel k() { let z = reshape(zeros([4, 12], f32), [48]); }", "E0401"),
     ("kernel k() { let v = arange(0, 4) + arange(0, 8); }", "E0402"),
     ("kernel k() { let v = arange(0, 4)[:, :, None]; }", "E0403"),
     ("kernel k() { let z = zeros([2048, 1024], f32); }", "E0404"),
     ("kernel k() { if arange(0, 4) < 2 { } }", "E0405"),
     ("kernel k() { let s = sum(arange(0, 4), axis: 1); }", "E0406"),
-    ("kernel k() { let a = arange(0, 12); }", "E0407"),
+    ("kernel k() { let a = arange(12, 12); }", "E0407"),
     ("kernel k(const N: i32 = 12) { static_assert(N % 16 == 0, \"N must be a multiple of 16\"); }", "E0501"),
     ("const A: i32 = 4 / 0; kernel k() { }", "E0503"),
     ("kernel k(n: i32) { let a = arange(0, n); }", "E0504"),
@@ -612,7 +614,7 @@ const ERROR_CASES: &[(&str, &str)] = &[
     ("kernel k(x: *f32) { let v = atomic_add(x, 1.0); }", "E0307"),
     ("kernel k(x: *mut f32) { let v = atomic_max(x, 1.0); }", "E0304"),
     ("fn f(a, a) { a } kernel k() { let v = f(1, 2); }", "E0202"),
-    ("kernel k() { print(\"v\", zeros([3], f32)); }", "E0401"),
+    ("kernel k() { print(\"v\", zeros([-3], f32)); }", "E0401"),
 ];
 
 #[test]
@@ -642,6 +644,34 @@ fn error_cases() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Any positive dim is a block dim (devices pad it to a power of two); the element limit counts
+/// the padded shape, and `reshape` keeps to shapes whose padding stays after the real elements.
+#[test]
+fn blocks_take_any_positive_size() {
+    for src in [
+        "kernel k() { let z = zeros([12], f32); }",
+        "kernel k() { let z = full([3, 100], 1.0, f32); let s = sum(z, axis: 1); }",
+        "kernel k() { let a = arange(5, 105); let b = a[:, None] + arange(0, 80)[None, :]; }",
+        "kernel k() { let z = reshape(zeros([3, 16], f32), [48]); }",
+        "kernel k() { let z = reshape(zeros([1, 100], f32), [100, 1]); }",
+        "kernel k() { let z = reshape(zeros([48], f32), [3, 1, 16]); }",
+        "kernel k() { let z = zeros([1000, 1000], f32); }",
+    ] {
+        let (_, diags, sources) = check_src(src);
+        assert!(
+            !diags.has_errors(),
+            "{src}\n{}",
+            diag::render(&diags, &sources, false)
+        );
+    }
+    // 1000 x 1100 is 1.1e6 elements padded to 1024 x 2048.
+    let (_, diags, _) = check_src("kernel k() { let z = zeros([1000, 1100], f32); }");
+    assert!(diags.iter().any(|d| d.code == "E0404"));
+    let (_, diags, _) =
+        check_src("kernel k() { let z = zeros([600, 1], f32) + zeros([1, 1100], f32); }");
+    assert!(diags.iter().any(|d| d.code == "E0404"));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! registers).
 use super::ctx::R;
 use super::Emitter;
-use crate::base::{Diagnostic, ScalarType};
+use crate::base::{Diagnostic, Literal, ScalarType};
 use crate::ir::{BinaryOp, CmpOp, ReduceOp, UnaryOp};
 use spirv::{Op, Word};
 
@@ -476,7 +476,6 @@ impl Emitter<'_> {
 
     // ---- reductions --------------------------------------------------------------------------
 
-    /// The identity of a reduction on `ty`.
     /// Round half to even spelled out with exact steps, for f64: lavapipe 22.3's f64 `RoundEven`
     /// rounds some ties away from even (-27.5 to -27; tests/conformance). `t = trunc(x)` and
     /// `d = x - t` are exact; step away from zero when `|d| > 0.5`, or `|d| == 0.5` and `t` is odd.
@@ -501,33 +500,13 @@ impl Emitter<'_> {
         self.cx.op(Op::Select, t, &[step, stepped, trunc])
     }
 
+    /// The identity of a reduction on `ty` (`ReduceOp::identity`) as a constant.
     pub(crate) fn reduce_identity(&mut self, op: ReduceOp, ty: ScalarType) -> Word {
-        use ReduceOp::*;
-        if ty.is_bool() {
-            return self.cx.const_bool(matches!(op, Prod | Min));
+        match op.identity(ty) {
+            Literal::Bool(b) => self.cx.const_bool(b),
+            Literal::Float(v) => self.float_const(ty, v),
+            Literal::Int(v) => self.cx.const_scalar(ty, v, 0.0),
         }
-        if ty.is_float() {
-            let v = match op {
-                Sum => 0.0,
-                Prod => 1.0,
-                Max => f64::NEG_INFINITY,
-                Min => f64::INFINITY,
-            };
-            return self.float_const(ty, v);
-        }
-        let bits = ty.bits();
-        let (min, max) = if ty.is_signed_int() {
-            (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-        } else {
-            (0, (1i128 << bits) - 1)
-        };
-        let v = match op {
-            Sum => 0,
-            Prod => 1,
-            Max => min,
-            Min => max,
-        };
-        self.cx.const_scalar(ty, v, 0.0)
     }
 
     /// Combines two partial results; float max/min propagate NaN.

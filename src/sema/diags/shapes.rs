@@ -1,24 +1,37 @@
-//! E04xx: shapes: powers of two, broadcasting, ranks, sizes, axes, and the shape rules of `dot`,
+//! E04xx: shapes: dim sizes, broadcasting, ranks, sizes, axes, and the shape rules of `dot`,
 //! `reshape` and `permute`.
 use super::shape_text;
 use crate::base::{Diagnostic, Span};
 use crate::sema::elab::MAX_ELEMENTS;
 
-/// E0401: a block dim that is not a power of two (or past `MAX_ELEMENTS`).
-pub fn dim_not_power_of_two(n: i128, span: Span) -> Diagnostic {
-    let near = if n > 0 {
-        (n.min(MAX_ELEMENTS as i128) as u64).next_power_of_two()
-    } else {
-        1
-    };
+/// E0401: a block dim that is not positive or past `MAX_ELEMENTS`.
+pub fn dim_out_of_range(n: i128, span: Span) -> Diagnostic {
     Diagnostic::error(
         "E0401",
-        format!("block dims must be powers of two, found {n}"),
+        format!("block dims must be from 1 to {MAX_ELEMENTS}, found {n}"),
     )
     .with_label(span, format!("this is {n}"))
-    .with_help(format!(
-        "use a power of two such as {near}, and mask off the extra lanes"
-    ))
+    .with_help("a block dim is a positive compile-time integer (any size, not only powers of two)")
+}
+
+/// E0401: a `reshape` between shapes whose padding (each dim rounded up to a power of two)
+/// would move elements: past leading dims of 1, every dim but the first must be a power of two.
+pub fn reshape_padded(have: &[u32], shape: &[u32], span: Span, value: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0401",
+        format!(
+            "cannot reshape {} to {}: a dim after the first is not a power of two",
+            shape_text(have),
+            shape_text(shape)
+        ),
+    )
+    .with_label(span, format!("to {}", shape_text(shape)))
+    .with_label(value, format!("this has shape {}", shape_text(have)))
+    .with_help(
+        "blocks are padded to powers of two per dim, so `reshape` needs every dim after the \
+         first (past leading 1s) of both shapes to be a power of two; pad the block yourself \
+         and mask, or reshape a power-of-two block",
+    )
 }
 
 /// E0402: operands whose shapes do not broadcast (`shape`: the operands' so far, from `from`
@@ -228,18 +241,15 @@ pub fn expand_axis_out_of_range(axis: i128, rank: i128, span: Span) -> Diagnosti
     .with_help("blocks have at most 4 dims")
 }
 
-/// E0407: an `arange` whose length is not a power of two.
+/// E0407: an `arange` whose length is not positive or past `MAX_ELEMENTS`.
 pub fn arange_length(start: i128, end: i128, len: i128, span: Span, end_span: Span) -> Diagnostic {
     Diagnostic::error(
         "E0407",
-        format!("`arange({start}, {end})` has length {len}, not a power of two"),
+        format!("`arange({start}, {end})` has length {len}, not from 1 to {MAX_ELEMENTS}"),
     )
     .with_label(span, format!("length {len}"))
     .with_label(end_span, "end")
-    .with_help(
-        "`end - start` must be a power of two (at most 2^20); mask off extra lanes with a \
-         comparison",
-    )
+    .with_help("`end` must be greater than `start`, by at most 2^20")
 }
 
 /// E0420: `dot` of blocks whose inner dims differ.

@@ -1,13 +1,13 @@
 //! Call arguments: binding positional and named arguments to parameters, and the shape, type and
 //! string arguments some builtins take.
-use super::{Elab, Slots, Val, MAX_ELEMENTS};
+use super::{padded_count, Elab, Slots, Val, MAX_ELEMENTS};
 use crate::base::{ScalarType, Span};
 use crate::sema::diags;
 use crate::sema::suggest;
 use crate::syntax::ast;
 
 impl Elab<'_> {
-    /// Evaluates a list of dims (each a compile-time power of two).
+    /// Evaluates a list of dims (each a positive compile-time integer).
     pub(super) fn shape_dims(&mut self, dims: &[ast::Expr], span: Span) -> Option<Vec<u32>> {
         if dims.is_empty() || dims.len() > 4 {
             self.diags.push(diags::shape_rank(dims.len(), span));
@@ -17,13 +17,13 @@ impl Elab<'_> {
         for d in dims {
             let v = self.expr(d);
             let n = self.expect_const_int(&v, d.span, "a block dim")?;
-            if n <= 0 || (n & (n - 1)) != 0 || n > MAX_ELEMENTS as i128 {
-                self.diags.push(diags::dim_not_power_of_two(n, d.span));
+            if n <= 0 || n > MAX_ELEMENTS as i128 {
+                self.diags.push(diags::dim_out_of_range(n, d.span));
                 return None;
             }
             shape.push(n as u32);
         }
-        let count: u64 = shape.iter().map(|&d| d as u64).product();
+        let count = padded_count(&shape);
         if count > MAX_ELEMENTS {
             self.diags.push(diags::shape_too_large(count, &shape, span));
             return None;

@@ -44,7 +44,7 @@ impl Elab<'_> {
             return Val::Error;
         };
         let len = end.saturating_sub(start);
-        if len <= 0 || (len & (len - 1)) != 0 || len > MAX_ELEMENTS as i128 {
+        if len <= 0 || len > MAX_ELEMENTS as i128 {
             return self.error(diags::arange_length(start, end, len, span, es));
         }
         self.b.span = span;

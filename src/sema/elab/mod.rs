@@ -36,8 +36,30 @@ pub const MAX_INLINE_DEPTH: usize = 64;
 /// Unrolled `static_range` iterations plus inlined fn calls per kernel: nested unrolls and fns
 /// that call others twice grow exponentially, so the total is bounded (E0606).
 pub const MAX_EXPANSION: u64 = 1 << 16;
-/// Most elements of one block.
+/// Most elements of one block, counted once its dims are rounded up to powers of two
+/// (`padded_count`).
 pub const MAX_ELEMENTS: u64 = 1 << 20;
+
+/// The elements a block of `shape` occupies once scheduled: the scheduler rounds every dim up to
+/// a power of two and masks the padding (`passes::pad`), so this, not the plain product, is what
+/// `MAX_ELEMENTS` bounds.
+pub fn padded_count(shape: &[u32]) -> u64 {
+    shape
+        .iter()
+        .map(|&d| (d as u64).next_power_of_two())
+        .product()
+}
+
+/// True when `reshape` of (or to) `shape` keeps every element at the same row-major position
+/// once padded: past its leading dims of 1, only the first dim may be rounded up (every later
+/// dim is already a power of two), so padding only adds elements after the real ones.
+pub fn reshape_keeps_padding_last(shape: &[u32]) -> bool {
+    shape
+        .iter()
+        .skip_while(|&&d| d == 1)
+        .skip(1)
+        .all(|d| d.is_power_of_two())
+}
 
 /// The value of an expression during elaboration.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The shape builtins: the data-moving ones (`reshape`, `ravel`, `trans`, `permute`, `join`) and
 //! `broadcast_to` and `expand_dims`. `join` is lowered to existing instructions (expand,
 //! broadcast, select on the new last index).
-use super::{broadcast_shapes, type_text, Elab, Slots, Val};
+use super::{broadcast_shapes, reshape_keeps_padding_last, type_text, Elab, Slots, Val};
 use crate::base::Span;
 use crate::ir::{CmpOp, Elem, InstKind, ValueId};
 use crate::sema::builtins::Rearrange;
@@ -82,6 +82,14 @@ impl Elab<'_> {
                 if count != ty.num_elements() {
                     let shown = slots[1].map_or(span, |a| a.span);
                     return self.error(diags::reshape_count(&ty.shape, &shape, shown, xs));
+                }
+                if !ty.is_scalar()
+                    && shape != ty.shape
+                    && !(reshape_keeps_padding_last(&ty.shape)
+                        && reshape_keeps_padding_last(&shape))
+                {
+                    let shown = slots[1].map_or(span, |a| a.span);
+                    return self.error(diags::reshape_padded(&ty.shape, &shape, shown, xs));
                 }
                 self.b.span = span;
                 if ty.is_scalar() {

@@ -1,7 +1,7 @@
 //! The value model's helpers: operand types for the literal typing rule, descriptions for
 //! messages, giving untyped literals a type, materialising values as instructions of a type and
 //! shape, and numpy broadcasting of several operands.
-use super::{broadcast_shapes, type_text, Elab, OpTy, Val, MAX_ELEMENTS};
+use super::{broadcast_shapes, padded_count, type_text, Elab, OpTy, Val, MAX_ELEMENTS};
 use crate::base::{Literal, ScalarType, Span};
 use crate::ir::{Elem, Type, ValueId};
 use crate::sema::{diags, fold};
@@ -267,7 +267,7 @@ impl Elab<'_> {
                 }
             }
         }
-        let count: u64 = shape.iter().map(|&d| d as u64).product();
+        let count = padded_count(&shape);
         if count > MAX_ELEMENTS {
             self.diags
                 .push(diags::broadcast_too_large(count, &shape, self.b.span));
