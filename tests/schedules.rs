@@ -577,3 +577,25 @@ fn safe_mode_costs_no_memory_instructions_where_bounds_are_proven() {
         }
     }
 }
+
+#[test]
+fn loads_whose_masked_lanes_only_reach_stores_under_their_mask_need_no_other() {
+    // Vector add stores `x + y` under the mask both loads use: what `other` would put in the
+    // masked-off lanes is never observed. Softmax reduces its row: `-inf` there matters.
+    let plans = |file: &str, args: &[KernelArg]| -> Vec<bool> {
+        let (module, _) = compile_for(file, file, &[], &Target::cpu(), Some(args));
+        let schedule = module.kernel.schedule.unwrap();
+        module
+            .kernel
+            .insts
+            .iter()
+            .filter(|(_, inst)| matches!(inst.kind, InstKind::Load { .. }))
+            .filter_map(|(id, _)| match schedule.plans.get(id.index()) {
+                Some(Some(tk::ir::schedule::Plan::Access(access))) => Some(access.other_unobserved),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(plans("vector_add", &vector_add_args(4096)), [true, true]);
+    assert_eq!(plans("softmax", &softmax_args(4, 1024)), [false]);
+}

@@ -216,6 +216,10 @@ pub struct AccessPlan {
     /// kernel records for it (`Schedule::contracts`): safe mode checks it once per launch,
     /// not per element (`passes::bounds`).
     pub proven: bool,
+    /// A load whose masked-off lanes reach nothing but stores under the same mask (through
+    /// lane-wise arithmetic): what `other` would put there is never observed, so a vector that
+    /// loads nothing may keep whatever the stand-in vector holds.
+    pub other_unobserved: bool,
 }
 
 impl AccessPlan {
@@ -227,6 +231,7 @@ impl AccessPlan {
             one_mask: true,
             whole_vectors: true,
             proven: false,
+            other_unobserved: false,
         }
     }
     /// Every element of a group is wanted or none is, so one condition serves the group

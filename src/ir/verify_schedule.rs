@@ -946,7 +946,7 @@ mod tests {
             verify(&m),
             Err(
                 "%1: has a plan for another kind of instruction: Access(AccessPlan { vector: 1, \
-                 aligned: true, one_mask: true, whole_vectors: true, proven: false })"
+                 aligned: true, one_mask: true, whole_vectors: true, proven: false, other_unobserved: false })"
                     .into()
             )
         );
@@ -1044,6 +1044,7 @@ mod tests {
             one_mask: true,
             whole_vectors: false,
             proven: false,
+            other_unobserved: false,
         };
         assert_eq!(schedule_of(&mut m).plan(store), Some(&Plan::Access(four)));
         schedule_of(&mut m).plans[load.index()] =

@@ -43,6 +43,12 @@ pub fn plan_accesses(kernel: &mut Kernel, widest: u32) {
     };
     let mut plans = schedule.plans.clone();
     plans.resize(kernel.insts.len(), None);
+    let mut uses: Vec<Vec<ValueId>> = vec![Vec::new(); kernel.insts.len()];
+    for_each_inst(&kernel.body, kernel, &mut |id| {
+        for operand in kernel.insts[id].kind.operands() {
+            uses[operand.index()].push(id);
+        }
+    });
     for_each_inst(&kernel.body, kernel, &mut |id| {
         // The layout the access's registers follow, its element type, pointer and mask.
         let (layout, elem, ptr, mask) = match kernel.insts[id].kind {
@@ -71,11 +77,52 @@ pub fn plan_accesses(kernel: &mut Kernel, widest: u32) {
             }
             _ => AccessPlan::scalar(),
         };
-        plans[id.index()] = Some(Plan::Access(plan));
+        let other_unobserved = match kernel.insts[id].kind {
+            InstKind::Load {
+                mask: Some(mask), ..
+            } => only_stored_under(kernel, &uses, id, mask),
+            _ => false,
+        };
+        plans[id.index()] = Some(Plan::Access(AccessPlan {
+            other_unobserved,
+            ..plan
+        }));
     });
     if let Some(schedule) = kernel.schedule.as_mut() {
         schedule.plans = plans;
     }
+}
+
+/// True when every value computed lane by lane from `load` reaches only stores masked by `mask`
+/// (as the value stored): then its masked-off lanes are never observed (vector add's
+/// `store(out + offs, load(x + offs, mask: m) + load(y + offs, mask: m), mask: m)`). Anything
+/// else — a reduction, a local, an address, another mask — observes them.
+fn only_stored_under(kernel: &Kernel, uses: &[Vec<ValueId>], load: ValueId, mask: ValueId) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![load];
+    while let Some(v) = stack.pop() {
+        if !seen.insert(v) {
+            continue;
+        }
+        for &user in &uses[v.index()] {
+            match kernel.insts[user].kind {
+                InstKind::Store {
+                    value,
+                    mask: Some(m),
+                    ..
+                } if value == v && m == mask => {}
+                InstKind::Unary { .. }
+                | InstKind::Binary { .. }
+                | InstKind::Cast(_)
+                | InstKind::Bitcast(_)
+                | InstKind::Compare { .. }
+                | InstKind::Select { .. }
+                | InstKind::Fma { .. } => stack.push(user),
+                _ => return false,
+            }
+        }
+    }
+    true
 }
 
 /// The pointer parameter a pointer value derives from (every pointer derives from exactly one).
@@ -125,5 +172,6 @@ fn access_plan(
         one_mask,
         whole_vectors: buffer >= wide,
         proven: false,
+        other_unobserved: false,
     }
 }

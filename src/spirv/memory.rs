@@ -210,6 +210,7 @@ impl Emitter<'_> {
         if !self.options.vector_views || plan.vector == 1 {
             return Ok(AccessPlan {
                 proven: plan.proven,
+                other_unobserved: plan.other_unobserved,
                 ..AccessPlan::scalar()
             });
         }
@@ -548,6 +549,10 @@ impl Emitter<'_> {
                         // vector and keeps `other` (a CPU device runs both sides of a branch).
                         Some(c) if plan.whole_vectors => {
                             let at = self.safe_index(c, vi)?;
+                            if plan.other_unobserved {
+                                out.extend(load_at(self, at)?);
+                                continue;
+                            }
                             for (k, x) in load_at(self, at)?.into_iter().enumerate() {
                                 out.push(self.cx.op(Op::Select, reg_ty, &[c, x, others[k]])?);
                             }
