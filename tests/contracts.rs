@@ -1,0 +1,132 @@
+//! Launch contracts are sound: a launch that every contract of a kernel admits makes no
+//! out-of-bounds access. Random launches of the examples whose accesses are all proven (their
+//! per-element checks are gone in safe mode), with buffers shorter than, exactly as long as and
+//! longer than the launch needs and sizes that are and are not multiples of the blocks, are
+//! checked against the contracts and run on the interpreter, which checks every element.
+mod common;
+
+use common::*;
+use tk::abi::{contract, Target};
+use tk::base::{KernelArg, ScalarType};
+use tk::driver::{self, BuildOptions, Source};
+use tk::interp::RunError;
+
+/// A small deterministic generator (the same launches on every run).
+struct Rng(u64);
+
+impl Rng {
+    /// A value in `0..n`.
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
+
+    /// Lengths for buffers needing `needs` elements: all long enough (as long or up to 40
+    /// longer) half of the time, else one of them up to 40 elements short.
+    fn lengths(&mut self, needs: &[usize]) -> Vec<usize> {
+        let short = (self.below(2) == 0).then(|| self.below(needs.len() as u64) as usize);
+        needs
+            .iter()
+            .enumerate()
+            .map(|(i, &need)| {
+                if short == Some(i) {
+                    need.saturating_sub(1 + self.below(40) as usize)
+                } else {
+                    need + self.below(40) as usize
+                }
+            })
+            .collect()
+    }
+}
+
+/// Builds `kernel` of example `file` in safe mode, then runs `LAUNCHES` random launches from
+/// `make_args`: each one the contracts admit must run on the interpreter without an
+/// out-of-bounds access. Enough launches must be admitted and refused to mean something.
+fn contracts_hold(file: &str, kernel: &str, make_args: &dyn Fn(&mut Rng) -> Vec<KernelArg>) {
+    const LAUNCHES: u64 = 300;
+    let path = format!("{}/examples/{file}.tk", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lowered = driver::lower_source(&Source::new(&path, &text), kernel, &[]).unwrap();
+    let build = driver::build_lowered(&lowered, &Target::cpu(), &BuildOptions::default()).unwrap();
+    let contracts = &build.artifact.abi.contracts;
+    assert!(!contracts.is_empty(), "{kernel}: no access was proven");
+    let (mut admitted, mut refused) = (0, 0);
+    let mut rng = Rng(0x7eed ^ kernel.len() as u64);
+    for _ in 0..LAUNCHES {
+        let mut args = make_args(&mut rng);
+        let grid = tk::interp::launch_grid(&lowered.module.kernel, &args)
+            .expect("a #[grid]")
+            .unwrap();
+        if grid.contains(&0) {
+            continue;
+        }
+        match contract::check_all(contracts, &args, grid) {
+            Err(_) => refused += 1,
+            Ok(()) => {
+                admitted += 1;
+                let lens: Vec<usize> = args
+                    .iter()
+                    .filter_map(|a| match a {
+                        KernelArg::Buffer(b) => Some(b.len()),
+                        KernelArg::Scalar(_) => None,
+                    })
+                    .collect();
+                match tk::interp::run(&lowered.module, &mut args, grid) {
+                    Err(e @ RunError::OutOfBounds { .. }) => {
+                        panic!("{kernel}: admitted by its contracts, then {e:?} (buffers {lens:?})")
+                    }
+                    Err(e) => panic!("{kernel}: {e:?}"),
+                    Ok(()) => {}
+                }
+            }
+        }
+    }
+    assert!(
+        admitted >= 100 && refused >= 100,
+        "{kernel}: {admitted} launches admitted, {refused} refused"
+    );
+}
+
+fn f32s(n: usize) -> KernelArg {
+    zeros(ScalarType::F32, n)
+}
+
+#[test]
+fn vector_add_launches_its_contracts_admit_stay_in_bounds() {
+    contracts_hold("vector_add", "vector_add", &|rng| {
+        let n = 1 + rng.below(3000) as usize;
+        let lens = rng.lengths(&[n, n, n]);
+        vec![f32s(lens[0]), f32s(lens[1]), f32s(lens[2]), int(n as i64)]
+    });
+}
+
+#[test]
+fn softmax_launches_its_contracts_admit_stay_in_bounds() {
+    contracts_hold("softmax", "softmax", &|rng| {
+        let (rows, cols) = (1 + rng.below(12) as usize, 1 + rng.below(1100) as usize);
+        let lens = rng.lengths(&[rows * cols, rows * cols]);
+        vec![
+            f32s(lens[0]),
+            f32s(lens[1]),
+            int(rows as i64),
+            int(cols as i64),
+        ]
+    });
+}
+
+#[test]
+fn col_sum_launches_its_contracts_admit_stay_in_bounds() {
+    contracts_hold("col_sum", "col_sum", &|rng| {
+        let (rows, cols) = (1 + rng.below(70) as usize, 1 + rng.below(200) as usize);
+        let lens = rng.lengths(&[rows * cols, cols]);
+        vec![
+            f32s(lens[0]),
+            f32s(lens[1]),
+            int(rows as i64),
+            int(cols as i64),
+        ]
+    });
+}
