@@ -184,6 +184,32 @@ fn problem_message(kernel: &str, problem: &Problem) -> String {
     }
 }
 
+/// `KernelError` for an access outside buffer `param`: one a program ran into on the device
+/// (`program`), or one a launch contract refused before anything ran (`None`).
+fn out_of_bounds(
+    py: Python<'_>,
+    text: String,
+    kernel: String,
+    param: String,
+    index: i64,
+    store: bool,
+    program: Option<[u32; 3]>,
+) -> PyErr {
+    raise::<KernelError>(
+        py,
+        text,
+        &[
+            ("kernel", obj(py, kernel)),
+            ("parameter", obj(py, param)),
+            ("index", obj(py, index)),
+            ("store", obj(py, store)),
+            ("program", obj(py, program.map(|p| p.to_vec()))),
+            ("location", py.None()),
+            ("element", py.None()),
+        ],
+    )
+}
+
 fn launch_error(py: Python<'_>, kernel: &str, param: Option<String>, message: String) -> PyErr {
     raise::<LaunchError>(
         py,
@@ -240,19 +266,7 @@ fn to_py_err(py: Python<'_>, error: api::Error) -> PyErr {
             index,
             store,
             program,
-        } => raise::<KernelError>(
-            py,
-            text,
-            &[
-                ("kernel", obj(py, kernel)),
-                ("parameter", obj(py, param)),
-                ("index", obj(py, index)),
-                ("store", obj(py, store)),
-                ("program", obj(py, program.to_vec())),
-                ("location", py.None()),
-                ("element", py.None()),
-            ],
-        ),
+        } => out_of_bounds(py, text, kernel, param, index, store, Some(program)),
         // A launch refused by a bounds contract: an out-of-bounds access caught before it ran.
         api::Error::Runtime(RuntimeError::ContractBroken {
             kernel,
@@ -260,19 +274,7 @@ fn to_py_err(py: Python<'_>, error: api::Error) -> PyErr {
             index,
             store,
             ..
-        }) => raise::<KernelError>(
-            py,
-            text,
-            &[
-                ("kernel", obj(py, kernel)),
-                ("parameter", obj(py, param)),
-                ("index", obj(py, index)),
-                ("store", obj(py, store)),
-                ("program", py.None()),
-                ("location", py.None()),
-                ("element", py.None()),
-            ],
-        ),
+        }) => out_of_bounds(py, text, kernel, param, index, store, None),
         api::Error::AssertFailed {
             kernel,
             message,

@@ -541,6 +541,37 @@ impl InstKind {
             _ => Vec::new(),
         }
     }
+
+    /// Arithmetic that computes each element from the elements at the same position of its
+    /// operands (unary and binary ops, comparisons, `where`, casts, bitcasts, `fma`).
+    pub fn is_lanewise(&self) -> bool {
+        matches!(
+            self,
+            InstKind::Unary { .. }
+                | InstKind::Binary { .. }
+                | InstKind::Compare { .. }
+                | InstKind::Select { .. }
+                | InstKind::Cast(_)
+                | InstKind::Bitcast(_)
+                | InstKind::Fma { .. }
+        )
+    }
+
+    /// `regions`, to change.
+    pub fn regions_mut(&mut self) -> Vec<&mut Region> {
+        match self {
+            InstKind::If {
+                then_region,
+                else_region,
+                ..
+            } => vec![then_region, else_region],
+            InstKind::For { body, .. } => vec![body],
+            InstKind::While {
+                cond_region, body, ..
+            } => vec![cond_region, body],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// One kernel specialised for one set of const values.

@@ -154,14 +154,7 @@ pub fn streamable(kernel: &Kernel, id: InstId) -> Streamable {
     match &inst.kind {
         InstKind::Arange { .. } | InstKind::Splat(_) => Streamable::Tile,
         InstKind::Load { .. } | InstKind::Store { .. } if tile => Streamable::Tile,
-        InstKind::Unary { .. }
-        | InstKind::Binary { .. }
-        | InstKind::Compare { .. }
-        | InstKind::Select { .. }
-        | InstKind::Cast(_)
-        | InstKind::Bitcast(_)
-        | InstKind::Fma { .. }
-        | InstKind::PtrOffset { .. } => {
+        kind if kind.is_lanewise() || matches!(kind, InstKind::PtrOffset { .. }) => {
             if tile {
                 Streamable::Tile
             } else {

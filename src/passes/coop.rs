@@ -166,7 +166,7 @@ impl Rewrite<'_> {
         for &id in &region.insts {
             out.extend(self.placed.remove(&(id, false)).unwrap_or_default());
             let mut kind = std::mem::replace(&mut self.kernel.insts[id].kind, InstKind::Break);
-            for nested in regions_mut(&mut kind) {
+            for nested in kind.regions_mut() {
                 self.place(nested);
             }
             self.kernel.insts[id].kind = kind;
@@ -174,22 +174,6 @@ impl Rewrite<'_> {
             out.extend(self.placed.remove(&(id, true)).unwrap_or_default());
         }
         region.insts = out;
-    }
-}
-
-/// The regions nested in an instruction.
-fn regions_mut(kind: &mut InstKind) -> Vec<&mut Region> {
-    match kind {
-        InstKind::If {
-            then_region,
-            else_region,
-            ..
-        } => vec![then_region, else_region],
-        InstKind::For { body, .. } => vec![body],
-        InstKind::While {
-            cond_region, body, ..
-        } => vec![cond_region, body],
-        _ => Vec::new(),
     }
 }
 
@@ -207,7 +191,7 @@ fn drop_unused_conversions(kernel: &mut Kernel, region: &mut Region, used: &[boo
     });
     for &id in &region.insts.clone() {
         let mut kind = std::mem::replace(&mut kernel.insts[id].kind, InstKind::Break);
-        for nested in regions_mut(&mut kind) {
+        for nested in kind.regions_mut() {
             drop_unused_conversions(kernel, nested, used);
         }
         kernel.insts[id].kind = kind;

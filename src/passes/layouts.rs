@@ -667,19 +667,17 @@ fn forward(kernel: &mut Kernel, state: &mut State, id: InstId, out: &mut Vec<Ins
     };
     let free = match &kind {
         InstKind::Arange { .. } | InstKind::Splat(_) => true,
-        InstKind::Broadcast(_)
-        | InstKind::ExpandDims { .. }
-        | InstKind::Unary { .. }
-        | InstKind::Binary { .. }
-        | InstKind::Compare { .. }
-        | InstKind::Select { .. }
-        | InstKind::Cast(_)
-        | InstKind::Bitcast(_)
-        | InstKind::Fma { .. }
-        | InstKind::PtrOffset { .. } => tile_operands(&kind)
-            .iter()
-            .filter(|v| is_tile(kernel, **v))
-            .all(|v| state.free.get(v.index()).copied().unwrap_or(false)),
+        k if k.is_lanewise()
+            || matches!(
+                k,
+                InstKind::Broadcast(_) | InstKind::ExpandDims { .. } | InstKind::PtrOffset { .. }
+            ) =>
+        {
+            tile_operands(&kind)
+                .iter()
+                .filter(|v| is_tile(kernel, **v))
+                .all(|v| state.free.get(v.index()).copied().unwrap_or(false))
+        }
         _ => false,
     };
     kernel.insts[id].kind = kind;

@@ -111,13 +111,7 @@ fn only_stored_under(kernel: &Kernel, uses: &[Vec<ValueId>], load: ValueId, mask
                     mask: Some(m),
                     ..
                 } if value == v && m == mask => {}
-                InstKind::Unary { .. }
-                | InstKind::Binary { .. }
-                | InstKind::Cast(_)
-                | InstKind::Bitcast(_)
-                | InstKind::Compare { .. }
-                | InstKind::Select { .. }
-                | InstKind::Fma { .. } => stack.push(user),
+                ref kind if kind.is_lanewise() => stack.push(user),
                 _ => return false,
             }
         }
