@@ -13,7 +13,7 @@
 //!
 //! The artifact format is tk's own, little endian: the magic `TKART`, a format version, then
 //! length-prefixed fields in `Artifact` order (see `encode_artifact`).
-use crate::abi::contract::{Contract, Expr, MaskBound, Op};
+use crate::abi::contract::{Contract, Expr, MaskBound, Op, Rearranged};
 use crate::abi::{Abi, Artifact, AssertSite, BufferBinding, Features, PushField, PushRepr, Target};
 use crate::base::{FileId, Literal, ScalarType, SourceMap, Span};
 use crate::ir;
@@ -211,7 +211,7 @@ impl KernelCache {
 
 const MAGIC: &[u8; 5] = b"TKART";
 // 2: the assert table, or the uniform-buffer fields (two branches); 3: both; 4: launch contracts.
-const FORMAT_VERSION: u32 = 4;
+const FORMAT_VERSION: u32 = 5;
 
 struct Writer {
     out: Vec<u8>,
@@ -263,6 +263,10 @@ impl Writer {
                     Op::Add => 0,
                     Op::Sub => 1,
                     Op::Mul => 2,
+                    Op::Div => 3,
+                    Op::Rem => 4,
+                    Op::Min => 5,
+                    Op::Max => 6,
                 });
                 self.u32(*bits);
                 self.expr(lhs);
@@ -298,6 +302,17 @@ impl Writer {
             self.expr(&bound.limit);
         }
         self.u32(c.index_bits);
+        match &c.rearranged {
+            None => self.u32(0),
+            Some(r) => {
+                self.u32(1);
+                self.expr(&r.index);
+                self.u32(r.computed.len() as u32);
+                for e in &r.computed {
+                    self.expr(e);
+                }
+            }
+        }
     }
 }
 
@@ -358,6 +373,10 @@ impl Reader<'_> {
                     0 => Op::Add,
                     1 => Op::Sub,
                     2 => Op::Mul,
+                    3 => Op::Div,
+                    4 => Op::Rem,
+                    5 => Op::Min,
+                    6 => Op::Max,
                     _ => return None,
                 },
                 bits: self.u32()?,
@@ -391,13 +410,28 @@ impl Reader<'_> {
                 limit: self.expr(EXPR_DEPTH)?,
             });
         }
+        let index_bits = self.u32()?;
+        let rearranged = match self.u32()? {
+            0 => None,
+            1 => {
+                let index = self.expr(EXPR_DEPTH)?;
+                let count = self.u32()? as usize;
+                let mut computed = Vec::with_capacity(count.min(64));
+                for _ in 0..count {
+                    computed.push(self.expr(EXPR_DEPTH)?);
+                }
+                Some(Rearranged { index, computed })
+            }
+            _ => return None,
+        };
         Some(Contract {
             param,
             name,
             store,
             offsets,
             bounds,
-            index_bits: self.u32()?,
+            index_bits,
+            rearranged,
         })
     }
 }
@@ -748,6 +782,15 @@ mod tests {
                         },
                     }],
                     index_bits: 32,
+                    rearranged: Some(Rearranged {
+                        index: Expr::Binary {
+                            op: Op::Rem,
+                            lhs: Box::new(Expr::ProgramId(0)),
+                            rhs: Box::new(Expr::Const(7)),
+                            bits: 64,
+                        },
+                        computed: vec![Expr::Const(3)],
+                    }),
                 }],
             },
         }

@@ -324,6 +324,15 @@ fn out_of_bounds_store_stops_with_exit_3() {
     }
 }
 
+/// A report as one line of words (the renderer wraps it and draws a margin).
+fn one_line(report: &str) -> String {
+    report
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[test]
 fn n_past_the_buffers_breaks_the_launch_contract_with_exit_3() {
     // vector_add's accesses are masked by `offs < n`: safe mode proves them inside buffers of n
@@ -347,12 +356,7 @@ fn n_past_the_buffers_breaks_the_launch_contract_with_exit_3() {
     };
     let (code, _, stderr) = tkc(&args("auto"));
     assert_eq!(code, 3, "{stderr}");
-    // The report as one line of words (the renderer wraps it).
-    let words = stderr
-        .replace('│', " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let words = one_line(&stderr);
     for part in [
         "error[E0951]",
         "kernel `vector_add` would load from `x` out of bounds at index 1999",
@@ -365,6 +369,50 @@ fn n_past_the_buffers_breaks_the_launch_contract_with_exit_3() {
     assert_eq!(code, 3, "{stderr}");
     assert!(
         stderr.contains("kernel `vector_add` loaded from `x` out of bounds at index 1000"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_matmul_operand_short_of_its_k_columns_breaks_the_contract_with_exit_3() {
+    // Matmul's operands go through pointers the K loop advances, masked by the K left: the
+    // contract asks `a` for room for M rows of K; a 64 × 32 `a` with K = 64 is refused before
+    // anything runs, and the interpreter stops at the first element past it.
+    let args = |device: &'static str| {
+        let mut args = vec!["run", "examples/matmul.tk", "--device", device];
+        for arg in [
+            "a=zeros:64x32",
+            "b=zeros:64x64",
+            "c=zeros:64x64",
+            "M=64",
+            "N=64",
+            "K=64",
+            "stride_am=64",
+            "stride_ak=1",
+            "stride_bk=64",
+            "stride_bn=1",
+            "stride_cm=64",
+            "stride_cn=1",
+        ] {
+            args.extend(["--arg", arg]);
+        }
+        args
+    };
+    let (code, _, stderr) = tkc(&args("auto"));
+    assert_eq!(code, 3, "{stderr}");
+    let words = one_line(&stderr);
+    assert!(
+        words.contains(
+            "kernel `matmul` would load from `a` out of bounds at index 4095: the launch breaks \
+             the contract `a: stride_am * (M - 1) + stride_ak * (K - 1) + 1 elements` (`a` holds \
+             2048 elements)"
+        ),
+        "{stderr}"
+    );
+    let (code, _, stderr) = tkc(&args("interp"));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("kernel `matmul` loaded from `a` out of bounds at index 2048"),
         "{stderr}"
     );
 }
@@ -399,11 +447,7 @@ fn a_strided_access_breaks_its_contract_and_a_subtraction_is_checked_per_element
         assert_eq!(code, 3, "{stderr}");
         let (code, ir, err) = tkc(&["build", &path, "--emit", "ir-scheduled"]);
         assert_eq!(code, 0, "{err}");
-        let words = stderr
-            .replace('│', " ")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let words = one_line(&stderr);
         (words, ir)
     };
     let (stderr, ir) = run("stride", "offs * 2");

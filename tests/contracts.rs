@@ -130,3 +130,54 @@ fn col_sum_launches_its_contracts_admit_stay_in_bounds() {
         ]
     });
 }
+
+#[test]
+fn matmul_launches_its_contracts_admit_stay_in_bounds() {
+    // Pointers the K loop advances under a mask whose limit moves with it, program ids mapped
+    // in groups through `/`, `%` and `minimum`; row-major, column-major and padded operands.
+    contracts_hold("matmul", "matmul", &|rng| {
+        let dims = [(); 3].map(|_| 1 + rng.below(80) as i64);
+        let [m, n, k] = dims;
+        // (outer, inner) strides of an r × c matrix: row-major, column-major, or rows padded.
+        let mut strides = |r: i64, c: i64| match rng.below(3) {
+            0 => (c, 1),
+            1 => (1, r),
+            _ => (c + rng.below(5) as i64, 1),
+        };
+        let (sam, sak) = strides(m, k);
+        let (sbk, sbn) = strides(k, n);
+        let (scm, scn) = strides(m, n);
+        let need = |rows: i64, cols: i64, outer: i64, inner: i64| {
+            ((rows - 1) * outer + (cols - 1) * inner + 1) as usize
+        };
+        let lens = rng.lengths(&[
+            need(m, k, sam, sak),
+            need(k, n, sbk, sbn),
+            need(m, n, scm, scn),
+        ]);
+        let mut args = vec![
+            zeros(ScalarType::F16, lens[0]),
+            zeros(ScalarType::F16, lens[1]),
+            zeros(ScalarType::F16, lens[2]),
+        ];
+        args.extend([m, n, k, sam, sak, sbk, sbn, scm, scn].map(int));
+        args
+    });
+}
+
+#[test]
+fn grouped_gemm_launches_its_contracts_admit_stay_in_bounds() {
+    // Two conjuncts per operand mask, one with a limit that moves with the loop.
+    contracts_hold("grouped_gemm", "grouped_matmul_tile", &|rng| {
+        let [m, n, k] = [(); 3].map(|_| 1 + rng.below(80) as i64);
+        let [lda, ldb, ldc] = [k, n, n].map(|cols| cols + rng.below(4) as i64);
+        let lens = rng.lengths(&[
+            ((m - 1) * lda + k) as usize,
+            ((k - 1) * ldb + n) as usize,
+            ((m - 1) * ldc + n) as usize,
+        ]);
+        let mut args: Vec<KernelArg> = lens.iter().map(|&l| zeros(ScalarType::F16, l)).collect();
+        args.extend([m, n, k, lda, ldb, ldc].map(int));
+        args
+    });
+}

@@ -518,6 +518,14 @@ fn buffer_accesses(
     )
 }
 
+/// The launch arguments of `examples/matmul.tk` for row-major f16 `m` × `k` and `k` × `n`.
+fn matmul_args(m: i64, n: i64, k: i64) -> Vec<KernelArg> {
+    let f16s = |len: i64| common::zeros(ScalarType::F16, len as usize);
+    let mut args = vec![f16s(m * k), f16s(k * n), f16s(m * n)];
+    args.extend([m, n, k, k, 1, n, 1, n, 1].map(common::int));
+    args
+}
+
 /// The launch arguments of `examples/layer_norm.tk`'s forward kernel for `rows` × `cols` f32.
 fn layer_norm_args(rows: usize, cols: usize) -> Vec<KernelArg> {
     let f32s = |n: usize| common::zeros(ScalarType::F32, n);
@@ -541,14 +549,17 @@ fn safe_mode_costs_no_memory_instructions_where_bounds_are_proven() {
     // emits the loads and stores `--unchecked` does (no per-element path), whatever the target
     // and whether or not the launch promised divisibility. Only layer_norm_fwd's unmasked
     // stores of one mean and one deviation per row keep their checks, which write the status
-    // buffer (u32) when they fail.
+    // buffer (u32) when they fail. Matmul's operands go through pointers its K loop advances
+    // under a mask whose limit moves with the loop.
     let softmax = softmax_args(16, 1000);
     let vector_add = vector_add_args(1000);
     let layer_norm = layer_norm_args(16, 1000);
-    let kernels: [(&str, &str, &[KernelArg]); 3] = [
+    let matmul = matmul_args(96, 80, 64);
+    let kernels: [(&str, &str, &[KernelArg]); 4] = [
         ("vector_add", "vector_add", &vector_add),
         ("softmax", "softmax", &softmax),
         ("layer_norm", "layer_norm_fwd", &layer_norm),
+        ("matmul", "matmul", &matmul),
     ];
     for (file, kernel, args) in kernels {
         for target in [Target::cpu(), Target::gpu(), Target::portable()] {

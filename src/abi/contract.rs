@@ -16,7 +16,7 @@ use std::fmt;
 
 /// An integer expression as the kernel computes it: every arithmetic node in a signed type of
 /// `bits` bits (it wraps there; the runtime refuses a launch where it could).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Expr {
     Const(i64),
     /// The value of scalar parameter `param` (its index among all parameters), a signed integer.
@@ -54,11 +54,17 @@ pub enum Expr {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Op {
     Add,
     Sub,
     Mul,
+    /// Division truncating toward zero; by zero it gives 0 (tk's integer `/`).
+    Div,
+    /// The remainder of `Div`, with the sign of the dividend; by zero it gives 0.
+    Rem,
+    Min,
+    Max,
 }
 
 /// A mask conjunct `lhs < limit` that holds wherever the access happens.
@@ -79,9 +85,27 @@ pub struct Contract {
     /// The element offsets added to the parameter's first element, in order, summed in the
     /// kernel's index type (`index_bits` bits, signed).
     pub offsets: Vec<Expr>,
-    /// The mask's conjuncts whose `lhs` is a subexpression of the offsets.
+    /// The mask's conjuncts whose `lhs` is a subexpression of the offsets (or of
+    /// `rearranged.index`).
     pub bounds: Vec<MaskBound>,
     pub index_bits: u32,
+    /// Where the bounds were found by rearranging the index (a limit that moves with the loop,
+    /// `k < K - k0`): see `Rearranged`.
+    pub rearranged: Option<Rearranged>,
+}
+
+/// The index of an access rewritten so that each bound's `lhs` is a subexpression of it.
+///
+/// A mask `offs < K - k * BLOCK` bounds `offs + k * BLOCK`, which the kernel never computes:
+/// the compiler writes the index, a sum of products, as `rest + scale * (offs + k * BLOCK)`
+/// (`index`, exact integer arithmetic) and the bound as `offs + k * BLOCK < K`. The two are
+/// equal to what the kernel computes wherever no value the kernel computes wraps, which the
+/// runtime checks of the offsets and of each conjunct's own sides (`computed`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rearranged {
+    pub index: Expr,
+    /// The sides of the mask's conjuncts as the kernel computes them.
+    pub computed: Vec<Expr>,
 }
 
 /// Why a launch breaks a contract.
@@ -154,6 +178,10 @@ impl Launch<'_> {
                         let p = [a.0 * b.0, a.0 * b.1, a.1 * b.0, a.1 * b.1];
                         (*p.iter().min().unwrap(), *p.iter().max().unwrap())
                     }
+                    Op::Div => quotients(a, b),
+                    Op::Rem => remainders(a, b),
+                    Op::Min => (a.0.min(b.0), a.1.min(b.1)),
+                    Op::Max => (a.0.max(b.0), a.1.max(b.1)),
                 };
                 fits(r, *bits)?
             }
@@ -179,6 +207,40 @@ impl Launch<'_> {
         }
         Ok(r)
     }
+}
+
+/// The range of `a / b` (truncating, 0 where `b` is 0) over `a` and `b` in their ranges: at
+/// the corners of each sign's part of `b`, where the quotient is monotonic in both operands.
+fn quotients(a: Range, b: Range) -> Range {
+    let mut values = Vec::with_capacity(9);
+    if b.0 <= 0 && b.1 >= 0 {
+        values.push(0);
+    }
+    for (lo, hi) in [(b.0.max(1), b.1), (b.0, b.1.min(-1))] {
+        if lo <= hi {
+            for d in [lo, hi] {
+                values.extend([a.0 / d, a.1 / d]);
+            }
+        }
+    }
+    (
+        *values.iter().min().unwrap_or(&0),
+        *values.iter().max().unwrap_or(&0),
+    )
+}
+
+/// The range of `a % b` (the sign of `a`, below `|b|` in magnitude, 0 where `b` is 0) over `a`
+/// and `b` in their ranges.
+fn remainders(a: Range, b: Range) -> Range {
+    let largest = b.0.abs().max(b.1.abs()) - 1;
+    if largest <= 0 {
+        return (0, 0);
+    }
+    // A dividend already below every divisor is its own remainder.
+    if a.0 >= 0 && b.0 > a.1 {
+        return a;
+    }
+    (a.0.max(-largest).min(0), a.1.min(largest).max(0))
 }
 
 /// `r` when every value of it fits a signed `bits`-bit integer, else the one furthest out.
@@ -236,6 +298,14 @@ impl Contract {
             let r = launch.range_where(offset, true).map_err(wraps)?;
             (low, high) = fits((low + r.0, high + r.1), self.index_bits).map_err(wraps)?;
         }
+        if let Some(rearranged) = &self.rearranged {
+            // The mask compares what the kernel computes: neither side may wrap.
+            for e in &rearranged.computed {
+                launch.range(e).map_err(wraps)?;
+            }
+            // The same index, with the bounds where they apply.
+            (low, high) = launch.range_where(&rearranged.index, true).map_err(wraps)?;
+        }
         if low < 0 {
             return Err(broken(low, Breach::Negative));
         }
@@ -266,9 +336,25 @@ impl fmt::Display for Expr {
             Expr::Loop {
                 start, end, step, ..
             } => write!(f, "range({start}, {end}, {step})"),
+            Expr::Binary {
+                op: op @ (Op::Min | Op::Max),
+                lhs,
+                rhs,
+                ..
+            } => {
+                let name = if *op == Op::Min { "minimum" } else { "maximum" };
+                write!(f, "{name}({lhs}, {rhs})")
+            }
             Expr::Binary { op, lhs, rhs, .. } => {
                 let operand = |f: &mut fmt::Formatter<'_>, e: &Expr| match (op, e) {
-                    (Op::Mul | Op::Sub, Expr::Binary { op: inner, .. }) if *inner != Op::Mul => {
+                    (Op::Div | Op::Rem, Expr::Binary { op: inner, .. })
+                        if !matches!(inner, Op::Min | Op::Max) =>
+                    {
+                        write!(f, "({e})")
+                    }
+                    (Op::Mul | Op::Sub, Expr::Binary { op: inner, .. })
+                        if !matches!(inner, Op::Mul | Op::Min | Op::Max) =>
+                    {
                         write!(f, "({e})")
                     }
                     _ => write!(f, "{e}"),
@@ -278,6 +364,9 @@ impl fmt::Display for Expr {
                     Op::Add => "+",
                     Op::Sub => "-",
                     Op::Mul => "*",
+                    Op::Div => "/",
+                    Op::Rem => "%",
+                    Op::Min | Op::Max => unreachable!("written as calls above"),
                 };
                 write!(f, " {sign} ")?;
                 operand(f, rhs)
@@ -288,16 +377,20 @@ impl fmt::Display for Expr {
 
 /// `x: n elements`: the buffer holds at least one past the highest index an access reaches,
 /// written as the offsets with each bounded subexpression at its limit less one, and with
-/// `program_id` and loop variables at their largest (an offset that is itself bounded is
-/// written as its limit, and then nothing is added).
+/// `program_id` and loop variables at their largest, a remainder at its divisor less one (an
+/// offset that is itself bounded is written as its limit, and then nothing is added). A
+/// rearranged index is written by the terms of its sum.
 impl fmt::Display for Contract {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let whole = self
-            .offsets
+        let parts = match &self.rearranged {
+            Some(r) => self.summands(&r.index),
+            None => self.offsets.iter().collect(),
+        };
+        let whole = parts
             .iter()
-            .position(|o| self.bounds.iter().any(|b| b.lhs == *o));
+            .position(|o| self.bounds.iter().any(|b| b.lhs == **o));
         let mut terms: Vec<String> = Vec::new();
-        for (k, offset) in self.offsets.iter().enumerate() {
+        for (k, offset) in parts.into_iter().enumerate() {
             if Some(k) == whole {
                 let bound = self.bounds.iter().find(|b| b.lhs == *offset);
                 terms.extend(bound.map(|b| b.limit.to_string()));
@@ -330,6 +423,14 @@ impl Contract {
             };
         }
         match e {
+            Expr::Binary {
+                op: Op::Rem, rhs, ..
+            } => Expr::Binary {
+                op: Op::Sub,
+                lhs: Box::new(self.substituted(rhs)),
+                rhs: Box::new(Expr::Const(1)),
+                bits: 64,
+            },
             Expr::Binary { op, lhs, rhs, bits } => Expr::Binary {
                 op: *op,
                 lhs: Box::new(self.substituted(lhs)),
@@ -337,6 +438,25 @@ impl Contract {
                 bits: *bits,
             },
             other => other.clone(),
+        }
+    }
+}
+
+impl Contract {
+    /// The terms of a sum (`e` itself when it is not an addition or is a bounded part).
+    fn summands<'e>(&self, e: &'e Expr) -> Vec<&'e Expr> {
+        match e {
+            Expr::Binary {
+                op: Op::Add,
+                lhs,
+                rhs,
+                ..
+            } if !self.bounds.iter().any(|b| b.lhs == *e) => {
+                let mut terms = self.summands(lhs);
+                terms.extend(self.summands(rhs));
+                terms
+            }
+            other => vec![other],
         }
     }
 }
@@ -398,6 +518,7 @@ mod tests {
                 limit: scalar(1, "n"),
             }],
             index_bits: 32,
+            rearranged: None,
         }
     }
 
@@ -538,5 +659,65 @@ mod tests {
         let err = c.check(&args(10, 10), [3, 1, 1]).unwrap_err();
         assert_eq!(err.breach, Breach::Negative);
         assert_eq!(err.index, -1);
+    }
+
+    #[test]
+    fn quotients_and_remainders_take_their_exact_ranges() {
+        assert_eq!(quotients((0, 10), (1, 3)), (0, 10));
+        assert_eq!(quotients((7, 10), (2, 3)), (2, 5));
+        // A divisor that may be 0 (quotient 0) or negative.
+        assert_eq!(quotients((0, 10), (-2, 2)), (-10, 10));
+        assert_eq!(quotients((-9, -3), (3, 3)), (-3, -1));
+        assert_eq!(remainders((0, 100), (1, 4)), (0, 3));
+        assert_eq!(remainders((0, 2), (5, 7)), (0, 2));
+        assert_eq!(remainders((-7, 7), (-3, 2)), (-2, 2));
+        assert_eq!(remainders((5, 9), (0, 0)), (0, 0));
+    }
+
+    #[test]
+    fn a_rearranged_index_is_bounded_where_ranges_alone_would_refuse() {
+        // offs = arange(0, 16) and k in range(0, n_k): the kernel computes `offs + k * 16`
+        // masked by `offs < K - k * 16`; rearranged, `offs + k * 16 < K`.
+        let offs = Expr::Arange {
+            dim: 0,
+            start: 0,
+            end: 16,
+        };
+        let k = Expr::Loop {
+            local: 0,
+            start: Box::new(Expr::Const(0)),
+            end: Box::new(scalar(2, "n_k")),
+            step: 1,
+            bits: 32,
+        };
+        let steps = binary(Op::Mul, k, Expr::Const(16));
+        let part = binary(Op::Add, offs.clone(), steps.clone());
+        let c = Contract {
+            offsets: vec![offs.clone(), steps.clone()],
+            bounds: vec![MaskBound {
+                lhs: part.clone(),
+                limit: scalar(1, "K"),
+            }],
+            rearranged: Some(Rearranged {
+                index: part,
+                computed: vec![offs, binary(Op::Sub, scalar(1, "K"), steps)],
+            }),
+            ..vector_add()
+        };
+        assert_eq!(c.to_string(), "x: K elements");
+        let args = |len: usize, k: i128, n_k: i128| {
+            vec![
+                KernelArg::Buffer(HostBuffer::zeros(ScalarType::F32, vec![len])),
+                KernelArg::Scalar(Literal::Int(k)),
+                KernelArg::Scalar(Literal::Int(n_k)),
+            ]
+        };
+        // K = 20 in two steps of 16: the second step's lanes 4..16 are masked off.
+        assert_eq!(c.check(&args(20, 20, 2), [1, 1, 1]), Ok(()));
+        let err = c.check(&args(19, 20, 2), [1, 1, 1]).unwrap_err();
+        assert_eq!((err.index, err.breach), (19, Breach::TooShort { len: 19 }));
+        // `K - k * 16` as the kernel computes it must not wrap.
+        let err = c.check(&args(20, 20, 1 << 28), [1, 1, 1]).unwrap_err();
+        assert_eq!(err.breach, Breach::Wraps { bits: 32 });
     }
 }

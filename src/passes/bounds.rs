@@ -1,29 +1,47 @@
 //! The pass after `vectors`: bounds checks proven away. Safe mode checks every element of an
 //! access against its buffer's length; where this pass can write the access's index as a sum of
 //! offsets over the launch's scalar arguments, the program coordinates, `arange` lanes and
-//! counted loop variables (`abi::contract::Expr`), and find conjuncts `part < limit` of its mask
-//! whose `part` is one of the offsets or a piece of one, it marks the access `proven` and records
-//! a launch contract (`abi::contract::Contract`) that the runtime checks once before dispatch:
-//! no value of the computation leaves its type, the lowest index is not negative and the highest
-//! (each bounded part below its limit) is below the buffer's length. Anything else (unmasked
-//! accesses, loads of indices, loop-carried pointers, subtraction, unsigned or narrow arithmetic,
-//! division, a mask of another form) keeps its per-element check.
+//! counted loop variables (`abi::contract::Expr`, with `/`, `%`, `minimum` and `maximum`), and
+//! find conjuncts `part < limit` of its mask whose `part` is one of the offsets or a piece of
+//! one, it marks the access `proven` and records a launch contract (`abi::contract::Contract`)
+//! that the runtime checks once before dispatch: no value of the computation leaves its type,
+//! the lowest index is not negative and the highest (each bounded part below its limit) is below
+//! the buffer's length.
+//!
+//! Triton's matmul walks K with pointers carried by the loop (`a_ptrs += BLOCK_K * stride_ak`)
+//! under a mask whose limit moves with it (`offs_k < K - k * BLOCK_K`). A pointer local set once
+//! before a `for k in range(0, n)` loop and advanced by a loop-invariant step once at the end of
+//! its body is, wherever the body reads it before the step, its first value plus `k` steps. A
+//! limit that moves is moved to the other side (`offs_k + k * BLOCK_K < K`), and the index,
+//! expanded into a sum of products (`sums::Sum`), is rewritten around that part
+//! (`rest + stride_ak * (offs_k + k * BLOCK_K)`, `contract::Rearranged`).
+//!
+//! Anything else (unmasked accesses, loads of indices, other loop-carried values, subtraction in
+//! an offset, unsigned or narrow arithmetic, a mask of another form) keeps its per-element
+//! check.
 //!
 //! Why a contract and not a proof alone: whether `offs < n` keeps an access inside `x` depends on
 //! the buffer bound to `x` holding `n` elements, which only the launch knows; checking it once
 //! per launch costs nothing beside the kernel (docs/decisions.md, "Bounds checks proven away").
+mod sums;
+
 use super::layouts::for_each_inst;
-use crate::abi::contract::{Contract, Expr, MaskBound, Op};
+use crate::abi::contract::{Contract, Expr, MaskBound, Op, Rearranged};
 use crate::base::{Literal, ParamKind, ScalarType};
-use crate::ir::{BinaryOp, CmpOp, Elem, InstKind, Kernel, Plan, ValueId};
+use crate::ir::{BinaryOp, CmpOp, Elem, InstKind, Kernel, LocalId, Plan, Region, ValueId};
+use std::collections::HashMap;
+use sums::Sum;
 
 /// Marks every load and store of `kernel` that a launch contract proves inside its buffer and
 /// records the contracts in the schedule (after `vectors::plan_accesses`).
 pub fn prove_accesses(kernel: &mut Kernel) {
     let index_bits = index_bits(kernel);
+    let loops = counted_loops(kernel);
     let cx = Cx {
         kernel,
-        loops: counted_loops(kernel),
+        inductions: pointer_inductions(kernel, &loops),
+        loops,
+        index_bits,
     };
     let mut proven = Vec::new();
     for_each_inst(&kernel.body, kernel, &mut |id| {
@@ -50,12 +68,125 @@ pub fn prove_accesses(kernel: &mut Kernel) {
     }
 }
 
-/// What the pass reads of a kernel: the kernel and its counted loops.
+/// What the pass reads of a kernel: the kernel, its counted loops and the pointers they carry.
 struct Cx<'a> {
     kernel: &'a Kernel,
     /// Per local: `(start, end, step)` of the `for` loop whose variable it is, when nothing
     /// else assigns it and `step` is a positive constant.
     loops: Vec<Option<(ValueId, ValueId, i64)>>,
+    /// Per read of a pointer local inside a loop that advances it: how (`pointer_inductions`).
+    inductions: HashMap<ValueId, Induction>,
+    index_bits: u32,
+}
+
+/// A pointer local that a `for var in range(0, n)` loop advances by `step` at the end of its
+/// body, read earlier in the body: there it is `init + var * step`.
+#[derive(Debug, Clone, Copy)]
+struct Induction {
+    init: ValueId,
+    step: ValueId,
+    var: LocalId,
+}
+
+/// Where an assignment of a local is: its region, position there, and the loop or branch whose
+/// region that is (none at the top of the kernel).
+struct Site {
+    id: ValueId,
+    region: *const Region,
+    index: usize,
+    owner: Option<ValueId>,
+}
+
+/// The reads of pointer locals that counted loops advance (see `Induction`): the local is
+/// assigned twice, once before the loop in the loop's own region and once as
+/// `ptr_offset(local, step)` at the top of the loop's body; the loop counts from 0 by 1 and
+/// nothing else assigns its variable. Every read of the local in the body before that
+/// assignment (nested regions included) is an induction.
+fn pointer_inductions(
+    kernel: &Kernel,
+    loops: &[Option<(ValueId, ValueId, i64)>],
+) -> HashMap<ValueId, Induction> {
+    fn walk(
+        kernel: &Kernel,
+        region: &Region,
+        owner: Option<ValueId>,
+        sets: &mut HashMap<LocalId, Vec<Site>>,
+        places: &mut HashMap<ValueId, Site>,
+    ) {
+        for (index, &id) in region.insts.iter().enumerate() {
+            let site = Site {
+                id,
+                region: region as *const Region,
+                index,
+                owner,
+            };
+            match kernel.insts[id].kind {
+                InstKind::LocalSet { local, .. } => sets.entry(local).or_default().push(site),
+                InstKind::For { .. } => {
+                    places.insert(id, site);
+                }
+                _ => {}
+            }
+            for nested in kernel.insts[id].kind.regions() {
+                walk(kernel, nested, Some(id), sets, places);
+            }
+        }
+    }
+    let mut sets = HashMap::new();
+    let mut fors = HashMap::new();
+    walk(kernel, &kernel.body, None, &mut sets, &mut fors);
+    let mut inductions = HashMap::new();
+    for (local, sites) in &sets {
+        if sites.len() != 2 || !matches!(kernel.locals[*local].ty.elem, Elem::Ptr { .. }) {
+            continue;
+        }
+        for (advance, first) in [(&sites[0], &sites[1]), (&sites[1], &sites[0])] {
+            let Some(looped) = advance.owner else {
+                continue;
+            };
+            let InstKind::For {
+                var, start, body, ..
+            } = &kernel.insts[looped].kind
+            else {
+                continue;
+            };
+            // The loop counts 0, 1, 2, … and the first value is set before it, beside it.
+            let counted = matches!(loops.get(var.index()), Some(Some((_, _, 1))))
+                && matches!(kernel.insts[*start].kind, InstKind::Const(Literal::Int(0)));
+            let Some(place) = fors.get(&looped) else {
+                continue;
+            };
+            if !counted || first.region != place.region || first.index >= place.index {
+                continue;
+            }
+            let InstKind::LocalSet { value: init, .. } = kernel.insts[first.id].kind else {
+                continue;
+            };
+            let InstKind::LocalSet { value: next, .. } = kernel.insts[advance.id].kind else {
+                continue;
+            };
+            let InstKind::PtrOffset { ptr, offset: step } = kernel.insts[next].kind else {
+                continue;
+            };
+            if !matches!(kernel.insts[ptr].kind, InstKind::LocalGet(l) if l == *local) {
+                continue;
+            }
+            let induction = Induction {
+                init,
+                step,
+                var: *var,
+            };
+            let before = Region {
+                insts: body.insts[..advance.index].to_vec(),
+            };
+            for_each_inst(&before, kernel, &mut |id| {
+                if matches!(kernel.insts[id].kind, InstKind::LocalGet(l) if l == *local) {
+                    inductions.insert(id, induction);
+                }
+            });
+        }
+    }
+    inductions
 }
 
 /// The counted loops of `kernel`, per local (see `Cx::loops`).
@@ -127,15 +258,24 @@ fn contract(
     // mistake, which the per-element check reports where it happens.
     let mut conjuncts_found = Vec::new();
     conjuncts(cx, mask?, &mut conjuncts_found);
-    // The conjuncts that bound a part of the index; without one the access keeps its check.
-    // A limit must be the same for the whole launch: one that moves with the program or the
-    // loop (`cols < K - k * BLOCK_K`) usually cancels another part of the index, which ranges
-    // cannot see, so its contract would refuse launches that stay inside the buffer.
-    let bounds: Vec<MaskBound> = conjuncts_found
-        .into_iter()
-        .filter(|(lhs, limit)| launch_constant(limit) && offsets.iter().any(|o| contains(o, lhs)))
-        .map(|(lhs, limit)| MaskBound { lhs, limit })
-        .collect();
+    // A limit that moves with the program or the loop (`cols < K - k * BLOCK_K`) usually
+    // cancels another part of the index, which ranges cannot see: the index is rewritten
+    // around it. Otherwise the conjuncts that bound a part of the index are the bounds.
+    let moving = conjuncts_found
+        .iter()
+        .any(|(_, limit)| !launch_constant(limit));
+    let (bounds, rearranged) = if moving {
+        let (index, bounds, computed) = rearranged(&offsets, &conjuncts_found)?;
+        (bounds, Some(Rearranged { index, computed }))
+    } else {
+        let bounds: Vec<MaskBound> = conjuncts_found
+            .into_iter()
+            .filter(|(lhs, _)| offsets.iter().any(|o| contains(o, lhs)))
+            .map(|(lhs, limit)| MaskBound { lhs, limit })
+            .collect();
+        (bounds, None)
+    };
+    // Without a bound the access keeps its check.
     if bounds.is_empty() {
         return None;
     }
@@ -146,7 +286,83 @@ fn contract(
         offsets,
         bounds,
         index_bits,
+        rearranged,
     })
+}
+
+/// The index (the sum of `offsets`) rewritten around the mask's conjuncts, with the bounds that
+/// apply to it and the conjuncts' sides as the kernel computes them (`contract::Rearranged`).
+///
+/// A conjunct `lhs < limit` whose limit has parts that move becomes `part < fixed` with
+/// `part = lhs - moving` (`offs_k + k * BLOCK_K < K`). The index, a sum of products, holds
+/// `part` times some launch-constant factor when one of its terms is a term of `part` (one
+/// with a factor that moves: a lane, a loop variable) times such factors (`stride_ak *
+/// offs_k`); the index is then `rest + scale * part`, exactly, and `part`'s bound applies to it.
+fn rearranged(
+    offsets: &[Expr],
+    conjuncts: &[(Expr, Expr)],
+) -> Option<(Expr, Vec<MaskBound>, Vec<Expr>)> {
+    let mut rest = Sum::default();
+    for offset in offsets {
+        rest = rest.plus(&Sum::of(offset)?, 1)?;
+    }
+    let (mut parts, mut bounds, mut computed) = (Vec::new(), Vec::new(), Vec::new());
+    for (lhs, limit) in conjuncts {
+        let (Some(lhs_sum), Some(limit_sum)) = (Sum::of(lhs), Sum::of(limit)) else {
+            continue;
+        };
+        let (fixed, moving) = limit_sum.split(launch_constant);
+        let Some(part) = lhs_sum.plus(&moving, -1) else {
+            continue;
+        };
+        let Some((pivot, unit)) = part
+            .terms()
+            .find(|(p, _)| p.iter().any(|f| !launch_constant(f)))
+        else {
+            continue;
+        };
+        let scale = rest.terms().find_map(|(p, c)| {
+            let factors = sums::without(p, pivot)?;
+            (factors.iter().all(launch_constant) && c % unit == 0).then(|| (factors, c / unit))
+        });
+        let Some((factors, times)) = scale else {
+            continue;
+        };
+        let Some(left) = part
+            .scaled(&factors, times)
+            .and_then(|scaled| rest.plus(&scaled, -1))
+        else {
+            continue;
+        };
+        rest = left;
+        let part = part.to_expr();
+        let scale = sums::product_expr(&factors, times);
+        parts.push(if scale == Expr::Const(1) {
+            part.clone()
+        } else {
+            sums::binary(Op::Mul, scale, part.clone())
+        });
+        bounds.push(MaskBound {
+            lhs: part,
+            limit: fixed.to_expr(),
+        });
+        computed.extend([lhs.clone(), limit.clone()]);
+    }
+    // Every term must be non-negative by its form, as the offsets are (`contract`): a negative
+    // rest (the index is `offs`, the mask `offs < n - k`) would refuse launches that keep
+    // inside the buffer.
+    let terms_fit = rest
+        .terms()
+        .all(|(p, c)| non_negative_form(&sums::product_expr(p, c)));
+    if bounds.is_empty() || !terms_fit || !parts.iter().all(non_negative_form) {
+        return None;
+    }
+    let index = rest
+        .terms()
+        .map(|(p, c)| sums::product_expr(p, c))
+        .chain(parts)
+        .reduce(|sum, term| sums::binary(Op::Add, sum, term))?;
+    Some((index, bounds, computed))
 }
 
 /// Whether `e` has one value for the whole launch (scalar arguments, constants, grid sizes).
@@ -190,8 +406,46 @@ fn pointer(cx: &Cx, ptr: ValueId) -> Option<(u32, Vec<Expr>)> {
                 offsets.iter().map(|o| shift_dims(o, *axis)).collect(),
             ))
         }
+        // A pointer the loop advances: its first value plus `var` steps.
+        InstKind::LocalGet(_) => {
+            let induction = cx.inductions.get(&ptr)?;
+            let (param, mut offsets) = pointer(cx, induction.init)?;
+            let step = expr(cx, induction.step)?;
+            let var = loop_var(cx, induction.var, ScalarType::I32)?;
+            if mentions(&step, &var) {
+                return None;
+            }
+            offsets.push(Expr::Binary {
+                op: Op::Mul,
+                lhs: Box::new(var),
+                rhs: Box::new(step),
+                bits: cx.index_bits,
+            });
+            Some((param, offsets))
+        }
         _ => None,
     }
+}
+
+/// The counted loop variable `local` of type `scalar` as an expression.
+fn loop_var(cx: &Cx, local: LocalId, scalar: ScalarType) -> Option<Expr> {
+    let (start, end, step) = cx.loops.get(local.index()).copied().flatten()?;
+    Some(Expr::Loop {
+        local: local.index() as u32,
+        start: Box::new(expr(cx, start)?),
+        end: Box::new(expr(cx, end)?),
+        step,
+        bits: scalar.bits(),
+    })
+}
+
+/// Whether `part` occurs in `e`.
+fn mentions(e: &Expr, part: &Expr) -> bool {
+    contains(e, part)
+        || match e {
+            Expr::Loop { start, end, .. } => mentions(start, part) || mentions(end, part),
+            _ => false,
+        }
 }
 
 /// The conjuncts `lhs < limit` of a mask, as expressions (others are left out: fewer conjuncts
@@ -260,14 +514,7 @@ fn expr(cx: &Cx, v: ValueId) -> Option<Expr> {
         },
         InstKind::ProgramId(d) => Some(Expr::ProgramId(*d)),
         InstKind::LocalGet(local) if modelled(scalar) && ty.shape.is_empty() => {
-            let (start, end, step) = cx.loops.get(local.index()).copied().flatten()?;
-            Some(Expr::Loop {
-                local: local.index() as u32,
-                start: Box::new(expr(cx, start)?),
-                end: Box::new(expr(cx, end)?),
-                step,
-                bits: scalar.bits(),
-            })
+            loop_var(cx, *local, scalar)
         }
         InstKind::NumPrograms(d) => Some(Expr::NumPrograms(*d)),
         InstKind::Arange { start } => Some(Expr::Arange {
@@ -288,6 +535,10 @@ fn expr(cx: &Cx, v: ValueId) -> Option<Expr> {
                 BinaryOp::Add => Op::Add,
                 BinaryOp::Sub => Op::Sub,
                 BinaryOp::Mul => Op::Mul,
+                BinaryOp::Div => Op::Div,
+                BinaryOp::Rem => Op::Rem,
+                BinaryOp::Min => Op::Min,
+                BinaryOp::Max => Op::Max,
                 _ => return None,
             };
             Some(Expr::Binary {
@@ -301,18 +552,44 @@ fn expr(cx: &Cx, v: ValueId) -> Option<Expr> {
     }
 }
 
-/// Whether `e` is a sum of products of values that are not negative when the launch passes no
-/// negative size: no subtraction, no negative constant or `arange` start (scalar arguments and
-/// the program coordinates are checked by the contract).
+/// Whether `e` is not negative by its form when the launch passes no negative size (scalar
+/// arguments and program coordinates are checked by the contract): a launch could otherwise
+/// keep every access inside the buffer (a mask of another form keeping the negative lanes
+/// away) and yet break the contract.
 fn non_negative_form(e: &Expr) -> bool {
+    lowest(e).is_some_and(|v| v >= 0)
+}
+
+/// The lowest value `e` takes by its form, with every scalar argument and program coordinate at
+/// 0 or more, if the form tells. A quotient or remainder of a dividend that is not negative is
+/// not negative either, unless its divisor is: the contract checks the divisor's range at
+/// launch with the rest of the index, so the form counts it as not negative (Triton's grouped
+/// program order divides by `minimum(num_pid_m - first_pid_m, GROUP_SIZE_M)`).
+fn lowest(e: &Expr) -> Option<i128> {
     match e {
-        Expr::Const(v) => *v >= 0,
-        Expr::Arange { start, .. } => *start >= 0,
-        Expr::Scalar { .. } | Expr::ProgramId(_) | Expr::NumPrograms(_) => true,
-        Expr::Binary { op, lhs, rhs, .. } => {
-            *op != Op::Sub && non_negative_form(lhs) && non_negative_form(rhs)
-        }
-        Expr::Loop { start, .. } => non_negative_form(start),
+        Expr::Const(v) => Some(*v as i128),
+        Expr::Arange { start, .. } => Some(*start as i128),
+        Expr::Scalar { .. } | Expr::ProgramId(_) => Some(0),
+        Expr::NumPrograms(_) => Some(1),
+        Expr::Loop { start, .. } => lowest(start),
+        Expr::Binary { op, lhs, rhs, .. } => match op {
+            Op::Add => Some(lowest(lhs)? + lowest(rhs)?),
+            Op::Mul => {
+                let (a, b) = (lowest(lhs)?, lowest(rhs)?);
+                (a >= 0 && b >= 0).then_some(a * b)
+            }
+            // Only a constant taken off leaves a lowest value.
+            Op::Sub => match **rhs {
+                Expr::Const(c) => Some(lowest(lhs)? - c as i128),
+                _ => None,
+            },
+            Op::Div | Op::Rem => (lowest(lhs)? >= 0).then_some(0),
+            Op::Min => Some(lowest(lhs)?.min(lowest(rhs)?)),
+            Op::Max => match (lowest(lhs), lowest(rhs)) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
+        },
     }
 }
 
@@ -426,18 +703,72 @@ mod tests {
                 let c = load(x + (offs - 1), mask: offs - 1 < n);
                 // A mask that bounds something else.
                 store(out + offs, b, mask: offs + 1 < n);
-                // A limit that moves with the loop (Triton's `K - k * BLOCK_K`): it cancels
-                // the loop's part of the index, which a contract on ranges could not see.
+                // A limit that moves with the loop, over a part of the index it does not
+                // hold: the index is the bounded part less the loop's.
                 for k in range(0, n, 64) {
-                    let v = load(x + k + offs, mask: offs < n - k);
-                    store(out + k + offs, v, mask: offs < n - k);
+                    store(out + offs, b, mask: offs < n - k);
                 }
                 store(out + offs, c, mask: offs + 1 < n);
                 store(out + cols, a, mask: rows[:, None] < n);
+                // A pointer the loop advances by a step that changes with it.
+                let mut p = x + offs;
+                for k in range(0, n) {
+                    store(out + offs, load(p, mask: offs < n - k * 64), mask: offs < n);
+                    p = p + k;
+                }
             }",
             "k",
         );
-        assert!(c.is_empty(), "{c:?}");
-        assert_eq!(proven, vec![false; 9]);
+        assert_eq!(c, vec!["out: n elements"]);
+        assert_eq!(
+            proven,
+            vec![false, false, false, false, false, false, false, false, false, true]
+        );
+    }
+
+    #[test]
+    fn a_limit_that_moves_with_the_loop_bounds_the_sum_it_cancels() {
+        let (c, proven) = contracts(
+            "kernel k(x: *f32, out: *mut f32, n: i32) {
+                let offs = arange(0, 64);
+                for k in range(0, n, 64) {
+                    let v = load(x + k + offs, mask: offs < n - k);
+                    store(out + k + offs, v, mask: offs < n - k);
+                    // The part of the index the mask does not bound stays as it is.
+                    store(out + 2 * k + offs, v, mask: offs < n - k);
+                }
+            }",
+            "k",
+        );
+        assert_eq!(
+            c,
+            vec![
+                "x: n elements",
+                "out: n elements",
+                "out: range(0, n, 64) + n elements"
+            ]
+        );
+        assert_eq!(proven, vec![true, true, true]);
+    }
+
+    #[test]
+    fn pointers_the_loop_advances_are_bounded_by_the_mask_that_moves_with_them() {
+        // Triton's matmul: pointers advanced by BLOCK_K rows or columns per step, masked by
+        // the K left, program ids mapped in groups through `/`, `%` and `minimum`.
+        let src = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/kernels/matmul_autotune.tk"
+        ))
+        .unwrap();
+        let (c, proven) = contracts(&src, "matmul");
+        assert_eq!(
+            c,
+            vec![
+                "a: stride_am * (M - 1) + stride_ak * (K - 1) + 1 elements",
+                "b: stride_bn * (N - 1) + stride_bk * (K - 1) + 1 elements",
+                "c: stride_cm * (M - 1) + stride_cn * (N - 1) + 1 elements",
+            ]
+        );
+        assert_eq!(proven, vec![true; 3]);
     }
 }
