@@ -411,13 +411,13 @@ fn pointer(cx: &Cx, ptr: ValueId) -> Option<(u32, Vec<Expr>)> {
             let induction = cx.inductions.get(&ptr)?;
             let (param, mut offsets) = pointer(cx, induction.init)?;
             let step = expr(cx, induction.step)?;
-            let var = loop_var(cx, induction.var, ScalarType::I32)?;
-            if mentions(&step, &var) {
+            if mentions_loop(&step, induction.var) {
                 return None;
             }
+            let scalar = cx.kernel.locals[induction.var].ty.scalar_type()?;
             offsets.push(Expr::Binary {
                 op: Op::Mul,
-                lhs: Box::new(var),
+                lhs: Box::new(loop_var(cx, induction.var, scalar)?),
                 rhs: Box::new(step),
                 bits: cx.index_bits,
             });
@@ -439,13 +439,18 @@ fn loop_var(cx: &Cx, local: LocalId, scalar: ScalarType) -> Option<Expr> {
     })
 }
 
-/// Whether `part` occurs in `e`.
-fn mentions(e: &Expr, part: &Expr) -> bool {
-    contains(e, part)
-        || match e {
-            Expr::Loop { start, end, .. } => mentions(start, part) || mentions(end, part),
-            _ => false,
-        }
+/// Whether `e` reads the variable `local` of a loop (in its bounds too).
+fn mentions_loop(e: &Expr, local: LocalId) -> bool {
+    match e {
+        Expr::Loop {
+            local: l,
+            start,
+            end,
+            ..
+        } => *l == local.index() as u32 || mentions_loop(start, local) || mentions_loop(end, local),
+        Expr::Binary { lhs, rhs, .. } => mentions_loop(lhs, local) || mentions_loop(rhs, local),
+        _ => false,
+    }
 }
 
 /// The conjuncts `lhs < limit` of a mask, as expressions (others are left out: fewer conjuncts
@@ -724,6 +729,23 @@ mod tests {
             proven,
             vec![false, false, false, false, false, false, false, false, false, true]
         );
+    }
+
+    #[test]
+    fn a_step_that_reads_a_wide_loop_variable_keeps_the_checks() {
+        let (c, proven) = contracts(
+            "kernel k(x: *f32, out: *mut f32, n: i64) {
+                let offs = arange(0, 64) as i64;
+                let mut p = x + offs;
+                for k in range(0, n) {
+                    store(out + offs, load(p, mask: offs < n - k * 64), mask: offs < n);
+                    p = p + k;
+                }
+            }",
+            "k",
+        );
+        assert_eq!(c, vec!["out: n elements"]);
+        assert_eq!(proven, vec![false, true]);
     }
 
     #[test]
