@@ -179,6 +179,10 @@ fn pointer_inductions(
             let before = Region {
                 insts: body.insts[..advance.index].to_vec(),
             };
+            // A `continue` before the step skips it: the pointer falls behind the count.
+            if continues(kernel, &before) {
+                continue;
+            }
             for_each_inst(&before, kernel, &mut |id| {
                 if matches!(kernel.insts[id].kind, InstKind::LocalGet(l) if l == *local) {
                     inductions.insert(id, induction);
@@ -425,6 +429,15 @@ fn pointer(cx: &Cx, ptr: ValueId) -> Option<(u32, Vec<Expr>)> {
         }
         _ => None,
     }
+}
+
+/// Whether `region` holds a `continue` of the loop it is in (not of a loop nested in it).
+fn continues(kernel: &Kernel, region: &Region) -> bool {
+    region.insts.iter().any(|&id| match &kernel.insts[id].kind {
+        InstKind::Continue => true,
+        InstKind::For { .. } | InstKind::While { .. } => false,
+        kind => kind.regions().into_iter().any(|r| continues(kernel, r)),
+    })
 }
 
 /// The counted loop variable `local` of type `scalar` as an expression.
@@ -721,13 +734,22 @@ mod tests {
                     store(out + offs, load(p, mask: offs < n - k * 64), mask: offs < n);
                     p = p + k;
                 }
+                // A pointer whose step a `continue` may skip.
+                let mut q = x + offs;
+                for k in range(0, n) {
+                    let v = load(q, mask: offs < n - k * 64);
+                    if k == 2 {
+                        continue;
+                    }
+                    q = q + 64;
+                }
             }",
             "k",
         );
         assert_eq!(c, vec!["out: n elements"]);
         assert_eq!(
             proven,
-            vec![false, false, false, false, false, false, false, false, false, true]
+            vec![false, false, false, false, false, false, false, false, false, true, false]
         );
     }
 
