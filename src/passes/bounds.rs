@@ -319,16 +319,18 @@ fn rearranged(
         let Some(part) = lhs_sum.plus(&moving, -1) else {
             continue;
         };
-        let Some((pivot, unit)) = part
+        // A term of the part with a factor that moves, found in the index times factors that
+        // do not.
+        let scale = part
             .terms()
-            .find(|(p, _)| p.iter().any(|f| !launch_constant(f)))
-        else {
-            continue;
-        };
-        let scale = rest.terms().find_map(|(p, c)| {
-            let factors = sums::without(p, pivot)?;
-            (factors.iter().all(launch_constant) && c % unit == 0).then(|| (factors, c / unit))
-        });
+            .filter(|(p, _)| p.iter().any(|f| !launch_constant(f)))
+            .find_map(|(pivot, unit)| {
+                rest.terms().find_map(|(p, c)| {
+                    let factors = sums::without(p, pivot)?;
+                    (factors.iter().all(launch_constant) && c % unit == 0)
+                        .then(|| (factors, c / unit))
+                })
+            });
         let Some((factors, times)) = scale else {
             continue;
         };
