@@ -2,7 +2,10 @@
 //! out-of-bounds access. Random launches of the examples whose accesses are all proven (their
 //! per-element checks are gone in safe mode), with buffers shorter than, exactly as long as and
 //! longer than the launch needs and sizes that are and are not multiples of the blocks, are
-//! checked against the contracts and run on the interpreter, which checks every element.
+//! checked against the contracts and run on the interpreter, which checks every element. And on
+//! the device, where those accesses run unchecked, random admitted launches of vector add and
+//! matmul leave the guard elements of their output buffers (past `n`, between and after C's
+//! padded rows) exactly as the interpreter does.
 mod common;
 
 use common::*;
@@ -178,6 +181,95 @@ fn grouped_gemm_launches_its_contracts_admit_stay_in_bounds() {
         ]);
         let mut args: Vec<KernelArg> = lens.iter().map(|&l| zeros(ScalarType::F16, l)).collect();
         args.extend([m, n, k, lda, ldb, ldc].map(int));
+        args
+    });
+}
+
+/// Runs `LAUNCHES` launches from `make_args` of `kernel` in example `file` on the interpreter and
+/// on the device (safe mode, specialised like `tkc run`: the proven accesses carry no
+/// per-element check there) and requires the output buffer `out` to come back identical. Each
+/// output buffer is longer than the launch's region and filled with a sentinel beyond it:
+/// guards inside the buffer itself, where no device robustness could hide a stray write, so
+/// every guard the interpreter leaves alone the device must leave alone too.
+fn device_keeps_the_guards(
+    file: &str,
+    kernel: &str,
+    out: usize,
+    make_args: &dyn Fn(&mut Rng) -> Vec<KernelArg>,
+) {
+    const LAUNCHES: u64 = 12;
+    let path = format!("{}/examples/{file}.tk", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lowered = driver::lower_source(&Source::new(&path, &text), kernel, &[]).unwrap();
+    let device = device();
+    let mut rng = Rng(0x6a2d ^ kernel.len() as u64);
+    for launch in 0..LAUNCHES {
+        let args = make_args(&mut rng);
+        let grid = tk::interp::launch_grid(&lowered.module.kernel, &args)
+            .expect("a #[grid]")
+            .unwrap();
+        let build = {
+            let mut specialised = lowered.clone();
+            driver::specialize(&mut specialised.module, &args);
+            driver::build_lowered(&specialised, &device.target(), &BuildOptions::default()).unwrap()
+        };
+        contract::check_all(&build.artifact.abi.contracts, &args, grid)
+            .unwrap_or_else(|e| panic!("{kernel}: launch {launch} refused: {e:?}"));
+        let interp = run_source(&text, kernel, &[], &args, grid, &Backend::Interp).unwrap();
+        let on_device =
+            run_source(&text, kernel, &[], &args, grid, &Backend::Vulkan(&device)).unwrap();
+        assert_eq!(
+            buffer(&on_device, out).data,
+            buffer(&interp, out).data,
+            "{kernel}: launch {launch} (grid {grid:?})"
+        );
+        assert_ne!(
+            buffer(&interp, out).data,
+            buffer(&args, out).data,
+            "{kernel}: launch {launch} wrote nothing"
+        );
+    }
+}
+
+/// Small integers as f32 (sums and products of them are exact in f16 and f32).
+fn small_ints(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.below(5) as f32 - 2.0).collect()
+}
+
+/// The sentinel beyond each launch's region of an output buffer.
+const GUARD: f32 = 99.0;
+
+#[test]
+fn vector_add_on_the_device_leaves_the_guards_past_n() {
+    device_keeps_the_guards("vector_add", "vector_add", 2, &|rng| {
+        let n = 1 + rng.below(5000) as usize;
+        let guards = 1 + rng.below(300) as usize;
+        vec![
+            f32_buffer(&small_ints(rng, n)),
+            f32_buffer(&small_ints(rng, n)),
+            f32_buffer(&vec![GUARD; n + guards]),
+            int(n as i64),
+        ]
+    });
+}
+
+#[test]
+fn matmul_on_the_device_leaves_the_guards_between_and_after_the_rows() {
+    // C's rows are padded (the padding is guard) and the buffer has a guard tail; A and B come
+    // row- or column-major.
+    device_keeps_the_guards("matmul", "matmul", 2, &|rng| {
+        let [m, n, k] = [(); 3].map(|_| 1 + rng.below(70) as i64);
+        let transposed = rng.below(2) == 0;
+        let (sam, sak) = if transposed { (1, m) } else { (k, 1) };
+        let (sbk, sbn) = if transposed { (1, k) } else { (n, 1) };
+        let scm = n + 1 + rng.below(4) as i64;
+        let c_len = ((m - 1) * scm + n) as usize + 1 + rng.below(40) as usize;
+        let mut args = vec![
+            f16_buffer(&small_ints(rng, (m * k) as usize)),
+            f16_buffer(&small_ints(rng, (k * n) as usize)),
+            f16_buffer(&vec![GUARD; c_len]),
+        ];
+        args.extend([m, n, k, sam, sak, sbk, sbn, scm, 1].map(int));
         args
     });
 }
