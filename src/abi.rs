@@ -62,7 +62,10 @@ pub const PUSH_GRID_X: u32 = 0;
 pub const PUSH_GRID_Y: u32 = 4;
 pub const PUSH_GRID_Z: u32 = 8;
 /// Workgroups along x of the actual dispatch (the grid is linearised over the dispatch so that
-/// grids beyond `maxComputeWorkGroupCount` per dimension still run).
+/// grids beyond `maxComputeWorkGroupCount` per dimension still run): program
+/// `x + y * dx + z * dx * dy` for workgroup `(x, y, z)`. A launch dispatches exactly the grid's
+/// programs (the last ones from a base workgroup, `vkCmdDispatchBase`; pipelines are created with
+/// `DISPATCH_BASE`): the shader has no check for a workgroup past the grid.
 pub const PUSH_DISPATCH_X: u32 = 12;
 /// Workgroups along y of the actual dispatch.
 pub const PUSH_DISPATCH_Y: u32 = 16;

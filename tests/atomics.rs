@@ -287,3 +287,38 @@ fn float_atomic_add_needs_the_device_feature() {
     let artifact = build(source).unwrap().artifact;
     assert!(!artifact.abi.features.float_atomic_add);
 }
+
+#[test]
+fn every_program_of_a_grid_past_the_dispatch_limit_runs_exactly_once() {
+    // More programs than one dispatch row holds (65,535 on lavapipe), and not a whole number of
+    // rows: the runtime covers them with a dispatch of whole rows and one of the rest from a
+    // base workgroup, so each program adds 1 to its own counter once and no workgroup runs past
+    // the grid (the shader has no check for one).
+    const SOURCE: &str = "kernel k(count: *mut i32) {
+        let old = atomic_add(count + program_id(0), 1);
+        store(count + program_id(0), old + 1);
+    }";
+    let device = device();
+    let max_x = device.target().max_workgroups[0];
+    for programs in [max_x + 1, 2 * max_x + 7] {
+        let args = vec![zeros(ScalarType::I32, programs as usize)];
+        let out = run_source(
+            SOURCE,
+            "k",
+            &[],
+            &args,
+            [programs, 1, 1],
+            &Backend::Vulkan(&device),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let counts = i32s(&out, 0);
+        let wrong: Vec<(usize, i32)> = counts
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, c)| c != 1)
+            .take(5)
+            .collect();
+        assert!(wrong.is_empty(), "{programs} programs: counts {wrong:?}");
+    }
+}

@@ -189,12 +189,57 @@ fn encode_scalar(repr: PushRepr, value: Literal) -> Vec<u8> {
     }
 }
 
+/// The dispatches that run exactly `programs` workgroups of the extent `dispatch` (from
+/// `linearise`), in the order of the linear program id, as `(base, count)`: the whole z-slices,
+/// then the whole rows of the next slice, then the start of the next row (through
+/// `vkCmdDispatchBase`, whose base the workgroup id includes). No workgroup falls past the
+/// grid, so the shader needs no check for one: on lavapipe such an early exit costs every
+/// kernel a few percent (it runs the whole body under a condition).
+pub(super) fn pieces(programs: u64, dispatch: [u32; 3]) -> Vec<([u32; 3], [u32; 3])> {
+    let (dx, dy) = (dispatch[0].max(1) as u64, dispatch[1].max(1) as u64);
+    let slices = programs / (dx * dy);
+    let rows = programs % (dx * dy) / dx;
+    let rest = programs % dx;
+    let mut pieces = Vec::with_capacity(3);
+    if slices > 0 {
+        pieces.push(([0, 0, 0], [dx as u32, dy as u32, slices as u32]));
+    }
+    if rows > 0 {
+        pieces.push(([0, 0, slices as u32], [dx as u32, rows as u32, 1]));
+    }
+    if rest > 0 {
+        pieces.push(([0, rows as u32, slices as u32], [rest as u32, 1, 1]));
+    }
+    pieces
+}
+
+/// Records the dispatches of `pieces`.
+fn dispatch_pieces(
+    device: &ash::Device,
+    command_buffer: vk::CommandBuffer,
+    pieces: &[([u32; 3], [u32; 3])],
+) {
+    for &([bx, by, bz], [cx, cy, cz]) in pieces {
+        // SAFETY: recording into a command buffer in the recording state with a compute
+        // pipeline bound that was created with `DISPATCH_BASE`; base plus count stays within
+        // the device's workgroup counts (`linearise`).
+        unsafe {
+            if [bx, by, bz] == [0, 0, 0] {
+                device.cmd_dispatch(command_buffer, cx, cy, cz);
+            } else {
+                device.cmd_dispatch_base(command_buffer, bx, by, bz, cx, cy, cz);
+            }
+        }
+    }
+}
+
 fn div_ceil(a: u64, b: u64) -> u64 {
     a.div_ceil(b.max(1))
 }
 
-/// Spreads `programs` workgroups over x, then y, then z within the per-dimension limits.
-/// The shader recomputes the program id from its workgroup id and skips the padding.
+/// Spreads `programs` workgroups over x, then y, then z within the per-dimension limits: the
+/// extent whose x and y the shader recomputes the program id with (`x + y * dx + z * dx * dy`).
+/// `pieces` covers exactly the programs of it.
 pub(super) fn linearise(programs: u64, max: [u32; 3]) -> Option<[u32; 3]> {
     let dx = programs.min(max[0] as u64).max(1);
     let dy = div_ceil(programs, dx).min(max[1] as u64).max(1);
@@ -950,14 +995,14 @@ fn run_with_buffers(
             }
             memory_barrier(device, command_buffer, TRANSFER_WRITE, SHADER_READ_WRITE);
             bind_pipeline(device, command_buffer, pipeline, &plan.push);
-            let [dx, dy, dz] = plan.dispatch;
+            let pieces = pieces(plan.programs, plan.dispatch);
             record_repetitions(
                 device,
                 command_buffer,
                 queries.as_ref(),
                 &runs,
                 (SHADER_WRITE, SHADER_READ_WRITE),
-                || device.cmd_dispatch(command_buffer, dx, dy, dz),
+                || dispatch_pieces(device, command_buffer, &pieces),
             );
             memory_barrier(device, command_buffer, SHADER_WRITE, TRANSFER_READ);
             for b in bound.iter().filter(|b| b.read_back) {

@@ -253,7 +253,9 @@ impl Device {
                 .stage(vk::ShaderStageFlags::COMPUTE)
                 .module(pipeline.module)
                 .name(&entry_point);
+            // Launches may start their last dispatches at a base workgroup (`launch::pieces`).
             let create_info = [vk::ComputePipelineCreateInfo::default()
+                .flags(vk::PipelineCreateFlags::DISPATCH_BASE)
                 .stage(stage)
                 .layout(pipeline.layout)];
             let cache = context.share_pipeline_cache();

@@ -564,6 +564,37 @@ fn u32_values(args: &[KernelArg], index: usize) -> Vec<u32> {
 }
 
 #[test]
+fn pieces_cover_exactly_the_programs_in_linear_order() {
+    let max = [10, 3, 3];
+    for programs in 1..=90u64 {
+        let dispatch = launch::linearise(programs, max).unwrap();
+        let pieces = launch::pieces(programs, dispatch);
+        let [dx, dy] = [dispatch[0] as u64, dispatch[1] as u64];
+        let mut linear: Vec<u64> = Vec::new();
+        for (base, count) in &pieces {
+            for i in 0..3 {
+                assert!(base[i] + count[i] <= max[i], "{programs}: {pieces:?}");
+            }
+            for z in base[2]..base[2] + count[2] {
+                for y in base[1]..base[1] + count[1] {
+                    for x in base[0]..base[0] + count[0] {
+                        linear.push(x as u64 + y as u64 * dx + z as u64 * dx * dy);
+                    }
+                }
+            }
+        }
+        linear.sort_unstable();
+        assert_eq!(
+            linear,
+            (0..programs).collect::<Vec<_>>(),
+            "{programs}: {pieces:?}"
+        );
+        assert!(pieces.len() <= 3);
+    }
+    assert_eq!(launch::pieces(0, [1, 1, 1]), vec![]);
+}
+
+#[test]
 fn grid_beyond_the_dispatch_limit_is_linearised() {
     for device in both_paths() {
         let pipeline = device.load(&program_id_artifact()).expect("load");

@@ -621,10 +621,9 @@ impl<'a> Emitter<'a> {
         self.cx.load(ty, ptr)
     }
 
-    /// Program ids from the linearised dispatch; surplus workgroups return at once.
+    /// Program ids from the linearised dispatch (which covers exactly the grid's programs).
     fn prelude(&mut self) -> R<()> {
         let u32_ty = self.cx.u32();
-        let bool_ty = self.cx.bool_ty();
         let i32_ty = self.cx.i32();
         let uvec3 = self.cx.vector(u32_ty, 3);
         let wg = self.cx.load(uvec3, self.builtin_wg)?;
@@ -656,24 +655,9 @@ impl<'a> Emitter<'a> {
         let z = self.cx.op(Op::IMul, u32_ty, &[w[2], dxy])?;
         let xy = self.cx.op(Op::IAdd, u32_ty, &[w[0], y])?;
         self.linear = self.cx.op(Op::IAdd, u32_ty, &[xy, z])?;
+        // The runtime dispatches exactly the grid's programs (`runtime::launch::pieces`), so no
+        // workgroup falls past it and none needs to exit early.
         let gxy = self.cx.op(Op::IMul, u32_ty, &[gx, gy])?;
-        let total = self.cx.op(Op::IMul, u32_ty, &[gxy, gz])?;
-        let surplus = self
-            .cx
-            .op(Op::UGreaterThanEqual, bool_ty, &[self.linear, total])?;
-        let ret = self.cx.id();
-        let go = self.cx.id();
-        self.cx
-            .b
-            .selection_merge(go, spirv::SelectionControl::NONE)
-            .map_err(ice)?;
-        self.cx
-            .b
-            .branch_conditional(surplus, ret, go, [])
-            .map_err(ice)?;
-        self.cx.begin_block(ret)?;
-        self.cx.b.ret().map_err(ice)?;
-        self.cx.begin_block(go)?;
         let p0 = self.cx.op(Op::UMod, u32_ty, &[self.linear, gx])?;
         let q = self.cx.op(Op::UDiv, u32_ty, &[self.linear, gx])?;
         let p1 = self.cx.op(Op::UMod, u32_ty, &[q, gy])?;

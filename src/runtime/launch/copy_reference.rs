@@ -13,9 +13,9 @@ use rspirv::spirv::{
 
 use super::super::{CopyBandwidth, RuntimeError};
 use super::{
-    bind_pipeline, linearise, memory_barrier, record_repetitions, submit, summarise, with_buffers,
-    Context, Device, LaunchBuffers, Queries, Runs, State, SHADER_READ_WRITE, SHADER_WRITE,
-    STORAGE_USAGE, TRANSFER_READ_WRITE, TRANSFER_WRITE,
+    bind_pipeline, dispatch_pieces, linearise, memory_barrier, pieces, record_repetitions, submit,
+    summarise, with_buffers, Context, Device, LaunchBuffers, Queries, Runs, State,
+    SHADER_READ_WRITE, SHADER_WRITE, STORAGE_USAGE, TRANSFER_READ_WRITE, TRANSFER_WRITE,
 };
 use crate::abi::{self, Abi, Artifact, BufferBinding, Features};
 use crate::base::ScalarType;
@@ -121,7 +121,13 @@ impl Device {
                     side,
                     runs,
                 };
-                copy.time_both(allocator, buffers, &pipeline, &push, dispatch)
+                copy.time_both(
+                    allocator,
+                    buffers,
+                    &pipeline,
+                    &push,
+                    &pieces(programs, dispatch),
+                )
             })?;
         let moved = Some(2 * side);
         Ok(CopyBandwidth {
@@ -149,7 +155,7 @@ impl CopyRun<'_> {
         buffers: &mut LaunchBuffers,
         pipeline: &super::Pipeline,
         push: &[u8],
-        dispatch: [u32; 3],
+        pieces: &[([u32; 3], [u32; 3])],
     ) -> Result<(Vec<f64>, Vec<f64>), RuntimeError> {
         let context = self.context;
         // Device-local on a discrete GPU, like a kernel's buffers; nothing is staged, since
@@ -202,22 +208,18 @@ impl CopyRun<'_> {
             .collect();
         // SAFETY: the pipeline was made for this call, so no submitted work uses its set.
         unsafe { context.device.update_descriptor_sets(&writes, &[]) };
-        let [dx, dy, dz] = dispatch;
         let shader = self.time(|device, command_buffer, queries| {
-            // SAFETY: recording valid commands on handles that outlive the submission.
-            unsafe {
-                // The source was filled and both buffers written by the copies above.
-                memory_barrier(device, command_buffer, TRANSFER_WRITE, SHADER_READ_WRITE);
-                bind_pipeline(device, command_buffer, pipeline, push);
-                record_repetitions(
-                    device,
-                    command_buffer,
-                    Some(queries),
-                    &self.runs,
-                    (SHADER_WRITE, SHADER_READ_WRITE),
-                    || device.cmd_dispatch(command_buffer, dx, dy, dz),
-                );
-            }
+            // The source was filled and both buffers written by the copies above.
+            memory_barrier(device, command_buffer, TRANSFER_WRITE, SHADER_READ_WRITE);
+            bind_pipeline(device, command_buffer, pipeline, push);
+            record_repetitions(
+                device,
+                command_buffer,
+                Some(queries),
+                &self.runs,
+                (SHADER_WRITE, SHADER_READ_WRITE),
+                || dispatch_pieces(device, command_buffer, pieces),
+            );
         })?;
         Ok((copy_buffer, shader))
     }
