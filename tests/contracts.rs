@@ -97,6 +97,16 @@ fn f32s(n: usize) -> KernelArg {
     zeros(ScalarType::F32, n)
 }
 
+/// Two f32 buffers of `lens`, then `rows` and `cols` (softmax's and col_sum's parameters).
+fn two_buffers_rows_cols(lens: &[usize], rows: usize, cols: usize) -> Vec<KernelArg> {
+    vec![
+        f32s(lens[0]),
+        f32s(lens[1]),
+        int(rows as i64),
+        int(cols as i64),
+    ]
+}
+
 #[test]
 fn vector_add_launches_its_contracts_admit_stay_in_bounds() {
     contracts_hold("vector_add", "vector_add", &|rng| {
@@ -110,13 +120,7 @@ fn vector_add_launches_its_contracts_admit_stay_in_bounds() {
 fn softmax_launches_its_contracts_admit_stay_in_bounds() {
     contracts_hold("softmax", "softmax", &|rng| {
         let (rows, cols) = (1 + rng.below(12) as usize, 1 + rng.below(1100) as usize);
-        let lens = rng.lengths(&[rows * cols, rows * cols]);
-        vec![
-            f32s(lens[0]),
-            f32s(lens[1]),
-            int(rows as i64),
-            int(cols as i64),
-        ]
+        two_buffers_rows_cols(&rng.lengths(&[rows * cols, rows * cols]), rows, cols)
     });
 }
 
@@ -124,13 +128,7 @@ fn softmax_launches_its_contracts_admit_stay_in_bounds() {
 fn col_sum_launches_its_contracts_admit_stay_in_bounds() {
     contracts_hold("col_sum", "col_sum", &|rng| {
         let (rows, cols) = (1 + rng.below(70) as usize, 1 + rng.below(200) as usize);
-        let lens = rng.lengths(&[rows * cols, cols]);
-        vec![
-            f32s(lens[0]),
-            f32s(lens[1]),
-            int(rows as i64),
-            int(cols as i64),
-        ]
+        two_buffers_rows_cols(&rng.lengths(&[rows * cols, cols]), rows, cols)
     });
 }
 

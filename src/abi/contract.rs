@@ -523,10 +523,17 @@ mod tests {
     }
 
     fn args(len: usize, n: i128) -> Vec<KernelArg> {
-        vec![
-            KernelArg::Buffer(HostBuffer::zeros(ScalarType::F32, vec![len])),
-            KernelArg::Scalar(Literal::Int(n)),
-        ]
+        buffer_and_ints(len, &[n])
+    }
+
+    /// An f32 buffer of `len` elements (parameter 0), then the integer scalars `ints`.
+    fn buffer_and_ints(len: usize, ints: &[i128]) -> Vec<KernelArg> {
+        let mut args = vec![KernelArg::Buffer(HostBuffer::zeros(
+            ScalarType::F32,
+            vec![len],
+        ))];
+        args.extend(ints.iter().map(|&v| KernelArg::Scalar(Literal::Int(v))));
+        args
     }
 
     #[test]
@@ -638,13 +645,7 @@ mod tests {
             ..vector_add()
         };
         assert_eq!(c.to_string(), "x: (n_rows - 1) * n_cols + n_cols elements");
-        let args = |len: usize, rows: i128, cols: i128| {
-            vec![
-                KernelArg::Buffer(HostBuffer::zeros(ScalarType::F32, vec![len])),
-                KernelArg::Scalar(Literal::Int(cols)),
-                KernelArg::Scalar(Literal::Int(rows)),
-            ]
-        };
+        let args = |len: usize, rows: i128, cols: i128| buffer_and_ints(len, &[cols, rows]);
         // 1 × 1: the row mask keeps rows 1..3 of the tile away.
         assert_eq!(c.check(&args(1, 1, 1), [1, 1, 1]), Ok(()));
         assert_eq!(c.check(&args(15, 3, 5), [1, 1, 1]), Ok(()));
@@ -705,13 +706,7 @@ mod tests {
             ..vector_add()
         };
         assert_eq!(c.to_string(), "x: K elements");
-        let args = |len: usize, k: i128, n_k: i128| {
-            vec![
-                KernelArg::Buffer(HostBuffer::zeros(ScalarType::F32, vec![len])),
-                KernelArg::Scalar(Literal::Int(k)),
-                KernelArg::Scalar(Literal::Int(n_k)),
-            ]
-        };
+        let args = |len: usize, k: i128, n_k: i128| buffer_and_ints(len, &[k, n_k]);
         // K = 20 in two steps of 16: the second step's lanes 4..16 are masked off.
         assert_eq!(c.check(&args(20, 20, 2), [1, 1, 1]), Ok(()));
         let err = c.check(&args(19, 20, 2), [1, 1, 1]).unwrap_err();

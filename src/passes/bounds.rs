@@ -357,18 +357,11 @@ fn rearranged(
     // Every term must be non-negative by its form, as the offsets are (`contract`): a negative
     // rest (the index is `offs`, the mask `offs < n - k`) would refuse launches that keep
     // inside the buffer.
-    let terms_fit = rest
-        .terms()
-        .all(|(p, c)| non_negative_form(&sums::product_expr(p, c)));
-    if bounds.is_empty() || !terms_fit || !parts.iter().all(non_negative_form) {
+    let terms: Vec<Expr> = rest.term_exprs().chain(parts).collect();
+    if bounds.is_empty() || !terms.iter().all(non_negative_form) {
         return None;
     }
-    let index = rest
-        .terms()
-        .map(|(p, c)| sums::product_expr(p, c))
-        .chain(parts)
-        .reduce(|sum, term| sums::binary(Op::Add, sum, term))?;
-    Some((index, bounds, computed))
+    Some((sums::sum_expr(terms.into_iter())?, bounds, computed))
 }
 
 /// Whether `e` has one value for the whole launch (scalar arguments, constants, grid sizes).

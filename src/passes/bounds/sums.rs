@@ -93,11 +93,14 @@ impl Sum {
         self.0.iter().map(|(p, c)| (p, *c))
     }
 
+    /// Each term as one expression.
+    pub fn term_exprs(&self) -> impl Iterator<Item = Expr> + '_ {
+        self.terms().map(|(p, c)| product_expr(p, c))
+    }
+
     /// The sum as one expression (64-bit nodes: the kernel never computes it as written).
     pub fn to_expr(&self) -> Expr {
-        let mut terms = self.terms().map(|(p, c)| product_expr(p, c));
-        let first = terms.next().unwrap_or(Expr::Const(0));
-        terms.fold(first, |sum, term| binary(Op::Add, sum, term))
+        sum_expr(self.term_exprs()).unwrap_or(Expr::Const(0))
     }
 }
 
@@ -114,6 +117,11 @@ pub(super) fn product_expr(product: &[Expr], coefficient: i128) -> Expr {
     } else {
         binary(Op::Mul, constant, product)
     }
+}
+
+/// The sum of `terms` as one expression (`None` without terms).
+pub(super) fn sum_expr(terms: impl Iterator<Item = Expr>) -> Option<Expr> {
+    terms.reduce(|sum, term| binary(Op::Add, sum, term))
 }
 
 /// The factors of `product` left once those of `part` are taken out, if it holds them all.
