@@ -1,5 +1,5 @@
 //! Hand-written SPIR-V baselines ("what a Vulkan user would write") against tk's own kernels
-//! (vector add in GB/s against the copy bandwidth, f32 matmul in GFLOP/s),
+//! (vector add and row softmax in GB/s against the copy bandwidth, f32 matmul in GFLOP/s),
 //! through the same runtime, on the same buffers, with the device's copy bandwidth measured in the
 //! same process the same way. Run with `cargo bench --bench baseline [-- FILTER]`; needs `spirv-as`
 //! (spirv-tools) on the PATH.
@@ -101,7 +101,98 @@ fn main() {
             (N as u32).div_ceil(shader.elements_per_workgroup),
         );
     }
+    softmax(&device, &shaders, filter.as_deref());
     matmul(&device, &shaders, filter.as_deref());
+}
+
+/// Rows of the softmax problem (each of `SOFTMAX_COLS` f32), the kernel suite's lavapipe size.
+const SOFTMAX_ROWS: usize = 4096;
+/// Columns: the hand-written softmax shaders take rows of exactly this many f32.
+const SOFTMAX_COLS: usize = 1024;
+
+/// Row softmax, `SOFTMAX_ROWS` × `SOFTMAX_COLS` f32: tk's example (specialised for the launch, as
+/// `tkc run` compiles it; safe and unchecked) against the hand-written shaders, in GB/s (the row
+/// read and written once) and as a ratio to the copy reference of the same bytes; every result is
+/// compared with tk's safe one.
+fn softmax(device: &Device, shaders: &[Shader], filter: Option<&str>) {
+    let bytes = 2 * 4 * (SOFTMAX_ROWS * SOFTMAX_COLS) as u64;
+    let (copy_gbps, copy_method) = common::copy_reference(device, bytes, WARMUP, iterations());
+    println!(
+        "\nsoftmax {SOFTMAX_ROWS}×{SOFTMAX_COLS} f32 (GB/s, median of {}); copy reference of the \
+         same bytes: {copy_gbps:.2} GB/s ({copy_method})",
+        iterations()
+    );
+    let mut reference: Option<Vec<f32>> = None;
+    let mut report = |name: &str, pipeline: &Pipeline| {
+        let mut args = softmax_args();
+        let grid = [SOFTMAX_ROWS as u32, 1, 1];
+        let (median_ns, error) =
+            time_and_compare(device, pipeline, &mut args, grid, 1, &mut reference);
+        let gbps = bytes as f64 / median_ns;
+        println!(
+            "{name:<40} {gbps:>12.2} {:>8.3}   max |y - y_tk| = {error:.2e}",
+            gbps / copy_gbps
+        );
+    };
+    for safe in [true, false] {
+        if filter.is_some_and(|f| !"tk softmax".contains(f)) {
+            break;
+        }
+        let pipeline = device.load(&tk_softmax(device, safe)).expect("load");
+        let mode = if safe { "safe" } else { "unchecked" };
+        report(&format!("tk softmax {mode}"), &pipeline);
+    }
+    for shader in shaders.iter().filter(|s| s.kernel == "softmax") {
+        assert_eq!(
+            shader.elements_per_workgroup as usize,
+            SOFTMAX_COLS,
+            "{}: a softmax shader takes one row per workgroup",
+            shader.path.display()
+        );
+        let mut artifact = tk_softmax(device, false);
+        artifact.words = assemble(&shader.path);
+        let pipeline = device.load(&artifact).expect("load");
+        let name = shader
+            .path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        report(&name, &pipeline);
+    }
+}
+
+/// Rows of distinct values, with a large and a negative entry in each, so that a shader that
+/// skipped the max or mixed rows up would be seen in the comparison.
+fn softmax_args() -> Vec<KernelArg> {
+    let x: Vec<f32> = (0..SOFTMAX_ROWS * SOFTMAX_COLS)
+        .map(|i| ((i * 37) % 101) as f32 * 0.25 - 12.0 + (i / SOFTMAX_COLS % 7) as f32)
+        .collect();
+    let int = |v: usize| KernelArg::Scalar(Literal::Int(v as i128));
+    vec![
+        KernelArg::Buffer(HostBuffer::from_f32(&x, vec![SOFTMAX_ROWS, SOFTMAX_COLS])),
+        KernelArg::Buffer(HostBuffer::zeros(
+            ScalarType::F32,
+            vec![SOFTMAX_ROWS, SOFTMAX_COLS],
+        )),
+        int(SOFTMAX_ROWS),
+        int(SOFTMAX_COLS),
+    ]
+}
+
+/// tk's row softmax (`examples/softmax.tk` at BLOCK = `SOFTMAX_COLS`) specialised for
+/// `softmax_args`; a hand-written shader takes its interface (bindings, push constants).
+fn tk_softmax(device: &Device, safe: bool) -> Artifact {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/softmax.tk");
+    let source = std::fs::read_to_string(path).expect("examples/softmax.tk");
+    let program = driver::check_source(path, &source, &DiskLoader);
+    let block = Literal::Int(SOFTMAX_COLS as i128);
+    let mut lowered =
+        driver::lower(&program, "softmax", &[("BLOCK".into(), block)]).expect("lower");
+    driver::specialize(&mut lowered, &softmax_args());
+    driver::compile(lowered, &device.target(), safe)
+        .expect("compile")
+        .1
 }
 
 /// f32 matmul, n × n × n: tk's kernel at a few tile sizes against the hand-written shaders, in
@@ -116,30 +207,11 @@ fn matmul(device: &Device, shaders: &[Shader], filter: Option<&str>) {
     let mut reference: Option<Vec<f32>> = None;
     let mut report = |name: &str, pipeline: &Pipeline, grid: u32| {
         let mut args = matmul_args(n);
-        let timing = device
-            .bench(pipeline, &mut args, [grid, 1, 1], WARMUP, iterations())
-            .expect("bench");
-        device
-            .launch(pipeline, &mut args, [grid, 1, 1])
-            .expect("launch");
-        let KernelArg::Buffer(c) = &args[2] else {
-            unreachable!()
-        };
-        let c = c.to_f32();
-        let error = match &reference {
-            None => {
-                reference = Some(c);
-                0.0
-            }
-            Some(r) => r
-                .iter()
-                .zip(&c)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0, f32::max),
-        };
+        let (median_ns, error) =
+            time_and_compare(device, pipeline, &mut args, [grid, 1, 1], 2, &mut reference);
         println!(
             "{name:<40} {:>12.2}   max |C - C_tk| = {error:.2e}",
-            flops / timing.median_ns
+            flops / median_ns
         );
     };
     // `TK_BENCH_MATMUL_TILES=64x64x8,32x128x8` replaces the tile sizes measured.
@@ -178,6 +250,39 @@ fn matmul(device: &Device, shaders: &[Shader], filter: Option<&str>) {
         let grid = ((n * n) as u32).div_ceil(shader.elements_per_workgroup);
         report(&name, &pipeline, grid);
     }
+}
+
+/// Times `pipeline` on `args` over `grid` (the median of `iterations()` launches, in ns), then
+/// launches it once more and returns that with the largest difference of its f32 output
+/// `args[output]` from `reference`, the first output compared (which the first call sets).
+fn time_and_compare(
+    device: &Device,
+    pipeline: &Pipeline,
+    args: &mut [KernelArg],
+    grid: [u32; 3],
+    output: usize,
+    reference: &mut Option<Vec<f32>>,
+) -> (f64, f32) {
+    let timing = device
+        .bench(pipeline, args, grid, WARMUP, iterations())
+        .expect("bench");
+    device.launch(pipeline, args, grid).expect("launch");
+    let KernelArg::Buffer(out) = &args[output] else {
+        unreachable!("argument {output} is the output buffer")
+    };
+    let out = out.to_f32();
+    let error = match reference {
+        None => {
+            *reference = Some(out);
+            0.0
+        }
+        Some(r) => r
+            .iter()
+            .zip(&out)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max),
+    };
+    (timing.median_ns, error)
 }
 
 fn matmul_args(n: usize) -> Vec<KernelArg> {
