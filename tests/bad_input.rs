@@ -67,7 +67,7 @@ fn s(path: &Path) -> String {
 fn npy_bytes(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut header = dict.to_string();
     // magic (6) + version (2) + length (2) + header, padded with spaces to 64 and ended by '\n'.
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

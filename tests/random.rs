@@ -36,7 +36,7 @@ fn randn(seed: i64, offset: u32) -> f32 {
     let w = philox(seed, offset);
     let u1 = uint_to_uniform_float(w[0]).max(1.0e-7);
     let u2 = uint_to_uniform_float(w[1]);
-    let th = 6.283_185_307_179_586f32 * u2;
+    let th = 6.283_185_5_f32 * u2;
     let r = (-2.0 * u1.ln()).sqrt();
     r * th.cos()
 }

@@ -79,7 +79,7 @@ impl Cooperative {
             && (0..2).all(|d| {
                 self.tile[d] > 0
                     && self.subgroups[d] > 0
-                    && self.shape[d] % (self.tile[d] * self.subgroups[d]) == 0
+                    && self.shape[d].is_multiple_of(self.tile[d] * self.subgroups[d])
             })
     }
 }

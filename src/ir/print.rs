@@ -546,6 +546,21 @@ impl fmt::Display for ScanOp {
     }
 }
 
+/// The printed name of an atomic operation.
+pub fn atomic_name(op: crate::ir::AtomicOp) -> &'static str {
+    use crate::ir::AtomicOp::*;
+    match op {
+        Add => "add",
+        Max => "max",
+        Min => "min",
+        And => "and",
+        Or => "or",
+        Xor => "xor",
+        Xchg => "xchg",
+        Cas => "cas",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,20 +658,5 @@ kernel scale(x: *mut f32, n: i32) consts(BLOCK = 4) grid(cdiv(n, 4)) {
              %0 = arange 0 : i32[512] #blocked<spt=[4], tpd=[128]>\n  \
              %1 = reduce sum %0 : i32 #uniform !shared(chunk = 1, scratch = 0..512)\n}\n"
         );
-    }
-}
-
-/// The printed name of an atomic operation.
-pub fn atomic_name(op: crate::ir::AtomicOp) -> &'static str {
-    use crate::ir::AtomicOp::*;
-    match op {
-        Add => "add",
-        Max => "max",
-        Min => "min",
-        And => "and",
-        Or => "or",
-        Xor => "xor",
-        Xchg => "xchg",
-        Cas => "cas",
     }
 }

@@ -157,7 +157,7 @@ pub fn tile_result_layout(m: u32, n: u32, threads: u32) -> Option<Blocked> {
 /// 32 banks apart, so that the transposing writes of the invocations along K land in different
 /// banks. The reads need none: an invocation reads consecutive elements of one row.
 pub fn row_pad(width: u32) -> u32 {
-    if width >= 32 && width % 32 == 0 {
+    if width >= 32 && width.is_multiple_of(32) {
         4
     } else {
         0
@@ -333,7 +333,7 @@ pub fn coop_plan(
 ) -> Option<(CoopPlan, Vec<InstId>)> {
     let shape = target.cooperative_matrix?;
     let subgroup = target.subgroup_size?;
-    if !target.features.cooperative_matrix || threads % subgroup != 0 {
+    if !target.features.cooperative_matrix || !threads.is_multiple_of(subgroup) {
         return None;
     }
     let mut dots = Vec::new();

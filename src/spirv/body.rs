@@ -166,7 +166,7 @@ impl Emitter<'_> {
             } else if b.threads_per_dim[d] == 1 {
                 self.cx.const_i32((base % s) as i32)
             } else {
-                let off = self.thread_offset(&b, d);
+                let off = self.thread_offset(b, d);
                 let sum = if base == 0 {
                     off
                 } else {
@@ -206,14 +206,14 @@ impl Emitter<'_> {
         if let Layout::Slice { dim, .. } = layout {
             let d = *dim as usize;
             if b.threads_per_dim[d] > 1 {
-                let t_d = self.thread_index(&b, d);
+                let t_d = self.thread_index(b, d);
                 let zero = self.cx.const_u32(0);
                 conds.push(self.cx.op(Op::IEqual, bool_ty, &[t_d, zero])?);
             }
         }
         for d in layout.parent_dims() {
             if b.size_per_thread[d] * b.threads_per_dim[d] > b.shape[d] {
-                let off = self.thread_offset(&b, d);
+                let off = self.thread_offset(b, d);
                 let s = self.cx.const_i32(b.shape[d] as i32);
                 conds.push(self.cx.op(Op::SLessThan, bool_ty, &[off, s])?);
             }

@@ -454,7 +454,7 @@ impl Emitter<'_> {
         let mut writes: Vec<(Word, Option<Word>, Word)> = Vec::new();
         for r in 0..regs.len() as u32 {
             let idx = layout.register_indices(r);
-            if grouped && idx[1] % 4 != 0 {
+            if grouped && !idx[1].is_multiple_of(4) {
                 continue;
             }
             let coords = self.coords(&layout, r)?;

@@ -206,7 +206,7 @@ impl Emitter<'_> {
         let mut writes: Vec<(Word, Word, bool)> = Vec::new();
         for r in 0..regs.len() as u32 {
             let idx = layout.register_indices(r);
-            if grouped && idx[col_dim] % 4 != 0 {
+            if grouped && !idx[col_dim].is_multiple_of(4) {
                 continue;
             }
             let coords = self.coords(&layout, r)?;

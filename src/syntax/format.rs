@@ -241,7 +241,7 @@ fn render(doc: &Doc) -> String {
                 let trimmed = out.trim_end_matches(' ').len();
                 out.truncate(trimmed);
                 out.push('\n');
-                out.extend(std::iter::repeat(' ').take(indent));
+                out.extend(std::iter::repeat_n(' ', indent));
                 column = indent;
             }
             Doc::BreakParent => {}
@@ -324,7 +324,7 @@ fn align_trailing_comments(rendered: &str) -> String {
             let (code, comment) = split(line);
             let pad = column + 1 - code.chars().count();
             out.push_str(&code);
-            out.extend(std::iter::repeat(' ').take(pad));
+            out.extend(std::iter::repeat_n(' ', pad));
             out.push_str(comment.trim_end());
             out.push('\n');
         }

@@ -314,7 +314,7 @@ pub(crate) fn runtime_failure(error: RuntimeError) -> Fail {
              pieces as separate arguments), or run on a device with a larger limit",
         ),
         RuntimeError::BadDeviceIndex { .. } => ("E0955", 2, "list the devices with `tkc devices`"),
-        RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice { .. } => (
+        RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice => (
             "E0956",
             3,
             "install a Vulkan driver (e.g. mesa-vulkan-drivers) or use --device interp",

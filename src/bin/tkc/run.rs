@@ -391,7 +391,7 @@ pub(crate) fn run(
         None => None,
         Some(choice) => match Device::open(choice) {
             Ok(device) => Some(device),
-            Err(RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice { .. })
+            Err(RuntimeError::NoVulkan { .. } | RuntimeError::NoDevice)
                 if matches!(choice, DeviceChoice::Auto) && bench_iterations.is_none() =>
             {
                 eprintln!("tkc: no Vulkan device found; running on the reference interpreter");
