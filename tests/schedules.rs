@@ -484,6 +484,43 @@ fn cpu_softmax_computes_each_stored_vector_just_before_its_store() {
 }
 
 #[test]
+fn rows_aligned_to_fewer_elements_than_the_widest_vector_take_narrower_aligned_vectors() {
+    // A specialised launch proves rows of 1,020 f32 start at multiples of 4 and rows of 1,022 at
+    // multiples of 2: every row then moves in aligned 4- or 2-element vectors instead of
+    // 8-element ones checked at run time, which half or three quarters of the rows would miss
+    // and move element by element (lavapipe: 9.6 -> 4.3 ms for 4096 rows of 1,020).
+    for (cols, cpu, gpu) in [(1024, 8, 4), (1020, 4, 4), (1022, 2, 2)] {
+        let args = softmax_args(64, cols);
+        for (target, vector) in [(Target::cpu(), cpu), (Target::gpu(), gpu)] {
+            let (module, _) = compile_for(
+                "softmax",
+                "softmax",
+                &[("BLOCK", 1024)],
+                &target,
+                Some(&args),
+            );
+            let printed = tk::ir::print::print(&module);
+            let wanted = format!("!vector({vector}, one mask, whole)");
+            assert_eq!(printed.matches(&wanted).count(), 2, "{cols}: {printed}");
+        }
+    }
+    // Nothing proven (no specialisation): the widest vector, its alignment checked at run time.
+    let (module, _) = compile_for(
+        "softmax",
+        "softmax",
+        &[("BLOCK", 1024)],
+        &Target::cpu(),
+        None,
+    );
+    let printed = tk::ir::print::print(&module);
+    assert_eq!(
+        printed.matches("!vector(8, unaligned)").count(),
+        2,
+        "{printed}"
+    );
+}
+
+#[test]
 fn a_run_storing_to_a_buffer_it_loads_is_not_streamed() {
     // In place: streamed, the store of one vector would come before the load of the next, which
     // a shifted access could read.

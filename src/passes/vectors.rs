@@ -148,12 +148,21 @@ fn access_plan(
     };
     let (contiguity, divisibility) = info.last();
     let spt = b.size_per_thread[d];
-    let Some(vector) = [8u32, 4, 2]
+    let Some(contiguous) = [8u32, 4, 2]
         .into_iter()
         .find(|&v| v <= widest && spt % v == 0 && b.shape[d] % v == 0 && contiguity >= v as u64)
     else {
         return AccessPlan::scalar();
     };
+    // Where the first index is proven a multiple of a narrower width only (rows of 1,020 f32 are
+    // 4-aligned; half of them 8-aligned), the narrower aligned vector serves every group the
+    // same way: the wider one would check the alignment at run time and move the groups that
+    // miss it element by element. Nothing proven (a launch not specialised): the wider vector,
+    // checked at run time.
+    let vector = [contiguous, contiguous / 2, contiguous / 4]
+        .into_iter()
+        .find(|&v| v >= 2 && divisibility >= v as u64)
+        .unwrap_or(contiguous);
     let wide = vector as u64;
     let one_mask = match (masked, mask_info) {
         (false, _) => true,
