@@ -127,9 +127,10 @@ fn pointer_param(kernel: &Kernel, ptr: ValueId) -> u32 {
     }
 }
 
-/// The widest vector (up to `widest`: 8, 4, 2 or 1 elements) that serves groups of consecutive registers of an
-/// access through a pointer with axis facts `info` in `layout`, and what is proven of each
-/// group: `mask_info` the facts of its mask (`masked` without facts: nothing known), `buffer`
+/// The vector (up to `widest`: 8, 4, 2 or 1 elements) that serves groups of consecutive
+/// registers of an access through a pointer with axis facts `info` in `layout` — the widest the
+/// contiguity allows, or the widest the proven alignment allows when that is narrower and at
+/// least 2 — and what is proven of each group: `mask_info` the facts of its mask (`masked` without facts: nothing known), `buffer`
 /// what divides the buffer's element count.
 fn access_plan(
     info: &AxisInfo,
