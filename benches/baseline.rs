@@ -13,7 +13,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use tk::abi::Artifact;
 use tk::base::{HostBuffer, KernelArg, Literal, ScalarType};
-use tk::driver::{self, DiskLoader};
+use tk::driver::{self, BuildOptions, Source};
 use tk::runtime::{Device, DeviceChoice, Pipeline};
 
 const N: usize = 1 << 24;
@@ -85,16 +85,9 @@ fn main() {
             (N as u32).div_ceil(block as u32),
         );
     }
+    let interface = tk_vector_add(&device, 1024, false, false);
     for shader in shaders.iter().filter(|s| s.kernel == "vector_add") {
-        let mut artifact = tk_vector_add(&device, 1024, false, false);
-        artifact.words = assemble(&shader.path);
-        let pipeline = device.load(&artifact).expect("load");
-        let name = shader
-            .path
-            .file_stem()
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
+        let (name, pipeline) = shader.load(&device, interface.clone());
         report(
             &name,
             &pipeline,
@@ -142,6 +135,7 @@ fn softmax(device: &Device, shaders: &[Shader], filter: Option<&str>) {
         let mode = if safe { "safe" } else { "unchecked" };
         report(&format!("tk softmax {mode}"), &pipeline);
     }
+    let interface = tk_softmax(device, false);
     for shader in shaders.iter().filter(|s| s.kernel == "softmax") {
         assert_eq!(
             shader.elements_per_workgroup as usize,
@@ -149,15 +143,7 @@ fn softmax(device: &Device, shaders: &[Shader], filter: Option<&str>) {
             "{}: a softmax shader takes one row per workgroup",
             shader.path.display()
         );
-        let mut artifact = tk_softmax(device, false);
-        artifact.words = assemble(&shader.path);
-        let pipeline = device.load(&artifact).expect("load");
-        let name = shader
-            .path
-            .file_stem()
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
+        let (name, pipeline) = shader.load(device, interface.clone());
         report(&name, &pipeline);
     }
 }
@@ -181,18 +167,18 @@ fn softmax_args() -> Vec<KernelArg> {
 }
 
 /// tk's row softmax (`examples/softmax.tk` at BLOCK = `SOFTMAX_COLS`) specialised for
-/// `softmax_args`; a hand-written shader takes its interface (bindings, push constants).
+/// `softmax_args`.
 fn tk_softmax(device: &Device, safe: bool) -> Artifact {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/softmax.tk");
-    let source = std::fs::read_to_string(path).expect("examples/softmax.tk");
-    let program = driver::check_source(path, &source, &DiskLoader);
     let block = Literal::Int(SOFTMAX_COLS as i128);
-    let mut lowered =
-        driver::lower(&program, "softmax", &[("BLOCK".into(), block)]).expect("lower");
-    driver::specialize(&mut lowered, &softmax_args());
-    driver::compile(lowered, &device.target(), safe)
-        .expect("compile")
-        .1
+    let args = softmax_args();
+    tk_kernel(
+        device,
+        "examples/softmax.tk",
+        "softmax",
+        &[("BLOCK", block)],
+        Some(&args),
+        safe,
+    )
 }
 
 /// f32 matmul, n × n × n: tk's kernel at a few tile sizes against the hand-written shaders, in
@@ -237,16 +223,9 @@ fn matmul(device: &Device, shaders: &[Shader], filter: Option<&str>) {
         let grid = (n.div_ceil(bm as usize) * n.div_ceil(bn as usize)) as u32;
         report(&format!("tk matmul {bm}x{bn}x{bk}"), &pipeline, grid);
     }
+    let interface = tk_matmul(device, 32, 32, 16);
     for shader in shaders.iter().filter(|s| s.kernel == "matmul") {
-        let mut artifact = tk_matmul(device, 32, 32, 16);
-        artifact.words = assemble(&shader.path);
-        let pipeline = device.load(&artifact).expect("load");
-        let name = shader
-            .path
-            .file_stem()
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
+        let (name, pipeline) = shader.load(device, interface.clone());
         let grid = ((n * n) as u32).div_ceil(shader.elements_per_workgroup);
         report(&name, &pipeline, grid);
     }
@@ -302,21 +281,19 @@ fn matmul_args(n: usize) -> Vec<KernelArg> {
 }
 
 fn tk_matmul(device: &Device, bm: i128, bn: i128, bk: i128) -> Artifact {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/benches/kernels/matmul_autotune.tk"
-    );
-    let source = std::fs::read_to_string(path).expect("benches/kernels/matmul_autotune.tk");
-    let program = driver::check_source(path, &source, &DiskLoader);
     let consts = [
-        ("BLOCK_M".to_string(), Literal::Int(bm)),
-        ("BLOCK_N".to_string(), Literal::Int(bn)),
-        ("BLOCK_K".to_string(), Literal::Int(bk)),
+        ("BLOCK_M", Literal::Int(bm)),
+        ("BLOCK_N", Literal::Int(bn)),
+        ("BLOCK_K", Literal::Int(bk)),
     ];
-    let lowered = driver::lower(&program, "matmul", &consts).expect("lower");
-    driver::compile(lowered, &device.target(), false)
-        .expect("compile")
-        .1
+    tk_kernel(
+        device,
+        "benches/kernels/matmul_autotune.tk",
+        "matmul",
+        &consts,
+        None,
+        false,
+    )
 }
 
 fn vector_add_args() -> Vec<KernelArg> {
@@ -330,21 +307,50 @@ fn vector_add_args() -> Vec<KernelArg> {
 }
 
 fn tk_vector_add(device: &Device, block: i128, safe: bool, specialized: bool) -> Artifact {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/vector_add.tk");
-    let source = std::fs::read_to_string(path).expect("examples/vector_add.tk");
-    let program = driver::check_source(path, &source, &DiskLoader);
-    let mut lowered = driver::lower(
-        &program,
+    let args = vector_add_args();
+    tk_kernel(
+        device,
+        "examples/vector_add.tk",
         "vector_add",
-        &[("BLOCK".into(), Literal::Int(block))],
+        &[("BLOCK", Literal::Int(block))],
+        specialized.then_some(args.as_slice()),
+        safe,
     )
-    .expect("lower");
-    if specialized {
-        driver::specialize(&mut lowered, &vector_add_args());
+}
+
+/// A kernel of this repository (`file`, relative to it) lowered for `consts`, specialised for
+/// `args` when given (as `tkc run` compiles a launch), and built for the device; a hand-written
+/// shader run in its place takes its interface (bindings, push constants).
+fn tk_kernel(
+    device: &Device,
+    file: &str,
+    kernel: &str,
+    consts: &[(&str, Literal)],
+    args: Option<&[KernelArg]>,
+    safe: bool,
+) -> Artifact {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).expect(file);
+    let name = path.to_string_lossy();
+    let mut lowered = driver::lower_source(&Source::new(&name, &text), kernel, consts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(args) = args {
+        driver::specialize(&mut lowered.module, args);
     }
-    driver::compile(lowered, &device.target(), safe)
-        .expect("compile")
-        .1
+    driver::build_lowered(&lowered, &device.target(), &BuildOptions { safe })
+        .unwrap_or_else(|e| panic!("{e}"))
+        .artifact
+}
+
+impl Shader {
+    /// The shader loaded in place of tk's kernel `interface` (its bindings and push constants),
+    /// with its name (the file's stem).
+    fn load(&self, device: &Device, mut interface: Artifact) -> (String, Pipeline) {
+        interface.words = assemble(&self.path);
+        let pipeline = device.load(&interface).expect("load");
+        let name = self.path.file_stem().unwrap().to_string_lossy().to_string();
+        (name, pipeline)
+    }
 }
 
 fn parse_header(path: &Path) -> Shader {

@@ -440,9 +440,7 @@ impl Contract {
             other => other.clone(),
         }
     }
-}
 
-impl Contract {
     /// The terms of a sum (`e` itself when it is not an addition or is a bounded part).
     fn summands<'e>(&self, e: &'e Expr) -> Vec<&'e Expr> {
         match e {

@@ -101,10 +101,9 @@ fn stream_of(kernel: &Kernel, run: &[InstId]) -> Option<Stream> {
             registers = registers.max(access.vector);
         }
     }
-    let accesses = loaded.len() + stored.len();
     let passes = layout.regs() / registers;
     let disjoint = stored.iter().all(|p| !loaded.contains(p));
-    let worth = !stored.is_empty() || accesses >= 2;
+    let worth = !stored.is_empty() || loaded.len() >= 2;
     (worth && passes >= 2 && layout.regs() % registers == 0 && disjoint).then_some(Stream {
         first: run[0],
         last: run[run.len() - 1],

@@ -237,23 +237,20 @@ fn probe(
                         .iter()
                         .any(|left| name.to_str() == Ok(left.extension.as_str())))
         };
+        // Subgroup operations of a kind, offered to compute shaders.
+        let in_compute = |operations: vk::SubgroupFeatureFlags| {
+            subgroup.supported_operations.contains(operations)
+                && subgroup
+                    .supported_stages
+                    .contains(vk::ShaderStageFlags::COMPUTE)
+        };
         let mut support = Support {
             ext_8bit_storage: !core_12 && has(ash::khr::_8bit_storage::NAME),
             ext_float16_int8: !core_12 && has(ash::khr::shader_float16_int8::NAME),
             ext_atomic_float: has(ash::ext::shader_atomic_float::NAME),
             ext_float_controls: !core_12 && has(ash::khr::shader_float_controls::NAME),
-            subgroup_arithmetic: subgroup
-                .supported_operations
-                .contains(vk::SubgroupFeatureFlags::ARITHMETIC)
-                && subgroup
-                    .supported_stages
-                    .contains(vk::ShaderStageFlags::COMPUTE),
-            subgroup_shuffle: subgroup
-                .supported_operations
-                .contains(vk::SubgroupFeatureFlags::SHUFFLE)
-                && subgroup
-                    .supported_stages
-                    .contains(vk::ShaderStageFlags::COMPUTE),
+            subgroup_arithmetic: in_compute(vk::SubgroupFeatureFlags::ARITHMETIC),
+            subgroup_shuffle: in_compute(vk::SubgroupFeatureFlags::SHUFFLE),
             ..Support::default()
         };
 
